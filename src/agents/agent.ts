@@ -1,0 +1,50 @@
+/**
+ * The Agent seam: given a workspace and a Brief, make one change to the files and say what it
+ * was. An agent never runs experiments, commits, or decides anything: the harness owns the loop.
+ */
+import type { Brief } from '../program/brief.js';
+
+export interface ProposalContext {
+  /** Absolute path of the candidate's worktree (the repository root of that worktree). */
+  workspace: string;
+  /** Absolute path of the program's folder inside the workspace (where editable paths resolve). */
+  programDir: string;
+  /** The research brief: what the agent should know for this proposal. */
+  brief: Brief;
+  /** The brief rendered as Markdown, written to this file before the agent is called. */
+  briefPath: string;
+  /** Ledger id the resulting experiment will have. */
+  experimentId: number;
+  /** Aborted when the run is stopping; agents should give up promptly. */
+  signal: AbortSignal;
+}
+
+export interface Usage {
+  inputTokens?: number;
+  outputTokens?: number;
+  cachedTokens?: number;
+  costUsd?: number;
+}
+
+export interface Proposal {
+  /** One line: what changed (shown in tables, results.tsv and commit subjects). */
+  title: string;
+  /** Why the agent expects it to help. */
+  hypothesis?: string;
+  usage?: Usage;
+  /** Agent-specific data stored in the ledger (e.g. the optimizer's parameters). JSON-serializable. */
+  meta?: unknown;
+}
+
+/** Thrown by an agent that has nothing more to propose (a scripted agent out of patches). */
+export class AgentExhausted extends Error {
+  constructor(message = 'the agent has no more proposals') {
+    super(message);
+    this.name = 'AgentExhausted';
+  }
+}
+
+export interface Agent {
+  readonly name: string;
+  propose(ctx: ProposalContext): Promise<Proposal>;
+}

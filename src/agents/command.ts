@@ -1,0 +1,86 @@
+/**
+ * The `command` agent: any shell command is an agent. It runs in the candidate's workspace with
+ * the brief's path in AUTORESEARCH_BRIEF; whatever it changes in the editable files is the
+ * proposal. It may write {"title": ..., "hypothesis": ...} to AUTORESEARCH_PROPOSAL, or print
+ * `TITLE: ...` / `HYPOTHESIS: ...` lines. Exit code 99 means "nothing more to propose".
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { LocalExecutor } from '../executors/local.js';
+import { AgentExhausted, type Agent, type Proposal, type ProposalContext } from './agent.js';
+
+export const EXIT_EXHAUSTED = 99;
+
+export interface CommandAgentOptions {
+  command: string;
+  /** Seconds before the agent's process tree is killed. */
+  timeoutSeconds: number;
+  /** Environment for the agent (the harness's own: agents may need API keys). */
+  env: NodeJS.ProcessEnv;
+}
+
+export class CommandAgent implements Agent {
+  readonly name = 'command';
+  private readonly executor = new LocalExecutor({ containment: 'process-group' });
+
+  constructor(private readonly options: CommandAgentOptions) {}
+
+  async propose(ctx: ProposalContext): Promise<Proposal> {
+    const folder = dirname(ctx.briefPath);
+    const proposalPath = join(folder, 'proposal.json');
+    const logPath = join(folder, 'agent.log');
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(this.options.env)) if (v !== undefined) env[k] = v;
+    Object.assign(env, {
+      AUTORESEARCH_BRIEF: ctx.briefPath,
+      AUTORESEARCH_PROPOSAL: proposalPath,
+      AUTORESEARCH_WORKSPACE: ctx.workspace,
+      AUTORESEARCH_EXPERIMENT_ID: String(ctx.experimentId),
+    });
+    const result = await this.executor.run(
+      {
+        experimentId: ctx.experimentId,
+        command: this.options.command,
+        cwd: ctx.programDir,
+        env,
+        budgetSeconds: this.options.timeoutSeconds,
+        timeoutSeconds: this.options.timeoutSeconds,
+        killGraceSeconds: 5,
+        logPath,
+        logHeadBytes: 256 * 1024,
+        logTailBytes: 256 * 1024,
+      },
+      ctx.signal,
+    );
+    const output = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
+    if (result.aborted) throw new Error('the agent was interrupted');
+    if (result.timedOut) throw new Error(`the agent command timed out after ${this.options.timeoutSeconds}s`);
+    if (result.exitCode === EXIT_EXHAUSTED) throw new AgentExhausted('the agent command exited 99: nothing more to propose');
+    if (result.exitCode !== 0) {
+      const tail = output.trimEnd().split('\n').slice(-5).join('\n');
+      throw new Error(`the agent command exited ${result.exitCode ?? result.signal}${tail ? `:\n${tail}` : ''}`);
+    }
+    return readProposal(proposalPath, output);
+  }
+}
+
+function readProposal(proposalPath: string, output: string): Proposal {
+  let title: string | undefined;
+  let hypothesis: string | undefined;
+  if (existsSync(proposalPath)) {
+    try {
+      const data = JSON.parse(readFileSync(proposalPath, 'utf8')) as { title?: unknown; hypothesis?: unknown };
+      if (typeof data.title === 'string') title = data.title;
+      if (typeof data.hypothesis === 'string') hypothesis = data.hypothesis;
+    } catch (e) {
+      throw new Error(`the agent wrote an unreadable ${proposalPath}: ${(e as Error).message}`);
+    }
+  }
+  for (const line of output.split('\n')) {
+    const m = /^\s*(TITLE|HYPOTHESIS):\s*(.+)$/.exec(line);
+    if (m?.[1] === 'TITLE') title ??= m[2]!.trim();
+    if (m?.[1] === 'HYPOTHESIS') hypothesis ??= m[2]!.trim();
+  }
+  title ??= output.split('\n').map((l) => l.trim()).find(Boolean)?.slice(0, 120) ?? 'change by command agent';
+  return { title, hypothesis };
+}

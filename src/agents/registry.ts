@@ -1,0 +1,92 @@
+/** Builds the agent a program asks for; each agent validates its own options. */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { parseDuration } from '../program/duration.js';
+import { ProgramError } from '../program/errors.js';
+import type { Program } from '../program/program.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { Agent } from './agent.js';
+import { CommandAgent } from './command.js';
+import { ScriptedAgent } from './scripted.js';
+
+export interface AgentContext {
+  program: Program;
+  /** The program's folder in the user's checkout (for files the agent reads, like patches). */
+  programDirAbs: string;
+  ledger: Ledger;
+  runTag: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export type AgentFactory = (options: Record<string, unknown>, ctx: AgentContext) => Agent | Promise<Agent>;
+
+const factories = new Map<string, AgentFactory>();
+
+export function registerAgent(name: string, factory: AgentFactory): void {
+  factories.set(name, factory);
+}
+
+export function agentNames(): string[] {
+  return [...factories.keys()].sort();
+}
+
+/** Splits `agent:` (a name or { name, ...options }) and applies a --agent override. */
+export function agentSetting(program: Program, override?: string): { name: string; options: Record<string, unknown> } {
+  const setting = program.config.agent;
+  const fromFile = typeof setting === 'string' ? { name: setting, options: {} } : setting ? { name: setting.name, options: omitName(setting) } : undefined;
+  if (override) return { name: override, options: fromFile?.name === override ? fromFile.options : {} };
+  if (!fromFile) {
+    throw new ProgramError(program.file, null, 'agent', 'no agent chosen',
+      `add \`agent: tune\` (built-in optimizer, needs \`search:\`), \`agent: { name: command, command: ./propose.sh }\`, or pass --agent <${agentNames().join('|')}>`);
+  }
+  return fromFile;
+}
+
+function omitName(o: Record<string, unknown>): Record<string, unknown> {
+  const { name: _name, ...rest } = o;
+  return rest;
+}
+
+export async function createAgent(name: string, options: Record<string, unknown>, ctx: AgentContext): Promise<Agent> {
+  const factory = factories.get(name);
+  if (!factory) {
+    throw new ProgramError(ctx.program.file, null, 'agent', `unknown agent "${name}"`, `use one of: ${agentNames().join(', ')}`);
+  }
+  return factory(options, ctx);
+}
+
+/** Validates an agent's options, turning zod issues into a ProgramError on `agent.<key>`. */
+export function agentOptions<T extends z.ZodType>(schema: T, options: Record<string, unknown>, ctx: AgentContext, agent: string): z.output<T> {
+  const parsed = schema.safeParse(options);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const key = ['agent', ...issue.path.map(String)].join('.');
+  const detail = issue.code === 'unrecognized_keys' ? `unknown option ${issue.keys.join(', ')} for the ${agent} agent` : issue.message;
+  return (() => {
+    throw new ProgramError(ctx.program.file, null, key, detail, AGENT_HINTS[agent]);
+  })();
+}
+
+const AGENT_HINTS: Record<string, string> = {
+  command: 'write `agent: { name: command, command: ./propose.sh, timeout: 30m }`',
+  scripted: 'write `agent: { name: scripted, patches: [ideas/1.patch, ideas/2.patch] }`',
+};
+
+const durationOption = z.union([z.number(), z.string()]).transform((v, c) => {
+  const s = parseDuration(v);
+  if (s === null || s <= 0) {
+    c.addIssue({ code: 'custom', message: `expected a duration such as 30m, got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return s;
+});
+
+registerAgent('command', (options, ctx) => {
+  const o = agentOptions(z.strictObject({ command: z.string().min(1, 'the command agent needs `command:`'), timeout: durationOption.default(1800) }), options, ctx, 'command');
+  return new CommandAgent({ command: o.command, timeoutSeconds: o.timeout, env: ctx.env });
+});
+
+registerAgent('scripted', (options, ctx) => {
+  const o = agentOptions(z.strictObject({ patches: z.array(z.string()).min(1, 'list at least one patch file') }), options, ctx, 'scripted');
+  return new ScriptedAgent(o.patches.map((p) => resolve(ctx.programDirAbs, p)));
+});

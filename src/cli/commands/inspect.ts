@@ -1,0 +1,93 @@
+/** `status` and `results`: read the ledger only, so they work while a run is going or long after. */
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
+import { Ledger } from '../../ledger/ledger.js';
+import type { RunRow } from '../../ledger/types.js';
+import { ledgerPath, runPaths } from '../../loop/context.js';
+import { liveHarness } from '../../loop/setup.js';
+import { summarize } from '../../loop/summary.js';
+import { formatDuration } from '../../program/duration.js';
+import { UserError } from '../../program/errors.js';
+import { repoRoot, resolveRef } from '../../workspace/git.js';
+import { bar, experimentLine, fmtPct, fmtValue } from '../format.js';
+
+export async function openLedgerFor(cwd: string, tag?: string): Promise<{ repo: string; ledger: Ledger; run: RunRow }> {
+  const repo = await repoRoot(cwd);
+  const path = ledgerPath(repo);
+  if (!existsSync(path)) throw new UserError(`no runs yet in ${repo}`, 'autoresearch run');
+  const ledger = new Ledger(path);
+  const run = tag ? ledger.getRun(tag) : ledger.listRuns()[0];
+  if (!run) {
+    const tags = ledger.listRuns().map((r) => r.tag);
+    ledger.close();
+    throw new UserError(`no run ${tag ? `"${tag}"` : ''} in the ledger`, tags.length ? `pick one of: ${tags.join(', ')} (--tag)` : 'autoresearch run');
+  }
+  return { repo, ledger, run };
+}
+
+export async function statusReport(cwd: string, tag?: string): Promise<{ text: string; json: unknown }> {
+  const { repo, ledger, run } = await openLedgerFor(cwd, tag);
+  try {
+    const rows = ledger.listExperiments(run.tag);
+    const head = await resolveRef(repo, `refs/heads/${run.branch}`);
+    const s = summarize(run, rows, head);
+    const pid = liveHarness(run);
+    const state = run.state === 'running' && !pid ? 'not running (the harness stopped unexpectedly; `autoresearch run --tag ' + run.tag + '` resumes it)' : pid ? `running (pid ${pid})` : `${run.state}${run.stop_reason ? `: ${run.stop_reason}` : ''}`;
+    const counts = Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(', ');
+    const lines = [
+      `run ${run.tag} on branch ${run.branch}: ${state}`,
+      `metric       ${run.metric_name} (${run.goal})`,
+      `baseline     ${fmtValue(s.baseline)}`,
+      `best         ${fmtValue(s.best)}${s.bestExperiment !== null ? ` at #${s.bestExperiment} ${s.bestCommit?.slice(0, 10)}: ${s.bestTitle}` : ''}`,
+      `improvement  ${fmtPct(s.improvementPct) || '—'} over baseline`,
+      `experiments  ${s.candidates}${counts ? ` (${counts})` : ''}`,
+    ];
+    const config = JSON.parse(run.config_json) as { budget: number };
+    for (const e of s.inFlight) {
+      if (e.state === 'running' && e.started_at) {
+        const elapsed = (Date.now() - e.started_at) / 1000;
+        lines.push(`in flight    #${e.id} ${e.title ?? ''}: running ${formatDuration(elapsed)} of ${formatDuration(config.budget)} ${bar(elapsed / config.budget, 16)}`);
+      } else lines.push(`in flight    #${e.id} ${e.state}${e.title ? `: ${e.title}` : ''}`);
+    }
+    if (s.lastRecorded) lines.push(`last         ${experimentLine(s.lastRecorded).trim()}`);
+    lines.push(`results      ${relative(cwd, runPaths(repo, run.tag).resultsTsv) || '.'}`);
+    return { text: lines.join('\n'), json: { ...s, running: Boolean(pid), pid } };
+  } finally {
+    ledger.close();
+  }
+}
+
+export function registerInspect(program: Command): void {
+  program
+    .command('status')
+    .description('show a run: best value and commit, improvement over baseline, counts by status, the experiment in flight')
+    .option('-t, --tag <tag>', 'which run (default: the most recent)')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { tag?: string; json?: boolean }) => {
+      const report = await statusReport(process.cwd(), o.tag);
+      process.stdout.write((o.json ? JSON.stringify(report.json, null, 2) : report.text) + '\n');
+    });
+
+  program
+    .command('results')
+    .description('print the table of experiments of a run')
+    .option('-t, --tag <tag>', 'which run (default: the most recent)')
+    .option('--json', 'every ledger field of every experiment, as JSON')
+    .action(async (o: { tag?: string; json?: boolean }) => {
+      const { ledger, run } = await openLedgerFor(process.cwd(), o.tag);
+      try {
+        const rows = ledger.listExperiments(run.tag);
+        if (o.json) {
+          const out = rows.map((r) => ({ ...r, metrics: r.metrics_json ? JSON.parse(r.metrics_json) : null, agent_meta: r.agent_meta_json ? JSON.parse(r.agent_meta_json) : null }));
+          process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+          return;
+        }
+        const color = Boolean(process.stdout.isTTY);
+        process.stdout.write(`  id status    ${run.metric_name.padStart(10)} delta      change\n`);
+        for (const r of rows) process.stdout.write((r.state === 'recorded' ? experimentLine(r, color) : `#${r.id}`.padStart(4) + ` ${r.state}`) + '\n');
+      } finally {
+        ledger.close();
+      }
+    });
+}

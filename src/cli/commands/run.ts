@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+import { startRun } from '../../run.js';
+import { ProgressReporter } from '../progress.js';
+import { intOption, numberOption } from '../options.js';
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('run the experiment loop: baseline, then propose -> commit -> run -> measure -> keep/discard -> record, until a stop condition')
+    .option('-p, --program <file>', 'the program file', 'program.md')
+    .option('-t, --tag <tag>', 'run name; the branch is autoresearch/<tag> (default: today, e.g. nov28). An existing tag is resumed')
+    .option('-a, --agent <name>', 'agent that proposes changes (overrides `agent:`): tune, command, scripted')
+    .option('-n, --max-experiments <n>', 'stop after this many experiments, not counting the baseline (overrides stop.experiments)', intOption)
+    .option('--max-hours <h>', 'stop after this many hours of this invocation (overrides stop.hours)', numberOption)
+    .option('-j, --parallel <n>', 'experiments run at once, one worktree each (overrides `slots:`)', intOption)
+    .addHelpText(
+      'after',
+      `
+Everything happens on branch autoresearch/<tag> in worktrees under .autoresearch/; your checkout,
+branch and uncommitted work are never touched. Kill it any time (Ctrl-C, or even kill -9) and run
+the same command again to resume: no experiment is lost or counted twice.
+
+Examples:
+  autoresearch run                          # today's run, settings from program.md
+  autoresearch run --tag lr-sweep -n 50     # a named run of 50 experiments
+  autoresearch run --agent command          # use agent settings from program.md for 'command'
+  autoresearch stop                         # from another shell: finish the current experiment, then stop`,
+    )
+    .action(async (o: { program: string; tag?: string; agent?: string; maxExperiments?: number; maxHours?: number; parallel?: number }) => {
+      const reporter = new ProgressReporter(process.stdout);
+      const abort = new AbortController();
+      let signals = 0;
+      const onSignal = (sig: NodeJS.Signals) => {
+        signals++;
+        if (signals > 1) {
+          process.stderr.write(`\n${sig} again: exiting now; the experiment in flight is re-run on resume\n`);
+          process.exit(130);
+        }
+        process.stderr.write(`\n${sig}: stopping the experiment in flight and saving the run (again to force)\n`);
+        abort.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        const result = await startRun({
+          cwd: process.cwd(),
+          program: o.program,
+          tag: o.tag,
+          agent: o.agent,
+          maxExperiments: o.maxExperiments,
+          maxHours: o.maxHours,
+          parallel: o.parallel,
+          abort,
+          onEvent: reporter.handle,
+          onProgram: ({ goal }) => reporter.setGoal(goal),
+        });
+        if (result.reason === 'interrupted') process.exitCode = 130;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+}

@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { runPaths } from '../../loop/context.js';
+import { liveHarness } from '../../loop/setup.js';
+import { openLedgerFor } from './inspect.js';
+
+export function registerStop(program: Command): void {
+  program
+    .command('stop')
+    .description('ask a run to stop after the experiment in flight (or at once with --now); resume later with `autoresearch run`')
+    .option('-t, --tag <tag>', 'which run (default: the most recent)')
+    .option('--now', 'kill the experiment in flight too (it is re-run on resume)')
+    .action(async (o: { tag?: string; now?: boolean }) => {
+      const { repo, ledger, run } = await openLedgerFor(process.cwd(), o.tag);
+      ledger.close();
+      const pid = liveHarness(run);
+      if (!pid) {
+        process.stdout.write(`run ${run.tag} is not running (${run.state}${run.stop_reason ? `: ${run.stop_reason}` : ''}); nothing to stop\n`);
+        return;
+      }
+      // The loop checks for this file before each experiment; --now also signals the harness.
+      const paths = runPaths(repo, run.tag);
+      mkdirSync(paths.runDir, { recursive: true });
+      writeFileSync(paths.stopFile, `stop requested at ${new Date().toISOString()}\n`);
+      if (o.now) process.kill(pid, 'SIGTERM');
+      process.stdout.write(`run ${run.tag}: ${o.now ? 'stopping now' : 'will stop after the experiment in flight'} (harness pid ${pid})\n`);
+    });
+}

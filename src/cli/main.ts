@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+/** The `autoresearch` command line: a thin shell over the library; errors become one clear message. */
+import { Command, CommanderError } from 'commander';
+import { ProgramError, UserError } from '../program/errors.js';
+import { registerInit } from './commands/init.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerRun } from './commands/run.js';
+import { registerStop } from './commands/stop.js';
+import '../agents/builtin.js';
+
+const program = new Command();
+program
+  .name('autoresearch')
+  .description('An autonomous experiment loop: an agent proposes a change, the harness commits it, runs it on a fixed budget,\nmeasures, keeps it only if it is really better, records everything, and repeats.')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .addHelpText('after', `
+Quick start, in a git repository with an experiment that prints a number:
+  autoresearch init        # write program.md (metric, run command, budget, editable files)
+  git add -A && git commit -m "program"
+  autoresearch run         # loop until stop conditions; Ctrl-C and run again to resume
+  autoresearch status      # from another shell: best so far, experiment in flight
+  autoresearch results     # the table of experiments (also .autoresearch/<tag>/results.tsv)`);
+
+registerInit(program);
+registerRun(program);
+registerInspect(program);
+registerStop(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof ProgramError || e instanceof UserError) {
+    process.stderr.write(`autoresearch: ${e.message}\n`);
+    process.exit(2);
+  }
+  if (e instanceof CommanderError) process.exit(e.exitCode);
+  throw e;
+}

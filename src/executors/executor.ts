@@ -1,0 +1,55 @@
+/**
+ * The Executor seam: runs one experiment somewhere (a local process group today, a Slurm job
+ * later) and reports what happened. It knows nothing about git, agents or decisions.
+ */
+
+export interface ExperimentSpec {
+  /** Ledger id of the experiment, exported as AUTORESEARCH_EXPERIMENT_ID. */
+  experimentId: number;
+  /** Shell command, run with `bash -c`. */
+  command: string;
+  /** Working directory (the program's folder inside the candidate's worktree). */
+  cwd: string;
+  /**
+   * The complete environment for the experiment. The caller has already removed secrets and
+   * added AUTORESEARCH_TIME_BUDGET / AUTORESEARCH_EXPERIMENT_ID; the executor passes it as is.
+   */
+  env: Record<string, string>;
+  /** Soft budget in seconds (the experiment is expected to honour it itself). */
+  budgetSeconds: number;
+  /** Hard limit in seconds: at this point the whole process tree is killed. */
+  timeoutSeconds: number;
+  /** Seconds between SIGTERM and SIGKILL when killing the tree. */
+  killGraceSeconds: number;
+  /** Where the combined stdout+stderr goes. Parent folder exists. */
+  logPath: string;
+  /** Bytes kept from the start and (separately) from the end of the output. */
+  logHeadBytes: number;
+  logTailBytes: number;
+}
+
+export interface ExecutionResult {
+  /** Exit code of the top process; null when it was killed by a signal. */
+  exitCode: number | null;
+  /** Signal that ended the top process, if any (e.g. 'SIGKILL'). */
+  signal: string | null;
+  /** True when the hard timeout fired and the tree was killed. */
+  timedOut: boolean;
+  /** True when the caller aborted the run through the AbortSignal. */
+  aborted: boolean;
+  startedAt: number; // epoch ms
+  wallSeconds: number;
+  /** Peak resident memory of the whole process tree in bytes; null if it could not be measured. */
+  peakMemoryBytes: number | null;
+  /** Total bytes the experiment wrote to stdout+stderr, and how many were dropped from the log. */
+  outputBytes: number;
+  droppedBytes: number;
+  /** How containment and memory were done: 'cgroup' (v1 pids+memory+freezer) or 'process-group'. */
+  containment: 'cgroup' | 'process-group';
+}
+
+export interface Executor {
+  readonly name: string;
+  /** Runs the experiment to completion (or timeout/abort). Never rejects for experiment failures. */
+  run(spec: ExperimentSpec, signal?: AbortSignal): Promise<ExecutionResult>;
+}

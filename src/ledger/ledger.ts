@@ -1,0 +1,201 @@
+/**
+ * The Ledger: the durable record of every run and experiment (SQLite, WAL). Every state change
+ * of an experiment is one short transaction, so a harness killed at any moment leaves a ledger
+ * that says exactly where each experiment was.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ExperimentRow, ExperimentStatus, RunRow } from './types.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS runs (
+  tag TEXT PRIMARY KEY,
+  branch TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  program_path TEXT NOT NULL,
+  program_dir TEXT NOT NULL,
+  base_commit TEXT NOT NULL,
+  metric_name TEXT NOT NULL,
+  goal TEXT NOT NULL CHECK (goal IN ('minimize','maximize')),
+  config_json TEXT NOT NULL,
+  protected_json TEXT NOT NULL,
+  state TEXT NOT NULL,
+  stop_reason TEXT,
+  pid INTEGER,
+  heartbeat_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS experiments (
+  run_tag TEXT NOT NULL REFERENCES runs(tag),
+  id INTEGER NOT NULL,
+  slot INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  status TEXT,
+  reason TEXT,
+  agent TEXT NOT NULL,
+  title TEXT,
+  hypothesis TEXT,
+  agent_meta_json TEXT,
+  parent_commit TEXT NOT NULL,
+  candidate_commit TEXT,
+  tree TEXT,
+  files_changed INTEGER,
+  lines_added INTEGER,
+  lines_deleted INTEGER,
+  incumbent_commit TEXT,
+  incumbent_value REAL,
+  primary_value REAL,
+  metrics_json TEXT,
+  exit_code INTEGER,
+  signal TEXT,
+  wall_seconds REAL,
+  peak_memory_bytes INTEGER,
+  output_bytes INTEGER,
+  log_path TEXT,
+  proposed_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  recorded_at INTEGER,
+  input_tokens INTEGER,
+  output_tokens INTEGER,
+  cached_tokens INTEGER,
+  cost_usd REAL,
+  PRIMARY KEY (run_tag, id)
+);
+CREATE INDEX IF NOT EXISTS experiments_tree ON experiments (run_tag, tree);
+CREATE INDEX IF NOT EXISTS experiments_state ON experiments (run_tag, state);
+`;
+
+type Patch<T> = Partial<Omit<T, 'run_tag' | 'id' | 'tag'>>;
+
+export class Ledger {
+  readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(readonly path: string) {
+    mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path, { timeout: 5000 });
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL keeps WAL durable across a process crash (kill -9); only an OS crash can lose the tail.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  // ---- runs ----
+
+  createRun(run: RunRow): void {
+    const cols = Object.keys(run);
+    this.stmt(`INSERT INTO runs (${cols.join(',')}) VALUES (${cols.map((c) => '@' + c).join(',')})`).run(run);
+  }
+
+  getRun(tag: string): RunRow | undefined {
+    return this.stmt('SELECT * FROM runs WHERE tag = ?').get(tag) as RunRow | undefined;
+  }
+
+  listRuns(): RunRow[] {
+    return this.stmt('SELECT * FROM runs ORDER BY created_at DESC').all() as RunRow[];
+  }
+
+  updateRun(tag: string, patch: Patch<RunRow>): void {
+    const cols = Object.keys(patch);
+    if (cols.length === 0) return;
+    this.stmt(`UPDATE runs SET ${cols.map((c) => `${c} = @${c}`).join(', ')}, updated_at = @__now WHERE tag = @__tag`).run({
+      ...patch,
+      __now: Date.now(),
+      __tag: tag,
+    });
+  }
+
+  // ---- experiments ----
+
+  /** Allocates the next id and inserts the row in one transaction (ids never collide across slots). */
+  insertExperiment(row: Omit<ExperimentRow, 'id'> & { id?: number }): ExperimentRow {
+    const tx = this.db.transaction(() => {
+      const id = row.id ?? ((this.stmt('SELECT MAX(id) AS m FROM experiments WHERE run_tag = ?').get(row.run_tag) as { m: number | null }).m ?? -1) + 1;
+      const full = { ...row, id } as ExperimentRow;
+      const cols = Object.keys(full);
+      this.stmt(`INSERT INTO experiments (${cols.join(',')}) VALUES (${cols.map((c) => '@' + c).join(',')})`).run(full);
+      return full;
+    });
+    return tx.immediate();
+  }
+
+  updateExperiment(tag: string, id: number, patch: Patch<ExperimentRow>): void {
+    const cols = Object.keys(patch);
+    if (cols.length === 0) return;
+    this.stmt(`UPDATE experiments SET ${cols.map((c) => `${c} = @${c}`).join(', ')} WHERE run_tag = @__tag AND id = @__id`).run({
+      ...patch,
+      __tag: tag,
+      __id: id,
+    });
+  }
+
+  getExperiment(tag: string, id: number): ExperimentRow | undefined {
+    return this.stmt('SELECT * FROM experiments WHERE run_tag = ? AND id = ?').get(tag, id) as ExperimentRow | undefined;
+  }
+
+  listExperiments(tag: string): ExperimentRow[] {
+    return this.stmt('SELECT * FROM experiments WHERE run_tag = ? ORDER BY id').all(tag) as ExperimentRow[];
+  }
+
+  /** The most recent `limit` experiments, oldest first (for briefs and progress). */
+  recentExperiments(tag: string, limit: number): ExperimentRow[] {
+    const rows = this.stmt('SELECT * FROM experiments WHERE run_tag = ? ORDER BY id DESC LIMIT ?').all(tag, limit) as ExperimentRow[];
+    return rows.reverse();
+  }
+
+  unfinishedExperiments(tag: string): ExperimentRow[] {
+    return this.stmt("SELECT * FROM experiments WHERE run_tag = ? AND state != 'recorded' ORDER BY id").all(tag) as ExperimentRow[];
+  }
+
+  /** An earlier experiment with the same tree (a duplicate candidate), if any. */
+  findByTree(tag: string, tree: string, excludeId: number): ExperimentRow | undefined {
+    return this.stmt('SELECT * FROM experiments WHERE run_tag = ? AND tree = ? AND id != ? ORDER BY id LIMIT 1').get(tag, tree, excludeId) as
+      | ExperimentRow
+      | undefined;
+  }
+
+  countByStatus(tag: string): Partial<Record<ExperimentStatus, number>> {
+    const rows = this.stmt("SELECT status, COUNT(*) AS n FROM experiments WHERE run_tag = ? AND state = 'recorded' AND id > 0 GROUP BY status").all(tag) as {
+      status: ExperimentStatus;
+      n: number;
+    }[];
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
+
+  /** Candidates that count toward `stop.experiments`: recorded, not the baseline, not interrupted. */
+  countCandidates(tag: string): number {
+    const row = this.stmt(
+      "SELECT COUNT(*) AS n FROM experiments WHERE run_tag = ? AND id > 0 AND state = 'recorded' AND status != 'interrupted'",
+    ).get(tag) as { n: number };
+    return row.n;
+  }
+
+  /** Trailing run of `failed` proposals (for the agent-failure stop condition). */
+  trailingFailures(tag: string): number {
+    const rows = this.stmt("SELECT status FROM experiments WHERE run_tag = ? AND state = 'recorded' AND id > 0 AND status != 'interrupted' ORDER BY id DESC LIMIT 100").all(tag) as {
+      status: ExperimentStatus;
+    }[];
+    let n = 0;
+    for (const r of rows) {
+      if (r.status !== 'failed') break;
+      n++;
+    }
+    return n;
+  }
+}

@@ -1,0 +1,79 @@
+/** Rows of the ledger, in the domain's words. */
+
+/** Where an experiment is in its lifecycle; persisted at each step so `kill -9` loses nothing. */
+export type ExperimentState = 'proposing' | 'committed' | 'running' | 'measured' | 'decided' | 'recorded';
+
+/**
+ * The outcome. keep/discard come from the Policy; crash/timeout from the run; invalid when a rule
+ * was broken (files outside editable, protected files changed); skipped for a duplicate candidate;
+ * failed when the agent could not produce a proposal; interrupted when the harness stopped while
+ * the agent was still proposing.
+ */
+export type ExperimentStatus = 'keep' | 'discard' | 'crash' | 'timeout' | 'invalid' | 'skipped' | 'failed' | 'interrupted';
+
+export const STATUSES: ExperimentStatus[] = ['keep', 'discard', 'crash', 'timeout', 'invalid', 'skipped', 'failed', 'interrupted'];
+
+export type Goal = 'minimize' | 'maximize';
+
+export type RunState = 'running' | 'stopped' | 'finished' | 'failed';
+
+export interface RunRow {
+  tag: string;
+  branch: string;
+  created_at: number;
+  updated_at: number;
+  /** Path of program.md relative to the repository root. */
+  program_path: string;
+  /** The program's folder relative to the repository root ('' for the root). */
+  program_dir: string;
+  base_commit: string;
+  metric_name: string;
+  goal: Goal;
+  /** The resolved front matter (JSON) as last started. */
+  config_json: string;
+  /** sha256 of every protected file at the start of the run (JSON: path -> hash). */
+  protected_json: string;
+  state: RunState;
+  stop_reason: string | null;
+  /** PID of the harness while it runs; used to refuse a second harness on the same run. */
+  pid: number | null;
+  heartbeat_at: number | null;
+}
+
+export interface ExperimentRow {
+  run_tag: string;
+  id: number;
+  slot: number;
+  state: ExperimentState;
+  status: ExperimentStatus | null;
+  reason: string | null;
+  agent: string;
+  title: string | null;
+  hypothesis: string | null;
+  agent_meta_json: string | null;
+  parent_commit: string;
+  candidate_commit: string | null;
+  tree: string | null;
+  files_changed: number | null;
+  lines_added: number | null;
+  lines_deleted: number | null;
+  /** The incumbent this candidate was judged against, and its value at that time. */
+  incumbent_commit: string | null;
+  incumbent_value: number | null;
+  primary_value: number | null;
+  metrics_json: string | null;
+  exit_code: number | null;
+  signal: string | null;
+  wall_seconds: number | null;
+  peak_memory_bytes: number | null;
+  output_bytes: number | null;
+  log_path: string | null;
+  proposed_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  recorded_at: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cached_tokens: number | null;
+  cost_usd: number | null;
+}

@@ -1,0 +1,76 @@
+/** Everything one run of the loop works with, and where its files live. */
+import { join } from 'node:path';
+import type { Agent } from '../agents/agent.js';
+import type { Executor } from '../executors/executor.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { RunRow } from '../ledger/types.js';
+import type { Policy } from '../policy/policy.js';
+import type { Program } from '../program/program.js';
+import type { Hashes } from '../workspace/protect.js';
+import type { Incumbent, LoopListener } from './events.js';
+import type { Mutex } from './mutex.js';
+
+export const STATE_DIR = '.autoresearch';
+
+export interface RunPaths {
+  repo: string;
+  stateDir: string;
+  ledger: string;
+  runDir: string;
+  resultsTsv: string;
+  stopFile: string;
+  slot(n: number): string;
+  experimentDir(id: number): string;
+}
+
+export function runPaths(repo: string, tag: string): RunPaths {
+  const stateDir = join(repo, STATE_DIR);
+  const runDir = join(stateDir, tag);
+  return {
+    repo,
+    stateDir,
+    ledger: join(stateDir, 'ledger.sqlite'),
+    runDir,
+    resultsTsv: join(runDir, 'results.tsv'),
+    stopFile: join(runDir, 'STOP'),
+    slot: (n) => join(runDir, 'slots', String(n)),
+    experimentDir: (id) => join(runDir, 'experiments', String(id)),
+  };
+}
+
+export function ledgerPath(repo: string): string {
+  return join(repo, STATE_DIR, 'ledger.sqlite');
+}
+
+export interface RunLimits {
+  maxExperiments?: number;
+  maxHours?: number;
+  maxFailures: number;
+  slots: number;
+}
+
+export interface RunContext {
+  run: RunRow;
+  paths: RunPaths;
+  program: Program;
+  /** The program's folder relative to the repository root ('' at the root). */
+  programDir: string;
+  ledger: Ledger;
+  agent: Agent;
+  executor: Executor;
+  policy: Policy;
+  limits: RunLimits;
+  protectedHashes: Hashes;
+  incumbent: Incumbent;
+  baselineValue: number | null;
+  emit: LoopListener;
+  env: NodeJS.ProcessEnv;
+  /** Aborted on Ctrl-C / SIGTERM: kills experiments in flight. */
+  abort: AbortController;
+  stopRequested: boolean;
+  agentExhausted: boolean;
+  startedAt: number;
+  inFlight: number;
+  /** Serializes decisions (and so branch moves) across slots. */
+  decisionLock: Mutex;
+}

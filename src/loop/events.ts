@@ -1,0 +1,20 @@
+/** What the loop tells the outside world (terminal progress today, the dashboard later). */
+import type { ExperimentRow } from '../ledger/types.js';
+import type { RunSummary } from './summary.js';
+
+export interface Incumbent {
+  experimentId: number;
+  commit: string;
+  value: number;
+  title: string;
+}
+
+export type LoopEvent =
+  | { type: 'run-start'; tag: string; branch: string; resumed: boolean; runDir: string; maxExperiments?: number; slots: number }
+  | { type: 'proposing'; id: number; slot: number }
+  | { type: 'running'; id: number; slot: number; title: string; startedAt: number; budgetSeconds: number; timeoutSeconds: number; candidates: number }
+  | { type: 'recorded'; experiment: ExperimentRow; incumbent: Incumbent; baselineValue: number | null; newBest: boolean; candidates: number }
+  | { type: 'note'; level: 'info' | 'warn'; text: string }
+  | { type: 'run-stop'; reason: string; summary: RunSummary };
+
+export type LoopListener = (event: LoopEvent) => void;

@@ -1,0 +1,167 @@
+/**
+ * The orchestrator: baseline, then N slots each looping propose -> run -> decide until a stop
+ * condition holds. It owns the loop; agents only propose.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Agent } from '../agents/agent.js';
+import type { Executor } from '../executors/executor.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { RunRow } from '../ledger/types.js';
+import type { Policy } from '../policy/policy.js';
+import type { Program } from '../program/program.js';
+import { UserError } from '../program/errors.js';
+import { git } from '../workspace/git.js';
+import type { Hashes } from '../workspace/protect.js';
+import type { RunContext, RunLimits, RunPaths } from './context.js';
+import type { Incumbent, LoopListener } from './events.js';
+import { emptyExperiment, proposeAndRun, runCandidate, slotWorktree } from './experiment.js';
+import { Mutex } from './mutex.js';
+import { recoverUnfinished } from './recover.js';
+import { stopReason } from './stop.js';
+import { summarize, type RunSummary } from './summary.js';
+
+export interface LoopInput {
+  run: RunRow;
+  paths: RunPaths;
+  program: Program;
+  programDir: string;
+  ledger: Ledger;
+  agent: Agent;
+  executor: Executor;
+  policy: Policy;
+  limits: RunLimits;
+  protectedHashes: Hashes;
+  emit: LoopListener;
+  env: NodeJS.ProcessEnv;
+  resumed: boolean;
+  /** Aborting it kills experiments in flight and stops the loop (Ctrl-C). */
+  abort?: AbortController;
+}
+
+export interface LoopResult {
+  reason: string;
+  summary: RunSummary;
+}
+
+export async function runLoop(input: LoopInput): Promise<LoopResult> {
+  const ctx: RunContext = {
+    ...input,
+    abort: input.abort ?? new AbortController(),
+    incumbent: { experimentId: 0, commit: input.run.base_commit, value: NaN, title: 'baseline' },
+    baselineValue: null,
+    stopRequested: false,
+    agentExhausted: false,
+    startedAt: Date.now(),
+    inFlight: 0,
+    decisionLock: new Mutex(),
+  };
+  const tag = ctx.run.tag;
+  ctx.emit({ type: 'run-start', tag, branch: ctx.run.branch, resumed: input.resumed, runDir: ctx.paths.runDir, maxExperiments: ctx.limits.maxExperiments, slots: ctx.limits.slots });
+  const heartbeat = setInterval(() => ctx.ledger.updateRun(tag, { heartbeat_at: Date.now() }), 5000);
+  heartbeat.unref();
+  let reason = 'stopped';
+  let finalState: RunRow['state'] = 'stopped';
+  try {
+    await ensureBaseline(ctx);
+    if (!ctx.abort.signal.aborted) await recoverUnfinished(ctx);
+    const reasons = await Promise.all(Array.from({ length: ctx.limits.slots }, (_, slot) => slotLoop(ctx, slot)));
+    reason = ctx.abort.signal.aborted ? 'interrupted' : (reasons.find((r) => r !== null) ?? 'stopped');
+    finalState = ctx.abort.signal.aborted || ctx.stopRequested ? 'stopped' : 'finished';
+  } catch (e) {
+    reason = (e as Error).message;
+    finalState = 'failed';
+    throw e;
+  } finally {
+    clearInterval(heartbeat);
+    ctx.ledger.updateRun(tag, { state: finalState, stop_reason: reason, pid: null, heartbeat_at: Date.now() });
+  }
+  const summary = summarize(ctx.ledger.getRun(tag)!, ctx.ledger.listExperiments(tag), ctx.incumbent.commit);
+  ctx.emit({ type: 'run-stop', reason, summary });
+  return { reason, summary };
+}
+
+function currentStop(ctx: RunContext): string | null {
+  if (existsSync(ctx.paths.stopFile)) ctx.stopRequested = true;
+  if (ctx.abort.signal.aborted) return 'interrupted';
+  return stopReason({
+    candidates: ctx.ledger.countCandidates(ctx.run.tag) + ctx.inFlight,
+    maxExperiments: ctx.limits.maxExperiments,
+    elapsedHours: (Date.now() - ctx.startedAt) / 3_600_000,
+    maxHours: ctx.limits.maxHours,
+    trailingFailures: ctx.ledger.trailingFailures(ctx.run.tag),
+    maxFailures: ctx.limits.maxFailures,
+    stopRequested: ctx.stopRequested,
+    agentExhausted: ctx.agentExhausted,
+  });
+}
+
+async function slotLoop(ctx: RunContext, slot: number): Promise<string | null> {
+  for (;;) {
+    const reason = currentStop(ctx);
+    if (reason) return reason;
+    ctx.inFlight++;
+    try {
+      await proposeAndRun(ctx, slot);
+    } finally {
+      ctx.inFlight--;
+    }
+  }
+}
+
+/** Experiment 0 measures the unchanged starting commit; every candidate is judged against it first. */
+async function ensureBaseline(ctx: RunContext): Promise<void> {
+  const tag = ctx.run.tag;
+  let baseline = ctx.ledger.getExperiment(tag, 0);
+  if (!baseline || baseline.state !== 'recorded' || baseline.status !== 'keep') {
+    const wt = slotWorktree(ctx, 0);
+    await wt.reset(ctx.run.base_commit);
+    const tree = await wt.treeOf(ctx.run.base_commit);
+    if (!baseline) {
+      baseline = ctx.ledger.insertExperiment({
+        ...emptyExperiment(tag, 0, 'baseline', ctx.run.base_commit),
+        id: 0,
+        state: 'committed',
+        title: 'baseline',
+        candidate_commit: ctx.run.base_commit,
+        tree,
+      });
+    } else {
+      ctx.ledger.updateExperiment(tag, 0, { state: 'committed', status: null, reason: null });
+    }
+    ctx.emit({ type: 'note', level: 'info', text: `running the baseline (${ctx.run.base_commit.slice(0, 10)})` });
+    await runBaselineOnce(ctx, wt);
+    baseline = ctx.ledger.getExperiment(tag, 0)!;
+    if (baseline.state !== 'recorded') return; // interrupted: resume runs it again
+    if (baseline.status !== 'keep') {
+      throw new UserError(`the baseline did not produce a usable ${ctx.run.metric_name}: ${baseline.status}: ${baseline.reason}`,
+        `fix the run command or the code, commit, and run again (log: ${baseline.log_path ?? join(ctx.paths.experimentDir(0), 'run.log')})`);
+    }
+  }
+  ctx.baselineValue = baseline.primary_value;
+  ctx.incumbent = await currentIncumbent(ctx);
+}
+
+async function runBaselineOnce(ctx: RunContext, wt: ReturnType<typeof slotWorktree>): Promise<void> {
+  // The baseline is kept by definition when it measures; the policy is not consulted.
+  const original = ctx.policy;
+  ctx.policy = { name: 'baseline', decide: () => ({ status: 'keep', reason: 'baseline' }) };
+  try {
+    ctx.incumbent = { experimentId: 0, commit: ctx.run.base_commit, value: NaN, title: 'baseline' };
+    await runCandidate(ctx, ctx.ledger.getExperiment(ctx.run.tag, 0)!, 0, wt);
+  } finally {
+    ctx.policy = original;
+  }
+}
+
+/** The incumbent is whatever the branch points at; the ledger says which experiment that was. */
+async function currentIncumbent(ctx: RunContext): Promise<Incumbent> {
+  const head = (await git(ctx.paths.repo, ['rev-parse', `refs/heads/${ctx.run.branch}`])).trim();
+  const rows = ctx.ledger.listExperiments(ctx.run.tag);
+  const row = rows.filter((r) => r.candidate_commit === head && r.status === 'keep').at(-1);
+  if (!row) {
+    throw new UserError(`branch ${ctx.run.branch} points at ${head.slice(0, 10)}, which the ledger does not know as a kept experiment (was the branch moved by hand?)`,
+      `git update-ref refs/heads/${ctx.run.branch} ${rows.filter((r) => r.status === 'keep').at(-1)?.candidate_commit ?? ctx.run.base_commit}`);
+  }
+  return { experimentId: row.id, commit: head, value: row.primary_value!, title: row.title ?? '' };
+}

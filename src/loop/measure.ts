@@ -1,0 +1,50 @@
+/**
+ * From an execution result and its log to a measured outcome: pure apart from reading the log
+ * and the optional metrics file.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExecutionResult } from '../executors/executor.js';
+import { checkPrimary, parseMetricsFromOutput, parseMetricsJson, type Metrics } from '../metrics/parse.js';
+
+export type MeasuredOutcome =
+  | { kind: 'measured'; value: number; metrics: Metrics }
+  | { kind: 'crash' | 'timeout'; reason: string; metrics: Metrics }
+  | { kind: 'aborted' };
+
+export function tailLines(text: string, lines: number, maxChars = 4000): string {
+  const tail = text.trimEnd().split('\n').slice(-lines).join('\n');
+  return tail.length > maxChars ? tail.slice(-maxChars) : tail;
+}
+
+export function readLogTail(logPath: string | null, lines = 20): string {
+  if (!logPath || !existsSync(logPath)) return '';
+  return tailLines(readFileSync(logPath, 'utf8'), lines);
+}
+
+export function measureOutcome(result: ExecutionResult, logPath: string, metric: string, metricsFile: string | undefined, cwd: string): MeasuredOutcome {
+  if (result.aborted) return { kind: 'aborted' };
+  const output = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
+  let metrics: Metrics = parseMetricsFromOutput(output);
+  let fileProblem: string | null = null;
+  if (metricsFile) {
+    const path = join(cwd, metricsFile);
+    if (existsSync(path)) {
+      try {
+        metrics = { ...metrics, ...parseMetricsJson(readFileSync(path, 'utf8')) };
+      } catch (e) {
+        fileProblem = `metrics file ${metricsFile} is not valid JSON: ${(e as Error).message}`;
+      }
+    } else fileProblem = `metrics file ${metricsFile} was not written`;
+  }
+  const tail = tailLines(output, 15);
+  const withTail = (reason: string) => (tail ? `${reason}\n--- last lines of the log ---\n${tail}` : reason);
+  if (result.timedOut) return { kind: 'timeout', reason: withTail(`killed at the hard timeout after ${result.wallSeconds.toFixed(1)}s`), metrics };
+  if (result.exitCode !== 0) {
+    const how = result.exitCode === null ? `killed by ${result.signal}` : `exit code ${result.exitCode}`;
+    return { kind: 'crash', reason: withTail(`the run failed (${how})`), metrics };
+  }
+  const primary = checkPrimary(metrics, metric);
+  if (!primary.ok) return { kind: 'crash', reason: withTail(fileProblem && !(metric in metrics) ? `${primary.reason}; ${fileProblem}` : primary.reason), metrics };
+  return { kind: 'measured', value: primary.value, metrics };
+}

@@ -1,0 +1,57 @@
+/**
+ * Resume after a crash (`kill -9`, power loss) or Ctrl-C: every experiment the ledger shows as
+ * unfinished is taken to a terminal state, so none is lost and none is counted twice.
+ */
+import type { ExperimentRow } from '../ledger/types.js';
+import { git } from '../workspace/git.js';
+import type { RunContext } from './context.js';
+import { applyKeep, decide, record, runCandidate, slotWorktree } from './experiment.js';
+
+export async function recoverUnfinished(ctx: RunContext): Promise<number> {
+  const rows = ctx.ledger.unfinishedExperiments(ctx.run.tag).filter((r) => r.id > 0);
+  for (const row of rows) {
+    if (ctx.abort.signal.aborted) break;
+    await recoverOne(ctx, row);
+  }
+  return rows.length;
+}
+
+async function recoverOne(ctx: RunContext, row: ExperimentRow): Promise<void> {
+  const note = (text: string) => ctx.emit({ type: 'note', level: 'info', text: `experiment ${row.id}: ${text}` });
+  switch (row.state) {
+    case 'proposing':
+      note('the agent was interrupted while proposing; recorded as interrupted');
+      record(ctx, row.id, 'interrupted', { reason: 'the harness stopped while the agent was proposing' });
+      return;
+    case 'committed':
+    case 'running': {
+      note('was in flight when the harness stopped; running it again');
+      const wt = slotWorktree(ctx, 0);
+      await wt.reset(row.candidate_commit!);
+      ctx.inFlight++;
+      try {
+        await runCandidate(ctx, { ...row, state: 'committed' }, 0, wt);
+      } finally {
+        ctx.inFlight--;
+      }
+      return;
+    }
+    case 'measured':
+      note('was measured but not decided; deciding now');
+      await decide(ctx, row);
+      return;
+    case 'decided': {
+      // Only keeps pass through `decided`: finish moving the branch if it had not moved yet.
+      const head = (await git(ctx.paths.repo, ['rev-parse', `refs/heads/${ctx.run.branch}`])).trim();
+      if (head === row.candidate_commit || head === row.incumbent_commit) {
+        note('was kept but not recorded; finishing');
+        await ctx.decisionLock.run(() => applyKeep(ctx, row));
+      } else {
+        record(ctx, row.id, 'discard', { reason: `${row.reason ?? 'kept'}, but the branch moved on before it was recorded` });
+      }
+      return;
+    }
+    case 'recorded':
+      return;
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * Opening a run: find the repository and program, create the branch and ledger rows for a new
+ * tag or resume an existing one, and refuse clearly when something would be unsafe.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { Ledger } from '../ledger/ledger.js';
+import type { RunRow } from '../ledger/types.js';
+import { UserError } from '../program/errors.js';
+import { loadProgram, type Program } from '../program/program.js';
+import { ensureIdentity, git, gitCommonDir, headCommit, repoRoot, resolveRef } from '../workspace/git.js';
+import { hashFiles, missingFiles, resolveProtected, type Hashes } from '../workspace/protect.js';
+import { Worktree } from '../workspace/worktree.js';
+import { runPaths, STATE_DIR, type RunPaths } from './context.js';
+
+export interface OpenRunOptions {
+  cwd: string;
+  program?: string;
+  tag?: string;
+  maxExperiments?: number;
+  maxHours?: number;
+  parallel?: number;
+}
+
+/** Called once the program and ledger are known and before anything is created, so bad settings stop the run early. */
+export type Prepare<T> = (info: { program: Program; programDirAbs: string; ledger: Ledger; tag: string; repo: string }) => Promise<T>;
+
+export interface OpenedRun<T = unknown> {
+  prepared: T;
+  repo: string;
+  paths: RunPaths;
+  program: Program;
+  programDir: string;
+  ledger: Ledger;
+  run: RunRow;
+  resumed: boolean;
+  protectedHashes: Hashes;
+}
+
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+
+/** The default tag is the date, as in the original setup (`nov28`). */
+export function defaultTag(now = new Date()): string {
+  return `${MONTHS[now.getMonth()]}${now.getDate()}`;
+}
+
+export function validateTag(tag: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(tag) || tag.includes('..') || tag.endsWith('.lock')) {
+    throw new UserError(`invalid tag "${tag}": use letters, digits, '.', '_' and '-' (it becomes the branch autoresearch/${tag})`, '--tag nov28-lr');
+  }
+  return tag;
+}
+
+export function programLocation(repo: string, cwd: string, program?: string): { file: string; dir: string } {
+  const file = resolve(cwd, program ?? 'program.md');
+  const dir = relative(repo, dirname(file)).split('\\').join('/');
+  if (dir.startsWith('..')) throw new UserError(`${file} is outside the repository ${repo}`, 'run autoresearch inside the repository that holds program.md');
+  return { file, dir };
+}
+
+/** Keeps .autoresearch/ out of `git status` without touching the user's .gitignore. */
+async function excludeStateDir(repo: string): Promise<void> {
+  const exclude = join(await gitCommonDir(repo), 'info', 'exclude');
+  const line = `/${STATE_DIR}/`;
+  const current = existsSync(exclude) ? readFileSync(exclude, 'utf8') : '';
+  if (current.split('\n').some((l) => l.trim() === line)) return;
+  mkdirSync(dirname(exclude), { recursive: true });
+  appendFileSync(exclude, `${current && !current.endsWith('\n') ? '\n' : ''}# autoresearch state (ledger, worktrees, logs)\n${line}\n`);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Another harness on the same run is alive when its PID exists and it beat recently. */
+export function liveHarness(run: RunRow, now = Date.now()): number | null {
+  if (!run.pid || run.pid === process.pid || !pidAlive(run.pid)) return null;
+  return run.heartbeat_at && now - run.heartbeat_at < 30_000 ? run.pid : null;
+}
+
+export async function openRun<T>(opts: OpenRunOptions, prepare: Prepare<T>): Promise<OpenedRun<T>> {
+  const repo = await repoRoot(opts.cwd);
+  const location = programLocation(repo, opts.cwd, opts.program);
+  const program = loadProgram(location.file);
+  await ensureIdentity(repo);
+  await excludeStateDir(repo);
+  const tag = validateTag(opts.tag ?? defaultTag());
+  const paths = runPaths(repo, tag);
+  const ledger = new Ledger(paths.ledger);
+  try {
+    let run = ledger.getRun(tag);
+    if (run && run.state === 'failed' && ledger.countCandidates(tag) === 0) {
+      // A run whose baseline never worked has nothing worth keeping: start it again from HEAD.
+      await discardRun(repo, ledger, run);
+      run = undefined;
+    }
+    const prepared = await prepare({ program, programDirAbs: dirname(location.file), ledger, tag, repo });
+    const resumed = Boolean(run);
+    if (run) {
+      const other = liveHarness(run);
+      if (other) throw new UserError(`run ${tag} is already running in process ${other}`, `autoresearch stop --tag ${tag}   (or watch it: autoresearch status --tag ${tag})`);
+      if (run.program_path !== relative(repo, location.file)) {
+        throw new UserError(`run ${tag} belongs to ${run.program_path}, not ${relative(repo, location.file)}`, `pick another tag: --tag ${tag}-2`);
+      }
+    } else {
+      run = await createRun(repo, paths, program, location, tag, ledger);
+    }
+    ledger.updateRun(tag, { pid: process.pid, heartbeat_at: Date.now(), state: 'running', stop_reason: null, config_json: JSON.stringify(program.config) });
+    run = ledger.getRun(tag)!;
+    if (existsSync(paths.stopFile)) rmSync(paths.stopFile);
+    return { prepared, repo, paths, program, programDir: location.dir, ledger, run, resumed, protectedHashes: JSON.parse(run.protected_json) as Hashes };
+  } catch (e) {
+    ledger.close();
+    throw e;
+  }
+}
+
+async function createRun(
+  repo: string,
+  paths: RunPaths,
+  program: Program,
+  location: { file: string; dir: string },
+  tag: string,
+  ledger: Ledger,
+): Promise<RunRow> {
+  const branch = `autoresearch/${tag}`;
+  if (await resolveRef(repo, `refs/heads/${branch}`)) {
+    throw new UserError(`branch ${branch} already exists but the ledger has no run ${tag}`, `use another tag (--tag ${tag}-2) or delete the branch: git branch -D ${branch}`);
+  }
+  const base = await headCommit(repo);
+  await checkProtectedClean(repo, location.dir, program);
+  // Hash protected files as the run's first worktree sees them (the base commit, not the user's edits).
+  const slot0 = new Worktree(repo, paths.slot(0));
+  await slot0.reset(base);
+  const programDirAbs = join(slot0.path, location.dir);
+  const files = await resolveProtected(programDirAbs, program.config.protected);
+  const hashes = hashFiles(programDirAbs, files);
+  const missing = missingFiles(hashes);
+  if (missing.length > 0) {
+    throw new UserError(`protected file ${missing.join(', ')} is not in the last commit (untracked or ignored?); experiments run on committed files`,
+      `git add ${missing.map((m) => join(location.dir, m)).join(' ')} && git commit -m "add protected files"`);
+  }
+  await git(repo, ['update-ref', `refs/heads/${branch}`, base, '']);
+  const now = Date.now();
+  const run: RunRow = {
+    tag,
+    branch,
+    created_at: now,
+    updated_at: now,
+    program_path: relative(repo, location.file),
+    program_dir: location.dir,
+    base_commit: base,
+    metric_name: program.config.metric.name,
+    goal: program.config.metric.goal,
+    config_json: JSON.stringify(program.config),
+    protected_json: JSON.stringify(hashes),
+    state: 'running',
+    stop_reason: null,
+    pid: process.pid,
+    heartbeat_at: now,
+  };
+  ledger.createRun(run);
+  return run;
+}
+
+/** Uncommitted edits to protected files would make the user's evaluator differ from the run's. */
+async function checkProtectedClean(repo: string, programDir: string, program: Program): Promise<void> {
+  if (program.config.protected.length === 0) return;
+  const cwd = join(repo, programDir);
+  const out = await git(cwd, ['status', '--porcelain=v1', '--', ...program.config.protected.map((p) => `:(glob)${p}`)], { allowFail: true });
+  const dirty = out.split('\n').filter(Boolean).map((l) => l.slice(3));
+  if (dirty.length > 0) {
+    throw new UserError(`protected files have uncommitted changes: ${dirty.join(', ')}. The run starts from the last commit, so its evaluator would differ from yours`,
+      `commit them (git commit -am "update evaluator") or put them aside (git stash)`);
+  }
+}
+
+async function discardRun(repo: string, ledger: Ledger, run: RunRow): Promise<void> {
+  ledger.db.prepare('DELETE FROM experiments WHERE run_tag = ?').run(run.tag);
+  ledger.db.prepare('DELETE FROM runs WHERE tag = ?').run(run.tag);
+  await git(repo, ['update-ref', '-d', `refs/heads/${run.branch}`], { allowFail: true });
+  const refs = await git(repo, ['for-each-ref', '--format=%(refname)', `refs/autoresearch/${run.tag}/`], { allowFail: true });
+  for (const ref of refs.split('\n').filter(Boolean)) await git(repo, ['update-ref', '-d', ref], { allowFail: true });
+}

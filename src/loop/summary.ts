@@ -1,0 +1,65 @@
+/** A run's summary, computed from ledger rows alone (used by `run`, `status` and reports). */
+import type { ExperimentRow, ExperimentStatus, Goal, RunRow } from '../ledger/types.js';
+
+export interface RunSummary {
+  tag: string;
+  branch: string;
+  state: RunRow['state'];
+  stopReason: string | null;
+  metric: string;
+  goal: Goal;
+  baseline: number | null;
+  best: number | null;
+  bestCommit: string | null;
+  bestExperiment: number | null;
+  bestTitle: string | null;
+  /** Improvement of best over baseline in percent, positive when better for the goal. */
+  improvementPct: number | null;
+  candidates: number;
+  counts: Partial<Record<ExperimentStatus, number>>;
+  inFlight: ExperimentRow[];
+  lastRecorded: ExperimentRow | null;
+}
+
+export function improvementPercent(goal: Goal, baseline: number | null, best: number | null): number | null {
+  if (baseline === null || best === null || baseline === 0) return null;
+  const change = ((best - baseline) / Math.abs(baseline)) * 100;
+  return goal === 'minimize' ? -change : change;
+}
+
+/** The incumbent is the head of the run branch; the caller passes that commit. */
+export function summarize(run: RunRow, rows: ExperimentRow[], branchHead: string | null): RunSummary {
+  const baselineRow = rows.find((r) => r.id === 0 && r.status === 'keep');
+  const kept = rows.filter((r) => r.status === 'keep' && r.state === 'recorded');
+  const bestRow = (branchHead ? kept.find((r) => r.candidate_commit === branchHead) : undefined) ?? kept.at(-1) ?? null;
+  const counts: RunSummary['counts'] = {};
+  let candidates = 0;
+  let lastRecorded: ExperimentRow | null = null;
+  for (const r of rows) {
+    if (r.state !== 'recorded') continue;
+    if (!lastRecorded || (r.recorded_at ?? 0) >= (lastRecorded.recorded_at ?? 0)) lastRecorded = r;
+    if (r.id === 0) continue;
+    counts[r.status!] = (counts[r.status!] ?? 0) + 1;
+    if (r.status !== 'interrupted') candidates++;
+  }
+  const baseline = baselineRow?.primary_value ?? null;
+  const best = bestRow?.primary_value ?? null;
+  return {
+    tag: run.tag,
+    branch: run.branch,
+    state: run.state,
+    stopReason: run.stop_reason,
+    metric: run.metric_name,
+    goal: run.goal,
+    baseline,
+    best,
+    bestCommit: bestRow?.candidate_commit ?? null,
+    bestExperiment: bestRow?.id ?? null,
+    bestTitle: bestRow?.title ?? null,
+    improvementPct: improvementPercent(run.goal, baseline, best),
+    candidates,
+    counts,
+    inFlight: rows.filter((r) => r.state !== 'recorded'),
+    lastRecorded,
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * The research Brief: a fresh, bounded context for every proposal, built by this one module so
+ * every agent sees the same thing. Pure: data in, data and Markdown out.
+ */
+import type { ExperimentRow, ExperimentStatus, Goal } from '../ledger/types.js';
+
+export interface BriefHistoryItem {
+  id: number;
+  status: ExperimentStatus;
+  value: number | null;
+  /** Value minus the incumbent value at the time it was judged (null when not measured). */
+  delta: number | null;
+  title: string;
+}
+
+export interface BriefFailure {
+  id: number;
+  status: ExperimentStatus;
+  title: string;
+  reason: string;
+  logTail?: string;
+}
+
+export interface Brief {
+  experimentId: number;
+  objective: {
+    metric: string;
+    goal: Goal;
+    budgetSeconds: number;
+    run: string;
+    editable: string[];
+    protected: string[];
+  };
+  /** The human's research directions: the Markdown body of program.md. */
+  directions: string;
+  incumbent: { commit: string; value: number | null; experimentId: number; title: string };
+  baseline: { value: number | null };
+  history: BriefHistoryItem[];
+  /** Older experiments not listed one by one, summarized as counts. */
+  olderSummary: Partial<Record<ExperimentStatus, number>>;
+  failures: BriefFailure[];
+  notes: string[];
+}
+
+export interface BriefInput {
+  experimentId: number;
+  objective: Brief['objective'];
+  directions: string;
+  incumbent: Brief['incumbent'];
+  baselineValue: number | null;
+  experiments: ExperimentRow[];
+  /** Log tails of recent failures, by experiment id. */
+  logTails?: Record<number, string>;
+  notes?: string[];
+  maxHistory?: number;
+  maxFailures?: number;
+}
+
+export function buildBrief(input: BriefInput): Brief {
+  const maxHistory = input.maxHistory ?? 30;
+  const maxFailures = input.maxFailures ?? 3;
+  const done = input.experiments.filter((e) => e.state === 'recorded' && e.id > 0 && e.status !== 'interrupted');
+  const recent = done.slice(-maxHistory);
+  const older = done.slice(0, done.length - recent.length);
+  const olderSummary: Brief['olderSummary'] = {};
+  for (const e of older) olderSummary[e.status!] = (olderSummary[e.status!] ?? 0) + 1;
+  const history = recent.map((e) => ({
+    id: e.id,
+    status: e.status!,
+    value: e.primary_value,
+    delta: e.primary_value !== null && e.incumbent_value !== null ? e.primary_value - e.incumbent_value : null,
+    title: e.title ?? '(untitled)',
+  }));
+  const failures = done
+    .filter((e) => e.status === 'crash' || e.status === 'timeout' || e.status === 'invalid' || e.status === 'failed')
+    .slice(-maxFailures)
+    .map((e) => ({ id: e.id, status: e.status!, title: e.title ?? '(untitled)', reason: e.reason ?? '', logTail: input.logTails?.[e.id] }));
+  return {
+    experimentId: input.experimentId,
+    objective: input.objective,
+    directions: input.directions.trim(),
+    incumbent: input.incumbent,
+    baseline: { value: input.baselineValue },
+    history,
+    olderSummary,
+    failures,
+    notes: input.notes ?? [],
+  };
+}
+
+const fmt = (v: number | null) => (v === null ? '—' : Number(v.toPrecision(7)).toString());
+const fmtDelta = (v: number | null) => (v === null ? '' : `${v > 0 ? '+' : ''}${Number(v.toPrecision(4))}`);
+
+export function renderBrief(brief: Brief): string {
+  const o = brief.objective;
+  const lines: string[] = [];
+  lines.push(`# Research brief for experiment ${brief.experimentId}`, '');
+  lines.push('## Objective', '');
+  lines.push(`- ${o.goal === 'minimize' ? 'Lower' : 'Raise'} the metric \`${o.metric}\` (goal: ${o.goal}).`);
+  lines.push(`- Each experiment runs \`${o.run}\` with a fixed budget of ${o.budgetSeconds}s (AUTORESEARCH_TIME_BUDGET).`);
+  lines.push(`- You may change only: ${o.editable.join(', ')}.`);
+  if (o.protected.length > 0) lines.push(`- Never change: ${o.protected.join(', ')} (a change makes the experiment invalid).`);
+  lines.push('- Make one focused change, then stop. The harness runs, measures and decides; do not run the experiment yourself.', '');
+  lines.push('## Incumbent (best so far)', '');
+  lines.push(`- ${o.metric} = ${fmt(brief.incumbent.value)} at experiment ${brief.incumbent.experimentId} (${brief.incumbent.commit.slice(0, 10)}): ${brief.incumbent.title}`);
+  lines.push(`- baseline: ${fmt(brief.baseline.value)}`, '');
+  if (brief.notes.length > 0) {
+    lines.push('## Steering notes from the human', '', ...brief.notes.map((n) => `- ${n}`), '');
+  }
+  lines.push('## History', '');
+  const older = Object.entries(brief.olderSummary);
+  if (older.length > 0) lines.push(`Earlier: ${older.map(([s, n]) => `${n} ${s}`).join(', ')}.`, '');
+  if (brief.history.length === 0) lines.push('No experiments yet besides the baseline.');
+  else {
+    lines.push('| id | status | value | delta | change |', '|---|---|---|---|---|');
+    for (const h of brief.history) lines.push(`| ${h.id} | ${h.status} | ${fmt(h.value)} | ${fmtDelta(h.delta)} | ${h.title.replace(/\|/g, '\\|')} |`);
+  }
+  lines.push('');
+  if (brief.failures.length > 0) {
+    lines.push('## Recent failures', '');
+    for (const f of brief.failures) {
+      lines.push(`### ${f.id} ${f.status}: ${f.title}`, '', f.reason);
+      if (f.logTail) lines.push('', '```', f.logTail.trimEnd(), '```');
+      lines.push('');
+    }
+  }
+  lines.push('## Research directions (program.md)', '', brief.directions || '(none given)', '');
+  return lines.join('\n');
+}

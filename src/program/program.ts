@@ -1,0 +1,150 @@
+/**
+ * program.md = YAML front matter (for the harness) + Markdown body (for the agent).
+ * Parsing is pure: text in, Program or ProgramError (with file, line, key and a fix) out.
+ */
+import { readFileSync } from 'node:fs';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { closest, ProgramError } from './errors.js';
+import { FrontMatterSchema, KNOWN_KEYS, type FrontMatter } from './schema.js';
+
+export interface Program {
+  file: string;
+  config: FrontMatter & { timeout: number };
+  body: string;
+  /** The front matter text as written, for the ledger. */
+  frontMatterText: string;
+}
+
+const FENCE = /^---[ \t]*\r?$/;
+
+export function splitFrontMatter(text: string, file: string): { yaml: string; body: string; yamlStartLine: number } {
+  const lines = text.split('\n');
+  if (!FENCE.test(lines[0] ?? '')) {
+    throw new ProgramError(file, 1, null, 'no front matter: the file must start with a line `---`, then YAML settings, then `---`',
+      'run `autoresearch init` to write one, or add at the top:\n---\nmetric: { name: val_bpb, goal: minimize }\nrun: python train.py\neditable: [train.py]\n---');
+  }
+  const end = lines.findIndex((line, i) => i > 0 && FENCE.test(line));
+  if (end < 0) {
+    throw new ProgramError(file, 1, null, 'the front matter opened with `---` on line 1 is never closed', 'add a line `---` after the settings');
+  }
+  return { yaml: lines.slice(1, end).join('\n'), body: lines.slice(end + 1).join('\n').replace(/^\s*\n/, ''), yamlStartLine: 2 };
+}
+
+export function parseProgram(text: string, file: string): Program {
+  const { yaml, body, yamlStartLine } = splitFrontMatter(text, file);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(yaml, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const lineOf = (offset: number | undefined) =>
+    offset === undefined ? null : lineCounter.linePos(offset).line + yamlStartLine - 1;
+  if (doc.errors.length > 0) {
+    const err = doc.errors[0]!;
+    throw new ProgramError(file, lineOf(err.pos[0]), null, `YAML syntax: ${err.message.split('\n')[0]}`,
+      'check indentation and quoting on that line (strings with `:` or `#` need quotes)');
+  }
+  const raw = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ProgramError(file, yamlStartLine, null, 'the front matter must be a set of `key: value` settings');
+  }
+  const parsed = FrontMatterSchema.safeParse(raw);
+  if (!parsed.success) throw issueToError(parsed.error.issues[0]!, doc, file, lineOf);
+  const config = parsed.data;
+  const timeout = config.timeout ?? Math.max(config.budget * 2, config.budget + 60);
+  if (timeout < config.budget) {
+    throw new ProgramError(file, lineOf(nodeRange(doc, ['timeout'])), 'timeout',
+      `the hard timeout (${timeout}s) is shorter than the budget (${config.budget}s)`, `set timeout to at least ${config.budget}s, e.g. ${Math.ceil(config.budget * 2)}s`);
+  }
+  return { file, config: { ...config, timeout }, body, frontMatterText: yaml };
+}
+
+export function loadProgram(path: string): Program {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ProgramError(path, null, null, code === 'ENOENT' ? 'file not found' : `cannot read: ${(e as Error).message}`,
+      code === 'ENOENT' ? 'run `autoresearch init` to write it, or pass --program <path>' : undefined);
+  }
+  return parseProgram(text, path);
+}
+
+function nodeRange(doc: Document, path: (string | number)[]): number | undefined {
+  const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
+  if (node?.range) return node.range[0];
+  // Fall back to the nearest existing parent.
+  return path.length > 0 ? nodeRange(doc, path.slice(0, -1)) : undefined;
+}
+
+function keyRange(doc: Document, parent: (string | number)[], key: string): number | undefined {
+  const map = parent.length === 0 ? doc.contents : doc.getIn(parent, true);
+  if (isMap(map)) {
+    for (const item of map.items) {
+      if (isPair(item) && isScalar(item.key) && item.key.value === key) return item.key.range?.[0];
+    }
+  }
+  return nodeRange(doc, parent);
+}
+
+function issueToError(
+  issue: z.core.$ZodIssue,
+  doc: Document,
+  file: string,
+  lineOf: (offset: number | undefined) => number | null,
+): ProgramError {
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  const dotted = path.join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const known = KNOWN_KEYS[dotted] ?? [];
+    const guess = closest(key, known);
+    const where = dotted ? `${dotted}.${key}` : key;
+    return new ProgramError(file, lineOf(keyRange(doc, path, key)), where, 'unknown setting',
+      guess ? `did you mean \`${guess}\`? Known settings here: ${known.join(', ')}` : `known settings here: ${known.join(', ')}`);
+  }
+  const present = doc.hasIn(path);
+  const line = lineOf(present ? nodeRange(doc, path) : nodeRange(doc, path.slice(0, -1)));
+  if (!present && issue.code === 'invalid_type') {
+    return new ProgramError(file, line, dotted, 'required setting is missing', REQUIRED_HINTS[dotted] ?? `add \`${dotted}: ...\``);
+  }
+  if (issue.code === 'invalid_value' && 'values' in issue) {
+    return new ProgramError(file, line, dotted, `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`,
+      `write e.g. \`${path.at(-1)}: ${String(issue.values[0])}\``);
+  }
+  if (issue.code === 'invalid_type') {
+    return new ProgramError(file, line, dotted, `expected ${describeExpected(issue.expected)}, got ${describeValue(doc.getIn(path))}`, TYPE_HINTS[dotted]);
+  }
+  return new ProgramError(file, line, dotted || null, issue.message, TYPE_HINTS[dotted]);
+}
+
+function describeExpected(expected: string): string {
+  return expected === 'object' ? 'a mapping of settings' : expected === 'array' ? 'a list such as [a.py, b.py]' : `a ${expected}`;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+const REQUIRED_HINTS: Record<string, string> = {
+  metric: 'add `metric: { name: val_bpb, goal: minimize }` (the number your run prints, and whether lower or higher is better)',
+  'metric.name': 'add the metric name your run prints, e.g. `metric: { name: val_bpb, goal: minimize }`',
+  'metric.goal': 'add `goal: minimize` or `goal: maximize` to metric',
+  run: 'add the experiment command, e.g. `run: python train.py`',
+  editable: 'add the files the agent may change, e.g. `editable: [train.py]`',
+};
+
+const TYPE_HINTS: Record<string, string> = {
+  metric: 'write `metric: { name: val_bpb, goal: minimize }`',
+  editable: 'write a list, e.g. `editable: [train.py]`',
+  protected: 'write a list, e.g. `protected: [prepare.py]`',
+  budget: 'write a duration such as `budget: 300s` or `budget: 5m`',
+  timeout: 'write a duration such as `timeout: 10m`',
+  stop: 'write e.g. `stop: { experiments: 100, hours: 8 }`',
+  'stop.experiments': 'a whole number, e.g. `experiments: 100`',
+  'stop.hours': 'a number of hours, e.g. `hours: 8`',
+  agent: 'write `agent: tune`, `agent: command` or `agent: { name: command, command: ./propose.sh }`',
+  slots: 'a whole number of experiments to run at once, e.g. `slots: 2`',
+};

@@ -1,0 +1,59 @@
+/**
+ * `autoresearch run` as a library call: open (or resume) the run, build the agent, executor and
+ * policy, and drive the loop until a stop condition. The CLI is a thin shell around this.
+ */
+import { createAgent, agentSetting } from './agents/registry.js';
+import type { Agent } from './agents/agent.js';
+import type { Executor } from './executors/executor.js';
+import { LocalExecutor } from './executors/local.js';
+import { runLoop, type LoopResult } from './loop/loop.js';
+import type { LoopListener } from './loop/events.js';
+import { openRun, type OpenRunOptions } from './loop/setup.js';
+import { strictPolicy, type Policy } from './policy/policy.js';
+
+export interface StartRunOptions extends OpenRunOptions {
+  agent?: string;
+  onEvent?: LoopListener;
+  /** Aborting kills experiments in flight; the run stops and can be resumed. */
+  abort?: AbortController;
+  executor?: Executor;
+  policy?: Policy;
+  env?: NodeJS.ProcessEnv;
+  /** Called with the goal once the program is read (for progress display). */
+  onProgram?: (info: { goal: 'minimize' | 'maximize'; metric: string }) => void;
+}
+
+export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
+  const env = opts.env ?? process.env;
+  const opened = await openRun<Agent>(opts, async ({ program, programDirAbs, ledger, tag }) => {
+    const { name, options } = agentSetting(program, opts.agent);
+    return createAgent(name, options, { program, programDirAbs, ledger, runTag: tag, env });
+  });
+  const config = opened.program.config;
+  opts.onProgram?.({ goal: config.metric.goal, metric: config.metric.name });
+  try {
+    return await runLoop({
+      run: opened.run,
+      paths: opened.paths,
+      program: opened.program,
+      programDir: opened.programDir,
+      ledger: opened.ledger,
+      agent: opened.prepared,
+      executor: opts.executor ?? new LocalExecutor(),
+      policy: opts.policy ?? strictPolicy,
+      limits: {
+        maxExperiments: opts.maxExperiments ?? config.stop.experiments,
+        maxHours: opts.maxHours ?? config.stop.hours,
+        maxFailures: config.stop.agent_failures,
+        slots: opts.parallel ?? config.slots,
+      },
+      protectedHashes: opened.protectedHashes,
+      emit: opts.onEvent ?? (() => {}),
+      env,
+      resumed: opened.resumed,
+      abort: opts.abort,
+    });
+  } finally {
+    opened.ledger.close();
+  }
+}

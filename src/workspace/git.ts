@@ -1,0 +1,112 @@
+/** Plain git through child_process: every call is one short process at the edge of the system. */
+import { execFile } from 'node:child_process';
+import { UserError } from '../program/errors.js';
+
+export class GitError extends Error {
+  constructor(readonly args: string[], readonly code: number | null, readonly stderr: string) {
+    super(`git ${args.join(' ')} failed (${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    this.name = 'GitError';
+  }
+}
+
+let identityEnv: Record<string, string> | undefined;
+
+/** Harness commits need an identity; on a machine without one configured, sign as autoresearch. */
+export async function ensureIdentity(cwd: string): Promise<void> {
+  if (identityEnv) return;
+  const email = await git(cwd, ['config', 'user.email'], { allowFail: true });
+  identityEnv = email.trim()
+    ? {}
+    : {
+        GIT_AUTHOR_NAME: 'autoresearch',
+        GIT_AUTHOR_EMAIL: 'autoresearch@localhost',
+        GIT_COMMITTER_NAME: 'autoresearch',
+        GIT_COMMITTER_EMAIL: 'autoresearch@localhost',
+      };
+}
+
+export interface GitOptions {
+  allowFail?: boolean;
+  input?: string;
+  env?: Record<string, string>;
+}
+
+export function git(cwd: string, args: string[], opts: GitOptions = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      'git',
+      args,
+      {
+        cwd,
+        maxBuffer: 256 * 1024 * 1024,
+        env: { ...process.env, ...identityEnv, ...opts.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+      },
+      (error, stdout, stderr) => {
+        if (error && !opts.allowFail) reject(new GitError(args, (error as { code?: number }).code ?? null, String(stderr)));
+        else resolve(error && opts.allowFail ? '' : String(stdout));
+      },
+    );
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+/** Like git() but returns the exit code instead of throwing (for merge-tree, which exits 1 on conflict). */
+export function gitStatus(cwd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('git', args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...identityEnv, LC_ALL: 'C' } }, (error, stdout, stderr) => {
+      const code = error ? ((error as { code?: number }).code ?? 1) : 0;
+      resolve({ code: typeof code === 'number' ? code : 1, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+export async function repoRoot(cwd: string): Promise<string> {
+  const out = await git(cwd, ['rev-parse', '--show-toplevel'], { allowFail: true });
+  if (!out.trim()) {
+    throw new UserError(`${cwd} is not inside a git repository: autoresearch records every candidate as a git commit.`,
+      'git init && git add -A && git commit -m "initial"');
+  }
+  return out.trim();
+}
+
+export async function headCommit(cwd: string): Promise<string> {
+  const out = await git(cwd, ['rev-parse', '--verify', '-q', 'HEAD^{commit}'], { allowFail: true });
+  if (!out.trim()) throw new UserError('the repository has no commits yet; the baseline is a commit.', 'git add -A && git commit -m "initial"');
+  return out.trim();
+}
+
+export async function resolveRef(cwd: string, ref: string): Promise<string | null> {
+  const out = await git(cwd, ['rev-parse', '--verify', '-q', `${ref}^{commit}`], { allowFail: true });
+  return out.trim() || null;
+}
+
+export async function gitCommonDir(cwd: string): Promise<string> {
+  return (await git(cwd, ['rev-parse', '--path-format=absolute', '--git-common-dir'])).trim();
+}
+
+/** Paths changed in a worktree relative to its HEAD: modified, added, deleted, renamed, untracked. */
+export async function changedPaths(worktree: string): Promise<string[]> {
+  const out = await git(worktree, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames']);
+  const entries = out.split('\0').filter(Boolean);
+  return entries.map((e) => e.slice(3));
+}
+
+export interface DiffStat {
+  files: number;
+  added: number;
+  deleted: number;
+  paths: string[];
+}
+
+export async function diffStat(cwd: string, from: string, to: string): Promise<DiffStat> {
+  const out = await git(cwd, ['diff', '--numstat', '-z', '--no-renames', from, to]);
+  const stat: DiffStat = { files: 0, added: 0, deleted: 0, paths: [] };
+  for (const entry of out.split('\0').filter(Boolean)) {
+    const [a, d, ...rest] = entry.split('\t');
+    stat.files++;
+    stat.added += Number(a) || 0;
+    stat.deleted += Number(d) || 0;
+    stat.paths.push(rest.join('\t'));
+  }
+  return stat;
+}
