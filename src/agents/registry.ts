@@ -88,5 +88,5 @@ registerAgent('command', (options, ctx) => {
 
 registerAgent('scripted', (options, ctx) => {
   const o = agentOptions(z.strictObject({ patches: z.array(z.string()).min(1, 'list at least one patch file') }), options, ctx, 'scripted');
-  return new ScriptedAgent(o.patches.map((p) => resolve(ctx.programDirAbs, p)));
+  return new ScriptedAgent(o.patches.map((p) => resolve(ctx.programDirAbs, p)), (id) => ctx.ledger.proposalsBefore(ctx.runTag, id));
 });

@@ -1,7 +1,7 @@
 /**
  * The `scripted` agent applies given patches in order, one per experiment: deterministic
- * proposals for tests, benchmarks and replaying a list of ideas. Patch k goes to experiment k+1,
- * so a resumed run continues with the right patch.
+ * proposals for tests, benchmarks and replaying a list of ideas. The k-th proposal that was not
+ * interrupted gets patch k, counted from the ledger, so a resumed run continues with the right patch.
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -12,10 +12,13 @@ export class ScriptedAgent implements Agent {
   readonly name = 'scripted';
 
   /** @param patches absolute paths of patch files (git diff format, paths relative to the repository root). */
-  constructor(private readonly patches: string[]) {}
+  constructor(
+    private readonly patches: string[],
+    private readonly proposalsBefore: (experimentId: number) => number,
+  ) {}
 
   async propose(ctx: ProposalContext): Promise<Proposal> {
-    const index = ctx.experimentId - 1;
+    const index = this.proposalsBefore(ctx.experimentId);
     const patch = this.patches[index];
     if (patch === undefined) throw new AgentExhausted(`all ${this.patches.length} patches were proposed`);
     const text = readFileSync(patch, 'utf8');

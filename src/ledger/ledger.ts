@@ -186,6 +186,14 @@ export class Ledger {
     return row.n;
   }
 
+  /** Proposals before experiment `id` that were not interrupted (in flight ones count). */
+  proposalsBefore(tag: string, id: number): number {
+    const row = this.stmt(
+      "SELECT COUNT(*) AS n FROM experiments WHERE run_tag = ? AND id > 0 AND id < ? AND (status IS NULL OR status != 'interrupted')",
+    ).get(tag, id) as { n: number };
+    return row.n;
+  }
+
   /** Trailing run of `failed` proposals (for the agent-failure stop condition). */
   trailingFailures(tag: string): number {
     const rows = this.stmt("SELECT status FROM experiments WHERE run_tag = ? AND state = 'recorded' AND id > 0 AND status != 'interrupted' ORDER BY id DESC LIMIT 100").all(tag) as {

@@ -16,6 +16,7 @@ import { checkChangedPaths, describeViolations } from '../workspace/rules.js';
 import { tamperedFiles } from '../workspace/protect.js';
 import { Worktree } from '../workspace/worktree.js';
 import type { RunContext } from './context.js';
+import { crashPoint } from './crash-point.js';
 import { experimentEnvironment } from './environment.js';
 import { measureOutcome, readLogTail } from './measure.js';
 
@@ -80,6 +81,7 @@ export async function proposeAndRun(ctx: RunContext, slot: number): Promise<Prop
     incumbent_value: parent.value,
   });
   ctx.emit({ type: 'proposing', id: row.id, slot });
+  crashPoint('proposing', row.id);
   const { path: briefPath, brief } = writeBrief(ctx, row.id);
   let proposal;
   try {
@@ -127,6 +129,7 @@ export async function proposeAndRun(ctx: RunContext, slot: number): Promise<Prop
     cached_tokens: usage.cachedTokens ?? null,
     cost_usd: usage.costUsd ?? null,
   });
+  crashPoint('committed', row.id);
   if (changed.length === 0) {
     record(ctx, row.id, 'skipped', { reason: 'the agent made no change', finished_at: Date.now() });
     return 'recorded';
@@ -160,6 +163,7 @@ export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: nu
   const logPath = join(dir, 'run.log');
   const startedAt = Date.now();
   ctx.ledger.updateExperiment(tag, row.id, { state: 'running', started_at: startedAt, log_path: logPath });
+  crashPoint('running', row.id);
   ctx.emit({ type: 'running', id: row.id, slot, title: row.title ?? '', startedAt, budgetSeconds: c.budget, timeoutSeconds: c.timeout, candidates: ctx.ledger.countCandidates(tag) });
   const env = experimentEnvironment({
     base: ctx.env,
@@ -210,6 +214,7 @@ export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: nu
     return;
   }
   ctx.ledger.updateExperiment(tag, row.id, { ...measuredPatch, state: 'measured', primary_value: outcome.value });
+  crashPoint('measured', row.id);
   await decide(ctx, ctx.ledger.getExperiment(tag, row.id)!);
 }
 
@@ -237,6 +242,7 @@ export async function decide(ctx: RunContext, row: ExperimentRow): Promise<void>
       reason = `${reason}; re-based onto experiment ${inc.experimentId}`;
     }
     ctx.ledger.updateExperiment(tag, row.id, { ...judged, state: 'decided', status: 'keep', reason, candidate_commit: commit });
+    crashPoint('decided', row.id);
     await applyKeep(ctx, ctx.ledger.getExperiment(tag, row.id)!);
   });
 }
@@ -247,6 +253,7 @@ export async function applyKeep(ctx: RunContext, row: ExperimentRow): Promise<vo
   const head = (await git(ctx.paths.repo, ['rev-parse', ref])).trim();
   if (head !== row.candidate_commit) {
     await git(ctx.paths.repo, ['update-ref', '-m', `autoresearch: keep experiment ${row.id}`, ref, row.candidate_commit!, row.incumbent_commit!]);
+    crashPoint('branch-moved', row.id);
   }
   ctx.incumbent = { experimentId: row.id, commit: row.candidate_commit!, value: row.primary_value!, title: row.title ?? '' };
   record(ctx, row.id, 'keep', {});

@@ -10,7 +10,7 @@
 export type Metrics = Record<string, number>;
 
 const NUMBER = String.raw`[-+]?(?:(?:\d[\d_]*)?\.?\d+(?:[eE][-+]?\d+)?|nan|NaN|NAN|inf|Inf|INF|infinity|Infinity)`;
-const SUMMARY_LINE = new RegExp(String.raw`^\s*([A-Za-z_][\w.\/-]*)\s*[:=]\s*(${NUMBER})\s*(?:[A-Za-z%]+)?\s*$`);
+const SUMMARY_LINE = new RegExp(String.raw`^\s*([A-Za-z_][\w.\/-]*)\s*[:=]\s*(${NUMBER})(?:\s*(?:%|ms|s|sec|MB|GB|MiB|GiB|KB|kB|mb|gb))?\s*$`);
 const METRIC_PAIR = new RegExp(String.raw`([A-Za-z_][\w.\/-]*)=(${NUMBER})(?=\s|$|,)`, 'g');
 
 export function parseNumber(text: string): number {

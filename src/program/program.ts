@@ -47,7 +47,11 @@ export function parseProgram(text: string, file: string): Program {
     throw new ProgramError(file, yamlStartLine, null, 'the front matter must be a set of `key: value` settings');
   }
   const parsed = FrontMatterSchema.safeParse(raw);
-  if (!parsed.success) throw issueToError(parsed.error.issues[0]!, doc, file, lineOf);
+  if (!parsed.success) {
+    // A typo shows up twice (unknown key + missing key); the unknown key is the useful one to report.
+    const issues = [...parsed.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+    throw issueToError(issues[0]!, doc, file, lineOf);
+  }
   const config = parsed.data;
   const timeout = config.timeout ?? Math.max(config.budget * 2, config.budget + 60);
   if (timeout < config.budget) {

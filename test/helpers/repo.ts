@@ -1,0 +1,125 @@
+/** Real temporary git repositories and the real CLI, for integration tests. */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = join(ROOT, 'dist/cli/main.js');
+
+const GIT_ENV = {
+  GIT_AUTHOR_NAME: 'Test',
+  GIT_AUTHOR_EMAIL: 'test@example.invalid',
+  GIT_COMMITTER_NAME: 'Test',
+  GIT_COMMITTER_EMAIL: 'test@example.invalid',
+};
+
+export function sh(cwd: string, cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, ...GIT_ENV } });
+}
+
+export function gitIn(cwd: string, ...args: string[]): string {
+  return sh(cwd, 'git', args).trim();
+}
+
+export function writeFiles(dir: string, files: Record<string, string>): void {
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+}
+
+/** A committed repository with the given files. */
+export function makeRepo(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ar-test-'));
+  gitIn(dir, 'init', '-q', '-b', 'main');
+  gitIn(dir, 'config', 'user.email', 'test@example.invalid');
+  gitIn(dir, 'config', 'user.name', 'Test');
+  writeFiles(dir, files);
+  gitIn(dir, 'add', '-A');
+  gitIn(dir, 'commit', '-q', '-m', 'initial');
+  return dir;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function cli(cwd: string, args: string[], env: Record<string, string> = {}): CliResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function cliAsync(cwd: string, args: string[], env: Record<string, string> = {}): ChildProcess & { output: () => string } {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  return Object.assign(child, { output: () => out });
+}
+
+export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    else child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+}
+
+export interface LedgerExperiment {
+  id: number;
+  state: string;
+  status: string | null;
+  reason: string | null;
+  title: string | null;
+  primary_value: number | null;
+  candidate_commit: string | null;
+  parent_commit: string;
+  log_path: string | null;
+  peak_memory_bytes: number | null;
+  output_bytes: number | null;
+}
+
+export function ledgerRows(repo: string, tag: string): LedgerExperiment[] {
+  const db = new Database(join(repo, '.autoresearch/ledger.sqlite'), { readonly: true, timeout: 5000 });
+  try {
+    return db.prepare('SELECT * FROM experiments WHERE run_tag = ? ORDER BY id').all(tag) as LedgerExperiment[];
+  } finally {
+    db.close();
+  }
+}
+
+export async function waitFor<T>(probe: () => T | undefined | false, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    try {
+      const v = probe();
+      if (v) return v;
+    } catch {
+      // the ledger may not exist yet
+    }
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export function readResultsTsv(repo: string, tag: string): string[][] {
+  return readFileSync(join(repo, '.autoresearch', tag, 'results.tsv'), 'utf8').trim().split('\n').map((l) => l.split('\t'));
+}
+
+/** True while a process with this pid exists (zombies count as gone). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/\)\s+Z\s/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}

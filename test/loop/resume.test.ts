@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { cli, gitIn, ledgerRows, makeRepo, readResultsTsv, writeFiles } from '../helpers/repo.js';
+import { patchBetween } from '../helpers/patches.js';
+
+const EXP = `#!/bin/bash
+source ./params.sh
+echo "score: $VALUE"
+`;
+
+const params = (v: number) => `VALUE=${v}\n`;
+
+/** A repository whose scripted agent proposes: 4 (keep), 6 (discard), 3 (keep), 7 (discard). */
+function scriptedRepo(): string {
+  const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': params(5) });
+  const steps: Array<[number, number]> = [
+    [5, 4],
+    [4, 6],
+    [4, 3],
+    [3, 7],
+  ];
+  steps.forEach(([from, to], i) => writeFiles(repo, { [`ideas/${i + 1}.patch`]: patchBetween(repo, { 'params.sh': params(from) }, { 'params.sh': params(to) }) }));
+  writeFiles(repo, {
+    'program.md': `---
+metric: { name: score, goal: minimize }
+run: bash exp.sh
+budget: 5s
+editable: [params.sh]
+protected: [exp.sh]
+agent: { name: scripted, patches: [ideas/1.patch, ideas/2.patch, ideas/3.patch, ideas/4.patch] }
+---
+`,
+  });
+  gitIn(repo, 'add', '-A');
+  gitIn(repo, 'commit', '-q', '-m', 'program');
+  return repo;
+}
+
+function expectConsistentRun(repo: string, tag: string) {
+  const rows = ledgerRows(repo, tag);
+  expect(rows.every((r) => r.state === 'recorded')).toBe(true);
+  const real = rows.filter((r) => r.id > 0 && r.status !== 'interrupted');
+  // Each patch proposed exactly once, in order, with the same decisions as an uninterrupted run.
+  expect(real.map((r) => [r.title, r.status, r.primary_value])).toEqual([
+    ['1', 'keep', 4],
+    ['2', 'discard', 6],
+    ['3', 'keep', 3],
+    ['4', 'discard', 7],
+  ]);
+  const kept = real.filter((r) => r.status === 'keep');
+  expect(gitIn(repo, 'rev-parse', `autoresearch/${tag}`)).toBe(kept.at(-1)!.candidate_commit);
+  expect(gitIn(repo, 'rev-parse', `autoresearch/${tag}^`)).toBe(kept[0]!.candidate_commit);
+  const tsv = readResultsTsv(repo, tag);
+  expect(tsv.slice(1).map((r) => r[3])).toEqual(['keep', 'keep', 'discard', 'keep', 'discard']);
+  return rows;
+}
+
+describe('kill -9 and resume', () => {
+  it('an uninterrupted run gives the reference outcome', () => {
+    const repo = scriptedRepo();
+    const r = cli(repo, ['run', '--tag', 'ref']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('stopped: the agent has no more proposals');
+    expectConsistentRun(repo, 'ref');
+  });
+
+  it.each([
+    ['proposing:2', 'recorded as interrupted'],
+    ['committed:2', 'running it again'],
+    ['running:2', 'running it again'],
+    ['measured:3', 'deciding now'],
+    ['decided:3', 'finishing'],
+    ['branch-moved:3', 'finishing'],
+  ])('killed at %s, resumes with nothing lost or counted twice', (point, note) => {
+    const repo = scriptedRepo();
+    const first = cli(repo, ['run', '--tag', 'k'], { AUTORESEARCH_CRASH_AT: point });
+    expect(first.code).toBeNull(); // died by SIGKILL
+    const [state, id] = point.split(':');
+    const mid = ledgerRows(repo, 'k').find((r) => r.id === Number(id))!;
+    expect(mid.state).toBe(state === 'branch-moved' ? 'decided' : state);
+    const second = cli(repo, ['run', '--tag', 'k']);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('resuming run k');
+    expect(second.stdout).toContain(note);
+    const rows = expectConsistentRun(repo, 'k');
+    const interrupted = rows.filter((r) => r.status === 'interrupted').map((r) => r.id);
+    expect(interrupted).toEqual(point === 'proposing:2' ? [2] : []);
+  });
+});

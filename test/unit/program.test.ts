@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { parseProgram } from '../../src/program/program.js';
+import { ProgramError } from '../../src/program/errors.js';
+import { parseDuration } from '../../src/program/duration.js';
+
+const ok = `---
+metric: { name: val_bpb, goal: minimize }
+run: uv run train.py
+budget: 5m
+editable: [train.py]
+protected: [prepare.py]
+agent: command
+---
+# Directions
+Try things.
+`;
+
+function errorOf(text: string): ProgramError {
+  try {
+    parseProgram(text, 'program.md');
+  } catch (e) {
+    expect(e).toBeInstanceOf(ProgramError);
+    return e as ProgramError;
+  }
+  throw new Error('expected a ProgramError');
+}
+
+describe('parseProgram', () => {
+  it('reads front matter and keeps the body for the agent', () => {
+    const p = parseProgram(ok, 'program.md');
+    expect(p.config.metric).toEqual({ name: 'val_bpb', goal: 'minimize' });
+    expect(p.config.budget).toBe(300);
+    expect(p.config.timeout).toBe(600); // default: twice the budget
+    expect(p.config.kill_grace).toBe(10);
+    expect(p.config.slots).toBe(1);
+    expect(p.config.stop.agent_failures).toBe(5);
+    expect(p.body).toBe('# Directions\nTry things.\n');
+  });
+
+  it('names the line and suggests the right key for a typo', () => {
+    const e = errorOf(ok.replace('editable:', 'editabel:'));
+    expect(e.line).toBe(5);
+    expect(e.key).toBe('editabel');
+    expect(e.message).toContain('program.md:5');
+    expect(e.message).toContain('did you mean `editable`');
+  });
+
+  it('finds unknown keys inside nested settings', () => {
+    const e = errorOf(ok.replace('agent: command', 'agent: command\nstop: { experimints: 3 }'));
+    expect(e.key).toBe('stop.experimints');
+    expect(e.line).toBe(8);
+    expect(e.message).toContain('did you mean `experiments`');
+  });
+
+  it('reports a missing metric with what to write', () => {
+    const e = errorOf(ok.replace('metric: { name: val_bpb, goal: minimize }\n', ''));
+    expect(e.key).toBe('metric');
+    expect(e.message).toContain('required setting is missing');
+    expect(e.message).toContain('metric: { name: val_bpb, goal: minimize }');
+  });
+
+  it('reports a wrong type on its line', () => {
+    const e = errorOf(ok.replace('editable: [train.py]', 'editable: train.py'));
+    expect(e.line).toBe(5);
+    expect(e.message).toMatch(/expected a list/);
+  });
+
+  it('reports a bad goal with the allowed values', () => {
+    const e = errorOf(ok.replace('goal: minimize', 'goal: lower'));
+    expect(e.key).toBe('metric.goal');
+    expect(e.line).toBe(2);
+    expect(e.message).toContain('"minimize", "maximize"');
+  });
+
+  it('reports YAML syntax errors with a line', () => {
+    const e = errorOf(ok.replace('run: uv run train.py', 'run: [unclosed'));
+    expect(e.message).toMatch(/YAML syntax/);
+    expect(e.line).toBeGreaterThanOrEqual(3);
+  });
+
+  it('rejects a file without front matter and says how to write one', () => {
+    const e = errorOf('# just prose\n');
+    expect(e.line).toBe(1);
+    expect(e.message).toContain('autoresearch init');
+  });
+
+  it('rejects a bad duration and a timeout shorter than the budget', () => {
+    expect(errorOf(ok.replace('budget: 5m', 'budget: soon')).key).toBe('budget');
+    const e = errorOf(ok.replace('budget: 5m', 'budget: 5m\ntimeout: 1m'));
+    expect(e.key).toBe('timeout');
+    expect(e.line).toBe(5);
+  });
+
+  it('rejects an unclosed front matter', () => {
+    expect(errorOf('---\nmetric: x\n').message).toContain('never closed');
+  });
+});
+
+describe('parseDuration', () => {
+  it.each([
+    ['300', 300],
+    ['300s', 300],
+    ['5m', 300],
+    ['1h30m', 5400],
+    ['1.5h', 5400],
+    ['250ms', 0.25],
+  ])('%s -> %d s', (text, seconds) => expect(parseDuration(text)).toBe(seconds));
+  it('rejects junk', () => {
+    expect(parseDuration('5 minutes')).toBeNull();
+    expect(parseDuration('abc')).toBeNull();
+    expect(parseDuration('')).toBeNull();
+  });
+});
