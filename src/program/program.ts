@@ -3,6 +3,7 @@
  * Parsing is pure: text in, Program or ProgramError (with file, line, key and a fix) out.
  */
 import { readFileSync } from 'node:fs';
+import { isAbsolute, relative } from 'node:path';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { closest, ProgramError } from './errors.js';
@@ -61,16 +62,19 @@ export function parseProgram(text: string, file: string): Program {
   return { file, config: { ...config, timeout }, body, frontMatterText: yaml };
 }
 
+/** Reads program.md; errors name it as the user would (relative to the current folder when inside it). */
 export function loadProgram(path: string): Program {
+  const shown = relative(process.cwd(), path);
+  const file = shown && !shown.startsWith('..') && !isAbsolute(shown) ? shown : path;
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ProgramError(path, null, null, code === 'ENOENT' ? 'file not found' : `cannot read: ${(e as Error).message}`,
+    throw new ProgramError(file, null, null, code === 'ENOENT' ? 'file not found' : `cannot read: ${(e as Error).message}`,
       code === 'ENOENT' ? 'run `autoresearch init` to write it, or pass --program <path>' : undefined);
   }
-  return parseProgram(text, path);
+  return parseProgram(text, file);
 }
 
 function nodeRange(doc: Document, path: (string | number)[]): number | undefined {

@@ -1,0 +1,164 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { alive, cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, waitFor } from '../helpers/repo.js';
+
+const program = (extra = '') => `---
+metric: { name: score, goal: maximize }
+run: bash exp.sh
+budget: 2s
+editable: [params.sh]
+protected: [exp.sh]
+${extra}---
+Raise the score.
+`;
+
+const EXP = `#!/bin/bash
+source ./params.sh
+[ -n "$SLOW" ] && { sleep 30 & echo $! > "$SLOW"; wait; }
+echo "score: $VALUE"
+`;
+
+describe('autoresearch CLI', () => {
+  it('explains a bad program.md with file, line and fix, and starts nothing', () => {
+    const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=1\n', 'program.md': program().replace('budget: 2s', 'budgt: 2s') });
+    const r = cli(repo, ['run', '--agent', 'command']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('autoresearch: program.md:4: budgt: unknown setting');
+    expect(r.stderr).toContain('did you mean `budget`');
+    expect(gitIn(repo, 'branch', '--list', 'autoresearch/*')).toBe('');
+  });
+
+  it('refuses outside a git repository with the command that fixes it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ar-nogit-'));
+    writeFileSync(join(dir, 'program.md'), program());
+    const r = cli(dir, ['run']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('is not inside a git repository');
+    expect(r.stderr).toContain('fix: git init && git add -A && git commit -m "initial"');
+  });
+
+  it('refuses a branch that already exists for a new tag, and dirty protected files', () => {
+    const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=1\n', 'program.md': program('agent: { name: command, command: "exit 99" }\n') });
+    gitIn(repo, 'branch', 'autoresearch/taken');
+    const taken = cli(repo, ['run', '--tag', 'taken']);
+    expect(taken.code).toBe(2);
+    expect(taken.stderr).toContain('git branch -D autoresearch/taken');
+    writeFileSync(join(repo, 'exp.sh'), EXP + '# edited\n');
+    const dirty = cli(repo, ['run', '--tag', 'fresh']);
+    expect(dirty.code).toBe(2);
+    expect(dirty.stderr).toContain('protected files have uncommitted changes: exp.sh');
+    expect(dirty.stderr).toContain('git stash');
+  });
+
+  it('stops after N agent failures in a row with a summary', () => {
+    const repo = makeRepo({
+      'exp.sh': EXP,
+      'params.sh': 'VALUE=1\n',
+      'program.md': program('agent: { name: command, command: "echo cannot reach the model >&2; exit 1" }\nstop: { agent_failures: 3 }\n'),
+    });
+    const r = cli(repo, ['run', '--tag', 'f']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('stopped: the agent failed 3 times in a row');
+    const rows = ledgerRows(repo, 'f');
+    expect(rows.map((x) => x.status)).toEqual(['keep', 'failed', 'failed', 'failed']);
+    expect(rows[1]!.reason).toContain('cannot reach the model');
+  });
+
+  it('runs a command agent, then status and results report the run', () => {
+    const repo = makeRepo({
+      'exp.sh': EXP,
+      'params.sh': 'VALUE=1\n',
+      'program.md': program('agent: { name: command, command: "echo VALUE=$((AUTORESEARCH_EXPERIMENT_ID * 2)) > params.sh; test -f \\"$AUTORESEARCH_BRIEF\\" && echo TITLE: double $AUTORESEARCH_EXPERIMENT_ID" }\n'),
+    });
+    const r = cli(repo, ['run', '--tag', 's', '--max-experiments', '2']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('stopped: reached 2 experiments');
+    // Not a terminal: one plain line per event.
+    expect(r.stdout).toMatch(/#1 running: double 1/);
+    const status = cli(repo, ['status']);
+    expect(status.stdout).toContain('run s on branch autoresearch/s: finished: reached 2 experiments');
+    expect(status.stdout).toMatch(/best\s+4 at #2 \w+: double 2/);
+    expect(status.stdout).toContain('+300.00% over baseline');
+    expect(status.stdout).toContain('2 (2 keep)');
+    const json = JSON.parse(cli(repo, ['results', '--json']).stdout) as Array<{ id: number; status: string; metrics: { score: number } }>;
+    expect(json.map((e) => [e.id, e.status, e.metrics.score])).toEqual([
+      [0, 'keep', 1],
+      [1, 'keep', 2],
+      [2, 'keep', 4],
+    ]);
+    const table = cli(repo, ['results']).stdout;
+    expect(table.split('\n').filter((l) => /^\s+#\d/.test(l))).toHaveLength(3);
+    // Raising the limit resumes the same run.
+    const more = cli(repo, ['run', '--tag', 's', '-n', '3']);
+    expect(more.stdout).toContain('resuming run s');
+    expect(ledgerRows(repo, 's')).toHaveLength(4);
+  });
+
+  it('Ctrl-C kills the experiment tree, saves the run, and resume re-runs the experiment', async () => {
+    const pidFile = join(mkdtempSync(join(tmpdir(), 'ar-pid-')), 'sleep.pid');
+    const repo = makeRepo({
+      'exp.sh': EXP,
+      'params.sh': 'VALUE=1\n',
+      'program.md': program('agent: { name: command, command: "echo VALUE=2 > params.sh" }\nstop: { experiments: 1 }\nenv: { set: { SLOW: PIDFILE } }\n'.replace('PIDFILE', pidFile)).replace('budget: 2s', 'budget: 60s'),
+    });
+    // The baseline is slow too: interrupt it while it runs.
+    const child = cliAsync(repo, ['run', '--tag', 'c']);
+    const sleepPid = await waitFor(() => {
+      const text = readFileSync(pidFile, 'utf8').trim();
+      return text ? Number(text) : undefined;
+    }, 30_000, 'the experiment to start');
+    expect(alive(sleepPid)).toBe(true);
+    child.kill('SIGINT');
+    const { code } = await exited(child);
+    expect(code).toBe(130);
+    expect(alive(sleepPid)).toBe(false);
+    expect(ledgerRows(repo, 'c')[0]!.state).toBe('committed');
+    // Resume without the slow path: edit program.md (not part of the run's files).
+    writeFileSync(join(repo, 'program.md'), readFileSync(join(repo, 'program.md'), 'utf8').replace(/env:.*\n/, ''));
+    const again = cli(repo, ['run', '--tag', 'c']);
+    expect(again.code).toBe(0);
+    expect(ledgerRows(repo, 'c').map((r) => [r.id, r.status])).toEqual([
+      [0, 'keep'],
+      [1, 'keep'],
+    ]);
+  });
+
+  it('init recognizes the single-GPU training layout and keeps existing prose', () => {
+    const repo = makeRepo({ 'train.py': 'LR = 0.04\n', 'prepare.py': '# data\n', 'program.md': '# My research\nTry a bigger model.\n', 'pyproject.toml': '' });
+    const r = cli(repo, ['init', '--yes', '--force']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('detected: single-GPU training');
+    const text = readFileSync(join(repo, 'program.md'), 'utf8');
+    expect(text).toContain('metric: { name: val_bpb, goal: minimize }');
+    expect(text).toContain('run: uv run train.py');
+    expect(text).toContain('budget: 300s');
+    expect(text).toContain('editable: [ train.py ]');
+    expect(text).toContain('protected: [ prepare.py ]');
+    expect(text.endsWith('# My research\nTry a bigger model.\n')).toBe(true);
+    expect(cli(repo, ['init', '--yes']).stderr).toContain('already has front matter');
+  });
+
+  it('init takes everything as flags and writes a program the run accepts', () => {
+    const repo = makeRepo({ 'bench.sh': 'echo ok\n' });
+    const r = cli(repo, ['init', '-y', '--metric', 'p99_ms', '--goal', 'minimize', '--run', 'bash bench.sh # quick', '--budget', '30s', '--editable', 'src/a.js,src/b.js', '--agent', 'command']);
+    expect(r.code).toBe(0);
+    const text = readFileSync(join(repo, 'program.md'), 'utf8');
+    expect(text).toContain('run: "bash bench.sh # quick"');
+    expect(text).toContain('editable: [ src/a.js, src/b.js ]');
+    expect(text).toContain('timeout: 60s');
+    const missing = cli(makeRepo({ 'x.txt': '' }), ['init', '-y']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('missing --metric, --run, --editable');
+  });
+
+  it('--help teaches the workflow', () => {
+    const r = cli(tmpdir(), ['--help']);
+    expect(r.stdout).toContain('autoresearch init');
+    expect(r.stdout).toContain('autoresearch run');
+    const run = cli(tmpdir(), ['run', '--help']);
+    expect(run.stdout).toContain('--max-experiments');
+    expect(run.stdout).toContain('resume');
+  });
+});
