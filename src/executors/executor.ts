@@ -26,6 +26,17 @@ export interface ExperimentSpec {
   /** Bytes kept from the start and (separately) from the end of the output. */
   logHeadBytes: number;
   logTailBytes: number;
+  /**
+   * Called once the experiment's processes exist, with what is needed to find and kill them
+   * from another harness process (after a crash). The caller persists it.
+   */
+  onStart?: (handle: ProcessHandle) => void;
+}
+
+/** Enough to find an experiment's processes again: its process group and cgroup, if any. */
+export interface ProcessHandle {
+  pgid: number;
+  cgroup: string | null;
 }
 
 export interface ExecutionResult {
@@ -52,4 +63,10 @@ export interface Executor {
   readonly name: string;
   /** Runs the experiment to completion (or timeout/abort). Never rejects for experiment failures. */
   run(spec: ExperimentSpec, signal?: AbortSignal): Promise<ExecutionResult>;
+  /**
+   * Kills what is left of an experiment started by an earlier harness process that died
+   * (kill -9), so a re-run never races its orphaned predecessor. Only processes whose
+   * environment carries every `marker` variable are killed (pids are reused).
+   */
+  killLeftovers(handle: ProcessHandle, marker: Record<string, string>): Promise<number>;
 }

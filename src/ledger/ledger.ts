@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS experiments (
   peak_memory_bytes INTEGER,
   output_bytes INTEGER,
   log_path TEXT,
+  process_json TEXT,
   proposed_at INTEGER NOT NULL,
   started_at INTEGER,
   finished_at INTEGER,

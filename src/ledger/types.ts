@@ -68,6 +68,8 @@ export interface ExperimentRow {
   peak_memory_bytes: number | null;
   output_bytes: number | null;
   log_path: string | null;
+  /** How to find the experiment's processes again (process group, cgroup) while it runs. */
+  process_json: string | null;
   proposed_at: number;
   started_at: number | null;
   finished_at: number | null;

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentExhausted } from '../agents/agent.js';
 import type { ExperimentRow, ExperimentStatus } from '../ledger/types.js';
-import { writeResultsTsv } from '../ledger/results-tsv.js';
+import { appendResultsTsv } from '../ledger/results-tsv.js';
 import { buildBrief, renderBrief } from '../program/brief.js';
 import { diffStat, git } from '../workspace/git.js';
 import { rebaseCommit } from '../workspace/rebase.js';
@@ -33,8 +33,8 @@ const candidateRef = (ctx: RunContext, id: number) => `refs/autoresearch/${ctx.r
 export function record(ctx: RunContext, id: number, status: ExperimentStatus, patch: Partial<ExperimentRow> = {}): ExperimentRow {
   const tag = ctx.run.tag;
   ctx.ledger.updateExperiment(tag, id, { ...patch, status, state: 'recorded', recorded_at: Date.now() });
-  writeResultsTsv(ctx.paths.resultsTsv, ctx.run.metric_name, ctx.ledger.listExperiments(tag));
   const row = ctx.ledger.getExperiment(tag, id)!;
+  appendResultsTsv(ctx.paths.resultsTsv, row);
   ctx.emit({
     type: 'recorded',
     experiment: row,
@@ -186,6 +186,7 @@ export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: nu
       logPath,
       logHeadBytes: LOG_HEAD_BYTES,
       logTailBytes: LOG_TAIL_BYTES,
+      onStart: (handle) => ctx.ledger.updateExperiment(tag, row.id, { process_json: JSON.stringify(handle) }),
     },
     ctx.abort.signal,
   );
@@ -286,6 +287,7 @@ export function emptyExperiment(tag: string, slot: number, agent: string, parent
     peak_memory_bytes: null,
     output_bytes: null,
     log_path: null,
+    process_json: null,
     proposed_at: Date.now(),
     started_at: null,
     finished_at: null,

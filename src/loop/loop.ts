@@ -2,7 +2,8 @@
  * The orchestrator: baseline, then N slots each looping propose -> run -> decide until a stop
  * condition holds. It owns the loop; agents only propose.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { writeResultsTsv } from '../ledger/results-tsv.js';
 import { join } from 'node:path';
 import type { Agent } from '../agents/agent.js';
 import type { Executor } from '../executors/executor.js';
@@ -63,6 +64,9 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   let reason = 'stopped';
   let finalState: RunRow['state'] = 'stopped';
   try {
+    // Bring results.tsv in line with the ledger (a crash may have come between the two).
+    mkdirSync(ctx.paths.runDir, { recursive: true });
+    writeResultsTsv(ctx.paths.resultsTsv, ctx.run.metric_name, ctx.ledger.listExperiments(tag));
     await ensureBaseline(ctx);
     if (!ctx.abort.signal.aborted) await recoverUnfinished(ctx);
     const reasons = await Promise.all(Array.from({ length: ctx.limits.slots }, (_, slot) => slotLoop(ctx, slot)));

@@ -2,6 +2,7 @@
  * Resume after a crash (`kill -9`, power loss) or Ctrl-C: every experiment the ledger shows as
  * unfinished is taken to a terminal state, so none is lost and none is counted twice.
  */
+import type { ProcessHandle } from '../executors/executor.js';
 import type { ExperimentRow } from '../ledger/types.js';
 import { git } from '../workspace/git.js';
 import type { RunContext } from './context.js';
@@ -16,6 +17,14 @@ export async function recoverUnfinished(ctx: RunContext): Promise<number> {
   return rows.length;
 }
 
+/** An experiment whose harness died keeps running as an orphan; it must not race its re-run. */
+async function killOrphans(ctx: RunContext, row: ExperimentRow): Promise<void> {
+  const handle = JSON.parse(row.process_json!) as ProcessHandle;
+  const mark = { AUTORESEARCH_EXPERIMENT_ID: String(row.id), AUTORESEARCH_RUN_TAG: ctx.run.tag };
+  const killed = await ctx.executor.killLeftovers(handle, mark);
+  if (killed > 0) ctx.emit({ type: 'note', level: 'info', text: `experiment ${row.id}: killed ${killed} orphaned process(es) of the interrupted run` });
+}
+
 async function recoverOne(ctx: RunContext, row: ExperimentRow): Promise<void> {
   const note = (text: string) => ctx.emit({ type: 'note', level: 'info', text: `experiment ${row.id}: ${text}` });
   switch (row.state) {
@@ -26,6 +35,7 @@ async function recoverOne(ctx: RunContext, row: ExperimentRow): Promise<void> {
     case 'committed':
     case 'running': {
       note('was in flight when the harness stopped; running it again');
+      if (row.process_json) await killOrphans(ctx, row);
       const wt = slotWorktree(ctx, 0);
       await wt.reset(row.candidate_commit!);
       ctx.inFlight++;

@@ -1,5 +1,8 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, gitIn, ledgerRows, makeRepo, readResultsTsv, writeFiles } from '../helpers/repo.js';
+import { alive, cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, readResultsTsv, waitFor, writeFiles } from '../helpers/repo.js';
 import { patchBetween } from '../helpers/patches.js';
 
 const EXP = `#!/bin/bash
@@ -84,5 +87,36 @@ describe('kill -9 and resume', () => {
     const rows = expectConsistentRun(repo, 'k');
     const interrupted = rows.filter((r) => r.status === 'interrupted').map((r) => r.id);
     expect(interrupted).toEqual(point === 'proposing:2' ? [2] : []);
+  });
+});
+
+describe('kill -9 while an experiment runs', () => {
+  it('kills the orphaned experiment on resume and re-runs it once', async () => {
+    const marks = join(mkdtempSync(join(tmpdir(), 'ar-marks-')), 'runs.txt');
+    const repo = makeRepo({
+      'exp.sh': `#!/bin/bash\nsource ./params.sh\necho "start $$" >> "$MARKS"\nif [ "$VALUE" = 4 ] && [ ! -e "$MARKS.resumed" ]; then sleep 300 & echo $! > "$MARKS.sleep"; wait; fi\necho "score: $VALUE"\n`,
+      'params.sh': params(5),
+    });
+    writeFiles(repo, {
+      'ideas/1.patch': patchBetween(repo, { 'params.sh': params(5) }, { 'params.sh': params(4) }),
+      'program.md': `---\nmetric: { name: score, goal: minimize }\nrun: bash exp.sh\nbudget: 60s\neditable: [params.sh]\nagent: { name: scripted, patches: [ideas/1.patch] }\nenv: { set: { MARKS: ${marks} } }\n---\n`,
+    });
+    gitIn(repo, 'add', '-A');
+    gitIn(repo, 'commit', '-q', '-m', 'program');
+    const child = cliAsync(repo, ['run', '--tag', 'o']);
+    const sleeper = await waitFor(() => Number(readFileSync(`${marks}.sleep`, 'utf8').trim()) || undefined, 30_000, 'experiment 1 to start');
+    child.kill('SIGKILL');
+    await exited(child);
+    expect(alive(sleeper)).toBe(true); // the harness died; its experiment did not
+    expect(ledgerRows(repo, 'o')[1]!.state).toBe('running');
+    writeFileSync(`${marks}.resumed`, '');
+    const again = cli(repo, ['run', '--tag', 'o']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/experiment 1: killed \d+ orphaned process/);
+    expect(alive(sleeper)).toBe(false);
+    expect(ledgerRows(repo, 'o').map((r) => [r.id, r.status, r.primary_value])).toEqual([
+      [0, 'keep', 5],
+      [1, 'keep', 4],
+    ]);
   });
 });

@@ -1,0 +1,17 @@
+/** `npm run bench`: every benchmark, printed as figures and ratios (medians; compare side by side). */
+import { benchOverhead } from './overhead.js';
+import { benchTune } from './tune.js';
+
+const only = process.argv[2];
+const benches: Array<[string, () => Promise<string>]> = [
+  ['overhead', () => benchOverhead(Number(process.env.BENCH_EXPERIMENTS ?? 200))],
+  ['tune', () => benchTune()],
+];
+
+for (const [name, run] of benches) {
+  if (only && only !== name) continue;
+  const started = performance.now();
+  process.stdout.write(`\n== ${name} ==\n`);
+  process.stdout.write((await run()) + '\n');
+  process.stdout.write(`(${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
+}

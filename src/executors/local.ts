@@ -1,0 +1,278 @@
+/**
+ * LocalExecutor: runs an experiment as a local process tree.
+ *
+ * - `bash -c <command>` in spec.cwd with exactly spec.env, stdin ignored, in its own session and
+ *   process group; stdout and stderr share one pipe, logged through a bounded head+tail log.
+ * - Containment: a cgroup v1 memory+pids+freezer set when available (catches `setsid` escapees,
+ *   gives exact peak memory), else the process group (peak memory sampled from /proc).
+ * - Hard timeout and AbortSignal: SIGTERM to the tree, SIGKILL after the grace period. Anything
+ *   still running after the top process exits is killed the same way.
+ */
+
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { ExecutionResult, Executor, ExperimentSpec, ProcessHandle } from './executor.js';
+import { CgroupSet, detectCgroupSupport } from './cgroup.js';
+import { BoundedLog } from './log-sink.js';
+import { environHas, groupMembers, processGroupAlive, signalGroup, signalProcess, TreeMemorySampler } from './proc.js';
+
+export { detectCgroupSupport } from './cgroup.js';
+
+export type ContainmentMode = 'auto' | 'cgroup' | 'process-group';
+
+export interface LocalExecutorOptions {
+  /** 'auto' (default): cgroup when detectCgroupSupport(), else process-group. */
+  containment?: ContainmentMode;
+}
+
+const BASH = ['/bin/bash', '/usr/bin/bash'].find((p) => fs.existsSync(p)) ?? 'bash';
+
+/**
+ * The wrapper the experiment starts as. $1 is the command, the remaining arguments are
+ * cgroup.procs files to join. It merges stderr into stdout, joins the cgroups (so every
+ * descendant is inside them), and execs `bash -c "$1"`, which is then exactly a plain
+ * `bash -c <command>` with the same pid. The command travels as an argument, never spliced into
+ * shell text, and the wrapper's variables are not exported, so the environment stays spec.env.
+ */
+const WRAPPER = [
+  'exec 2>&1',
+  '__ar_cmd=$1',
+  'shift',
+  'for __ar_f in "$@"; do',
+  '  { echo $$ > "$__ar_f"; } 2>/dev/null || echo "[autoresearch: could not join cgroup $__ar_f]"',
+  'done',
+  'exec -a bash "$BASH" -c "$__ar_cmd"',
+].join('\n');
+
+interface TopExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** performance.now() when the exit was observed. */
+  at: number;
+}
+
+const SAMPLE_INTERVAL_MS = 100;
+/** After the tree is dead, how long to wait for the pipe to drain before giving up on it. */
+const DRAIN_TIMEOUT_MS = 1000;
+/** After SIGKILL, how long to wait for the tree to disappear. */
+const KILL_WAIT_MS = 5000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Polls `done` with a growing interval (1 ms up to 20 ms) until true or `ms` elapsed. */
+async function waitUntil(done: () => boolean, ms: number, onPoll?: () => void): Promise<boolean> {
+  const deadline = performance.now() + ms;
+  let delay = 1;
+  for (;;) {
+    if (done()) return true;
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    await sleep(Math.min(delay, left));
+    delay = Math.min(delay * 2, 20);
+    onPoll?.();
+  }
+}
+
+function secondsToMs(seconds: number): number {
+  if (!Number.isFinite(seconds)) return MAX_TIMER_MS;
+  return Math.min(Math.max(0, seconds * 1000), MAX_TIMER_MS);
+}
+
+export class LocalExecutor implements Executor {
+  readonly name = 'local';
+  readonly containment: ContainmentMode;
+
+  constructor(options: LocalExecutorOptions = {}) {
+    this.containment = options.containment ?? 'auto';
+  }
+
+  async run(spec: ExperimentSpec, signal?: AbortSignal): Promise<ExecutionResult> {
+    // An unwritable log path is a harness bug: reject before anything starts.
+    const fd = fs.openSync(spec.logPath, 'w');
+    let cgroup: CgroupSet | null = null;
+    try {
+      cgroup = this.createCgroup();
+      return await execute(spec, fd, cgroup, signal);
+    } finally {
+      if (cgroup) await cgroup.destroy();
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
+  }
+
+  async killLeftovers(handle: ProcessHandle, marker: Record<string, string>): Promise<number> {
+    let killed = 0;
+    const group = handle.cgroup ? CgroupSet.open(handle.cgroup) : null;
+    if (group) {
+      // The cgroup's name is unique to that experiment: everything in it is an orphan.
+      killed += group.pids().length;
+      await group.freezeAndKill(KILL_WAIT_MS);
+      await group.destroy();
+    }
+    const members = groupMembers(handle.pgid).filter((pid) => environHas(pid, marker));
+    for (const pid of members) signalProcess(pid, 'SIGKILL');
+    return killed + members.length;
+  }
+
+  private createCgroup(): CgroupSet | null {
+    switch (this.containment) {
+      case 'process-group':
+        return null;
+      case 'cgroup':
+        // Explicitly requested: failing to create it is a configuration error.
+        return CgroupSet.create();
+      default:
+        if (!detectCgroupSupport()) return null;
+        try {
+          return CgroupSet.create();
+        } catch {
+          return null;
+        }
+    }
+  }
+}
+
+async function execute(
+  spec: ExperimentSpec,
+  fd: number,
+  cgroup: CgroupSet | null,
+  signal: AbortSignal | undefined,
+): Promise<ExecutionResult> {
+  const containment = cgroup ? 'cgroup' : 'process-group';
+  const log = new BoundedLog(fd, spec.logHeadBytes, spec.logTailBytes);
+  const startedAt = Date.now();
+  if (signal?.aborted) {
+    return {
+      exitCode: null,
+      signal: null,
+      timedOut: false,
+      aborted: true,
+      startedAt,
+      wallSeconds: 0,
+      peakMemoryBytes: null,
+      outputBytes: 0,
+      droppedBytes: 0,
+      containment,
+    };
+  }
+
+  const t0 = performance.now();
+  const child = spawn(BASH, ['-c', WRAPPER, 'bash', spec.command, ...(cgroup ? cgroup.procsFiles : [])], {
+    cwd: spec.cwd,
+    env: spec.env,
+    stdio: ['ignore', 'pipe', 'ignore'],
+    detached: true,
+  });
+  if (child.pid === undefined) {
+    // Could not start bash at all (missing cwd, no bash): a harness problem.
+    const err = await new Promise<Error>((resolve) => child.once('error', resolve));
+    if (!fs.existsSync(spec.cwd)) {
+      throw new Error(`LocalExecutor: working directory does not exist: ${spec.cwd}`, { cause: err });
+    }
+    throw err;
+  }
+  child.on('error', () => {
+    // Later errors (failed kill) are not actionable; the kill sequence handles liveness itself.
+  });
+  const pgid = child.pid;
+  spec.onStart?.({ pgid, cgroup: cgroup?.name ?? null });
+
+  // A holder rather than a `let`, so TypeScript does not narrow it to null across the awaits.
+  const top: { exit: TopExit | null } = { exit: null };
+  const exited = new Promise<TopExit>((resolve) => {
+    child.once('exit', (code, sig) => {
+      top.exit = { code, signal: sig, at: performance.now() };
+      resolve(top.exit);
+    });
+  });
+
+  const stdout = child.stdout!;
+  stdout.on('data', (chunk: Buffer) => log.write(chunk));
+  const outputEnded = new Promise<void>((resolve) => {
+    stdout.once('end', resolve);
+    stdout.once('close', resolve);
+    stdout.once('error', () => resolve());
+  });
+
+  let sampler: TreeMemorySampler | null = null;
+  let sampleTimer: NodeJS.Timeout | undefined;
+  if (!cgroup) {
+    const s = new TreeMemorySampler(pgid);
+    sampler = s;
+    s.sample();
+    sampleTimer = setInterval(() => s.sample(), SAMPLE_INTERVAL_MS);
+  }
+
+  const treeAlive = (): boolean =>
+    top.exit === null || processGroupAlive(pgid) || (cgroup !== null && !cgroup.isEmpty());
+
+  let killing: Promise<void> | null = null;
+  const killTree = (): Promise<void> =>
+    (killing ??= (async () => {
+      signalGroup(pgid, 'SIGTERM');
+      cgroup?.signalAll('SIGTERM');
+      if (await waitUntil(() => !treeAlive(), secondsToMs(spec.killGraceSeconds))) return;
+      if (cgroup) await cgroup.freezeAndKill(0);
+      signalGroup(pgid, 'SIGKILL');
+      await waitUntil(() => !treeAlive(), KILL_WAIT_MS, () => {
+        signalGroup(pgid, 'SIGKILL');
+        cgroup?.signalAll('SIGKILL');
+      });
+    })());
+
+  let timedOut = false;
+  let aborted = false;
+  const timer = setTimeout(() => {
+    if (top.exit !== null) return;
+    timedOut = true;
+    void killTree();
+  }, secondsToMs(spec.timeoutSeconds));
+  const onAbort = () => {
+    if (top.exit === null) aborted = true;
+    void killTree();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+
+  let end: TopExit;
+  try {
+    end = await exited;
+    clearTimeout(timer);
+    clearInterval(sampleTimer);
+    // Stray children (background jobs, daemons) must not outlive the experiment.
+    if (killing !== null || treeAlive()) await killTree();
+
+    // The writers are gone, so the pipe ends at once unless something escaped the process
+    // group still holds it (possible only without cgroups): then stop reading after a bound.
+    let drainTimer: NodeJS.Timeout | undefined;
+    await Promise.race([outputEnded, new Promise<void>((r) => (drainTimer = setTimeout(r, DRAIN_TIMEOUT_MS)))]);
+    clearTimeout(drainTimer);
+    stdout.destroy();
+  } catch (err) {
+    signalGroup(pgid, 'SIGKILL');
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    clearInterval(sampleTimer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+
+  const totals = log.finish();
+  if (log.error) throw log.error;
+  return {
+    exitCode: end.code,
+    signal: end.signal,
+    timedOut,
+    aborted,
+    startedAt,
+    wallSeconds: (end.at - t0) / 1000,
+    peakMemoryBytes: cgroup ? cgroup.peakMemoryBytes() : (sampler?.peakBytes ?? null),
+    outputBytes: totals.outputBytes,
+    droppedBytes: totals.droppedBytes,
+    containment,
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * The tune agent's brain: given the search space and every result so far, propose the next
+ * config. Stateless by design: all state is rebuilt from `history`, and the randomness is derived
+ * from (seed, history.length), so a resumed run proposes exactly what an uninterrupted one would.
+ */
+import { configKey, decodeConfig, dimsOf, encodeConfig, snap, type Dim } from './encode.js';
+import { formatValue } from './literals.js';
+import { createRng, halton, hashSeed, uniformCoordinate as uniform, type Rng } from './random.js';
+import type { Config, SearchSpace, Strategy } from './space.js';
+import { DEFAULT_TPE, tpeCandidates, type Observation, type TpeOptions } from './tpe.js';
+
+export type Goal = 'minimize' | 'maximize';
+
+export interface HistoryEntry {
+  config: Config;
+  /** null (or NaN / ±Infinity): the experiment crashed or timed out; worse than any result. */
+  value: number | null;
+}
+
+export interface SuggestInput {
+  space: SearchSpace;
+  history: HistoryEntry[];
+  goal: Goal;
+  /** Defaults to space.strategy. */
+  strategy?: Strategy;
+  /** Defaults to space.seed. */
+  seed?: number;
+  /** Defaults to space.initial. */
+  initial?: number;
+  /** Overrides for experiments and benchmarks; the defaults are what the agent uses. */
+  tpe?: Partial<TpeOptions>;
+}
+
+/** Where a suggestion came from, for the experiment's hypothesis line and the ledger. */
+export type SuggestionSource = 'initial' | 'tpe' | 'random' | 'jitter' | 'enumerate';
+
+export interface Suggestion {
+  config: Config;
+  source: SuggestionSource;
+}
+
+/** Every config of a finite space has been tried: there is nothing new to propose. */
+export class SpaceExhaustedError extends Error {
+  constructor(count: number) {
+    super(`all ${count} configs of the search space have been tried; widen the space to continue`);
+    this.name = 'SpaceExhaustedError';
+  }
+}
+
+export function suggest(input: SuggestInput): Config {
+  return propose(input).config;
+}
+
+export function propose(input: SuggestInput): Suggestion {
+  const { space, history, goal } = input;
+  const strategy = input.strategy ?? space.strategy;
+  const seed = input.seed ?? space.seed;
+  const initial = input.initial ?? space.initial;
+  const dims = dimsOf(space.params);
+  const seen = new Set(history.map((h) => configKey(dims, h.config)));
+  const rng = createRng(hashSeed(seed, history.length));
+  const fresh = (c: Config): boolean => !seen.has(configKey(dims, c));
+  const snapAll = (x: number[]): number[] => x.map((v, i) => snap(dims[i]!, v));
+
+  let first: number[];
+  let source: SuggestionSource;
+  const observations = toObservations(dims, history, goal);
+  if (strategy === 'random') {
+    first = dims.map((d) => uniform(d, rng));
+    source = 'random';
+  } else if (history.length < initial || observations.length === 0) {
+    // Space-filling start: the model has nothing to say yet, and Halton covers the box evenly.
+    first = halton(history.length, dims.length, seed).map((u, i) => fromUnit(dims[i]!, u));
+    source = 'initial';
+  } else {
+    const candidates = tpeCandidates(dims, observations, rng, snapAll, { ...DEFAULT_TPE, ...input.tpe });
+    const best = candidates.map((c) => decodeConfig(dims, c.x)).find(fresh);
+    if (best) return { config: best, source: 'tpe' };
+    first = candidates[0]!.x;
+    source = 'tpe';
+  }
+  const config = decodeConfig(dims, first);
+  if (fresh(config)) return { config, source };
+  return unseen(dims, first, fresh, rng, seen.size);
+}
+
+/** Finite losses where smaller is better; crashes become +Infinity. */
+function toObservations(dims: Dim[], history: HistoryEntry[], goal: Goal): Observation[] {
+  const out: Observation[] = [];
+  for (const h of history) {
+    const x = encodeConfig(dims, h.config);
+    if (!x) continue; // a config from a different space (param added or removed): not comparable
+    const v = h.value;
+    const loss = v === null || !Number.isFinite(v) ? Infinity : goal === 'minimize' ? v : -v;
+    out.push({ x, loss });
+  }
+  return out;
+}
+
+function fromUnit(d: Dim, u: number): number {
+  return d.kind === 'cat' ? Math.min(d.choices.length - 1, Math.floor(u * d.choices.length)) : u;
+}
+
+/**
+ * The proposal repeats a tried config (common once ints and categoricals are mostly explored):
+ * perturb it with growing noise, then sample uniformly, and for small finite spaces enumerate.
+ */
+function unseen(dims: Dim[], x: number[], fresh: (c: Config) => boolean, rng: Rng, seenCount: number): Suggestion {
+  for (let i = 1; i <= 32; i++) {
+    const scale = 0.02 * i;
+    const y = dims.map((d, k) => {
+      if (d.kind === 'cat') return rng.next() < scale ? rng.int(0, d.choices.length - 1) : x[k]!;
+      return Math.min(1, Math.max(0, x[k]! + scale * rng.normal()));
+    });
+    const c = decodeConfig(dims, y);
+    if (fresh(c)) return { config: c, source: 'jitter' };
+  }
+  for (let i = 0; i < 256; i++) {
+    const c = decodeConfig(dims, dims.map((d) => uniform(d, rng)));
+    if (fresh(c)) return { config: c, source: 'random' };
+  }
+  const size = finiteSize(dims);
+  if (size !== null && size <= 100_000) {
+    const all = enumerate(dims).filter(fresh);
+    if (all.length === 0) throw new SpaceExhaustedError(size);
+    return { config: all[rng.int(0, all.length - 1)]!, source: 'enumerate' };
+  }
+  throw new SpaceExhaustedError(seenCount);
+}
+
+/** Number of distinct configs when every dimension is discrete, else null. */
+function finiteSize(dims: Dim[]): number | null {
+  let n = 1;
+  for (const d of dims) {
+    if (d.kind === 'cat') n *= d.choices.length;
+    else if (d.int) n *= d.param.max - d.param.min + 1;
+    else return null;
+  }
+  return n;
+}
+
+function enumerate(dims: Dim[]): Config[] {
+  let configs: Config[] = [{}];
+  for (const d of dims) {
+    const values = d.kind === 'cat' ? d.choices : Array.from({ length: d.param.max - d.param.min + 1 }, (_, i) => d.param.min + i);
+    configs = configs.flatMap((c) => values.map((v) => ({ ...c, [d.param.name]: v })));
+  }
+  return configs;
+}
+
+/**
+ * A one-line title for the change, e.g. `LR 0.04 -> 0.027, DEPTH 4 -> 5`: only params whose
+ * value changed, in declaration order (`to`'s key order unless `order` is given).
+ */
+export function describeChange(from: Config, to: Config, order?: string[]): string {
+  const names = order ?? Object.keys(to);
+  const parts: string[] = [];
+  for (const name of names) {
+    if (!(name in to)) continue;
+    const a = from[name];
+    const b = to[name]!;
+    if (a !== undefined && typeof a === typeof b && a === b) continue;
+    parts.push(`${name} ${a === undefined ? '?' : formatValue(a)} -> ${formatValue(b)}`);
+  }
+  return parts.length > 0 ? parts.join(', ') : 'no change';
+}
