@@ -70,6 +70,7 @@ export function agentOptions<T extends z.ZodType>(schema: T, options: Record<str
 const AGENT_HINTS: Record<string, string> = {
   command: 'write `agent: { name: command, command: ./propose.sh, timeout: 30m }`',
   scripted: 'write `agent: { name: scripted, patches: [ideas/1.patch, ideas/2.patch] }`',
+  tune: 'write `agent: tune`; the search space goes under `search:`',
 };
 
 const durationOption = z.union([z.number(), z.string()]).transform((v, c) => {
@@ -89,4 +90,11 @@ registerAgent('command', (options, ctx) => {
 registerAgent('scripted', (options, ctx) => {
   const o = agentOptions(z.strictObject({ patches: z.array(z.string()).min(1, 'list at least one patch file') }), options, ctx, 'scripted');
   return new ScriptedAgent(o.patches.map((p) => resolve(ctx.programDirAbs, p)), (id) => ctx.ledger.proposalsBefore(ctx.runTag, id));
+});
+
+registerAgent('tune', async (options, ctx) => {
+  agentOptions(z.strictObject({}), options, ctx, 'tune');
+  const { TuneAgent, loadSearchSpace } = await import('./tune.js');
+  const { space, defaults } = loadSearchSpace(ctx.program, ctx.programDirAbs);
+  return new TuneAgent(space, defaults, ctx.program.config.metric.goal, ctx.ledger, ctx.runTag);
 });

@@ -2,6 +2,7 @@
 /** The `autoresearch` command line: a thin shell over the library; errors become one clear message. */
 import { Command, CommanderError } from 'commander';
 import { ProgramError, UserError } from '../program/errors.js';
+import { registerDemo } from './commands/demo.js';
 import { registerInit } from './commands/init.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerRun } from './commands/run.js';
@@ -15,7 +16,10 @@ program
   .version('0.1.0')
   .showHelpAfterError()
   .addHelpText('after', `
-Quick start, in a git repository with an experiment that prints a number:
+Try it offline, no API key:
+  autoresearch demo        # tunes a tiny language model for ~3 minutes on CPU
+
+In a git repository with an experiment that prints a number:
   autoresearch init        # write program.md (metric, run command, budget, editable files)
   git add -A && git commit -m "program"
   autoresearch run         # loop until stop conditions; Ctrl-C and run again to resume
@@ -26,6 +30,7 @@ registerInit(program);
 registerRun(program);
 registerInspect(program);
 registerStop(program);
+registerDemo(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,103 @@
+/**
+ * The `tune` agent: the built-in optimizer, no LLM needed. Each proposal rewrites the declared
+ * assignments (`LR = 0.04` in train.ts) to a configuration suggested by TPE (or random search),
+ * a real code change committed like any other. Its state is rebuilt from the ledger every time,
+ * so a resumed run continues where it stopped; crashes and timeouts count as bad outcomes.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Ledger } from '../ledger/ledger.js';
+import type { ExperimentRow, Goal } from '../ledger/types.js';
+import { ProgramError } from '../program/errors.js';
+import type { Program } from '../program/program.js';
+import { checkSpaceAgainstFiles, readAssignment, rewriteAssignment } from '../tune/assignments.js';
+import { describeChange, propose, SpaceExhaustedError, type HistoryEntry } from '../tune/optimizer.js';
+import { parseSearchSpace, SearchSpaceError, type Config, type SearchSpace } from '../tune/space.js';
+import { AgentExhausted, type Agent, type Proposal, type ProposalContext } from './agent.js';
+
+export interface TuneMeta {
+  config: Config;
+  source: string;
+}
+
+/** Parses and checks `search:` against the files, turning problems into errors on program.md. */
+export function loadSearchSpace(program: Program, programDirAbs: string): { space: SearchSpace; defaults: Config } {
+  if (program.config.search === undefined) {
+    throw new ProgramError(program.file, null, 'search', 'the tune agent needs a search space',
+      'add e.g.\nsearch:\n  params:\n    LR: { file: train.ts, type: float, min: 0.0001, max: 0.1, log: true }\n(or run `autoresearch init --tune train.ts --force` to detect constants)');
+  }
+  try {
+    const space = parseSearchSpace(program.config.search);
+    const { defaults } = checkSpaceAgainstFiles(space, (rel) => {
+      const path = join(programDirAbs, rel);
+      return existsSync(path) ? readFileSync(path, 'utf8') : null;
+    });
+    return { space, defaults };
+  } catch (e) {
+    if (e instanceof SearchSpaceError) {
+      const line = lineOfParam(program, e.param);
+      throw new ProgramError(program.file, line, e.param ? `search.params.${e.param}` : 'search', e.message);
+    }
+    throw e;
+  }
+}
+
+function lineOfParam(program: Program, param: string | undefined): number | null {
+  if (!param) return null;
+  const lines = program.frontMatterText.split('\n');
+  const index = lines.findIndex((l) => new RegExp(`^\\s+${param}\\s*:`).test(l));
+  return index < 0 ? null : index + 2; // +1 for 1-based, +1 for the opening ---
+}
+
+/** Observations from the ledger: the baseline's defaults and every finished tune proposal. */
+export function tuneHistory(rows: ExperimentRow[], defaults: Config): HistoryEntry[] {
+  const history: HistoryEntry[] = [];
+  for (const r of rows) {
+    if (r.state !== 'recorded' || r.status === 'skipped' || r.status === 'interrupted' || r.status === 'failed') continue;
+    const config = r.id === 0 ? defaults : r.agent_meta_json ? (JSON.parse(r.agent_meta_json) as Partial<TuneMeta>).config : undefined;
+    if (!config) continue;
+    const measured = r.status === 'keep' || r.status === 'discard';
+    history.push({ config, value: measured ? r.primary_value : null });
+  }
+  return history;
+}
+
+export class TuneAgent implements Agent {
+  readonly name = 'tune';
+
+  constructor(
+    private readonly space: SearchSpace,
+    private readonly defaults: Config,
+    private readonly goal: Goal,
+    private readonly ledger: Ledger,
+    private readonly runTag: string,
+  ) {}
+
+  async propose(ctx: ProposalContext): Promise<Proposal> {
+    const history = tuneHistory(this.ledger.listExperiments(this.runTag), this.defaults);
+    let suggestion;
+    try {
+      suggestion = propose({ space: this.space, history, goal: this.goal });
+    } catch (e) {
+      if (e instanceof SpaceExhaustedError) throw new AgentExhausted(`every configuration of the search space was tried (${e.message})`);
+      throw e;
+    }
+    const current: Config = {};
+    const byFile = new Map<string, string>();
+    for (const p of this.space.params) {
+      const path = join(ctx.programDir, p.file);
+      const text = byFile.get(path) ?? readFileSync(path, 'utf8');
+      const found = readAssignment(text, p.name);
+      if (!found) throw new Error(`${p.file} no longer assigns ${p.name}`);
+      current[p.name] = found.value;
+      byFile.set(path, rewriteAssignment(text, p.name, suggestion.config[p.name]!));
+    }
+    for (const [path, text] of byFile) writeFileSync(path, text);
+    const meta: TuneMeta = { config: suggestion.config, source: suggestion.source };
+    return {
+      title: describeChange(current, suggestion.config, this.space.params.map((p) => p.name)),
+      hypothesis: `${suggestion.source === 'tpe' ? 'TPE' : suggestion.source} suggestion after ${history.length} observation${history.length === 1 ? '' : 's'} (${this.space.strategy})`,
+      meta,
+    };
+  }
+}

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { cli, gitIn, ledgerRows, makeRepo } from '../helpers/repo.js';
+
+const EXP = `#!/bin/bash
+source ./knobs.sh
+if [ "$N" -gt 7 ]; then echo "N too large" >&2; exit 1; fi
+awk -v x="$X" -v n="$N" -v m="$MODE" 'BEGIN { b = (m == "fast") ? 0 : 0.5; printf "score: %.6f\\n", (x - 0.3)^2 + (n - 5)^2 / 10 + b }'
+`;
+
+const KNOBS = `# knobs the optimizer may change
+X=0.9   # a float
+N=2
+MODE="slow"
+`;
+
+const program = (search: string, extra = '') => `---
+metric: { name: score, goal: minimize }
+run: bash exp.sh
+budget: 5s
+editable: [knobs.sh]
+protected: [exp.sh]
+agent: tune
+${search}${extra}---
+`;
+
+const SEARCH = `search:
+  seed: 7
+  params:
+    X:    { file: knobs.sh, type: float, min: 0.01, max: 1.0, log: true }
+    N:    { file: knobs.sh, type: int, min: 1, max: 10 }
+    MODE: { file: knobs.sh, type: categorical, values: [slow, fast] }
+`;
+
+function tuneRepo(search = SEARCH, extra = ''): string {
+  return makeRepo({ 'exp.sh': EXP, 'knobs.sh': KNOBS, 'program.md': program(search, extra) });
+}
+
+describe('the tune agent', () => {
+  it('rewrites only the declared assignments, titles the change, and improves the metric', () => {
+    const repo = tuneRepo();
+    const r = cli(repo, ['run', '--tag', 'a', '-n', '14']);
+    expect(r.code).toBe(0);
+    const rows = ledgerRows(repo, 'a');
+    expect(rows).toHaveLength(15);
+    const kept = rows.filter((x) => x.status === 'keep' && x.id > 0);
+    expect(kept.length).toBeGreaterThan(0);
+    expect(Math.min(...kept.map((k) => k.primary_value!))).toBeLessThan(rows[0]!.primary_value!);
+    // Titles say what changed, e.g. "X 0.9 -> 0.27, N 2 -> 6, MODE slow -> fast".
+    expect(rows[1]!.title).toMatch(/^(X 0\.9 -> [\d.e-]+|N 2 -> \d+|MODE slow -> fast)(, .+)?$/);
+    // The change is a real commit touching only the values, comments preserved.
+    const diff = gitIn(repo, 'diff', `${rows[1]!.parent_commit}`, `${rows[1]!.candidate_commit}`, '--', 'knobs.sh');
+    expect(diff.split('\n').filter((l) => /^[-+][^-+]/.test(l)).every((l) => /^[-+](X=\S+ {3}# a float|N=\d+|MODE="\w+")$/.test(l))).toBe(true);
+    const head = gitIn(repo, 'show', 'autoresearch/a:knobs.sh');
+    expect(head).toContain('# knobs the optimizer may change');
+    // Crashes (N > 7) are recorded as crashes, and teach it: they do not dominate.
+    const crashes = rows.filter((x) => x.status === 'crash');
+    for (const c of crashes) expect(c.reason).toContain('N too large');
+    expect(crashes.length).toBeLessThan(7);
+  });
+
+  it('continues the same sequence of proposals after kill -9 and resume', () => {
+    const straight = tuneRepo();
+    expect(cli(straight, ['run', '--tag', 's', '-n', '8']).code).toBe(0);
+    const resumed = tuneRepo();
+    expect(cli(resumed, ['run', '--tag', 's', '-n', '8'], { AUTORESEARCH_CRASH_AT: 'measured:5' }).code).toBeNull();
+    expect(cli(resumed, ['run', '--tag', 's', '-n', '8']).code).toBe(0);
+    const titles = (repo: string) => ledgerRows(repo, 's').map((r) => [r.title, r.status]);
+    expect(titles(resumed)).toEqual(titles(straight));
+  });
+
+  it('rejects a bad search space before anything runs, naming the line', () => {
+    const reversed = tuneRepo(SEARCH.replace('min: 1, max: 10', 'min: 10, max: 1'));
+    const r1 = cli(reversed, ['run', '--tag', 'x']);
+    expect(r1.code).toBe(2);
+    expect(r1.stderr).toContain('program.md:12: search.params.N');
+    expect(r1.stderr).toMatch(/swap them/);
+    expect(gitIn(reversed, 'branch', '--list', 'autoresearch/*')).toBe('');
+
+    const missing = tuneRepo(SEARCH.replace('MODE: { file', 'SPEED: { file'));
+    const r2 = cli(missing, ['run', '--tag', 'x']);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain('search.params.SPEED');
+    expect(r2.stderr).toContain('knobs.sh');
+    expect(r2.stderr).toContain('MODE'); // suggests what is assigned there
+
+    const outside = tuneRepo(SEARCH.replace('min: 0.01, max: 1.0', 'min: 0.01, max: 0.5'));
+    const r3 = cli(outside, ['run', '--tag', 'x']);
+    expect(r3.code).toBe(2);
+    expect(r3.stderr).toContain('search.params.X');
+    expect(r3.stderr).toContain('0.9');
+
+    const none = makeRepo({ 'exp.sh': EXP, 'knobs.sh': KNOBS, 'program.md': program('') });
+    const r4 = cli(none, ['run', '--tag', 'x']);
+    expect(r4.code).toBe(2);
+    expect(r4.stderr).toContain('the tune agent needs a search space');
+  });
+});
