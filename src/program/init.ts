@@ -44,6 +44,18 @@ export function detectLayout(files: string[]): Layout | null {
   return null;
 }
 
+/** Nested settings in block style, with one flow-style line per search parameter. */
+function renderExtra(extra: Record<string, unknown>): string {
+  const doc = stringify(extra, { lineWidth: 0 });
+  return doc.trimEnd().replace(/^( {4})(\w+):\n((?: {6}.+\n?)+)/gm, (_m, indent: string, name: string, body: string) => {
+    const obj = Object.fromEntries(body.trimEnd().split('\n').map((l) => {
+      const [k, ...v] = l.trim().split(': ');
+      return [k, v.join(': ')];
+    }));
+    return `${indent}${name}: { ${Object.entries(obj).map(([k, v]) => `${k}: ${v}`).join(', ')} }\n`;
+  }).trimEnd();
+}
+
 const flow = (value: unknown) => stringify(value, { flowCollectionPadding: true, collectionStyle: 'flow', lineWidth: 0 }).trim();
 
 export function renderProgram(a: InitAnswers, body: string): string {
@@ -58,7 +70,7 @@ export function renderProgram(a: InitAnswers, body: string): string {
   ];
   if (a.agent) lines.push(`agent: ${flow(a.agent)}`);
   if (a.experiments) lines.push(`stop: ${flow({ experiments: a.experiments })}`);
-  if (a.extra && Object.keys(a.extra).length > 0) lines.push(stringify(a.extra, { lineWidth: 0 }).trimEnd());
+  if (a.extra && Object.keys(a.extra).length > 0) lines.push(renderExtra(a.extra));
   lines.push('---', '');
   return lines.join('\n') + (body.trim() ? body.replace(/^\s*\n/, '') : DEFAULT_BODY(a));
 }

@@ -153,6 +153,17 @@ describe('autoresearch CLI', () => {
     expect(missing.stderr).toContain('missing --metric, --run, --editable');
   });
 
+  it('init --tune offers the constants of a file as the search space', () => {
+    const repo = makeRepo({ 'train.ts': 'const LEARNING_RATE = 0.003; // lr\nconst HIDDEN_DIM = 64;\nconst SEED = 1;\n', 'prepare.ts': '' });
+    const r = cli(repo, ['init', '-y', '--tune', 'train.ts']);
+    expect(r.code).toBe(0);
+    const text = readFileSync(join(repo, 'program.md'), 'utf8');
+    expect(text).toContain('agent: tune');
+    expect(text).toContain('LEARNING_RATE: { file: train.ts, type: float, min: 0.0003, max: 0.03, log: true }');
+    expect(text).toContain('HIDDEN_DIM: { file: train.ts, type: int');
+    expect(text).not.toContain('SEED:'); // seeds only fit noise
+  });
+
   it('--help teaches the workflow', () => {
     const r = cli(tmpdir(), ['--help']);
     expect(r.stdout).toContain('autoresearch init');

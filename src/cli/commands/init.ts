@@ -6,6 +6,7 @@ import { parseDuration } from '../../program/duration.js';
 import { UserError } from '../../program/errors.js';
 import { detectLayout, renderProgram, type InitAnswers } from '../../program/init.js';
 import { parseProgram } from '../../program/program.js';
+import { detectCandidateConstants } from '../../tune/assignments.js';
 
 interface InitFlags {
   program: string;
@@ -18,8 +19,30 @@ interface InitFlags {
   protected?: string[];
   agent?: string;
   experiments?: string;
+  tune?: string[];
   yes?: boolean;
   force?: boolean;
+}
+
+/** Offers the constants found in `files` as a search space; asks which to keep when interactive. */
+async function searchFromConstants(files: string[], rl: ReturnType<typeof createInterface> | null): Promise<Record<string, unknown>> {
+  const params: Record<string, Record<string, unknown>> = {};
+  for (const file of files) {
+    const path = resolve(process.cwd(), file);
+    if (!existsSync(path)) throw new UserError(`--tune ${file}: file not found`, 'pass the editable file that holds your hyperparameters');
+    for (const c of detectCandidateConstants(readFileSync(path, 'utf8'), file)) {
+      if (!c.complete) continue; // string constants need their alternatives listed by a person
+      const { name: _name, ...spec } = c.suggested as unknown as Record<string, unknown>;
+      params[c.name] = spec;
+      process.stdout.write(`  found ${c.name} = ${String(c.value)} (${file}:${c.line}) -> ${JSON.stringify(spec)}\n`);
+    }
+  }
+  if (Object.keys(params).length === 0) throw new UserError(`no UPPER_CASE numeric or boolean constants found in ${files.join(', ')}`, 'declare `search:` by hand (see the README)');
+  if (rl) {
+    const answer = (await rl.question(`tune which? (comma-separated) [${Object.keys(params).join(',')}]: `)).trim();
+    if (answer) for (const name of Object.keys(params)) if (!list(answer).includes(name)) delete params[name];
+  }
+  return { strategy: 'tpe', params };
 }
 
 const list = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -38,6 +61,7 @@ export function registerInit(program: Command): void {
     .option('--protected <files>', 'files nobody may change, e.g. the evaluator (comma-separated, repeatable)', list)
     .option('--agent <name>', 'agent: tune, command, scripted')
     .option('--experiments <n>', 'stop after this many experiments')
+    .option('--tune <files>', 'detect UPPER_CASE constants in these files and declare them as the tune agent\'s search space (comma-separated)', list)
     .option('-y, --yes', 'do not ask: take flags and detected defaults')
     .option('-f, --force', 'overwrite an existing front matter')
     .addHelpText('after', `
@@ -82,9 +106,11 @@ Example:
         for (const [name, value] of [['budget', budget], ['timeout', timeout]] as const) {
           if (parseDuration(value ?? '') === null) throw new UserError(`${name} "${value}" is not a duration`, `--${name} 300s`);
         }
+        const search = flags.tune ? await searchFromConstants(flags.tune, rl) : undefined;
         const answers: InitAnswers = {
           metric: metric!, goal, run: run!, budget: budget!, timeout: timeout!, editable, protected: protectedFiles,
-          agent: flags.agent, experiments: flags.experiments ? Number(flags.experiments) : undefined,
+          agent: flags.agent ?? (search ? 'tune' : undefined), experiments: flags.experiments ? Number(flags.experiments) : undefined,
+          extra: search ? { search } : undefined,
         };
         const text = renderProgram(answers, body);
         parseProgram(text, flags.program); // never write a file the run command would reject
