@@ -164,6 +164,16 @@ describe('autoresearch CLI', () => {
     expect(text).not.toContain('SEED:'); // seeds only fit noise
   });
 
+  it('works on a machine without a git identity', () => {
+    const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=1\n', 'program.md': program('agent: { name: command, command: "echo VALUE=3 > params.sh" }\n') });
+    gitIn(repo, 'config', '--unset', 'user.email');
+    gitIn(repo, 'config', '--unset', 'user.name');
+    const r = cli(repo, ['run', '--tag', 'anon', '-n', '1'], { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: '', GIT_AUTHOR_EMAIL: '', GIT_COMMITTER_NAME: '', GIT_COMMITTER_EMAIL: '' });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(gitIn(repo, 'log', '-1', '--format=%an <%ae>', 'autoresearch/anon')).toBe('autoresearch <autoresearch@localhost>');
+  });
+
   it('--help teaches the workflow', () => {
     const r = cli(tmpdir(), ['--help']);
     expect(r.stdout).toContain('autoresearch init');
