@@ -56,7 +56,8 @@ export class ProgressReporter {
         this.best = Number.isFinite(event.incumbent.value) ? event.incumbent.value : this.best;
         const e = event.experiment;
         this.last = `#${e.id} ${e.status}`;
-        const marker = event.newBest ? `  new best (${fmtPct(improvementPercent(this.goal, this.baseline, this.best))} vs baseline)` : '';
+        const pct = fmtPct(improvementPercent(this.goal, this.baseline, this.best));
+        const marker = event.newBest ? `  new best${pct ? ` (${pct} vs baseline)` : ''}` : '';
         this.print(experimentLine(e, this.live) + marker);
         break;
       }
