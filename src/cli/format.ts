@@ -4,7 +4,7 @@ import type { ExperimentRow, ExperimentStatus } from '../ledger/types.js';
 export function fmtValue(v: number | null | undefined): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '—';
   const abs = Math.abs(v);
-  return abs !== 0 && (abs >= 1e6 || abs < 1e-4) ? v.toExponential(4) : v.toFixed(6).replace(/\.?0+$/, (m) => (m.startsWith('.') ? '' : m)) || '0';
+  return abs !== 0 && (abs >= 1e6 || abs < 1e-4) ? v.toExponential(4) : String(Number(v.toFixed(6)));
 }
 
 export function fmtDelta(v: number | null | undefined): string {

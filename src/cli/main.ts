@@ -12,7 +12,7 @@ import '../agents/builtin.js';
 const program = new Command();
 program
   .name('autoresearch')
-  .description('An autonomous experiment loop: an agent proposes a change, the harness commits it, runs it on a fixed budget,\nmeasures, keeps it only if it is really better, records everything, and repeats.')
+  .description('An autonomous experiment loop: an agent proposes a change, the harness commits it, runs it on a fixed budget, measures, keeps it only if it is really better, records everything, and repeats.')
   .version('0.1.0')
   .showHelpAfterError()
   .addHelpText('after', `

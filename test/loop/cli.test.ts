@@ -164,6 +164,43 @@ describe('autoresearch CLI', () => {
     expect(text).not.toContain('SEED:'); // seeds only fit noise
   });
 
+  it('`autoresearch stop` ends a running loop after the experiment in flight', async () => {
+    const repo = makeRepo({
+      'exp.sh': '#!/bin/bash\nsource ./params.sh\nsleep 0.5\necho "score: $VALUE"\n',
+      'params.sh': 'VALUE=1\n',
+      'program.md': program('agent: { name: command, command: "echo VALUE=$AUTORESEARCH_EXPERIMENT_ID > params.sh" }\n'),
+    });
+    const child = cliAsync(repo, ['run', '--tag', 'st']);
+    await waitFor(() => ledgerRows(repo, 'st').some((r) => r.id >= 2 && r.state === 'running'), 30_000, 'experiment 2 to run');
+    expect(cli(repo, ['status']).stdout).toMatch(/in flight\s+#\d+ .*running .* of 2\.0s/);
+    const stop = cli(repo, ['stop']);
+    expect(stop.stdout).toContain('will stop after the experiment in flight');
+    const { code } = await exited(child);
+    expect(code).toBe(0);
+    expect(child.output()).toContain('stopped: stop requested');
+    const rows = ledgerRows(repo, 'st');
+    expect(rows.every((r) => r.state === 'recorded')).toBe(true);
+    expect(rows.length).toBeLessThanOrEqual(4);
+    expect(cli(repo, ['status']).stdout).toContain('stopped: stop requested');
+    expect(cli(repo, ['stop']).stdout).toContain('is not running');
+  });
+
+  it('reads a JSON metrics file and hides API keys from experiments', () => {
+    const repo = makeRepo({
+      'exp.sh': `#!/bin/bash\nsource ./params.sh\nprintf '{"eval": {"score": %s}, "keys": %s}' "$VALUE" "$(env | grep -c _API_KEY)" > out.json\n`,
+      'params.sh': 'VALUE=3\n',
+      'program.md': program('agent: { name: command, command: "echo VALUE=$((${#ANTHROPIC_API_KEY} + 4)) > params.sh" }\nmetrics_file: out.json\n').replace('name: score', 'name: eval.score'),
+    });
+    const r = cli(repo, ['run', '--tag', 'j', '-n', '1'], { ANTHROPIC_API_KEY: 'sk-secret', OPENAI_API_KEY: 'sk-other' });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const rows = cli(repo, ['results', '--json']);
+    const json = JSON.parse(rows.stdout) as Array<{ metrics: Record<string, number>; primary_value: number }>;
+    // The agent saw the key (its value length 9 + 4 = 13); the experiments saw none.
+    expect(json.map((e) => e.primary_value)).toEqual([3, 13]);
+    expect(json.map((e) => e.metrics.keys)).toEqual([0, 0]);
+  });
+
   it('works on a machine without a git identity', () => {
     const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=1\n', 'program.md': program('agent: { name: command, command: "echo VALUE=3 > params.sh" }\n') });
     gitIn(repo, 'config', '--unset', 'user.email');
