@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { parseDuration } from '../program/duration.js';
 
 export function intOption(value: string): number {
   const n = Number(value);
@@ -9,5 +10,11 @@ export function intOption(value: string): number {
 export function numberOption(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number above 0');
+  return n;
+}
+
+export function durationOption(value: string): number {
+  const n = parseDuration(value);
+  if (n === null || n <= 0) throw new InvalidArgumentError('expected a duration such as 300s, 5m or 1h');
   return n;
 }

@@ -20,6 +20,8 @@ export interface OpenRunOptions {
   maxExperiments?: number;
   maxHours?: number;
   parallel?: number;
+  /** Overrides `budget:` (seconds) for this invocation. */
+  budget?: number;
 }
 
 /** Called once the program and ledger are known and before anything is created, so bad settings stop the run early. */
@@ -87,6 +89,12 @@ export async function openRun<T>(opts: OpenRunOptions, prepare: Prepare<T>): Pro
   const repo = await repoRoot(opts.cwd);
   const location = programLocation(repo, opts.cwd, opts.program);
   const program = loadProgram(location.file);
+  if (opts.budget !== undefined) {
+    if (opts.budget > program.config.timeout) {
+      throw new UserError(`--budget ${opts.budget}s is longer than the hard timeout (${program.config.timeout}s)`, `raise \`timeout:\` in ${program.file} or pass a shorter --budget`);
+    }
+    program.config.budget = opts.budget;
+  }
   await ensureIdentity(repo);
   await excludeStateDir(repo);
   const tag = validateTag(opts.tag ?? defaultTag());

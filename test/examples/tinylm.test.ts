@@ -134,7 +134,7 @@ describe('tinylm prepare: the data', () => {
     expect(d.vocabSize).toBe(VOCAB_SIZE);
     expect(d.alphabet).toBe(ALPHABET);
     expect(EVAL_CONTEXT + EVAL_POSITIONS).toBeLessThanOrEqual(VAL_CHARS);
-    for (const text of [d.train, d.val]) for (const c of text) expect(c).toBeLessThan(VOCAB_SIZE);
+    for (const text of [d.train, d.val]) expect(text.reduce((a, b) => Math.max(a, b), 0)).toBe(VOCAB_SIZE - 1);
   });
 
   it('is deterministic (the source, the samples, and a pinned fingerprint)', () => {
@@ -214,6 +214,6 @@ describe('tinylm train.ts', () => {
   });
 });
 
-const PINNED_TRAIN_PREFIX = 'TODO';
-const PINNED_TRAIN_HASH = 0;
-const PINNED_VAL_HASH = 0;
+const PINNED_TRAIN_PREFIX = ' raper deka fika. pome dono serofi ruvum';
+const PINNED_TRAIN_HASH = 4282446173;
+const PINNED_VAL_HASH = 1388763957;

@@ -13,7 +13,7 @@ import { Worktree } from '../../workspace/worktree.js';
 import { loadProgram } from '../../program/program.js';
 import { fmtPct, fmtValue } from '../format.js';
 import { ProgressReporter } from '../progress.js';
-import { intOption } from '../options.js';
+import { durationOption, intOption } from '../options.js';
 
 export function registerDemo(program: Command): void {
   program
@@ -22,13 +22,14 @@ export function registerDemo(program: Command): void {
     .description('run a bundled example end to end, offline, with the built-in tune agent (no API key)')
     .option('--dir <dir>', 'where to create the demo repository', '.demo/<example>')
     .option('-n, --max-experiments <n>', 'experiments after the baseline (default: the example\'s stop.experiments)', intOption)
+    .option('-b, --budget <duration>', 'time budget per experiment (default: the example\'s budget:)', durationOption)
     .option('--no-verify', 'skip re-running the best commit at the end')
     .addHelpText('after', `
 The example is copied into a fresh git repository (default .demo/<example>), then the loop runs
 there: baseline, then the tune agent (TPE) rewrites the hyperparameters at the top of the editable
 file, one experiment at a time. At the end the best commit is re-run once, so you can see the
 improvement is real and not noise.`)
-    .action(async (example: string, o: { dir: string; maxExperiments?: number; verify: boolean }) => {
+    .action(async (example: string, o: { dir: string; maxExperiments?: number; budget?: number; verify: boolean }) => {
       const dir = o.dir.replace('<example>', example);
       const repo = prepareDemo(example, dir);
       process.stdout.write(`demo repository: ${relative(process.cwd(), repo) || '.'}\n`);
@@ -36,7 +37,7 @@ improvement is real and not noise.`)
       const abort = new AbortController();
       const onSignal = () => abort.abort();
       process.once('SIGINT', onSignal);
-      const result = await startRun({ cwd: repo, tag: 'demo', maxExperiments: o.maxExperiments, abort, onEvent: reporter.handle, onProgram: ({ goal }) => reporter.setGoal(goal) });
+      const result = await startRun({ cwd: repo, tag: 'demo', maxExperiments: o.maxExperiments, budget: o.budget, abort, onEvent: reporter.handle, onProgram: ({ goal }) => reporter.setGoal(goal) });
       process.off('SIGINT', onSignal);
       const s = result.summary;
       const paths = runPaths(repo, 'demo');
@@ -57,7 +58,7 @@ improvement is real and not noise.`)
         lines.push(`floor        ${fmtValue(metrics.floor_bpb)} bits per byte (the source's entropy rate: no model can go below it); gap closed ${((1 - gapAfter / gapBefore) * 100).toFixed(1)}%`);
       }
       if (o.verify && best?.candidate_commit && s.bestExperiment !== 0 && !abort.signal.aborted) {
-        const again = await rerun(repo, best.candidate_commit);
+        const again = await rerun(repo, best.candidate_commit, o.budget);
         if (again !== null) {
           lines.push(`re-run       ${s.metric} = ${fmtValue(again)} when the best commit runs again (${fmtPct(improvementPercent(s.goal, s.baseline, again))} over baseline)`);
         }
@@ -68,11 +69,12 @@ improvement is real and not noise.`)
 }
 
 /** Runs a commit once more outside the loop, to show its value is reproducible. */
-async function rerun(repo: string, commit: string): Promise<number | null> {
+async function rerun(repo: string, commit: string, budget?: number): Promise<number | null> {
   const wt = new Worktree(repo, join(repo, '.autoresearch', 'demo', 'verify'));
   await wt.reset(commit);
   const program = loadProgram(join(wt.path, 'program.md'));
   const c = program.config;
+  if (budget !== undefined) c.budget = budget;
   const logPath = join(repo, '.autoresearch', 'demo', 'verify.log');
   const env = experimentEnvironment({ base: process.env, allow: c.env.allow, secrets: c.env.secrets, set: c.env.set, budgetSeconds: c.budget, experimentId: -1, runTag: 'demo' });
   const result = await new LocalExecutor().run({

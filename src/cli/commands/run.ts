@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { startRun } from '../../run.js';
 import { ProgressReporter } from '../progress.js';
-import { intOption, numberOption } from '../options.js';
+import { durationOption, intOption, numberOption } from '../options.js';
 
 export function registerRun(program: Command): void {
   program
@@ -12,6 +12,7 @@ export function registerRun(program: Command): void {
     .option('-a, --agent <name>', 'agent that proposes changes (overrides `agent:`): tune, command, scripted')
     .option('-n, --max-experiments <n>', 'stop after this many experiments, not counting the baseline (overrides stop.experiments)', intOption)
     .option('--max-hours <h>', 'stop after this many hours of this invocation (overrides stop.hours)', numberOption)
+    .option('-b, --budget <duration>', 'time budget per experiment for this invocation, e.g. 60s (overrides `budget:`)', durationOption)
     .option('-j, --parallel <n>', 'experiments run at once, one worktree each (overrides `slots:`)', intOption)
     .addHelpText(
       'after',
@@ -26,7 +27,7 @@ Examples:
   autoresearch run --agent command          # use agent settings from program.md for 'command'
   autoresearch stop                         # from another shell: finish the current experiment, then stop`,
     )
-    .action(async (o: { program: string; tag?: string; agent?: string; maxExperiments?: number; maxHours?: number; parallel?: number }) => {
+    .action(async (o: { program: string; tag?: string; agent?: string; maxExperiments?: number; maxHours?: number; parallel?: number; budget?: number }) => {
       const reporter = new ProgressReporter(process.stdout);
       const abort = new AbortController();
       let signals = 0;
@@ -50,6 +51,7 @@ Examples:
           maxExperiments: o.maxExperiments,
           maxHours: o.maxHours,
           parallel: o.parallel,
+          budget: o.budget,
           abort,
           onEvent: reporter.handle,
           onProgram: ({ goal }) => reporter.setGoal(goal),
