@@ -5,40 +5,26 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { writeResultsTsv } from '../ledger/results-tsv.js';
 import { join } from 'node:path';
-import type { Agent } from '../agents/agent.js';
-import type { Executor } from '../executors/executor.js';
-import type { Ledger } from '../ledger/ledger.js';
 import type { RunRow } from '../ledger/types.js';
-import type { Policy } from '../policy/policy.js';
-import type { Program } from '../program/program.js';
 import { UserError } from '../program/errors.js';
 import { git } from '../workspace/git.js';
-import type { Hashes } from '../workspace/protect.js';
-import type { RunContext, RunLimits, RunPaths } from './context.js';
-import type { Incumbent, LoopListener } from './events.js';
+import type { RunContext } from './context.js';
+import type { Incumbent } from './events.js';
 import { emptyExperiment, proposeAndRun, runCandidate, slotWorktree } from './experiment.js';
 import { Mutex } from './mutex.js';
 import { recoverUnfinished } from './recover.js';
 import { stopReason } from './stop.js';
 import { summarize, type RunSummary } from './summary.js';
 
-export interface LoopInput {
-  run: RunRow;
-  paths: RunPaths;
-  program: Program;
-  programDir: string;
-  ledger: Ledger;
-  agent: Agent;
-  executor: Executor;
-  policy: Policy;
-  limits: RunLimits;
-  protectedHashes: Hashes;
-  emit: LoopListener;
-  env: NodeJS.ProcessEnv;
+/** What the caller provides; the rest of the RunContext is the loop's own state. */
+export type LoopInput = Pick<
+  RunContext,
+  'run' | 'paths' | 'program' | 'programDir' | 'ledger' | 'agent' | 'executor' | 'policy' | 'limits' | 'protectedHashes' | 'emit' | 'env'
+> & {
   resumed: boolean;
   /** Aborting it kills experiments in flight and stops the loop (Ctrl-C). */
   abort?: AbortController;
-}
+};
 
 export interface LoopResult {
   reason: string;
