@@ -31,6 +31,24 @@ export interface ExperimentSpec {
    * from another harness process (after a crash). The caller persists it.
    */
   onStart?: (handle: ProcessHandle) => void;
+  /** Resource limits for the whole process tree; absent fields mean no limit. */
+  limits?: ResourceLimits;
+}
+
+export interface ResourceLimits {
+  /** Memory of the whole tree in bytes (cgroup memory limit; prlimit --as per process otherwise). */
+  memoryBytes?: number;
+  /** Maximum number of processes/threads in the tree (cgroup pids.max). */
+  processes?: number;
+  /** false: run without network access (a fresh network namespace with only loopback). */
+  network?: boolean;
+}
+
+/** How each requested limit was actually enforced on this machine (null: not enforced). */
+export interface LimitsApplied {
+  memory: 'cgroup' | 'prlimit' | null;
+  processes: 'cgroup' | null;
+  network: 'netns' | null;
 }
 
 /** Enough to find an experiment's processes again: its process group and cgroup, if any. */
@@ -57,6 +75,10 @@ export interface ExecutionResult {
   droppedBytes: number;
   /** How containment and memory were done: 'cgroup' (v1 pids+memory+freezer) or 'process-group'. */
   containment: 'cgroup' | 'process-group';
+  /** True when the memory limit was hit and the kernel killed a process of the tree. */
+  oomKilled?: boolean;
+  /** Which requested limits were enforced, and how (absent when none were requested). */
+  limitsApplied?: LimitsApplied;
 }
 
 export interface Executor {
