@@ -40,6 +40,7 @@ export function experimentLine(e: ExperimentRow, color = false): string {
   const id = `#${e.id}`.padStart(4);
   const value = fmtValue(e.primary_value).padStart(10);
   const delta = e.id === 0 ? 'baseline' : e.primary_value !== null && e.incumbent_value !== null ? fmtDelta(e.primary_value - e.incumbent_value) : '';
-  const detail = e.status === 'keep' || e.status === 'discard' || e.id === 0 ? '' : `  (${firstLine(e.reason, 70)})`;
+  // Every decision is explained: the policy's numbers for keeps and discards, the cause otherwise.
+  const detail = e.id === 0 || !e.reason ? '' : `  (${firstLine(e.reason, 90)})`;
   return `${id} ${colorStatus(e.status, color)} ${value} ${delta.padEnd(10)} ${firstLine(e.title, 60)}${detail}`;
 }

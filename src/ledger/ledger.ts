@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ExperimentRow, ExperimentStatus, RunRow } from './types.js';
+import type { ExperimentRow, ExperimentStatus, MeasurementRow, RunRow } from './types.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -62,7 +62,27 @@ CREATE TABLE IF NOT EXISTS experiments (
   output_tokens INTEGER,
   cached_tokens INTEGER,
   cost_usd REAL,
+  n_runs INTEGER,
+  spread REAL,
+  penalty REAL,
+  decision_json TEXT,
+  holdout_value REAL,
+  holdout_json TEXT,
   PRIMARY KEY (run_tag, id)
+);
+CREATE TABLE IF NOT EXISTS measurements (
+  run_tag TEXT NOT NULL,
+  experiment_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  during_id INTEGER NOT NULL,
+  value REAL,
+  metrics_json TEXT,
+  exit_code INTEGER,
+  wall_seconds REAL,
+  peak_memory_bytes INTEGER,
+  log_path TEXT,
+  measured_at INTEGER NOT NULL,
+  PRIMARY KEY (run_tag, experiment_id, seq)
 );
 CREATE INDEX IF NOT EXISTS experiments_tree ON experiments (run_tag, tree);
 CREATE INDEX IF NOT EXISTS experiments_state ON experiments (run_tag, state);
@@ -185,6 +205,34 @@ export class Ledger {
       "SELECT COUNT(*) AS n FROM experiments WHERE run_tag = ? AND id > 0 AND state = 'recorded' AND status != 'interrupted'",
     ).get(tag) as { n: number };
     return row.n;
+  }
+
+  // ---- measurements (every run of a commit: repeats, re-measures of the incumbent) ----
+
+  addMeasurement(m: Omit<MeasurementRow, 'seq' | 'measured_at'>): MeasurementRow {
+    const tx = this.db.transaction(() => {
+      const seq = ((this.stmt('SELECT MAX(seq) AS m FROM measurements WHERE run_tag = ? AND experiment_id = ?').get(m.run_tag, m.experiment_id) as { m: number | null }).m ?? -1) + 1;
+      const row: MeasurementRow = { ...m, seq, measured_at: Date.now() };
+      this.stmt(
+        'INSERT INTO measurements (run_tag, experiment_id, seq, during_id, value, metrics_json, exit_code, wall_seconds, peak_memory_bytes, log_path, measured_at) VALUES (@run_tag, @experiment_id, @seq, @during_id, @value, @metrics_json, @exit_code, @wall_seconds, @peak_memory_bytes, @log_path, @measured_at)',
+      ).run(row);
+      return row;
+    });
+    return tx.immediate();
+  }
+
+  measurementsOf(tag: string, experimentId: number): MeasurementRow[] {
+    return this.stmt('SELECT * FROM measurements WHERE run_tag = ? AND experiment_id = ? ORDER BY seq').all(tag, experimentId) as MeasurementRow[];
+  }
+
+  /** Values of every commit measured at least twice: the run's evidence about its noise. */
+  repeatedGroups(tag: string): number[][] {
+    const rows = this.stmt(
+      'SELECT experiment_id, value FROM measurements WHERE run_tag = ? AND value IS NOT NULL AND experiment_id IN (SELECT experiment_id FROM measurements WHERE run_tag = ? AND value IS NOT NULL GROUP BY experiment_id HAVING COUNT(*) > 1) ORDER BY experiment_id, seq',
+    ).all(tag, tag) as { experiment_id: number; value: number }[];
+    const groups = new Map<number, number[]>();
+    for (const r of rows) groups.set(r.experiment_id, [...(groups.get(r.experiment_id) ?? []), r.value]);
+    return [...groups.values()];
   }
 
   /** Proposals before experiment `id` that were not interrupted (in flight ones count). */

@@ -78,4 +78,29 @@ export interface ExperimentRow {
   output_tokens: number | null;
   cached_tokens: number | null;
   cost_usd: number | null;
+  /** Successful measurements behind primary_value (their mean) and their standard deviation. */
+  n_runs: number | null;
+  spread: number | null;
+  /** Simplicity penalty applied in the decision (metric units). */
+  penalty: number | null;
+  /** The decision's numbers: difference, standard error, p-value, n's. */
+  decision_json: string | null;
+  /** The holdout metric of a kept candidate, and all holdout metrics. */
+  holdout_value: number | null;
+  holdout_json: string | null;
+}
+
+/** One run of a commit. `experiment_id` is whose commit was measured; `during_id` the experiment being decided. */
+export interface MeasurementRow {
+  run_tag: string;
+  experiment_id: number;
+  seq: number;
+  during_id: number;
+  value: number | null;
+  metrics_json: string | null;
+  exit_code: number | null;
+  wall_seconds: number | null;
+  peak_memory_bytes: number | null;
+  log_path: string | null;
+  measured_at: number;
 }

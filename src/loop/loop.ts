@@ -10,7 +10,8 @@ import { UserError } from '../program/errors.js';
 import { git } from '../workspace/git.js';
 import type { RunContext } from './context.js';
 import type { Incumbent } from './events.js';
-import { emptyExperiment, proposeAndRun, runCandidate, slotWorktree } from './experiment.js';
+import { measureBaseline } from './candidate.js';
+import { emptyExperiment, proposeAndRun, slotWorktree } from './experiment.js';
 import { Mutex } from './mutex.js';
 import { recoverUnfinished } from './recover.js';
 import { stopReason } from './stop.js';
@@ -116,11 +117,13 @@ async function ensureBaseline(ctx: RunContext): Promise<void> {
         candidate_commit: ctx.run.base_commit,
         tree,
       });
-    } else {
+    } else if (baseline.state === 'recorded') {
+      // A failed baseline is measured afresh.
+      ctx.ledger.db.prepare('DELETE FROM measurements WHERE run_tag = ? AND experiment_id = 0').run(tag);
       ctx.ledger.updateExperiment(tag, 0, { state: 'committed', status: null, reason: null });
     }
     ctx.emit({ type: 'note', level: 'info', text: `running the baseline (${ctx.run.base_commit.slice(0, 10)})` });
-    await runBaselineOnce(ctx, wt);
+    await measureBaseline(ctx, wt);
     baseline = ctx.ledger.getExperiment(tag, 0)!;
     if (baseline.state !== 'recorded') return; // interrupted: resume runs it again
     if (baseline.status !== 'keep') {
@@ -130,18 +133,6 @@ async function ensureBaseline(ctx: RunContext): Promise<void> {
   }
   ctx.baselineValue = baseline.primary_value;
   ctx.incumbent = await currentIncumbent(ctx);
-}
-
-async function runBaselineOnce(ctx: RunContext, wt: ReturnType<typeof slotWorktree>): Promise<void> {
-  // The baseline is kept by definition when it measures; the policy is not consulted.
-  const original = ctx.policy;
-  ctx.policy = { name: 'baseline', decide: () => ({ status: 'keep', reason: 'baseline' }) };
-  try {
-    ctx.incumbent = { experimentId: 0, commit: ctx.run.base_commit, value: NaN, title: 'baseline' };
-    await runCandidate(ctx, ctx.ledger.getExperiment(ctx.run.tag, 0)!, 0, wt);
-  } finally {
-    ctx.policy = original;
-  }
 }
 
 /** The incumbent is whatever the branch points at; the ledger says which experiment that was. */

@@ -22,7 +22,8 @@ export function readLogTail(logPath: string | null, lines = 20): string {
   return tailLines(readFileSync(logPath, 'utf8'), lines);
 }
 
-export function measureOutcome(result: ExecutionResult, logPath: string, metric: string, metricsFile: string | undefined, cwd: string): MeasuredOutcome {
+/** `requirePrimary: false` when a separate `eval` command produces the metric. */
+export function measureOutcome(result: ExecutionResult, logPath: string, metric: string, metricsFile: string | undefined, cwd: string, requirePrimary = true): MeasuredOutcome {
   if (result.aborted) return { kind: 'aborted' };
   const output = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
   let metrics: Metrics = parseMetricsFromOutput(output);
@@ -44,6 +45,7 @@ export function measureOutcome(result: ExecutionResult, logPath: string, metric:
     const how = result.exitCode === null ? `killed by ${result.signal}` : `exit code ${result.exitCode}`;
     return { kind: 'crash', reason: withTail(`the run failed (${how})`), metrics };
   }
+  if (!requirePrimary) return { kind: 'measured', value: NaN, metrics };
   const primary = checkPrimary(metrics, metric);
   if (!primary.ok) return { kind: 'crash', reason: withTail(fileProblem && !(metric in metrics) ? `${primary.reason}; ${fileProblem}` : primary.reason), metrics };
   return { kind: 'measured', value: primary.value, metrics };

@@ -6,7 +6,9 @@ import type { ProcessHandle } from '../executors/executor.js';
 import type { ExperimentRow } from '../ledger/types.js';
 import { git } from '../workspace/git.js';
 import type { RunContext } from './context.js';
-import { applyKeep, decide, record, runCandidate, slotWorktree } from './experiment.js';
+import { applyKeep, runCandidate } from './candidate.js';
+import { slotWorktree } from './experiment.js';
+import { record } from './record.js';
 
 export async function recoverUnfinished(ctx: RunContext): Promise<number> {
   const rows = ctx.ledger.unfinishedExperiments(ctx.run.tag).filter((r) => r.id > 0);
@@ -33,23 +35,20 @@ async function recoverOne(ctx: RunContext, row: ExperimentRow): Promise<void> {
       record(ctx, row.id, 'interrupted', { reason: 'the harness stopped while the agent was proposing' });
       return;
     case 'committed':
-    case 'running': {
-      note('was in flight when the harness stopped; running it again');
+    case 'running':
+    case 'measured': {
+      note(row.state === 'measured' ? 'was measured but not decided; deciding now' : 'was in flight when the harness stopped; running it again');
       if (row.process_json) await killOrphans(ctx, row);
       const wt = slotWorktree(ctx, 0);
       await wt.reset(row.candidate_commit!);
       ctx.inFlight++;
       try {
-        await runCandidate(ctx, { ...row, state: 'committed' }, 0, wt);
+        await runCandidate(ctx, row, 0, wt);
       } finally {
         ctx.inFlight--;
       }
       return;
     }
-    case 'measured':
-      note('was measured but not decided; deciding now');
-      await decide(ctx, row);
-      return;
     case 'decided': {
       // Only keeps pass through `decided`: finish moving the branch if it had not moved yet.
       const head = (await git(ctx.paths.repo, ['rev-parse', `refs/heads/${ctx.run.branch}`])).trim();

@@ -11,7 +11,7 @@ import { FrontMatterSchema, KNOWN_KEYS, type FrontMatter } from './schema.js';
 
 export interface Program {
   file: string;
-  config: FrontMatter & { timeout: number };
+  config: FrontMatter & { timeout: number; repeats: { baseline: number; max: number } };
   body: string;
   /** The front matter text as written, for the ledger. */
   frontMatterText: string;
@@ -59,7 +59,11 @@ export function parseProgram(text: string, file: string): Program {
     throw new ProgramError(file, lineOf(nodeRange(doc, ['timeout'])), 'timeout',
       `the hard timeout (${timeout}s) is shorter than the budget (${config.budget}s)`, `set timeout to at least ${config.budget}s, e.g. ${Math.ceil(config.budget * 2)}s`);
   }
-  return { file, config: { ...config, timeout }, body, frontMatterText: yaml };
+  // Noise is measured, not assumed: unless the metric is declared deterministic, the baseline
+  // runs three times and a promising candidate may be measured up to three times.
+  const runs = config.metric.deterministic ? 1 : 3;
+  const repeats = { baseline: config.repeats.baseline ?? runs, max: config.repeats.max ?? runs };
+  return { file, config: { ...config, timeout, repeats }, body, frontMatterText: yaml };
 }
 
 /** Reads program.md; errors name it as the user would (relative to the current folder when inside it). */

@@ -21,7 +21,48 @@ const pathList = z.array(z.string().min(1)).describe('a list of paths or glob pa
 export const MetricSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z_][\w.\/-]*$/, 'a metric name is letters, digits, _ . / - (starting with a letter or _)'),
   goal: z.enum(['minimize', 'maximize']),
+  /** The same code always gives the same value: one run each, keep on any improvement above `tolerance`. */
+  deterministic: z.boolean().default(false),
+  tolerance: z.number().nonnegative().default(0),
 });
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4 };
+
+/** `4GB`, `512MB`, `1.5G`, or a number of bytes. */
+export function parseBytes(value: string | number): number | null {
+  if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? value : null;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
+  return m && unit ? Math.round(Number(m[1]) * unit) : null;
+}
+
+const bytes = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const n = parseBytes(value);
+  if (n === null) {
+    ctx.addIssue({ code: 'custom', message: `expected a size such as 4GB or 512MB, got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return n;
+});
+
+/** `memory_gb <= 60`: a secondary metric that must hold for a candidate to be kept. */
+export const CONSTRAINT_PATTERN = /^\s*([A-Za-z_][\w.\/-]*)\s*(<=|<|>=|>|==|!=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$/;
+
+export const RepeatsSchema = z.strictObject({
+  /** Runs of the baseline, to measure the noise (default 3, or 1 for a deterministic metric). */
+  baseline: z.number().int().min(1).max(50).optional(),
+  /** The most runs a candidate gets when it looks better but not clearly (default 3, or 1). */
+  max: z.number().int().min(1).max(50).optional(),
+});
+
+export const DecisionSchema = z.strictObject({
+  /** Confidence of the one-sided Welch test that the candidate is better. */
+  confidence: z.number().gt(0.5).lt(1).default(0.95),
+  /** The smallest improvement worth keeping, in metric units. */
+  min_effect: z.number().nonnegative().default(0),
+});
+
+const command = z.union([z.string().min(1), z.strictObject({ run: z.string().min(1), timeout: duration.optional() })]);
 
 /** `agent: tune` or `agent: { name: command, command: ./propose.sh }`; options belong to the agent. */
 export const AgentSchema = z.union([
@@ -59,16 +100,45 @@ export const FrontMatterSchema = z.strictObject({
   env: EnvSchema.default({ allow: [], secrets: [], set: {} }),
   /** The tune agent's search space; validated by the tune agent, which owns its shape. */
   search: z.unknown().optional(),
+  repeats: RepeatsSchema.default({}),
+  decision: DecisionSchema.default({ confidence: 0.95, min_effect: 0 }),
+  /** Cheap checks (tests, lint, type-check) run before the experiment; failing -> invalid. */
+  checks: command.optional(),
+  /** Protected command that computes the metric from what the run produced; the run's own output is then ignored. */
+  eval: command.optional(),
+  /** Protected command run on kept candidates only; its metrics are recorded as the holdout. */
+  holdout: command.optional(),
+  /** Secondary metrics that must hold, e.g. ["memory_gb <= 60", "p99_ms <= 20"]. */
+  constraints: z.array(z.string().regex(CONSTRAINT_PATTERN, 'write a constraint as `name <= number` (operators <=, <, >=, >, ==, !=)')).default([]),
+  /** Penalty in metric units per net added line of code (deleting lines earns it back). */
+  simplicity: z.number().nonnegative().default(0),
+  limits: z
+    .strictObject({
+      memory: bytes.optional(),
+      processes: z.number().int().positive().optional(),
+      network: z.boolean().default(true),
+    })
+    .default({ network: true }),
 });
 
 export type FrontMatter = z.output<typeof FrontMatterSchema>;
 export type AgentSetting = z.output<typeof AgentSchema>;
+export type CommandSetting = z.output<typeof command>;
+
+/** A command setting as `{ run, timeout }`, the timeout defaulting to the program's hard timeout. */
+export function commandOf(setting: CommandSetting | undefined, fallbackTimeout: number): { run: string; timeout: number } | null {
+  if (setting === undefined) return null;
+  return typeof setting === 'string' ? { run: setting, timeout: fallbackTimeout } : { run: setting.run, timeout: setting.timeout ?? fallbackTimeout };
+}
 
 export const KNOWN_KEYS: Record<string, string[]> = {
   '': Object.keys(FrontMatterSchema.shape),
   metric: Object.keys(MetricSchema.shape),
   stop: Object.keys(StopSchema.shape),
   env: Object.keys(EnvSchema.shape),
+  repeats: Object.keys(RepeatsSchema.shape),
+  decision: Object.keys(DecisionSchema.shape),
+  limits: ['memory', 'processes', 'network'],
 };
 
 /** Variables never passed to experiments unless `env.allow` names them. */

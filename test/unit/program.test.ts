@@ -28,13 +28,31 @@ function errorOf(text: string): ProgramError {
 describe('parseProgram', () => {
   it('reads front matter and keeps the body for the agent', () => {
     const p = parseProgram(ok, 'program.md');
-    expect(p.config.metric).toEqual({ name: 'val_bpb', goal: 'minimize' });
+    expect(p.config.metric).toEqual({ name: 'val_bpb', goal: 'minimize', deterministic: false, tolerance: 0 });
+    // Noise is measured, not assumed: three baseline runs unless the metric is deterministic.
+    expect(p.config.repeats).toEqual({ baseline: 3, max: 3 });
+    expect(p.config.decision).toEqual({ confidence: 0.95, min_effect: 0 });
+    expect(p.config.limits).toEqual({ network: true });
     expect(p.config.budget).toBe(300);
     expect(p.config.timeout).toBe(600); // default: twice the budget
     expect(p.config.kill_grace).toBe(10);
     expect(p.config.slots).toBe(1);
     expect(p.config.stop.agent_failures).toBe(5);
     expect(p.body).toBe('# Directions\nTry things.\n');
+  });
+
+  it('runs a deterministic metric once and reads trust settings', () => {
+    const p = parseProgram(ok.replace('goal: minimize }', 'goal: minimize, deterministic: true }').replace('agent: command', 'agent: command\nchecks: npm test\neval: { run: python eval.py, timeout: 2m }\nconstraints: ["memory_gb <= 60", "p99_ms < 20"]\nlimits: { memory: 4GB, processes: 256, network: false }'), 'program.md');
+    expect(p.config.repeats).toEqual({ baseline: 1, max: 1 });
+    expect(p.config.checks).toBe('npm test');
+    expect(p.config.eval).toEqual({ run: 'python eval.py', timeout: 120 });
+    expect(p.config.constraints).toEqual(['memory_gb <= 60', 'p99_ms < 20']);
+    expect(p.config.limits).toEqual({ memory: 4 * 1024 ** 3, processes: 256, network: false });
+  });
+
+  it('explains a malformed constraint and a bad size', () => {
+    expect(errorOf(ok.replace('agent: command', 'agent: command\nconstraints: ["memory under 60"]')).message).toContain('name <= number');
+    expect(errorOf(ok.replace('agent: command', 'agent: command\nlimits: { memory: lots }')).message).toContain('4GB');
   });
 
   it('names the line and suggests the right key for a typo', () => {

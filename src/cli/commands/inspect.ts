@@ -43,7 +43,21 @@ export async function statusReport(cwd: string, tag?: string): Promise<{ text: s
       `improvement  ${fmtPct(s.improvementPct) || '—'} over baseline`,
       `experiments  ${s.candidates}${counts ? ` (${counts})` : ''}`,
     ];
-    const config = JSON.parse(run.config_json) as { budget: number };
+    const config = JSON.parse(run.config_json) as { budget: number; eval?: unknown; holdout?: unknown };
+    lines.push(
+      config.eval
+        ? 'evaluation   by the protected eval command (the run\'s own output is ignored)'
+        : 'evaluation   from the run\'s own output: code the agent may edit prints the metric (set `eval:` to a protected command to trust it)',
+    );
+    const holdouts = rows.filter((r) => r.holdout_value !== null);
+    if (holdouts.length > 0) {
+      const best = rows.find((r) => r.candidate_commit === s.bestCommit && r.status === 'keep');
+      lines.push(`holdout      baseline ${fmtValue(rows[0]?.holdout_value)}, best ${fmtValue(best?.holdout_value)}`);
+      for (const r of holdouts) {
+        const warning = r.holdout_json ? (JSON.parse(r.holdout_json) as { warning?: string }).warning : undefined;
+        if (warning) lines.push(`warning      #${r.id}: ${warning}`);
+      }
+    }
     for (const e of s.inFlight) {
       if (e.state === 'running' && e.started_at) {
         const elapsed = (Date.now() - e.started_at) / 1000;

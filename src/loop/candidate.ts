@@ -1,0 +1,225 @@
+/**
+ * Measuring and judging a committed candidate: checks, then runs (repeated while the policy says
+ * the result is promising but not yet clear, re-measuring the incumbent alongside when asked),
+ * constraints, the decision, the branch move, and the holdout of a keep.
+ */
+import { join } from 'node:path';
+import type { ExecutionResult } from '../executors/executor.js';
+import type { ExperimentRow } from '../ledger/types.js';
+import type { Decision } from '../policy/policy.js';
+import { pooledNoise } from '../policy/stats.js';
+import { git } from '../workspace/git.js';
+import { tamperedFiles } from '../workspace/protect.js';
+import { rebaseCommit } from '../workspace/rebase.js';
+import type { Worktree } from '../workspace/worktree.js';
+import { parseConstraint, violatedConstraint } from './constraints.js';
+import type { RunContext } from './context.js';
+import { crashPoint } from './crash-point.js';
+import { record } from './record.js';
+import { holdoutMetrics, measureOnce, runSideCommand } from './measurement.js';
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const sd = (xs: number[]) => (xs.length < 2 ? null : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+
+function values(ctx: RunContext, id: number): number[] {
+  return ctx.ledger.measurementsOf(ctx.run.tag, id).map((m) => m.value).filter((v): v is number => v !== null);
+}
+
+function execPatch(exec: ExecutionResult): Partial<ExperimentRow> {
+  return { exit_code: exec.exitCode, signal: exec.signal, wall_seconds: exec.wallSeconds, peak_memory_bytes: exec.peakMemoryBytes, output_bytes: exec.outputBytes, finished_at: Date.now() };
+}
+
+/** Re-derives an experiment's value (the mean), n and spread from its measurements. */
+function updateStats(ctx: RunContext, id: number, exec?: ExecutionResult, metricsJson?: string): number {
+  const vs = values(ctx, id);
+  ctx.ledger.updateExperiment(ctx.run.tag, id, {
+    primary_value: mean(vs),
+    n_runs: vs.length,
+    spread: sd(vs),
+    ...(exec ? execPatch(exec) : {}),
+    ...(metricsJson ? { metrics_json: metricsJson } : {}),
+  });
+  if (id === ctx.incumbent.experimentId) ctx.incumbent = { ...ctx.incumbent, value: mean(vs) };
+  return mean(vs);
+}
+
+/** Puts an interrupted experiment back to `committed`, so the next start runs it again. */
+function backToCommitted(ctx: RunContext, id: number): void {
+  ctx.ledger.updateExperiment(ctx.run.tag, id, { state: 'committed', started_at: null, reason: 'interrupted; will be re-run on resume' });
+}
+
+/** Protected files, then the cheap checks: true when the candidate may run. */
+async function preflight(ctx: RunContext, row: ExperimentRow, cwd: string): Promise<boolean | 'aborted'> {
+  const before = tamperedFiles(ctx.protectedHashes, cwd);
+  if (before.length > 0) {
+    record(ctx, row.id, 'invalid', { reason: `protected files differ from the start of the run: ${before.join(', ')}`, finished_at: Date.now() });
+    return false;
+  }
+  if (ctx.ledger.measurementsOf(ctx.run.tag, row.id).length > 0) return true; // checks passed before a crash
+  const checks = await runSideCommand(ctx, row.id, cwd, 'checks');
+  if (checks?.aborted) return 'aborted';
+  if (checks && !checks.ok) {
+    record(ctx, row.id, 'invalid', { reason: checks.reason, finished_at: Date.now() });
+    return false;
+  }
+  return true;
+}
+
+function startRunning(ctx: RunContext, row: ExperimentRow, slot: number): void {
+  const c = ctx.program.config;
+  const startedAt = Date.now();
+  ctx.ledger.updateExperiment(ctx.run.tag, row.id, { state: 'running', started_at: startedAt, log_path: join(ctx.paths.experimentDir(row.id), 'run.log') });
+  crashPoint('running', row.id);
+  ctx.emit({ type: 'running', id: row.id, slot, title: row.title ?? '', startedAt, budgetSeconds: c.budget, timeoutSeconds: c.timeout, candidates: ctx.ledger.countCandidates(ctx.run.tag) });
+}
+
+/** The baseline: the starting commit measured `repeats.baseline` times; kept by definition. */
+export async function measureBaseline(ctx: RunContext, wt: Worktree): Promise<void> {
+  const row = ctx.ledger.getExperiment(ctx.run.tag, 0)!;
+  const cwd = join(wt.path, ctx.programDir);
+  const ok = await preflight(ctx, row, cwd);
+  if (ok === 'aborted') return backToCommitted(ctx, 0);
+  if (!ok) return;
+  startRunning(ctx, row, 0);
+  while (values(ctx, 0).length < ctx.program.config.repeats.baseline) {
+    const m = await measureOnce(ctx, 0, 0, cwd);
+    if (m.kind === 'aborted') return backToCommitted(ctx, 0);
+    if (m.kind !== 'measured') {
+      record(ctx, 0, m.kind, { ...execPatch(m.exec), metrics_json: JSON.stringify(m.metrics), reason: m.reason });
+      return;
+    }
+    updateStats(ctx, 0, m.exec, m.row.metrics_json ?? undefined);
+  }
+  const vs = values(ctx, 0);
+  const value = mean(vs);
+  ctx.incumbent = { experimentId: 0, commit: ctx.run.base_commit, value, title: 'baseline' };
+  const spread = sd(vs);
+  record(ctx, 0, 'keep', { reason: `baseline: ${value}${spread !== null ? ` +- ${Number(spread.toPrecision(2))}` : ''}, n=${vs.length}` });
+  await holdout(ctx, 0, cwd, null);
+}
+
+/** Runs a committed candidate (checked out in `wt`) to a decision; resumes from stored measurements. */
+export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: number, wt: Worktree): Promise<void> {
+  const tag = ctx.run.tag;
+  const cwd = join(wt.path, ctx.programDir);
+  const ok = await preflight(ctx, row, cwd);
+  if (ok === 'aborted') return backToCommitted(ctx, row.id);
+  if (!ok) return;
+  startRunning(ctx, row, slot);
+  const constraints = ctx.program.config.constraints.map(parseConstraint);
+  let needMeasure = values(ctx, row.id).length === 0;
+  for (;;) {
+    if (needMeasure) {
+      const m = await measureOnce(ctx, row.id, row.id, cwd);
+      if (m.kind === 'aborted') return backToCommitted(ctx, row.id);
+      if (m.kind !== 'measured') {
+        record(ctx, row.id, m.kind, { ...execPatch(m.exec), metrics_json: JSON.stringify(m.metrics), reason: m.reason });
+        return;
+      }
+      updateStats(ctx, row.id, m.exec, m.row.metrics_json ?? undefined);
+      ctx.ledger.updateExperiment(tag, row.id, { state: 'measured' });
+      crashPoint('measured', row.id);
+    }
+    const current = ctx.ledger.getExperiment(tag, row.id)!;
+    const violation = violatedConstraint(constraints, JSON.parse(current.metrics_json ?? '{}') as Record<string, number>);
+    if (violation) {
+      record(ctx, row.id, 'discard', { reason: `discarded: ${violation}`, incumbent_commit: ctx.incumbent.commit, incumbent_value: ctx.incumbent.value });
+      return;
+    }
+    const verdict = await ctx.decisionLock.run(() => judge(ctx, current));
+    if (verdict.status !== 'rerun') {
+      if (verdict.status === 'keep') await holdout(ctx, row.id, cwd, current.incumbent_commit);
+      return;
+    }
+    ctx.ledger.updateExperiment(tag, row.id, { state: 'running' });
+    if (verdict.remeasureIncumbent) {
+      const incumbent = ctx.incumbent;
+      await wt.reset(incumbent.commit);
+      const m = await measureOnce(ctx, incumbent.experimentId, row.id, join(wt.path, ctx.programDir));
+      await wt.reset(current.candidate_commit!);
+      if (m.kind === 'aborted') return backToCommitted(ctx, row.id);
+      if (m.kind === 'measured') updateStats(ctx, incumbent.experimentId);
+      else ctx.emit({ type: 'note', level: 'warn', text: `re-measuring the incumbent (experiment ${incumbent.experimentId}) failed: ${m.reason.split('\n')[0]}` });
+    }
+    needMeasure = true;
+  }
+}
+
+/** The decision against the incumbent of this moment (called under the decision lock). */
+async function judge(ctx: RunContext, row: ExperimentRow): Promise<Decision> {
+  const tag = ctx.run.tag;
+  const c = ctx.program.config;
+  const inc = ctx.incumbent;
+  const penalty = c.simplicity * ((row.lines_added ?? 0) - (row.lines_deleted ?? 0));
+  const decision = ctx.policy.decide({
+    goal: ctx.run.goal,
+    candidate: { values: values(ctx, row.id) },
+    incumbent: { values: values(ctx, inc.experimentId) },
+    noise: pooledNoise(ctx.ledger.repeatedGroups(tag)) ?? undefined,
+    penalty: penalty || undefined,
+  });
+  const judged: Partial<ExperimentRow> = {
+    incumbent_commit: inc.commit,
+    incumbent_value: Number.isFinite(inc.value) ? inc.value : null,
+    penalty: penalty || null,
+    decision_json: decision.stats ? JSON.stringify(decision.stats) : null,
+  };
+  if (decision.status === 'rerun') {
+    ctx.ledger.updateExperiment(tag, row.id, { ...judged, reason: decision.reason });
+    return decision;
+  }
+  if (decision.status === 'discard') {
+    record(ctx, row.id, 'discard', { ...judged, reason: decision.reason });
+    return decision;
+  }
+  let commit = row.candidate_commit!;
+  let reason = decision.reason;
+  if (row.parent_commit !== inc.commit) {
+    // Proposed against an older incumbent (parallel slots): carry the change onto the new one.
+    const rebased = await rebaseCommit(ctx.paths.repo, commit, row.parent_commit, inc.commit);
+    if (!rebased) {
+      record(ctx, row.id, 'discard', { ...judged, reason: `${decision.reason}, but its change conflicts with the newer incumbent (experiment ${inc.experimentId})` });
+      return { ...decision, status: 'discard' };
+    }
+    commit = rebased;
+    reason = `${reason}; re-based onto experiment ${inc.experimentId}`;
+  }
+  ctx.ledger.updateExperiment(tag, row.id, { ...judged, state: 'decided', status: 'keep', reason, candidate_commit: commit });
+  crashPoint('decided', row.id);
+  await applyKeep(ctx, ctx.ledger.getExperiment(tag, row.id)!);
+  return decision;
+}
+
+/** Moves the branch to a kept candidate (compare-and-swap against the incumbent it was judged on). */
+export async function applyKeep(ctx: RunContext, row: ExperimentRow): Promise<void> {
+  const ref = `refs/heads/${ctx.run.branch}`;
+  const head = (await git(ctx.paths.repo, ['rev-parse', ref])).trim();
+  if (head !== row.candidate_commit) {
+    await git(ctx.paths.repo, ['update-ref', '-m', `autoresearch: keep experiment ${row.id}`, ref, row.candidate_commit!, row.incumbent_commit!]);
+    crashPoint('branch-moved', row.id);
+  }
+  ctx.incumbent = { experimentId: row.id, commit: row.candidate_commit!, value: row.primary_value!, title: row.title ?? '' };
+  record(ctx, row.id, 'keep', {});
+}
+
+/**
+ * The holdout of a kept candidate (and of the baseline): a protected command run on what the
+ * experiment produced. Warns when validation improved but the holdout got worse (overfitting).
+ */
+async function holdout(ctx: RunContext, id: number, cwd: string, previousCommit: string | null): Promise<void> {
+  const outcome = await runSideCommand(ctx, id, cwd, 'holdout');
+  if (!outcome || outcome.aborted) return;
+  const metrics = holdoutMetrics(outcome);
+  const value = metrics[ctx.run.metric_name];
+  const info: Record<string, unknown> = { metrics };
+  if (!outcome.ok || value === undefined || !Number.isFinite(value)) info.error = outcome.ok ? `the holdout did not print ${ctx.run.metric_name}` : outcome.reason;
+  const previous = previousCommit ? ctx.ledger.listExperiments(ctx.run.tag).find((e) => e.candidate_commit === previousCommit && e.status === 'keep') : undefined;
+  if (value !== undefined && Number.isFinite(value) && previous?.holdout_value != null) {
+    const worse = ctx.run.goal === 'minimize' ? value > previous.holdout_value : value < previous.holdout_value;
+    if (worse) {
+      info.warning = `validation improved but the holdout got worse: ${previous.holdout_value} -> ${value} (overfitting to the validation set?)`;
+      ctx.emit({ type: 'note', level: 'warn', text: `experiment ${id}: ${info.warning as string}` });
+    }
+  }
+  ctx.ledger.updateExperiment(ctx.run.tag, id, { holdout_value: value !== undefined && Number.isFinite(value) ? value : null, holdout_json: JSON.stringify(info) });
+}

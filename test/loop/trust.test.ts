@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, gitIn, ledgerRows, makeRepo, writeFiles } from '../helpers/repo.js';
+import { patchBetween } from '../helpers/patches.js';
+
+/** A repository whose scripted agent applies `steps` (params.sh contents, each against `from`). */
+function repoWith(files: Record<string, string>, programExtra: string, steps: Array<[string, string] | [Record<string, string>, Record<string, string>]>, goal = 'minimize'): string {
+  const repo = makeRepo(files);
+  steps.forEach(([from, to], i) => {
+    const before = typeof from === 'string' ? { 'params.sh': from } : from;
+    const after = typeof to === 'string' ? { 'params.sh': to } : to;
+    writeFiles(repo, { [`ideas/${i + 1}.patch`]: patchBetween(repo, before, after) });
+  });
+  writeFiles(repo, {
+    'program.md': `---
+metric: { name: score, goal: ${goal}, deterministic: true }
+run: bash exp.sh
+budget: 5s
+editable: [params.sh, src]
+protected: [${['exp.sh', 'eval.sh', 'holdout.sh'].filter((f) => f in files).join(', ')}]
+agent: { name: scripted, patches: [${steps.map((_, i) => `ideas/${i + 1}.patch`).join(', ')}] }
+${programExtra}---
+`,
+  });
+  gitIn(repo, 'add', '-A');
+  gitIn(repo, 'commit', '-q', '-m', 'program');
+  return repo;
+}
+
+const p = (v: number, extra = '') => `VALUE=${v}\n${extra}`;
+
+describe('results you can trust', () => {
+  it('runs checks first: a candidate that passes the metric but fails checks is invalid, and the output reaches the next brief', () => {
+    const repo = repoWith(
+      { 'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n', 'check.sh': 'source ./params.sh\nif [ -n "$BROKEN" ]; then echo "lint: params.sh:2 unexpected BROKEN"; exit 1; fi\n', 'params.sh': p(5) },
+      'checks: bash check.sh\n',
+      [
+        [p(5), p(1, 'BROKEN=1\n')],
+        [p(5), p(4)],
+      ],
+    );
+    expect(cli(repo, ['run', '--tag', 'c']).code).toBe(0);
+    const rows = ledgerRows(repo, 'c');
+    expect(rows.map((r) => [r.id, r.status])).toEqual([[0, 'keep'], [1, 'invalid'], [2, 'keep']]);
+    expect(rows[1]!.reason).toContain('checks failed (exit code 1)');
+    expect(rows[1]!.reason).toContain('lint: params.sh:2 unexpected BROKEN');
+    expect(rows[1]!.primary_value).toBeNull(); // the expensive run never happened
+    expect(readFileSync(join(repo, '.autoresearch/c/experiments/2/brief.md'), 'utf8')).toContain('unexpected BROKEN');
+  });
+
+  it('discards a candidate that violates a constraint, naming it', () => {
+    const repo = repoWith(
+      { 'exp.sh': 'source ./params.sh\necho "score: $VALUE"\necho "p99_ms: $P99"\n', 'params.sh': p(5, 'P99=10\n') },
+      'constraints: ["p99_ms <= 20"]\n',
+      [
+        [p(5, 'P99=10\n'), p(1, 'P99=35\n')],
+        [p(5, 'P99=10\n'), p(4, 'P99=12\n')],
+      ],
+    );
+    expect(cli(repo, ['run', '--tag', 'k']).code).toBe(0);
+    const rows = ledgerRows(repo, 'k');
+    expect(rows.map((r) => r.status)).toEqual(['keep', 'discard', 'keep']);
+    expect(rows[1]!.reason).toBe('discarded: violates constraint p99_ms <= 20 (p99_ms = 35)');
+  });
+
+  it('ignores a fake metric printed by editable code when a protected eval command is set', () => {
+    const repo = repoWith(
+      {
+        'exp.sh': 'source ./params.sh\necho $VALUE > out.txt\nbash -c "$EXTRA"\n',
+        'eval.sh': 'echo "score: $(cat out.txt)"\n',
+        'params.sh': p(5),
+      },
+      'eval: bash eval.sh\n',
+      [
+        [p(5), p(6, 'EXTRA="echo score: 0; echo METRIC score=0"\n')],
+        [p(5), p(4)],
+      ],
+    );
+    expect(cli(repo, ['run', '--tag', 'e']).code).toBe(0);
+    const rows = ledgerRows(repo, 'e');
+    expect(rows.map((r) => [r.status, r.primary_value])).toEqual([['keep', 5], ['discard', 6], ['keep', 4]]);
+    expect(readFileSync(rows[1]!.log_path!, 'utf8')).toContain('METRIC score=0'); // it did try
+    const status = cli(repo, ['status']).stdout;
+    expect(status).toContain('evaluation   by the protected eval command');
+  });
+
+  it('says when the metric comes from agent-editable code', () => {
+    const repo = repoWith({ 'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n', 'params.sh': p(5) }, '', [[p(5), p(4)]]);
+    cli(repo, ['run', '--tag', 'u']);
+    expect(cli(repo, ['status']).stdout).toContain('from the run\'s own output: code the agent may edit prints the metric');
+  });
+
+  it('runs the holdout on kept candidates and warns when validation improves while the holdout gets worse', () => {
+    const repo = repoWith(
+      {
+        'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n',
+        'holdout.sh': 'source ./params.sh\necho "score: $HOLDOUT"\n',
+        'params.sh': p(5, 'HOLDOUT=5\n'),
+      },
+      'holdout: bash holdout.sh\n',
+      [
+        [p(5, 'HOLDOUT=5\n'), p(4, 'HOLDOUT=4.5\n')],
+        [p(4, 'HOLDOUT=4.5\n'), p(3, 'HOLDOUT=6\n')],
+        [p(3, 'HOLDOUT=6\n'), p(7, 'HOLDOUT=1\n')],
+      ],
+    );
+    const r = cli(repo, ['run', '--tag', 'h']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('warning: experiment 2: validation improved but the holdout got worse: 4.5 -> 6');
+    const rows = ledgerRows(repo, 'h') as Array<{ status: string; holdout_value: number | null }>;
+    expect(rows.map((x) => [x.status, x.holdout_value])).toEqual([['keep', 5], ['keep', 4.5], ['keep', 6], ['discard', null]]);
+    const status = cli(repo, ['status']).stdout;
+    expect(status).toContain('holdout      baseline 5, best 6');
+    expect(status).toContain('warning      #2: validation improved but the holdout got worse');
+  });
+
+  it('simplicity: a tiny win that adds much code is discarded, an equal result with less code is kept', () => {
+    const bloat = Array.from({ length: 40 }, (_, i) => `# helper line ${i}`).join('\n') + '\n';
+    const repo = repoWith(
+      { 'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n', 'params.sh': p(5), 'src/util.sh': 'a=1\nb=2\nc=3\n' },
+      'simplicity: 0.01\n',
+      [
+        [{ 'params.sh': p(5) }, { 'params.sh': p(4.9), 'src/big.sh': bloat }],
+        [{ 'src/util.sh': 'a=1\nb=2\nc=3\n' }, { 'src/util.sh': 'a=1\n' }],
+      ],
+    );
+    expect(cli(repo, ['run', '--tag', 's']).code).toBe(0);
+    const rows = ledgerRows(repo, 's') as Array<{ status: string; reason: string | null; penalty: number | null }>;
+    expect(rows.map((x) => x.status)).toEqual(['keep', 'discard', 'keep']);
+    expect(rows[1]!.penalty).toBeCloseTo(0.4);
+    expect(rows[1]!.reason).toContain('penalty +0.4');
+    expect(rows[2]!.penalty).toBeCloseTo(-0.02);
+  });
+});
