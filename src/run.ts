@@ -9,7 +9,8 @@ import { LocalExecutor } from './executors/local.js';
 import { runLoop, type LoopResult } from './loop/loop.js';
 import type { LoopListener } from './loop/events.js';
 import { openRun, type OpenRunOptions } from './loop/setup.js';
-import { strictPolicy, type Policy } from './policy/policy.js';
+import { noiseAwarePolicy } from './policy/noise.js';
+import type { Policy } from './policy/policy.js';
 
 export interface StartRunOptions extends OpenRunOptions {
   agent?: string;
@@ -40,7 +41,15 @@ export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
       ledger: opened.ledger,
       agent: opened.prepared,
       executor: opts.executor ?? new LocalExecutor(),
-      policy: opts.policy ?? strictPolicy,
+      policy:
+        opts.policy ??
+        noiseAwarePolicy({
+          confidence: config.decision.confidence,
+          minEffect: config.decision.min_effect,
+          maxRepeats: config.repeats.max,
+          deterministic: config.metric.deterministic,
+          tolerance: config.metric.tolerance,
+        }),
       limits: {
         maxExperiments: opts.maxExperiments ?? config.stop.experiments,
         maxHours: opts.maxHours ?? config.stop.hours,

@@ -7,18 +7,46 @@ import type { Goal } from '../ledger/types.js';
 export interface Measurement {
   /** Every measured value of the primary metric (one per run). */
   values: number[];
+  /**
+   * Experiment runs done since the newest of these values was measured. Optional: only the
+   * noise-aware policy's `staleIncumbentRuns` reads it (absent = fresh).
+   */
+  runsSince?: number;
 }
 
 export interface DecisionInput {
   goal: Goal;
   candidate: Measurement;
   incumbent: Measurement;
+  /** The run's measurement noise, pooled over every repeated measurement so far (stats.pooledNoise). */
+  noise?: { sigma: number; df: number };
+  /**
+   * Simplicity penalty in metric units, already signed: a positive value makes the candidate worse
+   * (added to its mean when minimizing, subtracted when maximizing); negative rewards less code.
+   */
+  penalty?: number;
+}
+
+/** The numbers behind a decision, for the ledger. */
+export interface DecisionStats {
+  /** Penalty-adjusted candidate mean minus incumbent mean, in metric units. */
+  diff: number;
+  /** Standard error of diff; null where noise is unknown or not used (deterministic, strict). */
+  se: number | null;
+  /** One-sided p-value that the candidate is better; null where no test was run. */
+  p: number | null;
+  nCandidate: number;
+  nIncumbent: number;
 }
 
 export interface Decision {
-  status: 'keep' | 'discard';
+  /** 'rerun': not decided yet; measure the candidate again (and the incumbent, when asked) and decide again. */
+  status: 'keep' | 'discard' | 'rerun';
   /** One line a person can read: the numbers and the rule. */
   reason: string;
+  /** With 'rerun': measure the incumbent again too, so both sides get equal evidence. */
+  remeasureIncumbent?: boolean;
+  stats?: DecisionStats;
 }
 
 export interface Policy {
@@ -27,25 +55,40 @@ export interface Policy {
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const show = (v: number) => Number(v.toPrecision(6)).toString();
+/** Six significant digits, trailing zeros dropped: enough to tell values apart in a reason. */
+export const show = (v: number) => Number(v.toPrecision(6)).toString();
 
 /** True when `a` is strictly better than `b` for the goal. */
 export function isBetter(goal: Goal, a: number, b: number): boolean {
   return goal === 'minimize' ? a < b : a > b;
 }
 
+/** A candidate mean moved by the signed penalty in the goal's "worse" direction. */
+export function applyPenalty(goal: Goal, value: number, penalty = 0): number {
+  return goal === 'minimize' ? value + penalty : value - penalty;
+}
+
+/** ", penalty +0.01" for the reasons; empty without a penalty so old reasons read as before. */
+export function penaltyNote(penalty = 0): string {
+  return penalty === 0 ? '' : `, penalty ${penalty > 0 ? '+' : ''}${show(penalty)}`;
+}
+
 /** Keep on any strict improvement of the mean; ties are discards (equal results add nothing). */
 export const strictPolicy: Policy = {
   name: 'strict',
-  decide({ goal, candidate, incumbent }) {
-    const c = mean(candidate.values);
+  decide({ goal, candidate, incumbent, penalty = 0 }) {
+    // The penalty-adjusted candidate is what is compared (and shown), so a penalty can turn a keep into a discard.
+    const c = applyPenalty(goal, mean(candidate.values), penalty);
     const i = mean(incumbent.values);
     const delta = c - i;
     const sign = delta > 0 ? '+' : '';
-    if (isBetter(goal, c, i)) return { status: 'keep', reason: `kept: ${show(c)} vs ${show(i)} (${sign}${show(delta)}), strictly better` };
+    const note = penaltyNote(penalty);
+    const stats: DecisionStats = { diff: delta, se: null, p: null, nCandidate: candidate.values.length, nIncumbent: incumbent.values.length };
+    if (isBetter(goal, c, i)) return { status: 'keep', reason: `kept: ${show(c)} vs ${show(i)} (${sign}${show(delta)}${note}), strictly better`, stats };
     return {
       status: 'discard',
-      reason: delta === 0 ? `discarded: ${show(c)} ties the incumbent` : `discarded: ${show(c)} vs ${show(i)} (${sign}${show(delta)}), not better`,
+      reason: delta === 0 ? `discarded: ${show(c)} ties the incumbent${note}` : `discarded: ${show(c)} vs ${show(i)} (${sign}${show(delta)}${note}), not better`,
+      stats,
     };
   },
 };

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, gitIn, ledgerRows, makeRepo, writeFiles } from '../helpers/repo.js';
@@ -131,5 +132,39 @@ describe('results you can trust', () => {
     expect(rows[1]!.penalty).toBeCloseTo(0.4);
     expect(rows[1]!.reason).toContain('penalty +0.4');
     expect(rows[2]!.penalty).toBeCloseTo(-0.02);
+  });
+});
+
+describe('noise-aware decisions on a noisy metric', () => {
+  it('measures the noise, does not keep a neutral change, keeps a real one, and explains both', () => {
+    const counter = join(mkdtempSync(join(tmpdir(), 'ar-noise-')), 'n');
+    // score = VALUE + N(0, 0.1), the noise drawn from a seeded sequence so the test is repeatable.
+    const exp = `source ./params.sh
+n=$(( $(cat "$COUNTER" 2>/dev/null || echo 0) + 1 )); echo $n > "$COUNTER"
+awk -v v="$VALUE" -v s="$n" 'BEGIN { srand(s * 7919); u = rand(); w = rand(); printf "score: %.6f\\n", v + 0.1 * sqrt(-2 * log(u + 1e-12)) * cos(6.2831853 * w) }'
+`;
+    const repo = makeRepo({ 'exp.sh': exp, 'params.sh': p(5, '# tuned\n') });
+    writeFiles(repo, {
+      'ideas/1.patch': patchBetween(repo, { 'params.sh': p(5, '# tuned\n') }, { 'params.sh': p(5, '# retuned (no real change)\n') }),
+      'ideas/2.patch': patchBetween(repo, { 'params.sh': p(5, '# tuned\n') }, { 'params.sh': p(4, '# tuned\n') }),
+      'program.md': `---\nmetric: { name: score, goal: minimize }\nrun: bash exp.sh\nbudget: 5s\neditable: [params.sh]\nprotected: [exp.sh]\nagent: { name: scripted, patches: [ideas/1.patch, ideas/2.patch] }\nenv: { set: { COUNTER: ${counter} } }\n---\n`,
+    });
+    gitIn(repo, 'add', '-A');
+    gitIn(repo, 'commit', '-q', '-m', 'program');
+    const r = cli(repo, ['run', '--tag', 'n']);
+    expect(r.code).toBe(0);
+    const rows = ledgerRows(repo, 'n') as Array<{ id: number; status: string; reason: string; n_runs: number; spread: number | null; primary_value: number }>;
+    expect(rows[0]!.n_runs).toBe(3);
+    expect(rows[0]!.spread).toBeGreaterThan(0.02);
+    expect(rows[1]!.status).toBe('discard');
+    // It looked better on its first run (noise), so it was measured again, then judged not significant.
+    expect(rows[1]!.n_runs).toBe(3);
+    expect(rows[1]!.reason).toMatch(/^not significant: -[\d.]+ \+- [\d.]+, n=3 vs 3, p=/);
+    expect(rows[2]!.status).toBe('keep');
+    expect(rows[2]!.reason).toMatch(/^kept: -[\d.]+ \+- [\d.]+, n=\d vs \d, p=/);
+    expect(rows[2]!.primary_value).toBeGreaterThan(3.7);
+    expect(rows[2]!.primary_value).toBeLessThan(4.3);
+    // The CLI explains the decision with its numbers.
+    expect(r.stdout).toMatch(/#2 keep .*\(kept: -[\d.]+ \+- [\d.]+, n=\d vs \d, p=/);
   });
 });
