@@ -49,6 +49,7 @@ export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
           maxRepeats: config.repeats.max,
           deterministic: config.metric.deterministic,
           tolerance: config.metric.tolerance,
+          staleIncumbentRuns: config.repeats.refresh_incumbent,
         }),
       limits: {
         maxExperiments: opts.maxExperiments ?? config.stop.experiments,

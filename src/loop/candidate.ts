@@ -29,6 +29,11 @@ function execPatch(exec: ExecutionResult): Partial<ExperimentRow> {
   return { exit_code: exec.exitCode, signal: exec.signal, wall_seconds: exec.wallSeconds, peak_memory_bytes: exec.peakMemoryBytes, output_bytes: exec.outputBytes, finished_at: Date.now() };
 }
 
+/** The experiment during which this commit was last measured (its age, for drift). */
+function lastMeasuredDuring(ctx: RunContext, id: number): number {
+  return Math.max(id, ...ctx.ledger.measurementsOf(ctx.run.tag, id).map((m) => m.during_id));
+}
+
 /** Re-derives an experiment's value (the mean), n and spread from its measurements. */
 function updateStats(ctx: RunContext, id: number, exec?: ExecutionResult, metricsJson?: string): number {
   const vs = values(ctx, id);
@@ -154,7 +159,7 @@ async function judge(ctx: RunContext, row: ExperimentRow): Promise<Decision> {
   const decision = ctx.policy.decide({
     goal: ctx.run.goal,
     candidate: { values: values(ctx, row.id) },
-    incumbent: { values: values(ctx, inc.experimentId) },
+    incumbent: { values: values(ctx, inc.experimentId), runsSince: row.id - lastMeasuredDuring(ctx, inc.experimentId) },
     noise: pooledNoise(ctx.ledger.repeatedGroups(tag)) ?? undefined,
     penalty: penalty || undefined,
   });

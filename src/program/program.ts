@@ -11,7 +11,7 @@ import { FrontMatterSchema, KNOWN_KEYS, type FrontMatter } from './schema.js';
 
 export interface Program {
   file: string;
-  config: FrontMatter & { timeout: number; repeats: { baseline: number; max: number } };
+  config: FrontMatter & { timeout: number; repeats: { baseline: number; max: number; refresh_incumbent: number } };
   body: string;
   /** The front matter text as written, for the ledger. */
   frontMatterText: string;
@@ -62,7 +62,7 @@ export function parseProgram(text: string, file: string): Program {
   // Noise is measured, not assumed: unless the metric is declared deterministic, the baseline
   // runs three times and a promising candidate may be measured up to three times.
   const runs = config.metric.deterministic ? 1 : 3;
-  const repeats = { baseline: config.repeats.baseline ?? runs, max: config.repeats.max ?? runs };
+  const repeats = { baseline: config.repeats.baseline ?? runs, max: config.repeats.max ?? runs, refresh_incumbent: config.repeats.refresh_incumbent };
   return { file, config: { ...config, timeout, repeats }, body, frontMatterText: yaml };
 }
 

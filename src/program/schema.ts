@@ -53,6 +53,8 @@ export const RepeatsSchema = z.strictObject({
   baseline: z.number().int().min(1).max(50).optional(),
   /** The most runs a candidate gets when it looks better but not clearly (default 3, or 1). */
   max: z.number().int().min(1).max(50).optional(),
+  /** The incumbent's measurements count as old (drift) after this many experiments: re-measure it before a keep. */
+  refresh_incumbent: z.number().int().positive().default(25),
 });
 
 export const DecisionSchema = z.strictObject({
@@ -100,7 +102,7 @@ export const FrontMatterSchema = z.strictObject({
   env: EnvSchema.default({ allow: [], secrets: [], set: {} }),
   /** The tune agent's search space; validated by the tune agent, which owns its shape. */
   search: z.unknown().optional(),
-  repeats: RepeatsSchema.default({}),
+  repeats: RepeatsSchema.default({ refresh_incumbent: 25 }),
   decision: DecisionSchema.default({ confidence: 0.95, min_effect: 0 }),
   /** Cheap checks (tests, lint, type-check) run before the experiment; failing -> invalid. */
   checks: command.optional(),
