@@ -129,6 +129,54 @@ export class CgroupSet {
   }
 
   /**
+   * Limits the memory group to `bytes` (rounded down to pages by the kernel), and memory+swap to
+   * the same value where `memory.memsw.limit_in_bytes` exists, so swapping does not bypass it.
+   * Must be called before anything joins. Throws when the limit cannot be set.
+   */
+  setMemoryLimit(bytes: number): void {
+    const value = String(Math.max(1, Math.floor(bytes)));
+    // memsw must stay >= the memory limit: set the memory limit first (both start unlimited).
+    fs.writeFileSync(path.join(this.dirs.memory, 'memory.limit_in_bytes'), value);
+    const memsw = path.join(this.dirs.memory, 'memory.memsw.limit_in_bytes');
+    if (fs.existsSync(memsw)) fs.writeFileSync(memsw, value);
+  }
+
+  /** Caps the number of tasks (processes and threads) in the pids group. Throws on failure. */
+  setPidsMax(max: number): void {
+    fs.writeFileSync(path.join(this.dirs.pids, 'pids.max'), String(Math.max(1, Math.floor(max))));
+  }
+
+  /**
+   * How many processes of the memory group the kernel's OOM killer has killed (the `oom_kill`
+   * line of memory.oom_control, kernel >= 4.13); null when that counter is not available.
+   * Read it before destroy().
+   */
+  oomKillCount(): number | null {
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join(this.dirs.memory, 'memory.oom_control'), 'latin1');
+    } catch {
+      return null;
+    }
+    const m = /^oom_kill (\d+)$/m.exec(text);
+    return m ? Number(m[1]) : null;
+  }
+
+  /** How often usage hit the memory (or memory+swap) limit; 0 when unreadable. */
+  memoryFailCount(): number {
+    let total = 0;
+    for (const file of ['memory.failcnt', 'memory.memsw.failcnt']) {
+      try {
+        const n = Number(fs.readFileSync(path.join(this.dirs.memory, file), 'latin1').trim());
+        if (Number.isFinite(n)) total += n;
+      } catch {
+        // absent (no swap accounting) or gone
+      }
+    }
+    return total;
+  }
+
+  /**
    * Freezes the group (so nothing can fork while we kill), SIGKILLs every member, thaws so the
    * kills are delivered, and waits (bounded) until the groups are empty.
    */

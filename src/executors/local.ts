@@ -7,6 +7,8 @@
  *   gives exact peak memory), else the process group (peak memory sampled from /proc).
  * - Hard timeout and AbortSignal: SIGTERM to the tree, SIGKILL after the grace period. Anything
  *   still running after the top process exits is killed the same way.
+ * - spec.limits (see limits.ts): cgroup memory limit + OOM-kill detection and pids.max with
+ *   cgroups, an address-space ulimit without; a fresh network namespace for `network: false`.
  */
 
 import { spawn } from 'node:child_process';
@@ -14,6 +16,7 @@ import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { ExecutionResult, Executor, ExperimentSpec, ProcessHandle } from './executor.js';
 import { CgroupSet, detectCgroupSupport } from './cgroup.js';
+import { type LimitPlan, planLimits, validateLimits } from './limits.js';
 import { BoundedLog } from './log-sink.js';
 import { environHas, groupMembers, processGroupAlive, signalGroup, signalProcess, TreeMemorySampler } from './proc.js';
 
@@ -29,19 +32,36 @@ export interface LocalExecutorOptions {
 const BASH = ['/bin/bash', '/usr/bin/bash'].find((p) => fs.existsSync(p)) ?? 'bash';
 
 /**
- * The wrapper the experiment starts as. $1 is the command, the remaining arguments are
- * cgroup.procs files to join. It merges stderr into stdout, joins the cgroups (so every
- * descendant is inside them), and execs `bash -c "$1"`, which is then exactly a plain
+ * The wrapper the experiment starts as. Arguments: $1 the command, $2 an address-space limit in
+ * KiB or '', $3 the `unshare` binary or '' (no new network namespace), $4 the tool that brings
+ * loopback up or '', then the cgroup.procs files to join. It merges stderr into stdout, joins
+ * the cgroups (so every descendant is inside them). With a network namespace it then execs
+ * `unshare --net` on itself (the same script, from $BASH_EXECUTION_STRING, with no cgroups and
+ * no unshare left to do): unshare(2) and exec keep the pid, so the process group, the cgroups
+ * and the output pipe are unchanged. In the namespace it brings loopback up. Finally it sets the
+ * ulimit (inherited by every descendant) and execs `bash -c "$1"`, which is then exactly a plain
  * `bash -c <command>` with the same pid. The command travels as an argument, never spliced into
  * shell text, and the wrapper's variables are not exported, so the environment stays spec.env.
  */
 const WRAPPER = [
   'exec 2>&1',
-  '__ar_cmd=$1',
-  'shift',
+  '__ar_cmd=$1 __ar_vm=$2 __ar_ns=$3 __ar_lo=$4',
+  'shift 4',
   'for __ar_f in "$@"; do',
   '  { echo $$ > "$__ar_f"; } 2>/dev/null || echo "[autoresearch: could not join cgroup $__ar_f]"',
   'done',
+  'if [ -n "$__ar_ns" ]; then',
+  '  exec "$__ar_ns" --net -- "$BASH" -c "$BASH_EXECUTION_STRING" bash "$__ar_cmd" "$__ar_vm" "" "$__ar_lo"',
+  'fi',
+  'if [ -n "$__ar_lo" ]; then',
+  '  case $__ar_lo in',
+  '    *ifconfig) "$__ar_lo" lo up ;;',
+  '    *) "$__ar_lo" link set lo up ;;',
+  '  esac >/dev/null 2>&1 || echo "[autoresearch: could not bring up loopback]"',
+  'fi',
+  'if [ -n "$__ar_vm" ]; then',
+  '  ulimit -v "$__ar_vm" 2>/dev/null || echo "[autoresearch: could not set ulimit -v $__ar_vm]"',
+  'fi',
   'exec -a bash "$BASH" -c "$__ar_cmd"',
 ].join('\n');
 
@@ -89,12 +109,14 @@ export class LocalExecutor implements Executor {
   }
 
   async run(spec: ExperimentSpec, signal?: AbortSignal): Promise<ExecutionResult> {
-    // An unwritable log path is a harness bug: reject before anything starts.
+    // Nonsensical limits and an unwritable log path are harness bugs: reject before anything starts.
+    if (spec.limits) validateLimits(spec.limits);
     const fd = fs.openSync(spec.logPath, 'w');
     let cgroup: CgroupSet | null = null;
     try {
       cgroup = this.createCgroup();
-      return await execute(spec, fd, cgroup, signal);
+      const plan = await planLimits(spec.limits, cgroup);
+      return await execute(spec, fd, cgroup, plan, signal);
     } finally {
       if (cgroup) await cgroup.destroy();
       try {
@@ -141,9 +163,11 @@ async function execute(
   spec: ExperimentSpec,
   fd: number,
   cgroup: CgroupSet | null,
+  plan: LimitPlan,
   signal: AbortSignal | undefined,
 ): Promise<ExecutionResult> {
   const containment = cgroup ? 'cgroup' : 'process-group';
+  const limitFields = plan.applied ? { oomKilled: false, limitsApplied: plan.applied } : {};
   const log = new BoundedLog(fd, spec.logHeadBytes, spec.logTailBytes);
   const startedAt = Date.now();
   if (signal?.aborted) {
@@ -158,11 +182,19 @@ async function execute(
       outputBytes: 0,
       droppedBytes: 0,
       containment,
+      ...limitFields,
     };
   }
 
   const t0 = performance.now();
-  const child = spawn(BASH, ['-c', WRAPPER, 'bash', spec.command, ...(cgroup ? cgroup.procsFiles : [])], {
+  const wrapperArgs = [
+    spec.command,
+    plan.addressSpaceKiB === null ? '' : String(plan.addressSpaceKiB),
+    plan.netns?.unshare ?? '',
+    plan.netns?.loopback ?? '',
+    ...(cgroup ? cgroup.procsFiles : []),
+  ];
+  const child = spawn(BASH, ['-c', WRAPPER, 'bash', ...wrapperArgs], {
     cwd: spec.cwd,
     env: spec.env,
     stdio: ['ignore', 'pipe', 'ignore'],
@@ -263,6 +295,16 @@ async function execute(
 
   const totals = log.finish();
   if (log.error) throw log.error;
+  // Read before the group is destroyed. Without the oom_kill counter (kernel < 4.13), a SIGKILL
+  // of the top process after the usage hit the limit is the best available evidence.
+  let oomKilled: boolean | undefined;
+  if (cgroup) {
+    const kills = cgroup.oomKillCount();
+    oomKilled =
+      kills !== null
+        ? kills > 0
+        : plan.cgroupMemoryLimit && end.signal === 'SIGKILL' && !timedOut && !aborted && cgroup.memoryFailCount() > 0;
+  }
   return {
     exitCode: end.code,
     signal: end.signal,
@@ -274,5 +316,7 @@ async function execute(
     outputBytes: totals.outputBytes,
     droppedBytes: totals.droppedBytes,
     containment,
+    ...limitFields,
+    ...(oomKilled !== undefined ? { oomKilled } : {}),
   };
 }

@@ -99,7 +99,7 @@ export async function measureBaseline(ctx: RunContext, wt: Worktree): Promise<vo
   const value = mean(vs);
   ctx.incumbent = { experimentId: 0, commit: ctx.run.base_commit, value, title: 'baseline' };
   const spread = sd(vs);
-  record(ctx, 0, 'keep', { reason: `baseline: ${value}${spread !== null ? ` +- ${Number(spread.toPrecision(2))}` : ''}, n=${vs.length}` });
+  record(ctx, 0, 'keep', { reason: `baseline: ${Number(value.toPrecision(7))}${spread !== null ? ` +- ${Number(spread.toPrecision(2))}` : ''}, n=${vs.length}` });
   await holdout(ctx, 0, cwd, null);
 }
 
