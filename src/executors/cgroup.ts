@@ -131,14 +131,20 @@ export class CgroupSet {
   /**
    * Limits the memory group to `bytes` (rounded down to pages by the kernel), and memory+swap to
    * the same value where `memory.memsw.limit_in_bytes` exists, so swapping does not bypass it.
-   * Must be called before anything joins. Throws when the limit cannot be set.
+   * Must be called before anything joins. Throws when the memory limit cannot be set; returns
+   * whether memory+swap is limited too (false: no swap accounting here, or it refused).
    */
-  setMemoryLimit(bytes: number): void {
+  setMemoryLimit(bytes: number): boolean {
     const value = String(Math.max(1, Math.floor(bytes)));
     // memsw must stay >= the memory limit: set the memory limit first (both start unlimited).
     fs.writeFileSync(path.join(this.dirs.memory, 'memory.limit_in_bytes'), value);
     const memsw = path.join(this.dirs.memory, 'memory.memsw.limit_in_bytes');
-    if (fs.existsSync(memsw)) fs.writeFileSync(memsw, value);
+    try {
+      fs.writeFileSync(memsw, value);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Caps the number of tasks (processes and threads) in the pids group. Throws on failure. */
