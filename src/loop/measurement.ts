@@ -40,6 +40,27 @@ function spec(ctx: RunContext, id: number, cwd: string, command: string, timeout
   };
 }
 
+const warned = new WeakSet<RunContext>();
+
+/** Says once per run when a limit the program asked for cannot be enforced on this machine. */
+function warnUnenforcedLimits(ctx: RunContext, exec: ExecutionResult): void {
+  const l = ctx.program.config.limits;
+  const applied = exec.limitsApplied;
+  if (!applied || warned.has(ctx)) return;
+  const missing = [
+    l.memory !== undefined && !applied.memory && 'memory',
+    l.processes !== undefined && !applied.processes && 'processes',
+    l.network === false && !applied.network && 'network: false',
+  ].filter(Boolean);
+  warned.add(ctx);
+  if (missing.length > 0) {
+    ctx.emit({ type: 'note', level: 'warn', text: `limits not enforced on this machine: ${missing.join(', ')} (see the README's table of what each platform supports)` });
+  }
+  if (l.memory !== undefined && applied.memory === 'prlimit') {
+    ctx.emit({ type: 'note', level: 'warn', text: 'limits.memory is enforced as an address-space limit (ulimit -v) here, not on real memory use' });
+  }
+}
+
 const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GB`;
 
 /**
@@ -56,6 +77,7 @@ export async function measureOnce(ctx: RunContext, experimentId: number, duringI
   const tag = ctx.run.tag;
   const onStart = experimentId === duringId ? (handle: { pgid: number; cgroup: string | null }) => ctx.ledger.updateExperiment(tag, duringId, { process_json: JSON.stringify(handle) }) : undefined;
   const exec = await ctx.executor.run({ ...spec(ctx, experimentId, cwd, c.run, c.timeout, logPath, c.budget), onStart }, ctx.abort.signal);
+  warnUnenforcedLimits(ctx, exec);
   const evalCommand = commandOf(c.eval, c.timeout);
   let outcome = measureOutcome(exec, logPath, c.metric.name, evalCommand ? undefined : c.metrics_file, cwd, !evalCommand);
   if (outcome.kind === 'aborted') return { kind: 'aborted' };

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, gitIn, ledgerRows, makeRepo, writeFiles } from '../helpers/repo.js';
 import { patchBetween } from '../helpers/patches.js';
+import { detectCgroupSupport } from '../../src/executors/local.js';
 
 /** A repository whose scripted agent applies `steps` (params.sh contents, each against `from`). */
 function repoWith(files: Record<string, string>, programExtra: string, steps: Array<[string, string] | [Record<string, string>, Record<string, string>]>, goal = 'minimize'): string {
@@ -166,5 +167,22 @@ awk -v v="$VALUE" -v s="$n" 'BEGIN { srand(s * 7919); u = rand(); w = rand(); pr
     expect(rows[2]!.primary_value).toBeLessThan(4.3);
     // The CLI explains the decision with its numbers.
     expect(r.stdout).toMatch(/#2 keep .*\(kept: -[\d.]+ \+- [\d.]+, n=\d vs \d, p=/);
+  });
+});
+
+describe('resource limits in the loop', () => {
+  it.skipIf(!detectCgroupSupport())('records a run killed for memory as a crash that says so', () => {
+    const repo = repoWith(
+      {
+        'exp.sh': 'source ./params.sh\nnode -e "const b = []; for (let i = 0; i < $CHUNKS; i++) b.push(Buffer.alloc(20 * 1024 * 1024, 1)); console.log(\'score: $VALUE\')"\n',
+        'params.sh': p(5, 'CHUNKS=1\n'),
+      },
+      'limits: { memory: 150MB }\n',
+      [[p(5, 'CHUNKS=1\n'), p(1, 'CHUNKS=20\n')]],
+    );
+    expect(cli(repo, ['run', '--tag', 'm']).code).toBe(0);
+    const rows = ledgerRows(repo, 'm');
+    expect(rows.map((r) => r.status)).toEqual(['keep', 'crash']);
+    expect(rows[1]!.reason).toMatch(/^out of memory: the tree hit the 0\.15 GB limit/);
   });
 });
