@@ -206,7 +206,7 @@ describe('circle-packing example end to end', () => {
   it('program.md is a valid program whose knobs exist in pack.ts within their ranges', () => {
     const text = readFileSync(join(exampleDir, 'program.md'), 'utf8');
     const program = parseProgram(text, 'program.md');
-    expect(program.config.metric).toEqual({ name: 'sum_radii', goal: 'maximize' });
+    expect(program.config.metric).toEqual({ name: 'sum_radii', goal: 'maximize', deterministic: true, tolerance: 0 });
     expect(program.config.editable).toEqual(['pack.ts']);
     expect(program.config.protected).toEqual(['verify.ts']);
     const search = program.config.search as { params: Record<string, { file: string; type: string; min: number; max: number }> };
