@@ -51,10 +51,14 @@ export interface LimitsApplied {
   network: 'netns' | null;
 }
 
-/** Enough to find an experiment's processes again: its process group and cgroup, if any. */
+/**
+ * Enough to find an experiment's processes again: its process group and cgroup (local), or its
+ * job id (Slurm).
+ */
 export interface ProcessHandle {
-  pgid: number;
-  cgroup: string | null;
+  pgid?: number;
+  cgroup?: string | null;
+  jobId?: string;
 }
 
 export interface ExecutionResult {
@@ -91,4 +95,10 @@ export interface Executor {
    * environment carries every `marker` variable are killed (pids are reused).
    */
   killLeftovers(handle: ProcessHandle, marker: Record<string, string>): Promise<number>;
+  /**
+   * Optional: follows an experiment started by an earlier harness process that may still be
+   * running (a Slurm job survives its harness) to its end, writing its log to spec.logPath.
+   * Resolves null when there is nothing to reattach to (then the loop runs it again).
+   */
+  reattach?(handle: ProcessHandle, spec: ExperimentSpec, signal?: AbortSignal): Promise<ExecutionResult | null>;
 }

@@ -136,7 +136,7 @@ export class LocalExecutor implements Executor {
       await group.freezeAndKill(KILL_WAIT_MS);
       await group.destroy();
     }
-    const members = groupMembers(handle.pgid).filter((pid) => environHas(pid, marker));
+    const members = handle.pgid === undefined ? [] : groupMembers(handle.pgid).filter((pid) => environHas(pid, marker));
     for (const pid of members) signalProcess(pid, 'SIGKILL');
     return killed + members.length;
   }
