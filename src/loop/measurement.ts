@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExecutionResult, ExperimentSpec } from '../executors/executor.js';
+import type { ExecutionResult, ExperimentSpec, ProcessHandle } from '../executors/executor.js';
 import type { MeasurementRow } from '../ledger/types.js';
 import { parseMetricsFromOutput, type Metrics } from '../metrics/parse.js';
 import { commandOf } from '../program/schema.js';
@@ -75,7 +75,7 @@ export async function measureOnce(ctx: RunContext, experimentId: number, duringI
   const suffix = experimentId === duringId ? (previous === 0 ? '' : `-${previous + 1}`) : `-incumbent${experimentId}-${previous + 1}`;
   const logPath = join(dir, `run${suffix}.log`);
   const tag = ctx.run.tag;
-  const onStart = experimentId === duringId ? (handle: { pgid: number; cgroup: string | null }) => ctx.ledger.updateExperiment(tag, duringId, { process_json: JSON.stringify(handle) }) : undefined;
+  const onStart = experimentId === duringId ? (handle: ProcessHandle) => ctx.ledger.updateExperiment(tag, duringId, { process_json: JSON.stringify(handle) }) : undefined;
   const exec = await ctx.executor.run({ ...spec(ctx, experimentId, cwd, c.run, c.timeout, logPath, c.budget), onStart }, ctx.abort.signal);
   warnUnenforcedLimits(ctx, exec);
   const evalCommand = commandOf(c.eval, c.timeout);
