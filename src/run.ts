@@ -11,6 +11,7 @@ import type { LoopListener } from './loop/events.js';
 import { openRun, type OpenRunOptions } from './loop/setup.js';
 import { noiseAwarePolicy } from './policy/noise.js';
 import type { Policy } from './policy/policy.js';
+import { UserError } from './program/errors.js';
 
 export interface StartRunOptions extends OpenRunOptions {
   agent?: string;
@@ -31,6 +32,10 @@ export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
     return createAgent(name, options, { program, programDirAbs, ledger, runTag: tag, env });
   });
   const config = opened.program.config;
+  if (opts.parallel && config.devices && opts.parallel > config.devices.length) {
+    opened.ledger.close();
+    throw new UserError(`--parallel ${opts.parallel} but only ${config.devices.length} devices in ${opened.program.file}: two experiments would share a device`, `--parallel ${config.devices.length}, or list more devices`);
+  }
   opts.onProgram?.({ goal: config.metric.goal, metric: config.metric.name });
   try {
     return await runLoop({

@@ -75,6 +75,8 @@ CREATE TABLE IF NOT EXISTS measurements (
   experiment_id INTEGER NOT NULL,
   seq INTEGER NOT NULL,
   during_id INTEGER NOT NULL,
+  commit_sha TEXT NOT NULL,
+  slot INTEGER,
   value REAL,
   metrics_json TEXT,
   exit_code INTEGER,
@@ -214,23 +216,25 @@ export class Ledger {
       const seq = ((this.stmt('SELECT MAX(seq) AS m FROM measurements WHERE run_tag = ? AND experiment_id = ?').get(m.run_tag, m.experiment_id) as { m: number | null }).m ?? -1) + 1;
       const row: MeasurementRow = { ...m, seq, measured_at: Date.now() };
       this.stmt(
-        'INSERT INTO measurements (run_tag, experiment_id, seq, during_id, value, metrics_json, exit_code, wall_seconds, peak_memory_bytes, log_path, measured_at) VALUES (@run_tag, @experiment_id, @seq, @during_id, @value, @metrics_json, @exit_code, @wall_seconds, @peak_memory_bytes, @log_path, @measured_at)',
+        'INSERT INTO measurements (run_tag, experiment_id, seq, during_id, commit_sha, slot, value, metrics_json, exit_code, wall_seconds, peak_memory_bytes, log_path, measured_at) VALUES (@run_tag, @experiment_id, @seq, @during_id, @commit_sha, @slot, @value, @metrics_json, @exit_code, @wall_seconds, @peak_memory_bytes, @log_path, @measured_at)',
       ).run(row);
       return row;
     });
     return tx.immediate();
   }
 
-  measurementsOf(tag: string, experimentId: number): MeasurementRow[] {
-    return this.stmt('SELECT * FROM measurements WHERE run_tag = ? AND experiment_id = ? ORDER BY seq').all(tag, experimentId) as MeasurementRow[];
+  /** Measurements of an experiment, optionally only those of one commit (a re-based keep is a new commit). */
+  measurementsOf(tag: string, experimentId: number, commit?: string): MeasurementRow[] {
+    const rows = this.stmt('SELECT * FROM measurements WHERE run_tag = ? AND experiment_id = ? ORDER BY seq').all(tag, experimentId) as MeasurementRow[];
+    return commit ? rows.filter((r) => r.commit_sha === commit) : rows;
   }
 
-  /** Values of every commit measured at least twice: the run's evidence about its noise. */
+  /** Values of every commit measured at least twice: the run's evidence about its noise (grouped by commit). */
   repeatedGroups(tag: string): number[][] {
     const rows = this.stmt(
-      'SELECT experiment_id, value FROM measurements WHERE run_tag = ? AND value IS NOT NULL AND experiment_id IN (SELECT experiment_id FROM measurements WHERE run_tag = ? AND value IS NOT NULL GROUP BY experiment_id HAVING COUNT(*) > 1) ORDER BY experiment_id, seq',
-    ).all(tag, tag) as { experiment_id: number; value: number }[];
-    const groups = new Map<number, number[]>();
+      'SELECT commit_sha AS experiment_id, value FROM measurements WHERE run_tag = ? AND value IS NOT NULL AND commit_sha IN (SELECT commit_sha FROM measurements WHERE run_tag = ? AND value IS NOT NULL GROUP BY commit_sha HAVING COUNT(*) > 1) ORDER BY commit_sha, seq',
+    ).all(tag, tag) as { experiment_id: string; value: number }[];
+    const groups = new Map<string, number[]>();
     for (const r of rows) groups.set(r.experiment_id, [...(groups.get(r.experiment_id) ?? []), r.value]);
     return [...groups.values()];
   }

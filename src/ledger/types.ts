@@ -96,6 +96,9 @@ export interface MeasurementRow {
   experiment_id: number;
   seq: number;
   during_id: number;
+  /** The commit that was measured, and on which slot (device). */
+  commit_sha: string;
+  slot: number | null;
   value: number | null;
   metrics_json: string | null;
   exit_code: number | null;

@@ -21,8 +21,15 @@ import { holdoutMetrics, measureOnce, runSideCommand } from './measurement.js';
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => (xs.length < 2 ? null : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
 
-function values(ctx: RunContext, id: number): number[] {
-  return ctx.ledger.measurementsOf(ctx.run.tag, id).map((m) => m.value).filter((v): v is number => v !== null);
+/**
+ * The measured values of one commit of an experiment. A re-based keep that was verified has
+ * measurements of its own; one that was not (a deterministic metric) stands on the measurements
+ * of the original candidate.
+ */
+function values(ctx: RunContext, id: number, commit: string): number[] {
+  const all = ctx.ledger.measurementsOf(ctx.run.tag, id);
+  const own = all.filter((m) => m.commit_sha === commit);
+  return (own.length > 0 ? own : all).map((m) => m.value).filter((v): v is number => v !== null);
 }
 
 function execPatch(exec: ExecutionResult): Partial<ExperimentRow> {
@@ -35,8 +42,8 @@ function lastMeasuredDuring(ctx: RunContext, id: number): number {
 }
 
 /** Re-derives an experiment's value (the mean), n and spread from its measurements. */
-function updateStats(ctx: RunContext, id: number, exec?: ExecutionResult, metricsJson?: string): number {
-  const vs = values(ctx, id);
+function updateStats(ctx: RunContext, id: number, commit: string, exec?: ExecutionResult, metricsJson?: string): number {
+  const vs = values(ctx, id, commit);
   ctx.ledger.updateExperiment(ctx.run.tag, id, {
     primary_value: mean(vs),
     n_runs: vs.length,
@@ -44,7 +51,7 @@ function updateStats(ctx: RunContext, id: number, exec?: ExecutionResult, metric
     ...(exec ? execPatch(exec) : {}),
     ...(metricsJson ? { metrics_json: metricsJson } : {}),
   });
-  if (id === ctx.incumbent.experimentId) ctx.incumbent = { ...ctx.incumbent, value: mean(vs) };
+  if (id === ctx.incumbent.experimentId && commit === ctx.incumbent.commit) ctx.incumbent = { ...ctx.incumbent, value: mean(vs) };
   return mean(vs);
 }
 
@@ -54,14 +61,14 @@ function backToCommitted(ctx: RunContext, id: number): void {
 }
 
 /** Protected files, then the cheap checks: true when the candidate may run. */
-async function preflight(ctx: RunContext, row: ExperimentRow, cwd: string): Promise<boolean | 'aborted'> {
+async function preflight(ctx: RunContext, row: ExperimentRow, cwd: string, slot: number): Promise<boolean | 'aborted'> {
   const before = tamperedFiles(ctx.protectedHashes, cwd);
   if (before.length > 0) {
     record(ctx, row.id, 'invalid', { reason: `protected files differ from the start of the run: ${before.join(', ')}`, finished_at: Date.now() });
     return false;
   }
   if (ctx.ledger.measurementsOf(ctx.run.tag, row.id).length > 0) return true; // checks passed before a crash
-  const checks = await runSideCommand(ctx, row.id, cwd, 'checks');
+  const checks = await runSideCommand(ctx, row.id, cwd, 'checks', slot);
   if (checks?.aborted) return 'aborted';
   if (checks && !checks.ok) {
     record(ctx, row.id, 'invalid', { reason: checks.reason, finished_at: Date.now() });
@@ -81,47 +88,49 @@ function startRunning(ctx: RunContext, row: ExperimentRow, slot: number): void {
 /** The baseline: the starting commit measured `repeats.baseline` times; kept by definition. */
 export async function measureBaseline(ctx: RunContext, wt: Worktree): Promise<void> {
   const row = ctx.ledger.getExperiment(ctx.run.tag, 0)!;
+  const base = ctx.run.base_commit;
   const cwd = join(wt.path, ctx.programDir);
-  const ok = await preflight(ctx, row, cwd);
+  const ok = await preflight(ctx, row, cwd, 0);
   if (ok === 'aborted') return backToCommitted(ctx, 0);
   if (!ok) return;
   startRunning(ctx, row, 0);
-  while (values(ctx, 0).length < ctx.program.config.repeats.baseline) {
-    const m = await measureOnce(ctx, 0, 0, cwd);
+  while (values(ctx, 0, base).length < ctx.program.config.repeats.baseline) {
+    const m = await measureOnce(ctx, { experimentId: 0, commit: base }, 0, cwd, 0);
     if (m.kind === 'aborted') return backToCommitted(ctx, 0);
     if (m.kind !== 'measured') {
       record(ctx, 0, m.kind, { ...execPatch(m.exec), metrics_json: JSON.stringify(m.metrics), reason: m.reason });
       return;
     }
-    updateStats(ctx, 0, m.exec, m.row.metrics_json ?? undefined);
+    updateStats(ctx, 0, base, m.exec, m.row.metrics_json ?? undefined);
   }
-  const vs = values(ctx, 0);
+  const vs = values(ctx, 0, base);
   const value = mean(vs);
   ctx.incumbent = { experimentId: 0, commit: ctx.run.base_commit, value, title: 'baseline' };
   const spread = sd(vs);
   record(ctx, 0, 'keep', { reason: `baseline: ${Number(value.toPrecision(7))}${spread !== null ? ` +- ${Number(spread.toPrecision(2))}` : ''}, n=${vs.length}` });
-  await holdout(ctx, 0, cwd, null);
+  await holdout(ctx, 0, cwd, null, 0);
 }
 
 /** Runs a committed candidate (checked out in `wt`) to a decision; resumes from stored measurements. */
 export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: number, wt: Worktree): Promise<void> {
   const tag = ctx.run.tag;
   const cwd = join(wt.path, ctx.programDir);
-  const ok = await preflight(ctx, row, cwd);
+  const ok = await preflight(ctx, row, cwd, slot);
   if (ok === 'aborted') return backToCommitted(ctx, row.id);
   if (!ok) return;
   startRunning(ctx, row, slot);
   const constraints = ctx.program.config.constraints.map(parseConstraint);
-  let needMeasure = values(ctx, row.id).length === 0;
+  const commit = row.candidate_commit!;
+  let needMeasure = values(ctx, row.id, commit).length === 0;
   for (;;) {
     if (needMeasure) {
-      const m = await measureOnce(ctx, row.id, row.id, cwd);
+      const m = await measureOnce(ctx, { experimentId: row.id, commit }, row.id, cwd, slot);
       if (m.kind === 'aborted') return backToCommitted(ctx, row.id);
       if (m.kind !== 'measured') {
         record(ctx, row.id, m.kind, { ...execPatch(m.exec), metrics_json: JSON.stringify(m.metrics), reason: m.reason });
         return;
       }
-      updateStats(ctx, row.id, m.exec, m.row.metrics_json ?? undefined);
+      updateStats(ctx, row.id, commit, m.exec, m.row.metrics_json ?? undefined);
       ctx.ledger.updateExperiment(tag, row.id, { state: 'measured' });
       crashPoint('measured', row.id);
     }
@@ -131,19 +140,19 @@ export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: nu
       record(ctx, row.id, 'discard', { reason: `discarded: ${violation}`, incumbent_commit: ctx.incumbent.commit, incumbent_value: ctx.incumbent.value });
       return;
     }
-    const verdict = await ctx.decisionLock.run(() => judge(ctx, current));
+    const verdict = await ctx.decisionLock.run(() => judge(ctx, current, wt, slot));
     if (verdict.status !== 'rerun') {
-      if (verdict.status === 'keep') await holdout(ctx, row.id, cwd, current.incumbent_commit);
+      if (verdict.status === 'keep') await holdout(ctx, row.id, cwd, ctx.ledger.getExperiment(tag, row.id)!.incumbent_commit, slot);
       return;
     }
     ctx.ledger.updateExperiment(tag, row.id, { state: 'running' });
     if (verdict.remeasureIncumbent) {
       const incumbent = ctx.incumbent;
       await wt.reset(incumbent.commit);
-      const m = await measureOnce(ctx, incumbent.experimentId, row.id, join(wt.path, ctx.programDir));
-      await wt.reset(current.candidate_commit!);
+      const m = await measureOnce(ctx, { experimentId: incumbent.experimentId, commit: incumbent.commit }, row.id, join(wt.path, ctx.programDir), slot);
+      await wt.reset(commit);
       if (m.kind === 'aborted') return backToCommitted(ctx, row.id);
-      if (m.kind === 'measured') updateStats(ctx, incumbent.experimentId);
+      if (m.kind === 'measured') updateStats(ctx, incumbent.experimentId, incumbent.commit);
       else ctx.emit({ type: 'note', level: 'warn', text: `re-measuring the incumbent (experiment ${incumbent.experimentId}) failed: ${m.reason.split('\n')[0]}` });
     }
     needMeasure = true;
@@ -151,18 +160,20 @@ export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: nu
 }
 
 /** The decision against the incumbent of this moment (called under the decision lock). */
-async function judge(ctx: RunContext, row: ExperimentRow): Promise<Decision> {
+async function judge(ctx: RunContext, row: ExperimentRow, wt: Worktree, slot: number): Promise<Decision> {
   const tag = ctx.run.tag;
   const c = ctx.program.config;
   const inc = ctx.incumbent;
   const penalty = c.simplicity * ((row.lines_added ?? 0) - (row.lines_deleted ?? 0));
-  const decision = ctx.policy.decide({
-    goal: ctx.run.goal,
-    candidate: { values: values(ctx, row.id) },
-    incumbent: { values: values(ctx, inc.experimentId), runsSince: row.id - lastMeasuredDuring(ctx, inc.experimentId) },
-    noise: pooledNoise(ctx.ledger.repeatedGroups(tag)) ?? undefined,
-    penalty: penalty || undefined,
-  });
+  const decideOn = (candidateValues: number[]) =>
+    ctx.policy.decide({
+      goal: ctx.run.goal,
+      candidate: { values: candidateValues },
+      incumbent: { values: values(ctx, inc.experimentId, inc.commit), runsSince: row.id - lastMeasuredDuring(ctx, inc.experimentId) },
+      noise: pooledNoise(ctx.ledger.repeatedGroups(tag)) ?? undefined,
+      penalty: penalty || undefined,
+    });
+  let decision = decideOn(values(ctx, row.id, row.candidate_commit!));
   const judged: Partial<ExperimentRow> = {
     incumbent_commit: inc.commit,
     incumbent_value: Number.isFinite(inc.value) ? inc.value : null,
@@ -188,6 +199,29 @@ async function judge(ctx: RunContext, row: ExperimentRow): Promise<Decision> {
     }
     commit = rebased;
     reason = `${reason}; re-based onto experiment ${inc.experimentId}`;
+    if (c.verify_rebased) {
+      // Its measurements were taken on top of an older incumbent: measure the combination itself.
+      ctx.ledger.updateExperiment(tag, row.id, { ...judged, candidate_commit: commit, reason: `${reason}; re-measuring the re-based commit` });
+      await wt.reset(commit);
+      const m = await measureOnce(ctx, { experimentId: row.id, commit }, row.id, join(wt.path, ctx.programDir), slot);
+      if (m.kind === 'aborted') {
+        backToCommitted(ctx, row.id);
+        return { ...decision, status: 'discard', reason: 'interrupted' };
+      }
+      if (m.kind !== 'measured') {
+        record(ctx, row.id, m.kind, { ...judged, reason: `re-based onto experiment ${inc.experimentId}, then: ${m.reason}` });
+        return { ...decision, status: 'discard' };
+      }
+      updateStats(ctx, row.id, commit, m.exec, m.row.metrics_json ?? undefined);
+      decision = decideOn(values(ctx, row.id, commit));
+      if (decision.status !== 'keep') {
+        // One verification run: a re-based winner that is no longer clearly better is not kept.
+        const why = decision.status === 'rerun' ? `not clearly better (${decision.reason})` : decision.reason;
+        record(ctx, row.id, 'discard', { ...judged, decision_json: decision.stats ? JSON.stringify(decision.stats) : null, reason: `re-based onto experiment ${inc.experimentId} and re-measured: ${why}` });
+        return { ...decision, status: 'discard' };
+      }
+      reason = `${decision.reason}; re-based onto experiment ${inc.experimentId} and re-measured`;
+    }
   }
   ctx.ledger.updateExperiment(tag, row.id, { ...judged, state: 'decided', status: 'keep', reason, candidate_commit: commit });
   crashPoint('decided', row.id);
@@ -211,8 +245,8 @@ export async function applyKeep(ctx: RunContext, row: ExperimentRow): Promise<vo
  * The holdout of a kept candidate (and of the baseline): a protected command run on what the
  * experiment produced. Warns when validation improved but the holdout got worse (overfitting).
  */
-async function holdout(ctx: RunContext, id: number, cwd: string, previousCommit: string | null): Promise<void> {
-  const outcome = await runSideCommand(ctx, id, cwd, 'holdout');
+async function holdout(ctx: RunContext, id: number, cwd: string, previousCommit: string | null, slot: number): Promise<void> {
+  const outcome = await runSideCommand(ctx, id, cwd, 'holdout', slot);
   if (!outcome || outcome.aborted) return;
   const metrics = holdoutMetrics(outcome);
   const value = metrics[ctx.run.metric_name];

@@ -9,6 +9,9 @@ export interface EnvironmentInput {
   budgetSeconds: number;
   experimentId: number;
   runTag: string;
+  slot?: number;
+  /** Device variables of the slot (deviceEnvironment). */
+  devices?: Record<string, string>;
 }
 
 export function experimentEnvironment(input: EnvironmentInput): Record<string, string> {
@@ -22,5 +25,16 @@ export function experimentEnvironment(input: EnvironmentInput): Record<string, s
   env.AUTORESEARCH_TIME_BUDGET = String(input.budgetSeconds);
   env.AUTORESEARCH_EXPERIMENT_ID = String(input.experimentId);
   env.AUTORESEARCH_RUN_TAG = input.runTag;
+  if (input.slot !== undefined) env.AUTORESEARCH_SLOT = String(input.slot);
+  Object.assign(env, input.devices);
   return env;
+}
+
+/** The variables that give slot `slot` its own device(s), e.g. CUDA_VISIBLE_DEVICES=2. */
+export function deviceEnvironment(devices: string[] | undefined, deviceEnv: string | Record<string, string>, slot: number): Record<string, string> {
+  if (!devices) return {};
+  const device = devices[slot];
+  if (device === undefined) throw new Error(`slot ${slot} has no device (devices: ${devices.join(', ')})`);
+  if (typeof deviceEnv === 'string') return { [deviceEnv]: device };
+  return Object.fromEntries(Object.entries(deviceEnv).map(([k, v]) => [k, v.replaceAll('{device}', device).replaceAll('{slot}', String(slot))]));
 }

@@ -12,7 +12,7 @@ import { commandOf } from '../program/schema.js';
 import { tamperedFiles } from '../workspace/protect.js';
 import { withHarnessMetrics } from './constraints.js';
 import type { RunContext } from './context.js';
-import { experimentEnvironment } from './environment.js';
+import { deviceEnvironment, experimentEnvironment } from './environment.js';
 import { measureOutcome, tailLines } from './measure.js';
 
 export const LOG_HEAD_BYTES = 1024 * 1024;
@@ -23,13 +23,23 @@ export type MeasureResult =
   | { kind: 'crash' | 'timeout' | 'invalid'; reason: string; metrics: Metrics; exec: ExecutionResult }
   | { kind: 'aborted' };
 
-function spec(ctx: RunContext, id: number, cwd: string, command: string, timeout: number, logPath: string, budget: number): ExperimentSpec {
+function spec(ctx: RunContext, id: number, slot: number, cwd: string, command: string, timeout: number, logPath: string, budget: number): ExperimentSpec {
   const c = ctx.program.config;
   return {
     experimentId: id,
     command,
     cwd,
-    env: experimentEnvironment({ base: ctx.env, allow: c.env.allow, secrets: c.env.secrets, set: c.env.set, budgetSeconds: budget, experimentId: id, runTag: ctx.run.tag }),
+    env: experimentEnvironment({
+      base: ctx.env,
+      allow: c.env.allow,
+      secrets: c.env.secrets,
+      set: c.env.set,
+      budgetSeconds: budget,
+      experimentId: id,
+      runTag: ctx.run.tag,
+      slot,
+      devices: deviceEnvironment(c.devices, c.device_env, slot),
+    }),
     budgetSeconds: budget,
     timeoutSeconds: timeout,
     killGraceSeconds: c.kill_grace,
@@ -63,11 +73,18 @@ function warnUnenforcedLimits(ctx: RunContext, exec: ExecutionResult): void {
 
 const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GB`;
 
+/** What is measured: the experiment whose commit it is (the candidate, or the incumbent being re-measured), and the commit. */
+export interface Target {
+  experimentId: number;
+  commit: string;
+}
+
 /**
- * Measures the commit checked out in `cwd` once. `experimentId` is whose commit it is (the
- * candidate, or the incumbent being re-measured), `duringId` the experiment being decided.
+ * Measures `target.commit`, checked out in `cwd`, once on `slot`; `duringId` is the experiment
+ * being decided (its folder gets the logs).
  */
-export async function measureOnce(ctx: RunContext, experimentId: number, duringId: number, cwd: string): Promise<MeasureResult> {
+export async function measureOnce(ctx: RunContext, target: Target, duringId: number, cwd: string, slot: number): Promise<MeasureResult> {
+  const experimentId = target.experimentId;
   const c = ctx.program.config;
   const dir = ctx.paths.experimentDir(duringId);
   mkdirSync(dir, { recursive: true });
@@ -76,7 +93,7 @@ export async function measureOnce(ctx: RunContext, experimentId: number, duringI
   const logPath = join(dir, `run${suffix}.log`);
   const tag = ctx.run.tag;
   const onStart = experimentId === duringId ? (handle: ProcessHandle) => ctx.ledger.updateExperiment(tag, duringId, { process_json: JSON.stringify(handle) }) : undefined;
-  const exec = await ctx.executor.run({ ...spec(ctx, experimentId, cwd, c.run, c.timeout, logPath, c.budget), onStart }, ctx.abort.signal);
+  const exec = await ctx.executor.run({ ...spec(ctx, experimentId, slot, cwd, c.run, c.timeout, logPath, c.budget), onStart }, ctx.abort.signal);
   warnUnenforcedLimits(ctx, exec);
   const evalCommand = commandOf(c.eval, c.timeout);
   let outcome = measureOutcome(exec, logPath, c.metric.name, evalCommand ? undefined : c.metrics_file, cwd, !evalCommand);
@@ -88,7 +105,7 @@ export async function measureOnce(ctx: RunContext, experimentId: number, duringI
   if (evalCommand && outcome.kind === 'measured') {
     // The metric comes from the protected evaluator alone; whatever the run printed is ignored.
     evalLog = join(dir, `eval${suffix}.log`);
-    const evalExec = await ctx.executor.run(spec(ctx, experimentId, cwd, evalCommand.run, evalCommand.timeout, evalLog, c.budget), ctx.abort.signal);
+    const evalExec = await ctx.executor.run(spec(ctx, experimentId, slot, cwd, evalCommand.run, evalCommand.timeout, evalLog, c.budget), ctx.abort.signal);
     const evaluated = measureOutcome(evalExec, evalLog, c.metric.name, c.metrics_file, cwd);
     if (evaluated.kind === 'aborted') return { kind: 'aborted' };
     outcome = evaluated.kind === 'measured' ? evaluated : { ...evaluated, kind: 'crash', reason: `the evaluation failed: ${evaluated.reason}` };
@@ -103,6 +120,8 @@ export async function measureOnce(ctx: RunContext, experimentId: number, duringI
     run_tag: tag,
     experiment_id: experimentId,
     during_id: duringId,
+    commit_sha: target.commit,
+    slot,
     value: outcome.value,
     metrics_json: JSON.stringify(metrics),
     exit_code: exec.exitCode,
@@ -121,14 +140,14 @@ export interface CommandOutcome {
 }
 
 /** Runs a side command (checks, holdout) in the worktree with the experiment's environment. */
-export async function runSideCommand(ctx: RunContext, id: number, cwd: string, name: 'checks' | 'holdout'): Promise<CommandOutcome | null> {
+export async function runSideCommand(ctx: RunContext, id: number, cwd: string, name: 'checks' | 'holdout', slot: number): Promise<CommandOutcome | null> {
   const c = ctx.program.config;
   const cmd = commandOf(c[name], c.timeout);
   if (!cmd) return null;
   const dir = ctx.paths.experimentDir(id);
   mkdirSync(dir, { recursive: true });
   const logPath = join(dir, `${name}.log`);
-  const exec = await ctx.executor.run(spec(ctx, id, cwd, cmd.run, cmd.timeout, logPath, cmd.timeout), ctx.abort.signal);
+  const exec = await ctx.executor.run(spec(ctx, id, slot, cwd, cmd.run, cmd.timeout, logPath, cmd.timeout), ctx.abort.signal);
   const output = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
   const tail = tailLines(output, 15);
   const how = exec.timedOut ? `timed out after ${cmd.timeout}s` : exec.exitCode === null ? `killed by ${exec.signal}` : `exit code ${exec.exitCode}`;

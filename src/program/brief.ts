@@ -39,6 +39,8 @@ export interface Brief {
   /** Older experiments not listed one by one, summarized as counts. */
   olderSummary: Partial<Record<ExperimentStatus, number>>;
   failures: BriefFailure[];
+  /** What other slots are trying right now (parallel runs), to avoid duplicates. */
+  inFlight: Array<{ id: number; slot: number; title: string }>;
   notes: string[];
 }
 
@@ -84,6 +86,9 @@ export function buildBrief(input: BriefInput): Brief {
     history,
     olderSummary,
     failures,
+    inFlight: input.experiments
+      .filter((e) => e.state !== 'recorded' && e.id !== input.experimentId && e.id > 0 && e.title)
+      .map((e) => ({ id: e.id, slot: e.slot, title: e.title! })),
     notes: input.notes ?? [],
   };
 }
@@ -106,6 +111,9 @@ export function renderBrief(brief: Brief): string {
   lines.push(`- baseline: ${fmt(brief.baseline.value)}`, '');
   if (brief.notes.length > 0) {
     lines.push('## Steering notes from the human', '', ...brief.notes.map((n) => `- ${n}`), '');
+  }
+  if (brief.inFlight.length > 0) {
+    lines.push('## Being tried right now in other slots (do not duplicate)', '', ...brief.inFlight.map((e) => `- ${e.id} (slot ${e.slot}): ${e.title}`), '');
   }
   lines.push('## History', '');
   const older = Object.entries(brief.olderSummary);

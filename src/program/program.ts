@@ -11,7 +11,12 @@ import { FrontMatterSchema, KNOWN_KEYS, type FrontMatter } from './schema.js';
 
 export interface Program {
   file: string;
-  config: FrontMatter & { timeout: number; repeats: { baseline: number; max: number; refresh_incumbent: number } };
+  config: Omit<FrontMatter, 'slots' | 'verify_rebased'> & {
+    timeout: number;
+    repeats: { baseline: number; max: number; refresh_incumbent: number };
+    slots: number;
+    verify_rebased: boolean;
+  };
   body: string;
   /** The front matter text as written, for the ledger. */
   frontMatterText: string;
@@ -63,7 +68,13 @@ export function parseProgram(text: string, file: string): Program {
   // runs three times and a promising candidate may be measured up to three times.
   const runs = config.metric.deterministic ? 1 : 3;
   const repeats = { baseline: config.repeats.baseline ?? runs, max: config.repeats.max ?? runs, refresh_incumbent: config.repeats.refresh_incumbent };
-  return { file, config: { ...config, timeout, repeats }, body, frontMatterText: yaml };
+  const slots = config.slots ?? config.devices?.length ?? 1;
+  if (config.devices && slots > config.devices.length) {
+    throw new ProgramError(file, lineOf(nodeRange(doc, ['slots'])), 'slots', `${slots} slots but only ${config.devices.length} devices: two experiments would share a device`,
+      `list one device per slot in \`devices:\`, or set \`slots: ${config.devices.length}\``);
+  }
+  const verify_rebased = config.verify_rebased ?? !config.metric.deterministic;
+  return { file, config: { ...config, timeout, repeats, slots, verify_rebased }, body, frontMatterText: yaml };
 }
 
 /** Reads program.md; errors name it as the user would (relative to the current folder when inside it). */

@@ -97,7 +97,14 @@ export const FrontMatterSchema = z.strictObject({
   protected: pathList.default([]),
   agent: AgentSchema.optional(),
   stop: StopSchema.default({ agent_failures: 5 }),
-  slots: z.number().int().positive().max(256).default(1),
+  /** Experiments at once, one worktree each (default: one per device, else 1). */
+  slots: z.number().int().positive().max(256).optional(),
+  /** Devices handed out one per slot, e.g. [0, 1, 2, 3] or ["0,1", "2,3"]. */
+  devices: z.array(z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String)).min(1).optional(),
+  /** The variable that gets a slot's device, or a map of variables to templates with {device} and {slot}. */
+  device_env: z.union([z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name such as CUDA_VISIBLE_DEVICES'), z.record(z.string(), z.string())]).default('CUDA_VISIBLE_DEVICES'),
+  /** Re-measure a winner that was re-based onto a newer incumbent before the branch moves (default: unless deterministic). */
+  verify_rebased: z.boolean().optional(),
   metrics_file: z.string().min(1).optional(),
   env: EnvSchema.default({ allow: [], secrets: [], set: {} }),
   /** The tune agent's search space; validated by the tune agent, which owns its shape. */

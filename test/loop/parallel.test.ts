@@ -1,5 +1,8 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, gitIn, ledgerRows, makeRepo } from '../helpers/repo.js';
+import { cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, waitFor } from '../helpers/repo.js';
 
 // Each proposal adds a file v/<id>; the score is the sum of the ids present, so a later proposal
 // beats an earlier incumbent, and two slots regularly finish against a moved incumbent.
@@ -39,9 +42,78 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
     const head = gitIn(repo, 'ls-tree', '--name-only', 'autoresearch/p', 'v/').split('\n').sort();
     expect(head).toEqual(['v/0', ...kept.map((k) => `v/${k.id}`)].sort());
     const rebased = rows.filter((x) => x.reason?.includes('re-based onto experiment'));
-    for (const x of rebased) expect(x.candidate_commit).not.toBe(gitIn(repo, 'rev-parse', `refs/autoresearch/p/${x.id}`));
+    for (const x of rebased) {
+      expect(x.candidate_commit).not.toBe(gitIn(repo, 'rev-parse', `refs/autoresearch/p/${x.id}`));
+      // The metric is not declared deterministic, so a re-based winner is measured again first.
+      expect(x.reason).toContain('re-measured');
+    }
     expect(kept.length).toBeGreaterThan(1);
     // Changes to different files never conflict.
     expect(rows.filter((x) => x.reason?.includes('conflicts'))).toEqual([]);
+  });
+});
+
+describe('devices and crashes with several experiments in flight', () => {
+  it('gives each slot its own device, never shared by two running experiments', () => {
+    const locks = mkdtempSync(join(tmpdir(), 'ar-dev-'));
+    const repo = makeRepo({
+      // Holding a per-device lock directory while running: a second experiment on the same device fails.
+      'exp.sh': `mkdir "$LOCKS/gpu-$CUDA_VISIBLE_DEVICES" || { echo "device $CUDA_VISIBLE_DEVICES busy"; exit 1; }\necho "slot $AUTORESEARCH_SLOT device $CUDA_VISIBLE_DEVICES"\nsleep 0.3\nrmdir "$LOCKS/gpu-$CUDA_VISIBLE_DEVICES"\necho "score: 1"\n`,
+      'v/0': '0\n',
+      'program.md': `---
+metric: { name: score, goal: maximize, deterministic: true }
+run: bash exp.sh
+budget: 5s
+editable: ["v/*"]
+protected: [exp.sh]
+devices: [a, b, c]
+env: { set: { LOCKS: ${locks} } }
+agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESEARCH_EXPERIMENT_ID' }
+---
+`,
+    });
+    const r = cli(repo, ['run', '--tag', 'd', '-n', '9']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('(3 slots, up to 9 experiments)'); // one slot per device by default
+    const rows = ledgerRows(repo, 'd');
+    expect(rows.filter((x) => x.status === 'crash')).toEqual([]);
+    for (const x of rows.filter((e) => e.id > 0)) {
+      const slot = (x as unknown as { slot: number }).slot;
+      expect(readFileSync(x.log_path!, 'utf8')).toContain(`slot ${slot} device ${['a', 'b', 'c'][slot]}`);
+    }
+    expect(cli(repo, ['run', '--tag', 'd2', '--parallel', '4']).stderr).toContain('--parallel 4 but only 3 devices');
+  });
+
+  it('kill -9 with several experiments in flight: resume finishes each exactly once', async () => {
+    const repo = makeRepo({
+      'exp.sh': 'sleep 1.5\ntotal=0; for f in v/*; do total=$((total + $(cat "$f"))); done\necho "score: $total"\n',
+      'v/0': '0\n',
+      'program.md': `---
+metric: { name: score, goal: maximize, deterministic: true }
+run: bash exp.sh
+budget: 10s
+editable: ["v/*"]
+protected: [exp.sh]
+agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESEARCH_EXPERIMENT_ID' }
+---
+`,
+    });
+    const child = cliAsync(repo, ['run', '--tag', 'k', '-j', '3', '-n', '6']);
+    await waitFor(() => ledgerRows(repo, 'k').filter((x) => x.state === 'running' && x.id > 0).length >= 2, 30_000, 'two experiments in flight');
+    child.kill('SIGKILL');
+    await exited(child);
+    const inFlight = ledgerRows(repo, 'k').filter((x) => x.state !== 'recorded').map((x) => x.id);
+    expect(inFlight.length).toBeGreaterThanOrEqual(2);
+    const again = cli(repo, ['run', '--tag', 'k', '-j', '3', '-n', '6']);
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    const rows = ledgerRows(repo, 'k');
+    expect(rows.every((x) => x.state === 'recorded')).toBe(true);
+    expect(rows.map((x) => x.id)).toEqual([...Array(rows.length).keys()]);
+    // The interrupted ones were finished, not dropped, and the count stops at 6.
+    for (const id of inFlight) expect(rows[id]!.status).not.toBe('interrupted');
+    expect(rows.filter((x) => x.id > 0 && x.status !== 'interrupted')).toHaveLength(6);
+    const kept = rows.filter((x) => x.status === 'keep');
+    expect(gitIn(repo, 'rev-parse', 'autoresearch/k')).toBe(kept.sort((a, b) => (a as unknown as { recorded_at: number }).recorded_at - (b as unknown as { recorded_at: number }).recorded_at).at(-1)!.candidate_commit);
   });
 });
