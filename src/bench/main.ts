@@ -1,6 +1,7 @@
 /** `npm run bench`: every benchmark, printed as figures and ratios (medians; compare side by side). */
 import { benchOverhead } from './overhead.js';
 import { benchPolicy } from './policy.js';
+import { benchThroughput } from './throughput.js';
 import { benchTune } from './tune.js';
 
 const only = process.argv[2];
@@ -8,6 +9,7 @@ const benches: Array<[string, () => Promise<string>]> = [
   ['overhead', () => benchOverhead(Number(process.env.BENCH_EXPERIMENTS ?? 200))],
   ['tune', () => benchTune()],
   ['policy', () => benchPolicy()],
+  ['throughput', () => benchThroughput()],
 ];
 
 for (const [name, run] of benches) {

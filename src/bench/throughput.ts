@@ -1,0 +1,52 @@
+/**
+ * Throughput with 1, 2 and 4 slots on sleep experiments of fixed length: experiments per minute
+ * and the ratio to 1 slot (target: within 10 % of linear). A command agent adds one file per
+ * experiment; the metric is constant and deterministic, so every candidate runs exactly once.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import '../agents/builtin.js';
+import type { LoopEvent } from '../loop/events.js';
+import { startRun } from '../run.js';
+
+function git(cwd: string, ...args: string[]): void {
+  execFileSync('git', args, { cwd, env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' } });
+}
+
+export async function measureThroughput(slots: number, experiments: number, sleepSeconds: number): Promise<number> {
+  const repo = mkdtempSync(join(tmpdir(), 'ar-tput-'));
+  try {
+    git(repo, 'init', '-q');
+    mkdirSync(join(repo, 'v'));
+    writeFileSync(join(repo, 'v', '0'), '0\n');
+    writeFileSync(
+      join(repo, 'program.md'),
+      `---\nmetric: { name: score, goal: maximize, deterministic: true }\nrun: 'sleep ${sleepSeconds}; echo "score: 1"'\nbudget: 60s\neditable: ["v/*"]\nagent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESEARCH_EXPERIMENT_ID' }\n---\n`,
+    );
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'bench');
+    let first = 0;
+    let last = 0;
+    const onEvent = (e: LoopEvent) => {
+      if (e.type === 'recorded' && e.experiment.id === 0) first = performance.now();
+      if (e.type === 'recorded' && e.experiment.id > 0) last = performance.now();
+    };
+    await startRun({ cwd: repo, tag: 't', maxExperiments: experiments, parallel: slots, onEvent });
+    return experiments / ((last - first) / 60_000);
+  } finally {
+    rmSync(repo, { recursive: true, force: true });
+  }
+}
+
+export async function benchThroughput(sleepSeconds = 1, experiments = 16): Promise<string> {
+  const rows: Array<[number, number]> = [];
+  for (const slots of [1, 2, 4]) rows.push([slots, await measureThroughput(slots, experiments, sleepSeconds)]);
+  const base = rows[0]![1];
+  return [
+    `Throughput on ${sleepSeconds}s sleep experiments (${experiments} experiments after the baseline; target: within 10% of linear)`,
+    'slots  experiments/min  ratio to 1 slot  % of linear',
+    ...rows.map(([n, r]) => `${String(n).padStart(5)}  ${r.toFixed(1).padStart(15)}  ${(r / base).toFixed(2).padStart(15)}  ${((r / base / n) * 100).toFixed(0).padStart(10)}%`),
+  ].join('\n');
+}
