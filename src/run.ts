@@ -5,7 +5,7 @@
 import { createAgent, agentSetting } from './agents/registry.js';
 import type { Agent } from './agents/agent.js';
 import type { Executor } from './executors/executor.js';
-import { LocalExecutor } from './executors/local.js';
+import { createExecutor } from './executors/create.js';
 import { runLoop, type LoopResult } from './loop/loop.js';
 import type { LoopListener } from './loop/events.js';
 import { openRun, type OpenRunOptions } from './loop/setup.js';
@@ -45,7 +45,7 @@ export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
       programDir: opened.programDir,
       ledger: opened.ledger,
       agent: opened.prepared,
-      executor: opts.executor ?? new LocalExecutor(),
+      executor: opts.executor ?? (await createExecutor(opened.program, env)),
       policy:
         opts.policy ??
         noiseAwarePolicy({

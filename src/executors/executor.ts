@@ -83,6 +83,10 @@ export interface ExecutionResult {
   oomKilled?: boolean;
   /** Which requested limits were enforced, and how (absent when none were requested). */
   limitsApplied?: LimitsApplied;
+  /** A scheduler's final state for the job (Slurm: COMPLETED, FAILED, TIMEOUT, OUT_OF_MEMORY, CANCELLED, NODE_FAIL, ...). */
+  schedulerState?: string;
+  /** A sentence for people when the job did not simply run to its end (e.g. the node failed). */
+  schedulerReason?: string | null;
 }
 
 export interface Executor {

@@ -4,7 +4,7 @@
  * constraints, the decision, the branch move, and the holdout of a keep.
  */
 import { join } from 'node:path';
-import type { ExecutionResult } from '../executors/executor.js';
+import type { ExecutionResult, ProcessHandle } from '../executors/executor.js';
 import type { ExperimentRow } from '../ledger/types.js';
 import type { Decision } from '../policy/policy.js';
 import { pooledNoise } from '../policy/stats.js';
@@ -112,7 +112,7 @@ export async function measureBaseline(ctx: RunContext, wt: Worktree): Promise<vo
 }
 
 /** Runs a committed candidate (checked out in `wt`) to a decision; resumes from stored measurements. */
-export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: number, wt: Worktree): Promise<void> {
+export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: number, wt: Worktree, reattach?: ProcessHandle): Promise<void> {
   const tag = ctx.run.tag;
   const cwd = join(wt.path, ctx.programDir);
   const ok = await preflight(ctx, row, cwd, slot);
@@ -124,7 +124,8 @@ export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: nu
   let needMeasure = values(ctx, row.id, commit).length === 0;
   for (;;) {
     if (needMeasure) {
-      const m = await measureOnce(ctx, { experimentId: row.id, commit }, row.id, cwd, slot);
+      const m = await measureOnce(ctx, { experimentId: row.id, commit }, row.id, cwd, slot, reattach);
+      reattach = undefined;
       if (m.kind === 'aborted') return backToCommitted(ctx, row.id);
       if (m.kind !== 'measured') {
         record(ctx, row.id, m.kind, { ...execPatch(m.exec), metrics_json: JSON.stringify(m.metrics), reason: m.reason });

@@ -83,7 +83,7 @@ export interface Target {
  * Measures `target.commit`, checked out in `cwd`, once on `slot`; `duringId` is the experiment
  * being decided (its folder gets the logs).
  */
-export async function measureOnce(ctx: RunContext, target: Target, duringId: number, cwd: string, slot: number): Promise<MeasureResult> {
+export async function measureOnce(ctx: RunContext, target: Target, duringId: number, cwd: string, slot: number, reattach?: ProcessHandle): Promise<MeasureResult> {
   const experimentId = target.experimentId;
   const c = ctx.program.config;
   const dir = ctx.paths.experimentDir(duringId);
@@ -93,11 +93,16 @@ export async function measureOnce(ctx: RunContext, target: Target, duringId: num
   const logPath = join(dir, `run${suffix}.log`);
   const tag = ctx.run.tag;
   const onStart = experimentId === duringId ? (handle: ProcessHandle) => ctx.ledger.updateExperiment(tag, duringId, { process_json: JSON.stringify(handle) }) : undefined;
-  const exec = await ctx.executor.run({ ...spec(ctx, experimentId, slot, cwd, c.run, c.timeout, logPath, c.budget), onStart }, ctx.abort.signal);
+  const runSpec = { ...spec(ctx, experimentId, slot, cwd, c.run, c.timeout, logPath, c.budget), onStart };
+  // A job that outlived its harness (Slurm) is followed to its end instead of being run again.
+  const exec = (reattach && ctx.executor.reattach ? await ctx.executor.reattach(reattach, runSpec, ctx.abort.signal) : null) ?? (await ctx.executor.run(runSpec, ctx.abort.signal));
   warnUnenforcedLimits(ctx, exec);
   const evalCommand = commandOf(c.eval, c.timeout);
   let outcome = measureOutcome(exec, logPath, c.metric.name, evalCommand ? undefined : c.metrics_file, cwd, !evalCommand);
   if (outcome.kind === 'aborted') return { kind: 'aborted' };
+  if (exec.schedulerReason && outcome.kind !== 'measured') {
+    outcome = { kind: outcome.kind, reason: `${exec.schedulerState ?? 'job'}: ${exec.schedulerReason}\n${outcome.reason}`, metrics: outcome.metrics };
+  }
   if (exec.oomKilled && outcome.kind !== 'measured') {
     outcome = { kind: 'crash', reason: `out of memory: the tree hit the ${gb(c.limits.memory ?? 0)} limit\n${outcome.reason}`, metrics: outcome.metrics };
   }

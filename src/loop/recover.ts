@@ -37,13 +37,21 @@ async function recoverOne(ctx: RunContext, row: ExperimentRow): Promise<void> {
     case 'committed':
     case 'running':
     case 'measured': {
-      note(row.state === 'measured' ? 'was measured but not decided; deciding now' : 'was in flight when the harness stopped; running it again');
-      if (row.process_json) await killOrphans(ctx, row);
-      const wt = slotWorktree(ctx, 0);
-      await wt.reset(row.candidate_commit!);
+      const handle = row.process_json && row.state === 'running' ? (JSON.parse(row.process_json) as ProcessHandle) : undefined;
+      if (handle?.jobId && ctx.executor.reattach) {
+        note(`was in flight when the harness stopped; following job ${handle.jobId} to its end`);
+      } else {
+        note(row.state === 'measured' ? 'was measured but not decided; deciding now' : 'was in flight when the harness stopped; running it again');
+        if (row.process_json) await killOrphans(ctx, row);
+      }
+      // A job still running in its own worktree is left there; anything else runs again in slot 0.
+      const reattach = handle?.jobId && ctx.executor.reattach ? handle : undefined;
+      const slot = reattach ? row.slot : 0;
+      const wt = slotWorktree(ctx, slot);
+      if (!reattach) await wt.reset(row.candidate_commit!);
       ctx.inFlight++;
       try {
-        await runCandidate(ctx, row, 0, wt);
+        await runCandidate(ctx, row, slot, wt, reattach);
       } finally {
         ctx.inFlight--;
       }

@@ -103,6 +103,20 @@ export const FrontMatterSchema = z.strictObject({
   devices: z.array(z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String)).min(1).optional(),
   /** The variable that gets a slot's device, or a map of variables to templates with {device} and {slot}. */
   device_env: z.union([z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name such as CUDA_VISIBLE_DEVICES'), z.record(z.string(), z.string())]).default('CUDA_VISIBLE_DEVICES'),
+  /** Where experiments run: local processes, or Slurm jobs. */
+  executor: z.enum(['local', 'slurm']).default('local'),
+  slurm: z
+    .strictObject({
+      partition: z.string().min(1).optional(),
+      gres: z.string().min(1).optional(),
+      account: z.string().min(1).optional(),
+      /** Slurm's own time limit, a backstop (minutes granularity); the budget is enforced inside the job. */
+      time: z.string().min(1).optional(),
+      /** Extra sbatch options, e.g. ["--qos=high", "--constraint=a100"]. */
+      sbatch: z.array(z.string()).default([]),
+      poll: duration.default(0.5),
+    })
+    .default({ sbatch: [], poll: 0.5 }),
   /** Re-measure a winner that was re-based onto a newer incumbent before the branch moves (default: unless deterministic). */
   verify_rebased: z.boolean().optional(),
   metrics_file: z.string().min(1).optional(),
@@ -148,6 +162,7 @@ export const KNOWN_KEYS: Record<string, string[]> = {
   repeats: Object.keys(RepeatsSchema.shape),
   decision: Object.keys(DecisionSchema.shape),
   limits: ['memory', 'processes', 'network'],
+  slurm: ['partition', 'gres', 'account', 'time', 'sbatch', 'poll'],
 };
 
 /** Variables never passed to experiments unless `env.allow` names them. */

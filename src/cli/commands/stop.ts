@@ -3,6 +3,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { runPaths } from '../../loop/context.js';
 import { liveHarness } from '../../loop/setup.js';
 import { openLedgerFor } from './inspect.js';
+import { createExecutor } from '../../executors/create.js';
+import type { ProcessHandle } from '../../executors/executor.js';
+import type { Program } from '../../program/program.js';
 
 export function registerStop(program: Command): void {
   program
@@ -12,10 +15,19 @@ export function registerStop(program: Command): void {
     .option('--now', 'kill the experiment in flight too (it is re-run on resume)')
     .action(async (o: { tag?: string; now?: boolean }) => {
       const { repo, ledger, run } = await openLedgerFor(process.cwd(), o.tag);
+      const unfinished = ledger.unfinishedExperiments(run.tag).filter((e) => e.state === 'running' && e.process_json);
       ledger.close();
       const pid = liveHarness(run);
       if (!pid) {
-        process.stdout.write(`run ${run.tag} is not running (${run.state}${run.stop_reason ? `: ${run.stop_reason}` : ''}); nothing to stop\n`);
+        // The harness died: experiments it started (Slurm jobs, orphaned processes) may still run.
+        let cancelled = 0;
+        if (unfinished.length > 0) {
+          const executor = await createExecutor({ config: JSON.parse(run.config_json) } as Program, process.env);
+          for (const e of unfinished) {
+            cancelled += await executor.killLeftovers(JSON.parse(e.process_json!) as ProcessHandle, { AUTORESEARCH_EXPERIMENT_ID: String(e.id), AUTORESEARCH_RUN_TAG: run.tag });
+          }
+        }
+        process.stdout.write(`run ${run.tag} is not running (${run.state}${run.stop_reason ? `: ${run.stop_reason}` : ''})${cancelled ? `; cancelled ${cancelled} leftover job(s)/process(es) of experiments in flight (they are re-run on resume)` : '; nothing to stop'}\n`);
         return;
       }
       // The loop checks for this file before each experiment; --now also signals the harness.

@@ -1,0 +1,522 @@
+/**
+ * SlurmExecutor: runs each experiment as a Slurm batch job.
+ *
+ * - The job script (slurm-job.ts) runs `bash -c <command>` in spec.cwd with exactly spec.env
+ *   (plus Slurm's own SLURM_* and GPU visibility variables, which win), under
+ *   `timeout --signal=TERM --kill-after=<grace> <timeout>` INSIDE the job: the hard timeout is
+ *   exact to the second, and Slurm's --time (whole minutes, enforced late) is only a backstop.
+ * - stdout+stderr go to spec.logPath bounded like the local executor's log (head written live,
+ *   tail kept on the node, omission marker between).
+ * - Submitted with `sbatch --parsable --export=NONE`, so nothing of the harness's own environment
+ *   (secrets included) reaches the job or the controller's job record.
+ * - Followed with `scontrol -o show job` (then sacct or the jobcomp/filetxt log once the
+ *   controller has forgotten the job), peak memory from the job's own cgroup (or `sstat`).
+ * - Abort: `scancel`, then wait until the job has left the queue (no longer COMPLETING).
+ * - The job survives the harness: reattach() follows it again after a harness restart.
+ *
+ * The log folder (and so spec.logPath and its `<logPath>.slurm/` work folder) and spec.cwd must
+ * be on a filesystem the compute nodes share, at the same path.
+ */
+
+import * as fs from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import type { ExecutionResult, Executor, ExperimentSpec, LimitsApplied, ProcessHandle } from './executor.js';
+import { validateLimits } from './limits.js';
+import {
+  baseState,
+  isTerminalState,
+  type JobInfo,
+  parseConfig,
+  parseJobcompRecord,
+  parseSacct,
+  parseScontrolJob,
+  parseSize,
+  readFileTail,
+  runCommand,
+  type CommandResult,
+} from './slurm-cli.js';
+import { finalizeLog, JOB_SCRIPT, jobPaths, type JobPaths, type JobStatus, readStarted, readStatus, renderParams } from './slurm-job.js';
+
+export interface SlurmExecutorOptions {
+  /** --partition */
+  partition?: string;
+  /** --gres, e.g. 'gpu:1' */
+  gres?: string;
+  /** --account */
+  account?: string;
+  /**
+   * --time (Slurm's own backstop limit, any format sbatch takes). Default: whole minutes,
+   * ceil((timeoutSeconds + killGraceSeconds) / 60) + 1; none when the timeout is infinite.
+   */
+  time?: string;
+  /** Extra sbatch options, passed as given (e.g. ['--cpus-per-task=4', '--qos=short']). */
+  sbatch?: string[];
+  /** Seconds between two looks at the job (default 0.5). */
+  pollSeconds?: number;
+  /** Environment for the Slurm client commands (e.g. SLURM_CONF), over the harness's own. */
+  env?: Record<string, string>;
+}
+
+/**
+ * ExecutionResult plus what the scheduler said. schedulerState: Slurm's final job state
+ * (COMPLETED, FAILED, TIMEOUT, OUT_OF_MEMORY, CANCELLED, NODE_FAIL, ... or UNKNOWN when no record
+ * is left); schedulerReason: a sentence for humans when the job did not simply run to its end.
+ */
+export interface SlurmExecutionResult extends ExecutionResult {
+  jobId: string | null;
+  schedulerState: string;
+  schedulerReason: string | null;
+  /** Seconds the job waited in the queue (null when unknown). */
+  queueSeconds: number | null;
+}
+
+const DEFAULT_POLL_SECONDS = 0.5;
+/** sstat is a round trip to the node: not more often than this. */
+const SSTAT_INTERVAL_MS = 2000;
+/** While a cancel has not taken effect, scancel again this often. */
+const CANCEL_RESEND_MS = 10_000;
+/** How long the controller may be unreachable before a follow gives up. */
+const CONTROLLER_OUTAGE_MS = 5 * 60_000;
+/** How long to wait for the status file after Slurm says the script ended (NFS attribute caches). */
+const STATUS_GRACE_MS = 5000;
+/** Largest tail the job keeps in memory on the node (as BoundedLog). */
+const MAX_TAIL_BYTES = 2 ** 31 - 1;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function sanitizeBytes(value: number, fallback: number): number {
+  if (!Number.isFinite(value)) return fallback;
+  return Math.max(0, Math.floor(value));
+}
+
+/** Exit status 128+n from bash means "killed by signal n". */
+function decodeExit(code: number): { exitCode: number | null; signal: string | null } {
+  if (code > 128 && code < 128 + 65) {
+    const n = code - 128;
+    const name = Object.entries(osConstants.signals).find(([, v]) => v === n)?.[0];
+    if (name) return { exitCode: null, signal: name };
+  }
+  return { exitCode: code, signal: null };
+}
+
+type Query = { kind: 'found'; info: JobInfo } | { kind: 'gone' } | { kind: 'error'; message: string };
+
+export class SlurmExecutor implements Executor {
+  readonly name = 'slurm';
+  private readonly options: SlurmExecutorOptions;
+  private configPromise: Promise<Map<string, string>> | null = null;
+
+  constructor(options: SlurmExecutorOptions = {}) {
+    this.options = { ...options };
+  }
+
+  private get pollMs(): number {
+    const s = this.options.pollSeconds;
+    return s !== undefined && Number.isFinite(s) && s > 0 ? s * 1000 : DEFAULT_POLL_SECONDS * 1000;
+  }
+
+  private slurm(command: string, args: string[], timeoutMs = 60_000): Promise<CommandResult> {
+    return runCommand(command, args, { ...process.env, ...this.options.env }, timeoutMs);
+  }
+
+  /** `scontrol show config`, read once (an empty map when the controller does not answer). */
+  private config(): Promise<Map<string, string>> {
+    this.configPromise ??= this.slurm('scontrol', ['show', 'config'], 30_000).then((r) => {
+      if (r.code !== 0) {
+        this.configPromise = null;
+        return new Map<string, string>();
+      }
+      return parseConfig(r.stdout);
+    });
+    return this.configPromise;
+  }
+
+  async run(spec: ExperimentSpec, signal?: AbortSignal): Promise<SlurmExecutionResult> {
+    // Nonsensical limits, a missing cwd and an unwritable log are harness bugs: reject at once.
+    if (spec.limits) validateLimits(spec.limits);
+    if (!fs.existsSync(spec.cwd)) throw new Error(`SlurmExecutor: working directory does not exist: ${spec.cwd}`);
+    const paths = jobPaths(spec.logPath);
+    fs.rmSync(paths.dir, { recursive: true, force: true });
+    fs.mkdirSync(paths.dir, { recursive: true });
+    fs.writeFileSync(spec.logPath, '');
+    const submittedAt = Date.now();
+    const config = await this.config();
+    if (signal?.aborted) {
+      finalizeLog(paths, spec.logPath, 0, null);
+      return this.result(spec, config, null, submittedAt, {
+        state: 'NOT_SUBMITTED',
+        reason: 'aborted before the job was submitted',
+        aborted: true,
+      });
+    }
+
+    const timeout = spec.timeoutSeconds;
+    const grace = Number.isFinite(spec.killGraceSeconds) && spec.killGraceSeconds > 0 ? spec.killGraceSeconds : 0.01;
+    fs.writeFileSync(paths.script, JOB_SCRIPT, { mode: 0o700 });
+    fs.writeFileSync(
+      paths.params,
+      renderParams({
+        command: spec.command,
+        cwd: spec.cwd,
+        env: spec.env,
+        logPath: spec.logPath,
+        headBytes: sanitizeBytes(spec.logHeadBytes, Number.MAX_SAFE_INTEGER),
+        tailBytes: Math.min(sanitizeBytes(spec.logTailBytes, 0), MAX_TAIL_BYTES),
+        // GNU timeout: 0 disables it.
+        timeoutSeconds: Number.isFinite(timeout) ? Math.max(timeout, 0.001) : 0,
+        graceSeconds: grace,
+      }),
+      { mode: 0o600 },
+    );
+
+    const args = ['--parsable', `--job-name=${jobName(spec)}`, `--output=${paths.slurmOut}`, `--chdir=${paths.dir}`, '--export=NONE'];
+    const time = this.options.time ?? (Number.isFinite(timeout) ? String(Math.ceil((Math.max(timeout, 0) + grace) / 60) + 1) : undefined);
+    if (time) args.push(`--time=${time}`);
+    if (this.options.partition) args.push(`--partition=${this.options.partition}`);
+    if (this.options.gres) args.push(`--gres=${this.options.gres}`);
+    if (this.options.account) args.push(`--account=${this.options.account}`);
+    if (spec.limits?.memoryBytes !== undefined) args.push(`--mem=${Math.ceil(spec.limits.memoryBytes / 2 ** 20)}M`);
+    args.push(...(this.options.sbatch ?? []), paths.script, paths.dir);
+
+    const submitted = await this.slurm('sbatch', args);
+    const jobId = /^(\d+)/.exec(submitted.stdout.trim())?.[1];
+    if (submitted.code !== 0 || !jobId) {
+      throw new Error(`SlurmExecutor: sbatch failed (${submitted.code ?? 'killed'}): ${(submitted.stderr || submitted.stdout).trim()}`);
+    }
+    spec.onStart?.({ jobId });
+    return this.follow(jobId, spec, paths, config, submittedAt, signal);
+  }
+
+  async killLeftovers(handle: ProcessHandle, marker: Record<string, string>): Promise<number> {
+    const jobId = handle.jobId;
+    if (!jobId) return 0;
+    const q = await this.queryJob(jobId);
+    if (q.kind === 'error') throw new Error(`SlurmExecutor: cannot look up job ${jobId}: ${q.message}`);
+    if (q.kind === 'gone' || isTerminalState(q.info.state)) return 0;
+    // Job ids can be reused (a controller reset): only cancel what is visibly ours.
+    const expected = marker.AUTORESEARCH_EXPERIMENT_ID;
+    const name = q.info.name ?? '';
+    if (expected !== undefined ? name !== `autoresearch-${expected}` : !name.startsWith('autoresearch-')) return 0;
+    const completing = baseState(q.info.state) === 'COMPLETING';
+    if (!completing) await this.slurm('scancel', [jobId], 30_000);
+    const config = await this.config();
+    const killWait = parseInt(config.get('KillWait') ?? '30', 10) || 30;
+    const deadline = Date.now() + (killWait + 60) * 1000;
+    while (Date.now() < deadline) {
+      const r = await this.queryJob(jobId);
+      if (r.kind === 'gone' || (r.kind === 'found' && isTerminalState(r.info.state))) break;
+      await sleep(Math.min(this.pollMs, 500));
+    }
+    return completing ? 0 : 1;
+  }
+
+  async reattach(handle: ProcessHandle, spec: ExperimentSpec, signal?: AbortSignal): Promise<SlurmExecutionResult | null> {
+    const jobId = handle.jobId;
+    if (!jobId) return null;
+    const paths = jobPaths(spec.logPath);
+    const config = await this.config();
+    const q = await this.queryJob(jobId);
+    if (q.kind === 'error') throw new Error(`SlurmExecutor: cannot look up job ${jobId}: ${q.message}`);
+    if (q.kind === 'found') {
+      // A reused id (the controller was reset) belongs to another job.
+      if (q.info.name !== jobName(spec)) return null;
+      return this.follow(jobId, spec, paths, config, q.info.submitTime ?? Date.now(), signal);
+    }
+    const status = readStatus(paths.status);
+    const started = readStarted(paths.started);
+    const record = await this.lookupFinished(jobId, config);
+    const ours = status?.jobId === jobId || started?.jobId === jobId || (record !== null && record.name === jobName(spec));
+    if (!ours) return null;
+    return this.follow(jobId, spec, paths, config, record?.submitTime ?? Date.now(), signal);
+  }
+
+  private async queryJob(jobId: string): Promise<Query> {
+    const r = await this.slurm('scontrol', ['-o', 'show', 'job', jobId], 30_000);
+    if (r.code === 0) {
+      const info = parseScontrolJob(r.stdout, jobId);
+      return info ? { kind: 'found', info } : { kind: 'gone' };
+    }
+    if (/invalid job id/i.test(r.stderr + r.stdout)) return { kind: 'gone' };
+    return { kind: 'error', message: (r.stderr || r.stdout).trim() || `scontrol exited with ${r.code ?? 'a signal'}` };
+  }
+
+  /** The final record of a job the controller no longer knows: sacct, else the jobcomp file. */
+  private async lookupFinished(jobId: string, config: Map<string, string>): Promise<JobInfo | null> {
+    const storage = config.get('AccountingStorageType') ?? '';
+    if (storage !== '' && !storage.endsWith('/none')) {
+      const r = await this.slurm('sacct', ['-X', '-n', '-P', '-j', jobId, '-o', 'JobID,JobName,State,ExitCode,Submit,Start,End,NodeList'], 30_000);
+      const info = r.code === 0 ? parseSacct(r.stdout, jobId) : null;
+      if (info) return info;
+    }
+    const loc = config.get('JobCompLoc');
+    if ((config.get('JobCompType') ?? '').endsWith('/filetxt') && loc) {
+      const info = parseJobcompRecord(readFileTail(loc, 8 * 1024 * 1024).toString('utf8'), jobId);
+      if (info) return info;
+    }
+    return null;
+  }
+
+  private async sstatPeak(jobId: string): Promise<number | null> {
+    const r = await this.slurm('sstat', ['-n', '-P', '-a', '-j', jobId, '-o', 'MaxRSS'], 10_000).catch(() => null);
+    if (!r || r.code !== 0) return null;
+    let peak: number | null = null;
+    for (const line of r.stdout.split('\n')) {
+      const v = parseSize(line);
+      if (v !== null && (peak === null || v > peak)) peak = v;
+    }
+    return peak;
+  }
+
+  /** Follows a submitted job to its end (or abort), then completes the log and the result. */
+  private async follow(
+    jobId: string,
+    spec: ExperimentSpec,
+    paths: JobPaths,
+    config: Map<string, string>,
+    submittedAt: number,
+    signal: AbortSignal | undefined,
+  ): Promise<SlurmExecutionResult> {
+    let cancelRequested = false;
+    let cancelSentAt = 0;
+    let wake: (() => void) | null = null;
+    const onAbort = () => {
+      cancelRequested = true;
+      wake?.();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) cancelRequested = true;
+
+    let info: JobInfo | null = null;
+    let sstatMax: number | null = null;
+    let lastSstat = 0;
+    let errorSince: number | null = null;
+    try {
+      for (;;) {
+        if (cancelRequested && Date.now() - cancelSentAt >= CANCEL_RESEND_MS) {
+          cancelSentAt = Date.now();
+          await this.slurm('scancel', [jobId], 30_000);
+        }
+        const q = await this.queryJob(jobId);
+        if (q.kind === 'error') {
+          errorSince ??= Date.now();
+          if (Date.now() - errorSince > CONTROLLER_OUTAGE_MS) {
+            throw new Error(`SlurmExecutor: lost track of job ${jobId}: ${q.message}`);
+          }
+        } else {
+          errorSince = null;
+          if (q.kind === 'gone') break;
+          info = q.info;
+          if (isTerminalState(info.state)) break;
+          if (baseState(info.state) === 'RUNNING' && Date.now() - lastSstat >= SSTAT_INTERVAL_MS) {
+            lastSstat = Date.now();
+            const peak = await this.sstatPeak(jobId);
+            if (peak !== null) sstatMax = Math.max(sstatMax ?? 0, peak);
+          }
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, this.pollMs);
+          function done() {
+            clearTimeout(timer);
+            resolve();
+          }
+          wake = done;
+        });
+        wake = null;
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+
+    const live = info !== null && isTerminalState(info.state);
+    const final = live ? info : ((await this.lookupFinished(jobId, config)) ?? null);
+    let status = ownStatus(paths, jobId);
+    const state = final ? baseState(final.state) : null;
+    if (!status && (state === 'COMPLETED' || state === 'FAILED') && fs.existsSync(paths.started)) {
+      // The script ended normally, so the status file exists; a shared filesystem may show it late.
+      const deadline = Date.now() + STATUS_GRACE_MS;
+      while (!status && Date.now() < deadline) {
+        await sleep(100);
+        status = ownStatus(paths, jobId);
+      }
+    }
+    fs.mkdirSync(paths.dir, { recursive: true });
+    const totals = finalizeLog(paths, spec.logPath, Math.min(sanitizeBytes(spec.logTailBytes, 0), MAX_TAIL_BYTES), status);
+    const started = readStarted(paths.started);
+    return this.result(spec, config, jobId, submittedAt, {
+      ...mapJobState(final, status, started !== null, cancelSentAt > 0, spec.timeoutSeconds, jobId),
+      job: final,
+      status,
+      startedMs: started?.jobId === jobId ? started.startMs : null,
+      sstatPeak: sstatMax,
+      totals,
+    });
+  }
+
+  private result(
+    spec: ExperimentSpec,
+    config: Map<string, string>,
+    jobId: string | null,
+    submittedAt: number,
+    o: Outcome & {
+      job?: JobInfo | null;
+      status?: JobStatus | null;
+      startedMs?: number | null;
+      sstatPeak?: number | null;
+      totals?: { outputBytes: number; droppedBytes: number };
+    },
+  ): SlurmExecutionResult {
+    const job = o.job ?? null;
+    const status = o.status ?? null;
+    const startedAt = status?.startMs ?? o.startedMs ?? job?.startTime ?? submittedAt;
+    let wallSeconds = 0;
+    if (status?.startMs != null && status.endMs != null) wallSeconds = (status.endMs - status.startMs) / 1000;
+    else if (job?.startTime != null && job.endTime != null) wallSeconds = Math.max(0, (job.endTime - job.startTime) / 1000);
+    const queueStart = job?.submitTime ?? submittedAt;
+    const queueSeconds = job?.startTime != null ? Math.max(0, (job.startTime - queueStart) / 1000) : null;
+    const proctrack = config.get('ProctrackType') ?? '';
+    const taskPlugin = config.get('TaskPlugin') ?? '';
+    const ramConstrained = taskPlugin.includes('cgroup') && (config.get('ConstrainRAMSpace') ?? 'yes').toLowerCase() !== 'no';
+    let limitsApplied: LimitsApplied | undefined;
+    if (spec.limits) {
+      limitsApplied = {
+        memory: spec.limits.memoryBytes !== undefined && ramConstrained ? 'cgroup' : null,
+        processes: null,
+        network: null,
+      };
+    }
+    return {
+      exitCode: o.exitCode ?? null,
+      signal: o.signal ?? null,
+      timedOut: o.timedOut ?? false,
+      aborted: o.aborted ?? false,
+      startedAt,
+      wallSeconds,
+      peakMemoryBytes: status?.peakBytes ?? o.sstatPeak ?? null,
+      outputBytes: o.totals?.outputBytes ?? 0,
+      droppedBytes: o.totals?.droppedBytes ?? 0,
+      containment: proctrack.includes('cgroup') ? 'cgroup' : 'process-group',
+      oomKilled: o.oomKilled ?? false,
+      ...(limitsApplied ? { limitsApplied } : {}),
+      jobId,
+      schedulerState: o.state,
+      schedulerReason: o.reason,
+      queueSeconds,
+    };
+  }
+}
+
+function jobName(spec: ExperimentSpec): string {
+  return `autoresearch-${spec.experimentId}`;
+}
+
+/** The status file, when it belongs to this job (not to an earlier submission). */
+function ownStatus(paths: JobPaths, jobId: string): JobStatus | null {
+  const status = readStatus(paths.status);
+  return status && (status.jobId === null || status.jobId === jobId) ? status : null;
+}
+
+export interface Outcome {
+  state: string;
+  reason: string | null;
+  exitCode?: number | null;
+  signal?: string | null;
+  timedOut?: boolean;
+  aborted?: boolean;
+  oomKilled?: boolean;
+}
+
+/**
+ * Slurm's final state + what the job itself recorded -> the fields of the result.
+ * `job`: the final record (null when Slurm has none left); `status`: the job's status file
+ * (null when the wrapper did not live to write it); `started`: the command was started.
+ */
+export function mapJobState(
+  job: JobInfo | null,
+  status: JobStatus | null,
+  started: boolean,
+  cancelledByUs: boolean,
+  timeoutSeconds: number,
+  jobId: string,
+): Outcome & { exitCode: number | null; signal: string | null } {
+  // What the command itself did, when the wrapper lived to write it down.
+  let own: { exitCode: number | null; signal: string | null } | null = null;
+  let timedOutInside = false;
+  if (status?.code != null) {
+    own = decodeExit(status.code);
+    const elapsed = status.startMs != null && status.endMs != null ? (status.endMs - status.startMs) / 1000 : 0;
+    // GNU timeout: 124 after SIGTERM worked, 137 when it had to SIGKILL.
+    timedOutInside = (status.code === 124 || status.code === 137) && Number.isFinite(timeoutSeconds) && elapsed >= timeoutSeconds - 0.05;
+    if (timedOutInside) own = { exitCode: null, signal: status.code === 124 ? 'SIGTERM' : 'SIGKILL' };
+  }
+  const slurmExit = (): { exitCode: number | null; signal: string | null } => {
+    if (job?.exitSignal) return { exitCode: null, signal: decodeExit(128 + job.exitSignal).signal ?? `SIG${job.exitSignal}` };
+    return job?.exitCode != null ? decodeExit(job.exitCode) : { exitCode: null, signal: null };
+  };
+
+  if (!job) {
+    if (own) {
+      return {
+        ...own,
+        state: own.exitCode === 0 ? 'COMPLETED' : 'FAILED',
+        reason: `job ${jobId} is no longer known to Slurm; the result comes from the job's status file`,
+        timedOut: timedOutInside,
+      };
+    }
+    return {
+      exitCode: null,
+      signal: null,
+      state: 'UNKNOWN',
+      reason: started
+        ? `job ${jobId} started but vanished from Slurm without a record of its end (controller reset?)`
+        : `job ${jobId} is unknown to Slurm and never started`,
+      aborted: cancelledByUs,
+    };
+  }
+
+  const state = baseState(job.state);
+  const why = job.reason && job.reason !== 'None' ? ` (${job.reason})` : '';
+  switch (state) {
+    case 'COMPLETED':
+    case 'FAILED': {
+      if (own) {
+        return { ...own, state, reason: timedOutInside ? `hard timeout of ${timeoutSeconds} s reached inside the job` : null, timedOut: timedOutInside };
+      }
+      const exit = slurmExit();
+      return {
+        ...exit,
+        state,
+        reason: started
+          ? `the job script ended without recording the command's exit status${why}`
+          : `the job failed before the command started${why}: see the end of the log`,
+      };
+    }
+    case 'TIMEOUT':
+      return {
+        exitCode: null,
+        signal: 'SIGTERM',
+        state,
+        reason: `Slurm's time limit for the job was reached${why}`,
+        timedOut: true,
+      };
+    case 'OUT_OF_MEMORY':
+      return {
+        ...(own ?? { exitCode: null, signal: 'SIGKILL' }),
+        state,
+        reason: 'out of memory: the job hit its memory limit and the kernel killed a process',
+        oomKilled: true,
+        timedOut: timedOutInside,
+      };
+    case 'CANCELLED':
+      if (cancelledByUs) return { exitCode: null, signal: 'SIGTERM', state, reason: 'cancelled (aborted by the harness)', aborted: true };
+      return { exitCode: null, signal: 'SIGTERM', state, reason: `cancelled outside autoresearch (scancel or an administrator)${why}` };
+    case 'NODE_FAIL':
+    case 'BOOT_FAIL':
+      return { exitCode: null, signal: null, state, reason: `the node failed${job.nodeList ? ` (${job.nodeList})` : ''}${why}` };
+    case 'PREEMPTED':
+      return { exitCode: null, signal: 'SIGTERM', state, reason: `preempted by a higher-priority job${why}` };
+    case 'DEADLINE':
+      return { exitCode: null, signal: 'SIGTERM', state, reason: `the job's deadline passed${why}` };
+    default:
+      return { ...(own ?? slurmExit()), state, reason: `job ended in state ${state}${why}`, aborted: cancelledByUs && state !== 'COMPLETED' };
+  }
+}

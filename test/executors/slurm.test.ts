@@ -1,0 +1,440 @@
+/**
+ * SlurmExecutor against a real single-node Slurm cluster on localhost.
+ *
+ * With SLURM_CONF set and `sinfo` answering, that cluster is used (CI starts one with
+ * scripts/slurm-local.sh and exports SLURM_CONF). Otherwise beforeAll starts one with
+ * `scripts/slurm-local.sh start` (installing slurm-wlm with apt-get if needed) and stops it in
+ * afterAll. When no cluster can be had, every test is skipped with the reason.
+ */
+
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import type { ExperimentSpec, ProcessHandle } from '../../src/executors/executor.js';
+import { mapJobState, SlurmExecutor, type SlurmExecutionResult, type SlurmExecutorOptions } from '../../src/executors/slurm.js';
+import { type JobInfo, parseJobcompRecord, parseSacct, parseScontrolJob, parseSize } from '../../src/executors/slurm-cli.js';
+import { type JobStatus, renderParams, shellQuote } from '../../src/executors/slurm-job.js';
+import { omissionMarker } from '../../src/executors/log-sink.js';
+import { parseMetricsFromOutput } from '../../src/metrics/parse.js';
+
+const SCRIPT = fileURLToPath(new URL('../../scripts/slurm-local.sh', import.meta.url));
+const BASE = process.env.AUTORESEARCH_SLURM_BASE ?? '/tmp/autoresearch-slurm';
+
+let clusterEnv: Record<string, string> = {};
+let skipReason: string | null = null;
+let stopAtEnd = false;
+let config = new Map<string, string>();
+let hasGpus = false;
+let root: string;
+
+function slurmEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, ...clusterEnv };
+}
+
+function slurmCmd(command: string, args: string[]) {
+  return spawnSync(command, args, { env: slurmEnv(), encoding: 'utf8', timeout: 30_000 });
+}
+
+function sinfoAnswers(env: NodeJS.ProcessEnv): boolean {
+  const r = spawnSync('sinfo', ['-h', '-o', '%T'], { env, encoding: 'utf8', timeout: 15_000 });
+  return r.status === 0 && r.stdout.trim() !== '';
+}
+
+beforeAll(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'ar-slurm-exec-'));
+  if (process.env.SLURM_CONF && sinfoAnswers(process.env)) {
+    clusterEnv = { SLURM_CONF: process.env.SLURM_CONF };
+  } else {
+    const wasRunning = spawnSync('bash', [SCRIPT, 'status', BASE], { encoding: 'utf8', timeout: 30_000 }).status === 0;
+    const r = spawnSync('bash', [SCRIPT, 'start', BASE], { encoding: 'utf8', timeout: 280_000 });
+    if (r.status !== 0) {
+      skipReason = `no Slurm cluster: SLURM_CONF is not set or does not answer, and scripts/slurm-local.sh start failed: ${(r.stderr || String(r.error)).trim().split('\n').slice(-3).join(' | ')}`;
+      console.warn(`[slurm.test] skipping: ${skipReason}`);
+      return;
+    }
+    stopAtEnd = !wasRunning;
+    for (const m of r.stdout.matchAll(/^export (\w+)=(.*)$/gm)) clusterEnv[m[1]!] = m[2]!.replace(/^'(.*)'$/, '$1');
+    if (!sinfoAnswers(slurmEnv())) {
+      skipReason = `the cluster started by scripts/slurm-local.sh does not answer sinfo (${r.stdout.trim()})`;
+      console.warn(`[slurm.test] skipping: ${skipReason}`);
+      return;
+    }
+  }
+  const show = slurmCmd('scontrol', ['show', 'config']);
+  for (const line of show.stdout.split('\n')) {
+    const m = /^(\S+)\s*=\s?(.*)$/.exec(line);
+    if (m) config.set(m[1]!, m[2]!.trim());
+  }
+  hasGpus = /Gres=\S*gpu:/.test(slurmCmd('scontrol', ['-o', 'show', 'nodes']).stdout);
+}, 300_000);
+
+afterAll(() => {
+  if (root) fs.rmSync(root, { recursive: true, force: true });
+  if (stopAtEnd) spawnSync('bash', [SCRIPT, 'stop', BASE], { encoding: 'utf8', timeout: 60_000 });
+});
+
+function requireCluster(ctx: TestContext): void {
+  if (skipReason) ctx.skip(skipReason);
+}
+
+let counter = 0;
+function makeSpec(command: string, overrides: Partial<ExperimentSpec> = {}): ExperimentSpec {
+  const id = ++counter;
+  const dir = path.join(root, `run-${id}`);
+  fs.mkdirSync(dir);
+  return {
+    experimentId: 1000 + id,
+    command,
+    cwd: dir,
+    env: { PATH: '/usr/local/bin:/usr/bin:/bin', AUTORESEARCH_EXPERIMENT_ID: String(1000 + id) },
+    budgetSeconds: 5,
+    timeoutSeconds: 30,
+    killGraceSeconds: 1,
+    logPath: path.join(dir, 'run.log'),
+    logHeadBytes: 64 * 1024,
+    logTailBytes: 64 * 1024,
+    ...overrides,
+  };
+}
+
+function executor(options: SlurmExecutorOptions = {}): SlurmExecutor {
+  return new SlurmExecutor({ env: clusterEnv, ...options });
+}
+
+function inQueue(jobId: string): boolean {
+  return slurmCmd('squeue', ['-h', '-j', jobId, '-o', '%i']).stdout.trim() !== '';
+}
+
+/** Runs a spec in the background; resolves the job id from onStart, and the result later. */
+function startInBackground(ex: SlurmExecutor, spec: ExperimentSpec, signal?: AbortSignal) {
+  let resolveId!: (id: string) => void;
+  const jobId = new Promise<string>((r) => (resolveId = r));
+  const result = ex.run({ ...spec, onStart: (h: ProcessHandle) => resolveId(h.jobId!) }, signal);
+  result.catch(() => {});
+  return { jobId, result };
+}
+
+async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return cond();
+}
+
+const startedFile = (spec: ExperimentSpec) => `${spec.logPath}.slurm/started`;
+
+// Generous per-test limits: in CI other test files may share the 2-CPU cluster, so jobs can queue.
+describe('SlurmExecutor (real local cluster)', { timeout: 120_000 }, () => {
+  it('runs a job: exit code, exactly spec.env, cwd, merged log with metric lines', async (ctx) => {
+    requireCluster(ctx);
+    const tricky = `it's "quoted" $HOME \`date\` \\ \n second line; $(exit 1)`;
+    const spec = makeSpec(
+      [
+        'echo "stdout:$FOO"',
+        'echo "stderr line" >&2',
+        'pwd > where.txt',
+        'printf %s "$FOO" > foo.txt',
+        'env > env.txt',
+        'echo "METRIC val_loss=0.25 tokens_per_s=1200"',
+      ].join('; '),
+    );
+    spec.env = { ...spec.env, FOO: tricky, CUDA_VISIBLE_DEVICES: 'from-harness' };
+    // The harness's own environment reaches the Slurm clients only, never the job.
+    const ex = executor({ env: { ...clusterEnv, AR_HARNESS_ONLY: 'must-not-leak' } });
+    const handles: ProcessHandle[] = [];
+    const t0 = Date.now();
+    const r = (await ex.run({ ...spec, onStart: (h) => handles.push(h) })) as SlurmExecutionResult;
+    const tEnd = Date.now();
+
+    expect(handles).toHaveLength(1);
+    expect(handles[0]!.jobId).toMatch(/^\d+$/);
+    expect(r.jobId).toBe(handles[0]!.jobId);
+    expect(r).toMatchObject({ exitCode: 0, signal: null, timedOut: false, aborted: false, oomKilled: false, schedulerState: 'COMPLETED' });
+    expect(r.containment).toBe((config.get('ProctrackType') ?? '').includes('cgroup') ? 'cgroup' : 'process-group');
+    expect(r.wallSeconds).toBeGreaterThanOrEqual(0);
+    expect(r.wallSeconds).toBeLessThan(5);
+    expect(r.startedAt).toBeGreaterThanOrEqual(t0 - 1000);
+    expect(r.startedAt).toBeLessThanOrEqual(tEnd);
+    expect(r.limitsApplied).toBeUndefined();
+
+    const log = fs.readFileSync(spec.logPath, 'utf8');
+    expect(log).toContain(`stdout:${tricky}`);
+    expect(log).toContain('stderr line');
+    expect(r.outputBytes).toBe(Buffer.byteLength(log));
+    expect(r.droppedBytes).toBe(0);
+    expect(parseMetricsFromOutput(log)).toMatchObject({ val_loss: 0.25, tokens_per_s: 1200 });
+
+    expect(fs.readFileSync(path.join(spec.cwd, 'where.txt'), 'utf8').trim()).toBe(spec.cwd);
+    expect(fs.readFileSync(path.join(spec.cwd, 'foo.txt'), 'utf8')).toBe(tricky);
+    const env = fs.readFileSync(path.join(spec.cwd, 'env.txt'), 'utf8');
+    expect(env).toContain('AUTORESEARCH_EXPERIMENT_ID=' + spec.experimentId);
+    expect(env).toContain(`SLURM_JOB_ID=${r.jobId}`);
+    expect(env).not.toContain('AR_HARNESS_ONLY');
+    expect(env).not.toMatch(/^HOME=/m);
+    expect(env).not.toMatch(/^SLURM_EXPORT_ENV=/m);
+    // No GPUs requested: Slurm sets no CUDA_VISIBLE_DEVICES, so the harness's value stays.
+    expect(env).toContain('CUDA_VISIBLE_DEVICES=from-harness');
+
+    // Latencies, for the record: submit -> command start, command end -> result.
+    const status = fs.readFileSync(`${spec.logPath}.slurm/status`, 'utf8');
+    const startMs = Number(/start_ms=(\d+)/.exec(status)![1]);
+    const endMs = Number(/end_ms=(\d+)/.exec(status)![1]);
+    console.log(`[slurm.test] latency: submit->start ${startMs - t0} ms, end->result ${tEnd - endMs} ms, total ${tEnd - t0} ms`);
+  });
+
+  it('keeps the log bounded: head, omission marker, tail, exact byte counts', async (ctx) => {
+    requireCluster(ctx);
+    const spec = makeSpec(`head -c 1000000 /dev/zero | tr '\\0' x; echo; echo END`, { logHeadBytes: 1000, logTailBytes: 500 });
+    const r = await executor().run(spec);
+    expect(r.exitCode).toBe(0);
+    const total = 1_000_000 + 1 + 4;
+    expect(r.outputBytes).toBe(total);
+    expect(r.droppedBytes).toBe(total - 1000 - 500);
+    const log = fs.readFileSync(spec.logPath, 'utf8');
+    expect(log).toBe('x'.repeat(1000) + omissionMarker(total - 1500) + 'x'.repeat(495) + '\nEND\n');
+  });
+
+  it('reports a FAILED job with its exit code', async (ctx) => {
+    requireCluster(ctx);
+    const spec = makeSpec('echo about to fail; exit 3');
+    const r = (await executor().run(spec)) as SlurmExecutionResult;
+    expect(r).toMatchObject({ exitCode: 3, signal: null, timedOut: false, aborted: false, schedulerState: 'FAILED' });
+    expect(fs.readFileSync(spec.logPath, 'utf8')).toContain('about to fail');
+  });
+
+  it('enforces a 3 s hard timeout inside the job (SIGTERM, then SIGKILL after the grace period)', async (ctx) => {
+    requireCluster(ctx);
+    const spec = makeSpec('echo started; sleep 60', { timeoutSeconds: 3, killGraceSeconds: 1 });
+    const t0 = Date.now();
+    const r = (await executor().run(spec)) as SlurmExecutionResult;
+    // Well under Slurm's own (minute-granular) limit, queue time included.
+    expect(Date.now() - t0).toBeLessThan(45_000);
+    expect(r).toMatchObject({ timedOut: true, aborted: false, exitCode: null, signal: 'SIGTERM' });
+    expect(r.wallSeconds).toBeGreaterThanOrEqual(2.9);
+    expect(r.wallSeconds).toBeLessThan(6);
+    expect(fs.readFileSync(spec.logPath, 'utf8')).toContain('started');
+
+    // A command that ignores SIGTERM is killed after the grace period.
+    const stubborn = makeSpec(`trap '' TERM; echo stubborn; sleep 60`, { timeoutSeconds: 2, killGraceSeconds: 1 });
+    const s = await executor().run(stubborn);
+    expect(s).toMatchObject({ timedOut: true, exitCode: null, signal: 'SIGKILL' });
+    expect(s.wallSeconds).toBeGreaterThanOrEqual(2.9);
+    expect(s.wallSeconds).toBeLessThan(7);
+  });
+
+  it('cancels the job on abort, running or still queued, and waits until it is gone', async (ctx) => {
+    requireCluster(ctx);
+    const spec = makeSpec('echo running; sleep 60');
+    const controller = new AbortController();
+    const t0 = Date.now();
+    const { jobId, result } = startInBackground(executor(), spec, controller.signal);
+    const id = await jobId;
+    // The head of the log is written while the job runs.
+    const logShows = (text: string) => () => fs.existsSync(spec.logPath) && fs.readFileSync(spec.logPath, 'utf8').includes(text);
+    expect(await waitFor(logShows('running'), 45_000)).toBe(true);
+    controller.abort();
+    const r = (await result) as SlurmExecutionResult;
+    expect(Date.now() - t0).toBeLessThan(45_000);
+    expect(r).toMatchObject({ aborted: true, timedOut: false, exitCode: null, schedulerState: 'CANCELLED', jobId: id });
+    expect(inQueue(id)).toBe(false);
+    expect(fs.readFileSync(spec.logPath, 'utf8')).toContain('running');
+
+    // Aborted as soon as it is submitted (most likely still pending).
+    const early = makeSpec('echo should-not-matter; sleep 60');
+    const c2 = new AbortController();
+    const r2 = (await executor().run({ ...early, onStart: () => c2.abort() }, c2.signal)) as SlurmExecutionResult;
+    expect(r2).toMatchObject({ aborted: true, schedulerState: 'CANCELLED' });
+    expect(inQueue(r2.jobId!)).toBe(false);
+
+    // Aborted before anything was submitted.
+    const c3 = new AbortController();
+    c3.abort();
+    const r3 = (await executor().run(makeSpec('true'), c3.signal)) as SlurmExecutionResult;
+    expect(r3).toMatchObject({ aborted: true, jobId: null });
+  });
+
+  it('reports OUT_OF_MEMORY as oomKilled with limits.memoryBytes (--mem)', async (ctx) => {
+    requireCluster(ctx);
+    const enforced = (config.get('TaskPlugin') ?? '').includes('cgroup') && (config.get('ConstrainRAMSpace') ?? '').toLowerCase() === 'yes';
+    if (!enforced) ctx.skip('the cluster does not enforce memory (needs TaskPlugin=task/cgroup and ConstrainRAMSpace=yes)');
+    // `tail -c N` holds N bytes of a pipe in memory: 300 MB against a 50 MB limit.
+    const spec = makeSpec('echo allocating; head -c 300000000 /dev/zero | tail -c 300000000 > /dev/null', {
+      limits: { memoryBytes: 50 * 1000 * 1000 },
+    });
+    const r = (await executor().run(spec)) as SlurmExecutionResult;
+    expect(r).toMatchObject({ oomKilled: true, schedulerState: 'OUT_OF_MEMORY', timedOut: false, aborted: false });
+    expect(r.exitCode).not.toBe(0);
+    expect(r.limitsApplied).toEqual({ memory: 'cgroup', processes: null, network: null });
+    expect(r.peakMemoryBytes).not.toBeNull();
+    expect(r.peakMemoryBytes!).toBeLessThanOrEqual(64 * 1024 * 1024);
+  });
+
+  it('reattaches to a job left behind by an earlier executor and gets its result', async (ctx) => {
+    requireCluster(ctx);
+    const spec = makeSpec('echo first; sleep 2; echo reattached-output; exit 5');
+    // The "old harness": started the job and is never awaited or aborted.
+    const old = startInBackground(executor(), spec);
+    const jobId = await old.jobId;
+    expect(await waitFor(() => fs.existsSync(startedFile(spec)), 45_000)).toBe(true);
+
+    const fresh = executor();
+    const r = (await fresh.reattach({ jobId }, spec)) as SlurmExecutionResult;
+    expect(r).not.toBeNull();
+    expect(r).toMatchObject({ exitCode: 5, schedulerState: 'FAILED', jobId, timedOut: false, aborted: false });
+    expect(r.wallSeconds).toBeGreaterThanOrEqual(1.9);
+    const log = fs.readFileSync(spec.logPath, 'utf8');
+    expect(log).toContain('first');
+    expect(log).toContain('reattached-output');
+    expect(r.outputBytes).toBe(Buffer.byteLength(log));
+
+    // The abandoned follower agrees, and reattaching after the end gives the same result.
+    expect((await old.result).exitCode).toBe(5);
+    const again = await executor().reattach({ jobId }, spec);
+    expect(again).toMatchObject({ exitCode: 5, outputBytes: r.outputBytes });
+    expect(fs.readFileSync(spec.logPath, 'utf8')).toBe(log);
+
+    // Nothing to reattach to: an unknown job, or a job id that belongs to another experiment.
+    expect(await executor().reattach({ jobId: '999999999' }, makeSpec('true'))).toBeNull();
+    expect(await executor().reattach({ jobId }, makeSpec('true'))).toBeNull();
+    expect(await executor().reattach({}, makeSpec('true'))).toBeNull();
+  });
+
+  it('killLeftovers cancels a running job of the experiment, and only that', async (ctx) => {
+    requireCluster(ctx);
+    const spec = makeSpec('echo orphan; sleep 60');
+    const bg = startInBackground(executor(), spec);
+    const jobId = await bg.jobId;
+    expect(await waitFor(() => fs.existsSync(startedFile(spec)), 45_000)).toBe(true);
+    const ex = executor();
+    // Another experiment's marker: not ours to cancel.
+    expect(await ex.killLeftovers({ jobId }, { AUTORESEARCH_EXPERIMENT_ID: '424242' })).toBe(0);
+    expect(inQueue(jobId)).toBe(true);
+    const marker = { AUTORESEARCH_EXPERIMENT_ID: String(spec.experimentId), AUTORESEARCH_RUN_TAG: 'test' };
+    expect(await ex.killLeftovers({ jobId }, marker)).toBe(1);
+    expect(inQueue(jobId)).toBe(false);
+    expect(await ex.killLeftovers({ jobId }, marker)).toBe(0);
+    expect(await ex.killLeftovers({ pgid: 12345 }, marker)).toBe(0);
+    // The (abandoned) follower sees a cancellation it did not ask for: a crash, not an abort.
+    const r = (await bg.result) as SlurmExecutionResult;
+    expect(r).toMatchObject({ aborted: false, schedulerState: 'CANCELLED', exitCode: null, signal: 'SIGTERM' });
+    expect(r.schedulerReason).toMatch(/outside/);
+  });
+
+  it('gives two concurrent --gres=gpu:1 jobs different CUDA_VISIBLE_DEVICES', async (ctx) => {
+    requireCluster(ctx);
+    if (!hasGpus) ctx.skip('the cluster has no gres/gpu (scripts/slurm-local.sh could not create the fake GPU devices)');
+    const ex = executor({ gres: 'gpu:1' });
+    // Each job waits (up to 45 s: other tests may share the cluster) until the other one runs
+    // too, so both hold a GPU at once.
+    const command = 'echo "CVD=$CUDA_VISIBLE_DEVICES"; : > "$MARK_SELF"; for i in $(seq 450); do [ -e "$MARK_OTHER" ] && break; sleep 0.1; done; sleep 0.3';
+    const specs = [makeSpec(command), makeSpec(command)];
+    const marks = specs.map((s) => path.join(s.cwd, 'running'));
+    specs.forEach((s, i) => (s.env = { ...s.env, CUDA_VISIBLE_DEVICES: '7', MARK_SELF: marks[i]!, MARK_OTHER: marks[1 - i]! }));
+    const results = await Promise.all(specs.map((s) => ex.run(s)));
+    for (const r of results) expect(r.exitCode).toBe(0);
+    const devices = specs.map((s) => /CVD=(\S*)/.exec(fs.readFileSync(s.logPath, 'utf8'))?.[1]);
+    expect(new Set(devices)).toEqual(new Set(['0', '1']));
+    // They really ran at the same time.
+    const [a, b] = results as [SlurmExecutionResult, SlurmExecutionResult];
+    expect(a.startedAt < b.startedAt + b.wallSeconds * 1000 && b.startedAt < a.startedAt + a.wallSeconds * 1000).toBe(true);
+  });
+
+  it('rejects when sbatch refuses the job (a configuration error)', async (ctx) => {
+    requireCluster(ctx);
+    await expect(executor({ partition: 'no-such-partition' }).run(makeSpec('true'))).rejects.toThrow(/sbatch failed/);
+  });
+});
+
+describe('Slurm job-state mapping and parsers (no cluster needed)', () => {
+  const job = (state: string, extra: Partial<JobInfo> = {}): JobInfo => ({
+    jobId: '42',
+    name: 'autoresearch-1',
+    state,
+    reason: null,
+    exitCode: 0,
+    exitSignal: 0,
+    submitTime: 1000,
+    startTime: 2000,
+    endTime: 5000,
+    stdOut: null,
+    nodeList: 'node7',
+    source: 'scontrol',
+    ...extra,
+  });
+  const status = (code: number, seconds = 1): JobStatus => ({
+    jobId: '42',
+    code,
+    startMs: 10_000,
+    endMs: 10_000 + seconds * 1000,
+    headBytes: 0,
+    restBytes: 0,
+    peakBytes: null,
+    readerDone: true,
+  });
+
+  it('maps each final state', () => {
+    expect(mapJobState(job('COMPLETED'), status(0), true, false, 30, '42')).toMatchObject({ exitCode: 0, signal: null, state: 'COMPLETED', reason: null });
+    expect(mapJobState(job('FAILED', { exitCode: 3 }), status(3), true, false, 30, '42')).toMatchObject({ exitCode: 3, signal: null, state: 'FAILED' });
+    // Killed by a signal inside the job: bash reports 128+n.
+    expect(mapJobState(job('FAILED'), status(139), true, false, 30, '42')).toMatchObject({ exitCode: null, signal: 'SIGSEGV' });
+    // The hard timeout inside the job (GNU timeout: 124, or 137 after SIGKILL), only once it is due.
+    expect(mapJobState(job('FAILED'), status(124, 30), true, false, 30, '42')).toMatchObject({ timedOut: true, signal: 'SIGTERM', exitCode: null });
+    expect(mapJobState(job('FAILED'), status(137, 31), true, false, 30, '42')).toMatchObject({ timedOut: true, signal: 'SIGKILL' });
+    expect(mapJobState(job('FAILED'), status(124, 2), true, false, 30, '42')).toMatchObject({ timedOut: false, exitCode: 124 });
+    // Slurm's own time limit (the backstop).
+    expect(mapJobState(job('TIMEOUT'), null, true, false, 30, '42')).toMatchObject({ timedOut: true, state: 'TIMEOUT', exitCode: null, signal: 'SIGTERM' });
+    expect(mapJobState(job('OUT_OF_MEMORY'), status(137), true, false, 30, '42')).toMatchObject({ oomKilled: true, signal: 'SIGKILL', state: 'OUT_OF_MEMORY' });
+    expect(mapJobState(job('OUT_OF_MEMORY'), null, true, false, 30, '42')).toMatchObject({ oomKilled: true, signal: 'SIGKILL' });
+    expect(mapJobState(job('CANCELLED'), null, true, true, 30, '42')).toMatchObject({ aborted: true, state: 'CANCELLED' });
+    const foreign = mapJobState(job('CANCELLED'), null, true, false, 30, '42');
+    expect(foreign).toMatchObject({ exitCode: null, signal: 'SIGTERM' });
+    expect(foreign.aborted).toBeFalsy();
+    expect(foreign.reason).toMatch(/outside/);
+    const nodeFail = mapJobState(job('NODE_FAIL'), null, true, false, 30, '42');
+    expect(nodeFail).toMatchObject({ exitCode: null, signal: null, state: 'NODE_FAIL' });
+    expect(nodeFail.reason).toMatch(/node failed.*node7/);
+    expect(mapJobState(job('PREEMPTED'), null, true, false, 30, '42').reason).toMatch(/preempted/);
+    // The wrapper could not start (e.g. the work folder is not shared with the node).
+    const early = mapJobState(job('FAILED', { exitCode: 2 }), null, false, false, 30, '42');
+    expect(early).toMatchObject({ exitCode: 2, state: 'FAILED' });
+    expect(early.reason).toMatch(/before the command started/);
+    // Forgotten by Slurm: the status file decides; with nothing left, UNKNOWN.
+    expect(mapJobState(null, status(0), true, false, 30, '42')).toMatchObject({ exitCode: 0, state: 'COMPLETED' });
+    expect(mapJobState(null, status(4), true, false, 30, '42')).toMatchObject({ exitCode: 4, state: 'FAILED' });
+    expect(mapJobState(null, null, true, false, 30, '42')).toMatchObject({ exitCode: null, state: 'UNKNOWN' });
+  });
+
+  it('parses scontrol and jobcomp records, sizes, and quotes anything', () => {
+    const line =
+      'JobId=45887907 JobName=autoresearch-3 UserId=root(0) JobState=OUT_OF_MEMORY Reason=OutOfMemory ExitCode=0:125 ' +
+      'SubmitTime=2026-11-28T17:28:33 StartTime=2026-11-28T17:28:34 EndTime=2026-11-28T17:28:40 NodeList=localhost StdOut=/x/slurm.out';
+    const info = parseScontrolJob(line, '45887907')!;
+    expect(info).toMatchObject({ name: 'autoresearch-3', state: 'OUT_OF_MEMORY', reason: 'OutOfMemory', exitCode: 0, exitSignal: 125, nodeList: 'localhost' });
+    expect(info.endTime! - info.startTime!).toBe(6000);
+    expect(parseScontrolJob(line, '4588790')).toBeNull();
+    const comp = [
+      'JobId=7 UserId=root(0) GroupId=root(0) Name=old JobState=COMPLETED Partition=debug StartTime=2026-11-28T17:28:41 EndTime=2026-11-28T17:28:41 ExitCode=0:0',
+      'JobId=7 UserId=root(0) GroupId=root(0) Name=autoresearch-9 JobState=FAILED Partition=debug StartTime=2026-11-28T17:28:42 EndTime=2026-11-28T17:28:45 NodeList=localhost ExitCode=3:0',
+      '',
+    ].join('\n');
+    expect(parseJobcompRecord(comp, '7')).toMatchObject({ name: 'autoresearch-9', state: 'FAILED', exitCode: 3, source: 'jobcomp' });
+    expect(parseSacct('12|autoresearch-4|CANCELLED by 0|0:15|2026-11-28T17:28:41|2026-11-28T17:28:42|2026-11-28T17:28:50|node1\n', '12')).toMatchObject({
+      name: 'autoresearch-4',
+      state: 'CANCELLED',
+      exitSignal: 15,
+      source: 'sacct',
+    });
+    expect(parseSize('237832K')).toBe(237832 * 1024);
+    expect(parseSize('1.5M')).toBe(1.5 * 1024 * 1024);
+    expect(parseSize('')).toBeNull();
+    const nasty = `a'b"c$d\`e\\f\ng; rm -rf /`;
+    const r = spawnSync('bash', ['-c', `x=${shellQuote(nasty)}; printf %s "$x"`], { encoding: 'utf8' });
+    expect(r.stdout).toBe(nasty);
+    expect(() => renderParams({ command: 'a\0b', cwd: '/', env: {}, logPath: '/x', headBytes: 1, tailBytes: 1, timeoutSeconds: 1, graceSeconds: 1 })).toThrow(/NUL/);
+  });
+});
