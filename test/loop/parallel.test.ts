@@ -102,7 +102,10 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
     await waitFor(() => ledgerRows(repo, 'k').filter((x) => x.state === 'running' && x.id > 0).length >= 2, 30_000, 'two experiments in flight');
     child.kill('SIGKILL');
     await exited(child);
-    const inFlight = ledgerRows(repo, 'k').filter((x) => x.state !== 'recorded').map((x) => x.id);
+    const unfinished = ledgerRows(repo, 'k').filter((x) => x.state !== 'recorded');
+    // Experiments that were running are finished on resume; an agent caught proposing is recorded as interrupted.
+    const inFlight = unfinished.filter((x) => x.state !== 'proposing').map((x) => x.id);
+    const proposing = unfinished.filter((x) => x.state === 'proposing').map((x) => x.id);
     expect(inFlight.length).toBeGreaterThanOrEqual(2);
     const again = cli(repo, ['run', '--tag', 'k', '-j', '3', '-n', '6']);
     expect(again.stderr).toBe('');
@@ -112,6 +115,7 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
     expect(rows.map((x) => x.id)).toEqual([...Array(rows.length).keys()]);
     // The interrupted ones were finished, not dropped, and the count stops at 6.
     for (const id of inFlight) expect(rows[id]!.status).not.toBe('interrupted');
+    for (const id of proposing) expect(rows[id]!.status).toBe('interrupted');
     expect(rows.filter((x) => x.id > 0 && x.status !== 'interrupted')).toHaveLength(6);
     const kept = rows.filter((x) => x.status === 'keep');
     expect(gitIn(repo, 'rev-parse', 'autoresearch/k')).toBe(kept.sort((a, b) => (a as unknown as { recorded_at: number }).recorded_at - (b as unknown as { recorded_at: number }).recorded_at).at(-1)!.candidate_commit);
