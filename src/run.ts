@@ -61,6 +61,8 @@ export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
         maxHours: opts.maxHours ?? config.stop.hours,
         maxFailures: config.stop.agent_failures,
         slots: opts.parallel ?? config.slots,
+        maxSpendUsd: config.stop.spend_usd,
+        maxTokens: config.stop.tokens,
       },
       protectedHashes: opened.protectedHashes,
       emit: opts.onEvent ?? (() => {}),

@@ -1,7 +1,8 @@
 /**
  * The `command` agent: any shell command is an agent. It runs in the candidate's workspace with
  * the brief's path in AUTORESEARCH_BRIEF; whatever it changes in the editable files is the
- * proposal. It may write {"title": ..., "hypothesis": ...} to AUTORESEARCH_PROPOSAL, or print
+ * proposal. It may write {"title": ..., "hypothesis": ..., "usage": {"input_tokens": ...,
+ * "output_tokens": ..., "cached_tokens": ..., "cost_usd": ...}} to AUTORESEARCH_PROPOSAL, or print
  * `TITLE: ...` / `HYPOTHESIS: ...` lines. Exit code 99 means "nothing more to propose".
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -67,11 +68,17 @@ export class CommandAgent implements Agent {
 function readProposal(proposalPath: string, output: string): Proposal {
   let title: string | undefined;
   let hypothesis: string | undefined;
+  let usage: Proposal['usage'];
   if (existsSync(proposalPath)) {
     try {
-      const data = JSON.parse(readFileSync(proposalPath, 'utf8')) as { title?: unknown; hypothesis?: unknown };
+      const data = JSON.parse(readFileSync(proposalPath, 'utf8')) as { title?: unknown; hypothesis?: unknown; usage?: Record<string, unknown> };
       if (typeof data.title === 'string') title = data.title;
       if (typeof data.hypothesis === 'string') hypothesis = data.hypothesis;
+      if (data.usage && typeof data.usage === 'object') {
+        // A CLI agent that reports its own tokens and cost (most do, in their JSON output) gets metered too.
+        const n = (k: string) => (typeof data.usage![k] === 'number' ? (data.usage![k] as number) : undefined);
+        usage = { inputTokens: n('input_tokens'), outputTokens: n('output_tokens'), cachedTokens: n('cached_tokens'), costUsd: n('cost_usd') };
+      }
     } catch (e) {
       throw new Error(`the agent wrote an unreadable ${proposalPath}: ${(e as Error).message}`);
     }
@@ -82,5 +89,5 @@ function readProposal(proposalPath: string, output: string): Proposal {
     if (m?.[1] === 'HYPOTHESIS') hypothesis ??= m[2]!.trim();
   }
   title ??= output.split('\n').map((l) => l.trim()).find(Boolean)?.slice(0, 120) ?? 'change by command agent';
-  return { title, hypothesis };
+  return { title, hypothesis, usage };
 }

@@ -239,6 +239,13 @@ export class Ledger {
     return [...groups.values()];
   }
 
+  /** What the agent has cost this run so far (tokens are input + output). */
+  spend(tag: string): { usd: number; tokens: number; priced: number; proposals: number } {
+    return this.stmt(
+      'SELECT COALESCE(SUM(cost_usd), 0) AS usd, COALESCE(SUM(COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)), 0) AS tokens, COUNT(cost_usd) AS priced, COUNT(*) AS proposals FROM experiments WHERE run_tag = ? AND id > 0',
+    ).get(tag) as { usd: number; tokens: number; priced: number; proposals: number };
+  }
+
   /** Proposals before experiment `id` that were not interrupted (in flight ones count). */
   proposalsBefore(tag: string, id: number): number {
     const row = this.stmt(

@@ -47,6 +47,8 @@ export interface RunLimits {
   maxHours?: number;
   maxFailures: number;
   slots: number;
+  maxSpendUsd?: number;
+  maxTokens?: number;
 }
 
 export interface RunContext {

@@ -75,7 +75,12 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
 function currentStop(ctx: RunContext): string | null {
   if (existsSync(ctx.paths.stopFile)) ctx.stopRequested = true;
   if (ctx.abort.signal.aborted) return 'interrupted';
+  const spend = ctx.limits.maxSpendUsd !== undefined || ctx.limits.maxTokens !== undefined ? ctx.ledger.spend(ctx.run.tag) : undefined;
   return stopReason({
+    spentUsd: spend?.usd,
+    maxSpendUsd: ctx.limits.maxSpendUsd,
+    tokensUsed: spend?.tokens,
+    maxTokens: ctx.limits.maxTokens,
     candidates: ctx.ledger.countCandidates(ctx.run.tag) + ctx.inFlight,
     maxExperiments: ctx.limits.maxExperiments,
     elapsedHours: (Date.now() - ctx.startedAt) / 3_600_000,

@@ -63,3 +63,15 @@ export function summarize(run: RunRow, rows: ExperimentRow[], branchHead: string
     lastRecorded,
   };
 }
+
+/**
+ * Spend so far and projected for the rest of the run: the average cost of a proposal times the
+ * experiments left, or the cost per hour times the hours left; null when nothing bounds the run.
+ */
+export function projectSpend(spentUsd: number, proposals: number, elapsedHours: number, left: { experiments?: number; hours?: number }): number | null {
+  if (proposals === 0) return null;
+  const byExperiments = left.experiments !== undefined ? (spentUsd / proposals) * left.experiments : null;
+  const byHours = left.hours !== undefined && elapsedHours > 0 ? (spentUsd / elapsedHours) * left.hours : null;
+  if (byExperiments === null) return byHours;
+  return byHours === null ? byExperiments : Math.min(byExperiments, byHours);
+}

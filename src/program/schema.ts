@@ -76,6 +76,16 @@ export const StopSchema = z.strictObject({
   experiments: z.number().int().positive().optional(),
   hours: z.number().positive().optional(),
   agent_failures: z.number().int().positive().default(5),
+  /** Hard cap on the agent's spend in US dollars, checked before each proposal. */
+  spend_usd: z.number().positive().optional(),
+  /** Hard cap on the agent's tokens (input + output), checked before each proposal. */
+  tokens: z.number().int().positive().optional(),
+});
+
+export const PriceSchema = z.strictObject({
+  input: z.number().nonnegative(),
+  output: z.number().nonnegative(),
+  cached_input: z.number().nonnegative().optional(),
 });
 
 export const EnvSchema = z.strictObject({
@@ -103,6 +113,8 @@ export const FrontMatterSchema = z.strictObject({
   devices: z.array(z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String)).min(1).optional(),
   /** The variable that gets a slot's device, or a map of variables to templates with {device} and {slot}. */
   device_env: z.union([z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name such as CUDA_VISIBLE_DEVICES'), z.record(z.string(), z.string())]).default('CUDA_VISIBLE_DEVICES'),
+  /** Model prices in US dollars per million tokens, keyed "provider:model" (overrides the built-in table). */
+  prices: z.record(z.string(), PriceSchema).default({}),
   /** Where experiments run: local processes, or Slurm jobs. */
   executor: z.enum(['local', 'slurm']).default('local'),
   slurm: z

@@ -220,3 +220,25 @@ describe('autoresearch CLI', () => {
     expect(run.stdout).toContain('resume');
   });
 });
+
+describe('metered agents', () => {
+  it('records tokens and dollars per proposal, stops at the spend cap, and status shows the spend', () => {
+    const repo = makeRepo({
+      'exp.sh': EXP,
+      'params.sh': 'VALUE=1\n',
+      'program.md': program(
+        `agent: { name: command, command: 'echo VALUE=$AUTORESEARCH_EXPERIMENT_ID > params.sh; echo "{\\"title\\": \\"v$AUTORESEARCH_EXPERIMENT_ID\\", \\"usage\\": {\\"input_tokens\\": 1000, \\"output_tokens\\": 200, \\"cost_usd\\": 0.4}}" > "$AUTORESEARCH_PROPOSAL"' }\nstop: { spend_usd: 1, experiments: 10 }\n`,
+      ),
+    });
+    const r = cli(repo, ['run', '--tag', 'sp']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('stopped: spent $1.20, the cap is $1');
+    const rows = JSON.parse(cli(repo, ['results', '--json']).stdout) as Array<{ id: number; input_tokens: number; output_tokens: number; cost_usd: number; title: string }>;
+    expect(rows.slice(1).map((x) => [x.title, x.input_tokens, x.output_tokens, x.cost_usd])).toEqual([
+      ['v1', 1000, 200, 0.4],
+      ['v2', 1000, 200, 0.4],
+      ['v3', 1000, 200, 0.4],
+    ]);
+    expect(cli(repo, ['status']).stdout).toMatch(/spend\s+\$1\.20 and 3,600 tokens so far; about \$2\.80 more for the 7 experiments left \(cap \$1\)/);
+  });
+});

@@ -6,7 +6,7 @@ import { Ledger } from '../../ledger/ledger.js';
 import type { RunRow } from '../../ledger/types.js';
 import { ledgerPath, runPaths } from '../../loop/context.js';
 import { liveHarness } from '../../loop/setup.js';
-import { summarize } from '../../loop/summary.js';
+import { projectSpend, summarize } from '../../loop/summary.js';
 import { formatDuration } from '../../program/duration.js';
 import { UserError } from '../../program/errors.js';
 import { repoRoot, resolveRef } from '../../workspace/git.js';
@@ -63,6 +63,18 @@ export async function statusReport(cwd: string, tag?: string): Promise<{ text: s
         const elapsed = (Date.now() - e.started_at) / 1000;
         lines.push(`in flight    #${e.id} ${e.title ?? ''}: running ${formatDuration(elapsed)} of ${formatDuration(config.budget)} ${bar(elapsed / config.budget, 16)}`);
       } else lines.push(`in flight    #${e.id} ${e.state}${e.title ? `: ${e.title}` : ''}`);
+    }
+    const spend = ledger.spend(run.tag);
+    if (spend.tokens > 0 || spend.priced > 0) {
+      const stop = (JSON.parse(run.config_json) as { stop?: { experiments?: number; spend_usd?: number } }).stop ?? {};
+      const left = stop.experiments !== undefined ? Math.max(0, stop.experiments - s.candidates) : undefined;
+      const projected = projectSpend(spend.usd, spend.proposals, (Date.now() - run.created_at) / 3_600_000, { experiments: left });
+      lines.push(
+        `spend        $${spend.usd.toFixed(2)} and ${spend.tokens.toLocaleString('en-US')} tokens so far` +
+          (projected !== null ? `; about $${projected.toFixed(2)} more for the ${left} experiments left` : '') +
+          (stop.spend_usd !== undefined ? ` (cap $${stop.spend_usd})` : '') +
+          (spend.priced < spend.proposals ? ` (${spend.proposals - spend.priced} proposals without a known price)` : ''),
+      );
     }
     if (s.lastRecorded) lines.push(`last         ${experimentLine(s.lastRecorded).trim()}`);
     lines.push(`results      ${relative(cwd, runPaths(repo, run.tag).resultsTsv) || '.'}`);
