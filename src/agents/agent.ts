@@ -11,7 +11,10 @@ export interface ProposalContext {
   programDir: string;
   /** The research brief: what the agent should know for this proposal. */
   brief: Brief;
-  /** The brief rendered as Markdown, written to this file before the agent is called. */
+  /**
+   * The brief rendered as Markdown within the program's `brief_tokens`, written to this file
+   * before the agent is called: what to show a model (it is exactly what the user can read).
+   */
   briefPath: string;
   /** Ledger id the resulting experiment will have. */
   experimentId: number;

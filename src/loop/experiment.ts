@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentExhausted } from '../agents/agent.js';
 import type { ExperimentRow, ExperimentStatus } from '../ledger/types.js';
-import { buildBrief, renderBrief } from '../program/brief.js';
+import { buildBrief, renderBriefWithin } from '../program/brief.js';
 import { diffStat } from '../workspace/git.js';
 import { checkChangedPaths, describeViolations } from '../workspace/rules.js';
 import { Worktree } from '../workspace/worktree.js';
@@ -43,7 +43,7 @@ function writeBrief(ctx: RunContext, id: number): { path: string; brief: ReturnT
   const dir = ctx.paths.experimentDir(id);
   mkdirSync(dir, { recursive: true });
   const path = join(dir, 'brief.md');
-  writeFileSync(path, renderBrief(brief));
+  writeFileSync(path, renderBriefWithin(brief, c.brief_tokens));
   return { path, brief };
 }
 

@@ -96,6 +96,46 @@ export function buildBrief(input: BriefInput): Brief {
 const fmt = (v: number | null) => (v === null ? '—' : Number(v.toPrecision(7)).toString());
 const fmtDelta = (v: number | null) => (v === null ? '' : `${v > 0 ? '+' : ''}${Number(v.toPrecision(4))}`);
 
+/** About four characters per token for English and code: enough to keep a brief under a budget. */
+export const CHARS_PER_TOKEN = 4;
+
+/**
+ * Renders the brief within `maxTokens` (approximately). It degrades in steps that keep it
+ * readable: older history rows are folded into the counts, log tails get shorter, then the
+ * directions are cut at a line boundary with a note. Nothing is cut mid-line.
+ */
+export function renderBriefWithin(brief: Brief, maxTokens: number): string {
+  const limit = maxTokens * CHARS_PER_TOKEN;
+  let b = brief;
+  let text = renderBrief(b);
+  while (text.length > limit && b.history.length > 5) {
+    const drop = Math.max(1, Math.floor(b.history.length / 4));
+    const olderSummary = { ...b.olderSummary };
+    for (const h of b.history.slice(0, drop)) olderSummary[h.status] = (olderSummary[h.status] ?? 0) + 1;
+    b = { ...b, history: b.history.slice(drop), olderSummary };
+    text = renderBrief(b);
+  }
+  for (const lines of [8, 3, 0]) {
+    if (text.length <= limit) break;
+    b = { ...b, failures: b.failures.map((f) => ({ ...f, logTail: f.logTail ? f.logTail.split('\n').slice(-lines).join('\n') || undefined : undefined })) };
+    text = renderBrief(b);
+  }
+  if (text.length > limit) {
+    const over = text.length - limit;
+    const kept: string[] = [];
+    let size = 0;
+    const budget = Math.max(0, b.directions.length - over - 200);
+    for (const line of b.directions.split('\n')) {
+      if (size + line.length + 1 > budget) break;
+      kept.push(line);
+      size += line.length + 1;
+    }
+    b = { ...b, directions: `${kept.join('\n')}\n\n(the rest of program.md is left out to keep this brief under ${maxTokens} tokens)` };
+    text = renderBrief(b);
+  }
+  return text;
+}
+
 export function renderBrief(brief: Brief): string {
   const o = brief.objective;
   const lines: string[] = [];

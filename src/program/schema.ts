@@ -113,6 +113,8 @@ export const FrontMatterSchema = z.strictObject({
   devices: z.array(z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String)).min(1).optional(),
   /** The variable that gets a slot's device, or a map of variables to templates with {device} and {slot}. */
   device_env: z.union([z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name such as CUDA_VISIBLE_DEVICES'), z.record(z.string(), z.string())]).default('CUDA_VISIBLE_DEVICES'),
+  /** The most tokens (about 4 characters each) a brief may take; older history is summarized first. */
+  brief_tokens: z.number().int().min(500).default(8000),
   /** Model prices in US dollars per million tokens, keyed "provider:model" (overrides the built-in table). */
   prices: z.record(z.string(), PriceSchema).default({}),
   /** Where experiments run: local processes, or Slurm jobs. */

@@ -54,3 +54,24 @@ describe('the research brief', () => {
     expect(renderBrief(b)).toContain('Earlier: 20 crash, 20 discard.');
   });
 });
+
+describe('the brief within a token budget', () => {
+  it('folds old history into counts, shortens log tails, then cuts directions at a line, never mid-line', async () => {
+    const { renderBriefWithin } = await import('../../src/program/brief.js');
+    const rows = Array.from({ length: 30 }, (_, i) =>
+      row(i + 1, { state: 'recorded', status: i === 29 ? 'crash' : 'discard', primary_value: 2, incumbent_value: 1.9, title: `idea number ${i + 1} with a fairly long description`, reason: 'x' }),
+    );
+    const tail = Array.from({ length: 15 }, (_, i) => `log line ${i}`).join('\n');
+    const directions = Array.from({ length: 200 }, (_, i) => `Direction ${i}: try something specific.`).join('\n');
+    const b = buildBrief({ ...input(rows), directions, logTails: { 30: tail } });
+    const full = renderBriefWithin(b, 100_000);
+    expect(full).toContain('log line 0');
+    const small = renderBriefWithin(b, 1500);
+    expect(small.length).toBeLessThanOrEqual(1500 * 4);
+    expect(small).toMatch(/Earlier: \d+ discard/);
+    expect(small).toContain('idea number 30'); // the newest history stays
+    expect(small).not.toContain('log line 0'); // the tail got shorter
+    expect(small).toContain('(the rest of program.md is left out to keep this brief under 1500 tokens)');
+    for (const line of small.split('\n').filter((l) => l.startsWith('Direction'))) expect(line).toMatch(/^Direction \d+: try something specific\.$/);
+  });
+});
