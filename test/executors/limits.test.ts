@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExperimentSpec, ProcessHandle } from '../../src/executors/executor.js';
 import { detectCgroupSupport, LocalExecutor } from '../../src/executors/local.js';
 import { detectNetnsSupport } from '../../src/executors/limits.js';
 import { cgroupParentDir } from '../../src/executors/cgroup.js';
+import { specFactory } from '../helpers/spec.js';
 
 const CGROUP = detectCgroupSupport();
 const CGROUP_SKIP = 'cgroup v1 memory/pids/freezer hierarchies are not writable here';
@@ -21,32 +21,9 @@ const MB = 1024 * 1024;
 const NODE = process.execPath;
 const BASE_PATH = process.env.PATH ?? '/usr/bin:/bin';
 
-let root: string;
-beforeAll(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'ar-limits-'));
-});
-afterAll(() => {
-  fs.rmSync(root, { recursive: true, force: true });
-});
-
-let counter = 0;
-function makeSpec(command: string, overrides: Partial<ExperimentSpec> = {}): ExperimentSpec {
-  const dir = path.join(root, `run-${++counter}`);
-  fs.mkdirSync(dir);
-  return {
-    experimentId: counter,
-    command,
-    cwd: dir,
-    env: { PATH: BASE_PATH, NODE },
-    budgetSeconds: 5,
-    timeoutSeconds: 30,
-    killGraceSeconds: 1,
-    logPath: path.join(dir, 'run.log'),
-    logHeadBytes: 64 * 1024,
-    logTailBytes: 64 * 1024,
-    ...overrides,
-  };
-}
+const specs = specFactory('ar-limits-', { env: { PATH: BASE_PATH, NODE }, timeoutSeconds: 30 });
+afterAll(() => specs.cleanup());
+const makeSpec = specs.make;
 
 const logOf = (spec: ExperimentSpec) => fs.readFileSync(spec.logPath, 'utf8');
 

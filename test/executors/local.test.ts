@@ -1,11 +1,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { ExperimentSpec } from '../../src/executors/executor.js';
 import { detectCgroupSupport, LocalExecutor } from '../../src/executors/local.js';
 import { BoundedLog, omissionMarker } from '../../src/executors/log-sink.js';
 import { cgroupParentDir } from '../../src/executors/cgroup.js';
+import { specFactory } from '../helpers/spec.js';
 
 const CGROUP = detectCgroupSupport();
 const CGROUP_SKIP_REASON = 'cgroup v1 memory/pids/freezer hierarchies are not writable here';
@@ -13,32 +14,9 @@ if (!CGROUP) console.warn(`[local.test] skipping cgroup containment tests: ${CGR
 /** Test title, with the skip reason spelled out when cgroups are unavailable. */
 const cgTitle = (title: string) => (CGROUP ? title : `${title} [skipped: ${CGROUP_SKIP_REASON}]`);
 
-let root: string;
-beforeAll(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'ar-local-exec-'));
-});
-afterAll(() => {
-  fs.rmSync(root, { recursive: true, force: true });
-});
-
-let counter = 0;
-function makeSpec(command: string, overrides: Partial<ExperimentSpec> = {}): ExperimentSpec {
-  const dir = path.join(root, `run-${++counter}`);
-  fs.mkdirSync(dir);
-  return {
-    experimentId: counter,
-    command,
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    budgetSeconds: 5,
-    timeoutSeconds: 20,
-    killGraceSeconds: 1,
-    logPath: path.join(dir, 'run.log'),
-    logHeadBytes: 64 * 1024,
-    logTailBytes: 64 * 1024,
-    ...overrides,
-  };
-}
+const specs = specFactory('ar-local-exec-');
+afterAll(() => specs.cleanup());
+const makeSpec = specs.make;
 
 /** Alive and not a zombie (this machine's init may reap orphans slowly). */
 function isAlive(pid: number): boolean {
@@ -289,7 +267,7 @@ describe('LocalExecutor containment specifics', () => {
     const exec = new LocalExecutor();
     const r = await exec.run(makeSpec('sleep 100 & exit 0'));
     expect(r.containment).toBe('cgroup');
-    const failing = makeSpec('echo x', { logPath: path.join(root, 'no-such-dir', 'run.log') });
+    const failing = makeSpec('echo x', { logPath: path.join(specs.root(), 'no-such-dir', 'run.log') });
     await expect(new LocalExecutor({ containment: 'cgroup' }).run(failing)).rejects.toThrow(/ENOENT/);
     for (const controller of ['memory', 'pids', 'freezer'] as const) {
       const mine = fs.readdirSync(cgroupParentDir(controller)).filter((n) => n.includes(`-${process.pid}-`));
@@ -314,10 +292,10 @@ describe('LocalExecutor containment specifics', () => {
 
   it('rejects for harness errors: unwritable log path, missing cwd', async () => {
     const exec = new LocalExecutor();
-    const spec = makeSpec('echo ran > ran', { logPath: path.join(root, 'missing', 'x.log') });
+    const spec = makeSpec('echo ran > ran', { logPath: path.join(specs.root(), 'missing', 'x.log') });
     await expect(exec.run(spec)).rejects.toThrow(/ENOENT/);
     expect(fs.existsSync(path.join(spec.cwd, 'ran'))).toBe(false);
-    const noCwd = makeSpec('echo hi', { cwd: path.join(root, 'no-such-cwd') });
+    const noCwd = makeSpec('echo hi', { cwd: path.join(specs.root(), 'no-such-cwd') });
     await expect(exec.run(noCwd)).rejects.toThrow(/working directory does not exist/);
   });
 });
