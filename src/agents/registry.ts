@@ -71,6 +71,7 @@ const AGENT_HINTS: Record<string, string> = {
   command: 'write `agent: { name: command, command: ./propose.sh, timeout: 30m }`',
   scripted: 'write `agent: { name: scripted, patches: [ideas/1.patch, ideas/2.patch] }`',
   tune: 'write `agent: tune`; the search space goes under `search:`',
+  llm: 'write `agent: { name: llm, model: "anthropic:claude-sonnet-4-20250514" }` (providers: anthropic, openai, openai-chat, openai-compatible with base_url)',
 };
 
 const durationOption = z.union([z.number(), z.string()]).transform((v, c) => {
@@ -97,4 +98,10 @@ registerAgent('tune', async (options, ctx) => {
   const { TuneAgent, loadSearchSpace } = await import('./tune.js');
   const { space, defaults } = loadSearchSpace(ctx.program, ctx.programDirAbs);
   return new TuneAgent(space, defaults, ctx.program.config.metric.goal, ctx.ledger, ctx.runTag);
+});
+
+registerAgent('llm', async (options, ctx) => {
+  // Loaded on demand: the AI SDK is only needed by runs that use a model.
+  const { createLlmAgent } = await import('./llm/agent.js');
+  return createLlmAgent(options, ctx);
 });

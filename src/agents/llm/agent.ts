@@ -1,0 +1,205 @@
+/**
+ * The `llm` agent: a small tool-using coding agent over the AI SDK. For each proposal it gives a
+ * model the rendered brief and workspace tools (list, read, search, edit, write, finish), lets it
+ * work for up to `max_steps` steps, and returns the title and hypothesis it gave with `finish`,
+ * with the tokens and cost of all steps. Only editable, unprotected files can be changed.
+ */
+import { APICallError, generateText, hasToolCall, stepCountIs } from 'ai';
+import { z } from 'zod';
+import { parseDuration } from '../../program/duration.js';
+import { UserError } from '../../program/errors.js';
+import { renderBriefWithin } from '../../program/brief.js';
+import type { Price } from '../pricing.js';
+import { costOf } from '../pricing.js';
+import type { Agent, Proposal, ProposalContext, Usage } from '../agent.js';
+import { agentOptions, type AgentContext } from '../registry.js';
+import { createModel, DEFAULT_KEY_ENV, parseModel, PROVIDERS, retryingFetch, type Provider } from './providers.js';
+import { workspaceTools, type ToolStats } from './tools.js';
+
+const duration = z.union([z.number(), z.string()]).transform((v, c) => {
+  const s = parseDuration(v);
+  if (s === null || s <= 0) {
+    c.addIssue({ code: 'custom', message: `expected a duration such as 30m, got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return s;
+});
+
+export const LlmOptionsSchema = z
+  .strictObject({
+    model: z.string().refine((m) => parseModel(m) !== null, {
+      message: `expected "provider:model" with provider one of ${PROVIDERS.join(', ')} (e.g. anthropic:claude-sonnet-4-20250514)`,
+    }),
+    /** API base URL (required for openai-compatible; a proxy for the others). Include the /v1. */
+    base_url: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL such as http://localhost:11434/v1' }).optional(),
+    /** Environment variable holding the API key (default ANTHROPIC_API_KEY / OPENAI_API_KEY). */
+    api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
+    max_steps: z.number().int().min(1).max(1000).default(30),
+    max_output_tokens: z.number().int().min(1).default(4096),
+    temperature: z.number().min(0).max(2).optional(),
+    /** true: protected files may be read, never written; false: they are hidden too. */
+    read_protected: z.boolean().default(true),
+    retries: z.number().int().min(0).max(20).default(3),
+    retry_base_ms: z.number().min(0).default(1000),
+    /** Wall-clock limit for one proposal. */
+    timeout: duration.default(1800),
+  })
+  .superRefine((o, c) => {
+    if (o.model.startsWith('openai-compatible:') && !o.base_url) {
+      c.addIssue({ code: 'custom', path: ['base_url'], message: 'openai-compatible models need `base_url:` (e.g. http://localhost:11434/v1 for Ollama)' });
+    }
+  });
+
+export type LlmOptions = z.output<typeof LlmOptionsSchema>;
+
+export function createLlmAgent(options: Record<string, unknown>, ctx: AgentContext): Agent {
+  const o = agentOptions(LlmOptionsSchema, options, ctx, 'llm');
+  return new LlmAgent(o, {
+    env: ctx.env,
+    editable: ctx.program.config.editable,
+    protected: ctx.program.config.protected,
+    prices: ctx.program.config.prices,
+    briefTokens: ctx.program.config.brief_tokens,
+  });
+}
+
+export interface LlmAgentSettings {
+  env: NodeJS.ProcessEnv;
+  editable: string[];
+  protected: string[];
+  prices?: Record<string, Price>;
+  /** The brief is rendered within this many tokens (program.md `brief_tokens`), as for every agent. */
+  briefTokens?: number;
+}
+
+export class LlmAgent implements Agent {
+  readonly name = 'llm';
+  private readonly provider: Provider;
+  private readonly modelId: string;
+  private readonly apiKey: string | undefined;
+
+  constructor(private readonly o: LlmOptions, private readonly s: LlmAgentSettings) {
+    const m = parseModel(o.model)!;
+    this.provider = m.provider;
+    this.modelId = m.id;
+    const keyEnv = o.api_key_env ?? DEFAULT_KEY_ENV[m.provider];
+    this.apiKey = keyEnv ? s.env[keyEnv] : undefined;
+    if (keyEnv && !this.apiKey) {
+      throw new UserError(
+        `the llm agent (model ${o.model}) needs an API key in the environment variable ${keyEnv}, which is not set`,
+        `export ${keyEnv}=... before starting the run${o.api_key_env ? '' : ', or name another variable with `api_key_env:` under `agent:`'}`,
+      );
+    }
+  }
+
+  async propose(ctx: ProposalContext): Promise<Proposal> {
+    const stats: ToolStats = { calls: {}, errors: 0, changed: [] };
+    const tools = workspaceTools({ programDir: ctx.programDir, editable: this.s.editable, protected: this.s.protected, readProtected: this.o.read_protected }, stats);
+    const timeout = AbortSignal.timeout(this.o.timeout * 1000);
+    const signal = AbortSignal.any([ctx.signal, timeout]);
+    let retries = 0;
+    const model = createModel({
+      provider: this.provider,
+      id: this.modelId,
+      baseURL: this.o.base_url,
+      apiKey: this.apiKey,
+      fetch: retryingFetch({ retries: this.o.retries, baseMs: this.o.retry_base_ms, onRetry: () => retries++ }),
+    });
+    const usage = { inputTokens: 0, outputTokens: 0, cachedTokens: 0 };
+    let steps = 0;
+    let text = '';
+    let finishReason = '';
+    try {
+      const result = await generateText({
+        model,
+        system: systemPrompt(this.s.editable, this.s.protected, this.o.read_protected, this.o.max_steps),
+        prompt: renderBriefWithin(ctx.brief, this.s.briefTokens ?? 8000),
+        tools,
+        stopWhen: [stepCountIs(this.o.max_steps), hasToolCall('finish')],
+        maxOutputTokens: this.o.max_output_tokens,
+        ...(this.o.temperature !== undefined ? { temperature: this.o.temperature } : {}),
+        maxRetries: 0,
+        abortSignal: signal,
+        onStepFinish: (step) => {
+          steps++;
+          usage.inputTokens += step.usage.inputTokens ?? 0;
+          usage.outputTokens += step.usage.outputTokens ?? 0;
+          usage.cachedTokens += step.usage.inputTokenDetails?.cacheReadTokens ?? step.usage.cachedInputTokens ?? 0;
+        },
+      });
+      text = result.text;
+      finishReason = result.finishReason;
+    } catch (e) {
+      if (ctx.signal.aborted) throw new Error('the llm agent was interrupted');
+      if (timeout.aborted) throw new Error(`the llm agent timed out after ${this.o.timeout}s (${steps} steps; model ${this.o.model})`);
+      throw new Error(this.describeFailure(e, steps, retries), { cause: e });
+    }
+
+    const { title, hypothesis } = stats.finish ?? fallbackTitle(text, stats.changed, steps);
+    return {
+      title: oneLine(title),
+      hypothesis: hypothesis?.trim() || undefined,
+      usage: { ...usage, costUsd: this.cost(usage) },
+      meta: {
+        model: this.o.model,
+        steps,
+        finished: stats.finish !== undefined,
+        finishReason,
+        toolCalls: stats.calls,
+        toolErrors: stats.errors,
+        changedFiles: stats.changed,
+        retries,
+      },
+    };
+  }
+
+  /** Price keys are "provider:id"; openai-chat models fall back to the openai entries. */
+  private cost(usage: Omit<Usage, 'costUsd'>): number | undefined {
+    const direct = costOf(this.o.model, usage, this.s.prices);
+    const viaOpenai = direct === null && this.provider === 'openai-chat' ? costOf(`openai:${this.modelId}`, usage, this.s.prices) : null;
+    return direct ?? viaOpenai ?? undefined;
+  }
+
+  private describeFailure(e: unknown, steps: number, retries: number): string {
+    const where = `${this.provider} model ${this.modelId}`;
+    const after = `after ${steps} completed step${steps === 1 ? '' : 's'}${retries ? ` and ${retries} retr${retries === 1 ? 'y' : 'ies'}` : ''}`;
+    if (APICallError.isInstance(e)) {
+      const status = e.statusCode !== undefined ? `HTTP ${e.statusCode}` : 'no response';
+      return `the llm agent's request to ${where} failed (${status} from ${e.url}) ${after}: ${e.message}`;
+    }
+    return `the llm agent failed calling ${where} ${after}: ${(e as Error)?.message ?? String(e)}`;
+  }
+}
+
+function systemPrompt(editable: string[], protectedPatterns: string[], readProtected: boolean, maxSteps: number): string {
+  return [
+    'You are a research engineer in an automated experiment loop. The user message is a research brief: the metric to improve, what has been tried, and the human\'s directions.',
+    'Your job: make ONE focused change to the code that tests one idea for improving the metric, then call `finish`.',
+    '',
+    'Rules:',
+    '- Work only through the tools. Paths are relative to the program folder; never use absolute paths or "..".',
+    `- You may change only files matching: ${editable.join(', ')}.`,
+    protectedPatterns.length
+      ? `- Protected files (${protectedPatterns.join(', ')}) must never be changed${readProtected ? '; you may read them' : ' and are hidden from you'}.`
+      : null,
+    '- Read the relevant code before editing. `edit_file` replaces text that must occur exactly once in the file; `write_file` replaces a whole file.',
+    '- Keep the change small and self-contained so its effect can be measured. Do not try to run anything: after you finish, the harness commits your change, runs the experiment and measures it.',
+    `- You have at most ${maxSteps} steps. When the change is made, call \`finish\` with a one-line \`title\` (what changed) and a \`hypothesis\` (why it should help), and stop.`,
+  ].filter((l) => l !== null).join('\n');
+}
+
+/** A title when the model never called finish: TITLE:/HYPOTHESIS: lines, else its last words, else what it changed. */
+function fallbackTitle(text: string, changed: string[], steps: number): { title: string; hypothesis?: string } {
+  const title = /^\s*TITLE:\s*(.+)$/im.exec(text)?.[1];
+  const hypothesis = /^\s*HYPOTHESIS:\s*(.+)$/im.exec(text)?.[1];
+  if (title) return { title, hypothesis };
+  const first = text.split('\n').map((l) => l.trim()).find(Boolean);
+  if (first) return { title: first, hypothesis: text.trim().slice(0, 4000) };
+  if (changed.length) return { title: `edit ${changed.join(', ')} (the llm agent stopped after ${steps} steps without calling finish)` };
+  return { title: `no change (the llm agent stopped after ${steps} steps without calling finish)` };
+}
+
+function oneLine(s: string): string {
+  const line = s.replace(/\s+/g, ' ').trim();
+  return line.length > 200 ? line.slice(0, 197) + '...' : line || 'untitled change by the llm agent';
+}

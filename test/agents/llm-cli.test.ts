@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, cliAsync, exited, gitIn, ledgerRows, makeRepo } from '../helpers/repo.js';
+
+/** The fake server lives in this process, so the CLI must run without blocking it (no spawnSync). */
+async function run(cwd: string, args: string[], env: Record<string, string>) {
+  const child = cliAsync(cwd, args, env);
+  const { code } = await exited(child);
+  return { code, output: child.output() };
+}
+import { startFakeLlm } from '../helpers/fake-llm.js';
+
+type Fake = Awaited<ReturnType<typeof startFakeLlm>>;
+let fake: Fake;
+
+beforeAll(async () => {
+  // Every conversation: read the file, lower the value, finish. The server counts turns per conversation.
+  fake = await startFakeLlm([
+    { toolCalls: [{ name: 'read_file', args: { path: 'params.sh' } }] },
+    { toolCalls: [{ name: 'edit_file', args: { path: 'params.sh', search: 'VALUE=5', replace: 'VALUE=3' } }] },
+    { toolCalls: [{ name: 'finish', args: { title: 'VALUE 5 -> 3', hypothesis: 'a lower value scores lower' } }] },
+  ]);
+});
+afterAll(() => fake?.close());
+
+describe('the llm agent through the real CLI', () => {
+  it('runs a full loop iteration against a model server: edit, commit, run, keep, tokens and cost in the ledger', async () => {
+    const repo = makeRepo({
+      'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n',
+      'params.sh': 'VALUE=5\n',
+      'program.md': `---
+metric: { name: score, goal: minimize, deterministic: true }
+run: bash exp.sh
+budget: 5s
+editable: [params.sh]
+protected: [exp.sh]
+agent: { name: llm, model: "anthropic:fake-model", base_url: "${fake.url}/v1", retry_base_ms: 1 }
+prices: { "anthropic:fake-model": { input: 1, output: 10, cached_input: 0.1 } }
+stop: { experiments: 1 }
+---
+Lower the score.
+`,
+    });
+    const r = await run(repo, ['run', '--tag', 'l'], { ANTHROPIC_API_KEY: 'test-key' });
+    expect(r.output).not.toContain('autoresearch:');
+    expect(r.code).toBe(0);
+    const rows = ledgerRows(repo, 'l') as Array<{ status: string; title: string; primary_value: number; input_tokens: number; output_tokens: number; cached_tokens: number; cost_usd: number }>;
+    expect(rows.map((x) => [x.status, x.primary_value])).toEqual([['keep', 5], ['keep', 3]]);
+    expect(rows[1]!.title).toBe('VALUE 5 -> 3');
+    expect(rows[1]!.input_tokens).toBe(300);
+    expect(rows[1]!.output_tokens).toBe(60);
+    expect(rows[1]!.cached_tokens).toBe(30);
+    expect(rows[1]!.cost_usd).toBeCloseTo((270 * 1 + 30 * 0.1 + 60 * 10) / 1e6, 12);
+    expect(gitIn(repo, 'show', 'autoresearch/l:params.sh')).toBe('VALUE=3');
+    // The model was given the brief, with the human's directions.
+    expect(JSON.stringify(fake.requests[0]!.body)).toContain('Lower the score.');
+    expect(cli(repo, ['status']).stdout).toMatch(/spend\s+\$0\.00 and 360 tokens so far/);
+  });
+
+  it('stops with one clear message when the API key is missing', () => {
+    const repo = makeRepo({
+      'exp.sh': 'echo "score: 1"\n',
+      'program.md': `---\nmetric: { name: score, goal: minimize }\nrun: bash exp.sh\neditable: [exp.sh]\nagent: { name: llm, model: "anthropic:fake-model", base_url: "${fake.url}/v1" }\n---\n`,
+    });
+    const r = cli(repo, ['run', '--tag', 'k'], { ANTHROPIC_API_KEY: '' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('ANTHROPIC_API_KEY');
+    expect(gitIn(repo, 'branch', '--list', 'autoresearch/*')).toBe('');
+  });
+});
