@@ -15,6 +15,8 @@ import { UserError } from './program/errors.js';
 
 export interface StartRunOptions extends OpenRunOptions {
   agent?: string;
+  /** Overrides `pipeline:`. */
+  pipeline?: boolean;
   onEvent?: LoopListener;
   /** Aborting kills experiments in flight; the run stops and can be resumed. */
   abort?: AbortController;
@@ -61,6 +63,7 @@ export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
         maxHours: opts.maxHours ?? config.stop.hours,
         maxFailures: config.stop.agent_failures,
         slots: opts.parallel ?? config.slots,
+        pipeline: opts.pipeline ?? config.pipeline,
         maxSpendUsd: config.stop.spend_usd,
         maxTokens: config.stop.tokens,
       },

@@ -71,6 +71,7 @@ const AGENT_HINTS: Record<string, string> = {
   command: 'write `agent: { name: command, command: ./propose.sh, timeout: 30m }`',
   scripted: 'write `agent: { name: scripted, patches: [ideas/1.patch, ideas/2.patch] }`',
   tune: 'write `agent: tune`; the search space goes under `search:`',
+  codex: 'write `agent: { name: codex, model: gpt-5-codex, sandbox: workspace-write }`',
   llm: 'write `agent: { name: llm, model: "anthropic:claude-sonnet-4-20250514" }` (providers: anthropic, openai, openai-chat, openai-compatible with base_url)',
 };
 
@@ -105,3 +106,5 @@ registerAgent('llm', async (options, ctx) => {
   const { createLlmAgent } = await import('./llm/agent.js');
   return createLlmAgent(options, ctx);
 });
+
+registerAgent('codex', async (options, ctx) => (await import('./codex.js')).createCodexAgent(options, ctx));

@@ -2,6 +2,7 @@
 import { benchOverhead } from './overhead.js';
 import { benchPolicy } from './policy.js';
 import { benchThroughput } from './throughput.js';
+import { benchPipeline } from './pipeline.js';
 import { benchTune } from './tune.js';
 
 const only = process.argv[2];
@@ -10,6 +11,7 @@ const benches: Array<[string, () => Promise<string>]> = [
   ['tune', () => benchTune()],
   ['policy', () => benchPolicy()],
   ['throughput', () => benchThroughput()],
+  ['pipeline', () => benchPipeline()],
 ];
 
 for (const [name, run] of benches) {

@@ -49,6 +49,8 @@ export interface RunLimits {
   slots: number;
   maxSpendUsd?: number;
   maxTokens?: number;
+  /** Prepare the next candidate while the current one runs. */
+  pipeline?: boolean;
 }
 
 export interface RunContext {

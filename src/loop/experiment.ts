@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentExhausted } from '../agents/agent.js';
-import type { ExperimentRow, ExperimentStatus } from '../ledger/types.js';
+import type { ExperimentRow } from '../ledger/types.js';
 import { buildBrief, renderBriefWithin } from '../program/brief.js';
 import { diffStat } from '../workspace/git.js';
 import { checkChangedPaths, describeViolations } from '../workspace/rules.js';
@@ -51,8 +51,20 @@ export type ProposalOutcome = 'ran' | 'exhausted' | 'recorded';
 
 /** Asks the agent for one change against the incumbent, then commits, checks, runs and decides it. */
 export async function proposeAndRun(ctx: RunContext, slot: number): Promise<ProposalOutcome> {
-  const tag = ctx.run.tag;
   const wt = slotWorktree(ctx, slot);
+  const prepared = await prepareCandidate(ctx, slot, wt);
+  if (typeof prepared === 'string') return prepared;
+  await runCandidate(ctx, prepared, slot, wt);
+  return 'ran';
+}
+
+/**
+ * The agent's half of an experiment: a change proposed against the incumbent of this moment in
+ * `wt`, committed and checked against the rules. Returns the committed row when it should run,
+ * or how it ended without a run.
+ */
+export async function prepareCandidate(ctx: RunContext, slot: number, wt: Worktree): Promise<ExperimentRow | 'exhausted' | 'recorded'> {
+  const tag = ctx.run.tag;
   const parent = ctx.incumbent;
   await wt.reset(parent.commit);
   const row = ctx.ledger.insertExperiment({
@@ -124,8 +136,7 @@ export async function proposeAndRun(ctx: RunContext, slot: number): Promise<Prop
     record(ctx, row.id, 'invalid', { reason: describeViolations(violations, ctx.program.config.editable), finished_at: Date.now() });
     return 'recorded';
   }
-  await runCandidate(ctx, ctx.ledger.getExperiment(tag, row.id)!, slot, wt);
-  return 'ran';
+  return ctx.ledger.getExperiment(tag, row.id)!;
 }
 
 export function emptyExperiment(tag: string, slot: number, agent: string, parent: string): Omit<ExperimentRow, 'id'> {

@@ -11,7 +11,10 @@ import { git } from '../workspace/git.js';
 import type { RunContext } from './context.js';
 import type { Incumbent } from './events.js';
 import { measureBaseline } from './candidate.js';
-import { emptyExperiment, proposeAndRun, slotWorktree } from './experiment.js';
+import { emptyExperiment, prepareCandidate, proposeAndRun, slotWorktree } from './experiment.js';
+import { runCandidate } from './candidate.js';
+import { Worktree } from '../workspace/worktree.js';
+import type { ExperimentRow } from '../ledger/types.js';
 import { Mutex } from './mutex.js';
 import { recoverUnfinished } from './recover.js';
 import { stopReason } from './stop.js';
@@ -92,7 +95,49 @@ function currentStop(ctx: RunContext): string | null {
   });
 }
 
+/**
+ * A pipelined slot: while one candidate runs in the slot's worktree, the agent already prepares
+ * the next in a second worktree, against the incumbent of that moment, so the accelerator does
+ * not wait for the agent. A candidate whose incumbent moved meanwhile is re-based when it wins.
+ */
+async function pipelinedSlotLoop(ctx: RunContext, slot: number): Promise<string | null> {
+  const runner = slotWorktree(ctx, slot);
+  const proposer = new Worktree(ctx.paths.repo, `${ctx.paths.slot(slot)}-propose`);
+  let reason: string | null = null;
+  const prepare = (): Promise<ExperimentRow | 'exhausted' | 'recorded'> | null => {
+    reason = currentStop(ctx);
+    if (reason) return null;
+    ctx.inFlight++;
+    const p = prepareCandidate(ctx, slot, proposer).then(
+      (r) => {
+        if (typeof r === 'string') ctx.inFlight--;
+        return r;
+      },
+      (e: unknown) => {
+        ctx.inFlight--;
+        throw e;
+      },
+    );
+    p.catch(() => {}); // awaited below; this only keeps Node from calling it unhandled meanwhile
+    return p;
+  };
+  let next = prepare();
+  while (next) {
+    const prepared = await next;
+    next = prepare();
+    if (typeof prepared === 'string') continue;
+    try {
+      await runner.reset(prepared.candidate_commit!);
+      await runCandidate(ctx, prepared, slot, runner);
+    } finally {
+      ctx.inFlight--;
+    }
+  }
+  return reason;
+}
+
 async function slotLoop(ctx: RunContext, slot: number): Promise<string | null> {
+  if (ctx.limits.pipeline) return pipelinedSlotLoop(ctx, slot);
   for (;;) {
     const reason = currentStop(ctx);
     if (reason) return reason;

@@ -117,6 +117,8 @@ export const FrontMatterSchema = z.strictObject({
   brief_tokens: z.number().int().min(500).default(8000),
   /** Model prices in US dollars per million tokens, keyed "provider:model" (overrides the built-in table). */
   prices: z.record(z.string(), PriceSchema).default({}),
+  /** Let the agent prepare the next candidate while the current one runs (the accelerator never waits for the agent). */
+  pipeline: z.boolean().default(false),
   /** Where experiments run: local processes, or Slurm jobs. */
   executor: z.enum(['local', 'slurm']).default('local'),
   slurm: z

@@ -121,3 +121,34 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
     expect(gitIn(repo, 'rev-parse', 'autoresearch/k')).toBe(kept.sort((a, b) => (a as unknown as { recorded_at: number }).recorded_at - (b as unknown as { recorded_at: number }).recorded_at).at(-1)!.candidate_commit);
   });
 });
+
+describe('pipelining', () => {
+  it('prepares the next candidate while the current one runs, and keeps the ledger and branch consistent', () => {
+    const repo = makeRepo({
+      'exp.sh': 'sleep 0.6\ntotal=0; for f in v/*; do total=$((total + $(cat "$f"))); done\necho "score: $total"\n',
+      'v/0': '0\n',
+      'program.md': `---
+metric: { name: score, goal: maximize, deterministic: true }
+run: bash exp.sh
+budget: 10s
+editable: ["v/*"]
+protected: [exp.sh]
+agent: { name: command, command: 'sleep 0.3; echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESEARCH_EXPERIMENT_ID' }
+---
+`,
+    });
+    const r = cli(repo, ['run', '--tag', 'pl', '--pipeline', '-n', '5']);
+    expect(r.code).toBe(0);
+    const rows = ledgerRows(repo, 'pl') as Array<{ id: number; status: string; state: string; proposed_at: number; finished_at: number; reason: string | null; candidate_commit: string }>;
+    expect(rows.map((x) => x.id)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(rows.every((x) => x.state === 'recorded')).toBe(true);
+    // Experiment k+1 was being proposed before experiment k had finished running.
+    for (let k = 1; k < 5; k++) expect(rows[k + 1]!.proposed_at).toBeLessThan(rows[k]!.finished_at);
+    // Every candidate adds a file, so each beats the incumbent of its time; those proposed against
+    // an incumbent that moved meanwhile were carried onto it, and the branch holds every kept file.
+    const kept = rows.filter((x) => x.status === 'keep' && x.id > 0);
+    expect(kept.length).toBe(5);
+    expect(rows.filter((x) => x.reason?.includes('re-based')).length).toBeGreaterThan(0);
+    expect(gitIn(repo, 'ls-tree', '--name-only', 'autoresearch/pl', 'v/').split('\n').sort()).toEqual(['v/0', 'v/1', 'v/2', 'v/3', 'v/4', 'v/5']);
+  });
+});

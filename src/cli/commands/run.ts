@@ -13,6 +13,7 @@ export function registerRun(program: Command): void {
     .option('-n, --max-experiments <n>', 'stop after this many experiments, not counting the baseline (overrides stop.experiments)', intOption)
     .option('--max-hours <h>', 'stop after this many hours of this invocation (overrides stop.hours)', numberOption)
     .option('-b, --budget <duration>', 'time budget per experiment for this invocation, e.g. 60s (overrides `budget:`)', durationOption)
+    .option('--pipeline', 'let the agent prepare the next candidate while the current one runs (overrides `pipeline:`)')
     .option('-j, --parallel <n>', 'experiments run at once, one worktree each (overrides `slots:`)', intOption)
     .addHelpText(
       'after',
@@ -27,7 +28,7 @@ Examples:
   autoresearch run --agent command          # use agent settings from program.md for 'command'
   autoresearch stop                         # from another shell: finish the current experiment, then stop`,
     )
-    .action(async (o: { program: string; tag?: string; agent?: string; maxExperiments?: number; maxHours?: number; parallel?: number; budget?: number }) => {
+    .action(async (o: { program: string; tag?: string; agent?: string; maxExperiments?: number; maxHours?: number; parallel?: number; budget?: number; pipeline?: boolean }) => {
       const reporter = new ProgressReporter(process.stdout);
       const abort = new AbortController();
       let signals = 0;
@@ -52,6 +53,7 @@ Examples:
           maxHours: o.maxHours,
           parallel: o.parallel,
           budget: o.budget,
+          pipeline: o.pipeline,
           abort,
           onEvent: reporter.handle,
           onProgram: ({ goal }) => reporter.setGoal(goal),

@@ -1,0 +1,143 @@
+/**
+ * The codex agent through the real @openai/codex-sdk and its bundled codex binary, against the
+ * fake model server (Responses API over SSE), in real temporary git repositories. The scripted
+ * model edits files with `exec_command`, the tool codex offers a model without known metadata.
+ */
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ProposalContext } from '../../src/agents/agent.js';
+import { createCodexAgent, parseTitle } from '../../src/agents/codex.js';
+import type { AgentContext } from '../../src/agents/registry.js';
+import type { Ledger } from '../../src/ledger/ledger.js';
+import { buildBrief } from '../../src/program/brief.js';
+import { parseProgram } from '../../src/program/program.js';
+import { startFakeLlm, type FakeLlm, type Turn } from '../helpers/fake-llm.js';
+import { gitIn, makeRepo } from '../helpers/repo.js';
+
+const PROGRAM = `---
+metric: { name: loss, goal: minimize }
+run: python train.py
+editable: [train.py]
+protected: [prepare.py]
+prices:
+  "openai:fake-model": { input: 1, output: 2, cached_input: 0.5 }
+---
+try a lower learning rate.
+`;
+
+const FILES = {
+  'exp/program.md': PROGRAM,
+  'exp/train.py': 'import prepare\nlr = 0.1\n',
+  'exp/prepare.py': 'SPLIT = 42\n',
+};
+
+let servers: FakeLlm[] = [];
+afterEach(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  servers = [];
+});
+
+const BASE_ENV = { PATH: process.env.PATH, HOME: process.env.HOME };
+
+function setup(env: NodeJS.ProcessEnv = { ...BASE_ENV, OPENAI_API_KEY: 'sk-fake' }) {
+  const repo = makeRepo(FILES);
+  const dir = join(repo, 'exp');
+  const program = parseProgram(PROGRAM, join(dir, 'program.md'));
+  const actx: AgentContext = { program, programDirAbs: dir, ledger: {} as Ledger, runTag: 'test', env };
+  const brief = buildBrief({
+    experimentId: 1,
+    objective: { metric: 'loss', goal: 'minimize', budgetSeconds: 60, run: 'python train.py', editable: program.config.editable, protected: program.config.protected },
+    directions: program.body,
+    incumbent: { commit: 'abcdef1234567', value: 1.5, experimentId: 0, title: 'baseline' },
+    baselineValue: 1.5,
+    experiments: [],
+  });
+  // The experiment's folder lies outside the worktree, as in a run.
+  const expDir = mkdtempSync(join(tmpdir(), 'ar-codex-exp-'));
+  const briefPath = join(expDir, 'brief.md');
+  writeFileSync(briefPath, 'BRIEF-MARKER: try a lower learning rate.\n');
+  const ctx: ProposalContext = { workspace: repo, programDir: dir, brief, briefPath, experimentId: 1, signal: new AbortController().signal };
+  return { repo, dir, expDir, actx, ctx };
+}
+
+async function fake(turns: Turn[]): Promise<FakeLlm> {
+  const s = await startFakeLlm(turns);
+  servers.push(s);
+  return s;
+}
+
+const shell = (cmd: string): Turn => ({ toolCalls: [{ name: 'exec_command', args: { cmd } }] });
+const DONE: Turn = { text: 'Lowered the learning rate.\nTITLE: Lower LR to 0.05\nHYPOTHESIS: A smaller step reduces loss noise.' };
+
+describe('the codex agent', () => {
+  it('edits an editable file through a codex tool; title, hypothesis, usage and cost from the turn', async () => {
+    const server = await fake([shell("sed -i 's/lr = 0.1/lr = 0.05/' train.py"), DONE]);
+    const { repo, dir, expDir, actx, ctx } = setup();
+    const agent = await createCodexAgent({ model: 'fake-model', base_url: `${server.url}/v1` }, actx);
+
+    const proposal = await agent.propose(ctx);
+
+    expect(readFileSync(join(dir, 'train.py'), 'utf8')).toBe('import prepare\nlr = 0.05\n');
+    expect(gitIn(repo, 'status', '--porcelain')).toBe('M exp/train.py');
+    expect(proposal.title).toBe('Lower LR to 0.05');
+    expect(proposal.hypothesis).toBe('A smaller step reduces loss noise.');
+    // Two model calls of 100 input (10 cached) and 20 output tokens each.
+    expect(proposal.usage).toMatchObject({ inputTokens: 200, cachedTokens: 20, outputTokens: 40 });
+    expect(proposal.usage!.costUsd).toBeCloseTo((180 * 1 + 20 * 0.5 + 40 * 2) / 1e6, 12);
+    expect(proposal.meta).toMatchObject({ model: 'fake-model', items: { command_execution: 1, agent_message: 1 } });
+
+    const posts = server.requests.filter((r) => r.method === 'POST');
+    expect(posts.map((r) => r.path)).toEqual(['/v1/responses', '/v1/responses']);
+    expect(posts.every((r) => r.headers.authorization === 'Bearer sk-fake' && r.body.model === 'fake-model' && r.body.stream === true)).toBe(true);
+    const prompt = JSON.stringify(posts[0]!.body.input);
+    expect(prompt).toContain('BRIEF-MARKER');
+    expect(prompt).toContain('TITLE:');
+    // Codex kept its state in the experiment's folder, not in the user's ~/.codex.
+    expect(existsSync(join(expDir, 'codex-home'))).toBe(true);
+  }, 30_000);
+
+  it('fails the proposal, naming the file, when a protected file changed', async () => {
+    const server = await fake([shell("echo 'SPLIT = 0' > prepare.py"), DONE]);
+    const { dir, actx, ctx } = setup();
+    const agent = await createCodexAgent({ model: 'fake-model', base_url: `${server.url}/v1` }, actx);
+
+    await expect(agent.propose(ctx)).rejects.toThrow(/protected file exp\/prepare\.py/);
+    // Nothing is restored: the harness records the failure.
+    expect(readFileSync(join(dir, 'prepare.py'), 'utf8')).toBe('SPLIT = 0\n');
+  }, 30_000);
+
+  it('a model error fails the proposal with a clear message', async () => {
+    const server = await fake([{ status: 400, body: { error: { message: 'bad request from fake', type: 'invalid_request_error' } } }]);
+    const { actx, ctx } = setup();
+    const agent = await createCodexAgent({ model: 'fake-model', base_url: `${server.url}/v1` }, actx);
+    await expect(agent.propose(ctx)).rejects.toThrow(/the codex agent failed \(model fake-model at http.*bad request from fake/s);
+  }, 30_000);
+
+  it('gives up when the run stops', async () => {
+    const server = await fake([shell('sleep 20'), DONE]);
+    const { actx, ctx } = setup();
+    const stop = new AbortController();
+    const agent = await createCodexAgent({ model: 'fake-model', base_url: `${server.url}/v1` }, actx);
+    const started = Date.now();
+    setTimeout(() => stop.abort(), 500);
+    await expect(agent.propose({ ...ctx, signal: stop.signal })).rejects.toThrow('the codex agent was interrupted');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 30_000);
+
+  it('validates options and needs a key without base_url', async () => {
+    const { actx } = setup({ ...BASE_ENV });
+    await expect(createCodexAgent({ sandbox: 'yolo' }, actx)).rejects.toThrow(/agent\.sandbox/);
+    await expect(createCodexAgent({ modle: 'x' }, actx)).rejects.toThrow(/unknown option modle/);
+    await expect(createCodexAgent({ timeout: 'soon' }, actx)).rejects.toThrow(/duration/);
+    await expect(createCodexAgent({}, actx)).rejects.toThrow(/OPENAI_API_KEY/);
+    await expect(createCodexAgent({ base_url: 'http://127.0.0.1:9/v1' }, actx)).resolves.toMatchObject({ name: 'codex' });
+  });
+
+  it('parses TITLE/HYPOTHESIS lines, else the first line', () => {
+    expect(parseTitle('did it\n**TITLE:** Wider net\nHYPOTHESIS: more capacity')).toEqual({ title: 'Wider net', hypothesis: 'more capacity' });
+    expect(parseTitle('\nChanged the width.\nMore text.')).toEqual({ title: 'Changed the width.', hypothesis: 'Changed the width.\nMore text.' });
+    expect(parseTitle('').title).toBe('untitled change by the codex agent');
+  });
+});
