@@ -223,9 +223,12 @@ function anthropicContent(r: Reply): any[] {
   return content;
 }
 
+/** Each reply gets its own message id: Claude Code merges consecutive assistant messages that share one. */
+let anthropicReplies = 0;
+
 function anthropicJson(r: Reply) {
   return {
-    id: 'msg_fake', type: 'message', role: 'assistant', model: r.model, content: anthropicContent(r),
+    id: `msg_fake_${++anthropicReplies}`, type: 'message', role: 'assistant', model: r.model, content: anthropicContent(r),
     stop_reason: r.calls.length ? 'tool_use' : 'end_turn', stop_sequence: null, usage: anthropicUsage(r.usage),
   };
 }
