@@ -71,6 +71,7 @@ const AGENT_HINTS: Record<string, string> = {
   command: 'write `agent: { name: command, command: ./propose.sh, timeout: 30m }`',
   scripted: 'write `agent: { name: scripted, patches: [ideas/1.patch, ideas/2.patch] }`',
   tune: 'write `agent: tune`; the search space goes under `search:`',
+  'claude-code': 'write `agent: { name: claude-code, model: claude-sonnet-4-20250514, max_turns: 30 }`',
   codex: 'write `agent: { name: codex, model: gpt-5-codex, sandbox: workspace-write }`',
   llm: 'write `agent: { name: llm, model: "anthropic:claude-sonnet-4-20250514" }` (providers: anthropic, openai, openai-chat, openai-compatible with base_url)',
 };
@@ -108,3 +109,5 @@ registerAgent('llm', async (options, ctx) => {
 });
 
 registerAgent('codex', async (options, ctx) => (await import('./codex.js')).createCodexAgent(options, ctx));
+
+registerAgent('claude-code', async (options, ctx) => (await import('./claude-code.js')).createClaudeCodeAgent(options, ctx));

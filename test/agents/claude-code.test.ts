@@ -1,0 +1,171 @@
+/**
+ * The claude-code agent: the real Claude Agent SDK and its bundled claude binary against the fake
+ * model server, in real temporary git repositories, with HOME in a temporary folder so no user
+ * configuration or login is used. No network beyond 127.0.0.1, no paid API.
+ */
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ProposalContext } from '../../src/agents/agent.js';
+import { createClaudeCodeAgent, permissionPolicy } from '../../src/agents/claude-code.js';
+import type { AgentContext } from '../../src/agents/registry.js';
+import type { Ledger } from '../../src/ledger/ledger.js';
+import { buildBrief } from '../../src/program/brief.js';
+import { parseProgram } from '../../src/program/program.js';
+import { startFakeLlm, type FakeLlm, type FakeRequest, type Turn } from '../helpers/fake-llm.js';
+import { makeRepo } from '../helpers/repo.js';
+
+const PROGRAM = `---
+metric: { name: loss, goal: minimize }
+run: python train.py
+editable: [train.py, model/**]
+protected: [prepare.py]
+prices:
+  "anthropic:fake-model": { input: 1, output: 2, cached_input: 0.5 }
+---
+BRIEF-MARKER: try a lower learning rate.
+`;
+
+const FILES = {
+  'secret.txt': 'outside the program folder\n',
+  'exp/program.md': PROGRAM,
+  'exp/train.py': 'import prepare\nlr = 0.1\nsteps = 100\n',
+  'exp/prepare.py': 'SECRET_SPLIT = 42\n',
+};
+
+let servers: FakeLlm[] = [];
+afterEach(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  servers = [];
+});
+
+/**
+ * A fake model for Claude Code: requests of the main conversation (those offering tools) walk the
+ * script by turn; any side request Claude Code makes (no tools) gets a short text.
+ */
+async function fake(turns: Turn[]): Promise<FakeLlm> {
+  const s = await startFakeLlm({
+    turns: (req: FakeRequest) => (Array.isArray(req.body?.tools) && req.body.tools.length > 0 ? (turns[req.turn] ?? { text: 'Done.' }) : { text: 'ok' }),
+  });
+  servers.push(s);
+  return s;
+}
+
+/** A repository, a fake model scripted with the program folder's real path, and the agent. */
+async function setup(script: (dir: string) => Turn[], options: Record<string, unknown> = {}) {
+  const repo = makeRepo(FILES);
+  const dir = join(repo, 'exp');
+  const server = await fake(script(dir));
+  const program = parseProgram(PROGRAM, join(dir, 'program.md'));
+  const home = mkdtempSync(join(tmpdir(), 'ar-claude-home-'));
+  const env = { PATH: process.env.PATH, HOME: home, ANTHROPIC_API_KEY: 'sk-fake' };
+  const actx: AgentContext = { program, programDirAbs: dir, ledger: {} as Ledger, runTag: 'test', env };
+  const agent = await createClaudeCodeAgent({ model: 'fake-model', base_url: server.url, ...options }, actx);
+  const brief = buildBrief({
+    experimentId: 1,
+    objective: { metric: 'loss', goal: 'minimize', budgetSeconds: 60, run: 'python train.py', editable: program.config.editable, protected: program.config.protected },
+    directions: program.body,
+    incumbent: { commit: 'abcdef1234567', value: 1.5, experimentId: 0, title: 'baseline' },
+    baselineValue: 1.5,
+    experiments: [],
+  });
+  const ctx: ProposalContext = { workspace: repo, programDir: dir, brief, briefPath: join(repo, 'no-brief.md'), experimentId: 1, signal: new AbortController().signal };
+  return { repo, dir, agent, ctx, server };
+}
+
+const read = (dir: string, f: string) => readFileSync(join(dir, f), 'utf8');
+/** Every tool result Claude Code sent back to the model, as text. */
+const toolResults = (s: FakeLlm) => s.requests.map((r) => JSON.stringify(r.body?.messages?.at(-1)?.content ?? '')).join('\n');
+
+describe('the claude-code agent (real Claude Agent SDK against the fake model server)', () => {
+  it('edits an editable file, then reports title, hypothesis, tokens and cost', async () => {
+    // Claude Code's file tools take absolute paths, and edit only files read first.
+    const { dir, agent, ctx, server } = await setup((d) => [
+      { toolCalls: [{ name: 'Read', args: { file_path: join(d, 'train.py') } }] },
+      { toolCalls: [{ name: 'Edit', args: { file_path: join(d, 'train.py'), old_string: 'lr = 0.1', new_string: 'lr = 0.05' } }] },
+      { text: 'I halved the learning rate.\nTITLE: lr 0.1 -> 0.05\nHYPOTHESIS: a smaller step lowers the loss' },
+    ]);
+    const p = await agent.propose(ctx);
+    expect(read(dir, 'train.py')).toBe('import prepare\nlr = 0.05\nsteps = 100\n');
+    expect(p.title).toBe('lr 0.1 -> 0.05');
+    expect(p.hypothesis).toBe('a smaller step lowers the loss');
+    // Three model turns of the fake's default usage (100 in with 10 cached, 20 out); priced by program.md's `prices:`.
+    expect(p.usage).toMatchObject({ inputTokens: 300, outputTokens: 60, cachedTokens: 30 });
+    expect(p.usage!.costUsd).toBeCloseTo((270 * 1 + 30 * 0.5 + 60 * 2) / 1e6, 12);
+    expect(p.meta).toMatchObject({ model: 'fake-model', turns: 3, toolCalls: { Read: 1, Edit: 1 }, toolCallsAllowed: 1, toolCallsRefused: 0 });
+    // The model was given the brief, with the human's directions and the instructions.
+    const first = server.requests.find((r) => Array.isArray(r.body?.tools) && r.body.tools.length)!;
+    expect(JSON.stringify(first.body)).toContain('BRIEF-MARKER');
+    expect(JSON.stringify(first.body)).toContain('HYPOTHESIS:');
+  }, 60_000);
+
+  it('refuses an edit of a protected file through canUseTool; the file is unchanged', async () => {
+    const { dir, agent, ctx, server } = await setup((d) => [
+      { toolCalls: [{ name: 'Read', args: { file_path: join(d, 'prepare.py') } }] },
+      { toolCalls: [{ name: 'Edit', args: { file_path: join(d, 'prepare.py'), old_string: 'SECRET_SPLIT = 42', new_string: 'SECRET_SPLIT = 0' } }] },
+      { text: 'TITLE: tried to change the split\nHYPOTHESIS: none' },
+    ]);
+    const p = await agent.propose(ctx);
+    expect(read(dir, 'prepare.py')).toBe('SECRET_SPLIT = 42\n');
+    expect(toolResults(server)).toContain('prepare.py is protected and may not be changed');
+    expect(p.meta).toMatchObject({ toolCallsRefused: 1 });
+    expect(p.title).toBe('tried to change the split');
+  }, 60_000);
+
+  it('refuses Bash by default and reads outside the workspace; nothing runs, nothing leaks', async () => {
+    const outside = join(mkdtempSync(join(tmpdir(), 'ar-outside-')), 'secret.txt');
+    writeFileSync(outside, 'OUTSIDE-SECRET\n');
+    const { dir, agent, ctx, server } = await setup(() => [
+      { toolCalls: [{ name: 'Bash', args: { command: 'echo ok > ran.txt', description: 'make a file' } }] },
+      { toolCalls: [{ name: 'Read', args: { file_path: outside } }] },
+      { text: 'TITLE: nothing\nHYPOTHESIS: none' },
+    ]);
+    const p = await agent.propose(ctx);
+    expect(existsSync(join(dir, 'ran.txt'))).toBe(false);
+    expect(p.title).toBe('nothing');
+    // Both refusals reached the model as error tool results.
+    const results = toolResults(server);
+    expect(results).toMatch(/No such tool available: Bash/);
+    expect(results).toContain('is outside the workspace');
+    expect(results).not.toContain('OUTSIDE-SECRET');
+    expect(p.meta).toMatchObject({ toolCalls: { Bash: 1, Read: 1 }, toolCallsRefused: 1 });
+  }, 60_000);
+
+  it('fails with a clear error when it runs out of turns', async () => {
+    const { agent, ctx } = await setup((d) => Array.from({ length: 5 }, () => ({ toolCalls: [{ name: 'Read', args: { file_path: join(d, 'train.py') } }] })), { max_turns: 2 });
+    await expect(agent.propose(ctx)).rejects.toThrow(/claude-code agent failed.*maximum number of turns \(2\)/);
+  }, 60_000);
+});
+
+describe('the claude-code permission policy', () => {
+  it('allows reads inside the workspace, edits only to editable unprotected files, no commands or web', () => {
+    const repo = makeRepo(FILES);
+    const dir = join(repo, 'exp');
+    const policy = permissionPolicy({ workspace: repo, programDir: dir, editable: ['train.py', 'model/**'], protected: ['prepare.py'], allowBash: false });
+    expect(policy('Read', { file_path: join(dir, 'prepare.py') })).toBeNull();
+    expect(policy('Read', { file_path: join(repo, 'secret.txt') })).toBeNull();
+    expect(policy('Read', { file_path: '/etc/passwd' })).toMatch(/outside the workspace/);
+    expect(policy('Grep', { pattern: 'x' })).toBeNull();
+    expect(policy('Edit', { file_path: join(dir, 'train.py') })).toBeNull();
+    expect(policy('Write', { file_path: 'model/new.py' })).toBeNull();
+    expect(policy('Edit', { file_path: join(dir, 'prepare.py') })).toMatch(/protected/);
+    expect(policy('Write', { file_path: join(repo, 'secret.txt') })).toMatch(/outside the program folder/);
+    expect(policy('Write', { file_path: '../secret.txt' })).toMatch(/outside the program folder/);
+    expect(policy('Write', { file_path: 'program.md' })).toMatch(/not editable/);
+    expect(policy('Bash', { command: 'ls' })).toMatch(/not allowed/);
+    expect(policy('WebFetch', { url: 'https://x' })).toMatch(/not allowed/);
+    expect(policy('Task', {})).toMatch(/not available/);
+    const withBash = permissionPolicy({ workspace: repo, programDir: dir, editable: ['train.py'], protected: [], allowBash: true });
+    expect(withBash('Bash', { command: 'ls' })).toBeNull();
+    expect(withBash('WebSearch', { query: 'x' })).toMatch(/not allowed/);
+  });
+
+  it('rejects unknown options with a ProgramError naming the option', async () => {
+    const repo = makeRepo(FILES);
+    const dir = join(repo, 'exp');
+    const program = parseProgram(PROGRAM, join(dir, 'program.md'));
+    const actx: AgentContext = { program, programDirAbs: dir, ledger: {} as Ledger, runTag: 't', env: {} };
+    await expect(createClaudeCodeAgent({ max_step: 3 }, actx)).rejects.toThrow(/unknown option max_step/);
+  });
+});
