@@ -15,6 +15,8 @@ import { UserError } from './program/errors.js';
 
 export interface StartRunOptions extends OpenRunOptions {
   agent?: string;
+  /** Overrides the agent's `model` option, e.g. anthropic:claude-sonnet-4-20250514. */
+  model?: string;
   /** Overrides `pipeline:`. */
   pipeline?: boolean;
   onEvent?: LoopListener;
@@ -30,7 +32,7 @@ export interface StartRunOptions extends OpenRunOptions {
 export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
   const env = opts.env ?? process.env;
   const opened = await openRun<Agent>(opts, async ({ program, programDirAbs, ledger, tag }) => {
-    const { name, options } = agentSetting(program, opts.agent);
+    const { name, options } = agentSetting(program, opts.agent, opts.model);
     return createAgent(name, options, { program, programDirAbs, ledger, runTag: tag, env });
   });
   const config = opened.program.config;

@@ -30,8 +30,13 @@ export function agentNames(): string[] {
   return [...factories.keys()].sort();
 }
 
-/** Splits `agent:` (a name or { name, ...options }) and applies a --agent override. */
-export function agentSetting(program: Program, override?: string): { name: string; options: Record<string, unknown> } {
+/** Splits `agent:` (a name or { name, ...options }) and applies --agent and --model overrides. */
+export function agentSetting(program: Program, override?: string, model?: string): { name: string; options: Record<string, unknown> } {
+  const resolved = agentSettingOf(program, override);
+  return model ? { ...resolved, options: { ...resolved.options, model } } : resolved;
+}
+
+function agentSettingOf(program: Program, override?: string): { name: string; options: Record<string, unknown> } {
   const setting = program.config.agent;
   const fromFile = typeof setting === 'string' ? { name: setting, options: {} } : setting ? { name: setting.name, options: omitName(setting) } : undefined;
   if (override) return { name: override, options: fromFile?.name === override ? fromFile.options : {} };

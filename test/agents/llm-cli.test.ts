@@ -67,3 +67,19 @@ Lower the score.
     expect(gitIn(repo, 'branch', '--list', 'autoresearch/*')).toBe('');
   });
 });
+
+describe('--agent and --model on the command line', () => {
+  it('override the agent and its model from program.md', async () => {
+    const repo = makeRepo({
+      'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n',
+      'params.sh': 'VALUE=5\n',
+      'program.md': `---\nmetric: { name: score, goal: minimize, deterministic: true }\nrun: bash exp.sh\nbudget: 5s\neditable: [params.sh]\nagent: { name: llm, model: "anthropic:some-other-model", base_url: "${fake.url}/v1" }\nstop: { experiments: 1 }\n---\n`,
+    });
+    const before = fake.requests.length;
+    const r = await run(repo, ['run', '--tag', 'm', '--agent', 'llm', '--model', 'anthropic:fake-model-2'], { ANTHROPIC_API_KEY: 'k' });
+    expect(r.code).toBe(0);
+    const sent = fake.requests.slice(before).map((q) => (q.body as { model?: string }).model);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(new Set(sent)).toEqual(new Set(['fake-model-2']));
+  });
+});

@@ -9,7 +9,8 @@ export function registerRun(program: Command): void {
     .description('run the experiment loop: baseline, then propose -> commit -> run -> measure -> keep/discard -> record, until a stop condition')
     .option('-p, --program <file>', 'the program file', 'program.md')
     .option('-t, --tag <tag>', 'run name; the branch is autoresearch/<tag> (default: today, e.g. nov28). An existing tag is resumed')
-    .option('-a, --agent <name>', 'agent that proposes changes (overrides `agent:`): tune, command, scripted')
+    .option('-a, --agent <name>', 'agent that proposes changes (overrides `agent:`): tune, llm, claude-code, codex, command, scripted')
+    .option('-m, --model <model>', 'the agent\'s model, e.g. anthropic:claude-sonnet-4-20250514 for llm (overrides its `model`)')
     .option('-n, --max-experiments <n>', 'stop after this many experiments, not counting the baseline (overrides stop.experiments)', intOption)
     .option('--max-hours <h>', 'stop after this many hours of this invocation (overrides stop.hours)', numberOption)
     .option('-b, --budget <duration>', 'time budget per experiment for this invocation, e.g. 60s (overrides `budget:`)', durationOption)
@@ -26,9 +27,10 @@ Examples:
   autoresearch run                          # today's run, settings from program.md
   autoresearch run --tag lr-sweep -n 50     # a named run of 50 experiments
   autoresearch run --agent command          # use agent settings from program.md for 'command'
+  autoresearch run --agent llm --model anthropic:claude-sonnet-4-20250514
   autoresearch stop                         # from another shell: finish the current experiment, then stop`,
     )
-    .action(async (o: { program: string; tag?: string; agent?: string; maxExperiments?: number; maxHours?: number; parallel?: number; budget?: number; pipeline?: boolean }) => {
+    .action(async (o: { program: string; tag?: string; agent?: string; maxExperiments?: number; maxHours?: number; parallel?: number; budget?: number; pipeline?: boolean; model?: string }) => {
       const reporter = new ProgressReporter(process.stdout);
       const abort = new AbortController();
       let signals = 0;
@@ -49,6 +51,7 @@ Examples:
           program: o.program,
           tag: o.tag,
           agent: o.agent,
+          model: o.model,
           maxExperiments: o.maxExperiments,
           maxHours: o.maxHours,
           parallel: o.parallel,
