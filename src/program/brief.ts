@@ -39,6 +39,8 @@ export interface Brief {
   /** Older experiments not listed one by one, summarized as counts. */
   olderSummary: Partial<Record<ExperimentStatus, number>>;
   failures: BriefFailure[];
+  /** Ideas tried more than once (same title once numbers are masked), with how each try ended. */
+  repeated: Array<{ idea: string; tries: Array<{ id: number; status: ExperimentStatus }> }>;
   /** What other slots are trying right now (parallel runs), to avoid duplicates. */
   inFlight: Array<{ id: number; slot: number; title: string }>;
   notes: string[];
@@ -86,11 +88,29 @@ export function buildBrief(input: BriefInput): Brief {
     history,
     olderSummary,
     failures,
+    repeated: repeatedIdeas(done),
     inFlight: input.experiments
       .filter((e) => e.state !== 'recorded' && e.id !== input.experimentId && e.id > 0 && e.title)
       .map((e) => ({ id: e.id, slot: e.slot, title: e.title! })),
     notes: input.notes ?? [],
   };
+}
+
+/** The shape of an idea: its title with numbers masked, so "LR 0.04 -> 0.02" and "LR 0.04 -> 0.01" match. */
+export function ideaKey(title: string): string {
+  return title.toLowerCase().replace(/[-+]?\d+(\.\d+)?(e[-+]?\d+)?/g, '#').replace(/\s+/g, ' ').trim();
+}
+
+function repeatedIdeas(done: ExperimentRow[]): Brief['repeated'] {
+  const groups = new Map<string, { idea: string; tries: Array<{ id: number; status: ExperimentStatus }> }>();
+  for (const e of done) {
+    if (!e.title) continue;
+    const key = ideaKey(e.title);
+    const g = groups.get(key) ?? { idea: e.title, tries: [] };
+    g.tries.push({ id: e.id, status: e.status! });
+    groups.set(key, g);
+  }
+  return [...groups.values()].filter((g) => g.tries.length > 1).sort((a, b) => b.tries.length - a.tries.length).slice(0, 10);
 }
 
 const fmt = (v: number | null) => (v === null ? '—' : Number(v.toPrecision(7)).toString());
@@ -164,6 +184,11 @@ export function renderBrief(brief: Brief): string {
     for (const h of brief.history) lines.push(`| ${h.id} | ${h.status} | ${fmt(h.value)} | ${fmtDelta(h.delta)} | ${h.title.replace(/\|/g, '\\|')} |`);
   }
   lines.push('');
+  if (brief.repeated.length > 0) {
+    lines.push('## Ideas already tried more than once', '');
+    for (const r of brief.repeated) lines.push(`- ${r.idea} (or the same with other numbers): ${r.tries.map((t) => `${t.id} ${t.status}`).join(', ')}`);
+    lines.push('');
+  }
   if (brief.failures.length > 0) {
     lines.push('## Recent failures', '');
     for (const f of brief.failures) {

@@ -75,3 +75,16 @@ describe('the brief within a token budget', () => {
     for (const line of small.split('\n').filter((l) => l.startsWith('Direction'))) expect(line).toMatch(/^Direction \d+: try something specific\.$/);
   });
 });
+
+describe('repeated ideas', () => {
+  it('groups tries of the same idea with other numbers, so the agent sees it was tried', () => {
+    const b = buildBrief(input([
+      row(1, { state: 'recorded', status: 'discard', primary_value: 2, title: 'Increase LR to 0.02' }),
+      row(2, { state: 'recorded', status: 'crash', title: 'Increase LR to 0.05' }),
+      row(3, { state: 'recorded', status: 'discard', primary_value: 2, title: 'Use GELU' }),
+      row(4, { state: 'recorded', status: 'keep', primary_value: 1, title: 'increase lr to 1e-3' }),
+    ]));
+    expect(b.repeated).toEqual([{ idea: 'Increase LR to 0.02', tries: [{ id: 1, status: 'discard' }, { id: 2, status: 'crash' }, { id: 4, status: 'keep' }] }]);
+    expect(renderBrief(b)).toContain('- Increase LR to 0.02 (or the same with other numbers): 1 discard, 2 crash, 4 keep');
+  });
+});
