@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ProgramError, UserError } from '../program/errors.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInit } from './commands/init.js';
+import { registerNote } from './commands/note.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerRun } from './commands/run.js';
 import { registerStop } from './commands/stop.js';
@@ -24,12 +25,14 @@ In a git repository with an experiment that prints a number:
   git add -A && git commit -m "program"
   autoresearch run         # loop until stop conditions; Ctrl-C and run again to resume
   autoresearch status      # from another shell: best so far, experiment in flight
-  autoresearch results     # the table of experiments (also .autoresearch/<tag>/results.tsv)`);
+  autoresearch results     # the table of experiments (also .autoresearch/<tag>/results.tsv)
+  autoresearch note "try wider layers"   # steer: the next brief shows it to the agent`);
 
 registerInit(program);
 registerRun(program);
 registerInspect(program);
 registerStop(program);
+registerNote(program);
 registerDemo(program);
 
 try {

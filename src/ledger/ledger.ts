@@ -86,6 +86,11 @@ CREATE TABLE IF NOT EXISTS measurements (
   measured_at INTEGER NOT NULL,
   PRIMARY KEY (run_tag, experiment_id, seq)
 );
+CREATE TABLE IF NOT EXISTS notes (
+  run_tag TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  text TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS experiments_tree ON experiments (run_tag, tree);
 CREATE INDEX IF NOT EXISTS experiments_state ON experiments (run_tag, state);
 `;
@@ -237,6 +242,20 @@ export class Ledger {
     const groups = new Map<string, number[]>();
     for (const r of rows) groups.set(r.experiment_id, [...(groups.get(r.experiment_id) ?? []), r.value]);
     return [...groups.values()];
+  }
+
+  /** Kept experiments in the order they were kept (the branch's history). */
+  keptExperiments(tag: string): ExperimentRow[] {
+    return this.stmt("SELECT * FROM experiments WHERE run_tag = ? AND status = 'keep' AND state = 'recorded' ORDER BY recorded_at, id").all(tag) as ExperimentRow[];
+  }
+
+  /** A steering note from the human: it goes into every following brief. */
+  addNote(tag: string, text: string): void {
+    this.stmt('INSERT INTO notes (run_tag, created_at, text) VALUES (?, ?, ?)').run(tag, Date.now(), text);
+  }
+
+  notes(tag: string): string[] {
+    return (this.stmt('SELECT text FROM notes WHERE run_tag = ? ORDER BY created_at, rowid').all(tag) as { text: string }[]).map((n) => n.text);
   }
 
   /** What the agent has cost this run so far (tokens are input + output). */

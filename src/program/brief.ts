@@ -33,7 +33,16 @@ export interface Brief {
   };
   /** The human's research directions: the Markdown body of program.md. */
   directions: string;
-  incumbent: { commit: string; value: number | null; experimentId: number; title: string };
+  incumbent: {
+    commit: string;
+    value: number | null;
+    experimentId: number;
+    title: string;
+    /** The run's measurement noise (standard deviation), when measured. */
+    noise?: number | null;
+    /** The kept changes that lead from the baseline to the incumbent, oldest first. */
+    changes?: string[];
+  };
   baseline: { value: number | null };
   history: BriefHistoryItem[];
   /** Older experiments not listed one by one, summarized as counts. */
@@ -168,7 +177,12 @@ export function renderBrief(brief: Brief): string {
   lines.push('- Make one focused change, then stop. The harness runs, measures and decides; do not run the experiment yourself.', '');
   lines.push('## Incumbent (best so far)', '');
   lines.push(`- ${o.metric} = ${fmt(brief.incumbent.value)} at experiment ${brief.incumbent.experimentId} (${brief.incumbent.commit.slice(0, 10)}): ${brief.incumbent.title}`);
-  lines.push(`- baseline: ${fmt(brief.baseline.value)}`, '');
+  if (brief.incumbent.noise != null) lines.push(`- measurement noise (standard deviation of repeated runs): ${fmt(brief.incumbent.noise)}`);
+  lines.push(`- baseline: ${fmt(brief.baseline.value)}`);
+  if (brief.incumbent.changes && brief.incumbent.changes.length > 0) {
+    lines.push('- kept changes since the baseline, oldest first:', ...brief.incumbent.changes.map((c) => `  - ${c}`));
+  }
+  lines.push('');
   if (brief.notes.length > 0) {
     lines.push('## Steering notes from the human', '', ...brief.notes.map((n) => `- ${n}`), '');
   }

@@ -242,3 +242,22 @@ describe('metered agents', () => {
     expect(cli(repo, ['status']).stdout).toMatch(/spend\s+\$1\.20 and 3,600 tokens so far; about \$2\.80 more for the 7 experiments left \(cap \$1\)/);
   });
 });
+
+describe('steering', () => {
+  it('a note reaches the next brief, with the incumbent\'s noise and kept changes', () => {
+    const repo = makeRepo({
+      'exp.sh': EXP,
+      'params.sh': 'VALUE=1\n',
+      'program.md': program('agent: { name: command, command: "echo VALUE=$((AUTORESEARCH_EXPERIMENT_ID + 1)) > params.sh; echo TITLE: raise to $((AUTORESEARCH_EXPERIMENT_ID + 1))" }\n'),
+    });
+    expect(cli(repo, ['run', '--tag', 'n', '-n', '1']).code).toBe(0);
+    expect(cli(repo, ['note', 'stop', 'raising', 'VALUE;', 'try', 'something', 'else']).stdout).toContain('1 steering note');
+    expect(cli(repo, ['note', '--list']).stdout).toBe('1. stop raising VALUE; try something else\n');
+    expect(cli(repo, ['run', '--tag', 'n', '-n', '2']).code).toBe(0);
+    const brief = readFileSync(join(repo, '.autoresearch/n/experiments/2/brief.md'), 'utf8');
+    expect(brief).toContain('## Steering notes from the human');
+    expect(brief).toContain('- stop raising VALUE; try something else');
+    expect(brief).toContain('- measurement noise (standard deviation of repeated runs): 0');
+    expect(brief).toContain('- kept changes since the baseline, oldest first:\n  - 1: raise to 2');
+  });
+});
