@@ -7,7 +7,7 @@ import { registerInit } from './commands/init.js';
 import { registerNote } from './commands/note.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerRun } from './commands/run.js';
-import { registerStop } from './commands/stop.js';
+import { registerPause, registerStop } from './commands/stop.js';
 import '../agents/builtin.js';
 
 const program = new Command();
@@ -32,6 +32,7 @@ registerInit(program);
 registerRun(program);
 registerInspect(program);
 registerStop(program);
+registerPause(program);
 registerNote(program);
 registerDemo(program);
 

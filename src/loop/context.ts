@@ -19,6 +19,7 @@ export interface RunPaths {
   runDir: string;
   resultsTsv: string;
   stopFile: string;
+  pauseFile: string;
   slot(n: number): string;
   experimentDir(id: number): string;
 }
@@ -33,6 +34,7 @@ export function runPaths(repo: string, tag: string): RunPaths {
     runDir,
     resultsTsv: join(runDir, 'results.tsv'),
     stopFile: join(runDir, 'STOP'),
+    pauseFile: join(runDir, 'PAUSE'),
     slot: (n) => join(runDir, 'slots', String(n)),
     experimentDir: (id) => join(runDir, 'experiments', String(id)),
   };

@@ -75,6 +75,20 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   return { reason, summary };
 }
 
+/**
+ * `autoresearch pause` leaves a PAUSE file: the loop finishes what is in flight and waits before
+ * the next proposal until the file is gone (resume), a stop is requested, or Ctrl-C.
+ */
+async function waitWhilePaused(ctx: RunContext): Promise<void> {
+  let announced = false;
+  while (existsSync(ctx.paths.pauseFile) && !ctx.abort.signal.aborted && !existsSync(ctx.paths.stopFile)) {
+    if (!announced) ctx.emit({ type: 'note', level: 'info', text: 'paused: `autoresearch resume` continues' });
+    announced = true;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  if (announced && !existsSync(ctx.paths.pauseFile)) ctx.emit({ type: 'note', level: 'info', text: 'resumed' });
+}
+
 function currentStop(ctx: RunContext): string | null {
   if (existsSync(ctx.paths.stopFile)) ctx.stopRequested = true;
   if (ctx.abort.signal.aborted) return 'interrupted';
@@ -104,11 +118,12 @@ async function pipelinedSlotLoop(ctx: RunContext, slot: number): Promise<string 
   const runner = slotWorktree(ctx, slot);
   const proposer = new Worktree(ctx.paths.repo, `${ctx.paths.slot(slot)}-propose`);
   let reason: string | null = null;
-  const prepare = (): Promise<ExperimentRow | 'exhausted' | 'recorded'> | null => {
+  const prepare = async (): Promise<ExperimentRow | 'exhausted' | 'recorded' | null> => {
+    await waitWhilePaused(ctx);
     reason = currentStop(ctx);
     if (reason) return null;
     ctx.inFlight++;
-    const p = prepareCandidate(ctx, slot, proposer).then(
+    return prepareCandidate(ctx, slot, proposer).then(
       (r) => {
         if (typeof r === 'string') ctx.inFlight--;
         return r;
@@ -118,13 +133,13 @@ async function pipelinedSlotLoop(ctx: RunContext, slot: number): Promise<string 
         throw e;
       },
     );
-    p.catch(() => {}); // awaited below; this only keeps Node from calling it unhandled meanwhile
-    return p;
   };
   let next = prepare();
-  while (next) {
+  for (;;) {
     const prepared = await next;
+    if (prepared === null) break;
     next = prepare();
+    next.catch(() => {}); // awaited on the next turn; this only keeps Node from calling it unhandled meanwhile
     if (typeof prepared === 'string') continue;
     try {
       await runner.reset(prepared.candidate_commit!);
@@ -139,6 +154,7 @@ async function pipelinedSlotLoop(ctx: RunContext, slot: number): Promise<string 
 async function slotLoop(ctx: RunContext, slot: number): Promise<string | null> {
   if (ctx.limits.pipeline) return pipelinedSlotLoop(ctx, slot);
   for (;;) {
+    await waitWhilePaused(ctx);
     const reason = currentStop(ctx);
     if (reason) return reason;
     ctx.inFlight++;

@@ -120,7 +120,8 @@ export async function openRun<T>(opts: OpenRunOptions, prepare: Prepare<T>): Pro
     }
     ledger.updateRun(tag, { pid: process.pid, heartbeat_at: Date.now(), state: 'running', stop_reason: null, config_json: JSON.stringify(program.config) });
     run = ledger.getRun(tag)!;
-    if (existsSync(paths.stopFile)) rmSync(paths.stopFile);
+    // A new start runs: stop and pause requests belonged to the previous harness.
+    for (const f of [paths.stopFile, paths.pauseFile]) if (existsSync(f)) rmSync(f);
     return { prepared, repo, paths, program, programDir: location.dir, ledger, run, resumed, protectedHashes: JSON.parse(run.protected_json) as Hashes };
   } catch (e) {
     ledger.close();

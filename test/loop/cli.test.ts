@@ -261,3 +261,26 @@ describe('steering', () => {
     expect(brief).toContain('- kept changes since the baseline, oldest first:\n  - 1: raise to 2');
   });
 });
+
+describe('pause and resume', () => {
+  it('pause waits after the experiment in flight, resume continues, and nothing is lost', async () => {
+    const repo = makeRepo({
+      'exp.sh': '#!/bin/bash\nsource ./params.sh\nsleep 0.4\necho "score: $VALUE"\n',
+      'params.sh': 'VALUE=1\n',
+      'program.md': program('agent: { name: command, command: "echo VALUE=$((AUTORESEARCH_EXPERIMENT_ID + 1)) > params.sh" }\nstop: { experiments: 4 }\n'),
+    });
+    const child = cliAsync(repo, ['run', '--tag', 'p']);
+    await waitFor(() => ledgerRows(repo, 'p').some((r) => r.id >= 1 && r.state === 'running'), 30_000, 'experiment 1 to run');
+    expect(cli(repo, ['pause']).stdout).toContain('pausing after the experiments in flight');
+    await waitFor(() => child.output().includes('paused: `autoresearch resume` continues'), 30_000, 'the loop to pause');
+    const atPause = ledgerRows(repo, 'p').length;
+    expect(cli(repo, ['status']).stdout).toMatch(/: paused \(pid \d+/);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(ledgerRows(repo, 'p')).toHaveLength(atPause); // nothing new while paused
+    expect(cli(repo, ['resume']).stdout).toContain('resumed');
+    const { code } = await exited(child);
+    expect(code).toBe(0);
+    expect(child.output()).toContain('stopped: reached 4 experiments');
+    expect(ledgerRows(repo, 'p').map((r) => r.status)).toEqual(['keep', 'keep', 'keep', 'keep', 'keep']);
+  });
+});

@@ -33,7 +33,8 @@ export async function statusReport(cwd: string, tag?: string): Promise<{ text: s
     const head = await resolveRef(repo, `refs/heads/${run.branch}`);
     const s = summarize(run, rows, head);
     const pid = liveHarness(run);
-    const state = run.state === 'running' && !pid ? 'not running (the harness stopped unexpectedly; `autoresearch run --tag ' + run.tag + '` resumes it)' : pid ? `running (pid ${pid})` : `${run.state}${run.stop_reason ? `: ${run.stop_reason}` : ''}`;
+    const paused = pid && existsSync(runPaths(repo, run.tag).pauseFile);
+    const state = paused ? `paused (pid ${pid}; autoresearch resume continues)` : run.state === 'running' && !pid ? 'not running (the harness stopped unexpectedly; `autoresearch run --tag ' + run.tag + '` resumes it)' : pid ? `running (pid ${pid})` : `${run.state}${run.stop_reason ? `: ${run.stop_reason}` : ''}`;
     const counts = Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(', ');
     const lines = [
       `run ${run.tag} on branch ${run.branch}: ${state}`,

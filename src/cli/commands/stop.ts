@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { runPaths } from '../../loop/context.js';
 import { liveHarness } from '../../loop/setup.js';
 import { openLedgerFor } from './inspect.js';
@@ -37,4 +37,34 @@ export function registerStop(program: Command): void {
       if (o.now) process.kill(pid, 'SIGTERM');
       process.stdout.write(`run ${run.tag}: ${o.now ? 'stopping now' : 'will stop after the experiment in flight'} (harness pid ${pid})\n`);
     });
+}
+
+export function registerPause(program: Command): void {
+  for (const [verb, description] of [
+    ['pause', 'finish the experiments in flight, then wait (the harness keeps running) until `autoresearch resume`'],
+    ['resume', 'continue a paused run'],
+  ] as const) {
+    program
+      .command(verb)
+      .description(description)
+      .option('-t, --tag <tag>', 'which run (default: the most recent)')
+      .action(async (o: { tag?: string }) => {
+        const { repo, ledger, run } = await openLedgerFor(process.cwd(), o.tag);
+        ledger.close();
+        const paths = runPaths(repo, run.tag);
+        const pid = liveHarness(run);
+        if (verb === 'pause') {
+          if (!pid) {
+            process.stdout.write(`run ${run.tag} is not running; nothing to pause\n`);
+            return;
+          }
+          mkdirSync(paths.runDir, { recursive: true });
+          writeFileSync(paths.pauseFile, `paused at ${new Date().toISOString()}\n`);
+          process.stdout.write(`run ${run.tag}: pausing after the experiments in flight (autoresearch resume to continue)\n`);
+        } else {
+          rmSync(paths.pauseFile, { force: true });
+          process.stdout.write(pid ? `run ${run.tag}: resumed\n` : `run ${run.tag} is not running: start it with autoresearch run --tag ${run.tag}\n`);
+        }
+      });
+  }
 }
