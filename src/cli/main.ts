@@ -7,7 +7,7 @@ import { registerInit } from './commands/init.js';
 import { registerNote } from './commands/note.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerRun } from './commands/run.js';
-import { registerPause, registerStop } from './commands/stop.js';
+import { registerAbort, registerPause, registerStop } from './commands/stop.js';
 import '../agents/builtin.js';
 
 const program = new Command();
@@ -33,6 +33,7 @@ registerRun(program);
 registerInspect(program);
 registerStop(program);
 registerPause(program);
+registerAbort(program);
 registerNote(program);
 registerDemo(program);
 

@@ -96,7 +96,7 @@ export async function measureBaseline(ctx: RunContext, wt: Worktree): Promise<vo
   startRunning(ctx, row, 0);
   while (values(ctx, 0, base).length < ctx.program.config.repeats.baseline) {
     const m = await measureOnce(ctx, { experimentId: 0, commit: base }, 0, cwd, 0);
-    if (m.kind === 'aborted') return backToCommitted(ctx, 0);
+    if (m.kind === 'aborted' || m.kind === 'cancelled') return backToCommitted(ctx, 0);
     if (m.kind !== 'measured') {
       record(ctx, 0, m.kind, { ...execPatch(m.exec), metrics_json: JSON.stringify(m.metrics), reason: m.reason });
       return;
@@ -127,6 +127,10 @@ export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: nu
       const m = await measureOnce(ctx, { experimentId: row.id, commit }, row.id, cwd, slot, reattach);
       reattach = undefined;
       if (m.kind === 'aborted') return backToCommitted(ctx, row.id);
+      if (m.kind === 'cancelled') {
+        record(ctx, row.id, 'interrupted', { reason: 'aborted by the user (autoresearch abort)', finished_at: Date.now() });
+        return;
+      }
       if (m.kind !== 'measured') {
         record(ctx, row.id, m.kind, { ...execPatch(m.exec), metrics_json: JSON.stringify(m.metrics), reason: m.reason });
         return;
@@ -153,6 +157,10 @@ export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: nu
       const m = await measureOnce(ctx, { experimentId: incumbent.experimentId, commit: incumbent.commit }, row.id, join(wt.path, ctx.programDir), slot);
       await wt.reset(commit);
       if (m.kind === 'aborted') return backToCommitted(ctx, row.id);
+      if (m.kind === 'cancelled') {
+        record(ctx, row.id, 'interrupted', { reason: 'aborted by the user (autoresearch abort)', finished_at: Date.now() });
+        return;
+      }
       if (m.kind === 'measured') updateStats(ctx, incumbent.experimentId, incumbent.commit);
       else ctx.emit({ type: 'note', level: 'warn', text: `re-measuring the incumbent (experiment ${incumbent.experimentId}) failed: ${m.reason.split('\n')[0]}` });
     }
@@ -205,7 +213,7 @@ async function judge(ctx: RunContext, row: ExperimentRow, wt: Worktree, slot: nu
       ctx.ledger.updateExperiment(tag, row.id, { ...judged, candidate_commit: commit, reason: `${reason}; re-measuring the re-based commit` });
       await wt.reset(commit);
       const m = await measureOnce(ctx, { experimentId: row.id, commit }, row.id, join(wt.path, ctx.programDir), slot);
-      if (m.kind === 'aborted') {
+      if (m.kind === 'aborted' || m.kind === 'cancelled') {
         backToCommitted(ctx, row.id);
         return { ...decision, status: 'discard', reason: 'interrupted' };
       }

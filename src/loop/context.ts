@@ -20,6 +20,7 @@ export interface RunPaths {
   resultsTsv: string;
   stopFile: string;
   pauseFile: string;
+  abortFile: string;
   slot(n: number): string;
   experimentDir(id: number): string;
 }
@@ -35,6 +36,7 @@ export function runPaths(repo: string, tag: string): RunPaths {
     resultsTsv: join(runDir, 'results.tsv'),
     stopFile: join(runDir, 'STOP'),
     pauseFile: join(runDir, 'PAUSE'),
+    abortFile: join(runDir, 'ABORT'),
     slot: (n) => join(runDir, 'slots', String(n)),
     experimentDir: (id) => join(runDir, 'experiments', String(id)),
   };

@@ -191,7 +191,10 @@ async function ensureBaseline(ctx: RunContext): Promise<void> {
     ctx.emit({ type: 'note', level: 'info', text: `running the baseline (${ctx.run.base_commit.slice(0, 10)})` });
     await measureBaseline(ctx, wt);
     baseline = ctx.ledger.getExperiment(tag, 0)!;
-    if (baseline.state !== 'recorded') return; // interrupted: resume runs it again
+    if (baseline.state !== 'recorded') {
+      if (ctx.abort.signal.aborted) return; // Ctrl-C: the next start measures it again
+      throw new UserError('the baseline was aborted before it was measured', `autoresearch run --tag ${tag}   (measures it again)`);
+    }
     if (baseline.status !== 'keep') {
       throw new UserError(`the baseline did not produce a usable ${ctx.run.metric_name}: ${baseline.status}: ${baseline.reason}`,
         `fix the run command or the code, commit, and run again (log: ${baseline.log_path ?? join(ctx.paths.experimentDir(0), 'run.log')})`);

@@ -3,7 +3,7 @@
  * cheap `checks` before it, and the `holdout` on kept candidates. Each measurement is persisted
  * as its own ledger row, so repeats and re-measures of the incumbent survive a crash.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionResult, ExperimentSpec, ProcessHandle } from '../executors/executor.js';
 import type { MeasurementRow } from '../ledger/types.js';
@@ -21,7 +21,26 @@ export const LOG_TAIL_BYTES = 1024 * 1024;
 export type MeasureResult =
   | { kind: 'measured'; value: number; metrics: Metrics; exec: ExecutionResult; row: MeasurementRow }
   | { kind: 'crash' | 'timeout' | 'invalid'; reason: string; metrics: Metrics; exec: ExecutionResult }
-  | { kind: 'aborted' };
+  | { kind: 'aborted' }
+  | { kind: 'cancelled' };
+
+/**
+ * A signal for one measurement: the run's (Ctrl-C: re-run on resume) or the user's
+ * `autoresearch abort`, an ABORT file newer than the measurement's start (this experiment ends).
+ */
+function measurementSignal(ctx: RunContext): { signal: AbortSignal; cancelled: () => boolean; done: () => void } {
+  const user = new AbortController();
+  const startedAt = Date.now();
+  const timer = setInterval(() => {
+    try {
+      if (statSync(ctx.paths.abortFile).mtimeMs >= startedAt - 1000) user.abort();
+    } catch {
+      // no abort requested
+    }
+  }, 300);
+  timer.unref();
+  return { signal: AbortSignal.any([ctx.abort.signal, user.signal]), cancelled: () => user.signal.aborted && !ctx.abort.signal.aborted, done: () => clearInterval(timer) };
+}
 
 function spec(ctx: RunContext, id: number, slot: number, cwd: string, command: string, timeout: number, logPath: string, budget: number): ExperimentSpec {
   const c = ctx.program.config;
@@ -94,8 +113,15 @@ export async function measureOnce(ctx: RunContext, target: Target, duringId: num
   const tag = ctx.run.tag;
   const onStart = experimentId === duringId ? (handle: ProcessHandle) => ctx.ledger.updateExperiment(tag, duringId, { process_json: JSON.stringify(handle) }) : undefined;
   const runSpec = { ...spec(ctx, experimentId, slot, cwd, c.run, c.timeout, logPath, c.budget), onStart };
-  // A job that outlived its harness (Slurm) is followed to its end instead of being run again.
-  const exec = (reattach && ctx.executor.reattach ? await ctx.executor.reattach(reattach, runSpec, ctx.abort.signal) : null) ?? (await ctx.executor.run(runSpec, ctx.abort.signal));
+  const abort = measurementSignal(ctx);
+  let exec: ExecutionResult;
+  try {
+    // A job that outlived its harness (Slurm) is followed to its end instead of being run again.
+    exec = (reattach && ctx.executor.reattach ? await ctx.executor.reattach(reattach, runSpec, abort.signal) : null) ?? (await ctx.executor.run(runSpec, abort.signal));
+  } finally {
+    abort.done();
+  }
+  if (abort.cancelled()) return { kind: 'cancelled' };
   warnUnenforcedLimits(ctx, exec);
   const evalCommand = commandOf(c.eval, c.timeout);
   let outcome = measureOutcome(exec, logPath, c.metric.name, evalCommand ? undefined : c.metrics_file, cwd, !evalCommand);

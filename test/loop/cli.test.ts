@@ -284,3 +284,23 @@ describe('pause and resume', () => {
     expect(ledgerRows(repo, 'p').map((r) => r.status)).toEqual(['keep', 'keep', 'keep', 'keep', 'keep']);
   });
 });
+
+describe('abort', () => {
+  it('kills the experiment in flight, records it as interrupted by the user, and the loop goes on', async () => {
+    const repo = makeRepo({
+      'exp.sh': '#!/bin/bash\nsource ./params.sh\n[ "$VALUE" = 2 ] && sleep 30\necho "score: $VALUE"\n',
+      'params.sh': 'VALUE=1\n',
+      'program.md': program('agent: { name: command, command: "echo VALUE=$((AUTORESEARCH_EXPERIMENT_ID + 1)) > params.sh" }\nstop: { experiments: 2 }\n').replace('budget: 2s', 'budget: 60s'),
+    });
+    const child = cliAsync(repo, ['run', '--tag', 'ab']);
+    await waitFor(() => ledgerRows(repo, 'ab').some((r) => r.id === 1 && r.state === 'running'), 30_000, 'experiment 1 to run');
+    const started = Date.now();
+    expect(cli(repo, ['abort']).stdout).toContain('aborting the experiments in flight');
+    const { code } = await exited(child);
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(20_000); // not the 30 s sleep
+    const rows = ledgerRows(repo, 'ab');
+    expect(rows.map((r) => [r.id, r.status])).toEqual([[0, 'keep'], [1, 'interrupted'], [2, 'keep'], [3, 'keep']]);
+    expect(rows[1]!.reason).toBe('aborted by the user (autoresearch abort)');
+  });
+});

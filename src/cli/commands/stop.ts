@@ -68,3 +68,24 @@ export function registerPause(program: Command): void {
       });
   }
 }
+
+export function registerAbort(program: Command): void {
+  program
+    .command('abort')
+    .description('kill the experiments in flight (recorded as interrupted); the loop goes on with the next proposal')
+    .option('-t, --tag <tag>', 'which run (default: the most recent)')
+    .action(async (o: { tag?: string }) => {
+      const { repo, ledger, run } = await openLedgerFor(process.cwd(), o.tag);
+      ledger.close();
+      const pid = liveHarness(run);
+      if (!pid) {
+        process.stdout.write(`run ${run.tag} is not running; nothing to abort\n`);
+        return;
+      }
+      const paths = runPaths(repo, run.tag);
+      mkdirSync(paths.runDir, { recursive: true });
+      // Its time is what counts: measurements started before it end; later ones are not affected.
+      writeFileSync(paths.abortFile, `abort requested at ${new Date().toISOString()}\n`);
+      process.stdout.write(`run ${run.tag}: aborting the experiments in flight\n`);
+    });
+}

@@ -1,0 +1,433 @@
+/**
+ * The live dashboard: a small Hono app that reads the run ledger (while the loop writes it) and
+ * serves JSON, an SSE change stream, the static page in src/web, and pause/resume/stop/note controls.
+ * Every request needs the token (query once -> cookie, cookie, or Bearer header).
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import { Hono, type Context } from 'hono';
+import { getCookie, setCookie } from 'hono/cookie';
+import { streamSSE } from 'hono/streaming';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, relative, resolve, isAbsolute } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ledger } from '../ledger/ledger.js';
+import type { ExperimentRow, RunRow } from '../ledger/types.js';
+import { ledgerPath, runPaths } from '../loop/context.js';
+import { liveHarness } from '../loop/setup.js';
+import { improvementPercent, projectSpend, summarize } from '../loop/summary.js';
+import { git, resolveRef } from '../workspace/git.js';
+
+export interface DashboardOptions {
+  repo: string;
+  host?: string;
+  port?: number;
+  token?: string;
+}
+
+export interface Dashboard {
+  /** The address to open, with `?token=` (the page then drops it from the address bar). */
+  url: string;
+  port: number;
+  token: string;
+  close(): Promise<void>;
+}
+
+const LOG_TAIL_BYTES = 64 * 1024;
+const DIFF_MAX_BYTES = 1024 * 1024;
+const POLL_MS = 500;
+const HEARTBEAT_MS = 10_000;
+
+/** True unless `host` only accepts connections from this machine; the CLI warns when it is not. */
+export function isNonLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return false;
+  if (/^127\.\d+\.\d+\.\d+$/.test(h)) return false;
+  if (/^::ffff:127\.\d+\.\d+\.\d+$/.test(h)) return false;
+  return true;
+}
+
+/** src/web, whether this module runs from src/server (tsx, tests) or dist/server (built). */
+function webDir(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '../../src/web');
+}
+
+function uplotDir(): string {
+  const require = createRequire(import.meta.url);
+  return dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
+}
+
+const STATIC: Record<string, { file: () => string; type: string }> = {
+  'app.js': { file: () => join(webDir(), 'app.js'), type: 'text/javascript; charset=utf-8' },
+  'style.css': { file: () => join(webDir(), 'style.css'), type: 'text/css; charset=utf-8' },
+  'uPlot.iife.min.js': { file: () => join(uplotDir(), 'uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
+  'uPlot.min.css': { file: () => join(uplotDir(), 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
+};
+
+function sameToken(a: string | undefined, token: string): boolean {
+  if (!a) return false;
+  const x = Buffer.from(a);
+  const y = Buffer.from(token);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function hostOf(url: string): string | null {
+  try {
+    return new URL(url).host.toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
+/** The last `bytes` of a file (or all of it), as text; null when it does not exist. */
+function readTail(path: string, bytes: number): { text: string; size: number; truncated: boolean } | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const start = Math.max(0, size - bytes);
+    const buf = Buffer.alloc(size - start);
+    readSync(fd, buf, 0, buf.length, start);
+    return { text: buf.toString('utf8'), size, truncated: start > 0 };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+function parseJson(text: string | null): unknown {
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+function inside(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+interface RunConfig {
+  budget?: number;
+  stop?: { experiments?: number; hours?: number };
+}
+
+export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
+  const repo = resolve(opts.repo);
+  const host = opts.host ?? '127.0.0.1';
+  const token = opts.token ?? randomBytes(16).toString('hex');
+  let cookieName = 'autoresearch_token';
+  let ledger: Ledger | null = null;
+  let closing = false;
+
+  const openLedger = (): Ledger | null => {
+    if (ledger) return ledger;
+    const path = ledgerPath(repo);
+    if (!existsSync(path)) return null;
+    ledger = new Ledger(path);
+    return ledger;
+  };
+
+  const runOf = (tag: string): { ledger: Ledger; run: RunRow } | null => {
+    const l = openLedger();
+    const run = l?.getRun(tag);
+    return l && run ? { ledger: l, run } : null;
+  };
+
+  /** The effective state: the ledger's, or 'paused' while the PAUSE file exists and the harness lives. */
+  const stateOf = (run: RunRow): { state: string; pid: number | null } => {
+    const pid = liveHarness(run);
+    if (pid && existsSync(runPaths(repo, run.tag).pauseFile)) return { state: 'paused', pid };
+    if (run.state === 'running' && !pid) return { state: 'not running', pid };
+    return { state: run.state, pid };
+  };
+
+  const experimentJson = (r: ExperimentRow) => ({
+    id: r.id,
+    status: r.status,
+    state: r.state,
+    value: r.primary_value,
+    n_runs: r.n_runs,
+    spread: r.spread,
+    holdout_value: r.holdout_value,
+    title: r.title,
+    reason: r.reason,
+    proposed_at: r.proposed_at,
+    started_at: r.started_at,
+    recorded_at: r.recorded_at,
+    tokens: r.input_tokens === null && r.output_tokens === null ? null : (r.input_tokens ?? 0) + (r.output_tokens ?? 0),
+    cost: r.cost_usd,
+  });
+
+  const logFile = (tag: string, r: ExperimentRow): string => {
+    const paths = runPaths(repo, tag);
+    const fallback = join(paths.experimentDir(r.id), 'run.log');
+    if (!r.log_path) return fallback;
+    const p = resolve(repo, r.log_path);
+    return inside(paths.runDir, p) ? p : fallback;
+  };
+
+  const app = new Hono();
+
+  app.use('*', async (c, next) => {
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('X-Frame-Options', 'DENY');
+    c.header('Referrer-Policy', 'same-origin');
+    c.header('Cache-Control', 'no-store');
+    c.header('Content-Security-Policy', "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    const q = c.req.query('token');
+    if (q !== undefined) {
+      if (!sameToken(q, token)) return c.json({ error: 'unauthorized' }, 401);
+      setCookie(c, cookieName, token, { httpOnly: true, sameSite: 'Strict', path: '/' });
+      const url = new URL(c.req.url);
+      url.searchParams.delete('token');
+      return c.redirect(url.pathname + url.search, 303);
+    }
+    const bearer = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '')?.[1]?.trim();
+    if (!sameToken(getCookie(c, cookieName), token) && !sameToken(bearer, token)) return c.json({ error: 'unauthorized' }, 401);
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
+      const expected = (c.req.header('host') ?? '').toLowerCase();
+      const origin = c.req.header('origin');
+      const referer = c.req.header('referer');
+      const from = origin !== undefined ? (origin === 'null' ? null : hostOf(origin)) : referer !== undefined ? hostOf(referer) : expected;
+      if (!expected || from !== expected) return c.json({ error: 'cross-origin request refused' }, 403);
+    }
+    await next();
+  });
+
+  app.get('/', (c) => {
+    const html = readText(join(webDir(), 'index.html'));
+    return html === null ? c.text('page missing', 500) : c.html(html);
+  });
+
+  app.get('/static/:name', (c) => {
+    const entry = STATIC[c.req.param('name')];
+    if (!entry) return c.text('not found', 404);
+    const body = readText(entry.file());
+    if (body === null) return c.text('not found', 404);
+    return c.body(body, 200, { 'Content-Type': entry.type });
+  });
+
+  app.get('/api/runs', (c) => {
+    const l = openLedger();
+    const runs = (l?.listRuns() ?? []).map((r) => ({
+      tag: r.tag,
+      branch: r.branch,
+      state: stateOf(r).state,
+      metric: r.metric_name,
+      goal: r.goal,
+      created_at: r.created_at,
+      updated_at: r.updated_at,
+    }));
+    runs.sort((a, b) => b.updated_at - a.updated_at);
+    return c.json({ runs });
+  });
+
+  app.get('/api/runs/:tag', async (c) => {
+    const found = runOf(c.req.param('tag'));
+    if (!found) return c.json({ error: 'no such run' }, 404);
+    const { ledger: l, run } = found;
+    const rows = l.listExperiments(run.tag);
+    const head = await resolveRef(repo, run.branch).catch(() => null);
+    const s = summarize(run, rows, head);
+    const { state, pid } = stateOf(run);
+    const config = (parseJson(run.config_json) ?? {}) as RunConfig;
+    const now = Date.now();
+    const end = state === 'running' || state === 'paused' ? now : Math.max(run.updated_at, ...rows.map((r) => r.recorded_at ?? 0));
+    const elapsedMs = Math.max(0, end - run.created_at);
+    const hours = elapsedMs / 3_600_000;
+    const spend = l.spend(run.tag);
+    const left: { experiments?: number; hours?: number } = {};
+    if (config.stop?.experiments !== undefined) left.experiments = Math.max(0, config.stop.experiments - s.candidates);
+    if (config.stop?.hours !== undefined) left.hours = Math.max(0, config.stop.hours - hours);
+    const spreads = rows.filter((r) => (r.n_runs ?? 0) >= 2 && r.spread !== null).map((r) => r.spread!).sort((a, b) => a - b);
+    return c.json({
+      tag: run.tag,
+      branch: run.branch,
+      state,
+      ledgerState: run.state,
+      stopReason: run.stop_reason,
+      pid,
+      metric: run.metric_name,
+      goal: run.goal,
+      baseline: s.baseline,
+      best: s.best,
+      bestExperiment: s.bestExperiment,
+      bestTitle: s.bestTitle,
+      improvementPct: improvementPercent(run.goal, s.baseline, s.best),
+      candidates: s.candidates,
+      counts: s.counts,
+      experimentsPerHour: hours > 0 ? s.candidates / hours : null,
+      createdAt: run.created_at,
+      elapsedSeconds: elapsedMs / 1000,
+      spend: { usd: spend.usd, tokens: spend.tokens, projectedUsd: projectSpend(spend.usd, spend.proposals, hours, left) },
+      budgetSeconds: config.budget ?? null,
+      inFlight: s.inFlight.map((r) => ({ id: r.id, state: r.state, title: r.title, proposed_at: r.proposed_at, started_at: r.started_at, budgetSeconds: config.budget ?? null })),
+      noise: spreads.length ? spreads[Math.floor(spreads.length / 2)] : null,
+      now,
+    });
+  });
+
+  app.get('/api/runs/:tag/experiments', (c) => {
+    const found = runOf(c.req.param('tag'));
+    if (!found) return c.json({ error: 'no such run' }, 404);
+    return c.json({ experiments: found.ledger.listExperiments(found.run.tag).map(experimentJson) });
+  });
+
+  const experimentOf = (c: Context): { run: RunRow; row: ExperimentRow } | null => {
+    const found = runOf(c.req.param('tag') ?? '');
+    const idText = c.req.param('id') ?? '';
+    if (!found || !/^\d{1,9}$/.test(idText)) return null;
+    const row = found.ledger.getExperiment(found.run.tag, Number(idText));
+    return row ? { run: found.run, row } : null;
+  };
+
+  app.get('/api/runs/:tag/experiments/:id', async (c) => {
+    const found = experimentOf(c);
+    if (!found) return c.json({ error: 'no such experiment' }, 404);
+    const { run, row } = found;
+    let diff: string | null = null;
+    if (row.candidate_commit && row.parent_commit && row.candidate_commit !== row.parent_commit) {
+      diff = await git(repo, ['diff', row.parent_commit, row.candidate_commit], { allowFail: true });
+      if (diff.length > DIFF_MAX_BYTES) diff = diff.slice(0, DIFF_MAX_BYTES) + '\n… (diff truncated)\n';
+    }
+    const tail = readTail(logFile(run.tag, row), LOG_TAIL_BYTES);
+    return c.json({
+      ...experimentJson(row),
+      hypothesis: row.hypothesis,
+      agent: row.agent,
+      parent_commit: row.parent_commit,
+      candidate_commit: row.candidate_commit,
+      incumbent_value: row.incumbent_value,
+      penalty: row.penalty,
+      exit_code: row.exit_code,
+      wall_seconds: row.wall_seconds,
+      files_changed: row.files_changed,
+      lines_added: row.lines_added,
+      lines_deleted: row.lines_deleted,
+      input_tokens: row.input_tokens,
+      output_tokens: row.output_tokens,
+      cached_tokens: row.cached_tokens,
+      decision: parseJson(row.decision_json),
+      metrics: parseJson(row.metrics_json),
+      holdout: parseJson(row.holdout_json),
+      diff,
+      brief: readText(join(runPaths(repo, run.tag).experimentDir(row.id), 'brief.md')),
+      log: tail ? { tail: tail.text, size: tail.size, truncated: tail.truncated } : null,
+    });
+  });
+
+  app.get('/api/runs/:tag/experiments/:id/log', (c) => {
+    const found = experimentOf(c);
+    if (!found) return c.json({ error: 'no such experiment' }, 404);
+    const path = logFile(found.run.tag, found.row);
+    if (!existsSync(path) || !statSync(path).isFile()) return c.json({ error: 'no log' }, 404);
+    return c.body(readFileSync(path), 200, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Disposition': `attachment; filename="${found.run.tag}-${found.row.id}.log"`,
+    });
+  });
+
+  app.get('/api/runs/:tag/events', (c) => {
+    const tag = c.req.param('tag');
+    if (!runOf(tag)) return c.json({ error: 'no such run' }, 404);
+    return streamSSE(c, async (stream) => {
+      let seen = new Map<number, string>();
+      let runKey = '';
+      let first = true;
+      let lastBeat = Date.now();
+      while (!stream.aborted && !closing) {
+        const found = runOf(tag);
+        if (found) {
+          const rows = found.ledger.listExperiments(tag);
+          const now = new Map(rows.map((r) => [r.id, `${r.state}|${r.status}|${r.primary_value}|${r.holdout_value}`] as const));
+          const changed = first ? [] : rows.filter((r) => seen.get(r.id) !== now.get(r.id)).map((r) => r.id);
+          const key = `${stateOf(found.run).state}|${found.run.stop_reason}`;
+          if (first) await stream.writeSSE({ event: 'hello', data: JSON.stringify({ tag, state: key }) });
+          else if (changed.length || key !== runKey) {
+            await stream.writeSSE({ event: 'change', data: JSON.stringify({ tag, experiments: changed, run: key !== runKey }) });
+          }
+          seen = now;
+          runKey = key;
+          first = false;
+        }
+        if (Date.now() - lastBeat >= HEARTBEAT_MS) {
+          await stream.writeSSE({ event: 'heartbeat', data: String(Date.now()) });
+          lastBeat = Date.now();
+        }
+        await stream.sleep(POLL_MS);
+      }
+    });
+  });
+
+  const control = (verb: 'pause' | 'resume' | 'stop') =>
+    app.post(`/api/runs/:tag/${verb}`, (c) => {
+      const found = runOf(c.req.param('tag'));
+      if (!found) return c.json({ error: 'no such run' }, 404);
+      const paths = runPaths(repo, found.run.tag);
+      const pid = liveHarness(found.run);
+      if (verb === 'resume') {
+        rmSync(paths.pauseFile, { force: true });
+        return c.json({ ok: true, message: pid ? 'resumed' : 'not running; start it with autoresearch run --tag ' + found.run.tag });
+      }
+      if (!pid) return c.json({ ok: false, message: `run ${found.run.tag} is not running` }, 409);
+      mkdirSync(paths.runDir, { recursive: true });
+      if (verb === 'pause') writeFileSync(paths.pauseFile, `paused at ${new Date().toISOString()}\n`);
+      else writeFileSync(paths.stopFile, `stop requested at ${new Date().toISOString()}\n`);
+      return c.json({ ok: true, message: verb === 'pause' ? 'pausing after the experiments in flight' : 'will stop after the experiment in flight' });
+    });
+  control('pause');
+  control('resume');
+  control('stop');
+
+  app.post('/api/runs/:tag/note', async (c) => {
+    const found = runOf(c.req.param('tag'));
+    if (!found) return c.json({ error: 'no such run' }, 404);
+    const body = (await c.req.json().catch(() => null)) as { text?: unknown } | null;
+    const text = typeof body?.text === 'string' ? body.text.trim() : '';
+    if (!text || text.length > 10_000) return c.json({ error: 'a note needs text (at most 10000 characters)' }, 400);
+    found.ledger.addNote(found.run.tag, text);
+    return c.json({ ok: true, notes: found.ledger.notes(found.run.tag) });
+  });
+
+  app.notFound((c) => c.json({ error: 'not found' }, 404));
+
+  const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolveListen, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: host, port: opts.port ?? 0 }, (info: AddressInfo) => resolveListen({ server: s, port: info.port }));
+    s.once('error', reject);
+  });
+  cookieName = `autoresearch_token_${port}`;
+  const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+
+  return {
+    url: `http://${shownHost}:${port}/?token=${token}`,
+    port,
+    token,
+    close: () =>
+      new Promise<void>((done) => {
+        closing = true;
+        const s = server as ServerType & { closeAllConnections?: () => void };
+        s.close(() => {
+          ledger?.close();
+          ledger = null;
+          done();
+        });
+        s.closeAllConnections?.();
+      }),
+  };
+}
