@@ -7,7 +7,7 @@ import { registerInit } from './commands/init.js';
 import { registerNote } from './commands/note.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerRun } from './commands/run.js';
-import { registerAbort, registerPause, registerStop } from './commands/stop.js';
+import { registerAbort, registerPause, registerRerun, registerStop } from './commands/stop.js';
 import '../agents/builtin.js';
 
 const program = new Command();
@@ -34,6 +34,7 @@ registerInspect(program);
 registerStop(program);
 registerPause(program);
 registerAbort(program);
+registerRerun(program);
 registerNote(program);
 registerDemo(program);
 

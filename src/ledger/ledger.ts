@@ -86,6 +86,12 @@ CREATE TABLE IF NOT EXISTS measurements (
   measured_at INTEGER NOT NULL,
   PRIMARY KEY (run_tag, experiment_id, seq)
 );
+CREATE TABLE IF NOT EXISTS reruns (
+  run_tag TEXT NOT NULL,
+  experiment_id INTEGER NOT NULL,
+  requested_at INTEGER NOT NULL,
+  done_at INTEGER
+);
 CREATE TABLE IF NOT EXISTS notes (
   run_tag TEXT NOT NULL,
   created_at INTEGER NOT NULL,
@@ -247,6 +253,22 @@ export class Ledger {
   /** Kept experiments in the order they were kept (the branch's history). */
   keptExperiments(tag: string): ExperimentRow[] {
     return this.stmt("SELECT * FROM experiments WHERE run_tag = ? AND status = 'keep' AND state = 'recorded' ORDER BY recorded_at, id").all(tag) as ExperimentRow[];
+  }
+
+  /** Asks the loop to measure an experiment's commit once more (to check it reproduces). */
+  requestRerun(tag: string, experimentId: number): void {
+    this.stmt('INSERT INTO reruns (run_tag, experiment_id, requested_at) VALUES (?, ?, ?)').run(tag, experimentId, Date.now());
+  }
+
+  /** Claims the oldest pending re-run request, if any (one slot takes it). */
+  takeRerun(tag: string): number | null {
+    const tx = this.db.transaction(() => {
+      const row = this.stmt('SELECT rowid AS r, experiment_id FROM reruns WHERE run_tag = ? AND done_at IS NULL ORDER BY requested_at, rowid LIMIT 1').get(tag) as { r: number; experiment_id: number } | undefined;
+      if (!row) return null;
+      this.stmt('UPDATE reruns SET done_at = ? WHERE rowid = ?').run(Date.now(), row.r);
+      return row.experiment_id;
+    });
+    return tx.immediate();
   }
 
   /** A steering note from the human: it goes into every following brief. */

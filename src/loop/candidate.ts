@@ -271,3 +271,23 @@ async function holdout(ctx: RunContext, id: number, cwd: string, previousCommit:
   }
   ctx.ledger.updateExperiment(ctx.run.tag, id, { holdout_value: value !== undefined && Number.isFinite(value) ? value : null, holdout_json: JSON.stringify(info) });
 }
+
+/**
+ * `autoresearch rerun <id>`: measures an experiment's commit once more in this slot's worktree
+ * (its value becomes the mean of all its runs), so a person can check a result reproduces.
+ */
+export async function rerunExperiment(ctx: RunContext, id: number, slot: number, wt: Worktree): Promise<void> {
+  const row = ctx.ledger.getExperiment(ctx.run.tag, id);
+  if (!row?.candidate_commit || row.state !== 'recorded') {
+    ctx.emit({ type: 'note', level: 'warn', text: `re-run of experiment ${id} skipped: it has no finished commit` });
+    return;
+  }
+  await wt.reset(row.candidate_commit);
+  const m = await measureOnce(ctx, { experimentId: id, commit: row.candidate_commit }, id, join(wt.path, ctx.programDir), slot);
+  if (m.kind !== 'measured') {
+    ctx.emit({ type: 'note', level: 'warn', text: `re-run of experiment ${id}: ${m.kind === 'aborted' || m.kind === 'cancelled' ? 'interrupted' : m.reason.split('\n')[0]}` });
+    return;
+  }
+  const value = updateStats(ctx, id, row.candidate_commit);
+  ctx.emit({ type: 'note', level: 'info', text: `re-ran experiment ${id}: ${Number(m.value.toPrecision(7))} (its value is now ${Number(value.toPrecision(7))}, n=${values(ctx, id, row.candidate_commit).length})` });
+}

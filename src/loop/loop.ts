@@ -10,7 +10,7 @@ import { UserError } from '../program/errors.js';
 import { git } from '../workspace/git.js';
 import type { RunContext } from './context.js';
 import type { Incumbent } from './events.js';
-import { measureBaseline } from './candidate.js';
+import { measureBaseline, rerunExperiment } from './candidate.js';
 import { emptyExperiment, prepareCandidate, proposeAndRun, slotWorktree } from './experiment.js';
 import { runCandidate } from './candidate.js';
 import { Worktree } from '../workspace/worktree.js';
@@ -155,6 +155,12 @@ async function slotLoop(ctx: RunContext, slot: number): Promise<string | null> {
   if (ctx.limits.pipeline) return pipelinedSlotLoop(ctx, slot);
   for (;;) {
     await waitWhilePaused(ctx);
+    // Re-run requests come first, even when the run has reached its limit.
+    const rerun = ctx.abort.signal.aborted ? null : ctx.ledger.takeRerun(ctx.run.tag);
+    if (rerun !== null) {
+      await rerunExperiment(ctx, rerun, slot, slotWorktree(ctx, slot));
+      continue;
+    }
     const reason = currentStop(ctx);
     if (reason) return reason;
     ctx.inFlight++;

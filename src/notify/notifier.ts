@@ -98,7 +98,7 @@ export class Notifier {
     this.digests = this.hooks.map(() => ({ since: now, experiments: 0, keeps: 0, crashes: 0 }));
     this.hooks.forEach((h, i) => {
       if (!h.on.includes('digest')) return;
-      const timer = setInterval(() => this.safely(() => this.sendDigest(i)), Math.max(1, h.digest_every) * 1000);
+      const timer = setInterval(() => this.safely(() => this.sendDigest(i)), Math.max(10, h.digest_every * 1000));
       timer.unref();
       this.timers.push(timer);
     });

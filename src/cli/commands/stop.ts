@@ -3,6 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { runPaths } from '../../loop/context.js';
 import { liveHarness } from '../../loop/setup.js';
 import { openLedgerFor } from './inspect.js';
+import { UserError } from '../../program/errors.js';
 import { createExecutor } from '../../executors/create.js';
 import type { ProcessHandle } from '../../executors/executor.js';
 import type { Program } from '../../program/program.js';
@@ -87,5 +88,25 @@ export function registerAbort(program: Command): void {
       // Its time is what counts: measurements started before it end; later ones are not affected.
       writeFileSync(paths.abortFile, `abort requested at ${new Date().toISOString()}\n`);
       process.stdout.write(`run ${run.tag}: aborting the experiments in flight\n`);
+    });
+}
+
+export function registerRerun(program: Command): void {
+  program
+    .command('rerun')
+    .argument('<id>', 'the experiment to measure again')
+    .description('measure an experiment\'s commit once more (its value becomes the mean of its runs): does the result reproduce?')
+    .option('-t, --tag <tag>', 'which run (default: the most recent)')
+    .action(async (id: string, o: { tag?: string }) => {
+      const { ledger, run } = await openLedgerFor(process.cwd(), o.tag);
+      try {
+        const n = Number(id);
+        const row = Number.isInteger(n) ? ledger.getExperiment(run.tag, n) : undefined;
+        if (!row?.candidate_commit) throw new UserError(`run ${run.tag} has no experiment ${id} with a commit`, `autoresearch results --tag ${run.tag}`);
+        ledger.requestRerun(run.tag, n);
+        process.stdout.write(`run ${run.tag}: experiment ${n} will be measured again ${liveHarness(run) ? 'before the next proposal' : 'when the run continues (autoresearch run)'}\n`);
+      } finally {
+        ledger.close();
+      }
     });
 }
