@@ -6,6 +6,7 @@ import { createAgent, agentSetting } from './agents/registry.js';
 import type { Agent } from './agents/agent.js';
 import type { Executor } from './executors/executor.js';
 import { createExecutor } from './executors/create.js';
+import { Notifier } from './notify/notifier.js';
 import { runLoop, type LoopResult } from './loop/loop.js';
 import type { LoopListener } from './loop/events.js';
 import { openRun, type OpenRunOptions } from './loop/setup.js';
@@ -41,6 +42,15 @@ export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
     throw new UserError(`--parallel ${opts.parallel} but only ${config.devices.length} devices in ${opened.program.file}: two experiments would share a device`, `--parallel ${config.devices.length}, or list more devices`);
   }
   opts.onProgram?.({ goal: config.metric.goal, metric: config.metric.name });
+  const emit = opts.onEvent ?? (() => {});
+  const notifier = config.webhooks.length
+    ? new Notifier({
+        webhooks: config.webhooks,
+        run: opened.run,
+        spend: () => opened.ledger.spend(opened.run.tag).usd,
+        onWarn: (text) => emit({ type: 'note', level: 'warn', text }),
+      })
+    : null;
   try {
     return await runLoop({
       run: opened.run,
@@ -70,12 +80,17 @@ export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
         maxTokens: config.stop.tokens,
       },
       protectedHashes: opened.protectedHashes,
-      emit: opts.onEvent ?? (() => {}),
+      emit: (e) => {
+        emit(e);
+        notifier?.handle(e);
+      },
       env,
       resumed: opened.resumed,
       abort: opts.abort,
     });
   } finally {
+    // Deliveries still retrying get a bounded wait: notifications never hold the harness hostage.
+    if (notifier) await Promise.race([notifier.close(), new Promise((r) => setTimeout(r, 15_000).unref())]);
     opened.ledger.close();
   }
 }

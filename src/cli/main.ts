@@ -5,7 +5,8 @@ import { ProgramError, UserError } from '../program/errors.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInit } from './commands/init.js';
 import { registerNote } from './commands/note.js';
-import { registerInspect } from './commands/inspect.js';
+import { registerServe } from './commands/serve.js';
+import { registerInspect, registerReport } from './commands/inspect.js';
 import { registerRun } from './commands/run.js';
 import { registerAbort, registerPause, registerRerun, registerStop } from './commands/stop.js';
 import '../agents/builtin.js';
@@ -25,6 +26,7 @@ In a git repository with an experiment that prints a number:
   git add -A && git commit -m "program"
   autoresearch run         # loop until stop conditions; Ctrl-C and run again to resume
   autoresearch status      # from another shell: best so far, experiment in flight
+  autoresearch serve       # the live dashboard (run serves it too, and prints its URL)
   autoresearch results     # the table of experiments (also .autoresearch/<tag>/results.tsv)
   autoresearch note "try wider layers"   # steer: the next brief shows it to the agent`);
 
@@ -37,6 +39,8 @@ registerAbort(program);
 registerRerun(program);
 registerNote(program);
 registerDemo(program);
+registerServe(program);
+registerReport(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { WebhooksSchema } from '../notify/config.js';
 
 const duration = z
   .union([z.number(), z.string()])
@@ -117,6 +118,8 @@ export const FrontMatterSchema = z.strictObject({
   brief_tokens: z.number().int().min(500).default(8000),
   /** Model prices in US dollars per million tokens, keyed "provider:model" (overrides the built-in table). */
   prices: z.record(z.string(), PriceSchema).default({}),
+  /** Notifications: a new best, crashes in a row, the run stopping, a periodic digest. */
+  webhooks: WebhooksSchema.default([]),
   /** Let the agent prepare the next candidate while the current one runs (the accelerator never waits for the agent). */
   pipeline: z.boolean().default(false),
   /** Where experiments run: local processes, or Slurm jobs. */

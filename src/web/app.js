@@ -70,7 +70,7 @@
       bar.style.width = Math.min(100, (100 * el_s) / f.budgetSeconds) + '%';
       bar.className = el_s > f.budgetSeconds ? 'over' : '';
     } else {
-      $('inflight-time').textContent = f.started_at ? dur((Date.now() + S.skew - f.started_at) / 1000) : 'proposing for ' + dur((Date.now() + S.skew - f.proposed_at) / 1000);
+      $('inflight-time').textContent = f.started_at ? dur((Date.now() + S.skew - f.started_at) / 1000) : 'for ' + dur((Date.now() + S.skew - f.proposed_at) / 1000);
       bar.style.width = '0%';
     }
   }
@@ -112,7 +112,7 @@
       scales: { x: { time: false } },
       legend: { show: false },
       cursor: { points: { size: 10 }, drag: { x: false, y: false } },
-      axes: [{ label: 'experiment' }, { size: 60 }],
+      axes: [{ label: 'experiment', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] }, { size: 60 }],
       series: [
         { label: 'id' },
         Object.assign({ label: 'kept' }, dots('#1f8a4c')),

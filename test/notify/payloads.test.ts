@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { WebhooksSchema } from '../../src/notify/config.js';
 import { buildDelivery, discordPayload, jsonPayload, ntfyPayload, slackPayload, type Notice } from '../../src/notify/payloads.js';
 
-const notices: Record<Notice['kind'], Notice> = {
+const notices: { [K in Notice['kind']]: Extract<Notice, { kind: K }> } = {
   'new-best': { kind: 'new-best', tag: 'apr', metric: 'val_bpb', goal: 'minimize', value: 0.97, previous: 0.99, baseline: 1, improvementPct: 3, experimentId: 14, title: 'raise lr <b>"fast"</b> & warmup' },
   crashes: {
     kind: 'crashes',

@@ -1,7 +1,8 @@
 /** `status` and `results`: read the ledger only, so they work while a run is going or long after. */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
+import { writeReport } from '../../report/write.js';
 import { Ledger } from '../../ledger/ledger.js';
 import type { RunRow } from '../../ledger/types.js';
 import { ledgerPath, runPaths } from '../../loop/context.js';
@@ -116,5 +117,20 @@ export function registerInspect(program: Command): void {
       } finally {
         ledger.close();
       }
+    });
+}
+
+export function registerReport(program: Command): void {
+  program
+    .command('report')
+    .description('write a self-contained report of a run (report.html, works offline) and its progress chart (chart.svg, chart.png)')
+    .option('-t, --tag <tag>', 'which run (default: the most recent)')
+    .option('-o, --out <dir>', 'where to write (default .autoresearch/<tag>/report)')
+    .action(async (o: { tag?: string; out?: string }) => {
+      const { repo, ledger, run } = await openLedgerFor(process.cwd(), o.tag);
+      ledger.close();
+      const r = await writeReport(repo, run.tag, o.out ? resolve(o.out) : undefined);
+      process.stdout.write(`report  ${relative(process.cwd(), r.html)}\nchart   ${relative(process.cwd(), r.svg)}${r.png ? `\npng     ${relative(process.cwd(), r.png)}` : ''}\n`);
+      if (r.pngNote) process.stderr.write(`note: ${r.pngNote}\n`);
     });
 }

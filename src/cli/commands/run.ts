@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { startRun } from '../../run.js';
 import { ProgressReporter } from '../progress.js';
 import { durationOption, intOption, numberOption } from '../options.js';
+import { serveDashboard } from './serve.js';
 
 export function registerRun(program: Command): void {
   program
@@ -14,6 +15,9 @@ export function registerRun(program: Command): void {
     .option('-n, --max-experiments <n>', 'stop after this many experiments, not counting the baseline (overrides stop.experiments)', intOption)
     .option('--max-hours <h>', 'stop after this many hours of this invocation (overrides stop.hours)', numberOption)
     .option('-b, --budget <duration>', 'time budget per experiment for this invocation, e.g. 60s (overrides `budget:`)', durationOption)
+    .option('--no-dashboard', 'do not serve the live dashboard')
+    .option('--host <host>', 'dashboard address (default 127.0.0.1; 0.0.0.0 exposes it, token-protected, with a warning)', '127.0.0.1')
+    .option('--port <port>', 'dashboard port (default: any free port)', intOption)
     .option('--pipeline', 'let the agent prepare the next candidate while the current one runs (overrides `pipeline:`)')
     .option('-j, --parallel <n>', 'experiments run at once, one worktree each (overrides `slots:`)', intOption)
     .addHelpText(
@@ -30,7 +34,7 @@ Examples:
   autoresearch run --agent llm --model anthropic:claude-sonnet-4-20250514
   autoresearch stop                         # from another shell: finish the current experiment, then stop`,
     )
-    .action(async (o: { program: string; tag?: string; agent?: string; maxExperiments?: number; maxHours?: number; parallel?: number; budget?: number; pipeline?: boolean; model?: string }) => {
+    .action(async (o: { program: string; tag?: string; agent?: string; maxExperiments?: number; maxHours?: number; parallel?: number; budget?: number; pipeline?: boolean; model?: string; dashboard: boolean; host: string; port?: number }) => {
       const reporter = new ProgressReporter(process.stdout);
       const abort = new AbortController();
       let signals = 0;
@@ -45,6 +49,7 @@ Examples:
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
+      const dashboard = o.dashboard ? await serveDashboard(process.cwd(), o.host, o.port) : null;
       try {
         const result = await startRun({
           cwd: process.cwd(),
@@ -65,6 +70,7 @@ Examples:
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        await dashboard?.close();
       }
     });
 }

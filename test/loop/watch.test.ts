@@ -1,0 +1,72 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { cli, cliAsync, exited, makeRepo, waitFor } from '../helpers/repo.js';
+
+const EXP = 'source ./params.sh\necho "score: $VALUE"\n';
+const program = (extra: string) => `---
+metric: { name: score, goal: maximize, deterministic: true }
+run: bash exp.sh
+budget: 5s
+editable: [params.sh]
+agent: { name: command, command: 'echo VALUE=$((AUTORESEARCH_EXPERIMENT_ID + 1)) > params.sh; echo "TITLE: raise <b>$AUTORESEARCH_EXPERIMENT_ID</b>"' }
+stop: { experiments: 2 }
+${extra}---
+`;
+
+describe('watching a run', () => {
+  it('webhooks announce each new best and the stop, in the generic JSON format', async () => {
+    const received: Array<{ kind?: string; [k: string]: unknown }> = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        received.push(JSON.parse(body));
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    try {
+      const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=1\n', 'program.md': program(`webhooks: [{ url: "${url}", format: json }]\n`) });
+      // The webhook server lives in this process: run the CLI without blocking it.
+      const child = cliAsync(repo, ['run', '--tag', 'w', '--no-dashboard']);
+      const { code } = await exited(child);
+      expect(code).toBe(0);
+      await waitFor(() => received.length >= 3, 10_000, 'three webhook deliveries');
+      const text = JSON.stringify(received);
+      expect(received.filter((r) => JSON.stringify(r).includes('new-best'))).toHaveLength(2);
+      expect(text).toContain('reached 2 experiments');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('report writes a self-contained HTML report and the chart', () => {
+    const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=1\n', 'program.md': program('') });
+    expect(cli(repo, ['run', '--tag', 'r', '--no-dashboard']).code).toBe(0);
+    const r = cli(repo, ['report']);
+    expect(r.code).toBe(0);
+    const html = readFileSync(`${repo}/.autoresearch/r/report/report.html`, 'utf8');
+    expect(html).toContain('2 experiments, 2 kept');
+    expect(html).toContain('raise &lt;b&gt;1&lt;/b&gt;'); // agent text is escaped
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+    expect(existsSync(`${repo}/.autoresearch/r/report/chart.svg`)).toBe(true);
+    if (existsSync('/usr/bin/chromium')) expect(readFileSync(`${repo}/.autoresearch/r/report/chart.png`).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('serve prints a tokenized URL, refuses requests without the token, and stops on SIGINT', async () => {
+    const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=1\n', 'program.md': program('') });
+    expect(cli(repo, ['run', '--tag', 's', '--no-dashboard']).code).toBe(0);
+    const child = cliAsync(repo, ['serve']);
+    const url = await waitFor(() => /dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=\w+)/.exec(child.output())?.[1], 15_000, 'the dashboard URL');
+    const base = url.replace(/\/\?token=.*/, '');
+    const token = url.split('token=')[1]!;
+    expect((await fetch(`${base}/api/runs`)).status).toBe(401);
+    const runs = (await (await fetch(`${base}/api/runs`, { headers: { authorization: `Bearer ${token}` } })).json()) as { runs: Array<{ tag: string }> };
+    expect(runs.runs.map((r) => r.tag)).toEqual(['s']);
+    child.kill('SIGINT');
+    expect((await exited(child)).code).toBe(0);
+  });
+});

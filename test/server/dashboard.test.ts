@@ -1,0 +1,252 @@
+/**
+ * The dashboard against a real run in progress: the real CLI loop in the background, the server in
+ * this process, and (when /usr/bin/chromium exists) the page in a real browser.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDashboard, isNonLoopbackHost, type Dashboard } from '../../src/server/dashboard.js';
+import { ROOT, cli, cliAsync, exited, ledgerRows, makeRepo, waitFor } from '../helpers/repo.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const XSS = '<img src=x onerror=alert(1)>';
+const TAG = 'dash';
+
+const PROGRAM = `---
+metric: { name: score, goal: maximize }
+run: bash exp.sh
+budget: 5s
+editable: [params.sh]
+protected: [exp.sh]
+agent: { name: command, command: "bash agent.sh" }
+stop: { experiments: 40 }
+---
+Raise the score.
+`;
+const AGENT = `#!/bin/bash
+N=$((AUTORESEARCH_EXPERIMENT_ID + 1))
+echo "VALUE=$N" > params.sh
+echo "TITLE: raise to $N ${XSS}"
+echo "HYPOTHESIS: a larger VALUE <b>scores</b> higher"
+`;
+const EXP = '#!/bin/bash\nsource ./params.sh\necho "starting <script>x</script>"\nsleep 0.8\necho "score: $VALUE"\n';
+
+let repo = '';
+let child: ReturnType<typeof cliAsync>;
+let dash: Dashboard;
+let base = '';
+let cookie = '';
+
+const recorded = () => ledgerRows(repo, TAG).filter((r) => r.state === 'recorded');
+
+beforeAll(async () => {
+  repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=1\n', 'agent.sh': AGENT, 'program.md': PROGRAM });
+  child = cliAsync(repo, ['run', '--tag', TAG]);
+  await waitFor(() => recorded().some((r) => r.id >= 1), 30_000, 'experiment 1 to be recorded');
+  dash = await startDashboard({ repo });
+  base = `http://127.0.0.1:${dash.port}`;
+});
+
+afterAll(async () => {
+  if (repo && child && child.exitCode === null && child.signalCode === null) {
+    cli(repo, ['stop', '--now', '--tag', TAG]);
+    const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited(child);
+    clearTimeout(t);
+  }
+  await dash?.close();
+});
+
+describe('dashboard API', () => {
+  it('needs the token: 401 without it, the token URL sets an HttpOnly cookie, Bearer works', async () => {
+    expect(dash.token).toMatch(/^[0-9a-f]{32}$/);
+    expect(dash.url).toBe(`${base}/?token=${dash.token}`);
+    expect((await fetch(`${base}/api/runs`)).status).toBe(401);
+    expect((await fetch(`${base}/`)).status).toBe(401);
+    expect((await fetch(`${base}/?token=wrong`, { redirect: 'manual' })).status).toBe(401);
+    expect((await fetch(`${base}/api/runs`, { headers: { Authorization: 'Bearer nope' } })).status).toBe(401);
+
+    const r = await fetch(dash.url, { redirect: 'manual' });
+    expect(r.status).toBe(303);
+    expect(r.headers.get('location')).toBe('/');
+    const set = r.headers.get('set-cookie') ?? '';
+    expect(set).toMatch(/HttpOnly/i);
+    expect(set).toMatch(/SameSite=Strict/i);
+    cookie = set.split(';')[0]!;
+
+    const runs = await (await fetch(`${base}/api/runs`, { headers: { Cookie: cookie } })).json();
+    expect(runs.runs.map((x: { tag: string }) => x.tag)).toEqual([TAG]);
+    expect(runs.runs[0]).toMatchObject({ metric: 'score', goal: 'maximize', state: 'running' });
+    const page = await fetch(`${base}/`, { headers: { Authorization: `Bearer ${dash.token}` } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await page.text()).toContain('<div id="chart"');
+    expect((await fetch(`${base}/static/uPlot.iife.min.js`, { headers: { Cookie: cookie } })).status).toBe(200);
+    expect((await fetch(`${base}/static/..%2Fpackage.json`, { headers: { Cookie: cookie } })).status).toBe(404);
+
+    expect(isNonLoopbackHost('127.0.0.1')).toBe(false);
+    expect(isNonLoopbackHost('localhost')).toBe(false);
+    expect(isNonLoopbackHost('::1')).toBe(false);
+    expect(isNonLoopbackHost('0.0.0.0')).toBe(true);
+    expect(isNonLoopbackHost('192.168.1.5')).toBe(true);
+  });
+
+  it('refuses state changes by GET, without the token, or from another origin', async () => {
+    const auth = { Authorization: `Bearer ${dash.token}`, 'Content-Type': 'application/json' };
+    const body = JSON.stringify({ text: 'cross-site note' });
+    expect((await fetch(`${base}/api/runs/${TAG}/note`, { method: 'POST', body, headers: { 'Content-Type': 'application/json', Origin: base } })).status).toBe(401);
+    expect((await fetch(`${base}/api/runs/${TAG}/note`, { method: 'POST', body, headers: { ...auth, Origin: 'http://evil.example' } })).status).toBe(403);
+    expect((await fetch(`${base}/api/runs/${TAG}/pause`, { method: 'POST', headers: { ...auth, Referer: 'http://evil.example/x' } })).status).toBe(403);
+    expect((await fetch(`${base}/api/runs/${TAG}/pause`, { headers: auth })).status).toBe(404);
+    expect(existsSync(join(repo, '.autoresearch', TAG, 'PAUSE'))).toBe(false);
+    expect(cli(repo, ['note', '--list', '--tag', TAG]).stdout).not.toContain('cross-site');
+  });
+
+  it('serves the experiments as in the ledger, details as raw JSON text, and logs by id only', async () => {
+    const h = { headers: { Cookie: cookie } };
+    const api = (await (await fetch(`${base}/api/runs/${TAG}/experiments`, h)).json()).experiments as Array<Record<string, unknown>>;
+    const rows = ledgerRows(repo, TAG);
+    expect(api.length).toBeGreaterThanOrEqual(2);
+    expect(rows.length).toBeGreaterThanOrEqual(api.length);
+    for (const e of api.filter((x) => x.state === 'recorded')) {
+      const row = rows.find((r) => r.id === e.id)!;
+      expect({ id: e.id, status: e.status, value: e.value, title: e.title, reason: e.reason }).toEqual({ id: row.id, status: row.status, value: row.primary_value, title: row.title, reason: row.reason });
+    }
+
+    const summary = await (await fetch(`${base}/api/runs/${TAG}`, h)).json();
+    expect(summary).toMatchObject({ tag: TAG, state: 'running', baseline: 1, goal: 'maximize', budgetSeconds: 5 });
+    expect(summary.best).toBeGreaterThanOrEqual(2);
+    expect(summary.improvementPct).toBeGreaterThan(0);
+
+    const d = await (await fetch(`${base}/api/runs/${TAG}/experiments/1`, h)).json();
+    expect(d.title).toBe(`raise to 2 ${XSS}`);
+    expect(d.hypothesis).toBe('a larger VALUE <b>scores</b> higher');
+    expect(d.status).toBe('keep');
+    expect(d.diff).toContain('+VALUE=2');
+    expect(d.brief).toContain('Raise the score.');
+    expect(d.log.tail).toContain('starting <script>x</script>');
+    expect(d.log.tail).toContain('score: 2');
+
+    const log = await fetch(`${base}/api/runs/${TAG}/experiments/1/log`, h);
+    expect(log.status).toBe(200);
+    expect(log.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(log.headers.get('content-disposition')).toContain('attachment');
+    expect(await log.text()).toBe(readFileSync(join(repo, '.autoresearch', TAG, 'experiments', '1', 'run.log'), 'utf8'));
+    for (const bad of ['999999', 'abc', '..%2F..%2Fprogram.md', '-1']) {
+      expect((await fetch(`${base}/api/runs/${TAG}/experiments/${bad}/log`, h)).status).toBe(404);
+    }
+    expect((await fetch(`${base}/api/runs/nope/experiments`, h)).status).toBe(404);
+  });
+
+  it('streams a change event when an experiment changes', async () => {
+    const ac = new AbortController();
+    const r = await fetch(`${base}/api/runs/${TAG}/events`, { headers: { Cookie: cookie }, signal: ac.signal });
+    expect(r.headers.get('content-type')).toContain('text/event-stream');
+    const reader = r.body!.getReader();
+    let text = '';
+    const deadline = Date.now() + 15_000;
+    while (!text.includes('event: change') && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    ac.abort();
+    expect(text).toContain('event: hello');
+    expect(text).toContain('event: change');
+  });
+});
+
+describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
+  it('plots the run live, pauses and resumes it, adds a note, and fits a phone', async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const artifacts = join(ROOT, 'test-artifacts');
+    mkdirSync(artifacts, { recursive: true });
+    try {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await context.newPage();
+      const dialogs: string[] = [];
+      const errors: string[] = [];
+      page.on('dialog', (dlg) => { dialogs.push(dlg.message()); void dlg.dismiss(); });
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(dash.url);
+      expect(page.url()).toBe(`${base}/`);
+      const points = () => page.evaluate(() => Number(document.getElementById('chart')!.getAttribute('data-points')));
+
+      // The chart has one point per recorded experiment (the run moves on, so compare when they agree).
+      await page.waitForFunction(() => Number(document.getElementById('chart')!.getAttribute('data-points')) > 0);
+      let agreed = false;
+      for (let i = 0; i < 60 && !agreed; i++) {
+        const before = recorded().length;
+        const shown = await points();
+        agreed = shown === before && recorded().length === before;
+        if (!agreed) await page.waitForTimeout(100);
+      }
+      expect(agreed).toBe(true);
+      const p0 = await points();
+      expect(await page.evaluate(() => (window as unknown as { dashboard: { plot: { data: unknown[][] } } }).dashboard.plot.data[0]!.length)).toBe(p0);
+      await page.waitForFunction((n) => Number(document.getElementById('chart')!.getAttribute('data-points')) >= n + 1, p0, { timeout: 20_000 });
+
+      // Agent text shows literally and creates no element.
+      await expect.poll(() => page.locator('#experiments tbody').textContent()).toContain(XSS);
+      expect(await page.locator('img').count()).toBe(0);
+      await page.click('#experiments tbody tr[data-id="1"]');
+      await expect.poll(() => page.locator('#detail-title').textContent()).toBe(`#1 raise to 2 ${XSS}`);
+      expect(await page.locator('#detail-hypothesis').textContent()).toBe('a larger VALUE <b>scores</b> higher');
+      expect(await page.locator('#detail-diff').textContent()).toContain('+VALUE=2');
+      expect(await page.locator('#detail-log').textContent()).toContain('starting <script>x</script>');
+      expect(await page.locator('#detail b, #detail script, #detail img').count()).toBe(0);
+      await page.screenshot({ path: join(artifacts, 'dashboard-desktop.png'), fullPage: true });
+
+      // Pause from the page: the PAUSE file appears and the loop pauses; resume continues.
+      await page.click('#btn-pause');
+      await waitFor(() => existsSync(join(repo, '.autoresearch', TAG, 'PAUSE')), 5_000, 'the PAUSE file');
+      await waitFor(() => child.output().includes('paused: `autoresearch resume` continues'), 20_000, 'the loop to pause');
+      expect(cli(repo, ['status', '--tag', TAG]).stdout).toMatch(/: paused \(pid \d+/);
+      await expect.poll(() => page.locator('#run-state').textContent(), { timeout: 5_000 }).toBe('paused');
+      const atPause = ledgerRows(repo, TAG).length;
+      await page.click('#btn-resume');
+      await waitFor(() => !existsSync(join(repo, '.autoresearch', TAG, 'PAUSE')), 5_000, 'the PAUSE file to go');
+      await waitFor(() => ledgerRows(repo, TAG).length > atPause, 20_000, 'a new experiment after resume');
+
+      // A steering note from the page reaches the ledger and the next brief.
+      const note = 'try <b>bigger</b> steps & report';
+      const lastId = Math.max(...ledgerRows(repo, TAG).map((r) => r.id));
+      await page.fill('#note-text', note);
+      await page.click('#note-form button[type=submit]');
+      await expect.poll(() => page.locator('#note-msg').textContent()).toContain('note added');
+      expect(cli(repo, ['note', '--list', '--tag', TAG]).stdout).toContain(note);
+      const briefWithNote = () => {
+        const dir = join(repo, '.autoresearch', TAG, 'experiments');
+        return readdirSync(dir).map(Number).filter((id) => id > lastId).some((id) => {
+          const f = join(dir, String(id), 'brief.md');
+          return existsSync(f) && readFileSync(f, 'utf8').includes(`- ${note}`);
+        });
+      };
+      await waitFor(briefWithNote, 20_000, 'a brief with the note');
+
+      // A phone: header and chart fit, no horizontal scrolling of the page.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForTimeout(400);
+      const fit = await page.evaluate(() => ({
+        scroll: document.scrollingElement!.scrollWidth,
+        inner: window.innerWidth,
+        chart: document.querySelector('#chart canvas')!.getBoundingClientRect().width,
+        header: document.getElementById('top')!.getBoundingClientRect().width,
+      }));
+      expect(fit.scroll).toBeLessThanOrEqual(fit.inner);
+      expect(fit.chart).toBeLessThanOrEqual(fit.inner);
+      expect(fit.chart).toBeGreaterThan(250);
+      expect(fit.header).toBeLessThanOrEqual(fit.inner);
+      await page.screenshot({ path: join(artifacts, 'dashboard-phone.png'), fullPage: true });
+
+      expect(dialogs).toEqual([]);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+});
