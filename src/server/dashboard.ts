@@ -375,7 +375,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     });
   });
 
-  const control = (verb: 'pause' | 'resume' | 'stop') =>
+  const control = (verb: 'pause' | 'resume' | 'stop' | 'abort') =>
     app.post(`/api/runs/:tag/${verb}`, (c) => {
       const found = runOf(c.req.param('tag'));
       if (!found) return c.json({ error: 'no such run' }, 404);
@@ -387,13 +387,26 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       }
       if (!pid) return c.json({ ok: false, message: `run ${found.run.tag} is not running` }, 409);
       mkdirSync(paths.runDir, { recursive: true });
-      if (verb === 'pause') writeFileSync(paths.pauseFile, `paused at ${new Date().toISOString()}\n`);
-      else writeFileSync(paths.stopFile, `stop requested at ${new Date().toISOString()}\n`);
-      return c.json({ ok: true, message: verb === 'pause' ? 'pausing after the experiments in flight' : 'will stop after the experiment in flight' });
+      // The same files the CLI writes (autoresearch pause / stop / abort).
+      const file = verb === 'pause' ? paths.pauseFile : verb === 'abort' ? paths.abortFile : paths.stopFile;
+      writeFileSync(file, `${verb} requested at ${new Date().toISOString()}\n`);
+      const messages = { pause: 'pausing after the experiments in flight', stop: 'will stop after the experiment in flight', abort: 'aborting the experiments in flight' };
+      return c.json({ ok: true, message: messages[verb] });
     });
   control('pause');
   control('resume');
   control('stop');
+  control('abort');
+
+  app.post('/api/runs/:tag/experiments/:id/rerun', (c) => {
+    const found = runOf(c.req.param('tag'));
+    if (!found) return c.json({ error: 'no such run' }, 404);
+    const id = c.req.param('id');
+    const row = /^\d{1,9}$/.test(id) ? found.ledger.getExperiment(found.run.tag, Number(id)) : undefined;
+    if (!row?.candidate_commit || row.state !== 'recorded') return c.json({ error: 'no finished experiment with that id' }, 404);
+    found.ledger.requestRerun(found.run.tag, row.id);
+    return c.json({ ok: true, message: `experiment ${row.id} will be measured again ${liveHarness(found.run) ? 'before the next proposal' : 'when the run continues'}` });
+  });
 
   app.post('/api/runs/:tag/note', async (c) => {
     const found = runOf(c.req.param('tag'));

@@ -215,7 +215,7 @@
     });
   }
   function openExperiment(id) {
-    S.selected = id;
+    S.selected = id; $('detail-msg').textContent = '';
     renderTable();
     return api(runUrl('/experiments/' + id)).then(function (e) {
       if (S.selected !== id) return;
@@ -270,9 +270,15 @@
   function post(verb, body) {
     return api(runUrl('/' + verb), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body || {}) });
   }
-  ['pause', 'resume', 'stop'].forEach(function (verb) {
+  $('detail-rerun').addEventListener('click', function () {
+    if (S.selected === null || S.selected === undefined) return;
+    post('experiments/' + S.selected + '/rerun').then(function (r) { $('detail-msg').textContent = r.message || 'ok'; })
+      .catch(function (err) { $('detail-msg').textContent = err.message; });
+  });
+  ['pause', 'resume', 'stop', 'abort'].forEach(function (verb) {
     $('btn-' + verb).addEventListener('click', function () {
       if (verb === 'stop' && !window.confirm('Stop the run after the experiment in flight?')) return;
+      if (verb === 'abort' && !window.confirm('Kill the experiments in flight? They are recorded as interrupted; the loop goes on.')) return;
       $('control-msg').textContent = verb + '…';
       post(verb).then(function (r) { $('control-msg').textContent = r.message || 'ok'; refresh(); })
         .catch(function (err) { $('control-msg').textContent = err.message; });

@@ -66,7 +66,14 @@ describe('watching a run', () => {
     expect((await fetch(`${base}/api/runs`)).status).toBe(401);
     const runs = (await (await fetch(`${base}/api/runs`, { headers: { authorization: `Bearer ${token}` } })).json()) as { runs: Array<{ tag: string }> };
     expect(runs.runs.map((r) => r.tag)).toEqual(['s']);
+    const post = (path: string) => fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, origin: base } });
+    // Remote control: abort needs a live harness; a re-run request is taken by the next start.
+    expect((await post('/api/runs/s/abort')).status).toBe(409);
+    expect((await post('/api/runs/s/experiments/99/rerun')).status).toBe(404);
+    const rerun = (await (await post('/api/runs/s/experiments/1/rerun')).json()) as { message: string };
+    expect(rerun.message).toBe('experiment 1 will be measured again when the run continues');
     child.kill('SIGINT');
     expect((await exited(child)).code).toBe(0);
+    expect(cli(repo, ['run', '--tag', 's', '--no-dashboard']).stdout).toContain('re-ran experiment 1');
   });
 });
