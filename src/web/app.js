@@ -96,7 +96,11 @@
       if (r.holdout_value !== null) hasHold = true;
       meta.push(r);
     });
-    return { data: [xs, keep, discard, other, best, base, hasHold ? hold : hold.map(function () { return null; })], meta: meta };
+    // The noise band: the running best plus and minus the measured noise (when the run has repeats).
+    var noise = S.summary && typeof S.summary.noise === 'number' && S.summary.noise > 0 ? S.summary.noise : null;
+    var hi = best.map(function (b) { return noise === null || b === null ? null : b + noise; });
+    var lo = best.map(function (b) { return noise === null || b === null ? null : b - noise; });
+    return { data: [xs, keep, discard, other, best, base, hasHold ? hold : hold.map(function () { return null; }), hi, lo], meta: meta };
   }
   function chartWidth() { return Math.max(200, $('chart').clientWidth); }
   function chartHeight() { return window.innerWidth < 600 ? 220 : 320; }
@@ -121,7 +125,10 @@
         { label: 'best', stroke: '#1f8a4c', width: 2, paths: uPlot.paths.stepped({ align: 1 }), points: { show: false }, spanGaps: true },
         { label: 'baseline', stroke: '#555', width: 1, dash: [6, 4], points: { show: false }, spanGaps: true },
         { label: 'holdout', stroke: '#8e44ad', width: 2, points: { show: true, size: 5 }, spanGaps: true },
+        { label: 'noise+', stroke: 'rgba(31,138,76,0.25)', width: 1, paths: uPlot.paths.stepped({ align: 1 }), points: { show: false }, spanGaps: true },
+        { label: 'noise-', stroke: 'rgba(31,138,76,0.25)', width: 1, paths: uPlot.paths.stepped({ align: 1 }), points: { show: false }, spanGaps: true },
       ],
+      bands: [{ series: [7, 8], fill: 'rgba(31,138,76,0.10)' }],
       hooks: { setCursor: [showTip] },
     };
     S.plot = new uPlot(opts, cd.data, node);
