@@ -275,6 +275,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       experimentsPerHour: hours > 0 ? s.candidates / hours : null,
       createdAt: run.created_at,
       elapsedSeconds: elapsedMs / 1000,
+      left: { experiments: left.experiments ?? null, seconds: left.hours !== undefined ? left.hours * 3600 : null },
       spend: { usd: spend.usd, tokens: spend.tokens, projectedUsd: projectSpend(spend.usd, spend.proposals, hours, left) },
       budgetSeconds: config.budget ?? null,
       inFlight: s.inFlight.map((r) => ({ id: r.id, state: r.state, title: r.title, proposed_at: r.proposed_at, started_at: r.started_at, budgetSeconds: config.budget ?? null })),

@@ -51,6 +51,10 @@
     $('rate').textContent = s.experimentsPerHour === null ? '–' : s.experimentsPerHour.toFixed(1);
     $('spend').textContent = usd(s.spend.usd) + (s.spend.projectedUsd !== null ? ' (+' + usd(s.spend.projectedUsd) + ' projected)' : '') + (s.spend.tokens ? ' · ' + s.spend.tokens + ' tok' : '');
     $('elapsed').textContent = dur(s.elapsedSeconds);
+    var left = [];
+    if (s.left && s.left.experiments !== null) left.push(s.left.experiments + ' exp');
+    if (s.left && s.left.seconds !== null) left.push(dur(s.left.seconds));
+    $('left').textContent = left.length ? left.join(' · ') : 'no limit';
     $('noise').textContent = s.noise === null ? '–' : '±' + num(s.noise, 3);
     S.skew = s.now - Date.now();
     document.title = 'autoresearch · ' + s.tag + ' · ' + s.state;

@@ -117,6 +117,9 @@ describe('dashboard API', () => {
     expect(summary).toMatchObject({ tag: TAG, state: 'running', baseline: 1, goal: 'maximize', budgetSeconds: 5 });
     expect(summary.best).toBeGreaterThanOrEqual(2);
     expect(summary.improvementPct).toBeGreaterThan(0);
+    // Time and experiments left: stop.experiments is 40, no stop.hours.
+    expect(summary.left.seconds).toBeNull();
+    expect(summary.left.experiments).toBe(40 - summary.candidates);
 
     const d = await (await fetch(`${base}/api/runs/${TAG}/experiments/1`, h)).json();
     expect(d.title).toBe(`raise to 2 ${XSS}`);
