@@ -7,6 +7,7 @@ import type { Agent } from './agents/agent.js';
 import type { Executor } from './executors/executor.js';
 import { createExecutor } from './executors/create.js';
 import { Notifier } from './notify/notifier.js';
+import type { WebhookConfig } from './notify/config.js';
 import { runLoop, type LoopResult } from './loop/loop.js';
 import type { LoopListener } from './loop/events.js';
 import { openRun, type OpenRunOptions } from './loop/setup.js';
@@ -18,6 +19,8 @@ export interface StartRunOptions extends OpenRunOptions {
   agent?: string;
   /** Overrides the agent's `model` option, e.g. anthropic:claude-sonnet-4-20250514. */
   model?: string;
+  /** More webhooks for this invocation (`--webhook`), on top of `webhooks:`. */
+  webhooks?: WebhookConfig[];
   /** Overrides `pipeline:`. */
   pipeline?: boolean;
   onEvent?: LoopListener;
@@ -43,9 +46,10 @@ export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
   }
   opts.onProgram?.({ goal: config.metric.goal, metric: config.metric.name });
   const emit = opts.onEvent ?? (() => {});
-  const notifier = config.webhooks.length
+  const webhooks = [...config.webhooks, ...(opts.webhooks ?? [])];
+  const notifier = webhooks.length
     ? new Notifier({
-        webhooks: config.webhooks,
+        webhooks,
         run: opened.run,
         spend: () => opened.ledger.spend(opened.run.tag).usd,
         onWarn: (text) => emit({ type: 'note', level: 'warn', text }),

@@ -38,6 +38,12 @@ describe('watching a run', () => {
       const text = JSON.stringify(received);
       expect(received.filter((r) => JSON.stringify(r).includes('new-best'))).toHaveLength(2);
       expect(text).toContain('reached 2 experiments');
+      // The same from a flag, in Slack's format, for one more experiment.
+      received.length = 0;
+      const more = cliAsync(repo, ['run', '--tag', 'w', '-n', '3', '--no-dashboard', '--webhook', `slack:${url}`]);
+      expect((await exited(more)).code).toBe(0);
+      await waitFor(() => received.some((r) => typeof r.text === 'string' && String(r.text).includes('reached 3 experiments')), 10_000, 'a Slack-format stop message');
+      expect(cli(repo, ['run', '--webhook', 'ftp://x']).stderr).toContain('expected [json|slack|discord|ntfy:]http(s)://');
     } finally {
       server.close();
     }

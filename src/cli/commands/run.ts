@@ -3,6 +3,16 @@ import { startRun } from '../../run.js';
 import { ProgressReporter } from '../progress.js';
 import { durationOption, intOption, numberOption } from '../options.js';
 import { serveDashboard } from './serve.js';
+import { InvalidArgumentError } from 'commander';
+import { WebhookSchema, type WebhookConfig } from '../../notify/config.js';
+
+/** `--webhook slack:https://…` or `--webhook https://…` (generic JSON). */
+function webhookOption(value: string, previous: WebhookConfig[] = []): WebhookConfig[] {
+  const m = /^(json|slack|discord|ntfy):(https?:\/\/.+)$/.exec(value);
+  const parsed = WebhookSchema.safeParse(m ? { url: m[2], format: m[1] } : { url: value });
+  if (!parsed.success) throw new InvalidArgumentError('expected [json|slack|discord|ntfy:]http(s)://… e.g. slack:https://hooks.example/…');
+  return [...previous, parsed.data as WebhookConfig];
+}
 
 export function registerRun(program: Command): void {
   program
@@ -15,6 +25,7 @@ export function registerRun(program: Command): void {
     .option('-n, --max-experiments <n>', 'stop after this many experiments, not counting the baseline (overrides stop.experiments)', intOption)
     .option('--max-hours <h>', 'stop after this many hours of this invocation (overrides stop.hours)', numberOption)
     .option('-b, --budget <duration>', 'time budget per experiment for this invocation, e.g. 60s (overrides `budget:`)', durationOption)
+    .option('--webhook <[format:]url>', 'notify this URL of new bests, crash streaks, the stop and a digest (format json, slack, discord or ntfy; repeatable)', webhookOption)
     .option('--no-dashboard', 'do not serve the live dashboard')
     .option('--host <host>', 'dashboard address (default 127.0.0.1; 0.0.0.0 exposes it, token-protected, with a warning)', '127.0.0.1')
     .option('--port <port>', 'dashboard port (default: any free port)', intOption)
@@ -34,7 +45,7 @@ Examples:
   autoresearch run --agent llm --model anthropic:claude-sonnet-4-20250514
   autoresearch stop                         # from another shell: finish the current experiment, then stop`,
     )
-    .action(async (o: { program: string; tag?: string; agent?: string; maxExperiments?: number; maxHours?: number; parallel?: number; budget?: number; pipeline?: boolean; model?: string; dashboard: boolean; host: string; port?: number }) => {
+    .action(async (o: { program: string; tag?: string; agent?: string; maxExperiments?: number; maxHours?: number; parallel?: number; budget?: number; pipeline?: boolean; model?: string; dashboard: boolean; host: string; port?: number; webhook?: WebhookConfig[] }) => {
       const reporter = new ProgressReporter(process.stdout);
       const abort = new AbortController();
       let signals = 0;
@@ -62,6 +73,7 @@ Examples:
           parallel: o.parallel,
           budget: o.budget,
           pipeline: o.pipeline,
+          webhooks: o.webhook,
           abort,
           onEvent: reporter.handle,
           onProgram: ({ goal }) => reporter.setGoal(goal),
