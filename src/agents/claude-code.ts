@@ -6,10 +6,10 @@
  * inside the workspace, edits only to editable, unprotected files, Bash only with `allow_bash`,
  * web tools never. Returns the title and hypothesis from the final text, with tokens and cost.
  */
+import { DurationSchema, EnvNameSchema } from '../program/zod-types.js';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { parseDuration } from '../program/duration.js';
 import { renderBriefWithin } from '../program/brief.js';
 import { makeMatcher } from '../workspace/rules.js';
 import type { Price } from './pricing.js';
@@ -17,14 +17,7 @@ import { costOf } from './pricing.js';
 import type { Agent, Proposal, ProposalContext, Usage } from './agent.js';
 import { agentOptions, type AgentContext } from './registry.js';
 
-const duration = z.union([z.number(), z.string()]).transform((v, c) => {
-  const s = parseDuration(v);
-  if (s === null || s <= 0) {
-    c.addIssue({ code: 'custom', message: `expected a duration such as 30m, got ${JSON.stringify(v)}` });
-    return z.NEVER;
-  }
-  return s;
-});
+const duration = DurationSchema;
 
 export const ClaudeCodeOptionsSchema = z.strictObject({
   /** A Claude model id (e.g. claude-sonnet-4-5); default: the SDK's default model. */
@@ -36,7 +29,7 @@ export const ClaudeCodeOptionsSchema = z.strictObject({
   /** Wall-clock limit for one proposal. */
   timeout: duration.default(1800),
   /** Environment variable holding the API key; when unset, Claude Code may use an existing login. */
-  api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').default('ANTHROPIC_API_KEY'),
+  api_key_env: EnvNameSchema.default('ANTHROPIC_API_KEY'),
   /** API base URL (a proxy, or a test server); sets ANTHROPIC_BASE_URL for Claude Code. */
   base_url: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL such as http://localhost:8080' }).optional(),
 });

@@ -10,25 +10,18 @@
  * worktree, the harness rejects a candidate that changed files outside `editable` as invalid, and
  * this agent additionally fails the proposal (restoring nothing) when a protected file changed.
  */
+import { DurationSchema, EnvNameSchema } from '../program/zod-types.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { z } from 'zod';
-import { parseDuration } from '../program/duration.js';
 import { UserError } from '../program/errors.js';
 import { makeMatcher, toProgramPath } from '../workspace/rules.js';
 import type { Agent, Proposal, ProposalContext, Usage } from './agent.js';
 import { costOf, type Price } from './pricing.js';
 import { agentOptions, type AgentContext } from './registry.js';
 
-const duration = z.union([z.number(), z.string()]).transform((v, c) => {
-  const s = parseDuration(v);
-  if (s === null || s <= 0) {
-    c.addIssue({ code: 'custom', message: `expected a duration such as 30m, got ${JSON.stringify(v)}` });
-    return z.NEVER;
-  }
-  return s;
-});
+const duration = DurationSchema;
 
 export const CodexOptionsSchema = z.strictObject({
   /** Codex model id (e.g. gpt-5-codex); Codex's own default when omitted. */
@@ -36,7 +29,7 @@ export const CodexOptionsSchema = z.strictObject({
   /** A Responses-API endpoint (proxy, local server, tests). Include the /v1. */
   base_url: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL such as http://localhost:8080/v1' }).optional(),
   /** Environment variable holding the API key. */
-  api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').default('OPENAI_API_KEY'),
+  api_key_env: EnvNameSchema.default('OPENAI_API_KEY'),
   sandbox: z.enum(['workspace-write', 'read-only', 'danger-full-access']).default('workspace-write'),
   /** Wall-clock limit for one proposal. */
   timeout: duration.default(1800),

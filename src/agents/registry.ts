@@ -1,7 +1,7 @@
 /** Builds the agent a program asks for; each agent validates its own options. */
+import { DurationSchema } from '../program/zod-types.js';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { parseDuration } from '../program/duration.js';
 import { ProgramError } from '../program/errors.js';
 import type { Program } from '../program/program.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -81,14 +81,7 @@ const AGENT_HINTS: Record<string, string> = {
   llm: 'write `agent: { name: llm, model: "anthropic:claude-sonnet-4-20250514" }` (providers: anthropic, openai, openai-chat, openai-compatible with base_url)',
 };
 
-const durationOption = z.union([z.number(), z.string()]).transform((v, c) => {
-  const s = parseDuration(v);
-  if (s === null || s <= 0) {
-    c.addIssue({ code: 'custom', message: `expected a duration such as 30m, got ${JSON.stringify(v)}` });
-    return z.NEVER;
-  }
-  return s;
-});
+const durationOption = DurationSchema;
 
 registerAgent('command', (options, ctx) => {
   const o = agentOptions(z.strictObject({ command: z.string().min(1, 'the command agent needs `command:`'), timeout: durationOption.default(1800) }), options, ctx, 'command');

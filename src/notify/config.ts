@@ -1,6 +1,6 @@
 /** `webhooks:` in program.md front matter: where to send notifications about a run. */
+import { DurationSchema } from '../program/zod-types.js';
 import { z } from 'zod';
-import { parseDuration } from '../program/duration.js';
 
 export const NOTICE_KINDS = ['new-best', 'crashes', 'stop', 'digest'] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
@@ -20,14 +20,7 @@ export interface WebhookConfig {
 export const DEFAULT_CRASHES_IN_A_ROW = 3;
 export const DEFAULT_DIGEST_EVERY = 3600;
 
-const seconds = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  const s = parseDuration(value);
-  if (s === null || s <= 0) {
-    ctx.addIssue({ code: 'custom', message: `expected a duration such as 30m or 1h, got ${JSON.stringify(value)}` });
-    return z.NEVER;
-  }
-  return s;
-});
+const seconds = DurationSchema;
 
 export const WebhookSchema = z.strictObject({
   url: z.string().url('a webhook URL such as https://hooks.slack.com/services/...').refine((u) => /^https?:\/\//i.test(u), 'the webhook URL must be http(s)'),

@@ -3,19 +3,10 @@
  * agent. Strict objects everywhere, so a typo is an error with a line number, not a silent default.
  */
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { DurationSchema } from './zod-types.js';
 import { WebhooksSchema } from '../notify/config.js';
 
-const duration = z
-  .union([z.number(), z.string()])
-  .transform((value, ctx) => {
-    const seconds = parseDuration(value);
-    if (seconds === null || seconds <= 0) {
-      ctx.addIssue({ code: 'custom', message: `expected a duration such as 300s, 5m or 1h, got ${JSON.stringify(value)}` });
-      return z.NEVER;
-    }
-    return seconds;
-  });
+const duration = DurationSchema;
 
 const pathList = z.array(z.string().min(1)).describe('a list of paths or glob patterns');
 

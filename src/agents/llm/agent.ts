@@ -4,9 +4,9 @@
  * work for up to `max_steps` steps, and returns the title and hypothesis it gave with `finish`,
  * with the tokens and cost of all steps. Only editable, unprotected files can be changed.
  */
+import { DurationSchema, EnvNameSchema } from '../../program/zod-types.js';
 import { APICallError, generateText, hasToolCall, stepCountIs } from 'ai';
 import { z } from 'zod';
-import { parseDuration } from '../../program/duration.js';
 import { UserError } from '../../program/errors.js';
 import { renderBriefWithin } from '../../program/brief.js';
 import type { Price } from '../pricing.js';
@@ -16,14 +16,7 @@ import { agentOptions, type AgentContext } from '../registry.js';
 import { createModel, DEFAULT_KEY_ENV, parseModel, PROVIDERS, retryingFetch, type Provider } from './providers.js';
 import { workspaceTools, type ToolStats } from './tools.js';
 
-const duration = z.union([z.number(), z.string()]).transform((v, c) => {
-  const s = parseDuration(v);
-  if (s === null || s <= 0) {
-    c.addIssue({ code: 'custom', message: `expected a duration such as 30m, got ${JSON.stringify(v)}` });
-    return z.NEVER;
-  }
-  return s;
-});
+const duration = DurationSchema;
 
 export const LlmOptionsSchema = z
   .strictObject({
@@ -33,7 +26,7 @@ export const LlmOptionsSchema = z
     /** API base URL (required for openai-compatible; a proxy for the others). Include the /v1. */
     base_url: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL such as http://localhost:11434/v1' }).optional(),
     /** Environment variable holding the API key (default ANTHROPIC_API_KEY / OPENAI_API_KEY). */
-    api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
+    api_key_env: EnvNameSchema.optional(),
     max_steps: z.number().int().min(1).max(1000).default(30),
     max_output_tokens: z.number().int().min(1).default(4096),
     temperature: z.number().min(0).max(2).optional(),
