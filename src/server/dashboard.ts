@@ -7,18 +7,20 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { dirname, join, relative, resolve, isAbsolute } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { Ledger } from '../ledger/ledger.js';
 import type { ExperimentRow, RunRow } from '../ledger/types.js';
 import { ledgerPath, runPaths } from '../loop/context.js';
 import { liveHarness } from '../loop/setup.js';
 import { improvementPercent, projectSpend, summarize } from '../loop/summary.js';
 import { git, resolveRef } from '../workspace/git.js';
+import { inside, parseJson, readTail, readText, STATIC, webDir } from './files.js';
+import { hostOf, isNonLoopbackHost, sameToken } from './security.js';
+
+export { isNonLoopbackHost };
 
 export interface DashboardOptions {
   repo: string;
@@ -39,88 +41,6 @@ const LOG_TAIL_BYTES = 64 * 1024;
 const DIFF_MAX_BYTES = 1024 * 1024;
 const POLL_MS = 500;
 const HEARTBEAT_MS = 10_000;
-
-/** True unless `host` only accepts connections from this machine; the CLI warns when it is not. */
-export function isNonLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
-  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return false;
-  if (/^127\.\d+\.\d+\.\d+$/.test(h)) return false;
-  if (/^::ffff:127\.\d+\.\d+\.\d+$/.test(h)) return false;
-  return true;
-}
-
-/** src/web, whether this module runs from src/server (tsx, tests) or dist/server (built). */
-function webDir(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '../../src/web');
-}
-
-function uplotDir(): string {
-  const require = createRequire(import.meta.url);
-  return dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
-}
-
-const STATIC: Record<string, { file: () => string; type: string }> = {
-  'app.js': { file: () => join(webDir(), 'app.js'), type: 'text/javascript; charset=utf-8' },
-  'style.css': { file: () => join(webDir(), 'style.css'), type: 'text/css; charset=utf-8' },
-  'uPlot.iife.min.js': { file: () => join(uplotDir(), 'uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
-  'uPlot.min.css': { file: () => join(uplotDir(), 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
-};
-
-function sameToken(a: string | undefined, token: string): boolean {
-  if (!a) return false;
-  const x = Buffer.from(a);
-  const y = Buffer.from(token);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-function hostOf(url: string): string | null {
-  try {
-    return new URL(url).host.toLowerCase();
-  } catch {
-    return null;
-  }
-}
-
-/** The last `bytes` of a file (or all of it), as text; null when it does not exist. */
-function readTail(path: string, bytes: number): { text: string; size: number; truncated: boolean } | null {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const size = fstatSync(fd).size;
-    const start = Math.max(0, size - bytes);
-    const buf = Buffer.alloc(size - start);
-    readSync(fd, buf, 0, buf.length, start);
-    return { text: buf.toString('utf8'), size, truncated: start > 0 };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function readText(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return null;
-  }
-}
-
-function parseJson(text: string | null): unknown {
-  if (!text) return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
-}
-
-function inside(dir: string, path: string): boolean {
-  const rel = relative(dir, path);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
-}
 
 interface RunConfig {
   budget?: number;

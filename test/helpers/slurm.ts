@@ -19,6 +19,7 @@ function answers(env: NodeJS.ProcessEnv): boolean {
 
 export function slurmCluster(): Cluster {
   const none = () => {};
+  if (process.env.AUTORESEARCH_SLURM_UNAVAILABLE) return { env: {}, skip: process.env.AUTORESEARCH_SLURM_UNAVAILABLE, release: none };
   if (process.env.SLURM_CONF && answers(process.env)) return { env: { SLURM_CONF: process.env.SLURM_CONF }, skip: null, release: none };
   const base = process.env.AUTORESEARCH_SLURM_BASE ?? '/tmp/autoresearch-slurm';
   const wasRunning = spawnSync('bash', [SCRIPT, 'status', base], { encoding: 'utf8', timeout: 30_000 }).status === 0;

@@ -1,0 +1,124 @@
+/**
+ * Slurm's final job state, together with what the job itself recorded, mapped to the fields of an
+ * execution result: pure, so every state (including ones a single-node cluster never produces,
+ * such as NODE_FAIL) is unit-tested.
+ */
+import { constants as osConstants } from 'node:os';
+import { baseState, type JobInfo } from './slurm-cli.js';
+import type { JobStatus } from './slurm-job.js';
+
+/** Exit status 128+n from bash means "killed by signal n". */
+export function decodeExit(code: number): { exitCode: number | null; signal: string | null } {
+  if (code > 128 && code < 128 + 65) {
+    const n = code - 128;
+    const name = Object.entries(osConstants.signals).find(([, v]) => v === n)?.[0];
+    if (name) return { exitCode: null, signal: name };
+  }
+  return { exitCode: code, signal: null };
+}
+
+export interface Outcome {
+  state: string;
+  reason: string | null;
+  exitCode?: number | null;
+  signal?: string | null;
+  timedOut?: boolean;
+  aborted?: boolean;
+  oomKilled?: boolean;
+}
+
+/**
+ * Slurm's final state + what the job itself recorded -> the fields of the result.
+ * `job`: the final record (null when Slurm has none left); `status`: the job's status file
+ * (null when the wrapper did not live to write it); `started`: the command was started.
+ */
+export function mapJobState(
+  job: JobInfo | null,
+  status: JobStatus | null,
+  started: boolean,
+  cancelledByUs: boolean,
+  timeoutSeconds: number,
+  jobId: string,
+): Outcome & { exitCode: number | null; signal: string | null } {
+  // What the command itself did, when the wrapper lived to write it down.
+  let own: { exitCode: number | null; signal: string | null } | null = null;
+  let timedOutInside = false;
+  if (status?.code != null) {
+    own = decodeExit(status.code);
+    const elapsed = status.startMs != null && status.endMs != null ? (status.endMs - status.startMs) / 1000 : 0;
+    // GNU timeout: 124 after SIGTERM worked, 137 when it had to SIGKILL.
+    timedOutInside = (status.code === 124 || status.code === 137) && Number.isFinite(timeoutSeconds) && elapsed >= timeoutSeconds - 0.05;
+    if (timedOutInside) own = { exitCode: null, signal: status.code === 124 ? 'SIGTERM' : 'SIGKILL' };
+  }
+  const slurmExit = (): { exitCode: number | null; signal: string | null } => {
+    if (job?.exitSignal) return { exitCode: null, signal: decodeExit(128 + job.exitSignal).signal ?? `SIG${job.exitSignal}` };
+    return job?.exitCode != null ? decodeExit(job.exitCode) : { exitCode: null, signal: null };
+  };
+
+  if (!job) {
+    if (own) {
+      return {
+        ...own,
+        state: own.exitCode === 0 ? 'COMPLETED' : 'FAILED',
+        reason: `job ${jobId} is no longer known to Slurm; the result comes from the job's status file`,
+        timedOut: timedOutInside,
+      };
+    }
+    return {
+      exitCode: null,
+      signal: null,
+      state: 'UNKNOWN',
+      reason: started
+        ? `job ${jobId} started but vanished from Slurm without a record of its end (controller reset?)`
+        : `job ${jobId} is unknown to Slurm and never started`,
+      aborted: cancelledByUs,
+    };
+  }
+
+  const state = baseState(job.state);
+  const why = job.reason && job.reason !== 'None' ? ` (${job.reason})` : '';
+  switch (state) {
+    case 'COMPLETED':
+    case 'FAILED': {
+      if (own) {
+        return { ...own, state, reason: timedOutInside ? `hard timeout of ${timeoutSeconds} s reached inside the job` : null, timedOut: timedOutInside };
+      }
+      const exit = slurmExit();
+      return {
+        ...exit,
+        state,
+        reason: started
+          ? `the job script ended without recording the command's exit status${why}`
+          : `the job failed before the command started${why}: see the end of the log`,
+      };
+    }
+    case 'TIMEOUT':
+      return {
+        exitCode: null,
+        signal: 'SIGTERM',
+        state,
+        reason: `Slurm's time limit for the job was reached${why}`,
+        timedOut: true,
+      };
+    case 'OUT_OF_MEMORY':
+      return {
+        ...(own ?? { exitCode: null, signal: 'SIGKILL' }),
+        state,
+        reason: 'out of memory: the job hit its memory limit and the kernel killed a process',
+        oomKilled: true,
+        timedOut: timedOutInside,
+      };
+    case 'CANCELLED':
+      if (cancelledByUs) return { exitCode: null, signal: 'SIGTERM', state, reason: 'cancelled (aborted by the harness)', aborted: true };
+      return { exitCode: null, signal: 'SIGTERM', state, reason: `cancelled outside autoresearch (scancel or an administrator)${why}` };
+    case 'NODE_FAIL':
+    case 'BOOT_FAIL':
+      return { exitCode: null, signal: null, state, reason: `the node failed${job.nodeList ? ` (${job.nodeList})` : ''}${why}` };
+    case 'PREEMPTED':
+      return { exitCode: null, signal: 'SIGTERM', state, reason: `preempted by a higher-priority job${why}` };
+    case 'DEADLINE':
+      return { exitCode: null, signal: 'SIGTERM', state, reason: `the job's deadline passed${why}` };
+    default:
+      return { ...(own ?? slurmExit()), state, reason: `job ended in state ${state}${why}`, aborted: cancelledByUs && state !== 'COMPLETED' };
+  }
+}
