@@ -7,6 +7,10 @@ import { detectCgroupSupport, LocalExecutor } from '../../src/executors/local.js
 import { detectNetnsSupport } from '../../src/executors/limits.js';
 import { cgroupParentDir } from '../../src/executors/cgroup.js';
 import { specFactory } from '../helpers/spec.js';
+import { isAlive, killQuietly, readPids as readPidsOf } from '../helpers/processes.js';
+
+/** Pids in a cgroup file, none when the group is already gone. */
+const readPids = (file: string): number[] => (fs.existsSync(file) ? readPidsOf(file) : []);
 
 const CGROUP = detectCgroupSupport();
 const CGROUP_SKIP = 'cgroup v1 memory/pids/freezer hierarchies are not writable here';
@@ -26,40 +30,6 @@ afterAll(() => specs.cleanup());
 const makeSpec = specs.make;
 
 const logOf = (spec: ExperimentSpec) => fs.readFileSync(spec.logPath, 'utf8');
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
-
-function readPids(file: string): number[] {
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim().length > 0)
-    .map(Number);
-}
-
-function killQuietly(pids: number[]): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-}
 
 function myGroups(): string[] {
   const out: string[] = [];

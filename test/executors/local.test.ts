@@ -7,6 +7,7 @@ import { detectCgroupSupport, LocalExecutor } from '../../src/executors/local.js
 import { BoundedLog, omissionMarker } from '../../src/executors/log-sink.js';
 import { cgroupParentDir } from '../../src/executors/cgroup.js';
 import { specFactory } from '../helpers/spec.js';
+import { isAlive, killQuietly, readPids } from '../helpers/processes.js';
 
 const CGROUP = detectCgroupSupport();
 const CGROUP_SKIP_REASON = 'cgroup v1 memory/pids/freezer hierarchies are not writable here';
@@ -17,40 +18,6 @@ const cgTitle = (title: string) => (CGROUP ? title : `${title} [skipped: ${CGROU
 const specs = specFactory('ar-local-exec-');
 afterAll(() => specs.cleanup());
 const makeSpec = specs.make;
-
-/** Alive and not a zombie (this machine's init may reap orphans slowly). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
-
-function readPids(file: string): number[] {
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim().length > 0)
-    .map(Number);
-}
-
-function killQuietly(pids: number[]): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-}
 
 const modes = ['process-group', 'cgroup'] as const;
 

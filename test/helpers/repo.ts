@@ -111,15 +111,4 @@ export function readResultsTsv(repo: string, tag: string): string[][] {
 }
 
 /** True while a process with this pid exists (zombies count as gone). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/\)\s+Z\s/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
+export { isAlive as alive } from './processes.js';
