@@ -3,7 +3,6 @@
  * is the harness (git, ledger, results.tsv, process spawn, checks), at ledger sizes 0 and 10,000.
  * Each experiment adds one new file (no duplicates); the metric is constant (every one a discard).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,14 +12,9 @@ import { emptyExperiment } from '../loop/experiment.js';
 import type { LoopEvent } from '../loop/events.js';
 import { startRun } from '../run.js';
 import { LocalExecutor } from '../executors/local.js';
+import { benchGit } from './fixture.js';
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' },
-  }).trim();
-}
+const git = benchGit;
 
 function newFilePatch(k: number): string {
   return `diff --git a/n/${k}.txt b/n/${k}.txt\nnew file mode 100644\n--- /dev/null\n+++ b/n/${k}.txt\n@@ -0,0 +1 @@\n+${k}\n`;

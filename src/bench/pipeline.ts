@@ -3,30 +3,20 @@
  * takes 20% and 100% of the experiment's time, sequential vs pipelined. Target: pipelined above
  * 95% when the agent is faster than the experiment.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import '../agents/builtin.js';
 import { Ledger } from '../ledger/ledger.js';
 import { startRun } from '../run.js';
+import { benchRepo } from './fixture.js';
 
-function git(cwd: string, ...args: string[]): void {
-  execFileSync('git', args, { cwd, env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' } });
-}
 
 export async function dutyCycle(runSeconds: number, agentSeconds: number, pipeline: boolean, experiments: number): Promise<number> {
-  const repo = mkdtempSync(join(tmpdir(), 'ar-duty-'));
+  const repo = benchRepo('ar-duty-', {
+    'v/0': '0\n',
+    'program.md': `---\nmetric: { name: score, goal: maximize, deterministic: true }\nrun: 'sleep ${runSeconds}; echo "score: 1"'\nbudget: 60s\neditable: ["v/*"]\npipeline: ${pipeline}\nagent: { name: command, command: 'sleep ${agentSeconds}; echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESEARCH_EXPERIMENT_ID' }\n---\n`,
+  });
   try {
-    git(repo, 'init', '-q');
-    mkdirSync(join(repo, 'v'));
-    writeFileSync(join(repo, 'v', '0'), '0\n');
-    writeFileSync(
-      join(repo, 'program.md'),
-      `---\nmetric: { name: score, goal: maximize, deterministic: true }\nrun: 'sleep ${runSeconds}; echo "score: 1"'\nbudget: 60s\neditable: ["v/*"]\npipeline: ${pipeline}\nagent: { name: command, command: 'sleep ${agentSeconds}; echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESEARCH_EXPERIMENT_ID' }\n---\n`,
-    );
-    git(repo, 'add', '-A');
-    git(repo, 'commit', '-q', '-m', 'bench');
     await startRun({ cwd: repo, tag: 'd', maxExperiments: experiments });
     const ledger = new Ledger(join(repo, '.autoresearch', 'ledger.sqlite'));
     const rows = ledger.listExperiments('d').filter((e) => e.id > 0);

@@ -3,30 +3,19 @@
  * and the ratio to 1 slot (target: within 10 % of linear). A command agent adds one file per
  * experiment; the metric is constant and deterministic, so every candidate runs exactly once.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import '../agents/builtin.js';
 import type { LoopEvent } from '../loop/events.js';
 import { startRun } from '../run.js';
+import { benchRepo } from './fixture.js';
 
-function git(cwd: string, ...args: string[]): void {
-  execFileSync('git', args, { cwd, env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' } });
-}
 
 export async function measureThroughput(slots: number, experiments: number, sleepSeconds: number): Promise<number> {
-  const repo = mkdtempSync(join(tmpdir(), 'ar-tput-'));
+  const repo = benchRepo('ar-tput-', {
+    'v/0': '0\n',
+    'program.md': `---\nmetric: { name: score, goal: maximize, deterministic: true }\nrun: 'sleep ${sleepSeconds}; echo "score: 1"'\nbudget: 60s\neditable: ["v/*"]\nagent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESEARCH_EXPERIMENT_ID' }\n---\n`,
+  });
   try {
-    git(repo, 'init', '-q');
-    mkdirSync(join(repo, 'v'));
-    writeFileSync(join(repo, 'v', '0'), '0\n');
-    writeFileSync(
-      join(repo, 'program.md'),
-      `---\nmetric: { name: score, goal: maximize, deterministic: true }\nrun: 'sleep ${sleepSeconds}; echo "score: 1"'\nbudget: 60s\neditable: ["v/*"]\nagent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESEARCH_EXPERIMENT_ID' }\n---\n`,
-    );
-    git(repo, 'add', '-A');
-    git(repo, 'commit', '-q', '-m', 'bench');
     let first = 0;
     let last = 0;
     const onEvent = (e: LoopEvent) => {
