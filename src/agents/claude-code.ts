@@ -6,6 +6,7 @@
  * inside the workspace, edits only to editable, unprotected files, Bash only with `allow_bash`,
  * web tools never. Returns the title and hypothesis from the final text, with tokens and cost.
  */
+import { oneLine as titleLine } from './title.js';
 import { DurationSchema, EnvNameSchema } from '../program/zod-types.js';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
@@ -285,7 +286,4 @@ function titleOf(text: string): { title: string; hypothesis?: string } {
   return { title: 'untitled change by the claude-code agent' };
 }
 
-function oneLine(s: string): string {
-  const line = s.replace(/\s+/g, ' ').trim();
-  return line.length > 200 ? line.slice(0, 197) + '...' : line || 'untitled change by the claude-code agent';
-}
+const oneLine = (s: string): string => titleLine(s, 'untitled change by the claude-code agent');

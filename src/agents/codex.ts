@@ -10,6 +10,7 @@
  * worktree, the harness rejects a candidate that changed files outside `editable` as invalid, and
  * this agent additionally fails the proposal (restoring nothing) when a protected file changed.
  */
+import { oneLine as titleLine } from './title.js';
 import { DurationSchema, EnvNameSchema } from '../program/zod-types.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -228,7 +229,4 @@ export function parseTitle(text: string): { title: string; hypothesis?: string }
   return { title: oneLine(first ?? ''), hypothesis: hypothesis || (first ? text.trim().slice(0, 4000) : undefined) };
 }
 
-function oneLine(s: string): string {
-  const line = s.replace(/\s+/g, ' ').trim();
-  return line.length > 200 ? line.slice(0, 197) + '...' : line || 'untitled change by the codex agent';
-}
+const oneLine = (s: string): string => titleLine(s, 'untitled change by the codex agent');

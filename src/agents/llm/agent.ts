@@ -4,6 +4,7 @@
  * work for up to `max_steps` steps, and returns the title and hypothesis it gave with `finish`,
  * with the tokens and cost of all steps. Only editable, unprotected files can be changed.
  */
+import { oneLine as titleLine } from '../title.js';
 import { DurationSchema, EnvNameSchema } from '../../program/zod-types.js';
 import { APICallError, generateText, hasToolCall, stepCountIs } from 'ai';
 import { z } from 'zod';
@@ -192,7 +193,4 @@ function fallbackTitle(text: string, changed: string[], steps: number): { title:
   return { title: `no change (the llm agent stopped after ${steps} steps without calling finish)` };
 }
 
-function oneLine(s: string): string {
-  const line = s.replace(/\s+/g, ' ').trim();
-  return line.length > 200 ? line.slice(0, 197) + '...' : line || 'untitled change by the llm agent';
-}
+const oneLine = (s: string): string => titleLine(s, 'untitled change by the llm agent');
