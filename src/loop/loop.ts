@@ -137,6 +137,8 @@ async function pipelinedSlotLoop(ctx: RunContext, slot: number): Promise<string 
   let next = prepare();
   for (;;) {
     const prepared = await next;
+    // Between two candidates the slot's accelerator is free for re-run requests, as in a sequential slot.
+    await serveReruns(ctx, slot, runner);
     if (prepared === null) break;
     next = prepare();
     next.catch(() => {}); // awaited on the next turn; this only keeps Node from calling it unhandled meanwhile
@@ -151,16 +153,20 @@ async function pipelinedSlotLoop(ctx: RunContext, slot: number): Promise<string 
   return reason;
 }
 
+/** Re-run requests (`autoresearch rerun`, the dashboard) come first, even when the run has reached its limit. */
+async function serveReruns(ctx: RunContext, slot: number, wt: Worktree): Promise<void> {
+  for (;;) {
+    const rerun = ctx.abort.signal.aborted ? null : ctx.ledger.takeRerun(ctx.run.tag);
+    if (rerun === null) return;
+    await rerunExperiment(ctx, rerun, slot, wt);
+  }
+}
+
 async function slotLoop(ctx: RunContext, slot: number): Promise<string | null> {
   if (ctx.limits.pipeline) return pipelinedSlotLoop(ctx, slot);
   for (;;) {
     await waitWhilePaused(ctx);
-    // Re-run requests come first, even when the run has reached its limit.
-    const rerun = ctx.abort.signal.aborted ? null : ctx.ledger.takeRerun(ctx.run.tag);
-    if (rerun !== null) {
-      await rerunExperiment(ctx, rerun, slot, slotWorktree(ctx, slot));
-      continue;
-    }
+    await serveReruns(ctx, slot, slotWorktree(ctx, slot));
     const reason = currentStop(ctx);
     if (reason) return reason;
     ctx.inFlight++;

@@ -306,7 +306,7 @@ describe('abort', () => {
 });
 
 describe('rerun', () => {
-  it('measures an experiment again when asked, and its value becomes the mean of its runs', () => {
+  it.each([[[]], [['--pipeline']]])('measures an experiment again when asked, and its value becomes the mean of its runs %j', (extra: string[]) => {
     const counter = join(mkdtempSync(join(tmpdir(), 'ar-rerun-')), 'n');
     const repo = makeRepo({
       // Each run of the same commit prints a slightly different value: 10, 11, 12, ...
@@ -314,11 +314,11 @@ describe('rerun', () => {
       'params.sh': 'VALUE=1\n',
       'program.md': program('agent: { name: command, command: "echo VALUE=2 > params.sh" }\n').replace('goal: maximize', 'goal: maximize, deterministic: true'),
     });
-    expect(cli(repo, ['run', '--tag', 'rr', '-n', '1']).code).toBe(0);
+    expect(cli(repo, ['run', '--tag', 'rr', '-n', '1', ...extra]).code).toBe(0);
     expect(ledgerRows(repo, 'rr').map((r) => r.primary_value)).toEqual([11, 22]);
     expect(cli(repo, ['rerun', '1']).stdout).toContain('experiment 1 will be measured again when the run continues');
     expect(cli(repo, ['rerun', '9']).stderr).toContain('has no experiment 9');
-    const again = cli(repo, ['run', '--tag', 'rr', '-n', '1']);
+    const again = cli(repo, ['run', '--tag', 'rr', '-n', '1', ...extra]);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('re-ran experiment 1: 23 (its value is now 22.5, n=2)');
     expect(ledgerRows(repo, 'rr').map((r) => r.primary_value)).toEqual([11, 22.5]);
