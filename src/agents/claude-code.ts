@@ -6,7 +6,7 @@
  * inside the workspace, edits only to editable, unprotected files, Bash only with `allow_bash`,
  * web tools never. Returns the title and hypothesis from the final text, with tokens and cost.
  */
-import { oneLine as titleLine } from './title.js';
+import { oneLine as titleLine, titleFromMessage } from './title.js';
 import { DurationSchema, EnvNameSchema } from '../program/zod-types.js';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
@@ -225,7 +225,7 @@ export class ClaudeCodeAgent implements Agent {
       throw new Error(`the claude-code agent failed after ${turns} turn${turns === 1 ? '' : 's'}: ${why}`);
     }
     const text = typeof result.result === 'string' && result.result.trim() ? result.result : lastText;
-    const { title, hypothesis } = titleOf(text);
+    const { title = '', hypothesis } = titleFromMessage(text);
     const model = this.o.model ?? Object.keys(result.modelUsage ?? {})[0];
     // A price in program.md's `prices:` wins; else the SDK's own estimate; else the built-in table.
     const key = model ? `anthropic:${model}` : undefined;
@@ -275,15 +275,6 @@ function instructions(editable: string[], protectedPatterns: string[], allowBash
     'TITLE: <one line: what changed>',
     'HYPOTHESIS: <why it should improve the metric>',
   ].filter((l) => l !== null).join('\n');
-}
-
-function titleOf(text: string): { title: string; hypothesis?: string } {
-  const title = /^\s*\**TITLE:?\**:?\s*(.+)$/im.exec(text)?.[1];
-  const hypothesis = /^\s*\**HYPOTHESIS:?\**:?\s*([\s\S]+)$/im.exec(text)?.[1]?.replace(/^\s*\**TITLE:.*$/gim, '').trim();
-  if (title) return { title, hypothesis: hypothesis ? hypothesis.slice(0, 4000) : undefined };
-  const first = text.split('\n').map((l) => l.trim()).find(Boolean);
-  if (first) return { title: first, hypothesis: text.trim().slice(0, 4000) };
-  return { title: 'untitled change by the claude-code agent' };
 }
 
 const oneLine = (s: string): string => titleLine(s, 'untitled change by the claude-code agent');

@@ -10,7 +10,7 @@
  * worktree, the harness rejects a candidate that changed files outside `editable` as invalid, and
  * this agent additionally fails the proposal (restoring nothing) when a protected file changed.
  */
-import { oneLine as titleLine } from './title.js';
+import { oneLine as titleLine, titleFromMessage } from './title.js';
 import { DurationSchema, EnvNameSchema } from '../program/zod-types.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -127,10 +127,10 @@ export class CodexAgent implements Agent {
       outputTokens: turn.usage?.output_tokens ?? 0,
     };
     const cost = this.o.model ? costOf(`openai:${this.o.model}`, usage, this.s.prices) : null;
-    const { title, hypothesis } = parseTitle(turn.finalResponse);
+    const { title = '', hypothesis } = titleFromMessage(turn.finalResponse);
     const errors = turn.items.filter((i) => i.type === 'error').map((i) => (i as { message: string }).message);
     return {
-      title,
+      title: oneLine(title),
       hypothesis,
       usage: { ...usage, ...(cost !== null ? { costUsd: cost } : {}) },
       meta: {
@@ -218,15 +218,6 @@ function changedPaths(workspace: string): string[] {
     if (f[0] === 'R' || f[0] === 'C') paths.push(fields[++i] ?? '');
   }
   return paths.filter(Boolean);
-}
-
-/** TITLE:/HYPOTHESIS: lines from the final response, else its first line. */
-export function parseTitle(text: string): { title: string; hypothesis?: string } {
-  const title = /^\s*\**TITLE\**:\**\s*(.+)$/im.exec(text)?.[1];
-  const hypothesis = /^\s*\**HYPOTHESIS\**:\**\s*(.+)$/im.exec(text)?.[1]?.trim();
-  if (title) return { title: oneLine(title), hypothesis: hypothesis || undefined };
-  const first = text.split('\n').map((l) => l.trim()).find(Boolean);
-  return { title: oneLine(first ?? ''), hypothesis: hypothesis || (first ? text.trim().slice(0, 4000) : undefined) };
 }
 
 const oneLine = (s: string): string => titleLine(s, 'untitled change by the codex agent');

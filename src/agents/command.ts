@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LocalExecutor } from '../executors/local.js';
 import { AgentExhausted, type Agent, type Proposal, type ProposalContext } from './agent.js';
+import { parseTitleLines } from './title.js';
 
 export const EXIT_EXHAUSTED = 99;
 
@@ -83,11 +84,9 @@ function readProposal(proposalPath: string, output: string): Proposal {
       throw new Error(`the agent wrote an unreadable ${proposalPath}: ${(e as Error).message}`);
     }
   }
-  for (const line of output.split('\n')) {
-    const m = /^\s*(TITLE|HYPOTHESIS):\s*(.+)$/.exec(line);
-    if (m?.[1] === 'TITLE') title ??= m[2]!.trim();
-    if (m?.[1] === 'HYPOTHESIS') hypothesis ??= m[2]!.trim();
-  }
+  const lines = parseTitleLines(output);
+  title ??= lines.title;
+  hypothesis ??= lines.hypothesis;
   title ??= output.split('\n').map((l) => l.trim()).find(Boolean)?.slice(0, 120) ?? 'change by command agent';
   return { title, hypothesis, usage };
 }

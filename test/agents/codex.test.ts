@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProposalContext } from '../../src/agents/agent.js';
-import { createCodexAgent, parseTitle } from '../../src/agents/codex.js';
+import { createCodexAgent } from '../../src/agents/codex.js';
 import type { AgentContext } from '../../src/agents/registry.js';
 import type { Ledger } from '../../src/ledger/ledger.js';
 import { buildBrief } from '../../src/program/brief.js';
@@ -133,11 +133,5 @@ describe('the codex agent', () => {
     await expect(createCodexAgent({ timeout: 'soon' }, actx)).rejects.toThrow(/duration/);
     await expect(createCodexAgent({}, actx)).rejects.toThrow(/OPENAI_API_KEY/);
     await expect(createCodexAgent({ base_url: 'http://127.0.0.1:9/v1' }, actx)).resolves.toMatchObject({ name: 'codex' });
-  });
-
-  it('parses TITLE/HYPOTHESIS lines, else the first line', () => {
-    expect(parseTitle('did it\n**TITLE:** Wider net\nHYPOTHESIS: more capacity')).toEqual({ title: 'Wider net', hypothesis: 'more capacity' });
-    expect(parseTitle('\nChanged the width.\nMore text.')).toEqual({ title: 'Changed the width.', hypothesis: 'Changed the width.\nMore text.' });
-    expect(parseTitle('').title).toBe('untitled change by the codex agent');
   });
 });

@@ -4,7 +4,7 @@
  * work for up to `max_steps` steps, and returns the title and hypothesis it gave with `finish`,
  * with the tokens and cost of all steps. Only editable, unprotected files can be changed.
  */
-import { oneLine as titleLine } from '../title.js';
+import { oneLine as titleLine, titleFromMessage } from '../title.js';
 import { DurationSchema, EnvNameSchema } from '../../program/zod-types.js';
 import { APICallError, generateText, hasToolCall, stepCountIs } from 'ai';
 import { z } from 'zod';
@@ -184,11 +184,8 @@ function systemPrompt(editable: string[], protectedPatterns: string[], readProte
 
 /** A title when the model never called finish: TITLE:/HYPOTHESIS: lines, else its last words, else what it changed. */
 function fallbackTitle(text: string, changed: string[], steps: number): { title: string; hypothesis?: string } {
-  const title = /^\s*TITLE:\s*(.+)$/im.exec(text)?.[1];
-  const hypothesis = /^\s*HYPOTHESIS:\s*(.+)$/im.exec(text)?.[1];
+  const { title, hypothesis } = titleFromMessage(text);
   if (title) return { title, hypothesis };
-  const first = text.split('\n').map((l) => l.trim()).find(Boolean);
-  if (first) return { title: first, hypothesis: text.trim().slice(0, 4000) };
   if (changed.length) return { title: `edit ${changed.join(', ')} (the llm agent stopped after ${steps} steps without calling finish)` };
   return { title: `no change (the llm agent stopped after ${steps} steps without calling finish)` };
 }
