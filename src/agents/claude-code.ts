@@ -7,6 +7,7 @@
  * web tools never. Returns the title and hypothesis from the final text, with tokens and cost.
  */
 import { oneLine as titleLine, titleFromMessage } from './title.js';
+import { loadOptionalSdk } from './optional-sdk.js';
 import { DurationSchema, EnvNameSchema } from '../program/zod-types.js';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
@@ -37,19 +38,9 @@ export const ClaudeCodeOptionsSchema = z.strictObject({
 
 export type ClaudeCodeOptions = z.output<typeof ClaudeCodeOptionsSchema>;
 
-export const MISSING_SDK = 'the claude-code agent needs @anthropic-ai/claude-agent-sdk: npm install @anthropic-ai/claude-agent-sdk';
-
 type Sdk = typeof import('@anthropic-ai/claude-agent-sdk');
 
-async function loadSdk(): Promise<Sdk> {
-  try {
-    return await import('@anthropic-ai/claude-agent-sdk');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException)?.code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new Error(MISSING_SDK, { cause: e });
-    throw new Error(`${MISSING_SDK} (loading it failed: ${(e as Error)?.message ?? String(e)})`, { cause: e });
-  }
-}
+const loadSdk = (): Promise<Sdk> => loadOptionalSdk('claude-code', '@anthropic-ai/claude-agent-sdk', () => import('@anthropic-ai/claude-agent-sdk'));
 
 export async function createClaudeCodeAgent(options: Record<string, unknown>, ctx: AgentContext): Promise<Agent> {
   const o = agentOptions(ClaudeCodeOptionsSchema, options, ctx, 'claude-code');

@@ -11,6 +11,7 @@
  * this agent additionally fails the proposal (restoring nothing) when a protected file changed.
  */
 import { oneLine as titleLine, titleFromMessage } from './title.js';
+import { loadOptionalSdk } from './optional-sdk.js';
 import { DurationSchema, EnvNameSchema } from '../program/zod-types.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -38,19 +39,9 @@ export const CodexOptionsSchema = z.strictObject({
 
 export type CodexAgentOptions = z.output<typeof CodexOptionsSchema>;
 
-export const MISSING_SDK = 'the codex agent needs @openai/codex-sdk: npm install @openai/codex-sdk';
-
 type CodexSdk = typeof import('@openai/codex-sdk');
 
-async function loadSdk(): Promise<CodexSdk> {
-  try {
-    return await import('@openai/codex-sdk');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException)?.code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new Error(MISSING_SDK, { cause: e });
-    throw e;
-  }
-}
+const loadSdk = (): Promise<CodexSdk> => loadOptionalSdk('codex', '@openai/codex-sdk', () => import('@openai/codex-sdk'));
 
 export async function createCodexAgent(options: Record<string, unknown>, ctx: AgentContext): Promise<Agent> {
   const o = agentOptions(CodexOptionsSchema, options, ctx, 'codex');

@@ -8,6 +8,7 @@ async function run(cwd: string, args: string[], env: Record<string, string>) {
   return { code, output: child.output() };
 }
 import { startFakeLlm } from '../helpers/fake-llm.js';
+import { hideModulesEnv } from '../helpers/hide-modules.js';
 
 type Fake = Awaited<ReturnType<typeof startFakeLlm>>;
 let fake: Fake;
@@ -81,5 +82,23 @@ describe('--agent and --model on the command line', () => {
     const sent = fake.requests.slice(before).map((q) => (q.body as { model?: string }).model);
     expect(sent.length).toBeGreaterThan(0);
     expect(new Set(sent)).toEqual(new Set(['fake-model-2']));
+  });
+});
+
+describe('an agent whose optional SDK is not installed', () => {
+  it.each([
+    ['claude-code', '@anthropic-ai/claude-agent-sdk', 'ANTHROPIC_API_KEY'],
+    ['codex', '@openai/codex-sdk', 'OPENAI_API_KEY'],
+  ])('%s: one clear message with the install command, nothing started', (agent, pkg, keyVar) => {
+    const repo = makeRepo({
+      'exp.sh': 'echo "score: 1"\n',
+      'program.md': `---\nmetric: { name: score, goal: minimize }\nrun: bash exp.sh\neditable: [exp.sh]\nagent: { name: ${agent}, base_url: "${fake.url}/v1" }\n---\n`,
+    });
+    const r = cli(repo, ['run', '--tag', 's'], { [keyVar]: 'k', ...hideModulesEnv([pkg]) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`autoresearch: the ${agent} agent needs ${pkg}, which is not installed\n  fix: npm install ${pkg}\n`);
+    expect(r.stderr.match(/npm install/g)).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(gitIn(repo, 'branch', '--list', 'autoresearch/*')).toBe('');
   });
 });
