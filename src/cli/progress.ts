@@ -38,7 +38,7 @@ export class ProgressReporter {
     switch (event.type) {
       case 'run-start':
         this.max = event.maxExperiments;
-        this.print(`${event.resumed ? 'resuming' : 'starting'} run ${event.tag} on branch ${event.branch} (${event.slots} slot${event.slots > 1 ? 's' : ''}${event.maxExperiments ? `, up to ${event.maxExperiments} experiments` : ''}); files in ${event.runDir}`);
+        this.print(`${event.resumed ? 'resuming' : 'starting'} run ${event.tag} on branch ${event.branch} (${event.slots} slot${event.slots > 1 ? 's' : ''}${event.maxExperiments ? `, up to ${event.maxExperiments} experiments` : ''}); files in ${event.runDir}${event.workDir !== event.runDir ? `, worktrees and logs in ${event.workDir}` : ''}`);
         break;
       case 'proposing':
         if (!this.live) this.print(`#${event.id} proposing (slot ${event.slot})`);

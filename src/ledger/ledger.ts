@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS runs (
   state TEXT NOT NULL,
   stop_reason TEXT,
   pid INTEGER,
-  heartbeat_at INTEGER
+  heartbeat_at INTEGER,
+  work_dir TEXT
 );
 CREATE TABLE IF NOT EXISTS experiments (
   run_tag TEXT NOT NULL REFERENCES runs(tag),
@@ -103,6 +104,8 @@ CREATE INDEX IF NOT EXISTS experiments_state ON experiments (run_tag, state);
 
 type Patch<T> = Partial<Omit<T, 'run_tag' | 'id' | 'tag'>>;
 
+const ADDED_COLUMNS: Array<[table: string, column: string, decl: string]> = [['runs', 'work_dir', 'TEXT']];
+
 export class Ledger {
   readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
@@ -115,6 +118,15 @@ export class Ledger {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA);
+    this.addMissingColumns();
+  }
+
+  /** Columns added after a ledger was first written: an older ledger gains them in place, its rows kept. */
+  private addMissingColumns(): void {
+    for (const [table, column, decl] of ADDED_COLUMNS) {
+      const have = (this.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).some((c) => c.name === column);
+      if (!have) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${decl}`);
+    }
   }
 
   close(): void {

@@ -38,6 +38,8 @@ export interface RunRow {
   /** PID of the harness while it runs; used to refuse a second harness on the same run. */
   pid: number | null;
   heartbeat_at: number | null;
+  /** Where worktrees and experiment folders live when not under .autoresearch/<tag> (slurm.shared_dir); null: there. */
+  work_dir: string | null;
 }
 
 export interface ExperimentRow {

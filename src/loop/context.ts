@@ -16,7 +16,10 @@ export interface RunPaths {
   repo: string;
   stateDir: string;
   ledger: string;
+  /** The run's own files: ledger-side state, results.tsv, the STOP/PAUSE/ABORT requests. */
   runDir: string;
+  /** Worktrees and experiment folders (logs, briefs, job files): runDir, or a shared directory the compute nodes see. */
+  workDir: string;
   resultsTsv: string;
   stopFile: string;
   pauseFile: string;
@@ -25,20 +28,23 @@ export interface RunPaths {
   experimentDir(id: number): string;
 }
 
-export function runPaths(repo: string, tag: string): RunPaths {
+/** `workDir` is the run's recorded work_dir (null or absent: under the run's own folder). */
+export function runPaths(repo: string, tag: string, workDir?: string | null): RunPaths {
   const stateDir = join(repo, STATE_DIR);
   const runDir = join(stateDir, tag);
+  const work = workDir ?? runDir;
   return {
     repo,
     stateDir,
     ledger: join(stateDir, 'ledger.sqlite'),
     runDir,
+    workDir: work,
     resultsTsv: join(runDir, 'results.tsv'),
     stopFile: join(runDir, 'STOP'),
     pauseFile: join(runDir, 'PAUSE'),
     abortFile: join(runDir, 'ABORT'),
-    slot: (n) => join(runDir, 'slots', String(n)),
-    experimentDir: (id) => join(runDir, 'experiments', String(id)),
+    slot: (n) => join(work, 'slots', String(n)),
+    experimentDir: (id) => join(work, 'experiments', String(id)),
   };
 }
 

@@ -48,7 +48,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     decisionLock: new Mutex(),
   };
   const tag = ctx.run.tag;
-  ctx.emit({ type: 'run-start', tag, branch: ctx.run.branch, resumed: input.resumed, runDir: ctx.paths.runDir, maxExperiments: ctx.limits.maxExperiments, slots: ctx.limits.slots });
+  ctx.emit({ type: 'run-start', tag, branch: ctx.run.branch, resumed: input.resumed, runDir: ctx.paths.runDir, workDir: ctx.paths.workDir, maxExperiments: ctx.limits.maxExperiments, slots: ctx.limits.slots });
   const heartbeat = setInterval(() => ctx.ledger.updateRun(tag, { heartbeat_at: Date.now() }), 5000);
   heartbeat.unref();
   let reason = 'stopped';

@@ -2,8 +2,9 @@
  * Opening a run: find the repository and program, create the branch and ledger rows for a new
  * tag or resume an existing one, and refuse clearly when something would be unsafe.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { accessSync, appendFileSync, constants, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { Ledger } from '../ledger/ledger.js';
 import type { RunRow } from '../ledger/types.js';
 import { UserError } from '../program/errors.js';
@@ -98,7 +99,7 @@ export async function openRun<T>(opts: OpenRunOptions, prepare: Prepare<T>): Pro
   await ensureIdentity(repo);
   await excludeStateDir(repo);
   const tag = validateTag(opts.tag ?? defaultTag());
-  const paths = runPaths(repo, tag);
+  let paths = runPaths(repo, tag);
   const ledger = new Ledger(paths.ledger);
   try {
     let run = ledger.getRun(tag);
@@ -115,7 +116,10 @@ export async function openRun<T>(opts: OpenRunOptions, prepare: Prepare<T>): Pro
       if (run.program_path !== relative(repo, location.file)) {
         throw new UserError(`run ${tag} belongs to ${run.program_path}, not ${relative(repo, location.file)}`, `pick another tag: --tag ${tag}-2`);
       }
+      // The worktrees stay where the run started them, whatever program.md says now.
+      paths = runPaths(repo, tag, run.work_dir);
     } else {
+      paths = runPaths(repo, tag, workDirFor(repo, tag, program, dirname(location.file)));
       run = await createRun(repo, paths, program, location, tag, ledger);
     }
     ledger.updateRun(tag, { pid: process.pid, heartbeat_at: Date.now(), state: 'running', stop_reason: null, config_json: JSON.stringify(program.config) });
@@ -172,9 +176,30 @@ async function createRun(
     stop_reason: null,
     pid: process.pid,
     heartbeat_at: now,
+    work_dir: paths.workDir === paths.runDir ? null : paths.workDir,
   };
   ledger.createRun(run);
   return run;
+}
+
+/**
+ * With `slurm.shared_dir`, a run's worktrees and experiment folders go to
+ * <shared_dir>/<repo name>-<hash of its path>/<tag>, so that compute nodes see what they run and
+ * two repositories (or two clones of one) never share a folder. Null: under .autoresearch/<tag>.
+ */
+function workDirFor(repo: string, tag: string, program: Program, programDirAbs: string): string | null {
+  const shared = program.config.executor === 'slurm' ? program.config.slurm.shared_dir : undefined;
+  if (!shared) return null;
+  const root = resolve(programDirAbs, shared);
+  const dir = join(root, `${basename(repo)}-${createHash('sha256').update(repo).digest('hex').slice(0, 8)}`, tag);
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    throw new UserError(`slurm.shared_dir: cannot create a folder for the run in ${root}: ${(e as Error).message}`,
+      `create ${root} and make it writable, or change slurm.shared_dir in ${program.file}`);
+  }
+  return dir;
 }
 
 /** Uncommitted edits to protected files would make the user's evaluator differ from the run's. */

@@ -125,6 +125,11 @@ export const FrontMatterSchema = z.strictObject({
       /** Extra sbatch options, e.g. ["--qos=high", "--constraint=a100"]. */
       sbatch: z.array(z.string()).default([]),
       poll: duration.default(0.5),
+      /**
+       * A folder the compute nodes see (the cluster's shared filesystem) for worktrees and
+       * experiment folders, when the repository itself is not on it. Relative to program.md.
+       */
+      shared_dir: z.string().min(1).optional(),
     })
     .default({ sbatch: [], poll: 0.5 }),
   /** Re-measure a winner that was re-based onto a newer incumbent before the branch moves (default: unless deterministic). */
@@ -172,7 +177,7 @@ export const KNOWN_KEYS: Record<string, string[]> = {
   repeats: Object.keys(RepeatsSchema.shape),
   decision: Object.keys(DecisionSchema.shape),
   limits: ['memory', 'processes', 'network'],
-  slurm: ['partition', 'gres', 'account', 'time', 'sbatch', 'poll'],
+  slurm: ['partition', 'gres', 'account', 'time', 'sbatch', 'poll', 'shared_dir'],
 };
 
 /** Variables never passed to experiments unless `env.allow` names them. */

@@ -94,12 +94,12 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     cost: r.cost_usd,
   });
 
-  const logFile = (tag: string, r: ExperimentRow): string => {
-    const paths = runPaths(repo, tag);
+  const logFile = (run: RunRow, r: ExperimentRow): string => {
+    const paths = runPaths(repo, run.tag, run.work_dir);
     const fallback = join(paths.experimentDir(r.id), 'run.log');
     if (!r.log_path) return fallback;
     const p = resolve(repo, r.log_path);
-    return inside(paths.runDir, p) ? p : fallback;
+    return inside(paths.runDir, p) || inside(paths.workDir, p) ? p : fallback;
   };
 
   const app = new Hono();
@@ -227,7 +227,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       diff = await git(repo, ['diff', row.parent_commit, row.candidate_commit], { allowFail: true });
       if (diff.length > DIFF_MAX_BYTES) diff = diff.slice(0, DIFF_MAX_BYTES) + '\n… (diff truncated)\n';
     }
-    const tail = readTail(logFile(run.tag, row), LOG_TAIL_BYTES);
+    const tail = readTail(logFile(run, row), LOG_TAIL_BYTES);
     return c.json({
       ...experimentJson(row),
       hypothesis: row.hypothesis,
@@ -248,7 +248,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       metrics: parseJson(row.metrics_json),
       holdout: parseJson(row.holdout_json),
       diff,
-      brief: readText(join(runPaths(repo, run.tag).experimentDir(row.id), 'brief.md')),
+      brief: readText(join(runPaths(repo, run.tag, run.work_dir).experimentDir(row.id), 'brief.md')),
       log: tail ? { tail: tail.text, size: tail.size, truncated: tail.truncated } : null,
     });
   });
@@ -256,7 +256,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   app.get('/api/runs/:tag/experiments/:id/log', (c) => {
     const found = experimentOf(c);
     if (!found) return c.json({ error: 'no such experiment' }, 404);
-    const path = logFile(found.run.tag, found.row);
+    const path = logFile(found.run, found.row);
     if (!existsSync(path) || !statSync(path).isFile()) return c.json({ error: 'no log' }, 404);
     return c.body(readFileSync(path), 200, {
       'Content-Type': 'text/plain; charset=utf-8',

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, waitFor } from '../helpers/repo.js';
 import { slurmCluster, type Cluster } from '../helpers/slurm.js';
@@ -14,7 +16,7 @@ const need = (ctx: TestContext) => {
   if (cluster.skip) ctx.skip(cluster.skip);
 };
 
-function slurmRepo(exp: string): string {
+function slurmRepo(exp: string, slurm = ''): string {
   return makeRepo({
     'exp.sh': exp,
     'params.sh': 'VALUE=5\n',
@@ -26,7 +28,7 @@ timeout: 60s
 editable: [params.sh]
 protected: [exp.sh]
 executor: slurm
-agent: { name: command, command: 'echo VALUE=$((5 - AUTORESEARCH_EXPERIMENT_ID)) > params.sh' }
+${slurm}agent: { name: command, command: 'echo VALUE=$((5 - AUTORESEARCH_EXPERIMENT_ID)) > params.sh' }
 ---
 `,
   });
@@ -66,4 +68,44 @@ describe('the loop on a real Slurm cluster', () => {
       [1, 'keep', 4],
     ]);
   }, 120_000);
+
+  it('slurm.shared_dir: worktrees, logs and job files go there, the repository keeps only its ledger and requests', (ctx) => {
+    need(ctx);
+    const shared = realpathSync(mkdtempSync(join(tmpdir(), 'ar-shared-')));
+    const repo = slurmRepo('source ./params.sh\necho "cwd $PWD"\necho "score: $VALUE"\n', `slurm: { shared_dir: "${shared}" }\n`);
+    const r = cli(repo, ['run', '--tag', 'sh', '-n', '1'], cluster.env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const [own] = readdirSync(shared);
+    const work = join(shared, own!, 'sh');
+    expect(own).toMatch(/^ar-test-\w+-[0-9a-f]{8}$/);
+    expect(r.stdout).toContain(`worktrees and logs in ${work}`);
+    const rows = ledgerRows(repo, 'sh') as Array<{ id: number; status: string; log_path: string }>;
+    expect(rows.map((x) => x.status)).toEqual(['keep', 'keep']);
+    for (const x of rows) {
+      expect(x.log_path).toBe(join(work, 'experiments', String(x.id), 'run.log'));
+      expect(readFileSync(x.log_path, 'utf8')).toMatch(new RegExp(`^cwd ${work}/slots/\\d+$`, 'm'));
+    }
+    expect(existsSync(join(repo, '.autoresearch', 'sh', 'slots'))).toBe(false);
+    expect(existsSync(join(repo, '.autoresearch', 'sh', 'experiments'))).toBe(false);
+    expect(existsSync(join(repo, '.autoresearch', 'sh', 'results.tsv'))).toBe(true);
+    // A resumed run keeps its worktrees where they are, even if program.md now names another folder.
+    const program = join(repo, 'program.md');
+    writeFileSync(program, readFileSync(program, 'utf8').replace(shared, join(shared, 'elsewhere')));
+    const again = cli(repo, ['run', '--tag', 'sh', '-n', '2'], cluster.env);
+    expect(again.code).toBe(0);
+    expect(readdirSync(shared)).toEqual([own]);
+    expect(readFileSync(join(work, 'experiments', '2', 'run.log'), 'utf8')).toContain(`cwd ${work}/slots/0`);
+    expect(cli(repo, ['status', '--tag', 'sh']).stdout).toContain('keep');
+  }, 120_000);
+
+  it('slurm.shared_dir that cannot be created stops the run before anything starts, naming the folder', (ctx) => {
+    need(ctx);
+    const repo = slurmRepo('echo "score: 1"\n', 'slurm: { shared_dir: exp.sh/shared }\n');
+    const r = cli(repo, ['run', '--tag', 'bad', '-n', '1'], cluster.env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`slurm.shared_dir: cannot create a folder for the run in ${join(realpathSync(repo), 'exp.sh', 'shared')}`);
+    expect(r.stderr).toContain('fix: create');
+    expect(gitIn(repo, 'branch', '--list', 'autoresearch/*')).toBe('');
+  }, 60_000);
 });

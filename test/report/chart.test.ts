@@ -33,7 +33,7 @@ const ROWS: ExperimentRow[] = [
 const RUN: RunRow = {
   tag: 't', branch: 'autoresearch/t', created_at: 1_000_000, updated_at: 2_000_000, program_path: 'program.md', program_dir: '', base_commit: 'b'.repeat(40),
   metric_name: 'val_bpb', goal: 'minimize', config_json: JSON.stringify({ metric: { deterministic: false }, decision: { confidence: 0.9, min_effect: 0 }, repeats: { baseline: 5, max: 4, refresh_incumbent: 25 } }),
-  protected_json: '{}', state: 'finished', stop_reason: 'reached 10 experiments', pid: null, heartbeat_at: null,
+  protected_json: '{}', state: 'finished', stop_reason: 'reached 10 experiments', pid: null, heartbeat_at: null, work_dir: null,
 };
 
 const SVG_TAGS = new Set(['svg', 'title', 'style', 'rect', 'text', 'line', 'path', 'circle', 'g']);

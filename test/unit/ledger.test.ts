@@ -1,0 +1,29 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Ledger } from '../../src/ledger/ledger.js';
+
+describe('Ledger', () => {
+  it('opens a ledger written before runs had work_dir: the column is added, the run kept', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'ar-ledger-')), 'ledger.sqlite');
+    // The runs table as the first release wrote it.
+    const old = new Database(path);
+    old.exec(`CREATE TABLE runs (tag TEXT PRIMARY KEY, branch TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+      program_path TEXT NOT NULL, program_dir TEXT NOT NULL, base_commit TEXT NOT NULL, metric_name TEXT NOT NULL,
+      goal TEXT NOT NULL CHECK (goal IN ('minimize','maximize')), config_json TEXT NOT NULL, protected_json TEXT NOT NULL,
+      state TEXT NOT NULL, stop_reason TEXT, pid INTEGER, heartbeat_at INTEGER)`);
+    old.prepare(`INSERT INTO runs VALUES ('t', 'autoresearch/t', 1, 2, 'program.md', '', 'abc', 'score', 'minimize', '{}', '{}', 'stopped', 'reached 3 experiments', NULL, NULL)`).run();
+    old.close();
+
+    const ledger = new Ledger(path);
+    expect(ledger.getRun('t')).toMatchObject({ tag: 't', state: 'stopped', stop_reason: 'reached 3 experiments', work_dir: null });
+    ledger.updateRun('t', { work_dir: '/shared/x/t' });
+    ledger.close();
+    // Opening it again does not add the column twice.
+    const again = new Ledger(path);
+    expect(again.getRun('t')?.work_dir).toBe('/shared/x/t');
+    again.close();
+  });
+});
