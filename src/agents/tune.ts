@@ -62,8 +62,25 @@ export function tuneHistory(rows: ExperimentRow[], defaults: Config): HistoryEnt
   return history;
 }
 
+/**
+ * Tune proposals not recorded yet: running in another slot, waiting to run (pipeline), or just
+ * proposed by this process and not yet committed (`proposedHere`: the ledger learns the config
+ * only after the commit, and two slots may propose in that window). `exclude`: the proposal being made.
+ */
+export function tunePending(rows: ExperimentRow[], proposedHere: ReadonlyMap<number, Config>, exclude: number): Config[] {
+  const pending: Config[] = [];
+  for (const r of rows) {
+    if (r.state === 'recorded' || r.id === exclude) continue;
+    const config = r.agent_meta_json ? (JSON.parse(r.agent_meta_json) as Partial<TuneMeta>).config : proposedHere.get(r.id);
+    if (config) pending.push(config);
+  }
+  return pending;
+}
+
 export class TuneAgent implements Agent {
   readonly name = 'tune';
+  /** Configs this process proposed, by experiment id, until their rows are recorded. */
+  private readonly proposedHere = new Map<number, Config>();
 
   constructor(
     private readonly space: SearchSpace,
@@ -74,10 +91,12 @@ export class TuneAgent implements Agent {
   ) {}
 
   async propose(ctx: ProposalContext): Promise<Proposal> {
-    const history = tuneHistory(this.ledger.listExperiments(this.runTag), this.defaults);
+    const rows = this.ledger.listExperiments(this.runTag);
+    for (const r of rows) if (r.state === 'recorded') this.proposedHere.delete(r.id);
+    const history = tuneHistory(rows, this.defaults);
     let suggestion;
     try {
-      suggestion = propose({ space: this.space, history, goal: this.goal });
+      suggestion = propose({ space: this.space, history, pending: tunePending(rows, this.proposedHere, ctx.experimentId), goal: this.goal });
     } catch (e) {
       if (e instanceof SpaceExhaustedError) throw new AgentExhausted(`every configuration of the search space was tried (${e.message})`);
       throw e;
@@ -93,6 +112,7 @@ export class TuneAgent implements Agent {
       byFile.set(path, rewriteAssignment(text, p.name, suggestion.config[p.name]!));
     }
     for (const [path, text] of byFile) writeFileSync(path, text);
+    this.proposedHere.set(ctx.experimentId, suggestion.config);
     const meta: TuneMeta = { config: suggestion.config, source: suggestion.source };
     return {
       title: describeChange(current, suggestion.config, this.space.params.map((p) => p.name)),

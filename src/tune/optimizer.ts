@@ -20,6 +20,12 @@ export interface HistoryEntry {
 export interface SuggestInput {
   space: SearchSpace;
   history: HistoryEntry[];
+  /**
+   * Configs proposed and not measured yet (other slots, the pipelined candidate): never proposed
+   * again, and they advance the initial design and the random stream, so slots that propose at
+   * the same moment get different points. Empty in a sequential run, which keeps resume exact.
+   */
+  pending?: Config[];
   goal: Goal;
   /** Defaults to space.strategy. */
   strategy?: Strategy;
@@ -57,8 +63,10 @@ export function propose(input: SuggestInput): Suggestion {
   const seed = input.seed ?? space.seed;
   const initial = input.initial ?? space.initial;
   const dims = dimsOf(space.params);
-  const seen = new Set(history.map((h) => configKey(dims, h.config)));
-  const rng = createRng(hashSeed(seed, history.length));
+  const pending = input.pending ?? [];
+  const seen = new Set([...history.map((h) => h.config), ...pending].map((c) => configKey(dims, c)));
+  const proposed = history.length + pending.length;
+  const rng = createRng(hashSeed(seed, proposed));
   const fresh = (c: Config): boolean => !seen.has(configKey(dims, c));
   const snapAll = (x: number[]): number[] => x.map((v, i) => snap(dims[i]!, v));
 
@@ -68,9 +76,9 @@ export function propose(input: SuggestInput): Suggestion {
   if (strategy === 'random') {
     first = dims.map((d) => uniform(d, rng));
     source = 'random';
-  } else if (history.length < initial || observations.length === 0) {
+  } else if (proposed < initial || observations.length === 0) {
     // Space-filling start: the model has nothing to say yet, and Halton covers the box evenly.
-    first = halton(history.length, dims.length, seed).map((u, i) => fromUnit(dims[i]!, u));
+    first = halton(proposed, dims.length, seed).map((u, i) => fromUnit(dims[i]!, u));
     source = 'initial';
   } else {
     const candidates = tpeCandidates(dims, observations, rng, snapAll, { ...DEFAULT_TPE, ...input.tpe });

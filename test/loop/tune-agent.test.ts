@@ -95,3 +95,21 @@ describe('the tune agent', () => {
     expect(r4.stderr).toContain('the tune agent needs a search space');
   });
 });
+
+describe('the tune agent with parallel slots', () => {
+  it('never proposes a configuration that another slot is running', () => {
+    // Each experiment takes a while, so the two slots always propose while the other one runs.
+    const repo = makeRepo({
+      'exp.sh': EXP.replace('source ./knobs.sh\n', 'source ./knobs.sh\nsleep 0.4\n'),
+      'knobs.sh': KNOBS,
+      'program.md': program(SEARCH, 'slots: 2\n'),
+    });
+    const r = cli(repo, ['run', '--tag', 'p', '-n', '8']);
+    expect(r.code).toBe(0);
+    const rows = ledgerRows(repo, 'p').filter((x) => x.id > 0);
+    expect(rows).toHaveLength(8);
+    expect(rows.filter((x) => x.status === 'skipped')).toEqual([]);
+    const configs = rows.map((x) => JSON.stringify((JSON.parse(x.agent_meta_json!) as { config: unknown }).config));
+    expect(new Set(configs).size).toBe(8);
+  });
+});

@@ -156,6 +156,26 @@ describe('suggest', () => {
     expect(propose({ space, history, goal: 'minimize', strategy: 'random' }).source).toBe('random');
   });
 
+  it('never proposes a pending config (another slot runs it), in the initial design or from TPE', () => {
+    const key = (c: Config) => JSON.stringify(c);
+    for (const [phase, history] of [['initial', []], ['tpe', run(spaceOf(MIXED, 3), mixedObjective, 8, 0)]] as const) {
+      const space = spaceOf(MIXED, 3);
+      const pending: Config[] = [];
+      for (let slot = 0; slot < 4; slot++) {
+        const s = propose({ space, history: [...history], pending, goal: 'minimize' });
+        expect(pending.map(key), `${phase}, slot ${slot}`).not.toContain(key(s.config));
+        expect(history.map((h) => key(h.config))).not.toContain(key(s.config));
+        pending.push(s.config);
+      }
+    }
+  });
+
+  it('without pending configs proposes exactly what it proposed before (resume stays exact)', () => {
+    const space = spaceOf(MIXED, 3);
+    const history = run(space, mixedObjective, 6, 0);
+    expect(propose({ space, history, pending: [], goal: 'minimize' })).toEqual(propose({ space, history, goal: 'minimize' }));
+  });
+
   it('ignores history entries from a different space', () => {
     const space = spaceOf(MIXED, 0);
     const history: HistoryEntry[] = [{ config: { OTHER: 1 }, value: 1 }];
