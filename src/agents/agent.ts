@@ -50,4 +50,11 @@ export class AgentExhausted extends Error {
 export interface Agent {
   readonly name: string;
   propose(ctx: ProposalContext): Promise<Proposal>;
+  /**
+   * Optional: make the same proposal again, from its `meta`, on top of a newer incumbent checked
+   * out at `programDir`. For agents whose proposal is a whole configuration (tune): a candidate
+   * carried onto a new incumbent is then exactly what was proposed, not a merge of two changes.
+   * Without it, the harness carries the change with a three-way merge.
+   */
+  reapply?(meta: unknown, programDir: string): Promise<void>;
 }

@@ -101,17 +101,7 @@ export class TuneAgent implements Agent {
       if (e instanceof SpaceExhaustedError) throw new AgentExhausted(`every configuration of the search space was tried (${e.message})`);
       throw e;
     }
-    const current: Config = {};
-    const byFile = new Map<string, string>();
-    for (const p of this.space.params) {
-      const path = join(ctx.programDir, p.file);
-      const text = byFile.get(path) ?? readFileSync(path, 'utf8');
-      const found = readAssignment(text, p.name);
-      if (!found) throw new Error(`${p.file} no longer assigns ${p.name}`);
-      current[p.name] = found.value;
-      byFile.set(path, rewriteAssignment(text, p.name, suggestion.config[p.name]!));
-    }
-    for (const [path, text] of byFile) writeFileSync(path, text);
+    const current = this.write(ctx.programDir, suggestion.config);
     this.proposedHere.set(ctx.experimentId, suggestion.config);
     const meta: TuneMeta = { config: suggestion.config, source: suggestion.source };
     return {
@@ -119,5 +109,29 @@ export class TuneAgent implements Agent {
       hypothesis: `${suggestion.source === 'tpe' ? 'TPE' : suggestion.source} suggestion after ${history.length} observation${history.length === 1 ? '' : 's'} (${this.space.strategy})`,
       meta,
     };
+  }
+
+  /** The same configuration on top of another incumbent: what runs is exactly what was proposed. */
+  async reapply(meta: unknown, programDir: string): Promise<void> {
+    const config = (meta as Partial<TuneMeta> | null)?.config;
+    if (!config) throw new Error('no configuration in the proposal');
+    this.write(programDir, config);
+  }
+
+  /** Rewrites every parameter's assignment to `config`; returns the values they had. */
+  private write(programDir: string, config: Config): Config {
+    const current: Config = {};
+    const byFile = new Map<string, string>();
+    for (const p of this.space.params) {
+      const path = join(programDir, p.file);
+      const text = byFile.get(path) ?? readFileSync(path, 'utf8');
+      const found = readAssignment(text, p.name);
+      if (!found) throw new Error(`${p.file} no longer assigns ${p.name}`);
+      current[p.name] = found.value;
+      if (config[p.name] === undefined) throw new Error(`the configuration has no value for ${p.name}`);
+      byFile.set(path, rewriteAssignment(text, p.name, config[p.name]!));
+    }
+    for (const [path, text] of byFile) writeFileSync(path, text);
+    return current;
   }
 }

@@ -10,10 +10,10 @@ import type { Decision } from '../policy/policy.js';
 import { pooledNoise } from '../policy/stats.js';
 import { git } from '../workspace/git.js';
 import { tamperedFiles } from '../workspace/protect.js';
-import { rebaseCommit } from '../workspace/rebase.js';
 import type { Worktree } from '../workspace/worktree.js';
 import { parseConstraint, violatedConstraint } from './constraints.js';
 import type { RunContext } from './context.js';
+import { carryOnto } from './carry.js';
 import { crashPoint } from './crash-point.js';
 import { record } from './record.js';
 import { holdoutMetrics, measureOnce, runSideCommand } from './measurement.js';
@@ -201,14 +201,19 @@ async function judge(ctx: RunContext, row: ExperimentRow, wt: Worktree, slot: nu
   let reason = decision.reason;
   if (row.parent_commit !== inc.commit) {
     // Proposed against an older incumbent (parallel slots): carry the change onto the new one.
-    const rebased = await rebaseCommit(ctx.paths.repo, commit, row.parent_commit, inc.commit);
-    if (!rebased) {
+    const carried = await carryOnto(ctx, row, wt, inc);
+    if (!carried) {
       record(ctx, row.id, 'discard', { ...judged, reason: `${decision.reason}, but its change conflicts with the newer incumbent (experiment ${inc.experimentId})` });
       return { ...decision, status: 'discard' };
     }
-    commit = rebased;
+    commit = carried.commit;
+    judged.tree = carried.tree;
     reason = `${reason}; re-based onto experiment ${inc.experimentId}`;
-    if (c.verify_rebased) {
+    if (carried.tree === row.tree) {
+      // The files are exactly those measured (the incumbent's change is overwritten, as a tune
+      // configuration does): the measurements stand.
+      reason = `${reason} (the files it was measured with)`;
+    } else if (c.verify_rebased) {
       // Its measurements were taken on top of an older incumbent: measure the combination itself.
       ctx.ledger.updateExperiment(tag, row.id, { ...judged, candidate_commit: commit, reason: `${reason}; re-measuring the re-based commit` });
       await wt.reset(commit);

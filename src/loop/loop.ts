@@ -15,6 +15,7 @@ import { emptyExperiment, prepareCandidate, proposeAndRun, slotWorktree } from '
 import { runCandidate } from './candidate.js';
 import { Worktree } from '../workspace/worktree.js';
 import type { ExperimentRow } from '../ledger/types.js';
+import { carryBeforeRun } from './carry.js';
 import { Mutex } from './mutex.js';
 import { recoverUnfinished } from './recover.js';
 import { stopReason } from './stop.js';
@@ -144,8 +145,10 @@ async function pipelinedSlotLoop(ctx: RunContext, slot: number): Promise<string 
     next.catch(() => {}); // awaited on the next turn; this only keeps Node from calling it unhandled meanwhile
     if (typeof prepared === 'string') continue;
     try {
-      await runner.reset(prepared.candidate_commit!);
-      await runCandidate(ctx, prepared, slot, runner);
+      const current = await carryBeforeRun(ctx, prepared, runner);
+      if (current === 'recorded') continue;
+      await runner.reset(current.candidate_commit!);
+      await runCandidate(ctx, current, slot, runner);
     } finally {
       ctx.inFlight--;
     }

@@ -78,6 +78,8 @@ export interface LedgerExperiment {
   primary_value: number | null;
   candidate_commit: string | null;
   parent_commit: string;
+  incumbent_commit: string | null;
+  agent_meta_json: string | null;
   log_path: string | null;
   peak_memory_bytes: number | null;
   output_bytes: number | null;

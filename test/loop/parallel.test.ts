@@ -139,16 +139,51 @@ agent: { name: command, command: 'sleep 0.3; echo $AUTORESEARCH_EXPERIMENT_ID > 
     });
     const r = cli(repo, ['run', '--tag', 'pl', '--pipeline', '-n', '5']);
     expect(r.code).toBe(0);
-    const rows = ledgerRows(repo, 'pl') as Array<{ id: number; status: string; state: string; proposed_at: number; finished_at: number; reason: string | null; candidate_commit: string }>;
+    const rows = ledgerRows(repo, 'pl') as Array<{ id: number; status: string; state: string; proposed_at: number; finished_at: number; reason: string | null; candidate_commit: string; primary_value: number }>;
     expect(rows.map((x) => x.id)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(rows.every((x) => x.state === 'recorded')).toBe(true);
     // Experiment k+1 was being proposed before experiment k had finished running.
     for (let k = 1; k < 5; k++) expect(rows[k + 1]!.proposed_at).toBeLessThan(rows[k]!.finished_at);
-    // Every candidate adds a file, so each beats the incumbent of its time; those proposed against
-    // an incumbent that moved meanwhile were carried onto it, and the branch holds every kept file.
+    // Every candidate adds a file, so each beats the incumbent of its time. Each was proposed while
+    // the one before it ran, against an incumbent that was replaced meanwhile, so it was carried
+    // onto the new incumbent before it ran: it was measured with every earlier file (0+1+...+k).
     const kept = rows.filter((x) => x.status === 'keep' && x.id > 0);
     expect(kept.length).toBe(5);
-    expect(rows.filter((x) => x.reason?.includes('re-based')).length).toBeGreaterThan(0);
+    expect(rows.map((x) => x.primary_value)).toEqual([0, 1, 3, 6, 10, 15]);
+    expect(r.stdout).toMatch(/experiment \d: carried onto experiment \d, kept while it waited to run/);
     expect(gitIn(repo, 'ls-tree', '--name-only', 'autoresearch/pl', 'v/').split('\n').sort()).toEqual(['v/0', 'v/1', 'v/2', 'v/3', 'v/4', 'v/5']);
+  });
+
+  it('skips a prepared candidate whose change no longer applies to the new incumbent, and proposes again from there', () => {
+    // Every proposal rewrites the same line, so a candidate prepared before the previous keep conflicts with it.
+    const repo = makeRepo({
+      'exp.sh': 'sleep 0.6\necho "score: $(cat v)"\n',
+      'v': '0\n',
+      'program.md': `---
+metric: { name: score, goal: maximize, deterministic: true }
+run: bash exp.sh
+budget: 10s
+editable: [v]
+protected: [exp.sh]
+agent: { name: command, command: 'sleep 0.3; echo $AUTORESEARCH_EXPERIMENT_ID > v' }
+---
+`,
+    });
+    const r = cli(repo, ['run', '--tag', 'pc', '--pipeline', '-n', '5']);
+    expect(r.code).toBe(0);
+    const rows = ledgerRows(repo, 'pc') as Array<{ id: number; status: string; reason: string | null; parent_commit: string; primary_value: number | null }>;
+    const conflicted = rows.filter((x) => x.status === 'skipped');
+    expect(conflicted.length).toBeGreaterThan(0);
+    for (const x of conflicted) {
+      expect(x.reason).toMatch(/^its change no longer applies on top of experiment \d+, kept while it waited to run; the next proposal starts from there$/);
+      expect(x.primary_value).toBeNull(); // never run
+      // The next proposal was made against the incumbent that replaced its parent.
+      const next = rows.find((y) => y.id === x.id + 1);
+      if (next) expect(next.parent_commit).not.toBe(x.parent_commit);
+    }
+    // Whatever ran was measured on top of the incumbent of its moment, and the branch only moved forward.
+    const kept = rows.filter((x) => x.status === 'keep').map((x) => x.primary_value!);
+    expect(kept).toEqual([...kept].sort((a, b) => a - b));
+    expect(gitIn(repo, 'show', 'autoresearch/pc:v')).toBe(String(Math.max(...kept)));
   });
 });

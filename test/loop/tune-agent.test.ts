@@ -96,6 +96,12 @@ describe('the tune agent', () => {
   });
 });
 
+/** The knobs a commit holds, as the optimizer's configuration. */
+function knobs(repo: string, commit: string) {
+  const text = gitIn(repo, 'show', `${commit}:knobs.sh`);
+  return { X: Number(/^X=(\S+)/m.exec(text)![1]), N: Number(/^N=(\d+)/m.exec(text)![1]), MODE: /^MODE="(\w+)"/m.exec(text)![1] };
+}
+
 describe('the tune agent with parallel slots', () => {
   it('never proposes a configuration that another slot is running', () => {
     // Each experiment takes a while, so the two slots always propose while the other one runs.
@@ -111,5 +117,30 @@ describe('the tune agent with parallel slots', () => {
     expect(rows.filter((x) => x.status === 'skipped')).toEqual([]);
     const configs = rows.map((x) => JSON.stringify((JSON.parse(x.agent_meta_json!) as { config: unknown }).config));
     expect(new Set(configs).size).toBe(8);
+    // What each experiment ran, and what the branch holds, is exactly the configuration the
+    // optimizer proposed and learns from, even for winners carried onto a newer incumbent.
+    for (const x of rows) expect(knobs(repo, x.candidate_commit!), `experiment ${x.id}`).toEqual(JSON.parse(x.agent_meta_json!).config);
+    expect(rows.filter((x) => x.reason?.includes('conflicts'))).toEqual([]);
+  });
+
+  it('pipelined: a configuration prepared before a keep runs on the new incumbent exactly as proposed', () => {
+    const repo = makeRepo({
+      'exp.sh': EXP.replace('source ./knobs.sh\n', 'source ./knobs.sh\nsleep 0.3\n'),
+      'knobs.sh': KNOBS,
+      'program.md': program(SEARCH, 'pipeline: true\n'),
+    });
+    const r = cli(repo, ['run', '--tag', 'q', '-n', '6']);
+    expect(r.code).toBe(0);
+    const rows = ledgerRows(repo, 'q').filter((x) => x.id > 0);
+    expect(rows).toHaveLength(6);
+    // Each candidate was prepared while the one before it ran; after a keep it had to be carried.
+    expect(r.stdout).toMatch(/experiment \d: carried onto experiment \d, kept while it waited to run/);
+    // A textual merge of two configurations conflicts (both rewrite X) and would lose the
+    // candidate; the agent writes its configuration again instead, so none is skipped.
+    expect(rows.filter((x) => x.status === 'skipped')).toEqual([]);
+    for (const x of rows) {
+      expect(knobs(repo, x.candidate_commit!), `experiment ${x.id}`).toEqual(JSON.parse(x.agent_meta_json!).config);
+      expect(x.parent_commit).toBe(x.incumbent_commit); // measured on top of the incumbent it was judged against
+    }
   });
 });

@@ -1,0 +1,77 @@
+/**
+ * Carrying a candidate onto a newer incumbent. A candidate is proposed against the incumbent of
+ * its moment; by the time it runs (pipelining) or wins (parallel slots), another experiment may
+ * have been kept. Its change is then carried onto the new incumbent:
+ * - by the agent itself when it can make the same proposal again (`Agent.reapply`: the tune
+ *   agent writes its whole configuration, so what runs is exactly the configuration it proposed,
+ *   not a textual merge of two configurations);
+ * - else by a three-way merge of trees (git merge-tree); null when the changes conflict.
+ * The carried commit is kept reachable under refs/autoresearch/<tag>/<id>-rebased.
+ */
+import { join } from 'node:path';
+import type { ExperimentRow } from '../ledger/types.js';
+import { diffStat, git } from '../workspace/git.js';
+import { rebaseCommit } from '../workspace/rebase.js';
+import type { Worktree } from '../workspace/worktree.js';
+import type { RunContext } from './context.js';
+import type { Incumbent } from './events.js';
+import { record } from './record.js';
+
+export interface Carried {
+  commit: string;
+  tree: string;
+}
+
+export async function carryOnto(ctx: RunContext, row: ExperimentRow, wt: Worktree, inc: Incumbent): Promise<Carried | null> {
+  const ref = `refs/autoresearch/${ctx.run.tag}/${row.id}-rebased`;
+  const message = await git(ctx.paths.repo, ['log', '-1', '--format=%B', row.candidate_commit!]);
+  if (ctx.agent.reapply && row.agent_meta_json) {
+    await wt.reset(inc.commit);
+    try {
+      await ctx.agent.reapply(JSON.parse(row.agent_meta_json), join(wt.path, ctx.programDir));
+    } catch (e) {
+      ctx.emit({ type: 'note', level: 'warn', text: `experiment ${row.id}: ${ctx.agent.name} could not make its proposal again on experiment ${inc.experimentId}: ${(e as Error).message}` });
+      return null;
+    }
+    return wt.commit(inc.commit, message, ref);
+  }
+  const commit = await rebaseCommit(ctx.paths.repo, row.candidate_commit!, row.parent_commit, inc.commit);
+  if (!commit) return null;
+  await git(ctx.paths.repo, ['update-ref', ref, commit]);
+  return { commit, tree: (await git(ctx.paths.repo, ['rev-parse', `${commit}^{tree}`])).trim() };
+}
+
+/**
+ * A prepared candidate about to run (pipelining) whose incumbent was replaced while it waited:
+ * carried onto the new incumbent first, so it is measured where it would be kept. When its change
+ * no longer applies, or is already in the incumbent, it is skipped with the reason, and the agent,
+ * already preparing the next candidate against the new incumbent, proposes again from there.
+ */
+export async function carryBeforeRun(ctx: RunContext, row: ExperimentRow, wt: Worktree): Promise<ExperimentRow | 'recorded'> {
+  const inc = ctx.incumbent;
+  if (row.parent_commit === inc.commit) return row;
+  const tag = ctx.run.tag;
+  const skip = (reason: string): 'recorded' => {
+    record(ctx, row.id, 'skipped', { reason, finished_at: Date.now() });
+    return 'recorded';
+  };
+  const carried = await carryOnto(ctx, row, wt, inc);
+  if (!carried) return skip(`its change no longer applies on top of experiment ${inc.experimentId}, kept while it waited to run; the next proposal starts from there`);
+  const incumbentTree = (await git(ctx.paths.repo, ['rev-parse', `${inc.commit}^{tree}`])).trim();
+  if (carried.tree === incumbentTree) return skip(`its change is already in experiment ${inc.experimentId}, kept while it waited to run`);
+  const duplicate = ctx.ledger.findByTree(tag, carried.tree, row.id);
+  if (duplicate) return skip(`on top of experiment ${inc.experimentId} it is the same as experiment ${duplicate.id} (${duplicate.status ?? duplicate.state})`);
+  const stat = await diffStat(ctx.paths.repo, inc.commit, carried.commit);
+  ctx.ledger.updateExperiment(tag, row.id, {
+    parent_commit: inc.commit,
+    candidate_commit: carried.commit,
+    tree: carried.tree,
+    incumbent_commit: inc.commit,
+    incumbent_value: Number.isFinite(inc.value) ? inc.value : null,
+    files_changed: stat.files,
+    lines_added: stat.added,
+    lines_deleted: stat.deleted,
+  });
+  ctx.emit({ type: 'note', level: 'info', text: `experiment ${row.id}: carried onto experiment ${inc.experimentId}, kept while it waited to run` });
+  return ctx.ledger.getExperiment(tag, row.id)!;
+}
