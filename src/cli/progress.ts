@@ -66,6 +66,7 @@ export class ProgressReporter {
         break;
       case 'run-stop': {
         this.stopTimer();
+        if (event.failed) break; // the command prints the error itself
         const s = event.summary;
         const counts = Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(', ') || 'none';
         this.print(

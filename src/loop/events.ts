@@ -15,6 +15,7 @@ export type LoopEvent =
   | { type: 'running'; id: number; slot: number; title: string; startedAt: number; budgetSeconds: number; timeoutSeconds: number; candidates: number }
   | { type: 'recorded'; experiment: ExperimentRow; incumbent: Incumbent; baselineValue: number | null; newBest: boolean; candidates: number }
   | { type: 'note'; level: 'info' | 'warn'; text: string }
-  | { type: 'run-stop'; reason: string; summary: RunSummary };
+  /** `failed`: the run ended with an error (the reason), which the caller also throws. */
+  | { type: 'run-stop'; reason: string; summary: RunSummary; failed?: boolean };
 
 export type LoopListener = (event: LoopEvent) => void;

@@ -70,6 +70,11 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   } finally {
     clearInterval(heartbeat);
     ctx.ledger.updateRun(tag, { state: finalState, stop_reason: reason, pid: null, heartbeat_at: Date.now() });
+    if (finalState === 'failed') {
+      // Webhooks hear about a run that died as well as one that finished.
+      const summary = summarize(ctx.ledger.getRun(tag)!, ctx.ledger.listExperiments(tag), ctx.incumbent.commit);
+      ctx.emit({ type: 'run-stop', reason: `error: ${reason.split('\n')[0]}`, summary, failed: true });
+    }
   }
   const summary = summarize(ctx.ledger.getRun(tag)!, ctx.ledger.listExperiments(tag), ctx.incumbent.commit);
   ctx.emit({ type: 'run-stop', reason, summary });

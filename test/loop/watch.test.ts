@@ -44,6 +44,16 @@ describe('watching a run', () => {
       expect((await exited(more)).code).toBe(0);
       await waitFor(() => received.some((r) => typeof r.text === 'string' && String(r.text).includes('reached 3 experiments')), 10_000, 'a Slack-format stop message');
       expect(cli(repo, ['run', '--webhook', 'ftp://x']).stderr).toContain('expected [json|slack|discord|ntfy:]http(s)://');
+
+      // A run that dies with an error is announced too, with the error as the reason.
+      received.length = 0;
+      const broken = makeRepo({ 'exp.sh': 'echo "no score here"\nexit 3\n', 'params.sh': 'VALUE=1\n', 'program.md': program(`webhooks: [{ url: "${url}", format: json }]\n`) });
+      const failing = cliAsync(broken, ['run', '--tag', 'f', '--no-dashboard']);
+      expect((await exited(failing)).code).toBe(2);
+      expect(failing.output()).toContain('the baseline did not produce a usable score');
+      expect(failing.output().match(/the baseline did not produce/g)).toHaveLength(1); // said once, by the command
+      await waitFor(() => received.some((r) => r.kind === 'stop'), 10_000, 'a stop message for the failed run');
+      expect(String(received.find((r) => r.kind === 'stop')!.reason)).toMatch(/^error: the baseline did not produce a usable score: crash/);
     } finally {
       server.close();
     }
