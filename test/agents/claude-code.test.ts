@@ -6,14 +6,13 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { ProposalContext } from '../../src/agents/agent.js';
+import { describe, expect, it } from 'vitest';
 import { createClaudeCodeAgent, permissionPolicy } from '../../src/agents/claude-code.js';
 import type { AgentContext } from '../../src/agents/registry.js';
 import type { Ledger } from '../../src/ledger/ledger.js';
-import { buildBrief } from '../../src/program/brief.js';
 import { parseProgram } from '../../src/program/program.js';
-import { startFakeLlm, type FakeLlm, type FakeRequest, type Turn } from '../helpers/fake-llm.js';
+import type { FakeLlm, FakeRequest, Turn } from '../helpers/fake-llm.js';
+import { agentFixture, fakeServers } from '../helpers/agent-fixture.js';
 import { makeRepo } from '../helpers/repo.js';
 
 const PROGRAM = `---
@@ -34,43 +33,21 @@ const FILES = {
   'exp/prepare.py': 'SECRET_SPLIT = 42\n',
 };
 
-let servers: FakeLlm[] = [];
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-});
-
 /**
  * A fake model for Claude Code: requests of the main conversation (those offering tools) walk the
  * script by turn; any side request Claude Code makes (no tools) gets a short text.
  */
-async function fake(turns: Turn[]): Promise<FakeLlm> {
-  const s = await startFakeLlm({
-    turns: (req: FakeRequest) => (Array.isArray(req.body?.tools) && req.body.tools.length > 0 ? (turns[req.turn] ?? { text: 'Done.' }) : { text: 'ok' }),
-  });
-  servers.push(s);
-  return s;
-}
+const fake = fakeServers((script) => {
+  const turns = script as Turn[];
+  return { turns: (req: FakeRequest) => (Array.isArray(req.body?.tools) && req.body.tools.length > 0 ? (turns[req.turn] ?? { text: 'Done.' }) : { text: 'ok' }) };
+});
 
 /** A repository, a fake model scripted with the program folder's real path, and the agent. */
 async function setup(script: (dir: string) => Turn[], options: Record<string, unknown> = {}) {
-  const repo = makeRepo(FILES);
-  const dir = join(repo, 'exp');
-  const server = await fake(script(dir));
-  const program = parseProgram(PROGRAM, join(dir, 'program.md'));
   const home = mkdtempSync(join(tmpdir(), 'ar-claude-home-'));
-  const env = { PATH: process.env.PATH, HOME: home, ANTHROPIC_API_KEY: 'sk-fake' };
-  const actx: AgentContext = { program, programDirAbs: dir, ledger: {} as Ledger, runTag: 'test', env };
+  const { repo, dir, actx, ctx } = agentFixture(FILES, { PATH: process.env.PATH, HOME: home, ANTHROPIC_API_KEY: 'sk-fake' }, join(home, 'no-brief.md'));
+  const server = await fake(script(dir));
   const agent = await createClaudeCodeAgent({ model: 'fake-model', base_url: server.url, ...options }, actx);
-  const brief = buildBrief({
-    experimentId: 1,
-    objective: { metric: 'loss', goal: 'minimize', budgetSeconds: 60, run: 'python train.py', editable: program.config.editable, protected: program.config.protected },
-    directions: program.body,
-    incumbent: { commit: 'abcdef1234567', value: 1.5, experimentId: 0, title: 'baseline' },
-    baselineValue: 1.5,
-    experiments: [],
-  });
-  const ctx: ProposalContext = { workspace: repo, programDir: dir, brief, briefPath: join(repo, 'no-brief.md'), experimentId: 1, signal: new AbortController().signal };
   return { repo, dir, agent, ctx, server };
 }
 

@@ -6,15 +6,11 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { ProposalContext } from '../../src/agents/agent.js';
+import { describe, expect, it } from 'vitest';
 import { createCodexAgent } from '../../src/agents/codex.js';
-import type { AgentContext } from '../../src/agents/registry.js';
-import type { Ledger } from '../../src/ledger/ledger.js';
-import { buildBrief } from '../../src/program/brief.js';
-import { parseProgram } from '../../src/program/program.js';
-import { startFakeLlm, type FakeLlm, type Turn } from '../helpers/fake-llm.js';
-import { gitIn, makeRepo } from '../helpers/repo.js';
+import type { Turn } from '../helpers/fake-llm.js';
+import { agentFixture, fakeServers } from '../helpers/agent-fixture.js';
+import { gitIn } from '../helpers/repo.js';
 
 const PROGRAM = `---
 metric: { name: loss, goal: minimize }
@@ -33,40 +29,19 @@ const FILES = {
   'exp/prepare.py': 'SPLIT = 42\n',
 };
 
-let servers: FakeLlm[] = [];
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-});
 
 const BASE_ENV = { PATH: process.env.PATH, HOME: process.env.HOME };
 
 function setup(env: NodeJS.ProcessEnv = { ...BASE_ENV, OPENAI_API_KEY: 'sk-fake' }) {
-  const repo = makeRepo(FILES);
-  const dir = join(repo, 'exp');
-  const program = parseProgram(PROGRAM, join(dir, 'program.md'));
-  const actx: AgentContext = { program, programDirAbs: dir, ledger: {} as Ledger, runTag: 'test', env };
-  const brief = buildBrief({
-    experimentId: 1,
-    objective: { metric: 'loss', goal: 'minimize', budgetSeconds: 60, run: 'python train.py', editable: program.config.editable, protected: program.config.protected },
-    directions: program.body,
-    incumbent: { commit: 'abcdef1234567', value: 1.5, experimentId: 0, title: 'baseline' },
-    baselineValue: 1.5,
-    experiments: [],
-  });
   // The experiment's folder lies outside the worktree, as in a run.
   const expDir = mkdtempSync(join(tmpdir(), 'ar-codex-exp-'));
   const briefPath = join(expDir, 'brief.md');
   writeFileSync(briefPath, 'BRIEF-MARKER: try a lower learning rate.\n');
-  const ctx: ProposalContext = { workspace: repo, programDir: dir, brief, briefPath, experimentId: 1, signal: new AbortController().signal };
+  const { repo, dir, actx, ctx } = agentFixture(FILES, env, briefPath);
   return { repo, dir, expDir, actx, ctx };
 }
 
-async function fake(turns: Turn[]): Promise<FakeLlm> {
-  const s = await startFakeLlm(turns);
-  servers.push(s);
-  return s;
-}
+const fake = fakeServers();
 
 const shell = (cmd: string): Turn => ({ toolCalls: [{ name: 'exec_command', args: { cmd } }] });
 const DONE: Turn = { text: 'Lowered the learning rate.\nTITLE: Lower LR to 0.05\nHYPOTHESIS: A smaller step reduces loss noise.' };

@@ -4,14 +4,11 @@
  */
 import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Agent, ProposalContext } from '../../src/agents/agent.js';
 import { createLlmAgent } from '../../src/agents/llm/agent.js';
-import type { AgentContext } from '../../src/agents/registry.js';
-import type { Ledger } from '../../src/ledger/ledger.js';
-import { buildBrief } from '../../src/program/brief.js';
-import { parseProgram } from '../../src/program/program.js';
-import { startFakeLlm, type FakeLlm, type FakeLlmScript, type FakeRequest, type Turn } from '../helpers/fake-llm.js';
+import type { FakeLlm, FakeRequest, Turn } from '../helpers/fake-llm.js';
+import { agentFixture, fakeServers } from '../helpers/agent-fixture.js';
 import { makeRepo } from '../helpers/repo.js';
 
 const PROGRAM = `---
@@ -37,17 +34,7 @@ const FILES = {
   'exp/model/net.py': 'width = 64\nwidth = 64\n',
 };
 
-let servers: FakeLlm[] = [];
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-});
-
-async function fake(script: FakeLlmScript | Turn[]): Promise<FakeLlm> {
-  const s = await startFakeLlm(script);
-  servers.push(s);
-  return s;
-}
+const fake = fakeServers();
 
 interface Setup {
   repo: string;
@@ -57,21 +44,8 @@ interface Setup {
 }
 
 function setup(options: Record<string, unknown>, env: NodeJS.ProcessEnv = { ANTHROPIC_API_KEY: 'sk-fake', OPENAI_API_KEY: 'sk-fake' }): Setup {
-  const repo = makeRepo(FILES);
-  const dir = join(repo, 'exp');
-  const program = parseProgram(PROGRAM, join(dir, 'program.md'));
-  const actx: AgentContext = { program, programDirAbs: dir, ledger: {} as Ledger, runTag: 'test', env };
-  const agent = createLlmAgent({ retry_base_ms: 1, ...options }, actx);
-  const brief = buildBrief({
-    experimentId: 1,
-    objective: { metric: 'loss', goal: 'minimize', budgetSeconds: 60, run: 'python train.py', editable: program.config.editable, protected: program.config.protected },
-    directions: program.body,
-    incumbent: { commit: 'abcdef1234567', value: 1.5, experimentId: 0, title: 'baseline' },
-    baselineValue: 1.5,
-    experiments: [],
-  });
-  const ctx: ProposalContext = { workspace: repo, programDir: dir, brief, briefPath: join(repo, 'brief.md'), experimentId: 1, signal: new AbortController().signal };
-  return { repo, dir, agent, ctx };
+  const { repo, dir, actx, ctx } = agentFixture(FILES, env);
+  return { repo, dir, agent: createLlmAgent({ retry_base_ms: 1, ...options }, actx), ctx };
 }
 
 const read = (dir: string, f: string) => readFileSync(join(dir, f), 'utf8');
@@ -259,7 +233,6 @@ describe('the llm agent, failures and limits', () => {
     const server = await fake(HAPPY);
     const url = server.url;
     await server.close();
-    servers = [];
     const { agent, ctx } = setup({ model: 'openai:fake-model', base_url: `${url}/v1`, retries: 1 });
     await expect(agent.propose(ctx)).rejects.toThrow(/openai model fake-model/);
   });
