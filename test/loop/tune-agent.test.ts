@@ -102,18 +102,19 @@ function knobs(repo: string, commit: string) {
   return { X: Number(/^X=(\S+)/m.exec(text)![1]), N: Number(/^N=(\d+)/m.exec(text)![1]), MODE: /^MODE="(\w+)"/m.exec(text)![1] };
 }
 
+/** Runs `n` tune experiments that take a while each, so proposals happen while others run. */
+function slowTuneRun(extra: string, n: number) {
+  const repo = makeRepo({ 'exp.sh': EXP.replace('source ./knobs.sh\n', 'source ./knobs.sh\nsleep 0.4\n'), 'knobs.sh': KNOBS, 'program.md': program(SEARCH, extra) });
+  const r = cli(repo, ['run', '--tag', 't', '-n', String(n)]);
+  expect(r.code).toBe(0);
+  const rows = ledgerRows(repo, 't').filter((x) => x.id > 0);
+  expect(rows).toHaveLength(n);
+  return { repo, stdout: r.stdout, rows };
+}
+
 describe('the tune agent with parallel slots', () => {
   it('never proposes a configuration that another slot is running', () => {
-    // Each experiment takes a while, so the two slots always propose while the other one runs.
-    const repo = makeRepo({
-      'exp.sh': EXP.replace('source ./knobs.sh\n', 'source ./knobs.sh\nsleep 0.4\n'),
-      'knobs.sh': KNOBS,
-      'program.md': program(SEARCH, 'slots: 2\n'),
-    });
-    const r = cli(repo, ['run', '--tag', 'p', '-n', '8']);
-    expect(r.code).toBe(0);
-    const rows = ledgerRows(repo, 'p').filter((x) => x.id > 0);
-    expect(rows).toHaveLength(8);
+    const { repo, rows } = slowTuneRun('slots: 2\n', 8);
     expect(rows.filter((x) => x.status === 'skipped')).toEqual([]);
     const configs = rows.map((x) => JSON.stringify((JSON.parse(x.agent_meta_json!) as { config: unknown }).config));
     expect(new Set(configs).size).toBe(8);
@@ -124,17 +125,9 @@ describe('the tune agent with parallel slots', () => {
   });
 
   it('pipelined: a configuration prepared before a keep runs on the new incumbent exactly as proposed', () => {
-    const repo = makeRepo({
-      'exp.sh': EXP.replace('source ./knobs.sh\n', 'source ./knobs.sh\nsleep 0.3\n'),
-      'knobs.sh': KNOBS,
-      'program.md': program(SEARCH, 'pipeline: true\n'),
-    });
-    const r = cli(repo, ['run', '--tag', 'q', '-n', '6']);
-    expect(r.code).toBe(0);
-    const rows = ledgerRows(repo, 'q').filter((x) => x.id > 0);
-    expect(rows).toHaveLength(6);
+    const { repo, stdout, rows } = slowTuneRun('pipeline: true\n', 6);
     // Each candidate was prepared while the one before it ran; after a keep it had to be carried.
-    expect(r.stdout).toMatch(/experiment \d: carried onto experiment \d, kept while it waited to run/);
+    expect(stdout).toMatch(/experiment \d: carried onto experiment \d, kept while it waited to run/);
     // A textual merge of two configurations conflicts (both rewrite X) and would lose the
     // candidate; the agent writes its configuration again instead, so none is skipped.
     expect(rows.filter((x) => x.status === 'skipped')).toEqual([]);
