@@ -1,6 +1,7 @@
 /**
- * A slot's workspace: one git worktree under .autoresearch/<tag>/slots/<n>, detached at the
- * parent commit while the agent works, then at the candidate commit while the experiment runs.
+ * A slot's workspace: one git worktree in the run's work folder (.autoresearch/<tag>/slots/<n>,
+ * or under slurm.shared_dir), detached at the parent commit while the agent works, then at the
+ * candidate commit while the experiment runs.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
