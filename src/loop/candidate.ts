@@ -10,7 +10,7 @@ import type { Decision } from '../policy/policy.js';
 import { pooledNoise } from '../policy/stats.js';
 import { git } from '../workspace/git.js';
 import { tamperedFiles } from '../workspace/protect.js';
-import type { Worktree } from '../workspace/worktree.js';
+import { Worktree } from '../workspace/worktree.js';
 import { parseConstraint, violatedConstraint } from './constraints.js';
 import type { RunContext } from './context.js';
 import { carryOnto } from './carry.js';
@@ -201,7 +201,8 @@ async function judge(ctx: RunContext, row: ExperimentRow, wt: Worktree, slot: nu
   let reason = decision.reason;
   if (row.parent_commit !== inc.commit) {
     // Proposed against an older incumbent (parallel slots): carry the change onto the new one.
-    const carried = await carryOnto(ctx, row, wt, inc);
+    // A scratch worktree: the slot's own still holds what the experiment produced (for the holdout).
+    const carried = await carryOnto(ctx, row, new Worktree(ctx.paths.repo, `${ctx.paths.slot(slot)}-carry`), inc);
     if (!carried) {
       record(ctx, row.id, 'discard', { ...judged, reason: `${decision.reason}, but its change conflicts with the newer incumbent (experiment ${inc.experimentId})` });
       return { ...decision, status: 'discard' };

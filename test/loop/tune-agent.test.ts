@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cli, gitIn, ledgerRows, makeRepo } from '../helpers/repo.js';
+import { cli, gitIn, ledgerRows, makeRepo, type LedgerExperiment } from '../helpers/repo.js';
 
 const EXP = `#!/bin/bash
 source ./knobs.sh
@@ -136,4 +136,28 @@ describe('the tune agent with parallel slots', () => {
       expect(x.parent_commit).toBe(x.incumbent_commit); // measured on top of the incumbent it was judged against
     }
   });
+
+  it('parallel: a winner carried onto a newer incumbent keeps its configuration, measurements and outputs', () => {
+    // Slot 1's experiments take longer, so its first winner is judged after slot 0 has moved the
+    // incumbent (seed 2 makes that winner the better one). The holdout reads what the run wrote.
+    const repo = makeRepo({
+      'exp.sh': EXP.replace('source ./knobs.sh\n', 'source ./knobs.sh\nsleep 0.$((2 + 5 * AUTORESEARCH_SLOT))\n').replace(/\n$/, ' | tee produced.txt\n'),
+      'knobs.sh': KNOBS,
+      'holdout.sh': 'cat produced.txt\n',
+      'program.md': program(SEARCH.replace('seed: 7', 'seed: 2'), 'slots: 2\nholdout: bash holdout.sh\n').replace('protected: [exp.sh]', 'protected: [exp.sh, holdout.sh]'),
+    });
+    const r = cli(repo, ['run', '--tag', 'c', '-n', '6']);
+    expect(r.code).toBe(0);
+    const rows = ledgerRows(repo, 'c') as Array<LedgerExperiment & { holdout_value: number | null }>;
+    const carried = rows.filter((x) => x.reason?.includes('re-based onto experiment'));
+    expect(carried.length).toBeGreaterThan(0);
+    for (const x of carried) {
+      // Re-applied, not merged: the same files it was measured with, so its measurement stands.
+      expect(x.reason).toContain('(the files it was measured with)');
+      expect(knobs(repo, x.candidate_commit!)).toEqual(JSON.parse(x.agent_meta_json!).config);
+    }
+    // Every keep got its holdout from its own outputs (carrying did not wipe the slot's worktree).
+    for (const x of rows.filter((y) => y.status === 'keep')) expect(x.holdout_value, `experiment ${x.id}`).toBe(x.primary_value);
+  });
 });
+
