@@ -7,15 +7,30 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { changedPaths, git, resolveRef } from './git.js';
 
+/**
+ * Worktree creation, one at a time per repository: `git worktree add` writes its metadata in
+ * several steps, and a concurrent `prune` or `add` (slots starting together) can read it half
+ * written ("failed to read .git/worktrees/N/commondir") or prune it.
+ */
+const creating = new Map<string, Promise<unknown>>();
+
+function serialized<T>(repo: string, fn: () => Promise<T>): Promise<T> {
+  const next = (creating.get(repo) ?? Promise.resolve()).catch(() => {}).then(fn);
+  creating.set(repo, next);
+  return next;
+}
+
 export class Worktree {
   constructor(readonly repo: string, readonly path: string) {}
 
   /** Creates the worktree if needed, and puts it at `commit` with no stray files. */
   async reset(commit: string): Promise<void> {
     if (!existsSync(join(this.path, '.git'))) {
-      mkdirSync(dirname(this.path), { recursive: true });
-      await git(this.repo, ['worktree', 'prune']);
-      await git(this.repo, ['worktree', 'add', '--detach', '-f', '-q', this.path, commit]);
+      await serialized(this.repo, async () => {
+        mkdirSync(dirname(this.path), { recursive: true });
+        await git(this.repo, ['worktree', 'prune']);
+        await git(this.repo, ['worktree', 'add', '--detach', '-f', '-q', this.path, commit]);
+      });
       return;
     }
     await git(this.path, ['reset', '-q', '--hard', commit]);
