@@ -23,9 +23,13 @@ export interface ProposalContext {
 }
 
 export interface Usage {
+  /** Every prompt token, cache reads and writes included. */
   inputTokens?: number;
   outputTokens?: number;
+  /** Prompt tokens read from the provider's prompt cache. */
   cachedTokens?: number;
+  /** Prompt tokens written to the prompt cache (Anthropic bills them above plain input). */
+  cacheWriteTokens?: number;
   costUsd?: number;
 }
 

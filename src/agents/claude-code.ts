@@ -245,10 +245,12 @@ export class ClaudeCodeAgent implements Agent {
 /** Anthropic usage counts cache reads and writes apart from input; the harness counts input with them. */
 function usageOf(u: any): Omit<Usage, 'costUsd'> {
   const cached = u?.cache_read_input_tokens ?? 0;
+  const written = u?.cache_creation_input_tokens ?? 0;
   return {
-    inputTokens: (u?.input_tokens ?? 0) + cached + (u?.cache_creation_input_tokens ?? 0),
+    inputTokens: (u?.input_tokens ?? 0) + cached + written,
     outputTokens: u?.output_tokens ?? 0,
     cachedTokens: cached,
+    cacheWriteTokens: written,
   };
 }
 

@@ -2,8 +2,8 @@
  * The `command` agent: any shell command is an agent. It runs in the candidate's workspace with
  * the brief's path in AUTORESEARCH_BRIEF; whatever it changes in the editable files is the
  * proposal. It may write {"title": ..., "hypothesis": ..., "usage": {"input_tokens": ...,
- * "output_tokens": ..., "cached_tokens": ..., "cost_usd": ...}} to AUTORESEARCH_PROPOSAL, or print
- * `TITLE: ...` / `HYPOTHESIS: ...` lines. Exit code 99 means "nothing more to propose".
+ * "output_tokens": ..., "cached_tokens": ..., "cache_write_tokens": ..., "cost_usd": ...}} to
+ * AUTORESEARCH_PROPOSAL, or print `TITLE: ...` / `HYPOTHESIS: ...` lines. Exit code 99 means "nothing more to propose".
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -78,7 +78,7 @@ function readProposal(proposalPath: string, output: string): Proposal {
       if (data.usage && typeof data.usage === 'object') {
         // A CLI agent that reports its own tokens and cost (most do, in their JSON output) gets metered too.
         const n = (k: string) => (typeof data.usage![k] === 'number' ? (data.usage![k] as number) : undefined);
-        usage = { inputTokens: n('input_tokens'), outputTokens: n('output_tokens'), cachedTokens: n('cached_tokens'), costUsd: n('cost_usd') };
+        usage = { inputTokens: n('input_tokens'), outputTokens: n('output_tokens'), cachedTokens: n('cached_tokens'), cacheWriteTokens: n('cache_write_tokens'), costUsd: n('cost_usd') };
       }
     } catch (e) {
       throw new Error(`the agent wrote an unreadable ${proposalPath}: ${(e as Error).message}`);

@@ -13,12 +13,15 @@ export interface Price {
   output: number;
   /** Dollars per million cached input tokens (defaults to `input`). */
   cached_input?: number;
+  /** Dollars per million input tokens written to the prompt cache (defaults to `input`). */
+  cache_write?: number;
 }
 
 export const DEFAULT_PRICES: Record<string, Price> = {
-  'anthropic:claude-opus-4': { input: 15, output: 75, cached_input: 1.5 },
-  'anthropic:claude-sonnet-4': { input: 3, output: 15, cached_input: 0.3 },
-  'anthropic:claude-3-5-haiku': { input: 0.8, output: 4, cached_input: 0.08 },
+  // Anthropic: cache reads at 0.1x input, 5-minute cache writes at 1.25x.
+  'anthropic:claude-opus-4': { input: 15, output: 75, cached_input: 1.5, cache_write: 18.75 },
+  'anthropic:claude-sonnet-4': { input: 3, output: 15, cached_input: 0.3, cache_write: 3.75 },
+  'anthropic:claude-3-5-haiku': { input: 0.8, output: 4, cached_input: 0.08, cache_write: 1 },
   'openai:gpt-4o': { input: 2.5, output: 10, cached_input: 1.25 },
   'openai:gpt-4o-mini': { input: 0.15, output: 0.6, cached_input: 0.075 },
   'openai:gpt-4.1': { input: 2, output: 8, cached_input: 0.5 },
@@ -43,6 +46,9 @@ export function costOf(model: string, usage: Omit<Usage, 'costUsd'>, overrides?:
   const price = priceOf(model, overrides);
   if (!price) return null;
   const cached = usage.cachedTokens ?? 0;
-  const input = Math.max(0, (usage.inputTokens ?? 0) - cached);
-  return (input * price.input + cached * (price.cached_input ?? price.input) + (usage.outputTokens ?? 0) * price.output) / 1e6;
+  const written = usage.cacheWriteTokens ?? 0;
+  const input = Math.max(0, (usage.inputTokens ?? 0) - cached - written);
+  return (
+    (input * price.input + cached * (price.cached_input ?? price.input) + written * (price.cache_write ?? price.input) + (usage.outputTokens ?? 0) * price.output) / 1e6
+  );
 }

@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS experiments (
   input_tokens INTEGER,
   output_tokens INTEGER,
   cached_tokens INTEGER,
+  cache_write_tokens INTEGER,
   cost_usd REAL,
   n_runs INTEGER,
   spread REAL,
@@ -104,7 +105,10 @@ CREATE INDEX IF NOT EXISTS experiments_state ON experiments (run_tag, state);
 
 type Patch<T> = Partial<Omit<T, 'run_tag' | 'id' | 'tag'>>;
 
-const ADDED_COLUMNS: Array<[table: string, column: string, decl: string]> = [['runs', 'work_dir', 'TEXT']];
+const ADDED_COLUMNS: Array<[table: string, column: string, decl: string]> = [
+  ['runs', 'work_dir', 'TEXT'],
+  ['experiments', 'cache_write_tokens', 'INTEGER'],
+];
 
 export class Ledger {
   readonly db: Database.Database;

@@ -79,6 +79,8 @@ export interface ExperimentRow {
   input_tokens: number | null;
   output_tokens: number | null;
   cached_tokens: number | null;
+  /** Prompt tokens written to the provider's cache (billed above plain input by Anthropic). */
+  cache_write_tokens: number | null;
   cost_usd: number | null;
   /** Successful measurements behind primary_value (their mean) and their standard deviation. */
   n_runs: number | null;

@@ -126,6 +126,7 @@ export async function prepareCandidate(ctx: RunContext, slot: number, wt: Worktr
     input_tokens: usage.inputTokens ?? null,
     output_tokens: usage.outputTokens ?? null,
     cached_tokens: usage.cachedTokens ?? null,
+    cache_write_tokens: usage.cacheWriteTokens ?? null,
     cost_usd: usage.costUsd ?? null,
   });
   crashPoint('committed', row.id);
@@ -181,6 +182,7 @@ export function emptyExperiment(tag: string, slot: number, agent: string, parent
     input_tokens: null,
     output_tokens: null,
     cached_tokens: null,
+    cache_write_tokens: null,
     cost_usd: null,
     n_runs: null,
     spread: null,

@@ -78,6 +78,8 @@ export const PriceSchema = z.strictObject({
   input: z.number().nonnegative(),
   output: z.number().nonnegative(),
   cached_input: z.number().nonnegative().optional(),
+  /** Input written to the prompt cache (Anthropic: 1.25x input); defaults to `input`. */
+  cache_write: z.number().nonnegative().optional(),
 });
 
 export const EnvSchema = z.strictObject({

@@ -244,6 +244,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       input_tokens: row.input_tokens,
       output_tokens: row.output_tokens,
       cached_tokens: row.cached_tokens,
+      cache_write_tokens: row.cache_write_tokens,
       decision: parseJson(row.decision_json),
       metrics: parseJson(row.metrics_json),
       holdout: parseJson(row.holdout_json),

@@ -235,7 +235,7 @@
       meta($('detail-meta'), [
         ['status', (e.status || '–') + ' (' + e.state + ')'], ['reason', e.reason], ['value', num(e.value)], ['runs', e.n_runs], ['spread', num(e.spread, 3)],
         ['holdout', e.holdout_value === null ? null : num(e.holdout_value)], ['incumbent', e.incumbent_value === null ? null : num(e.incumbent_value)],
-        ['agent', e.agent], ['tokens', e.input_tokens === null ? null : e.input_tokens + ' in / ' + e.output_tokens + ' out' + (e.cached_tokens ? ' (' + e.cached_tokens + ' cached)' : '')],
+        ['agent', e.agent], ['tokens', e.input_tokens === null ? null : e.input_tokens + ' in / ' + e.output_tokens + ' out' + (e.cached_tokens ? ' (' + e.cached_tokens + ' cached)' : '') + (e.cache_write_tokens ? ' (' + e.cache_write_tokens + ' written to the cache)' : '')],
         ['cost', e.cost === null ? null : usd(e.cost)], ['wall', e.wall_seconds === null ? null : dur(e.wall_seconds)],
         ['change', e.files_changed === null ? null : e.files_changed + ' file(s) +' + e.lines_added + ' −' + e.lines_deleted],
         ['commit', e.candidate_commit ? e.candidate_commit.slice(0, 12) : null], ['metrics', e.metrics],

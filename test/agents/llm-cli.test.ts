@@ -15,10 +15,12 @@ let fake: Fake;
 
 beforeAll(async () => {
   // Every conversation: read the file, lower the value, finish. The server counts turns per conversation.
+  // Each turn: 100 prompt tokens (10 read from the cache, 50 written to it), 20 out.
+  const usage = { cacheWrite: 50 };
   fake = await startFakeLlm([
-    { toolCalls: [{ name: 'read_file', args: { path: 'params.sh' } }] },
-    { toolCalls: [{ name: 'edit_file', args: { path: 'params.sh', search: 'VALUE=5', replace: 'VALUE=3' } }] },
-    { toolCalls: [{ name: 'finish', args: { title: 'VALUE 5 -> 3', hypothesis: 'a lower value scores lower' } }] },
+    { toolCalls: [{ name: 'read_file', args: { path: 'params.sh' } }], usage },
+    { toolCalls: [{ name: 'edit_file', args: { path: 'params.sh', search: 'VALUE=5', replace: 'VALUE=3' } }], usage },
+    { toolCalls: [{ name: 'finish', args: { title: 'VALUE 5 -> 3', hypothesis: 'a lower value scores lower' } }], usage },
   ]);
 });
 afterAll(() => fake?.close());
@@ -35,7 +37,7 @@ budget: 5s
 editable: [params.sh]
 protected: [exp.sh]
 agent: { name: llm, model: "anthropic:fake-model", base_url: "${fake.url}/v1", retry_base_ms: 1 }
-prices: { "anthropic:fake-model": { input: 1, output: 10, cached_input: 0.1 } }
+prices: { "anthropic:fake-model": { input: 1, output: 10, cached_input: 0.1, cache_write: 1.25 } }
 stop: { experiments: 1 }
 ---
 Lower the score.
@@ -44,13 +46,14 @@ Lower the score.
     const r = await run(repo, ['run', '--tag', 'l'], { ANTHROPIC_API_KEY: 'test-key' });
     expect(r.output).not.toContain('autoresearch:');
     expect(r.code).toBe(0);
-    const rows = ledgerRows(repo, 'l') as Array<{ status: string; title: string; primary_value: number; input_tokens: number; output_tokens: number; cached_tokens: number; cost_usd: number }>;
+    const rows = ledgerRows(repo, 'l') as Array<{ status: string; title: string; primary_value: number; input_tokens: number; output_tokens: number; cached_tokens: number; cache_write_tokens: number; cost_usd: number }>;
     expect(rows.map((x) => [x.status, x.primary_value])).toEqual([['keep', 5], ['keep', 3]]);
     expect(rows[1]!.title).toBe('VALUE 5 -> 3');
     expect(rows[1]!.input_tokens).toBe(300);
     expect(rows[1]!.output_tokens).toBe(60);
     expect(rows[1]!.cached_tokens).toBe(30);
-    expect(rows[1]!.cost_usd).toBeCloseTo((270 * 1 + 30 * 0.1 + 60 * 10) / 1e6, 12);
+    expect(rows[1]!.cache_write_tokens).toBe(150);
+    expect(rows[1]!.cost_usd).toBeCloseTo((120 * 1 + 30 * 0.1 + 150 * 1.25 + 60 * 10) / 1e6, 12);
     expect(gitIn(repo, 'show', 'autoresearch/l:params.sh')).toBe('VALUE=3');
     // The model was given the brief, with the human's directions.
     expect(JSON.stringify(fake.requests[0]!.body)).toContain('Lower the score.');

@@ -17,7 +17,7 @@ run: python train.py
 editable: [train.py, model/**]
 protected: [prepare.py]
 prices:
-  "anthropic:fake-model": { input: 1, output: 2, cached_input: 0.5 }
+  "anthropic:fake-model": { input: 1, output: 2, cached_input: 0.5, cache_write: 1.25 }
   "openai:fake-model": { input: 1, output: 2, cached_input: 0.5 }
   "openai-chat:fake-model": { input: 1, output: 2, cached_input: 0.5 }
   "openai-compatible:fake-model": { input: 1, output: 2, cached_input: 0.5 }
@@ -98,6 +98,40 @@ describe('the llm agent, per provider', () => {
       expect(bodyText(server.requests[2]!)).toContain('edited train.py');
     });
   }
+});
+
+describe('the llm agent, prompt caching (Anthropic)', () => {
+  /** Where a request asks Anthropic to cache: "system", or the index of the message. */
+  const breakpoints = (r: FakeRequest): Array<string | number> => {
+    const marked = (blocks: unknown) => Array.isArray(blocks) && blocks.some((b: { cache_control?: unknown }) => b.cache_control !== undefined);
+    return [...(marked(r.body.system) ? ['system'] : []), ...r.body.messages.flatMap((m: { content: unknown }, i: number) => (marked(m.content) ? [i] : []))];
+  };
+
+  it('marks the system prompt, the brief and the newest message; cache reads and writes are priced apart', async () => {
+    // Step 1 writes the prefix to the cache; later steps read it and write what was added.
+    const server = await fake({ turns: HAPPY, usage: { input: 1000, cached: 0, cacheWrite: 900, output: 20 } });
+    const { agent, ctx } = setup({ model: 'anthropic:fake-model', base_url: `${server.url}/v1` });
+    const proposal = await agent.propose(ctx);
+    expect(proposal.title).toBe('Lower LR to 0.05');
+    expect(server.requests.map(breakpoints)).toEqual([
+      ['system', 0],
+      ['system', 0, 2], // the brief, then the read_file result, the newest message
+      ['system', 0, 4],
+    ]);
+    expect(proposal.usage).toMatchObject({ inputTokens: 3000, cachedTokens: 0, cacheWriteTokens: 2700, outputTokens: 60 });
+    // program.md prices: input 1, cached_input 0.5, cache_write 1.25, output 2 (dollars per million).
+    expect(proposal.usage!.costUsd).toBeCloseTo((300 * 1 + 2700 * 1.25 + 60 * 2) / 1e6, 12);
+  });
+
+  it('sends no cache markers with prompt_cache: false, nor to OpenAI (which caches by itself)', async () => {
+    const server = await fake(HAPPY);
+    const off = setup({ model: 'anthropic:fake-model', base_url: `${server.url}/v1`, prompt_cache: false });
+    await off.agent.propose(off.ctx);
+    const openai = setup({ model: 'openai:fake-model', base_url: `${server.url}/v1` });
+    await openai.agent.propose(openai.ctx);
+    expect(server.requests).toHaveLength(6);
+    expect(server.requests.map((r) => bodyText(r).includes('cache_control'))).toEqual([false, false, false, false, false, false]);
+  });
 });
 
 describe('the llm agent, rules', () => {

@@ -15,6 +15,8 @@ export interface FakeUsage {
   input: number;
   output: number;
   cached: number;
+  /** Prompt tokens written to the cache (Anthropic's cache_creation_input_tokens; part of `input`). */
+  cacheWrite?: number;
 }
 
 export type Turn =
@@ -213,7 +215,8 @@ function responsesEvents(r: Reply): object[] {
 
 /** Anthropic reports uncached input and cache reads separately; the SDK adds them back up. */
 function anthropicUsage(u: FakeUsage) {
-  return { input_tokens: u.input - u.cached, cache_read_input_tokens: u.cached, cache_creation_input_tokens: 0, output_tokens: u.output };
+  const written = u.cacheWrite ?? 0;
+  return { input_tokens: u.input - u.cached - written, cache_read_input_tokens: u.cached, cache_creation_input_tokens: written, output_tokens: u.output };
 }
 
 function anthropicContent(r: Reply): any[] {

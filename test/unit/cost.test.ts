@@ -5,7 +5,7 @@ import { projectSpend } from '../../src/loop/summary.js';
 
 describe('pricing', () => {
   it('prices a dated model id by its family, and user overrides win', () => {
-    expect(priceOf('anthropic:claude-sonnet-4-20250514')).toEqual({ input: 3, output: 15, cached_input: 0.3 });
+    expect(priceOf('anthropic:claude-sonnet-4-20250514')).toEqual({ input: 3, output: 15, cached_input: 0.3, cache_write: 3.75 });
     expect(priceOf('openai:gpt-4o-mini-2024-07-18')?.input).toBe(0.15); // the longest prefix, not gpt-4o
     expect(priceOf('anthropic:claude-sonnet-4', { 'anthropic:claude-sonnet-4': { input: 1, output: 2 } })).toEqual({ input: 1, output: 2 });
     expect(priceOf('local:llama-3')).toBeNull();
@@ -14,6 +14,12 @@ describe('pricing', () => {
     // 1M input of which 400k cached, 100k output at 3/15/0.3 per million.
     expect(costOf('anthropic:claude-sonnet-4', { inputTokens: 1_000_000, cachedTokens: 400_000, outputTokens: 100_000 })).toBeCloseTo(0.6 * 3 + 0.4 * 0.3 + 0.1 * 15);
     expect(costOf('local:llama-3', { inputTokens: 10 })).toBeNull();
+  });
+  it('charges input written to the prompt cache at its own price (input when unpriced)', () => {
+    // 1M input: 400k read from the cache, 500k written to it, 100k plain; 100k output.
+    const usage = { inputTokens: 1_000_000, cachedTokens: 400_000, cacheWriteTokens: 500_000, outputTokens: 100_000 };
+    expect(costOf('anthropic:claude-sonnet-4', usage)).toBeCloseTo(0.1 * 3 + 0.4 * 0.3 + 0.5 * 3.75 + 0.1 * 15);
+    expect(costOf('x:m', usage, { 'x:m': { input: 2, output: 4 } })).toBeCloseTo(1 * 2 + 0.1 * 4);
   });
 });
 

@@ -15,6 +15,7 @@ import { costOf } from '../pricing.js';
 import type { Agent, Proposal, ProposalContext, Usage } from '../agent.js';
 import { agentOptions, type AgentContext } from '../registry.js';
 import { createModel, DEFAULT_KEY_ENV, parseModel, PROVIDERS, retryingFetch, type Provider } from './providers.js';
+import { cachedPrompt, withMovingBreakpoint } from './prompt-cache.js';
 import { workspaceTools, type ToolStats } from './tools.js';
 
 const duration = DurationSchema;
@@ -37,6 +38,8 @@ export const LlmOptionsSchema = z
     retry_base_ms: z.number().min(0).default(1000),
     /** Wall-clock limit for one proposal. */
     timeout: duration.default(1800),
+    /** Anthropic: mark the system prompt, the brief and the growing conversation for prompt caching. */
+    prompt_cache: z.boolean().default(true),
   })
   .superRefine((o, c) => {
     if (o.model.startsWith('openai-compatible:') && !o.base_url) {
@@ -99,15 +102,19 @@ export class LlmAgent implements Agent {
       apiKey: this.apiKey,
       fetch: retryingFetch({ retries: this.o.retries, baseMs: this.o.retry_base_ms, onRetry: () => retries++ }),
     });
-    const usage = { inputTokens: 0, outputTokens: 0, cachedTokens: 0 };
+    const usage = { inputTokens: 0, outputTokens: 0, cachedTokens: 0, cacheWriteTokens: 0 };
     let steps = 0;
     let text = '';
     let finishReason = '';
+    const system = systemPrompt(this.s.editable, this.s.protected, this.o.read_protected, this.o.max_steps);
+    const brief = renderBriefWithin(ctx.brief, this.s.briefTokens ?? 8000);
+    const cache = this.provider === 'anthropic' && this.o.prompt_cache;
     try {
       const result = await generateText({
         model,
-        system: systemPrompt(this.s.editable, this.s.protected, this.o.read_protected, this.o.max_steps),
-        prompt: renderBriefWithin(ctx.brief, this.s.briefTokens ?? 8000),
+        ...(cache
+          ? { ...cachedPrompt(system, brief), prepareStep: ({ stepNumber, messages }) => (stepNumber === 0 ? undefined : { messages: withMovingBreakpoint(messages) }) }
+          : { system, prompt: brief }),
         tools,
         stopWhen: [stepCountIs(this.o.max_steps), hasToolCall('finish')],
         maxOutputTokens: this.o.max_output_tokens,
@@ -119,6 +126,7 @@ export class LlmAgent implements Agent {
           usage.inputTokens += step.usage.inputTokens ?? 0;
           usage.outputTokens += step.usage.outputTokens ?? 0;
           usage.cachedTokens += step.usage.inputTokenDetails?.cacheReadTokens ?? step.usage.cachedInputTokens ?? 0;
+          usage.cacheWriteTokens += step.usage.inputTokenDetails?.cacheWriteTokens ?? 0;
         },
       });
       text = result.text;
