@@ -41,9 +41,9 @@ function summarize(results: StudyResult[]): Summary {
   };
 }
 
-export function studyFunction(fn: TestFunction, strategy: Strategy, seeds: number, budget: number, tpe?: Partial<TpeOptions>): Summary {
+export function studyFunction(fn: TestFunction, strategy: Strategy, seeds: number, budget: number, tpe?: Partial<TpeOptions>, slots = 1): Summary {
   const results: StudyResult[] = [];
-  for (let s = 0; s < seeds; s++) results.push(runStudy(fn, strategy, s + 1, budget, tpe));
+  for (let s = 0; s < seeds; s++) results.push(runStudy(fn, strategy, s + 1, budget, tpe, 'minimize', slots));
   return summarize(results);
 }
 
@@ -79,13 +79,14 @@ export async function benchTune(opts: BenchTuneOptions = {}): Promise<string> {
   const seeds = opts.seeds ?? 20;
   const budget = opts.budget ?? 50;
   const started = Date.now();
-  const header = ['function', 'noise sd', 'target', 'optimum', 'TPE evals (reach)', 'random evals (reach)', 'random uncapped', 'random/TPE', 'TPE best', 'random best'];
+  const header = ['function', 'noise sd', 'target', 'optimum', 'TPE evals (reach)', 'random evals (reach)', 'random uncapped', 'random/TPE', 'TPE best', 'random best', '4 slots evals (reach)', '4 slots best'];
   const rows: string[][] = [];
   let tpeWins = 0;
   const fns = testFunctions().filter((f) => !opts.filter || f.name.includes(opts.filter));
   for (const fn of fns) {
     const tpe = studyFunction(fn, 'tpe', seeds, budget, opts.tpe);
     const rnd = studyFunction(fn, 'random', seeds, budget);
+    const par = studyFunction(fn, 'tpe', seeds, budget, opts.tpe, 4);
     const estimate = randomMedianEstimate(fn);
     if (tpe.medianEvals < rnd.medianEvals || (tpe.medianEvals === rnd.medianEvals && tpe.reached > rnd.reached)) tpeWins++;
     rows.push([
@@ -99,6 +100,8 @@ export async function benchTune(opts: BenchTuneOptions = {}): Promise<string> {
       ratio(rnd, estimate, tpe, budget),
       fmtNum(tpe.medianBest),
       fmtNum(rnd.medianBest),
+      `${fmtEvals(par.medianEvals, budget)} (${par.reached}/${seeds})`,
+      fmtNum(par.medianBest),
     ]);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -116,6 +119,8 @@ export async function benchTune(opts: BenchTuneOptions = {}): Promise<string> {
     '',
     'TPE: multivariate (joint kernels), good group = best 20%, 24 candidates from l, bandwidth from the group spread;',
     'initial space-filling points: max(4, 2 x params) capped at 10 (scrambled Halton)',
+    '4 slots: TPE proposing in rounds of 4, each proposal made while the rest of its round is pending (parallel slots);',
+    'evaluations count the same, wall time is about a quarter',
     `TPE needs fewer evaluations on ${tpeWins}/${fns.length} functions; ${((Date.now() - started) / 1000).toFixed(1)} s`,
   ].join('\n');
 }

@@ -93,7 +93,11 @@ export interface StudyResult {
   best: number;
 }
 
-/** One optimization run: `budget` suggestions, each evaluated (with noise) and appended. */
+/**
+ * One optimization run: `budget` suggestions, each evaluated (with noise) and appended. With
+ * `slots` > 1, suggestions come in rounds of that many, each made while the others of its round
+ * are pending, as parallel slots propose while the other slots run.
+ */
 export function runStudy(
   fn: TestFunction,
   strategy: Strategy,
@@ -101,23 +105,30 @@ export function runStudy(
   budget: number,
   tpe?: Partial<TpeOptions>,
   goal: Goal = 'minimize',
+  slots = 1,
 ): StudyResult {
   const noise = createRng(hashSeed(seed, 0x0b5e));
   const history: HistoryEntry[] = [];
   let bestObserved = Infinity;
   let incumbentTrue = Infinity;
   let evalsToTarget: number | null = null;
-  for (let t = 1; t <= budget; t++) {
-    const input = { space: fn.space, history, goal, strategy, seed, ...(tpe ? { tpe } : {}) };
-    const { config } = propose(input);
-    const truth = fn.f(config);
-    const observed = truth + fn.noise * noise.normal();
-    history.push({ config, value: goal === 'minimize' ? observed : -observed });
-    if (observed < bestObserved) {
-      bestObserved = observed;
-      incumbentTrue = truth;
+  let t = 0;
+  while (t < budget) {
+    const pending: Config[] = [];
+    while (pending.length < slots && t + pending.length < budget) {
+      pending.push(propose({ space: fn.space, history, pending, goal, strategy, seed, ...(tpe ? { tpe } : {}) }).config);
     }
-    if (evalsToTarget === null && incumbentTrue <= fn.target) evalsToTarget = t;
+    for (const config of pending) {
+      t++;
+      const truth = fn.f(config);
+      const observed = truth + fn.noise * noise.normal();
+      history.push({ config, value: goal === 'minimize' ? observed : -observed });
+      if (observed < bestObserved) {
+        bestObserved = observed;
+        incumbentTrue = truth;
+      }
+      if (evalsToTarget === null && incumbentTrue <= fn.target) evalsToTarget = t;
+    }
   }
   return { evalsToTarget, best: incumbentTrue };
 }
