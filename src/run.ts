@@ -35,9 +35,13 @@ export interface StartRunOptions extends OpenRunOptions {
 
 export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
   const env = opts.env ?? process.env;
-  const opened = await openRun<Agent>(opts, async ({ program, programDirAbs, ledger, tag }) => {
+  // The agent and the executor are made (and the cluster checked) before anything is created.
+  const opened = await openRun<{ agent: Agent; executor: Executor }>(opts, async ({ program, programDirAbs, ledger, tag }) => {
     const { name, options } = agentSetting(program, opts.agent, opts.model);
-    return createAgent(name, options, { program, programDirAbs, ledger, runTag: tag, env });
+    const agent = await createAgent(name, options, { program, programDirAbs, ledger, runTag: tag, env });
+    const executor = opts.executor ?? (await createExecutor(program, env));
+    await executor.check?.();
+    return { agent, executor };
   });
   const config = opened.program.config;
   if (opts.parallel && config.devices && opts.parallel > config.devices.length) {
@@ -62,8 +66,8 @@ export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
       program: opened.program,
       programDir: opened.programDir,
       ledger: opened.ledger,
-      agent: opened.prepared,
-      executor: opts.executor ?? (await createExecutor(opened.program, env)),
+      agent: opened.prepared.agent,
+      executor: opened.prepared.executor,
       policy:
         opts.policy ??
         noiseAwarePolicy({

@@ -105,4 +105,9 @@ export interface Executor {
    * Resolves null when there is nothing to reattach to (then the loop runs it again).
    */
   reattach?(handle: ProcessHandle, spec: ExperimentSpec, signal?: AbortSignal): Promise<ExecutionResult | null>;
+  /**
+   * Optional: before a run starts, checks that experiments can be started at all (a cluster
+   * that answers and accepts the job options), throwing a UserError that says what to fix.
+   */
+  check?(): Promise<void>;
 }

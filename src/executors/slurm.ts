@@ -21,6 +21,7 @@
 import * as fs from 'node:fs';
 import type { ExecutionResult, Executor, ExperimentSpec, LimitsApplied, ProcessHandle } from './executor.js';
 import { validateLimits } from './limits.js';
+import { checkCluster, jobOptions, submitJob, SUBMIT_RETRY_MS } from './slurm-submit.js';
 import {
   baseState,
   isTerminalState,
@@ -55,6 +56,8 @@ export interface SlurmExecutorOptions {
   pollSeconds?: number;
   /** Environment for the Slurm client commands (e.g. SLURM_CONF), over the harness's own. */
   env?: Record<string, string>;
+  /** Waits before each re-submission of a refused job (default about 1.5 min in all). */
+  submitRetryMs?: number[];
 }
 
 /**
@@ -161,20 +164,22 @@ export class SlurmExecutor implements Executor {
 
     const args = ['--parsable', `--job-name=${jobName(spec)}`, `--output=${paths.slurmOut}`, `--chdir=${paths.dir}`, '--export=NONE'];
     const time = this.options.time ?? (Number.isFinite(timeout) ? String(Math.ceil((Math.max(timeout, 0) + grace) / 60) + 1) : undefined);
-    if (time) args.push(`--time=${time}`);
-    if (this.options.partition) args.push(`--partition=${this.options.partition}`);
-    if (this.options.gres) args.push(`--gres=${this.options.gres}`);
-    if (this.options.account) args.push(`--account=${this.options.account}`);
+    args.push(...jobOptions(this.options, time));
     if (spec.limits?.memoryBytes !== undefined) args.push(`--mem=${Math.ceil(spec.limits.memoryBytes / 2 ** 20)}M`);
-    args.push(...(this.options.sbatch ?? []), paths.script, paths.dir);
+    args.push(paths.script, paths.dir);
 
-    const submitted = await this.slurm('sbatch', args);
-    const jobId = /^(\d+)/.exec(submitted.stdout.trim())?.[1];
-    if (submitted.code !== 0 || !jobId) {
-      throw new Error(`SlurmExecutor: sbatch failed (${submitted.code ?? 'killed'}): ${(submitted.stderr || submitted.stdout).trim()}`);
+    const jobId = await submitJob((command, a) => this.slurm(command, a), args, this.options.submitRetryMs ?? SUBMIT_RETRY_MS, signal);
+    if (jobId === null) {
+      finalizeLog(paths, spec.logPath, 0, null);
+      return this.result(spec, config, null, submittedAt, { state: 'NOT_SUBMITTED', reason: 'aborted before the job was submitted', aborted: true });
     }
     spec.onStart?.({ jobId });
     return this.follow(jobId, spec, paths, config, submittedAt, signal);
+  }
+
+  /** Before a run: the controller answers, and sbatch accepts the job options. */
+  check(): Promise<void> {
+    return checkCluster((command, args) => this.slurm(command, args, 30_000), jobOptions(this.options, this.options.time ?? '1'));
   }
 
   async killLeftovers(handle: ProcessHandle, marker: Record<string, string>): Promise<number> {

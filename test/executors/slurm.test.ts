@@ -350,9 +350,38 @@ describe('SlurmExecutor (real local cluster)', { timeout: 120_000 }, () => {
     expect(a.startedAt < b.startedAt + b.wallSeconds * 1000 && b.startedAt < a.startedAt + a.wallSeconds * 1000).toBe(true);
   });
 
-  it('rejects when sbatch refuses the job (a configuration error)', async (ctx) => {
+  it('re-submits a job sbatch refused, and gives up with the reason after the last attempt', async (ctx) => {
     requireCluster(ctx);
-    await expect(executor({ partition: 'no-such-partition' }).run(makeSpec('true'))).rejects.toThrow(/sbatch failed/);
+    // An sbatch in front of the real one that refuses the first `failures` submissions, as a
+    // controller does while it restarts.
+    const bin = fs.mkdtempSync(path.join(root, 'bin-'));
+    const real = spawnSync('bash', ['-c', 'command -v sbatch'], { encoding: 'utf8' }).stdout.trim();
+    fs.writeFileSync(path.join(bin, 'sbatch'), `#!/bin/bash
+n=$(cat "${bin}/count" 2>/dev/null || echo 0); echo $((n + 1)) > "${bin}/count"
+if [ "$n" -lt "$(cat "${bin}/failures")" ]; then echo "sbatch: error: Batch job submission failed: Socket timed out on send/recv operation" >&2; exit 1; fi
+exec ${real} "$@"
+`, { mode: 0o755 });
+    const env = { ...clusterEnv, PATH: `${bin}:${process.env.PATH}` };
+    fs.writeFileSync(path.join(bin, 'failures'), '2\n');
+    const r = await executor({ env, submitRetryMs: [10, 10] }).run(makeSpec('echo ok'));
+    expect(r.exitCode).toBe(0);
+    expect(fs.readFileSync(path.join(bin, 'count'), 'utf8').trim()).toBe('3');
+    fs.writeFileSync(path.join(bin, 'failures'), '99\n');
+    fs.writeFileSync(path.join(bin, 'count'), '0\n');
+    await expect(executor({ env, submitRetryMs: [10, 10] }).run(makeSpec('true'))).rejects.toThrow(
+      /^sbatch refused the experiment 3 times, the last one with: sbatch: error: Batch job submission failed: Socket timed out/,
+    );
+    await expect(executor({ partition: 'no-such-partition', submitRetryMs: [] }).run(makeSpec('true'))).rejects.toThrow(/sbatch refused the experiment 1 times, the last one with: .*partition/i);
+  });
+
+  it('check(): the controller answers and sbatch accepts the job options, else says what to fix', async (ctx) => {
+    requireCluster(ctx);
+    await expect(executor({ gres: 'gpu:1' }).check()).resolves.toBeUndefined();
+    await expect(executor({ partition: 'no-such-partition' }).check()).rejects.toThrow(/^sbatch does not accept the job options from program.md: .*partition.*\n  fix: fix `slurm:`/is);
+    const noController = path.join(root, 'nowhere.conf');
+    fs.writeFileSync(noController, 'ClusterName=nowhere\nSlurmctldHost=localhost(127.0.0.1)\nSlurmctldPort=1\n');
+    await expect(executor({ env: { SLURM_CONF: noController } }).check()).rejects.toThrow(/^the Slurm controller does not answer: /);
+    await expect(executor({ env: { PATH: root } }).check()).rejects.toThrow(/^executor: slurm, but 'scontrol' not found/);
   });
 });
 

@@ -108,4 +108,14 @@ describe('the loop on a real Slurm cluster', () => {
     expect(r.stderr).toContain('fix: create');
     expect(gitIn(repo, 'branch', '--list', 'autoresearch/*')).toBe('');
   }, 60_000);
+
+  it('job options the cluster refuses stop the run before anything starts, saying what to fix', (ctx) => {
+    need(ctx);
+    const repo = slurmRepo('echo "score: 1"\n', 'slurm: { partition: no-such-partition }\n');
+    const r = cli(repo, ['run', '--tag', 'np', '-n', '1'], cluster.env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^autoresearch: sbatch does not accept the job options from program.md: .*partition/im);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(gitIn(repo, 'branch', '--list', 'autoresearch/*')).toBe('');
+  }, 60_000);
 });
