@@ -122,21 +122,26 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
   });
 });
 
-describe('pipelining', () => {
-  it('prepares the next candidate while the current one runs, and keeps the ledger and branch consistent', () => {
-    const repo = makeRepo({
-      'exp.sh': 'sleep 0.6\ntotal=0; for f in v/*; do total=$((total + $(cat "$f"))); done\necho "score: $total"\n',
-      'v/0': '0\n',
-      'program.md': `---
+/** A deterministic maximize program whose agent (0.3 s) is faster than its experiment (0.6 s). */
+function pipelineRepo(score: string, files: Record<string, string>, editable: string, agentWrites: string): string {
+  return makeRepo({
+    'exp.sh': `sleep 0.6\n${score}`,
+    ...files,
+    'program.md': `---
 metric: { name: score, goal: maximize, deterministic: true }
 run: bash exp.sh
 budget: 10s
-editable: ["v/*"]
+editable: [${editable}]
 protected: [exp.sh]
-agent: { name: command, command: 'sleep 0.3; echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESEARCH_EXPERIMENT_ID' }
+agent: { name: command, command: 'sleep 0.3; echo $AUTORESEARCH_EXPERIMENT_ID > ${agentWrites}' }
 ---
 `,
-    });
+  });
+}
+
+describe('pipelining', () => {
+  it('prepares the next candidate while the current one runs, and keeps the ledger and branch consistent', () => {
+    const repo = pipelineRepo('total=0; for f in v/*; do total=$((total + $(cat "$f"))); done\necho "score: $total"\n', { 'v/0': '0\n' }, '"v/*"', 'v/$AUTORESEARCH_EXPERIMENT_ID');
     const r = cli(repo, ['run', '--tag', 'pl', '--pipeline', '-n', '5']);
     expect(r.code).toBe(0);
     const rows = ledgerRows(repo, 'pl') as Array<{ id: number; status: string; state: string; proposed_at: number; finished_at: number; reason: string | null; candidate_commit: string; primary_value: number }>;
@@ -156,19 +161,7 @@ agent: { name: command, command: 'sleep 0.3; echo $AUTORESEARCH_EXPERIMENT_ID > 
 
   it('skips a prepared candidate whose change no longer applies to the new incumbent, and proposes again from there', () => {
     // Every proposal rewrites the same line, so a candidate prepared before the previous keep conflicts with it.
-    const repo = makeRepo({
-      'exp.sh': 'sleep 0.6\necho "score: $(cat v)"\n',
-      'v': '0\n',
-      'program.md': `---
-metric: { name: score, goal: maximize, deterministic: true }
-run: bash exp.sh
-budget: 10s
-editable: [v]
-protected: [exp.sh]
-agent: { name: command, command: 'sleep 0.3; echo $AUTORESEARCH_EXPERIMENT_ID > v' }
----
-`,
-    });
+    const repo = pipelineRepo('echo "score: $(cat v)"\n', { v: '0\n' }, 'v', 'v');
     const r = cli(repo, ['run', '--tag', 'pc', '--pipeline', '-n', '5']);
     expect(r.code).toBe(0);
     const rows = ledgerRows(repo, 'pc') as Array<{ id: number; status: string; reason: string | null; parent_commit: string; primary_value: number | null }>;
