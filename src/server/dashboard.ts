@@ -297,7 +297,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     });
   });
 
-  const control = (verb: 'pause' | 'resume' | 'stop' | 'abort') =>
+  const control = (verb: 'pause' | 'resume' | 'stop' | 'stop-now' | 'abort') =>
     app.post(`/api/runs/:tag/${verb}`, (c) => {
       const found = runOf(c.req.param('tag'));
       if (!found) return c.json({ error: 'no such run' }, 404);
@@ -309,15 +309,23 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       }
       if (!pid) return c.json({ ok: false, message: `run ${found.run.tag} is not running` }, 409);
       mkdirSync(paths.runDir, { recursive: true });
-      // The same files the CLI writes (autoresearch pause / stop / abort).
+      // The same files (and signal) the CLI uses: autoresearch pause / stop [--now] / abort.
       const file = verb === 'pause' ? paths.pauseFile : verb === 'abort' ? paths.abortFile : paths.stopFile;
       writeFileSync(file, `${verb} requested at ${new Date().toISOString()}\n`);
-      const messages = { pause: 'pausing after the experiments in flight', stop: 'will stop after the experiment in flight', abort: 'aborting the experiments in flight' };
+      // Like Ctrl-C: the experiments in flight are killed and run again when the run resumes.
+      if (verb === 'stop-now') process.kill(pid, 'SIGTERM');
+      const messages = {
+        pause: 'pausing after the experiments in flight',
+        stop: 'will stop after the experiment in flight',
+        'stop-now': 'stopping now: the experiments in flight are killed and run again on resume',
+        abort: 'aborting the experiments in flight',
+      };
       return c.json({ ok: true, message: messages[verb] });
     });
   control('pause');
   control('resume');
   control('stop');
+  control('stop-now');
   control('abort');
 
   app.post('/api/runs/:tag/experiments/:id/rerun', (c) => {

@@ -286,9 +286,10 @@
     post('experiments/' + S.selected + '/rerun').then(function (r) { $('detail-msg').textContent = r.message || 'ok'; })
       .catch(function (err) { $('detail-msg').textContent = err.message; });
   });
-  ['pause', 'resume', 'stop', 'abort'].forEach(function (verb) {
+  ['pause', 'resume', 'stop', 'stop-now', 'abort'].forEach(function (verb) {
     $('btn-' + verb).addEventListener('click', function () {
       if (verb === 'stop' && !window.confirm('Stop the run after the experiment in flight?')) return;
+      if (verb === 'stop-now' && !window.confirm('Stop the run now? The experiments in flight are killed and run again when the run resumes.')) return;
       if (verb === 'abort' && !window.confirm('Kill the experiments in flight? They are recorded as interrupted; the loop goes on.')) return;
       $('control-msg').textContent = verb + '…';
       post(verb).then(function (r) { $('control-msg').textContent = r.message || 'ok'; refresh(); })

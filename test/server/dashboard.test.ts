@@ -253,3 +253,21 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
     }
   });
 });
+
+// Last: it ends the run the other tests watch.
+describe('stop now', () => {
+  it('kills the experiment in flight and stops the run at once; the experiment runs again on resume', async () => {
+    // Wait for an experiment that has just started (each runs 0.8 s), then stop from the dashboard's API.
+    const justStarted = (r: { state: string; started_at?: number | null }) => r.state === 'running' && Date.now() - (r.started_at ?? 0) < 250;
+    const inFlight = await waitFor(() => ledgerRows(repo, TAG).find((r) => justStarted(r as { state: string; started_at?: number | null })), 20_000, 'an experiment that has just started');
+    const r = await fetch(`${base}/api/runs/${TAG}/stop-now`, { method: 'POST', headers: { Authorization: `Bearer ${dash.token}`, Origin: base } });
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { message: string }).message).toContain('stopping now');
+    const { code } = await exited(child);
+    expect(code).toBe(130); // interrupted, as after Ctrl-C
+    expect(child.output()).toContain('SIGTERM: stopping the experiment in flight and saving the run');
+    const row = ledgerRows(repo, TAG).find((x) => x.id === inFlight.id)!;
+    expect(row.state).toBe('committed'); // not finished, not lost: the next start runs it again
+    expect((await fetch(`${base}/api/runs/${TAG}/stop-now`, { method: 'POST', headers: { Authorization: `Bearer ${dash.token}`, Origin: base } })).status).toBe(409);
+  });
+});
