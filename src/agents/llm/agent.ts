@@ -113,7 +113,7 @@ export class LlmAgent implements Agent {
       const result = await generateText({
         model,
         ...(cache
-          ? { ...cachedPrompt(system, brief), prepareStep: ({ stepNumber, messages }) => (stepNumber === 0 ? undefined : { messages: withMovingBreakpoint(messages) }) }
+          ? { ...cachedPrompt(system, brief), prepareStep: ({ messages }) => ({ messages: withMovingBreakpoint(messages) }) }
           : { system, prompt: brief }),
         tools,
         stopWhen: [stepCountIs(this.o.max_steps), hasToolCall('finish')],

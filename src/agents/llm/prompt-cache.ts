@@ -16,12 +16,6 @@ function mark(options: ModelMessage['providerOptions']): ProviderOptions {
   return { ...options, anthropic: { ...options?.anthropic, cacheControl: EPHEMERAL } };
 }
 
-function unmark(options: ModelMessage['providerOptions']): ModelMessage['providerOptions'] {
-  if (!options?.anthropic || !('cacheControl' in options.anthropic)) return options;
-  const { cacheControl: _, ...anthropic } = options.anthropic;
-  return { ...options, anthropic };
-}
-
 /** The first request of a proposal: the system prompt and the brief, each a breakpoint. */
 export function cachedPrompt(system: string, brief: string): { system: SystemModelMessage; prompt: ModelMessage[] } {
   return {
@@ -31,14 +25,11 @@ export function cachedPrompt(system: string, brief: string): { system: SystemMod
 }
 
 /**
- * The messages of a later step with one moving breakpoint on the newest message. The first
- * message (the brief) keeps its own; any other marker, such as one a previous step placed, goes.
+ * A step's messages with one more breakpoint, on the newest message. The AI SDK rebuilds each
+ * step's messages from the prompt and the responses, so the one placed at the step before is
+ * already gone: the brief's and this one are the only markers in the messages.
  */
 export function withMovingBreakpoint(messages: ModelMessage[]): ModelMessage[] {
-  const last = messages.length - 1;
-  return messages.map((m, i) => {
-    if (i === 0) return m;
-    const providerOptions = i === last ? mark(m.providerOptions) : unmark(m.providerOptions);
-    return { ...m, providerOptions } as ModelMessage;
-  });
+  const last = messages.at(-1);
+  return last ? [...messages.slice(0, -1), { ...last, providerOptions: mark(last.providerOptions) } as ModelMessage] : messages;
 }
