@@ -24,9 +24,9 @@ export interface Carried {
 
 export async function carryOnto(ctx: RunContext, row: ExperimentRow, wt: Worktree, inc: Incumbent): Promise<Carried | null> {
   const ref = `refs/autoresearch/${ctx.run.tag}/${row.id}-rebased`;
-  const message = await git(ctx.paths.repo, ['log', '-1', '--format=%B', row.candidate_commit!]);
   // Only the agent that made the proposal can make it again (a resumed run may use another one).
   if (ctx.agent.reapply && row.agent === ctx.agent.name && row.agent_meta_json) {
+    const message = await git(ctx.paths.repo, ['log', '-1', '--format=%B', row.candidate_commit!]);
     await wt.reset(inc.commit);
     try {
       await ctx.agent.reapply(JSON.parse(row.agent_meta_json), join(wt.path, ctx.programDir));

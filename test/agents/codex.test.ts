@@ -29,7 +29,6 @@ const FILES = {
   'exp/prepare.py': 'SPLIT = 42\n',
 };
 
-
 const BASE_ENV = { PATH: process.env.PATH, HOME: process.env.HOME };
 
 function setup(env: NodeJS.ProcessEnv = { ...BASE_ENV, OPENAI_API_KEY: 'sk-fake' }) {
