@@ -33,6 +33,11 @@ export interface ExperimentSpec {
   onStart?: (handle: ProcessHandle) => void;
   /** Resource limits for the whole process tree; absent fields mean no limit. */
   limits?: ResourceLimits;
+  /**
+   * The sandbox the command starts in: an argv prefix (bwrap and its options, up to `--`; empty
+   * when unsealed) and whether it already cuts the network. The caller builds it (src/sandbox).
+   */
+  seal?: { prefix: string[]; isolatesNetwork: boolean };
 }
 
 export interface ResourceLimits {

@@ -106,7 +106,8 @@ export function detectNetnsSupport(): Promise<NetnsSupport | null> {
  * Decides how each requested limit is enforced and applies the cgroup ones (before anything has
  * joined the groups). Limits that cannot be enforced are reported as null, never faked.
  */
-export async function planLimits(limits: ResourceLimits | undefined, cgroup: CgroupSet | null): Promise<LimitPlan> {
+/** `sandboxIsolatesNetwork`: the sandbox already gives the process no network (bwrap --unshare-net). */
+export async function planLimits(limits: ResourceLimits | undefined, cgroup: CgroupSet | null, sandboxIsolatesNetwork = false): Promise<LimitPlan> {
   if (!limits) return NO_PLAN;
   validateLimits(limits);
   const applied: LimitsApplied = { memory: null, processes: null, network: null };
@@ -137,7 +138,9 @@ export async function planLimits(limits: ResourceLimits | undefined, cgroup: Cgr
       // not enforceable
     }
   }
-  if (limits.network === false) {
+  if (limits.network === false && sandboxIsolatesNetwork) {
+    applied.network = 'netns';
+  } else if (limits.network === false) {
     netns = await detectNetnsSupport();
     if (netns) applied.network = 'netns';
   }

@@ -13,6 +13,7 @@
 
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { ExecutionResult, Executor, ExperimentSpec, ProcessHandle } from './executor.js';
 import { CgroupSet, detectCgroupSupport } from './cgroup.js';
@@ -34,24 +35,27 @@ const BASH = ['/bin/bash', '/usr/bin/bash'].find((p) => fs.existsSync(p)) ?? 'ba
 /**
  * The wrapper the experiment starts as. Arguments: $1 the command, $2 an address-space limit in
  * KiB or '', $3 the `unshare` binary or '' (no new network namespace), $4 the tool that brings
- * loopback up or '', then the cgroup.procs files to join. It merges stderr into stdout, joins
+ * loopback up or '', $5 how many cgroup.procs files follow, those files, then the sandbox prefix
+ * (bwrap and its options up to `--`; none when unsealed). It merges stderr into stdout and joins
  * the cgroups (so every descendant is inside them). With a network namespace it then execs
- * `unshare --net` on itself (the same script, from $BASH_EXECUTION_STRING, with no cgroups and
- * no unshare left to do): unshare(2) and exec keep the pid, so the process group, the cgroups
- * and the output pipe are unchanged. In the namespace it brings loopback up. Finally it sets the
- * ulimit (inherited by every descendant) and execs `bash -c "$1"`, which is then exactly a plain
- * `bash -c <command>` with the same pid. The command travels as an argument, never spliced into
- * shell text, and the wrapper's variables are not exported, so the environment stays spec.env.
+ * `unshare --net` on itself (the same script, from $BASH_EXECUTION_STRING, with no cgroups and no
+ * unshare left to do): unshare(2) and exec keep the pid, so the process group, the cgroups and
+ * the output pipe are unchanged. In the namespace it brings loopback up. Finally it sets the
+ * ulimit (inherited by every descendant) and execs `bash -c "$1"`, through the sandbox prefix
+ * when there is one (bwrap then keeps the pid and the process group as the sandbox's monitor).
+ * The command travels as an argument, never spliced into shell text, and the wrapper's
+ * variables are not exported, so the environment stays spec.env.
  */
 const WRAPPER = [
   'exec 2>&1',
-  '__ar_cmd=$1 __ar_vm=$2 __ar_ns=$3 __ar_lo=$4',
-  'shift 4',
-  'for __ar_f in "$@"; do',
-  '  { echo $$ > "$__ar_f"; } 2>/dev/null || echo "[autoresearch: could not join cgroup $__ar_f]"',
+  '__ar_cmd=$1 __ar_vm=$2 __ar_ns=$3 __ar_lo=$4 __ar_ncg=$5',
+  'shift 5',
+  'while [ "$__ar_ncg" -gt 0 ]; do',
+  '  { echo $$ > "$1"; } 2>/dev/null || echo "[autoresearch: could not join cgroup $1]"',
+  '  shift; __ar_ncg=$((__ar_ncg - 1))',
   'done',
   'if [ -n "$__ar_ns" ]; then',
-  '  exec "$__ar_ns" --net -- "$BASH" -c "$BASH_EXECUTION_STRING" bash "$__ar_cmd" "$__ar_vm" "" "$__ar_lo"',
+  '  exec "$__ar_ns" --net -- "$BASH" -c "$BASH_EXECUTION_STRING" bash "$__ar_cmd" "$__ar_vm" "" "$__ar_lo" 0 "$@"',
   'fi',
   'if [ -n "$__ar_lo" ]; then',
   '  case $__ar_lo in',
@@ -62,6 +66,7 @@ const WRAPPER = [
   'if [ -n "$__ar_vm" ]; then',
   '  ulimit -v "$__ar_vm" 2>/dev/null || echo "[autoresearch: could not set ulimit -v $__ar_vm]"',
   'fi',
+  'if [ $# -gt 0 ]; then exec "$@" "$BASH" -c "$__ar_cmd"; fi',
   'exec -a bash "$BASH" -c "$__ar_cmd"',
 ].join('\n');
 
@@ -95,6 +100,11 @@ async function waitUntil(done: () => boolean, ms: number, onPoll?: () => void): 
   }
 }
 
+function signalName(n: number): NodeJS.Signals | null {
+  const found = Object.entries(osConstants.signals).find(([, v]) => v === n);
+  return found ? (found[0] as NodeJS.Signals) : null;
+}
+
 function secondsToMs(seconds: number): number {
   if (!Number.isFinite(seconds)) return MAX_TIMER_MS;
   return Math.min(Math.max(0, seconds * 1000), MAX_TIMER_MS);
@@ -115,7 +125,7 @@ export class LocalExecutor implements Executor {
     let cgroup: CgroupSet | null = null;
     try {
       cgroup = this.createCgroup();
-      const plan = await planLimits(spec.limits, cgroup);
+      const plan = await planLimits(spec.limits, cgroup, spec.seal?.isolatesNetwork === true);
       return await execute(spec, fd, cgroup, plan, signal);
     } finally {
       if (cgroup) await cgroup.destroy();
@@ -187,12 +197,16 @@ async function execute(
   }
 
   const t0 = performance.now();
+  const procsFiles = cgroup ? cgroup.procsFiles : [];
+  const sealPrefix = spec.seal?.prefix ?? [];
   const wrapperArgs = [
     spec.command,
     plan.addressSpaceKiB === null ? '' : String(plan.addressSpaceKiB),
     plan.netns?.unshare ?? '',
     plan.netns?.loopback ?? '',
-    ...(cgroup ? cgroup.procsFiles : []),
+    String(procsFiles.length),
+    ...procsFiles,
+    ...sealPrefix,
   ];
   const child = spawn(BASH, ['-c', WRAPPER, 'bash', ...wrapperArgs], {
     cwd: spec.cwd,
@@ -243,11 +257,22 @@ async function execute(
   const treeAlive = (): boolean =>
     top.exit === null || processGroupAlive(pgid) || (cgroup !== null && !cgroup.isEmpty());
 
+  // Sealed, the group's leader is bwrap's monitor, which dies on SIGTERM and takes the sandbox
+  // with it at once: the polite signal goes to everything else, so the grace period holds.
+  const sealed = sealPrefix.length > 0;
+  const politeTerm = (): void => {
+    if (!sealed) {
+      signalGroup(pgid, 'SIGTERM');
+      cgroup?.signalAll('SIGTERM');
+      return;
+    }
+    const members = new Set([...groupMembers(pgid), ...(cgroup ? cgroup.pids() : [])]);
+    for (const pid of members) if (pid !== pgid) signalProcess(pid, 'SIGTERM');
+  };
   let killing: Promise<void> | null = null;
   const killTree = (): Promise<void> =>
     (killing ??= (async () => {
-      signalGroup(pgid, 'SIGTERM');
-      cgroup?.signalAll('SIGTERM');
+      politeTerm();
       if (await waitUntil(() => !treeAlive(), secondsToMs(spec.killGraceSeconds))) return;
       if (cgroup) await cgroup.freezeAndKill(0);
       signalGroup(pgid, 'SIGKILL');
@@ -295,6 +320,10 @@ async function execute(
 
   const totals = log.finish();
   if (log.error) throw log.error;
+  // bwrap reports a command killed by signal N as exit status 128+N, as a shell does.
+  const bySignal = sealed && end.code !== null && end.code > 128 && end.code <= 128 + 64 ? signalName(end.code - 128) : null;
+  const exitCode = bySignal ? null : end.code;
+  const exitSignal = bySignal ?? end.signal;
   // Read before the group is destroyed. Without the oom_kill counter (kernel < 4.13), a SIGKILL
   // of the top process after the usage hit the limit is the best available evidence.
   let oomKilled: boolean | undefined;
@@ -303,11 +332,11 @@ async function execute(
     oomKilled =
       kills !== null
         ? kills > 0
-        : plan.cgroupMemoryLimit && end.signal === 'SIGKILL' && !timedOut && !aborted && cgroup.memoryFailCount() > 0;
+        : plan.cgroupMemoryLimit && exitSignal === 'SIGKILL' && !timedOut && !aborted && cgroup.memoryFailCount() > 0;
   }
   return {
-    exitCode: end.code,
-    signal: end.signal,
+    exitCode,
+    signal: exitSignal,
     timedOut,
     aborted,
     startedAt,
