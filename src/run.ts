@@ -14,6 +14,8 @@ import { openRun, type OpenRunOptions } from './loop/setup.js';
 import { noiseAwarePolicy } from './policy/noise.js';
 import type { Policy } from './policy/policy.js';
 import { UserError } from './program/errors.js';
+import { Sandbox } from './sandbox/sandbox.js';
+import type { SandboxSupport } from './sandbox/detect.js';
 
 export interface StartRunOptions extends OpenRunOptions {
   agent?: string;
@@ -36,12 +38,13 @@ export interface StartRunOptions extends OpenRunOptions {
 export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
   const env = opts.env ?? process.env;
   // The agent and the executor are made (and the cluster checked) before anything is created.
-  const opened = await openRun<{ agent: Agent; executor: Executor }>(opts, async ({ program, programDirAbs, ledger, tag }) => {
+  const opened = await openRun<{ agent: Agent; executor: Executor; sandbox: SandboxSupport }>(opts, async ({ program, programDirAbs, ledger, tag }) => {
+    const sandbox = await Sandbox.detect(program.config.sandbox, env);
     const { name, options } = agentSetting(program, opts.agent, opts.model);
     const agent = await createAgent(name, options, { program, programDirAbs, ledger, runTag: tag, env });
     const executor = opts.executor ?? (await createExecutor(program, env));
     await executor.check?.();
-    return { agent, executor };
+    return { agent, executor, sandbox };
   });
   const config = opened.program.config;
   if (opts.parallel && config.devices && opts.parallel > config.devices.length) {
@@ -50,6 +53,16 @@ export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
   }
   opts.onProgram?.({ goal: config.metric.goal, metric: config.metric.name });
   const emit = opts.onEvent ?? (() => {});
+  const sandbox = new Sandbox(opened.prepared.sandbox, {
+    repo: opened.repo,
+    programDir: opened.programDir,
+    stateDir: opened.paths.stateDir,
+    workDir: opened.paths.workDir,
+    hidden: config.hidden,
+    keepIgnored: config.keep_ignored,
+    protectedFiles: Object.keys(opened.protectedHashes),
+  });
+  opened.ledger.updateRun(opened.run.tag, { sandbox_json: JSON.stringify({ sealed: sandbox.sealed, text: sandbox.describe() }) });
   const webhooks = [...config.webhooks, ...(opts.webhooks ?? [])];
   const notifier = webhooks.length
     ? new Notifier({
@@ -68,6 +81,7 @@ export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
       ledger: opened.ledger,
       agent: opened.prepared.agent,
       executor: opened.prepared.executor,
+      sandbox,
       policy:
         opts.policy ??
         noiseAwarePolicy({

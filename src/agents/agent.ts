@@ -2,6 +2,7 @@
  * The Agent seam: given a workspace and a Brief, make one change to the files and say what it
  * was. An agent never runs experiments, commits, or decides anything: the harness owns the loop.
  */
+import type { ProcessHandle } from '../executors/executor.js';
 import type { Brief } from '../program/brief.js';
 
 export interface ProposalContext {
@@ -20,6 +21,22 @@ export interface ProposalContext {
   experimentId: number;
   /** Aborted when the run is stopping; agents should give up promptly. */
   signal: AbortSignal;
+  /**
+   * The sandbox for every process the agent starts: put `prefix` (bwrap and its options, up to
+   * `--`; empty when the run is unsealed) before the command and add `env`. Inside it only the
+   * workspace and `tmp` are writable and the run's own files are invisible, so whatever the agent
+   * needs to hand over (the brief, its proposal file, a home folder) goes through `tmp`.
+   */
+  seal: AgentSeal;
+  /** An agent that starts processes reports them, so a harness restarted after a crash kills what is left. */
+  onProcess?: (handle: ProcessHandle) => void;
+}
+
+export interface AgentSeal {
+  prefix: string[];
+  env: Record<string, string>;
+  /** A private, empty temp folder, writable inside the sandbox. */
+  tmp: string;
 }
 
 export interface Usage {

@@ -9,8 +9,9 @@
 import { oneLine as titleLine, titleFromMessage } from './title.js';
 import { loadOptionalSdk } from './optional-sdk.js';
 import { DurationSchema, EnvNameSchema } from '../program/zod-types.js';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname, relative, resolve, sep } from 'node:path';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { renderBriefWithin } from '../program/brief.js';
 import { makeMatcher } from '../workspace/rules.js';
@@ -132,8 +133,16 @@ export class ClaudeCodeAgent implements Agent {
 
   constructor(private readonly sdk: Sdk, private readonly o: ClaudeCodeOptions, private readonly s: ClaudeCodeSettings) {}
 
-  private env(): Record<string, string | undefined> {
-    const env: Record<string, string | undefined> = { ...this.s.env };
+  private env(ctx: ProposalContext): Record<string, string | undefined> {
+    const env: Record<string, string | undefined> = { ...this.s.env, ...ctx.seal.env };
+    if (ctx.seal.prefix.length > 0) {
+      // Sealed, the user's home is read-only: Claude Code keeps its state in the private temp folder.
+      const config = join(ctx.seal.tmp, 'claude');
+      mkdirSync(config, { recursive: true });
+      const credentials = join(this.s.env.CLAUDE_CONFIG_DIR ?? join(this.s.env.HOME ?? '', '.claude'), '.credentials.json');
+      if (existsSync(credentials)) copyFileSync(credentials, join(config, '.credentials.json'));
+      env.CLAUDE_CONFIG_DIR = config;
+    }
     const key = this.s.env[this.o.api_key_env];
     if (key) env.ANTHROPIC_API_KEY = key;
     if (this.o.base_url) env.ANTHROPIC_BASE_URL = this.o.base_url.replace(/\/v1\/?$/, '').replace(/\/$/, '');
@@ -165,7 +174,8 @@ export class ClaudeCodeAgent implements Agent {
         prompt,
         options: {
           cwd: ctx.programDir,
-          env: this.env(),
+          env: this.env(ctx),
+          ...(ctx.seal.prefix.length > 0 ? { spawnClaudeCodeProcess: sealedSpawn(ctx, (d) => { if (stderr.join('').length < 20_000) stderr.push(d); }) } : {}),
           ...(this.o.model ? { model: this.o.model } : {}),
           maxTurns: this.o.max_turns,
           permissionMode: 'default',
@@ -240,6 +250,23 @@ export class ClaudeCodeAgent implements Agent {
       },
     };
   }
+}
+
+/**
+ * Starts Claude Code itself inside the run's sandbox (every tool it runs, its file edits included,
+ * is then confined to the worktree); the SDK talks to it over stdio as usual.
+ */
+function sealedSpawn(ctx: ProposalContext, onStderr: (text: string) => void) {
+  return (o: { command: string; args: string[]; cwd?: string; env: Record<string, string | undefined>; signal: AbortSignal }) => {
+    const [bwrap, ...prefix] = ctx.seal.prefix;
+    const child = spawn(bwrap!, [...prefix, o.command, ...o.args], { cwd: o.cwd, env: o.env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'], signal: o.signal });
+    child.stderr.on('data', (d: Buffer) => onStderr(d.toString('utf8')));
+    child.on('error', () => {
+      // reported through the exit; an unhandled 'error' would crash the harness
+    });
+    // No handle to record: bwrap dies with the harness (--die-with-parent), and everything in it.
+    return child;
+  };
 }
 
 /** Anthropic usage counts cache reads and writes apart from input; the harness counts input with them. */

@@ -6,19 +6,18 @@
  * the turn's tokens and their cost.
  *
  * Enforcement: Codex has no per-tool permission hook (nothing like the Claude Agent SDK's
- * canUseTool), so the rules cannot be checked before a write. The sandbox keeps writes inside the
- * worktree, the harness rejects a candidate that changed files outside `editable` as invalid, and
- * this agent additionally fails the proposal (restoring nothing) when a protected file changed.
+ * canUseTool), so the rules cannot be checked before a write. The run's sandbox starts the Codex
+ * binary itself (every command it runs writes only the worktree, protected files are read-only),
+ * and the harness rejects a candidate that changed files outside `editable` as invalid. Unsealed,
+ * Codex's own workspace-write sandbox keeps writes inside the worktree.
  */
 import { oneLine as titleLine, titleFromMessage } from './title.js';
 import { loadOptionalSdk } from './optional-sdk.js';
 import { DurationSchema, EnvNameSchema } from '../program/zod-types.js';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../program/errors.js';
-import { makeMatcher, toProgramPath } from '../workspace/rules.js';
 import type { Agent, Proposal, ProposalContext, Usage } from './agent.js';
 import { costOf, type Price } from './pricing.js';
 import { agentOptions, type AgentContext } from './registry.js';
@@ -80,15 +79,20 @@ export class CodexAgent implements Agent {
   }
 
   async propose(ctx: ProposalContext): Promise<Proposal> {
-    const codexHome = join(dirname(ctx.briefPath), 'codex-home');
+    const codexHome = join(ctx.seal.tmp, 'codex-home');
     mkdirSync(codexHome, { recursive: true });
-    const codex = new this.sdk.Codex({ env: this.env(codexHome), config: this.config() });
+    const sealed = ctx.seal.prefix.length > 0;
+    const env = { ...this.env(codexHome), ...ctx.seal.env };
+    if (!sealed) this.preferBundledBwrap(ctx, env);
+    const codex = new this.sdk.Codex({ env, config: this.config(), ...(sealed ? { codexPathOverride: this.sealedBinary(ctx, env) } : {}) });
     const thread = codex.startThread({
       ...(this.o.model ? { model: this.o.model } : {}),
       workingDirectory: ctx.programDir,
       // The worktree is a git repository anyway; the check only costs a failure mode.
       skipGitRepoCheck: true,
-      sandboxMode: this.o.sandbox,
+      // Inside the run's sandbox Codex's own (a second bubblewrap inside the first) cannot start,
+      // and is not needed: the run's already confines every command it runs.
+      sandboxMode: sealed ? 'danger-full-access' : this.o.sandbox,
       approvalPolicy: 'never',
       networkAccessEnabled: false,
       webSearchMode: 'disabled',
@@ -103,11 +107,6 @@ export class CodexAgent implements Agent {
       if (ctx.signal.aborted) throw new Error('the codex agent was interrupted');
       if (timeout.aborted) throw new Error(`the codex agent timed out after ${this.o.timeout}s (model ${this.modelName()})`);
       throw new Error(`the codex agent failed (model ${this.modelName()}${this.o.base_url ? ` at ${this.o.base_url}` : ''}): ${(e as Error)?.message ?? String(e)}`, { cause: e });
-    }
-
-    const touched = this.protectedChanges(ctx);
-    if (touched.length) {
-      throw new Error(`the codex agent changed protected file${touched.length === 1 ? '' : 's'} ${touched.join(', ')}; protected: ${this.s.protected.join(', ')}`);
     }
 
     const items: Record<string, number> = {};
@@ -132,6 +131,41 @@ export class CodexAgent implements Agent {
         ...(errors.length ? { errors: errors.slice(0, 5) } : {}),
       },
     };
+  }
+
+  /**
+   * A launcher in the private temp folder that starts the real Codex binary inside the run's
+   * sandbox; the SDK runs it in the binary's place. The folders the SDK would put on PATH for
+   * the binary's own helpers are added to `env` here, as the SDK only does so for its own launch.
+   */
+  private sealedBinary(ctx: ProposalContext, env: Record<string, string>): string {
+    const found = this.binary();
+    if (!found?.executablePath) throw new Error('cannot find the Codex binary of @openai/codex-sdk to start it in the sandbox');
+    if (found.pathDirs?.length) env.PATH = [...found.pathDirs, env.PATH].filter(Boolean).join(':');
+    const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+    const launcher = join(ctx.seal.tmp, 'codex-sealed');
+    writeFileSync(launcher, `#!/bin/sh\nexec ${[...ctx.seal.prefix, found.executablePath].map(quote).join(' ')} "$@"\n`, { mode: 0o700 });
+    return launcher;
+  }
+
+  /** Where the SDK would start Codex from, and the folders it puts on PATH for it. */
+  private binary(): { executablePath?: string; pathDirs?: string[] } | undefined {
+    return (new this.sdk.Codex({}) as unknown as { exec?: { executablePath?: string; pathDirs?: string[] } }).exec;
+  }
+
+  /**
+   * Unsealed, Codex sandboxes its own commands with the first `bwrap` on PATH, and a system one
+   * older than 0.9 (Debian 12's 0.8) cannot start its helper (`--argv0`): every command then fails
+   * and the proposal changes nothing. The bwrap bundled with Codex is put first on PATH instead.
+   */
+  private preferBundledBwrap(ctx: ProposalContext, env: Record<string, string>): void {
+    const codex = this.binary()?.executablePath;
+    const bundled = codex ? join(dirname(dirname(codex)), 'codex-resources', 'bwrap') : null;
+    if (!bundled || !existsSync(bundled)) return;
+    const bin = join(ctx.seal.tmp, 'codex-bin');
+    mkdirSync(bin, { recursive: true });
+    symlinkSync(bundled, join(bin, 'bwrap'));
+    env.PATH = [bin, env.PATH].filter(Boolean).join(':');
   }
 
   private modelName(): string {
@@ -176,39 +210,13 @@ export class CodexAgent implements Agent {
       'You are a research engineer in an automated experiment loop; the text above is the research brief.',
       'Make ONE focused change to the code that tests one idea for improving the metric. Keep it small and self-contained.',
       `You may change only files matching (relative to the current directory): ${this.s.editable.join(', ')}.`,
-      this.s.protected.length ? `Never modify protected files (${this.s.protected.join(', ')}): a change to any of them fails the proposal.` : null,
+      this.s.protected.length ? `Never modify protected files (${this.s.protected.join(', ')}): a candidate that changes one is invalid.` : null,
       'Do not run the experiment, commit, or create other files: the harness commits your change, runs it and measures it.',
       'When done, end your final message with two lines:',
       'TITLE: <one line: what changed>',
       'HYPOTHESIS: <why it should improve the metric>',
     ].filter((l) => l !== null).join('\n');
   }
-
-  /** Protected files changed in the workspace (repository-relative paths). */
-  private protectedChanges(ctx: ProposalContext): string[] {
-    if (!this.s.protected.length) return [];
-    const isProtected = makeMatcher(this.s.protected);
-    const programRel = relative(ctx.workspace, ctx.programDir).split(sep).join('/');
-    return changedPaths(ctx.workspace).filter((p) => {
-      const rel = toProgramPath(p, programRel);
-      return rel !== null && isProtected(rel);
-    });
-  }
-}
-
-/** Paths changed, added, deleted or renamed (both sides) per `git status`, repository-relative. */
-function changedPaths(workspace: string): string[] {
-  const out = execFileSync('git', ['status', '--porcelain', '-z', '--untracked-files=all'], { cwd: workspace, encoding: 'utf8' });
-  const fields = out.split('\0');
-  const paths: string[] = [];
-  for (let i = 0; i < fields.length; i++) {
-    const f = fields[i]!;
-    if (f.length < 4) continue;
-    paths.push(f.slice(3));
-    // A rename or copy is followed by its source path.
-    if (f[0] === 'R' || f[0] === 'C') paths.push(fields[++i] ?? '');
-  }
-  return paths.filter(Boolean);
 }
 
 const oneLine = (s: string): string => titleLine(s, 'untitled change by the codex agent');

@@ -5,7 +5,7 @@
  * "output_tokens": ..., "cached_tokens": ..., "cache_write_tokens": ..., "cost_usd": ...}} to
  * AUTORESEARCH_PROPOSAL, or print `TITLE: ...` / `HYPOTHESIS: ...` lines. Exit code 99 means "nothing more to propose".
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LocalExecutor } from '../executors/local.js';
 import { AgentExhausted, type Agent, type Proposal, type ProposalContext } from './agent.js';
@@ -23,18 +23,22 @@ export interface CommandAgentOptions {
 
 export class CommandAgent implements Agent {
   readonly name = 'command';
-  private readonly executor = new LocalExecutor({ containment: 'process-group' });
+  private readonly executor = new LocalExecutor();
 
   constructor(private readonly options: CommandAgentOptions) {}
 
   async propose(ctx: ProposalContext): Promise<Proposal> {
     const folder = dirname(ctx.briefPath);
-    const proposalPath = join(folder, 'proposal.json');
     const logPath = join(folder, 'agent.log');
+    // The run's own folder is invisible in the sandbox: the brief goes in, and the proposal comes
+    // out, through the agent's private temp folder.
+    const brief = join(ctx.seal.tmp, 'brief.md');
+    copyFileSync(ctx.briefPath, brief);
+    const proposalPath = join(ctx.seal.tmp, 'proposal.json');
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(this.options.env)) if (v !== undefined) env[k] = v;
-    Object.assign(env, {
-      AUTORESEARCH_BRIEF: ctx.briefPath,
+    for (const [k, v] of Object.entries(this.options.env)) if (v !== undefined && !k.startsWith('AUTORESEARCH_')) env[k] = v;
+    Object.assign(env, ctx.seal.env, {
+      AUTORESEARCH_BRIEF: brief,
       AUTORESEARCH_PROPOSAL: proposalPath,
       AUTORESEARCH_WORKSPACE: ctx.workspace,
       AUTORESEARCH_EXPERIMENT_ID: String(ctx.experimentId),
@@ -51,9 +55,12 @@ export class CommandAgent implements Agent {
         logPath,
         logHeadBytes: 256 * 1024,
         logTailBytes: 256 * 1024,
+        seal: { prefix: ctx.seal.prefix, isolatesNetwork: false },
+        onStart: ctx.onProcess,
       },
       ctx.signal,
     );
+    if (existsSync(proposalPath)) copyFileSync(proposalPath, join(folder, 'proposal.json'));
     const output = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
     if (result.aborted) throw new Error('the agent was interrupted');
     if (result.timedOut) throw new Error(`the agent command timed out after ${this.options.timeoutSeconds}s`);

@@ -39,6 +39,7 @@ export class ProgressReporter {
       case 'run-start':
         this.max = event.maxExperiments;
         this.print(`${event.resumed ? 'resuming' : 'starting'} run ${event.tag} on branch ${event.branch} (${event.slots} slot${event.slots > 1 ? 's' : ''}${event.maxExperiments ? `, up to ${event.maxExperiments} experiments` : ''}); files in ${event.runDir}${event.workDir !== event.runDir ? `, worktrees and logs in ${event.workDir}` : ''}`);
+        this.print(`${event.sealed ? '' : 'warning: '}sandbox: ${event.sandbox}`);
         break;
       case 'proposing':
         if (!this.live) this.print(`#${event.id} proposing (slot ${event.slot})`);

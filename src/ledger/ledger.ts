@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ExperimentRow, ExperimentStatus, MeasurementRow, RunRow } from './types.js';
+import type { CommandRow, ExperimentRow, ExperimentStatus, MeasurementRow, RunRow } from './types.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -99,6 +99,19 @@ CREATE TABLE IF NOT EXISTS notes (
   created_at INTEGER NOT NULL,
   text TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS commands (
+  run_tag TEXT NOT NULL,
+  experiment_id INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  wall_seconds REAL NOT NULL,
+  exit_code INTEGER,
+  signal TEXT,
+  timed_out INTEGER NOT NULL,
+  sealed INTEGER NOT NULL,
+  log_path TEXT
+);
+CREATE INDEX IF NOT EXISTS commands_experiment ON commands (run_tag, experiment_id);
 CREATE INDEX IF NOT EXISTS experiments_tree ON experiments (run_tag, tree);
 CREATE INDEX IF NOT EXISTS experiments_state ON experiments (run_tag, state);
 `;
@@ -108,6 +121,9 @@ type Patch<T> = Partial<Omit<T, 'run_tag' | 'id' | 'tag'>>;
 const ADDED_COLUMNS: Array<[table: string, column: string, decl: string]> = [
   ['runs', 'work_dir', 'TEXT'],
   ['experiments', 'cache_write_tokens', 'INTEGER'],
+  ['experiments', 'proposed_commit', 'TEXT'],
+  ['experiments', 'agent_process_json', 'TEXT'],
+  ['runs', 'sandbox_json', 'TEXT'],
 ];
 
 export class Ledger {
@@ -193,6 +209,46 @@ export class Ledger {
       __tag: tag,
       __id: id,
     });
+  }
+
+  /** Removes an experiment that never was one (the agent had nothing to propose), with what it left. */
+  deleteExperiment(tag: string, id: number): void {
+    this.db.transaction(() => {
+      this.stmt('DELETE FROM commands WHERE run_tag = ? AND experiment_id = ?').run(tag, id);
+      this.stmt('DELETE FROM experiments WHERE run_tag = ? AND id = ?').run(tag, id);
+    })();
+  }
+
+  /** Measurements of an experiment measured afresh (a failed baseline run again). */
+  forgetMeasurements(tag: string, id: number): void {
+    this.stmt('DELETE FROM measurements WHERE run_tag = ? AND experiment_id = ?').run(tag, id);
+  }
+
+  /** Everything of a run, for a tag started afresh (a run whose baseline never worked). */
+  discardRun(tag: string): void {
+    this.db.transaction(() => {
+      for (const table of ['commands', 'measurements', 'reruns', 'notes', 'experiments']) this.stmt(`DELETE FROM ${table} WHERE run_tag = ?`).run(tag);
+      this.stmt('DELETE FROM runs WHERE tag = ?').run(tag);
+    })();
+  }
+
+  // ---- commands ----
+
+  addCommand(row: CommandRow): void {
+    this.stmt(
+      'INSERT INTO commands (run_tag, experiment_id, kind, started_at, wall_seconds, exit_code, signal, timed_out, sealed, log_path) VALUES (@run_tag, @experiment_id, @kind, @started_at, @wall_seconds, @exit_code, @signal, @timed_out, @sealed, @log_path)',
+    ).run(row);
+  }
+
+  commandsOf(tag: string, id: number): CommandRow[] {
+    return this.stmt('SELECT * FROM commands WHERE run_tag = ? AND experiment_id = ? ORDER BY started_at').all(tag, id) as CommandRow[];
+  }
+
+  /** What refs/autoresearch/<tag>/* should hold: every committed experiment's proposed and carried commits. */
+  candidateCommits(tag: string): Array<{ id: number; proposed: string | null; candidate: string | null; recorded: number }> {
+    return this.stmt(
+      "SELECT id, proposed_commit AS proposed, candidate_commit AS candidate, state = 'recorded' AS recorded FROM experiments WHERE run_tag = ? AND id > 0 AND candidate_commit IS NOT NULL",
+    ).all(tag) as Array<{ id: number; proposed: string | null; candidate: string | null; recorded: number }>;
   }
 
   getExperiment(tag: string, id: number): ExperimentRow | undefined {

@@ -40,6 +40,8 @@ export interface RunRow {
   heartbeat_at: number | null;
   /** Where worktrees and experiment folders live when not under .autoresearch/<tag> (slurm.shared_dir); null: there. */
   work_dir: string | null;
+  /** How the last start sealed agents and experiments (JSON: { sealed, text }); null before the sandbox existed. */
+  sandbox_json: string | null;
 }
 
 export interface ExperimentRow {
@@ -92,6 +94,28 @@ export interface ExperimentRow {
   /** The holdout metric of a kept candidate, and all holdout metrics. */
   holdout_value: number | null;
   holdout_json: string | null;
+  /**
+   * The commit as the agent proposed it, under refs/autoresearch/<tag>/<id> (candidate_commit
+   * differs after a carry onto a newer incumbent, then under <id>-rebased).
+   */
+  proposed_commit: string | null;
+  /** The agent's processes while it proposes (a process group, a cgroup), to kill after a crash. */
+  agent_process_json: string | null;
+}
+
+/** One command the harness ran for an experiment, with its wall time (agent, checks, run, eval, holdout). */
+export interface CommandRow {
+  run_tag: string;
+  experiment_id: number;
+  kind: 'agent' | 'checks' | 'run' | 'eval' | 'holdout';
+  started_at: number;
+  wall_seconds: number;
+  exit_code: number | null;
+  signal: string | null;
+  timed_out: number;
+  /** Whether it ran in the sandbox (1) or unsealed (0). */
+  sealed: number;
+  log_path: string | null;
 }
 
 /** One run of a commit. `experiment_id` is whose commit was measured; `during_id` the experiment being decided. */

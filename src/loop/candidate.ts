@@ -16,6 +16,7 @@ import type { RunContext } from './context.js';
 import { carryOnto } from './carry.js';
 import { crashPoint } from './crash-point.js';
 import { record } from './record.js';
+import { verifyRefs } from './refs.js';
 import { holdoutMetrics, measureOnce, runSideCommand } from './measurement.js';
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -61,14 +62,14 @@ function backToCommitted(ctx: RunContext, id: number): void {
 }
 
 /** Protected files, then the cheap checks: true when the candidate may run. */
-async function preflight(ctx: RunContext, row: ExperimentRow, cwd: string, slot: number): Promise<boolean | 'aborted'> {
-  const before = tamperedFiles(ctx.protectedHashes, cwd);
+async function preflight(ctx: RunContext, row: ExperimentRow, wt: Worktree, slot: number): Promise<boolean | 'aborted'> {
+  const before = tamperedFiles(ctx.protectedHashes, join(wt.path, ctx.programDir));
   if (before.length > 0) {
     record(ctx, row.id, 'invalid', { reason: `protected files differ from the start of the run: ${before.join(', ')}`, finished_at: Date.now() });
     return false;
   }
   if (ctx.ledger.measurementsOf(ctx.run.tag, row.id).length > 0) return true; // checks passed before a crash
-  const checks = await runSideCommand(ctx, row.id, cwd, 'checks', slot);
+  const checks = await runSideCommand(ctx, row.id, wt, row.candidate_commit!, 'checks', slot);
   if (checks?.aborted) return 'aborted';
   if (checks && !checks.ok) {
     record(ctx, row.id, 'invalid', { reason: checks.reason, finished_at: Date.now() });
@@ -89,13 +90,12 @@ function startRunning(ctx: RunContext, row: ExperimentRow, slot: number): void {
 export async function measureBaseline(ctx: RunContext, wt: Worktree): Promise<void> {
   const row = ctx.ledger.getExperiment(ctx.run.tag, 0)!;
   const base = ctx.run.base_commit;
-  const cwd = join(wt.path, ctx.programDir);
-  const ok = await preflight(ctx, row, cwd, 0);
+  const ok = await preflight(ctx, row, wt, 0);
   if (ok === 'aborted') return backToCommitted(ctx, 0);
   if (!ok) return;
   startRunning(ctx, row, 0);
   while (values(ctx, 0, base).length < ctx.program.config.repeats.baseline) {
-    const m = await measureOnce(ctx, { experimentId: 0, commit: base }, 0, cwd, 0);
+    const m = await measureOnce(ctx, { experimentId: 0, commit: base }, 0, wt, 0);
     if (m.kind === 'aborted' || m.kind === 'cancelled') return backToCommitted(ctx, 0);
     if (m.kind !== 'measured') {
       record(ctx, 0, m.kind, { ...execPatch(m.exec), metrics_json: JSON.stringify(m.metrics), reason: m.reason });
@@ -108,14 +108,13 @@ export async function measureBaseline(ctx: RunContext, wt: Worktree): Promise<vo
   ctx.incumbent = { experimentId: 0, commit: ctx.run.base_commit, value, title: 'baseline' };
   const spread = sd(vs);
   record(ctx, 0, 'keep', { reason: `baseline: ${Number(value.toPrecision(7))}${spread !== null ? ` +- ${Number(spread.toPrecision(2))}` : ''}, n=${vs.length}` });
-  await holdout(ctx, 0, cwd, null, 0);
+  await holdout(ctx, 0, wt, base, null, 0);
 }
 
 /** Runs a committed candidate (checked out in `wt`) to a decision; resumes from stored measurements. */
 export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: number, wt: Worktree, reattach?: ProcessHandle): Promise<void> {
   const tag = ctx.run.tag;
-  const cwd = join(wt.path, ctx.programDir);
-  const ok = await preflight(ctx, row, cwd, slot);
+  const ok = await preflight(ctx, row, wt, slot);
   if (ok === 'aborted') return backToCommitted(ctx, row.id);
   if (!ok) return;
   startRunning(ctx, row, slot);
@@ -124,7 +123,7 @@ export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: nu
   let needMeasure = values(ctx, row.id, commit).length === 0;
   for (;;) {
     if (needMeasure) {
-      const m = await measureOnce(ctx, { experimentId: row.id, commit }, row.id, cwd, slot, reattach);
+      const m = await measureOnce(ctx, { experimentId: row.id, commit }, row.id, wt, slot, reattach);
       reattach = undefined;
       if (m.kind === 'aborted') return backToCommitted(ctx, row.id);
       if (m.kind === 'cancelled') {
@@ -147,15 +146,16 @@ export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: nu
     }
     const verdict = await ctx.decisionLock.run(() => judge(ctx, current, wt, slot));
     if (verdict.status !== 'rerun') {
-      if (verdict.status === 'keep') await holdout(ctx, row.id, cwd, ctx.ledger.getExperiment(tag, row.id)!.incumbent_commit, slot);
+      if (verdict.status === 'keep') {
+        const kept = ctx.ledger.getExperiment(tag, row.id)!;
+        await holdout(ctx, row.id, wt, kept.candidate_commit!, kept.incumbent_commit, slot);
+      }
       return;
     }
     ctx.ledger.updateExperiment(tag, row.id, { state: 'running' });
     if (verdict.remeasureIncumbent) {
       const incumbent = ctx.incumbent;
-      await wt.reset(incumbent.commit);
-      const m = await measureOnce(ctx, { experimentId: incumbent.experimentId, commit: incumbent.commit }, row.id, join(wt.path, ctx.programDir), slot);
-      await wt.reset(commit);
+      const m = await measureOnce(ctx, { experimentId: incumbent.experimentId, commit: incumbent.commit }, row.id, wt, slot);
       if (m.kind === 'aborted') return backToCommitted(ctx, row.id);
       if (m.kind === 'cancelled') {
         record(ctx, row.id, 'interrupted', { reason: 'aborted by the user (autoresearch abort)', finished_at: Date.now() });
@@ -171,6 +171,7 @@ export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: nu
 /** The decision against the incumbent of this moment (called under the decision lock). */
 async function judge(ctx: RunContext, row: ExperimentRow, wt: Worktree, slot: number): Promise<Decision> {
   const tag = ctx.run.tag;
+  await verifyRefs(ctx, `before deciding experiment ${row.id}`);
   const c = ctx.program.config;
   const inc = ctx.incumbent;
   const penalty = c.simplicity * ((row.lines_added ?? 0) - (row.lines_deleted ?? 0));
@@ -217,8 +218,7 @@ async function judge(ctx: RunContext, row: ExperimentRow, wt: Worktree, slot: nu
     } else if (c.verify_rebased) {
       // Its measurements were taken on top of an older incumbent: measure the combination itself.
       ctx.ledger.updateExperiment(tag, row.id, { ...judged, candidate_commit: commit, reason: `${reason}; re-measuring the re-based commit` });
-      await wt.reset(commit);
-      const m = await measureOnce(ctx, { experimentId: row.id, commit }, row.id, join(wt.path, ctx.programDir), slot);
+      const m = await measureOnce(ctx, { experimentId: row.id, commit }, row.id, wt, slot);
       if (m.kind === 'aborted' || m.kind === 'cancelled') {
         backToCommitted(ctx, row.id);
         return { ...decision, status: 'discard', reason: 'interrupted' };
@@ -260,8 +260,8 @@ export async function applyKeep(ctx: RunContext, row: ExperimentRow): Promise<vo
  * The holdout of a kept candidate (and of the baseline): a protected command run on what the
  * experiment produced. Warns when validation improved but the holdout got worse (overfitting).
  */
-async function holdout(ctx: RunContext, id: number, cwd: string, previousCommit: string | null, slot: number): Promise<void> {
-  const outcome = await runSideCommand(ctx, id, cwd, 'holdout', slot);
+async function holdout(ctx: RunContext, id: number, wt: Worktree, commit: string, previousCommit: string | null, slot: number): Promise<void> {
+  const outcome = await runSideCommand(ctx, id, wt, commit, 'holdout', slot);
   if (!outcome || outcome.aborted) return;
   const metrics = holdoutMetrics(outcome);
   const value = metrics[ctx.run.metric_name];
@@ -288,8 +288,7 @@ export async function rerunExperiment(ctx: RunContext, id: number, slot: number,
     ctx.emit({ type: 'note', level: 'warn', text: `re-run of experiment ${id} skipped: it has no finished commit` });
     return;
   }
-  await wt.reset(row.candidate_commit);
-  const m = await measureOnce(ctx, { experimentId: id, commit: row.candidate_commit }, id, join(wt.path, ctx.programDir), slot);
+  const m = await measureOnce(ctx, { experimentId: id, commit: row.candidate_commit }, id, wt, slot);
   if (m.kind !== 'measured') {
     ctx.emit({ type: 'note', level: 'warn', text: `re-run of experiment ${id}: ${m.kind === 'aborted' || m.kind === 'cancelled' ? 'interrupted' : m.reason.split('\n')[0]}` });
     return;

@@ -8,13 +8,16 @@
  * - else by a three-way merge of trees (git merge-tree); null when the changes conflict.
  * The carried commit is kept reachable under refs/autoresearch/<tag>/<id>-rebased.
  */
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { ExperimentRow } from '../ledger/types.js';
 import { diffStat, git } from '../workspace/git.js';
 import { rebaseCommit } from '../workspace/rebase.js';
+import { describeViolations } from '../workspace/rules.js';
+import { snapshot } from '../workspace/snapshot.js';
 import type { Worktree } from '../workspace/worktree.js';
 import type { RunContext } from './context.js';
 import type { Incumbent } from './events.js';
+import { snapshotRules } from './experiment.js';
 import { record } from './record.js';
 
 export interface Carried {
@@ -34,7 +37,12 @@ export async function carryOnto(ctx: RunContext, row: ExperimentRow, wt: Worktre
       ctx.emit({ type: 'note', level: 'warn', text: `experiment ${row.id}: ${ctx.agent.name} could not make its proposal again on experiment ${inc.experimentId}: ${(e as Error).message}` });
       return null;
     }
-    return wt.commit(inc.commit, message, ref);
+    const snap = await snapshot(wt, inc.commit, snapshotRules(ctx), ctx.paths.indexFile(basename(wt.path)));
+    if (snap.violations.length > 0) {
+      ctx.emit({ type: 'note', level: 'warn', text: `experiment ${row.id}: carried onto experiment ${inc.experimentId}, it breaks the rules: ${describeViolations(snap.violations, ctx.program.config.editable)}` });
+      return null;
+    }
+    return { commit: await wt.commit(inc.commit, snap.tree, message, ref), tree: snap.tree };
   }
   const commit = await rebaseCommit(ctx.paths.repo, row.candidate_commit!, row.parent_commit, inc.commit);
   if (!commit) return null;

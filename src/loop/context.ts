@@ -6,6 +6,7 @@ import type { Ledger } from '../ledger/ledger.js';
 import type { RunRow } from '../ledger/types.js';
 import type { Policy } from '../policy/policy.js';
 import type { Program } from '../program/program.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
 import type { Hashes } from '../workspace/protect.js';
 import type { Incumbent, LoopListener } from './events.js';
 import type { Mutex } from './mutex.js';
@@ -26,6 +27,10 @@ export interface RunPaths {
   abortFile: string;
   slot(n: number): string;
   experimentDir(id: number): string;
+  /** A pristine folder where `eval` and `holdout` run (protected files and declared artifacts only). */
+  evalDir(key: string): string;
+  /** The private git index the harness builds a candidate's tree with (never the worktree's own). */
+  indexFile(key: string): string;
 }
 
 /** `workDir` is the run's recorded work_dir (null or absent: under the run's own folder). */
@@ -45,6 +50,8 @@ export function runPaths(repo: string, tag: string, workDir?: string | null): Ru
     abortFile: join(runDir, 'ABORT'),
     slot: (n) => join(work, 'slots', String(n)),
     experimentDir: (id) => join(work, 'experiments', String(id)),
+    evalDir: (key) => join(work, 'eval', key),
+    indexFile: (key) => join(work, 'index', key),
   };
 }
 
@@ -72,6 +79,8 @@ export interface RunContext {
   ledger: Ledger;
   agent: Agent;
   executor: Executor;
+  /** Seals every agent and experiment process (or says why it cannot). */
+  sandbox: Sandbox;
   policy: Policy;
   limits: RunLimits;
   protectedHashes: Hashes;

@@ -12,6 +12,21 @@ export interface EnvironmentInput {
   slot?: number;
   /** Device variables of the slot (deviceEnvironment). */
   devices?: Record<string, string>;
+  /** The sandbox's variables (its private temp folder). */
+  sandbox?: Record<string, string>;
+  /** Which run of this commit this is (0, 1, ...), for AUTORESEARCH_SEED. */
+  measurement?: number;
+}
+
+/**
+ * A seed for experiments that use seeded randomness: the same for the same run, experiment and
+ * measurement (so a resumed run repeats itself), different for each repeat of a commit (repeats
+ * with one fixed seed would hide the noise the decisions rest on).
+ */
+export function measurementSeed(runTag: string, experimentId: number, measurement: number): number {
+  let h = 2166136261;
+  for (const ch of `${runTag}/${experimentId}/${measurement}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+  return h % 2147483647;
 }
 
 export function experimentEnvironment(input: EnvironmentInput): Record<string, string> {
@@ -26,7 +41,9 @@ export function experimentEnvironment(input: EnvironmentInput): Record<string, s
   env.AUTORESEARCH_EXPERIMENT_ID = String(input.experimentId);
   env.AUTORESEARCH_RUN_TAG = input.runTag;
   if (input.slot !== undefined) env.AUTORESEARCH_SLOT = String(input.slot);
+  if (input.measurement !== undefined) env.AUTORESEARCH_SEED = String(measurementSeed(input.runTag, input.experimentId, input.measurement));
   Object.assign(env, input.devices);
+  Object.assign(env, input.sandbox);
   return env;
 }
 

@@ -5,13 +5,15 @@
  * killed anywhere can pick it up again (see recover.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { AgentExhausted } from '../agents/agent.js';
 import type { ExperimentRow } from '../ledger/types.js';
 import { buildBrief, renderBriefWithin } from '../program/brief.js';
 import { pooledNoise } from '../policy/stats.js';
+import type { AgentSeal } from '../agents/agent.js';
 import { diffStat } from '../workspace/git.js';
-import { checkChangedPaths, describeViolations } from '../workspace/rules.js';
+import { describeViolations } from '../workspace/rules.js';
+import { snapshot, type SnapshotRules } from '../workspace/snapshot.js';
 import { Worktree } from '../workspace/worktree.js';
 import type { RunContext } from './context.js';
 import { crashPoint } from './crash-point.js';
@@ -54,6 +56,42 @@ function writeBrief(ctx: RunContext, id: number): { path: string; brief: ReturnT
   return { path, brief };
 }
 
+/** What the harness accepts as a candidate's files (see workspace/snapshot.ts). */
+export function snapshotRules(ctx: RunContext): SnapshotRules {
+  const c = ctx.program.config;
+  return { programDir: ctx.programDir, editable: c.editable, protected: c.protected, keepIgnored: c.keep_ignored, maxFileBytes: c.max_file_bytes };
+}
+
+/** The sandbox of an agent working in `wt`: it writes that worktree and a private temp folder, and keeps its network. */
+function agentSeal(ctx: RunContext, wt: Worktree): AgentSeal {
+  const tmp = ctx.sandbox.tempDir(`agent-${basename(wt.path)}`);
+  const seal = ctx.sandbox.seal({ role: 'agent', root: wt.path, cwd: join(wt.path, ctx.programDir), tmp, network: true });
+  return { prefix: seal.prefix, env: seal.env, tmp };
+}
+
+/**
+ * The title and hypothesis as recorded: one line of title; CRLF as LF. A control character (a NUL
+ * broke every later resume; an escape sequence rewrites the user's terminal) makes the proposal
+ * invalid, recorded with the characters written out.
+ */
+export function proposalText(rawTitle: string, rawHypothesis?: string): { title: string; hypothesis: string | null; problem: string | null } {
+  const title = (rawTitle.split('\n')[0] ?? '').replace(/\r$/, '').replace(/\t/g, ' ').trim().slice(0, 200);
+  const hypothesis = rawHypothesis === undefined ? null : rawHypothesis.replace(/\r\n/g, '\n');
+  const inTitle = CONTROL.test(title);
+  const inHypothesis = hypothesis !== null && CONTROL.test(hypothesis.replace(/[\n\t]/g, ' '));
+  if (!inTitle && !inHypothesis) return { title, hypothesis, problem: null };
+  const shown = (t: string) => t.replace(CONTROLS, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return {
+    title: shown(title),
+    hypothesis: hypothesis === null ? null : shown(hypothesis),
+    problem: `the proposal's ${inTitle ? 'title' : 'hypothesis'} contains control characters (shown as \\uXXXX); titles and hypotheses must be plain text`,
+  };
+}
+
+/** C0 and C1 control characters and DEL (a tab or newline in a hypothesis is replaced before the test). */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
 export type ProposalOutcome = 'ran' | 'exhausted' | 'recorded';
 
 /** Asks the agent for one change against the incumbent, then commits, checks, runs and decides it. */
@@ -83,6 +121,7 @@ export async function prepareCandidate(ctx: RunContext, slot: number, wt: Worktr
   crashPoint('proposing', row.id);
   const { path: briefPath, brief } = writeBrief(ctx, row.id);
   let proposal;
+  const agentStarted = Date.now();
   try {
     proposal = await ctx.agent.propose({
       workspace: wt.path,
@@ -91,11 +130,13 @@ export async function prepareCandidate(ctx: RunContext, slot: number, wt: Worktr
       briefPath,
       experimentId: row.id,
       signal: ctx.abort.signal,
+      seal: agentSeal(ctx, wt),
+      onProcess: (handle) => ctx.ledger.updateExperiment(tag, row.id, { agent_process_json: JSON.stringify(handle) }),
     });
   } catch (e) {
     if (e instanceof AgentExhausted) {
       // Nothing was proposed, so there is no experiment to keep on record.
-      ctx.ledger.db.prepare('DELETE FROM experiments WHERE run_tag = ? AND id = ?').run(tag, row.id);
+      ctx.ledger.deleteExperiment(tag, row.id);
       ctx.agentExhausted = true;
       ctx.emit({ type: 'note', level: 'info', text: e.message });
       return 'exhausted';
@@ -106,20 +147,27 @@ export async function prepareCandidate(ctx: RunContext, slot: number, wt: Worktr
     }
     record(ctx, row.id, 'failed', { reason: `agent error: ${(e as Error).message}`, finished_at: Date.now() });
     return 'recorded';
+  } finally {
+    if (ctx.ledger.getExperiment(tag, row.id)) {
+      const wall = (Date.now() - agentStarted) / 1000;
+      ctx.ledger.addCommand({ run_tag: tag, experiment_id: row.id, kind: 'agent', started_at: agentStarted, wall_seconds: wall, exit_code: null, signal: null, timed_out: 0, sealed: ctx.sandbox.sealed ? 1 : 0, log_path: null });
+    }
   }
   const usage = proposal.usage ?? {};
-  const title = proposal.title.split('\n')[0]!.trim().slice(0, 200) || 'untitled change';
-  const message = `${title}\n\n${proposal.hypothesis ?? ''}\n\nautoresearch-run: ${tag}\nautoresearch-experiment: ${row.id}\n`;
-  const changed = await wt.changedPaths();
-  const { commit, tree } = await wt.commit(parent.commit, message, candidateRef(ctx, row.id));
-  const stat = await diffStat(wt.path, parent.commit, commit);
+  const text = proposalText(proposal.title, proposal.hypothesis);
+  const title = text.title || 'untitled change';
+  const message = `${title}\n\n${text.hypothesis ?? ''}\n\nautoresearch-run: ${tag}\nautoresearch-experiment: ${row.id}\n`;
+  const snap = await snapshot(wt, parent.commit, snapshotRules(ctx), ctx.paths.indexFile(basename(wt.path)));
+  const commit = await wt.commit(parent.commit, snap.tree, message, candidateRef(ctx, row.id));
+  const stat = await diffStat(ctx.paths.repo, parent.commit, commit);
   ctx.ledger.updateExperiment(tag, row.id, {
     state: 'committed',
     title,
-    hypothesis: proposal.hypothesis ?? null,
+    hypothesis: text.hypothesis,
     agent_meta_json: proposal.meta === undefined ? null : JSON.stringify(proposal.meta),
     candidate_commit: commit,
-    tree,
+    proposed_commit: commit,
+    tree: snap.tree,
     files_changed: stat.files,
     lines_added: stat.added,
     lines_deleted: stat.deleted,
@@ -130,18 +178,19 @@ export async function prepareCandidate(ctx: RunContext, slot: number, wt: Worktr
     cost_usd: usage.costUsd ?? null,
   });
   crashPoint('committed', row.id);
-  if (changed.length === 0) {
-    record(ctx, row.id, 'skipped', { reason: 'the agent made no change', finished_at: Date.now() });
+  const refused = text.problem ?? (snap.violations.length > 0 ? describeViolations(snap.violations, ctx.program.config.editable) : null);
+  if (refused) {
+    record(ctx, row.id, 'invalid', { reason: refused, finished_at: Date.now() });
     return 'recorded';
   }
-  const duplicate = ctx.ledger.findByTree(tag, tree, row.id);
+  if (snap.changed.length === 0) {
+    const left = snap.dropped.length ? ` (only ignored files outside editable, not part of a candidate: ${snap.dropped.slice(0, 3).join(', ')})` : '';
+    record(ctx, row.id, 'skipped', { reason: `the agent made no change${left}`, finished_at: Date.now() });
+    return 'recorded';
+  }
+  const duplicate = ctx.ledger.findByTree(tag, snap.tree, row.id);
   if (duplicate) {
     record(ctx, row.id, 'skipped', { reason: `same files as experiment ${duplicate.id} (${duplicate.status ?? duplicate.state})`, finished_at: Date.now() });
-    return 'recorded';
-  }
-  const violations = checkChangedPaths(changed, ctx.programDir, ctx.program.config.editable, ctx.program.config.protected);
-  if (violations.length > 0) {
-    record(ctx, row.id, 'invalid', { reason: describeViolations(violations, ctx.program.config.editable), finished_at: Date.now() });
     return 'recorded';
   }
   return ctx.ledger.getExperiment(tag, row.id)!;
@@ -190,5 +239,7 @@ export function emptyExperiment(tag: string, slot: number, agent: string, parent
     decision_json: null,
     holdout_value: null,
     holdout_json: null,
+    proposed_commit: null,
+    agent_process_json: null,
   };
 }

@@ -7,7 +7,7 @@ import { writeResultsTsv } from '../ledger/results-tsv.js';
 import { join } from 'node:path';
 import type { RunRow } from '../ledger/types.js';
 import { UserError } from '../program/errors.js';
-import { git } from '../workspace/git.js';
+import { git, resolveRef } from '../workspace/git.js';
 import type { RunContext } from './context.js';
 import type { Incumbent } from './events.js';
 import { measureBaseline, rerunExperiment } from './candidate.js';
@@ -17,14 +17,15 @@ import { Worktree } from '../workspace/worktree.js';
 import type { ExperimentRow } from '../ledger/types.js';
 import { carryBeforeRun } from './carry.js';
 import { Mutex } from './mutex.js';
-import { recoverUnfinished } from './recover.js';
+import { killAgentOrphans, recoverUnfinished } from './recover.js';
+import { verifyRefs } from './refs.js';
 import { stopReason } from './stop.js';
 import { summarize, type RunSummary } from './summary.js';
 
 /** What the caller provides; the rest of the RunContext is the loop's own state. */
 export type LoopInput = Pick<
   RunContext,
-  'run' | 'paths' | 'program' | 'programDir' | 'ledger' | 'agent' | 'executor' | 'policy' | 'limits' | 'protectedHashes' | 'emit' | 'env'
+  'run' | 'paths' | 'program' | 'programDir' | 'ledger' | 'agent' | 'executor' | 'sandbox' | 'policy' | 'limits' | 'protectedHashes' | 'emit' | 'env'
 > & {
   resumed: boolean;
   /** Aborting it kills experiments in flight and stops the loop (Ctrl-C). */
@@ -49,7 +50,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     decisionLock: new Mutex(),
   };
   const tag = ctx.run.tag;
-  ctx.emit({ type: 'run-start', tag, branch: ctx.run.branch, resumed: input.resumed, runDir: ctx.paths.runDir, workDir: ctx.paths.workDir, maxExperiments: ctx.limits.maxExperiments, slots: ctx.limits.slots });
+  ctx.emit({ type: 'run-start', tag, branch: ctx.run.branch, resumed: input.resumed, runDir: ctx.paths.runDir, workDir: ctx.paths.workDir, maxExperiments: ctx.limits.maxExperiments, slots: ctx.limits.slots, sealed: ctx.sandbox.sealed, sandbox: ctx.sandbox.describe() });
   const heartbeat = setInterval(() => ctx.ledger.updateRun(tag, { heartbeat_at: Date.now() }), 5000);
   heartbeat.unref();
   let reason = 'stopped';
@@ -58,10 +59,13 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     // Bring results.tsv in line with the ledger (a crash may have come between the two).
     mkdirSync(ctx.paths.runDir, { recursive: true });
     writeResultsTsv(ctx.paths.resultsTsv, ctx.run.metric_name, ctx.ledger.listExperiments(tag));
+    await killAgentOrphans(ctx);
     await ensureBaseline(ctx);
     if (!ctx.abort.signal.aborted) await recoverUnfinished(ctx);
+    await verifyRefs(ctx, 'at start');
     const reasons = await Promise.all(Array.from({ length: ctx.limits.slots }, (_, slot) => slotLoop(ctx, slot)));
     reason = ctx.abort.signal.aborted ? 'interrupted' : (reasons.find((r) => r !== null) ?? 'stopped');
+    await ctx.decisionLock.run(() => verifyRefs(ctx, 'at the end of the run'));
     finalState = ctx.abort.signal.aborted || ctx.stopRequested ? 'stopped' : 'finished';
   } catch (e) {
     reason = (e as Error).message;
@@ -205,7 +209,7 @@ async function ensureBaseline(ctx: RunContext): Promise<void> {
       });
     } else if (baseline.state === 'recorded') {
       // A failed baseline is measured afresh.
-      ctx.ledger.db.prepare('DELETE FROM measurements WHERE run_tag = ? AND experiment_id = 0').run(tag);
+      ctx.ledger.forgetMeasurements(tag, 0);
       ctx.ledger.updateExperiment(tag, 0, { state: 'committed', status: null, reason: null });
     }
     ctx.emit({ type: 'note', level: 'info', text: `running the baseline (${ctx.run.base_commit.slice(0, 10)})` });
@@ -224,14 +228,19 @@ async function ensureBaseline(ctx: RunContext): Promise<void> {
   ctx.incumbent = await currentIncumbent(ctx);
 }
 
-/** The incumbent is whatever the branch points at; the ledger says which experiment that was. */
+/**
+ * The incumbent is whatever the branch points at, when the ledger knows that commit as kept.
+ * Anything else means someone else moved the branch: it is set back to the ledger's latest keep.
+ */
 async function currentIncumbent(ctx: RunContext): Promise<Incumbent> {
-  const head = (await git(ctx.paths.repo, ['rev-parse', `refs/heads/${ctx.run.branch}`])).trim();
+  const ref = `refs/heads/${ctx.run.branch}`;
+  const head = await resolveRef(ctx.paths.repo, ref);
   const rows = ctx.ledger.listExperiments(ctx.run.tag);
-  const row = rows.filter((r) => r.candidate_commit === head && r.status === 'keep').at(-1);
-  if (!row) {
-    throw new UserError(`branch ${ctx.run.branch} points at ${head.slice(0, 10)}, which the ledger does not know as a kept experiment (was the branch moved by hand?)`,
-      `git update-ref refs/heads/${ctx.run.branch} ${rows.filter((r) => r.status === 'keep').at(-1)?.candidate_commit ?? ctx.run.base_commit}`);
+  const known = rows.filter((r) => r.candidate_commit === head && r.status === 'keep').at(-1);
+  const row = known ?? rows.filter((r) => r.status === 'keep' && r.state === 'recorded').sort((a, b) => (a.recorded_at ?? 0) - (b.recorded_at ?? 0)).at(-1)!;
+  if (!known) {
+    await git(ctx.paths.repo, ['update-ref', '-m', 'autoresearch: restore from the ledger', ref, row.candidate_commit!]);
+    ctx.emit({ type: 'note', level: 'warn', text: `branch ${ctx.run.branch} was moved to ${head?.slice(0, 10) ?? 'nothing'}, which the ledger does not know as kept; restored to experiment ${row.id} (${row.candidate_commit!.slice(0, 10)}): only the harness moves it` });
   }
-  return { experimentId: row.id, commit: head, value: row.primary_value!, title: row.title ?? '' };
+  return { experimentId: row.id, commit: row.candidate_commit!, value: row.primary_value!, title: row.title ?? '' };
 }

@@ -6,10 +6,13 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionResult, ExperimentSpec, ProcessHandle } from '../executors/executor.js';
-import type { MeasurementRow } from '../ledger/types.js';
+import type { CommandRow, MeasurementRow } from '../ledger/types.js';
 import { parseMetricsFromOutput, type Metrics } from '../metrics/parse.js';
-import { commandOf } from '../program/schema.js';
+import { commandOf, graceSeconds } from '../program/schema.js';
+import type { SealRole } from '../sandbox/sandbox.js';
 import { tamperedFiles } from '../workspace/protect.js';
+import type { Worktree } from '../workspace/worktree.js';
+import { pristineFolder, type PristineFolder } from './pristine.js';
 import { withHarnessMetrics } from './constraints.js';
 import type { RunContext } from './context.js';
 import { deviceEnvironment, experimentEnvironment } from './environment.js';
@@ -42,12 +45,19 @@ function measurementSignal(ctx: RunContext): { signal: AbortSignal; cancelled: (
   return { signal: AbortSignal.any([ctx.abort.signal, user.signal]), cancelled: () => user.signal.aborted && !ctx.abort.signal.aborted, done: () => clearInterval(timer) };
 }
 
-function spec(ctx: RunContext, id: number, slot: number, cwd: string, command: string, timeout: number, logPath: string, budget: number): ExperimentSpec {
+/**
+ * How one command of an experiment starts: in its sandbox (`root` is the folder it may write: the
+ * worktree, or the pristine evaluation folder), with a fresh private temp folder.
+ */
+function spec(ctx: RunContext, id: number, slot: number, role: SealRole, root: string, cwd: string, command: string, timeout: number, logPath: string, budget: number, measurement?: number): ExperimentSpec {
   const c = ctx.program.config;
+  const tmp = ctx.sandbox.tempDir(`${role}-${slot}`);
+  const seal = ctx.sandbox.seal({ role, root, cwd, tmp, network: c.limits.network, seesHidden: role === 'holdout' || (role === 'eval' && readsHidden(c.eval)) });
   return {
     experimentId: id,
     command,
     cwd,
+    seal: { prefix: seal.prefix, isolatesNetwork: seal.isolatesNetwork },
     env: experimentEnvironment({
       base: ctx.env,
       allow: c.env.allow,
@@ -58,6 +68,8 @@ function spec(ctx: RunContext, id: number, slot: number, cwd: string, command: s
       runTag: ctx.run.tag,
       slot,
       devices: deviceEnvironment(c.devices, c.device_env, slot),
+      sandbox: seal.env,
+      measurement,
     }),
     budgetSeconds: budget,
     timeoutSeconds: timeout,
@@ -98,26 +110,60 @@ export interface Target {
   commit: string;
 }
 
+const readsHidden = (setting: RunContext['program']['config']['eval']) => typeof setting === 'object' && setting.reads_hidden;
+
 /**
- * Measures `target.commit`, checked out in `cwd`, once on `slot`; `duringId` is the experiment
- * being decided (its folder gets the logs).
+ * How long `run` may take: the budget plus its grace, when that comes before the hard timeout
+ * (a run past its budget is not a fair comparison, whatever it reports about itself).
  */
-export async function measureOnce(ctx: RunContext, target: Target, duringId: number, cwd: string, slot: number, reattach?: ProcessHandle): Promise<MeasureResult> {
+export function runTimeLimit(budget: number, timeout: number, grace: number): { seconds: number; overBudget: boolean } {
+  return budget + grace < timeout ? { seconds: budget + grace, overBudget: true } : { seconds: timeout, overBudget: false };
+}
+
+/** Runs one command and records it (kind, wall time, exit) in the ledger. */
+async function execute(ctx: RunContext, kind: CommandRow['kind'], experimentId: number, s: ExperimentSpec, signal: AbortSignal, reattach?: ProcessHandle): Promise<ExecutionResult> {
+  // A job that outlived its harness (Slurm) is followed to its end instead of being run again.
+  const exec = (reattach && ctx.executor.reattach ? await ctx.executor.reattach(reattach, s, signal) : null) ?? (await ctx.executor.run(s, signal));
+  ctx.ledger.addCommand({
+    run_tag: ctx.run.tag,
+    experiment_id: experimentId,
+    kind,
+    started_at: exec.startedAt,
+    wall_seconds: exec.wallSeconds,
+    exit_code: exec.exitCode,
+    signal: exec.signal,
+    timed_out: exec.timedOut ? 1 : 0,
+    sealed: (s.seal?.prefix.length ?? 0) > 0 ? 1 : 0,
+    log_path: s.logPath,
+  });
+  return exec;
+}
+
+/**
+ * Measures `target.commit` once in `wt` on `slot`; `duringId` is the experiment being decided
+ * (its folder gets the logs). The worktree is first put at exactly that commit, so nothing an
+ * earlier run, the checks or the agent left behind reaches this run.
+ */
+export async function measureOnce(ctx: RunContext, target: Target, duringId: number, wt: Worktree, slot: number, reattach?: ProcessHandle): Promise<MeasureResult> {
   const experimentId = target.experimentId;
   const c = ctx.program.config;
   const dir = ctx.paths.experimentDir(duringId);
   mkdirSync(dir, { recursive: true });
+  // A job still running (Slurm, after a harness crash) keeps its worktree as it is.
+  if (!reattach) await wt.reset(target.commit);
+  const cwd = join(wt.path, ctx.programDir);
   const previous = ctx.ledger.measurementsOf(ctx.run.tag, experimentId).length;
   const suffix = experimentId === duringId ? (previous === 0 ? '' : `-${previous + 1}`) : `-incumbent${experimentId}-${previous + 1}`;
   const logPath = join(dir, `run${suffix}.log`);
   const tag = ctx.run.tag;
   const onStart = experimentId === duringId ? (handle: ProcessHandle) => ctx.ledger.updateExperiment(tag, duringId, { process_json: JSON.stringify(handle) }) : undefined;
-  const runSpec = { ...spec(ctx, experimentId, slot, cwd, c.run, c.timeout, logPath, c.budget), onStart };
+  const grace = graceSeconds(c.budget, c.budget_grace);
+  const limit = runTimeLimit(c.budget, c.timeout, grace);
+  const runSpec = { ...spec(ctx, experimentId, slot, 'run', wt.path, cwd, c.run, limit.seconds, logPath, c.budget, previous), onStart };
   const abort = measurementSignal(ctx);
   let exec: ExecutionResult;
   try {
-    // A job that outlived its harness (Slurm) is followed to its end instead of being run again.
-    exec = (reattach && ctx.executor.reattach ? await ctx.executor.reattach(reattach, runSpec, abort.signal) : null) ?? (await ctx.executor.run(runSpec, abort.signal));
+    exec = await execute(ctx, 'run', duringId, runSpec, abort.signal, reattach);
   } finally {
     abort.done();
   }
@@ -126,6 +172,9 @@ export async function measureOnce(ctx: RunContext, target: Target, duringId: num
   const evalCommand = commandOf(c.eval, c.timeout);
   let outcome = measureOutcome(exec, logPath, c.metric.name, evalCommand ? undefined : c.metrics_file, cwd, !evalCommand);
   if (outcome.kind === 'aborted') return { kind: 'aborted' };
+  if (outcome.kind === 'timeout' && limit.overBudget) {
+    outcome = { ...outcome, reason: `over budget: still running at ${fmt(limit.seconds)}s (budget ${fmt(c.budget)}s + ${fmt(grace)}s grace); a run must end within AUTORESEARCH_TIME_BUDGET\n${outcome.reason}` };
+  }
   if (exec.schedulerReason && outcome.kind !== 'measured') {
     outcome = { kind: outcome.kind, reason: `${exec.schedulerState ?? 'job'}: ${exec.schedulerReason}\n${outcome.reason}`, metrics: outcome.metrics };
   }
@@ -134,12 +183,13 @@ export async function measureOnce(ctx: RunContext, target: Target, duringId: num
   }
   let evalLog: string | null = null;
   if (evalCommand && outcome.kind === 'measured') {
-    // The metric comes from the protected evaluator alone; whatever the run printed is ignored.
+    // The metric comes from the protected evaluator alone, run apart from the run's files.
     evalLog = join(dir, `eval${suffix}.log`);
-    const evalExec = await ctx.executor.run(spec(ctx, experimentId, slot, cwd, evalCommand.run, evalCommand.timeout, evalLog, c.budget), ctx.abort.signal);
-    const evaluated = measureOutcome(evalExec, evalLog, c.metric.name, c.metrics_file, cwd);
+    const folder = await pristineFolder(ctx, `slot-${slot}`, wt.path);
+    const evalExec = await execute(ctx, 'eval', duringId, spec(ctx, experimentId, slot, 'eval', folder.root, folder.cwd, evalCommand.run, evalCommand.timeout, evalLog, c.budget, previous), ctx.abort.signal);
+    const evaluated = measureOutcome(evalExec, evalLog, c.metric.name, c.metrics_file, folder.cwd);
     if (evaluated.kind === 'aborted') return { kind: 'aborted' };
-    outcome = evaluated.kind === 'measured' ? evaluated : { ...evaluated, kind: 'crash', reason: `the evaluation failed: ${evaluated.reason}` };
+    outcome = evaluated.kind === 'measured' ? evaluated : { ...evaluated, kind: 'crash', reason: `the evaluation failed: ${evaluated.reason}${pristineHint(folder)}` };
   }
   const tampered = tamperedFiles(ctx.protectedHashes, cwd);
   const metrics = withHarnessMetrics(outcome.metrics, exec.peakMemoryBytes, exec.wallSeconds);
@@ -163,6 +213,15 @@ export async function measureOnce(ctx: RunContext, target: Target, duringId: num
   return { kind: 'measured', value: outcome.value, metrics, exec, row };
 }
 
+const fmt = (seconds: number) => Number(seconds.toFixed(1)).toString();
+
+/** What an evaluator saw, for a failure that may come from a file it expected and did not get. */
+function pristineHint(folder: PristineFolder): string {
+  const seen = folder.artifacts.length ? `artifacts ${folder.artifacts.slice(0, 5).join(', ')}${folder.artifacts.length > 5 ? ', ...' : ''}` : 'no artifacts (declare what it reads under `artifacts:`)';
+  const refused = folder.refused.length ? `; left out: ${folder.refused.slice(0, 3).join(', ')}` : '';
+  return `\n(it ran in a pristine folder with the protected files and ${seen}${refused})`;
+}
+
 export interface CommandOutcome {
   ok: boolean;
   reason: string;
@@ -170,20 +229,33 @@ export interface CommandOutcome {
   aborted: boolean;
 }
 
-/** Runs a side command (checks, holdout) in the worktree with the experiment's environment. */
-export async function runSideCommand(ctx: RunContext, id: number, cwd: string, name: 'checks' | 'holdout', slot: number): Promise<CommandOutcome | null> {
+/**
+ * Runs a side command: `checks` on the candidate's commit, sealed in its clean worktree; the
+ * `holdout` in a pristine folder with the artifacts of the run that left `wt` as it is now.
+ */
+export async function runSideCommand(ctx: RunContext, id: number, wt: Worktree, commit: string, name: 'checks' | 'holdout', slot: number): Promise<CommandOutcome | null> {
   const c = ctx.program.config;
   const cmd = commandOf(c[name], c.timeout);
   if (!cmd) return null;
   const dir = ctx.paths.experimentDir(id);
   mkdirSync(dir, { recursive: true });
   const logPath = join(dir, `${name}.log`);
-  const exec = await ctx.executor.run(spec(ctx, id, slot, cwd, cmd.run, cmd.timeout, logPath, cmd.timeout), ctx.abort.signal);
+  let folder: PristineFolder | null = null;
+  let root = wt.path;
+  let cwd = join(wt.path, ctx.programDir);
+  if (name === 'checks') await wt.reset(commit);
+  else {
+    folder = await pristineFolder(ctx, `slot-${slot}`, wt.path);
+    root = folder.root;
+    cwd = folder.cwd;
+  }
+  const exec = await execute(ctx, name, id, spec(ctx, id, slot, name, root, cwd, cmd.run, cmd.timeout, logPath, cmd.timeout), ctx.abort.signal);
   const output = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
   const tail = tailLines(output, 15);
   const how = exec.timedOut ? `timed out after ${cmd.timeout}s` : exec.exitCode === null ? `killed by ${exec.signal}` : `exit code ${exec.exitCode}`;
   const ok = !exec.timedOut && exec.exitCode === 0;
-  return { ok, aborted: exec.aborted, output, reason: ok ? '' : `${name} failed (${how})${tail ? `\n--- last lines of ${name}.log ---\n${tail}` : ''}` };
+  const hint = !ok && folder ? pristineHint(folder) : '';
+  return { ok, aborted: exec.aborted, output, reason: ok ? '' : `${name} failed (${how})${tail ? `\n--- last lines of ${name}.log ---\n${tail}` : ''}${hint}` };
 }
 
 export function holdoutMetrics(outcome: CommandOutcome): Metrics {

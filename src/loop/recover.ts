@@ -3,12 +3,28 @@
  * unfinished is taken to a terminal state, so none is lost and none is counted twice.
  */
 import type { ProcessHandle } from '../executors/executor.js';
+import { LocalExecutor } from '../executors/local.js';
 import type { ExperimentRow } from '../ledger/types.js';
 import { git } from '../workspace/git.js';
 import type { RunContext } from './context.js';
 import { applyKeep, runCandidate } from './candidate.js';
 import { slotWorktree } from './experiment.js';
 import { record } from './record.js';
+
+/**
+ * Agents the last harness left running (it died while they proposed) are killed before anything
+ * else happens: one could otherwise go on writing into a slot a new candidate is made in. Sealed,
+ * they died with it already (bwrap --die-with-parent); this finds the unsealed ones by the process
+ * group or cgroup recorded when they started, and the experiment id in their environment.
+ */
+export async function killAgentOrphans(ctx: RunContext): Promise<void> {
+  const agents = new LocalExecutor();
+  for (const row of ctx.ledger.unfinishedExperiments(ctx.run.tag)) {
+    if (row.state !== 'proposing' || !row.agent_process_json) continue;
+    const killed = await agents.killLeftovers(JSON.parse(row.agent_process_json) as ProcessHandle, { AUTORESEARCH_EXPERIMENT_ID: String(row.id) });
+    if (killed > 0) ctx.emit({ type: 'note', level: 'info', text: `experiment ${row.id}: killed ${killed} process(es) of the agent interrupted while proposing` });
+  }
+}
 
 export async function recoverUnfinished(ctx: RunContext): Promise<number> {
   const rows = ctx.ledger.unfinishedExperiments(ctx.run.tag).filter((r) => r.id > 0);

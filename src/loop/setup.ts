@@ -109,6 +109,7 @@ export async function openRun<T>(opts: OpenRunOptions, prepare: Prepare<T>): Pro
       run = undefined;
     }
     const prepared = await prepare({ program, programDirAbs: dirname(location.file), ledger, tag, repo });
+    await checkUntracked(repo, run?.base_commit ?? (await headCommit(repo)), location.dir, program);
     const resumed = Boolean(run);
     if (run) {
       const other = liveHarness(run);
@@ -177,6 +178,7 @@ async function createRun(
     pid: process.pid,
     heartbeat_at: now,
     work_dir: paths.workDir === paths.runDir ? null : paths.workDir,
+    sandbox_json: null,
   };
   ledger.createRun(run);
   return run;
@@ -214,9 +216,27 @@ async function checkProtectedClean(repo: string, programDir: string, program: Pr
   }
 }
 
+/**
+ * `hidden:` and `keep_ignored:` paths come from the checkout, never from git: a tracked hidden file
+ * would be readable through git's objects (and in every worktree), and a tracked kept path would
+ * be covered by its mount.
+ */
+async function checkUntracked(repo: string, base: string, programDir: string, program: Program): Promise<void> {
+  const prefix = programDir ? `${programDir}/` : '';
+  for (const key of ['hidden', 'keep_ignored'] as const) {
+    const paths = program.config[key];
+    if (paths.length === 0) continue;
+    const tracked = (await git(repo, ['ls-tree', '-r', '--name-only', '-z', base, '--', ...paths.map((p) => prefix + p.replace(/^\.\//, '').replace(/\/$/, ''))])).split('\0').filter(Boolean);
+    if (tracked.length > 0) {
+      const why = key === 'hidden' ? 'agents and runs could read it through git' : 'the sandbox mounts it from your checkout over the tracked files';
+      throw new UserError(`${key}: ${tracked.slice(0, 3).join(', ')}${tracked.length > 3 ? ` and ${tracked.length - 3} more` : ''} is tracked by git, and ${why}`,
+        `untrack it and ignore it: git rm -r --cached ${tracked[0]} && echo '/${tracked[0]}' >> .gitignore && git commit -m "untrack ${tracked[0]}"`);
+    }
+  }
+}
+
 async function discardRun(repo: string, ledger: Ledger, run: RunRow): Promise<void> {
-  ledger.db.prepare('DELETE FROM experiments WHERE run_tag = ?').run(run.tag);
-  ledger.db.prepare('DELETE FROM runs WHERE tag = ?').run(run.tag);
+  ledger.discardRun(run.tag);
   await git(repo, ['update-ref', '-d', `refs/heads/${run.branch}`], { allowFail: true });
   const refs = await git(repo, ['for-each-ref', '--format=%(refname)', `refs/autoresearch/${run.tag}/`], { allowFail: true });
   for (const ref of refs.split('\n').filter(Boolean)) await git(repo, ['update-ref', '-d', ref], { allowFail: true });

@@ -58,6 +58,29 @@ export const DecisionSchema = z.strictObject({
 
 const command = z.union([z.string().min(1), z.strictObject({ run: z.string().min(1), timeout: duration.optional() })]);
 
+/** `eval:` may also read the `hidden:` paths (an answer key), when it says so. */
+const evalCommand = z.union([
+  z.string().min(1),
+  z.strictObject({ run: z.string().min(1), timeout: duration.optional(), reads_hidden: z.boolean().default(false) }),
+]);
+
+/** `10%` of the budget (at least 5 s), or a duration such as `30s`. */
+const grace = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const percent = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value) : null;
+  if (percent) return { percent: Number(percent[1]) };
+  const seconds = DurationSchema.safeParse(value);
+  if (!seconds.success) {
+    ctx.addIssue({ code: 'custom', message: `expected a percentage of the budget such as 10% or a duration such as 30s, got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return { seconds: seconds.data };
+});
+
+/** Seconds a run may exceed its budget before it ends as "over budget". */
+export function graceSeconds(budget: number, setting: { percent: number } | { seconds: number }): number {
+  return 'seconds' in setting ? setting.seconds : Math.max(5, (budget * setting.percent) / 100);
+}
+
 /** `agent: tune` or `agent: { name: command, command: ./propose.sh }`; options belong to the agent. */
 export const AgentSchema = z.union([
   z.string().min(1),
@@ -145,13 +168,25 @@ export const FrontMatterSchema = z.strictObject({
   /** Cheap checks (tests, lint, type-check) run before the experiment; failing -> invalid. */
   checks: command.optional(),
   /** Protected command that computes the metric from what the run produced; the run's own output is then ignored. */
-  eval: command.optional(),
+  eval: evalCommand.optional(),
   /** Protected command run on kept candidates only; its metrics are recorded as the holdout. */
   holdout: command.optional(),
   /** Secondary metrics that must hold, e.g. ["memory_gb <= 60", "p99_ms <= 20"]. */
   constraints: z.array(z.string().regex(CONSTRAINT_PATTERN, 'write a constraint as `name <= number` (operators <=, <, >=, >, ==, !=)')).default([]),
   /** Penalty in metric units per net added line of code (deleting lines earns it back). */
   simplicity: z.number().nonnegative().default(0),
+  /** auto: seal agents and experiments where bubblewrap works, say "unsealed" elsewhere; required: refuse to run unsealed; off. */
+  sandbox: z.enum(['auto', 'required', 'off']).default('auto'),
+  /** Paths (holdout data, answer keys) no agent or run may read; only `holdout` (and `eval` with reads_hidden) see them. */
+  hidden: pathList.default([]),
+  /** Ignored paths of your checkout (node_modules, a dataset cache) every sealed process sees, read-only, in its worktree. */
+  keep_ignored: pathList.default([]),
+  /** What the run writes that `eval` and `holdout` may read (a checkpoint, predictions); nothing else crosses over. */
+  artifacts: pathList.default([]),
+  /** The largest file a candidate may add or change. */
+  max_file_bytes: bytes.default(10 * 1024 * 1024),
+  /** How far past `budget` a run may go before it ends as "over budget" (`timeout` stays the hard kill). */
+  budget_grace: grace.default({ percent: 10 }),
   limits: z
     .strictObject({
       memory: bytes.optional(),

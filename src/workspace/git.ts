@@ -4,7 +4,7 @@ import { UserError } from '../program/errors.js';
 
 export class GitError extends Error {
   constructor(readonly args: string[], readonly code: number | null, readonly stderr: string) {
-    super(`git ${args.join(' ')} failed (${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    super(`git ${args.filter((a) => !a.startsWith('--git-dir=') && !a.startsWith('--work-tree=')).join(' ')} failed (${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
     this.name = 'GitError';
   }
 }
@@ -31,11 +31,18 @@ export interface GitOptions {
   env?: Record<string, string>;
 }
 
+/**
+ * Options for every harness git call: no fsmonitor (a config value git would run as a command)
+ * and no hooks (`worktree add` would run post-checkout): the harness's git never runs code the
+ * repository's settings name.
+ */
+const SAFE = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null'];
+
 export function git(cwd: string, args: string[], opts: GitOptions = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       'git',
-      args,
+      [...SAFE, ...args],
       {
         cwd,
         maxBuffer: 256 * 1024 * 1024,
@@ -53,7 +60,7 @@ export function git(cwd: string, args: string[], opts: GitOptions = {}): Promise
 /** Like git() but returns the exit code instead of throwing (for merge-tree, which exits 1 on conflict). */
 export function gitStatus(cwd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('git', args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...identityEnv, LC_ALL: 'C' } }, (error, stdout, stderr) => {
+    execFile('git', [...SAFE, ...args], { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...identityEnv, LC_ALL: 'C' } }, (error, stdout, stderr) => {
       const code = error ? ((error as { code?: number }).code ?? 1) : 0;
       resolve({ code: typeof code === 'number' ? code : 1, stdout: String(stdout), stderr: String(stderr) });
     });

@@ -7,7 +7,9 @@ import { posix } from 'node:path';
 
 export interface RuleViolation {
   path: string;
-  rule: 'outside-editable' | 'protected';
+  rule: 'outside-editable' | 'protected' | 'nested-git' | 'symlink-outside' | 'too-large' | 'special-file';
+  /** The symlink's target, the file's size. */
+  detail?: string;
 }
 
 /** Turns a repository-relative path into a program-relative one, or null when outside the program's folder. */
@@ -45,8 +47,17 @@ export function checkChangedPaths(
   return violations;
 }
 
+const WHY: Record<RuleViolation['rule'], (v: RuleViolation) => string> = {
+  protected: () => 'protected',
+  'outside-editable': () => 'not editable',
+  'nested-git': () => 'a nested .git: git would not record what is inside it',
+  'symlink-outside': (v) => `a symlink pointing outside the worktree: ${v.detail ?? ''}`,
+  'too-large': (v) => `${v.detail ?? 'too large'}, over max_file_bytes`,
+  'special-file': () => 'not a regular file, folder or symlink',
+};
+
 export function describeViolations(violations: RuleViolation[], editable: string[]): string {
-  const first = violations.slice(0, 5).map((v) => (v.rule === 'protected' ? `${v.path} (protected)` : `${v.path} (not editable)`));
+  const first = violations.slice(0, 5).map((v) => `${v.path} (${WHY[v.rule](v)})`);
   const more = violations.length > 5 ? ` and ${violations.length - 5} more` : '';
   return `changed files outside the rules: ${first.join(', ')}${more}; editable: ${editable.join(', ')}`;
 }

@@ -2,10 +2,15 @@
  * A slot's workspace: one git worktree in the run's work folder (.autoresearch/<tag>/slots/<n>,
  * or under slurm.shared_dir), detached at the parent commit while the agent works, then at the
  * candidate commit while the experiment runs.
+ *
+ * Agents and experiments may write anything inside a worktree, its `.git` link file included, so
+ * the harness never lets git find the repository through that file: every command names the
+ * worktree's git folder explicitly (found from the repository's side), and a reset writes the
+ * link back. Otherwise a forged link could point git at a folder whose config runs a command.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { changedPaths, git, resolveRef } from './git.js';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { git, gitCommonDir, type GitOptions } from './git.js';
 
 /**
  * Worktree creation, one at a time per repository: `git worktree add` writes its metadata in
@@ -20,53 +25,86 @@ function serialized<T>(repo: string, fn: () => Promise<T>): Promise<T> {
   return next;
 }
 
+/** The worktree's own folder in the repository's .git/worktrees, found by its recorded path. */
+async function findGitDir(repo: string, path: string): Promise<string | null> {
+  const root = join(await gitCommonDir(repo), 'worktrees');
+  const link = resolve(path, '.git');
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return null;
+  }
+  for (const name of names) {
+    try {
+      if (resolve(readFileSync(join(root, name, 'gitdir'), 'utf8').trim()) === link) return join(root, name);
+    } catch {
+      // a half-written or pruned entry
+    }
+  }
+  return null;
+}
+
 export class Worktree {
+  private gitDir: string | null = null;
+
   constructor(readonly repo: string, readonly path: string) {}
 
-  /** Creates the worktree if needed, and puts it at `commit` with no stray files. */
-  async reset(commit: string): Promise<void> {
-    if (!existsSync(join(this.path, '.git'))) {
-      await serialized(this.repo, async () => {
-        mkdirSync(dirname(this.path), { recursive: true });
-        await git(this.repo, ['worktree', 'prune']);
-        await git(this.repo, ['worktree', 'add', '--detach', '-f', '-q', this.path, commit]);
-      });
-      return;
-    }
-    await git(this.path, ['reset', '-q', '--hard', commit]);
-    // Untracked files left by the agent or the last experiment; ignored files (caches) stay.
-    await git(this.path, ['clean', '-q', '-f', '-f', '-d']);
-  }
-
-  changedPaths(): Promise<string[]> {
-    return changedPaths(this.path);
+  /** git in this worktree, never through its `.git` file. */
+  async git(args: string[], opts: GitOptions = {}): Promise<string> {
+    const gitDir = this.gitDir ?? (this.gitDir = await findGitDir(this.repo, this.path));
+    if (!gitDir) throw new Error(`${this.path} is not a worktree of ${this.repo}`);
+    return git(this.path, [`--git-dir=${gitDir}`, `--work-tree=${this.path}`, ...args], opts);
   }
 
   /**
-   * Records the worktree's changes as one commit whose parent is `parent`, reachable under `ref`
-   * even if it is never kept. Returns the commit and its tree.
+   * Creates the worktree if needed, and puts it at exactly `commit`: tracked files as committed,
+   * everything else removed, ignored files included (caches and outputs of an earlier experiment
+   * must not reach the next one).
    */
-  async commit(parent: string, message: string, ref: string): Promise<{ commit: string; tree: string }> {
-    await git(this.path, ['add', '-A']);
-    const tree = (await git(this.path, ['write-tree'])).trim();
-    const commit = (await git(this.path, ['commit-tree', tree, '-p', parent, '-F', '-'], { input: message })).trim();
-    await git(this.path, ['update-ref', ref, commit]);
-    await git(this.path, ['reset', '-q', '--soft', commit]);
-    return { commit, tree };
+  async reset(commit: string): Promise<void> {
+    this.gitDir ??= existsSync(this.path) ? await findGitDir(this.repo, this.path) : null;
+    if (!this.gitDir) {
+      await serialized(this.repo, async () => {
+        mkdirSync(dirname(this.path), { recursive: true });
+        rmSync(this.path, { recursive: true, force: true });
+        await git(this.repo, ['worktree', 'prune']);
+        await git(this.repo, ['worktree', 'add', '--detach', '-f', '-q', this.path, commit]);
+      });
+      this.gitDir = await findGitDir(this.repo, this.path);
+      return;
+    }
+    this.restoreLink();
+    // Index entries flagged skip-worktree or assume-unchanged would survive the reset: start over.
+    if (/^[^H]/m.test(await this.git(['ls-files', '-v']))) rmSync(join(this.gitDir, 'index'), { force: true });
+    await this.git(['reset', '-q', '--hard', commit]);
+    await this.git(['clean', '-q', '-f', '-f', '-d', '-x']);
   }
 
-  /** Checks out an existing commit (for re-running an interrupted experiment). */
-  async checkout(commit: string): Promise<void> {
-    await this.reset(commit);
+  /** Rewrites the `.git` link file, whatever was left in its place. */
+  private restoreLink(): void {
+    const link = join(this.path, '.git');
+    rmSync(link, { recursive: true, force: true });
+    writeFileSync(link, `gitdir: ${this.gitDir}\n`);
   }
 
-  async head(): Promise<string | null> {
-    return resolveRef(this.path, 'HEAD');
+  /** The worktree's git folder (its index and HEAD), for the harness's own bookkeeping. */
+  async gitFolder(): Promise<string> {
+    this.gitDir ??= await findGitDir(this.repo, this.path);
+    if (!this.gitDir) throw new Error(`${this.path} is not a worktree of ${this.repo}`);
+    return this.gitDir;
   }
 
-  /** Tree of the parent commit (to detect a proposal that changed nothing). */
+  /** Records `tree` as a commit on `parent`, reachable under `ref` even if it is never kept. */
+  async commit(parent: string, tree: string, message: string, ref: string): Promise<string> {
+    const commit = (await git(this.repo, ['commit-tree', tree, '-p', parent, '-F', '-'], { input: message })).trim();
+    await git(this.repo, ['update-ref', ref, commit]);
+    return commit;
+  }
+
+  /** Tree of a commit (to detect a proposal that changed nothing). */
   async treeOf(commit: string): Promise<string> {
-    return (await git(this.path, ['rev-parse', `${commit}^{tree}`])).trim();
+    return (await git(this.repo, ['rev-parse', `${commit}^{tree}`])).trim();
   }
 }
 

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createCodexAgent } from '../../src/agents/codex.js';
 import type { Turn } from '../helpers/fake-llm.js';
-import { agentFixture, fakeServers } from '../helpers/agent-fixture.js';
+import { agentFixture, fakeServers, sealedSeal } from '../helpers/agent-fixture.js';
+import { detectSandbox } from '../../src/sandbox/detect.js';
 import { gitIn } from '../helpers/repo.js';
 
 const PROGRAM = `---
@@ -31,13 +32,21 @@ const FILES = {
 
 const BASE_ENV = { PATH: process.env.PATH, HOME: process.env.HOME };
 
-function setup(env: NodeJS.ProcessEnv = { ...BASE_ENV, OPENAI_API_KEY: 'sk-fake' }) {
+const sealed = (await detectSandbox()).sealed;
+
+/**
+ * Codex in the run's sandbox where this machine has one, as a run starts it (Codex's own sandbox
+ * cannot start under a system bubblewrap); in its own workspace-write sandbox elsewhere.
+ */
+async function setup(env: NodeJS.ProcessEnv = { ...BASE_ENV, OPENAI_API_KEY: 'sk-fake' }) {
   // The experiment's folder lies outside the worktree, as in a run.
   const expDir = mkdtempSync(join(tmpdir(), 'ar-codex-exp-'));
   const briefPath = join(expDir, 'brief.md');
   writeFileSync(briefPath, 'BRIEF-MARKER: try a lower learning rate.\n');
-  const { repo, dir, actx, ctx } = agentFixture(FILES, env, briefPath);
-  return { repo, dir, expDir, actx, ctx };
+  const fixture = agentFixture(FILES, env, briefPath);
+  const seal = await sealedSeal(fixture);
+  const ctx = seal ? { ...fixture.ctx, seal } : fixture.ctx;
+  return { repo: fixture.repo, dir: fixture.dir, expDir, actx: fixture.actx, ctx };
 }
 
 const fake = fakeServers();
@@ -48,7 +57,7 @@ const DONE: Turn = { text: 'Lowered the learning rate.\nTITLE: Lower LR to 0.05\
 describe('the codex agent', () => {
   it('edits an editable file through a codex tool; title, hypothesis, usage and cost from the turn', async () => {
     const server = await fake([shell("sed -i 's/lr = 0.1/lr = 0.05/' train.py"), DONE]);
-    const { repo, dir, expDir, actx, ctx } = setup();
+    const { repo, dir, expDir, actx, ctx } = await setup();
     const agent = await createCodexAgent({ model: 'fake-model', base_url: `${server.url}/v1` }, actx);
 
     const proposal = await agent.propose(ctx);
@@ -68,30 +77,41 @@ describe('the codex agent', () => {
     const prompt = JSON.stringify(posts[0]!.body.input);
     expect(prompt).toContain('BRIEF-MARKER');
     expect(prompt).toContain('TITLE:');
-    // Codex kept its state in the experiment's folder, not in the user's ~/.codex.
-    expect(existsSync(join(expDir, 'codex-home'))).toBe(true);
+    // Codex kept its state in the agent's private temp folder, not in the user's ~/.codex.
+    expect(existsSync(join(ctx.seal.tmp, 'codex-home'))).toBe(true);
+    void expDir;
   }, 30_000);
 
-  it('fails the proposal, naming the file, when a protected file changed', async () => {
-    const server = await fake([shell("echo 'SPLIT = 0' > prepare.py"), DONE]);
-    const { dir, actx, ctx } = setup();
+  it.skipIf(!sealed)('sealed, a protected file is read-only to every command Codex runs', async () => {
+    const server = await fake([shell("echo 'SPLIT = 0' > prepare.py; echo 'lr = 0.05' >> train.py"), DONE]);
+    const { dir, actx, ctx } = await setup();
     const agent = await createCodexAgent({ model: 'fake-model', base_url: `${server.url}/v1` }, actx);
 
-    await expect(agent.propose(ctx)).rejects.toThrow(/protected file exp\/prepare\.py/);
-    // Nothing is restored: the harness records the failure.
-    expect(readFileSync(join(dir, 'prepare.py'), 'utf8')).toBe('SPLIT = 0\n');
+    await agent.propose(ctx);
+    expect(readFileSync(join(dir, 'prepare.py'), 'utf8')).toBe('SPLIT = 42\n');
+    expect(readFileSync(join(dir, 'train.py'), 'utf8')).toContain('lr = 0.05');
+    const output = JSON.stringify(server.requests.filter((r) => r.method === 'POST')[1]!.body.input);
+    expect(output).toContain('prepare.py: Read-only file system');
+  }, 30_000);
+
+  it('unsealed, Codex runs in its own workspace-write sandbox, even beside an old system bubblewrap', async () => {
+    const server = await fake([shell("sed -i 's/lr = 0.1/lr = 0.05/' train.py"), DONE]);
+    const { dir, actx, ctx } = await setup();
+    const agent = await createCodexAgent({ model: 'fake-model', base_url: `${server.url}/v1` }, actx);
+    await agent.propose({ ...ctx, seal: { ...ctx.seal, prefix: [] } });
+    expect(readFileSync(join(dir, 'train.py'), 'utf8')).toBe('import prepare\nlr = 0.05\n');
   }, 30_000);
 
   it('a model error fails the proposal with a clear message', async () => {
     const server = await fake([{ status: 400, body: { error: { message: 'bad request from fake', type: 'invalid_request_error' } } }]);
-    const { actx, ctx } = setup();
+    const { actx, ctx } = await setup();
     const agent = await createCodexAgent({ model: 'fake-model', base_url: `${server.url}/v1` }, actx);
     await expect(agent.propose(ctx)).rejects.toThrow(/the codex agent failed \(model fake-model at http.*bad request from fake/s);
   }, 30_000);
 
   it('gives up when the run stops', async () => {
     const server = await fake([shell('sleep 20'), DONE]);
-    const { actx, ctx } = setup();
+    const { actx, ctx } = await setup();
     const stop = new AbortController();
     const agent = await createCodexAgent({ model: 'fake-model', base_url: `${server.url}/v1` }, actx);
     const started = Date.now();
@@ -101,7 +121,7 @@ describe('the codex agent', () => {
   }, 30_000);
 
   it('validates options and needs a key without base_url', async () => {
-    const { actx } = setup({ ...BASE_ENV });
+    const { actx } = await setup({ ...BASE_ENV });
     await expect(createCodexAgent({ sandbox: 'yolo' }, actx)).rejects.toThrow(/agent\.sandbox/);
     await expect(createCodexAgent({ modle: 'x' }, actx)).rejects.toThrow(/unknown option modle/);
     await expect(createCodexAgent({ timeout: 'soon' }, actx)).rejects.toThrow(/duration/);

@@ -169,6 +169,7 @@ describe('the llm agent, rules', () => {
       ['write_file', { path: 'model/up/secret.txt', content: 'pwned' }],
       ['list_files', { path: '..' }],
       ['write_file', { path: 'model/loop/prepare.py', content: 'pwned' }],
+      ['write_file', { path: 'model/.git/config', content: '[core]\n\tfsmonitor = ./pwn.sh\n' }],
     ));
     // The same agent, pointed at the repo with the symlinks.
     const s = setup(anthropic(server));
@@ -183,10 +184,12 @@ describe('the llm agent, rules', () => {
     expect(results[4]).toMatch(/resolves outside the program folder/);
     expect(results[5]).toContain('\\"..\\" is not allowed');
     expect(results[6]).toContain('model/loop/prepare.py goes through a symlinked folder');
+    expect(results[7]).toContain('.git folders are off limits'); // editable model/**, but a nested repository hides files from git
+    expect(existsSync(join(repo, 'exp/model/.git'))).toBe(false);
     expect(read(repo, 'exp/prepare.py')).toBe('SECRET_SPLIT = 42\n');
     expect(results.join('')).not.toContain('outside the program folder\\n'); // the secret's content never leaked
     expect(read(repo, 'secret.txt')).toBe('outside the program folder\n');
-    expect(proposal.meta).toMatchObject({ toolErrors: 7 });
+    expect(proposal.meta).toMatchObject({ toolErrors: 8 });
   });
 
   it('shows protected files read-only by default, and hides them with read_protected: false', async () => {

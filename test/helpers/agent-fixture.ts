@@ -3,8 +3,13 @@
  * AgentContext an agent is created with, and the ProposalContext of experiment 1 with its brief.
  */
 import { afterEach } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ProposalContext } from '../../src/agents/agent.js';
+import type { AgentSeal, ProposalContext } from '../../src/agents/agent.js';
+import { detectSandbox } from '../../src/sandbox/detect.js';
+import { Sandbox } from '../../src/sandbox/sandbox.js';
+import { hashFiles, resolveProtected } from '../../src/workspace/protect.js';
 import type { AgentContext } from '../../src/agents/registry.js';
 import type { Ledger } from '../../src/ledger/ledger.js';
 import { buildBrief } from '../../src/program/brief.js';
@@ -36,8 +41,35 @@ export function agentFixture(files: Record<string, string>, env: NodeJS.ProcessE
     baselineValue: 1.5,
     experiments: [],
   });
-  const ctx: ProposalContext = { workspace: repo, programDir: dir, brief, briefPath: briefPath ?? join(repo, 'brief.md'), experimentId: 1, signal: new AbortController().signal };
+  // Unsealed by default: tests of one agent's own behaviour; `sealed()` below puts it in the sandbox.
+  const seal = { prefix: [], env: {}, tmp: mkdtempSync(join(tmpdir(), 'ar-agent-tmp-')) };
+  const ctx: ProposalContext = { workspace: repo, programDir: dir, brief, briefPath: briefPath ?? join(repo, 'brief.md'), experimentId: 1, signal: new AbortController().signal, seal };
   return { repo, dir, program, actx, ctx };
+}
+
+/**
+ * The agent's sandbox for a fixture, as a run would build it (the repository root stands in for
+ * the worktree); null where this machine cannot seal.
+ */
+export async function sealedSeal(f: AgentFixture): Promise<AgentSeal | null> {
+  const support = await detectSandbox();
+  if (!support.sealed) return null;
+  const sandbox = new Sandbox(support, {
+    repo: f.repo,
+    programDir: 'exp',
+    stateDir: join(f.repo, '.autoresearch'),
+    workDir: mkdtempSync(join(tmpdir(), 'ar-agent-work-')),
+    hidden: [],
+    keepIgnored: [],
+    protectedFiles: Object.keys(await protectedHashesOf(f)),
+  });
+  const tmp = sandbox.tempDir('agent-test');
+  const seal = sandbox.seal({ role: 'agent', root: f.repo, cwd: f.dir, tmp, network: true });
+  return { prefix: seal.prefix, env: seal.env, tmp };
+}
+
+async function protectedHashesOf(f: AgentFixture): Promise<Record<string, string>> {
+  return hashFiles(f.dir, await resolveProtected(f.dir, f.program.config.protected));
 }
 
 /** Starts fake model servers on demand and closes them after each test of the file. */

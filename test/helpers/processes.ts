@@ -35,3 +35,20 @@ export function killQuietly(pids: number[]): void {
     }
   }
 }
+
+/**
+ * Pids whose argv[0] is `name` (start them as `bash -c 'exec -a NAME sleep 300'`): sealed
+ * experiments cannot write a pid file outside their worktree, and their own pid is namespaced.
+ */
+export function processesNamed(name: string): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'latin1').split('\0')[0] === name && isAlive(Number(entry))) out.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}

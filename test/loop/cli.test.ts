@@ -2,6 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { measurementSeed } from '../../src/loop/environment.js';
+import { processesNamed } from '../helpers/processes.js';
 import { alive, cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, waitFor } from '../helpers/repo.js';
 
 const program = (extra = '') => `---
@@ -16,7 +18,7 @@ Raise the score.
 
 const EXP = `#!/bin/bash
 source ./params.sh
-[ -n "$SLOW" ] && { sleep 30 & echo $! > "$SLOW"; wait; }
+[ -n "$SLOW" ] && { bash -c "exec -a $SLOW sleep 30" & wait; }
 echo "score: $VALUE"
 `;
 
@@ -97,18 +99,15 @@ describe('autoresearch CLI', () => {
   });
 
   it('Ctrl-C kills the experiment tree, saves the run, and resume re-runs the experiment', async () => {
-    const pidFile = join(mkdtempSync(join(tmpdir(), 'ar-pid-')), 'sleep.pid');
+    const marker = `ar-slow-${process.pid}-${Date.now()}`;
     const repo = makeRepo({
       'exp.sh': EXP,
       'params.sh': 'VALUE=1\n',
-      'program.md': program('agent: { name: command, command: "echo VALUE=2 > params.sh" }\nstop: { experiments: 1 }\nenv: { set: { SLOW: PIDFILE } }\n'.replace('PIDFILE', pidFile)).replace('budget: 2s', 'budget: 60s'),
+      'program.md': program(`agent: { name: command, command: "echo VALUE=2 > params.sh" }\nstop: { experiments: 1 }\nenv: { set: { SLOW: ${marker} } }\n`).replace('budget: 2s', 'budget: 60s'),
     });
     // The baseline is slow too: interrupt it while it runs.
     const child = cliAsync(repo, ['run', '--tag', 'c']);
-    const sleepPid = await waitFor(() => {
-      const text = readFileSync(pidFile, 'utf8').trim();
-      return text ? Number(text) : undefined;
-    }, 30_000, 'the experiment to start');
+    const sleepPid = await waitFor(() => processesNamed(marker)[0], 30_000, 'the experiment to start');
     expect(alive(sleepPid)).toBe(true);
     child.kill('SIGINT');
     const { code } = await exited(child);
@@ -165,22 +164,25 @@ describe('autoresearch CLI', () => {
   });
 
   it('`autoresearch stop` ends a running loop after the experiment in flight', async () => {
+    // Experiment 2 holds until the test has asked for the stop (a file it may read, not write).
+    const release = join(mkdtempSync(join(tmpdir(), 'ar-release-')), 'go');
     const repo = makeRepo({
-      'exp.sh': '#!/bin/bash\nsource ./params.sh\nsleep 0.5\necho "score: $VALUE"\n',
+      'exp.sh': `#!/bin/bash\nsource ./params.sh\nif [ "$VALUE" -ge 2 ]; then while [ ! -e "${release}" ]; do sleep 0.05; done; fi\necho "score: $VALUE"\n`,
       'params.sh': 'VALUE=1\n',
       'program.md': program('agent: { name: command, command: "echo VALUE=$AUTORESEARCH_EXPERIMENT_ID > params.sh" }\n'),
     });
     const child = cliAsync(repo, ['run', '--tag', 'st']);
-    await waitFor(() => ledgerRows(repo, 'st').some((r) => r.id >= 2 && r.state === 'running'), 30_000, 'experiment 2 to run');
-    expect(cli(repo, ['status']).stdout).toMatch(/in flight\s+#\d+ .*running .* of 2\.0s/);
+    await waitFor(() => ledgerRows(repo, 'st').some((r) => r.id === 2 && r.state === 'running'), 30_000, 'experiment 2 to run');
+    expect(cli(repo, ['status']).stdout).toMatch(/in flight\s+#2 .*running .* of 2\.0s/);
     const stop = cli(repo, ['stop']);
     expect(stop.stdout).toContain('will stop after the experiment in flight');
+    writeFileSync(release, '');
     const { code } = await exited(child);
     expect(code).toBe(0);
     expect(child.output()).toContain('stopped: stop requested');
     const rows = ledgerRows(repo, 'st');
     expect(rows.every((r) => r.state === 'recorded')).toBe(true);
-    expect(rows.length).toBeLessThanOrEqual(4);
+    expect(rows.map((r) => r.id)).toEqual([0, 1, 2]); // nothing after the experiment in flight
     expect(cli(repo, ['status']).stdout).toContain('stopped: stop requested');
     expect(cli(repo, ['stop']).stdout).toContain('is not running');
   });
@@ -307,20 +309,23 @@ describe('abort', () => {
 
 describe('rerun', () => {
   it.each([[[]], [['--pipeline']]])('measures an experiment again when asked, and its value becomes the mean of its runs %j', (extra: string[]) => {
-    const counter = join(mkdtempSync(join(tmpdir(), 'ar-rerun-')), 'n');
     const repo = makeRepo({
-      // Each run of the same commit prints a slightly different value: 10, 11, 12, ...
-      'exp.sh': `#!/bin/bash\nsource ./params.sh\nn=$(( $(cat "${counter}" 2>/dev/null || echo 0) + 1 )); echo $n > "${counter}"\necho "score: $((VALUE * 10 + n))"\n`,
+      // Each run of the same commit prints a slightly different value, from the harness's
+      // per-measurement seed: VALUE * 10 + seed % 5.
+      'exp.sh': `#!/bin/bash\nsource ./params.sh\necho "score: $((VALUE * 10 + AUTORESEARCH_SEED % 5))"\n`,
       'params.sh': 'VALUE=1\n',
       'program.md': program('agent: { name: command, command: "echo VALUE=2 > params.sh" }\n').replace('goal: maximize', 'goal: maximize, deterministic: true'),
     });
     expect(cli(repo, ['run', '--tag', 'rr', '-n', '1', ...extra]).code).toBe(0);
-    expect(ledgerRows(repo, 'rr').map((r) => r.primary_value)).toEqual([11, 22]);
+    const seeded = (id: number, run: number) => measurementSeed('rr', id, run) % 5;
+    const [base, first, second] = [10 + seeded(0, 0), 20 + seeded(1, 0), 20 + seeded(1, 1)];
+    expect(first).not.toBe(second); // the repeat differs, so the mean shows it
+    expect(ledgerRows(repo, 'rr').map((r) => r.primary_value)).toEqual([base, first]);
     expect(cli(repo, ['rerun', '1']).stdout).toContain('experiment 1 will be measured again when the run continues');
     expect(cli(repo, ['rerun', '9']).stderr).toContain('has no experiment 9');
     const again = cli(repo, ['run', '--tag', 'rr', '-n', '1', ...extra]);
     expect(again.code).toBe(0);
-    expect(again.stdout).toContain('re-ran experiment 1: 23 (its value is now 22.5, n=2)');
-    expect(ledgerRows(repo, 'rr').map((r) => r.primary_value)).toEqual([11, 22.5]);
+    expect(again.stdout).toContain(`re-ran experiment 1: ${second} (its value is now ${(first + second) / 2}, n=2)`);
+    expect(ledgerRows(repo, 'rr').map((r) => r.primary_value)).toEqual([base, (first + second) / 2]);
   });
 });

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startRun } from '../../src/run.js';
+import { detectSandbox } from '../../src/sandbox/detect.js';
 import type { LoopEvent } from '../../src/loop/events.js';
 import '../../src/agents/builtin.js';
 import { gitIn, ledgerRows, makeRepo, readResultsTsv, writeFiles } from '../helpers/repo.js';
@@ -47,6 +48,8 @@ function sleepers(): number[] {
     .map(Number);
 }
 
+const sealed = (await detectSandbox()).sealed;
+
 describe('the experiment lifecycle on a real repository', () => {
   let repo: string;
   let events: LoopEvent[];
@@ -65,7 +68,7 @@ describe('the experiment lifecycle on a real repository', () => {
       [base, { 'params.sh': params(6) }], // 7 skipped: same as 2
       [base, base], // 8 skipped: no change
       [base, { 'params.sh': params(2, 'hang') }], // 9 timeout
-      [base, { 'params.sh': params(2, 'tamper') }], // 10 invalid: changed protected data while running
+      [base, { 'params.sh': params(7, 'tamper') }], // 10 tries to change protected data while running
       [base, { 'params.sh': params(1, 'flood') }], // 11 keep, 30 MB of output
     ];
     const names = steps.map(([before, after], i) => {
@@ -97,7 +100,9 @@ describe('the experiment lifecycle on a real repository', () => {
       [7, 'recorded', 'skipped'],
       [8, 'recorded', 'skipped'],
       [9, 'recorded', 'timeout'],
-      [10, 'recorded', 'invalid'],
+      // Sealed, protected files are read-only to the run: the write fails and the run is judged as
+      // it is. Unsealed, the change is found by the hash check after the run.
+      [10, 'recorded', sealed ? 'discard' : 'invalid'],
       [11, 'recorded', 'keep'],
     ]);
     const byId = Object.fromEntries(rows.map((r) => [r.id, r]));
@@ -112,7 +117,8 @@ describe('the experiment lifecycle on a real repository', () => {
     expect(byId[7]!.reason).toContain('same files as experiment 2');
     expect(byId[8]!.reason).toContain('no change');
     expect(byId[9]!.reason).toContain('hard timeout');
-    expect(byId[10]!.reason).toContain('changed protected files while it ran: data.txt');
+    if (sealed) expect(readFileSync(byId[10]!.log_path!, 'utf8')).toContain('data.txt: Read-only file system');
+    else expect(byId[10]!.reason).toContain('changed protected files while it ran: data.txt');
     expect(byId[11]!.primary_value).toBe(1);
   });
 

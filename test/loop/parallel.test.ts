@@ -1,6 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, waitFor } from '../helpers/repo.js';
 
@@ -55,10 +53,9 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
 
 describe('devices and crashes with several experiments in flight', () => {
   it('gives each slot its own device, never shared by two running experiments', () => {
-    const locks = mkdtempSync(join(tmpdir(), 'ar-dev-'));
     const repo = makeRepo({
-      // Holding a per-device lock directory while running: a second experiment on the same device fails.
-      'exp.sh': `mkdir "$LOCKS/gpu-$CUDA_VISIBLE_DEVICES" || { echo "device $CUDA_VISIBLE_DEVICES busy"; exit 1; }\necho "slot $AUTORESEARCH_SLOT device $CUDA_VISIBLE_DEVICES"\nsleep 0.3\nrmdir "$LOCKS/gpu-$CUDA_VISIBLE_DEVICES"\necho "score: 1"\n`,
+      // Each run logs when it held its device (sealed runs share no writable folder to lock in).
+      'exp.sh': `echo "slot $AUTORESEARCH_SLOT device $CUDA_VISIBLE_DEVICES"\necho "held $(date +%s%N)"\nsleep 0.3\necho "released $(date +%s%N)"\necho "score: 1"\n`,
       'v/0': '0\n',
       'program.md': `---
 metric: { name: score, goal: maximize, deterministic: true }
@@ -67,7 +64,6 @@ budget: 5s
 editable: ["v/*"]
 protected: [exp.sh]
 devices: [a, b, c]
-env: { set: { LOCKS: ${locks} } }
 agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESEARCH_EXPERIMENT_ID' }
 ---
 `,
@@ -77,9 +73,18 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
     expect(r.stdout).toContain('(3 slots, up to 9 experiments)'); // one slot per device by default
     const rows = ledgerRows(repo, 'd');
     expect(rows.filter((x) => x.status === 'crash')).toEqual([]);
+    const held: Record<string, Array<[number, number]>> = {};
     for (const x of rows.filter((e) => e.id > 0)) {
       const slot = (x as unknown as { slot: number }).slot;
-      expect(readFileSync(x.log_path!, 'utf8')).toContain(`slot ${slot} device ${['a', 'b', 'c'][slot]}`);
+      const log = readFileSync(x.log_path!, 'utf8');
+      expect(log).toContain(`slot ${slot} device ${['a', 'b', 'c'][slot]}`);
+      const device = /device (\w+)/.exec(log)![1]!;
+      (held[device] ??= []).push([Number(/held (\d+)/.exec(log)![1]), Number(/released (\d+)/.exec(log)![1])]);
+    }
+    // No two runs ever held the same device at the same time.
+    for (const spans of Object.values(held)) {
+      spans.sort((a, b) => a[0] - b[0]);
+      for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThan(spans[i - 1]![1]);
     }
     expect(cli(repo, ['run', '--tag', 'd2', '--parallel', '4']).stderr).toContain('--parallel 4 but only 3 devices');
   });

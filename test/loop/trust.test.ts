@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, gitIn, ledgerRows, makeRepo, writeFiles } from '../helpers/repo.js';
@@ -73,7 +72,7 @@ describe('results you can trust', () => {
         'eval.sh': 'echo "score: $(cat out.txt)"\n',
         'params.sh': p(5),
       },
-      'eval: bash eval.sh\n',
+      'eval: bash eval.sh\nartifacts: [out.txt]\n',
       [
         [p(5), p(6, 'EXTRA="echo score: 0; echo METRIC score=0"\n')],
         [p(5), p(4)],
@@ -96,11 +95,11 @@ describe('results you can trust', () => {
   it('runs the holdout on kept candidates and warns when validation improves while the holdout gets worse', () => {
     const repo = repoWith(
       {
-        'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n',
-        'holdout.sh': 'source ./params.sh\necho "score: $HOLDOUT"\n',
+        'exp.sh': 'source ./params.sh\necho "score: $VALUE"\necho $HOLDOUT > model.txt\n',
+        'holdout.sh': 'echo "score: $(cat model.txt)"\n',
         'params.sh': p(5, 'HOLDOUT=5\n'),
       },
-      'holdout: bash holdout.sh\n',
+      'holdout: bash holdout.sh\nartifacts: [model.txt]\n',
       [
         [p(5, 'HOLDOUT=5\n'), p(4, 'HOLDOUT=4.5\n')],
         [p(4, 'HOLDOUT=4.5\n'), p(3, 'HOLDOUT=6\n')],
@@ -138,17 +137,16 @@ describe('results you can trust', () => {
 
 describe('noise-aware decisions on a noisy metric', () => {
   it('measures the noise, does not keep a neutral change, keeps a real one, and explains both', () => {
-    const counter = join(mkdtempSync(join(tmpdir(), 'ar-noise-')), 'n');
-    // score = VALUE + N(0, 0.1), the noise drawn from a seeded sequence so the test is repeatable.
+    // score = VALUE + N(0, 0.1), the noise drawn from the harness's per-measurement seed, so the
+    // test is repeatable and every repeat differs.
     const exp = `source ./params.sh
-n=$(( $(cat "$COUNTER" 2>/dev/null || echo 0) + 1 )); echo $n > "$COUNTER"
-awk -v v="$VALUE" -v s="$n" 'BEGIN { srand(s * 7919); u = rand(); w = rand(); printf "score: %.6f\\n", v + 0.1 * sqrt(-2 * log(u + 1e-12)) * cos(6.2831853 * w) }'
+awk -v v="$VALUE" -v s="$AUTORESEARCH_SEED" 'BEGIN { srand(s); u = rand(); w = rand(); printf "score: %.6f\\n", v + 0.1 * sqrt(-2 * log(u + 1e-12)) * cos(6.2831853 * w) }'
 `;
     const repo = makeRepo({ 'exp.sh': exp, 'params.sh': p(5, '# tuned\n') });
     writeFiles(repo, {
       'ideas/1.patch': patchBetween(repo, { 'params.sh': p(5, '# tuned\n') }, { 'params.sh': p(5, '# retuned (no real change)\n') }),
       'ideas/2.patch': patchBetween(repo, { 'params.sh': p(5, '# tuned\n') }, { 'params.sh': p(4, '# tuned\n') }),
-      'program.md': `---\nmetric: { name: score, goal: minimize }\nrun: bash exp.sh\nbudget: 5s\neditable: [params.sh]\nprotected: [exp.sh]\nagent: { name: scripted, patches: [ideas/1.patch, ideas/2.patch] }\nenv: { set: { COUNTER: ${counter} } }\n---\n`,
+      'program.md': `---\nmetric: { name: score, goal: minimize }\nrun: bash exp.sh\nbudget: 5s\neditable: [params.sh]\nprotected: [exp.sh]\nagent: { name: scripted, patches: [ideas/1.patch, ideas/2.patch] }\n---\n`,
     });
     gitIn(repo, 'add', '-A');
     gitIn(repo, 'commit', '-q', '-m', 'program');

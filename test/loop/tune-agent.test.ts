@@ -144,7 +144,7 @@ describe('the tune agent with parallel slots', () => {
       'exp.sh': EXP.replace('source ./knobs.sh\n', 'source ./knobs.sh\nsleep 0.$((2 + 5 * AUTORESEARCH_SLOT))\n').replace(/\n$/, ' | tee produced.txt\n'),
       'knobs.sh': KNOBS,
       'holdout.sh': 'cat produced.txt\n',
-      'program.md': program(SEARCH.replace('seed: 7', 'seed: 2'), 'slots: 2\nholdout: bash holdout.sh\n').replace('protected: [exp.sh]', 'protected: [exp.sh, holdout.sh]'),
+      'program.md': program(SEARCH.replace('seed: 7', 'seed: 2'), 'slots: 2\nholdout: bash holdout.sh\nartifacts: [produced.txt]\n').replace('protected: [exp.sh]', 'protected: [exp.sh, holdout.sh]'),
     });
     const r = cli(repo, ['run', '--tag', 'c', '-n', '6']);
     expect(r.code).toBe(0);

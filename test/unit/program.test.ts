@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { graceSeconds } from '../../src/program/schema.js';
 import { parseProgram } from '../../src/program/program.js';
 import { ProgramError } from '../../src/program/errors.js';
 import { parseDuration } from '../../src/program/duration.js';
@@ -45,9 +46,24 @@ describe('parseProgram', () => {
     const p = parseProgram(ok.replace('goal: minimize }', 'goal: minimize, deterministic: true }').replace('agent: command', 'agent: command\nchecks: npm test\neval: { run: python eval.py, timeout: 2m }\nconstraints: ["memory_gb <= 60", "p99_ms < 20"]\nlimits: { memory: 4GB, processes: 256, network: false }'), 'program.md');
     expect(p.config.repeats).toEqual({ baseline: 1, max: 1, refresh_incumbent: 25 });
     expect(p.config.checks).toBe('npm test');
-    expect(p.config.eval).toEqual({ run: 'python eval.py', timeout: 120 });
+    expect(p.config.eval).toEqual({ run: 'python eval.py', timeout: 120, reads_hidden: false });
     expect(p.config.constraints).toEqual(['memory_gb <= 60', 'p99_ms < 20']);
     expect(p.config.limits).toEqual({ memory: 4 * 1024 ** 3, processes: 256, network: false });
+  });
+
+  it('reads the sealing settings, with defaults that seal where possible', () => {
+    const d = parseProgram(ok, 'program.md').config;
+    expect([d.sandbox, d.hidden, d.keep_ignored, d.artifacts, d.max_file_bytes, d.budget_grace]).toEqual(['auto', [], [], [], 10 * 1024 ** 2, { percent: 10 }]);
+    const p = parseProgram(
+      ok.replace('agent: command', 'agent: command\nsandbox: required\nhidden: [data/holdout.jsonl]\nkeep_ignored: [node_modules]\nartifacts: [out/**]\nmax_file_bytes: 1MB\nbudget_grace: 30s\neval: { run: python eval.py, reads_hidden: true }'),
+      'program.md',
+    ).config;
+    expect([p.sandbox, p.hidden, p.keep_ignored, p.artifacts, p.max_file_bytes, p.budget_grace]).toEqual(['required', ['data/holdout.jsonl'], ['node_modules'], ['out/**'], 1024 ** 2, { seconds: 30 }]);
+    expect(p.eval).toEqual({ run: 'python eval.py', reads_hidden: true });
+    expect(graceSeconds(300, { percent: 10 })).toBe(30);
+    expect(graceSeconds(10, { percent: 10 })).toBe(5); // at least 5 s
+    expect(errorOf(ok.replace('agent: command', 'agent: command\nbudget_grace: lots')).message).toContain('10%');
+    expect(errorOf(ok.replace('agent: command', 'agent: command\nsandbox: maybe')).message).toContain('required');
   });
 
   it('explains a malformed constraint and a bad size', () => {

@@ -57,7 +57,8 @@ export function workspaceTools(o: WorkspaceToolsOptions, stats: ToolStats) {
     if (p.split('/').includes('..')) throw new ToolError(`${path}: ".." is not allowed; paths stay inside the program folder`);
     const n = posix.normalize(p === '' ? '.' : p).replace(/\/$/, '');
     if (n === '.' && !allowRoot) throw new ToolError('a file path is required');
-    if (n === '.git' || n.startsWith('.git/')) throw new ToolError(`${path}: the .git folder is off limits`);
+    // Anywhere, not only at the top: a nested .git would hide what is below it from git.
+    if (n.split('/').includes('.git')) throw new ToolError(`${path}: .git folders are off limits`);
     return n;
   }
 

@@ -1,0 +1,71 @@
+/**
+ * Only the harness writes the run's git refs: the branch (the incumbent) and every candidate under
+ * refs/autoresearch/<tag>/. They are checked against the ledger at every decision and at the start
+ * and end of a run; a ref someone else moved, deleted or added is reported and put back.
+ */
+import { git } from '../workspace/git.js';
+import type { RunContext } from './context.js';
+
+export interface RefProblem {
+  ref: string;
+  found: string | null;
+  expected: string | null;
+}
+
+/** What the refs should be, from the ledger: experiments still in flight are left out (their refs are being written). */
+export function expectedRefs(ctx: RunContext): Map<string, string> {
+  const tag = ctx.run.tag;
+  const expected = new Map<string, string>();
+  expected.set(`refs/heads/${ctx.run.branch}`, ctx.incumbent.commit);
+  for (const e of ctx.ledger.candidateCommits(tag)) {
+    if (!e.proposed || !e.candidate || !e.recorded) continue;
+    expected.set(`refs/autoresearch/${tag}/${e.id}`, e.proposed);
+    if (e.candidate !== e.proposed) expected.set(`refs/autoresearch/${tag}/${e.id}-rebased`, e.candidate);
+  }
+  return expected;
+}
+
+/** The refs as git has them now. */
+async function actualRefs(ctx: RunContext): Promise<Map<string, string>> {
+  const out = await git(ctx.paths.repo, ['for-each-ref', '--format=%(objectname) %(refname)', `refs/autoresearch/${ctx.run.tag}/`, `refs/heads/${ctx.run.branch}`]);
+  const refs = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    const space = line.indexOf(' ');
+    if (space > 0) refs.set(line.slice(space + 1), line.slice(0, space));
+  }
+  return refs;
+}
+
+/** Refs of experiments the ledger knows but is still writing: not judged yet. */
+function inFlight(ctx: RunContext, ref: string): boolean {
+  const m = /^refs\/autoresearch\/[^/]+\/(\d+)(?:-rebased)?$/.exec(ref);
+  if (!m) return false;
+  const row = ctx.ledger.getExperiment(ctx.run.tag, Number(m[1]));
+  return row !== undefined && row.state !== 'recorded';
+}
+
+/**
+ * Compares, reports and repairs. Returns what was wrong (empty when all is well); each problem is
+ * announced as a warning and fixed: a moved or deleted ref is set back, an unknown one removed.
+ */
+export async function verifyRefs(ctx: RunContext, when: string): Promise<RefProblem[]> {
+  const expected = expectedRefs(ctx);
+  const actual = await actualRefs(ctx);
+  const problems: RefProblem[] = [];
+  for (const [ref, commit] of expected) {
+    const found = actual.get(ref) ?? null;
+    if (found !== commit) problems.push({ ref, found, expected: commit });
+  }
+  for (const [ref, found] of actual) {
+    if (!expected.has(ref) && !inFlight(ctx, ref)) problems.push({ ref, found, expected: null });
+  }
+  for (const p of problems) {
+    if (p.expected) await git(ctx.paths.repo, ['update-ref', '-m', 'autoresearch: restore from the ledger', p.ref, p.expected]);
+    else await git(ctx.paths.repo, ['update-ref', '-d', p.ref]);
+    const what = p.expected === null ? `appeared (at ${short(p.found)}); removed` : p.found === null ? `was deleted; restored to ${short(p.expected)}` : `was moved to ${short(p.found)}; restored to ${short(p.expected)}`;
+    ctx.emit({ type: 'note', level: 'warn', text: `${when}: ${p.ref} ${what} (only the harness writes the run's refs)` });
+  }
+  return problems;
+}
+
+const short = (sha: string | null) => (sha ? sha.slice(0, 10) : 'nothing');
