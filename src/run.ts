@@ -96,6 +96,7 @@ export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
         maxExperiments: opts.maxExperiments ?? config.stop.experiments,
         maxHours: opts.maxHours ?? config.stop.hours,
         maxFailures: config.stop.agent_failures,
+        maxSkips: config.stop.skips_in_a_row,
         slots: opts.parallel ?? config.slots,
         pipeline: opts.pipeline ?? config.pipeline,
         maxSpendUsd: config.stop.spend_usd,

@@ -2,7 +2,8 @@
  * The `tune` agent: the built-in optimizer, no LLM needed. Each proposal rewrites the declared
  * assignments (`LR = 0.04` in train.ts) to a configuration suggested by TPE (or random search),
  * a real code change committed like any other. Its state is rebuilt from the ledger every time,
- * so a resumed run continues where it stopped; crashes and timeouts count as bad outcomes.
+ * so a resumed run continues where it stopped; crashes and timeouts count as bad outcomes. The
+ * random stream is seeded from the run tag unless `search.seed` fixes it.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { ProgramError } from '../program/errors.js';
 import type { Program } from '../program/program.js';
 import { checkSpaceAgainstFiles, readAssignment, rewriteAssignment } from '../tune/assignments.js';
 import { describeChange, propose, SpaceExhaustedError, type HistoryEntry } from '../tune/optimizer.js';
+import { stringSeed } from '../tune/random.js';
 import { parseSearchSpace, SearchSpaceError, type Config, type SearchSpace } from '../tune/space.js';
 import { AgentExhausted, type Agent, type Proposal, type ProposalContext } from './agent.js';
 
@@ -35,17 +37,21 @@ export function loadSearchSpace(program: Program, programDirAbs: string): { spac
     return { space, defaults };
   } catch (e) {
     if (e instanceof SearchSpaceError) {
-      const line = lineOfParam(program, e.param);
-      throw new ProgramError(program.file, line, e.param ? `search.params.${e.param}` : 'search', e.message);
+      const line = lineOfKey(program, e.param ?? e.key);
+      const key = e.param ? `search.params.${e.param}` : e.key ? `search.${e.key}` : 'search';
+      const problem = e.message.startsWith(`${key}: `) ? e.message.slice(key.length + 2) : e.message;
+      throw new ProgramError(program.file, line, key, problem);
     }
     throw e;
   }
 }
 
-function lineOfParam(program: Program, param: string | undefined): number | null {
-  if (!param) return null;
+/** The line of the first indented `name:` after `search:` (a param, or a key of `search:` itself). */
+function lineOfKey(program: Program, name: string | undefined): number | null {
+  if (!name) return null;
   const lines = program.frontMatterText.split('\n');
-  const index = lines.findIndex((l) => new RegExp(`^\\s+${param}\\s*:`).test(l));
+  const search = Math.max(0, lines.findIndex((l) => /^search\s*:/.test(l)));
+  const index = lines.findIndex((l, i) => i > search && new RegExp(`^\\s+${name}\\s*:`).test(l));
   return index < 0 ? null : index + 2; // +1 for 1-based, +1 for the opening ---
 }
 
@@ -60,6 +66,21 @@ export function tuneHistory(rows: ExperimentRow[], defaults: Config): HistoryEnt
     history.push({ config, value: measured ? r.primary_value : null });
   }
   return history;
+}
+
+/**
+ * Configurations that ended without teaching anything and must not come back: aborted by the
+ * user (`interrupted`: proposing it again would run what the user just killed) and `skipped`
+ * (a duplicate or no change: proposing it again would be skipped again, in a loop).
+ */
+export function tuneRetired(rows: ExperimentRow[]): Config[] {
+  const retired: Config[] = [];
+  for (const r of rows) {
+    if (r.state !== 'recorded' || (r.status !== 'interrupted' && r.status !== 'skipped') || !r.agent_meta_json) continue;
+    const config = (JSON.parse(r.agent_meta_json) as Partial<TuneMeta>).config;
+    if (config) retired.push(config);
+  }
+  return retired;
 }
 
 /**
@@ -81,6 +102,7 @@ export class TuneAgent implements Agent {
   readonly name = 'tune';
   /** Configs this process proposed, by experiment id, until their rows are recorded. */
   private readonly proposedHere = new Map<number, Config>();
+  private readonly seed: number;
 
   constructor(
     private readonly space: SearchSpace,
@@ -88,7 +110,9 @@ export class TuneAgent implements Agent {
     private readonly goal: Goal,
     private readonly ledger: Ledger,
     private readonly runTag: string,
-  ) {}
+  ) {
+    this.seed = space.seed ?? stringSeed(runTag);
+  }
 
   async propose(ctx: ProposalContext): Promise<Proposal> {
     const rows = this.ledger.listExperiments(this.runTag);
@@ -96,7 +120,8 @@ export class TuneAgent implements Agent {
     const history = tuneHistory(rows, this.defaults);
     let suggestion;
     try {
-      suggestion = propose({ space: this.space, history, pending: tunePending(rows, this.proposedHere, ctx.experimentId), goal: this.goal });
+      const pending = tunePending(rows, this.proposedHere, ctx.experimentId);
+      suggestion = propose({ space: this.space, history, pending, retired: tuneRetired(rows), goal: this.goal, seed: this.seed });
     } catch (e) {
       if (e instanceof SpaceExhaustedError) throw new AgentExhausted(`every configuration of the search space was tried (${e.message})`);
       throw e;

@@ -369,12 +369,23 @@ export class Ledger {
 
   /** Trailing run of `failed` proposals (for the agent-failure stop condition). */
   trailingFailures(tag: string): number {
-    const rows = this.stmt("SELECT status FROM experiments WHERE run_tag = ? AND state = 'recorded' AND id > 0 AND status != 'interrupted' ORDER BY id DESC LIMIT 100").all(tag) as {
+    return this.trailing(tag, 'failed');
+  }
+
+  /** Trailing run of `skipped` proposals: duplicates, no change (for `stop.skips_in_a_row`). */
+  trailingSkips(tag: string): number {
+    return this.trailing(tag, 'skipped');
+  }
+
+  /** How many of the latest recorded proposals have `status`; interrupted ones neither count nor break the run. */
+  private trailing(tag: string, status: ExperimentStatus): number {
+    // Read lazily from the newest: the loop asks before every proposal, and the run may be long.
+    const rows = this.stmt("SELECT status FROM experiments WHERE run_tag = ? AND state = 'recorded' AND id > 0 AND status != 'interrupted' ORDER BY id DESC").iterate(tag) as IterableIterator<{
       status: ExperimentStatus;
-    }[];
+    }>;
     let n = 0;
     for (const r of rows) {
-      if (r.status !== 'failed') break;
+      if (r.status !== status) break;
       n++;
     }
     return n;

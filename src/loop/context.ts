@@ -63,6 +63,8 @@ export interface RunLimits {
   maxExperiments?: number;
   maxHours?: number;
   maxFailures: number;
+  /** Stop after this many skipped proposals in a row (none: never). */
+  maxSkips?: number;
   slots: number;
   maxSpendUsd?: number;
   maxTokens?: number;

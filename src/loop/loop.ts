@@ -114,6 +114,8 @@ function currentStop(ctx: RunContext): string | null {
     maxHours: ctx.limits.maxHours,
     trailingFailures: ctx.ledger.trailingFailures(ctx.run.tag),
     maxFailures: ctx.limits.maxFailures,
+    trailingSkips: ctx.ledger.trailingSkips(ctx.run.tag),
+    maxSkips: ctx.limits.maxSkips,
     stopRequested: ctx.stopRequested,
     agentExhausted: ctx.agentExhausted,
   });

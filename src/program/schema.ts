@@ -91,6 +91,8 @@ export const StopSchema = z.strictObject({
   experiments: z.number().int().positive().optional(),
   hours: z.number().positive().optional(),
   agent_failures: z.number().int().positive().default(5),
+  /** Skipped proposals (duplicates, no change) in a row that end the run: the agent finds nothing new. */
+  skips_in_a_row: z.number().int().positive().default(10),
   /** Hard cap on the agent's spend in US dollars, checked before each proposal. */
   spend_usd: z.number().positive().optional(),
   /** Hard cap on the agent's tokens (input + output), checked before each proposal. */
@@ -123,7 +125,7 @@ export const FrontMatterSchema = z.strictObject({
   editable: pathList.min(1, 'list at least one file the agent may change'),
   protected: pathList.default([]),
   agent: AgentSchema.optional(),
-  stop: StopSchema.default({ agent_failures: 5 }),
+  stop: StopSchema.default({ agent_failures: 5, skips_in_a_row: 10 }),
   /** Experiments at once, one worktree each (default: one per device, else 1). */
   slots: z.number().int().positive().max(256).optional(),
   /** Devices handed out one per slot, e.g. [0, 1, 2, 3] or ["0,1", "2,3"]. */

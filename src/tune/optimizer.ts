@@ -1,7 +1,7 @@
 /**
  * The tune agent's brain: given the search space and every result so far, propose the next
  * config. Stateless by design: all state is rebuilt from `history`, and the randomness is derived
- * from (seed, history.length), so a resumed run proposes exactly what an uninterrupted one would.
+ * from (seed, configs taken so far), so a resumed run proposes exactly what an uninterrupted one would.
  */
 import { configKey, decodeConfig, dimsOf, encodeConfig, snap, type Dim } from './encode.js';
 import { formatValue } from './literals.js';
@@ -26,10 +26,15 @@ export interface SuggestInput {
    * the same moment get different points. Empty in a sequential run, which keeps resume exact.
    */
   pending?: Config[];
+  /**
+   * Configs never to propose again that taught nothing (aborted by the user, skipped): like
+   * pending ones they are taken and advance the design, but they are not observations.
+   */
+  retired?: Config[];
   goal: Goal;
   /** Defaults to space.strategy. */
   strategy?: Strategy;
-  /** Defaults to space.seed. */
+  /** Defaults to space.seed, else 0. */
   seed?: number;
   /** Defaults to space.initial. */
   initial?: number;
@@ -60,12 +65,13 @@ export function suggest(input: SuggestInput): Config {
 export function propose(input: SuggestInput): Suggestion {
   const { space, history, goal } = input;
   const strategy = input.strategy ?? space.strategy;
-  const seed = input.seed ?? space.seed;
+  const seed = input.seed ?? space.seed ?? 0;
   const initial = input.initial ?? space.initial;
   const dims = dimsOf(space.params);
-  const pending = input.pending ?? [];
-  const seen = new Set([...history.map((h) => h.config), ...pending].map((c) => configKey(dims, c)));
-  const proposed = history.length + pending.length;
+  // Taken without a result: never proposed again, but each one moves the design and the stream on.
+  const unmeasured = [...(input.pending ?? []), ...(input.retired ?? [])];
+  const seen = new Set([...history.map((h) => h.config), ...unmeasured].map((c) => configKey(dims, c)));
+  const proposed = history.length + unmeasured.length;
   const rng = createRng(hashSeed(seed, proposed));
   const fresh = (c: Config): boolean => !seen.has(configKey(dims, c));
   const snapAll = (x: number[]): number[] => x.map((v, i) => snap(dims[i]!, v));

@@ -31,6 +31,16 @@ export function hashSeed(...parts: number[]): number {
   return h >>> 0;
 }
 
+/**
+ * A stable seed from a string: FNV-1a over its UTF-16 code units, then mixed. The tune agent
+ * seeds from the run tag, so two runs explore different sequences and a resumed one continues its own.
+ */
+export function stringSeed(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return hashSeed(h >>> 0);
+}
+
 /** mulberry32: tiny, fast, passes the usual statistical batteries at the scale we need. */
 export function createRng(seed: number): Rng {
   let a = hashSeed(seed);

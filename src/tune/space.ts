@@ -43,18 +43,24 @@ export interface SearchSpace {
   strategy: Strategy;
   /** How many (quasi-)random points come before the model-based strategy takes over. */
   initial: number;
-  seed: number;
+  /** Fixes the random stream; unset, the tune agent derives it from the run tag. */
+  seed?: number;
   /** In declaration order: titles, file rewrites and the optimizer's dimensions follow it. */
   params: ParamSpec[];
 }
 
-/** A declared search space the harness cannot use; `param` names the offending entry, if one. */
+/**
+ * A declared search space the harness cannot use; `param` names the offending entry, if one,
+ * and `key` the offending key of `search:` itself (e.g. `seed`), if one.
+ */
 export class SearchSpaceError extends Error {
   readonly param: string | undefined;
-  constructor(message: string, param?: string) {
+  readonly key: string | undefined;
+  constructor(message: string, param?: string, key?: string) {
     super(message);
     this.name = 'SearchSpaceError';
     this.param = param;
+    this.key = key;
   }
 }
 
@@ -83,11 +89,13 @@ const BoolSchema = z.strictObject({ file, type: z.literal('bool') });
 
 export const ParamSchema = z.discriminatedUnion('type', [FloatSchema, IntSchema, CategoricalSchema, BoolSchema]);
 
+const SEED_HINT = 'expected a whole number, e.g. `seed: 7` (or no `seed:` at all, to seed from the run tag)';
+
 /** The value of the top-level `search:` key in `program.md`'s front matter. */
 export const SearchSchema = z.strictObject({
   strategy: z.enum(['tpe', 'random']).default('tpe'),
   initial: z.number().int().min(0).optional(),
-  seed: z.number().int().default(0),
+  seed: z.number({ error: SEED_HINT }).int(SEED_HINT).optional(),
   params: z.record(z.string(), ParamSchema),
 });
 export type SearchInput = z.input<typeof SearchSchema>;
@@ -110,8 +118,9 @@ export function parseSearchSpace(raw: unknown): SearchSpace {
     const issues = [...parsed.error.issues].sort((a, b) => rankIssue(a.code) - rankIssue(b.code)).slice(0, 3);
     const path = issues[0]!.path.map(String);
     const param = path[0] === 'params' && path.length > 1 ? path[1] : undefined;
+    const key = path[0] !== undefined && path[0] !== 'params' ? path[0] : undefined;
     const text = issues.map((i) => `${['search', ...i.path.map(String)].join('.')}: ${i.message}`).join('; ');
-    throw new SearchSpaceError(`${text}${schemaHint(path)}`, param);
+    throw new SearchSpaceError(`${text}${schemaHint(path)}`, param, key);
   }
   const data = parsed.data;
   const params: ParamSpec[] = Object.entries(data.params).map(([name, p]) => ({ name, ...p }) as ParamSpec);
@@ -124,7 +133,7 @@ export function parseSearchSpace(raw: unknown): SearchSpace {
   return {
     strategy: data.strategy,
     initial: data.initial ?? defaultInitial(params.length),
-    seed: data.seed,
+    ...(data.seed === undefined ? {} : { seed: data.seed }),
     params,
   };
 }

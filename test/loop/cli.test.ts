@@ -68,6 +68,16 @@ describe('autoresearch CLI', () => {
     expect(rows[1]!.reason).toContain('cannot reach the model');
   });
 
+  it('stops after 10 skipped proposals in a row (by default) instead of proposing nothing new forever', () => {
+    const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=1\n', 'program.md': program('agent: { name: command, command: "true" }\n') });
+    const r = cli(repo, ['run', '--tag', 'k']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('stopped: 10 proposals in a row were skipped (duplicates or no change): the agent is not finding anything new');
+    const rows = ledgerRows(repo, 'k');
+    expect(rows.map((x) => x.status)).toEqual(['keep', ...Array<string>(10).fill('skipped')]);
+    expect(rows[1]!.reason).toBe('the agent made no change');
+  });
+
   it('runs a command agent, then status and results report the run', () => {
     const repo = makeRepo({
       'exp.sh': EXP,

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, gitIn, ledgerRows, makeRepo, type LedgerExperiment } from '../helpers/repo.js';
 
@@ -31,6 +33,11 @@ const SEARCH = `search:
     MODE: { file: knobs.sh, type: categorical, values: [slow, fast] }
 `;
 
+const UNSEEDED = SEARCH.replace('  seed: 7\n', '');
+
+/** Aborts experiments 1 to 3 from inside: the file `autoresearch abort` writes, then a long run. */
+const ABORT_EARLY = 'if [ "$AUTORESEARCH_EXPERIMENT_ID" -ge 1 ] && [ "$AUTORESEARCH_EXPERIMENT_ID" -le 3 ]; then touch "$ABORT_FILE"; sleep 30; fi\n';
+
 function tuneRepo(search = SEARCH, extra = ''): string {
   return makeRepo({ 'exp.sh': EXP, 'knobs.sh': KNOBS, 'program.md': program(search, extra) });
 }
@@ -58,14 +65,44 @@ describe('the tune agent', () => {
     expect(crashes.length).toBeLessThan(7);
   });
 
-  it('continues the same sequence of proposals after kill -9 and resume', () => {
-    const straight = tuneRepo();
+  it('continues the same sequence of proposals after kill -9 and resume (seeded from the tag)', () => {
+    const straight = tuneRepo(UNSEEDED);
     expect(cli(straight, ['run', '--tag', 's', '-n', '8']).code).toBe(0);
-    const resumed = tuneRepo();
+    const resumed = tuneRepo(UNSEEDED);
     expect(cli(resumed, ['run', '--tag', 's', '-n', '8'], { AUTORESEARCH_CRASH_AT: 'measured:5' }).code).toBeNull();
     expect(cli(resumed, ['run', '--tag', 's', '-n', '8']).code).toBe(0);
     const titles = (repo: string) => ledgerRows(repo, 's').map((r) => [r.title, r.status]);
     expect(titles(resumed)).toEqual(titles(straight));
+  });
+
+  it('seeds from the run tag: another tag explores another sequence, unless `seed:` fixes it', () => {
+    const configs = (search: string, tag: string) => {
+      const repo = tuneRepo(search);
+      expect(cli(repo, ['run', '--tag', tag, '-n', '2']).code).toBe(0);
+      return ledgerRows(repo, tag).filter((r) => r.id > 0).map((r) => JSON.parse(r.agent_meta_json!).config as unknown);
+    };
+    expect(configs(UNSEEDED, 'a')).not.toEqual(configs(UNSEEDED, 'b'));
+    expect(configs(SEARCH, 'a')).toEqual(configs(SEARCH, 'b'));
+  });
+
+  it('retires a configuration the user aborted: the run goes on with new ones, never re-proposing it', () => {
+    // Experiments 1 to 3 write the ABORT file, as `autoresearch abort` does, and would run for 30 s.
+    const repo = tuneRepo();
+    writeFileSync(join(repo, 'exp.sh'), EXP.replace('source ./knobs.sh\n', `source ./knobs.sh\n${ABORT_EARLY}`));
+    gitIn(repo, 'commit', '-qam', 'abort the first experiments');
+    const r = cli(repo, ['run', '--tag', 'ab', '-n', '4'], { ABORT_FILE: join(repo, '.autoresearch', 'ab', 'ABORT') });
+    expect(r.code).toBe(0);
+    const rows = ledgerRows(repo, 'ab').filter((x) => x.id > 0);
+    const interrupted = rows.filter((x) => x.status === 'interrupted');
+    // An experiment that started within a second of the last abort may be aborted too.
+    expect(interrupted.map((x) => x.id).slice(0, 3)).toEqual([1, 2, 3]);
+    for (const x of interrupted) expect(x.reason).toBe('aborted by the user (autoresearch abort)');
+    // Before, the aborted configuration came back at once and was skipped as a duplicate of it, in
+    // a loop, until the experiment limit: here every proposal is a new configuration, none skipped.
+    expect(rows.filter((x) => x.status === 'skipped')).toEqual([]);
+    expect(rows.filter((x) => x.status !== 'interrupted')).toHaveLength(4);
+    const configs = rows.map((x) => JSON.stringify(JSON.parse(x.agent_meta_json!).config));
+    expect(new Set(configs).size).toBe(rows.length);
   });
 
   it('rejects a bad search space before anything runs, naming the line', () => {

@@ -170,6 +170,18 @@ describe('suggest', () => {
     }
   });
 
+  it('never proposes a retired config again (aborted or skipped), so retiring each proposal cannot loop', () => {
+    const key = (c: Config) => JSON.stringify(c);
+    for (const [phase, history] of [['initial', []], ['tpe', run(spaceOf(MIXED, 3), mixedObjective, 8, 0)]] as const) {
+      const retired: Config[] = [];
+      for (let i = 0; i < 12; i++) {
+        const s = propose({ space: spaceOf(MIXED, 3), history: [...history], retired: [...retired], goal: 'minimize', seed: 4 });
+        expect(retired.map(key), `${phase}, proposal ${i}`).not.toContain(key(s.config));
+        retired.push(s.config);
+      }
+    }
+  });
+
   it('without pending configs proposes exactly what it proposed before (resume stays exact)', () => {
     const space = spaceOf(MIXED, 3);
     const history = run(space, mixedObjective, 6, 0);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng, halton, hashSeed, sampleConfig } from '../../src/tune/random.js';
+import { createRng, halton, hashSeed, sampleConfig, stringSeed } from '../../src/tune/random.js';
 
 describe('createRng', () => {
   it('is reproducible and seed-dependent', () => {
@@ -32,6 +32,16 @@ describe('createRng', () => {
   it('mixes seeds so that nearby inputs differ', () => {
     expect(hashSeed(0, 1)).not.toBe(hashSeed(1, 0));
     expect(hashSeed(0, 1)).not.toBe(hashSeed(0, 2));
+  });
+});
+
+describe('stringSeed', () => {
+  it('is stable for a tag and differs between tags, even similar ones', () => {
+    expect(stringSeed('exp1')).toBe(stringSeed('exp1'));
+    const tags = ['exp1', 'exp2', 'exp10', '1pxe', 'a', 'b', '', 'mar5'];
+    expect(new Set(tags.map(stringSeed)).size).toBe(tags.length);
+    // Pinned: a changed hash would change the sequence of every tag-seeded run, resumed ones included.
+    expect(stringSeed('mar5')).toBe(455325865);
   });
 });
 

@@ -50,9 +50,10 @@ describe('parseSearchSpace', () => {
     expect(space.params[1]).toMatchObject({ type: 'int', log: false });
   });
 
-  it('fills defaults: tpe, seed 0, initial max(4, 2 * params) capped at 10', () => {
+  it('fills defaults: tpe, no seed (the agent seeds from the run tag), initial max(4, 2 * params) capped at 10', () => {
     const one = parseSearchSpace(spaceWith({ X: { file: 'a.py', type: 'float', min: 0, max: 1 } }));
-    expect(one).toMatchObject({ strategy: 'tpe', seed: 0, initial: 4 });
+    expect(one).toMatchObject({ strategy: 'tpe', initial: 4 });
+    expect(one.seed).toBeUndefined();
     const three = parseSearchSpace(
       spaceWith({ A: { file: 'a.py', type: 'bool' }, B: { file: 'a.py', type: 'bool' }, C: { file: 'a.py', type: 'bool' } }),
     );
@@ -80,6 +81,17 @@ describe('parseSearchSpace', () => {
     const e = errorOf(() => parseSearchSpace(spaceWith({ ACT: { file: 'a.py', type: 'categorical', values: ['relu', 'relu'] } })));
     expect(e.param).toBe('ACT');
     expect(e.message).toMatch(/at least 2 distinct/);
+  });
+
+  it('rejects a seed that is not a whole number, naming the key and the fix', () => {
+    const params = { X: { file: 'a.py', type: 'float', min: 0, max: 1 } };
+    for (const seed of [1.5, 'abc']) {
+      const e = errorOf(() => parseSearchSpace({ seed, params }));
+      expect(e.key).toBe('seed');
+      expect(e.param).toBeUndefined();
+      expect(e.message).toContain('search.seed: expected a whole number, e.g. `seed: 7`');
+    }
+    expect(parseSearchSpace({ seed: -3, params }).seed).toBe(-3);
   });
 
   it('reports schema errors as SearchSpaceError with the param', () => {

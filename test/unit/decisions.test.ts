@@ -28,6 +28,10 @@ describe('stop conditions', () => {
     expect(stopReason({ ...base, candidates: 9, maxExperiments: 10 })).toBeNull();
     expect(stopReason({ ...base, elapsedHours: 2, maxHours: 2 })).toBe('reached 2 h');
     expect(stopReason({ ...base, trailingFailures: 5 })).toBe('the agent failed 5 times in a row');
+    expect(stopReason({ ...base, trailingSkips: 10, maxSkips: 10 })).toBe(
+      '10 proposals in a row were skipped (duplicates or no change): the agent is not finding anything new',
+    );
+    expect(stopReason({ ...base, trailingSkips: 9, maxSkips: 10 })).toBeNull();
     expect(stopReason({ ...base, stopRequested: true })).toBe('stop requested');
     expect(stopReason({ ...base, agentExhausted: true })).toBe('the agent has no more proposals');
   });

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
+import type { ExperimentStatus } from '../../src/ledger/types.js';
+import { emptyExperiment } from '../../src/loop/experiment.js';
 
 describe('Ledger', () => {
   it('opens a ledger written before runs had work_dir: the column is added, the run kept', () => {
@@ -25,5 +27,26 @@ describe('Ledger', () => {
     const again = new Ledger(path);
     expect(again.getRun('t')?.work_dir).toBe('/shared/x/t');
     again.close();
+  });
+});
+
+describe('Ledger trailing runs of one outcome (stop conditions)', () => {
+  it('counts the latest skipped and failed proposals; interrupted ones neither count nor break a run', () => {
+    const ledger = new Ledger(join(mkdtempSync(join(tmpdir(), 'ar-ledger-')), 'ledger.sqlite'));
+    ledger.db.prepare(`INSERT INTO runs (tag, branch, created_at, updated_at, program_path, program_dir, base_commit, metric_name, goal, config_json, protected_json, state)
+      VALUES ('t', 'autoresearch/t', 1, 1, 'program.md', '', 'abc', 'score', 'minimize', '{}', '{}', 'running')`).run();
+    const add = (status: ExperimentStatus | null) =>
+      ledger.insertExperiment({ ...emptyExperiment('t', 0, 'tune', 'abc'), state: status ? 'recorded' : 'running', status });
+    add('keep'); // the baseline: never counted
+    expect(ledger.trailingSkips('t')).toBe(0);
+    for (const s of ['skipped', 'discard', 'skipped', 'skipped', 'interrupted', 'skipped'] as const) add(s);
+    expect(ledger.trailingSkips('t')).toBe(3);
+    expect(ledger.trailingFailures('t')).toBe(0);
+    add(null); // in flight: not recorded yet
+    expect(ledger.trailingSkips('t')).toBe(3);
+    add('failed');
+    expect(ledger.trailingSkips('t')).toBe(0);
+    expect(ledger.trailingFailures('t')).toBe(1);
+    ledger.close();
   });
 });

@@ -39,6 +39,7 @@ describe('parseProgram', () => {
     expect(p.config.kill_grace).toBe(10);
     expect(p.config.slots).toBe(1);
     expect(p.config.stop.agent_failures).toBe(5);
+    expect(p.config.stop.skips_in_a_row).toBe(10);
     expect(p.body).toBe('# Directions\nTry things.\n');
   });
 
