@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alive, cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, waitFor } from '../helpers/repo.js';
+import { alive, cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, readResultsTsv, waitFor } from '../helpers/repo.js';
 
 const program = (extra = '') => `---
 metric: { name: score, goal: maximize }
@@ -322,5 +322,7 @@ describe('rerun', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('re-ran experiment 1: 23 (its value is now 22.5, n=2)');
     expect(ledgerRows(repo, 'rr').map((r) => r.primary_value)).toEqual([11, 22.5]);
+    // results.tsv shows the mean too, not the first measurement.
+    expect(readResultsTsv(repo, 'rr').slice(1).map((r) => r[1])).toEqual(['11.000000', '22.500000']);
   });
 });
