@@ -18,3 +18,10 @@ export function durationOption(value: string): number {
   if (n === null || n <= 0) throw new InvalidArgumentError('expected a duration such as 300s, 5m or 1h');
   return n;
 }
+
+/** `--allow-host dash.example.org` (repeatable): a host name or address, without scheme or port. */
+export function hostNameOption(value: string, previous: string[] = []): string[] {
+  const name = value.trim();
+  if (!/^(?:[A-Za-z0-9._-]+|\[?[0-9A-Fa-f:.]+\]?)$/.test(name)) throw new InvalidArgumentError('expected a host name or address such as dash.example.org (no scheme, path or port)');
+  return [...previous, name];
+}

@@ -15,7 +15,7 @@ import { parseConstraint, violatedConstraint } from './constraints.js';
 import type { RunContext } from './context.js';
 import { carryOnto } from './carry.js';
 import { crashPoint } from './crash-point.js';
-import { record } from './record.js';
+import { record, remeasured } from './record.js';
 import { verifyRefs } from './refs.js';
 import { holdoutMetrics, measureOnce, runSideCommand } from './measurement.js';
 
@@ -52,6 +52,7 @@ function updateStats(ctx: RunContext, id: number, commit: string, exec?: Executi
     ...(exec ? execPatch(exec) : {}),
     ...(metricsJson ? { metrics_json: metricsJson } : {}),
   });
+  remeasured(ctx, id);
   if (id === ctx.incumbent.experimentId && commit === ctx.incumbent.commit) ctx.incumbent = { ...ctx.incumbent, value: mean(vs) };
   return mean(vs);
 }

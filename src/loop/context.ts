@@ -1,5 +1,5 @@
 /** Everything one run of the loop works with, and where its files live. */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Agent } from '../agents/agent.js';
 import type { Executor } from '../executors/executor.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -21,6 +21,7 @@ export interface RunPaths {
   runDir: string;
   /** Worktrees and experiment folders (logs, briefs, job files): runDir, or a shared directory the compute nodes see. */
   workDir: string;
+  /** `<runDir>/results.tsv`, or where `results_tsv:` puts it (relative to the repository root). */
   resultsTsv: string;
   stopFile: string;
   pauseFile: string;
@@ -33,8 +34,11 @@ export interface RunPaths {
   indexFile(key: string): string;
 }
 
-/** `workDir` is the run's recorded work_dir (null or absent: under the run's own folder). */
-export function runPaths(repo: string, tag: string, workDir?: string | null): RunPaths {
+/**
+ * `workDir` is the run's recorded work_dir (null or absent: under the run's own folder);
+ * `resultsTsv` the program's `results_tsv:` setting (absent: in the run's folder).
+ */
+export function runPaths(repo: string, tag: string, workDir?: string | null, resultsTsv?: string | null): RunPaths {
   const stateDir = join(repo, STATE_DIR);
   const runDir = join(stateDir, tag);
   const work = workDir ?? runDir;
@@ -44,7 +48,7 @@ export function runPaths(repo: string, tag: string, workDir?: string | null): Ru
     ledger: join(stateDir, 'ledger.sqlite'),
     runDir,
     workDir: work,
-    resultsTsv: join(runDir, 'results.tsv'),
+    resultsTsv: resultsTsv ? resolve(repo, resultsTsv) : join(runDir, 'results.tsv'),
     stopFile: join(runDir, 'STOP'),
     pauseFile: join(runDir, 'PAUSE'),
     abortFile: join(runDir, 'ABORT'),
@@ -53,6 +57,12 @@ export function runPaths(repo: string, tag: string, workDir?: string | null): Ru
     evalDir: (key) => join(work, 'eval', key),
     indexFile: (key) => join(work, 'index', key),
   };
+}
+
+/** The paths of a run as its last start recorded them (work_dir, and the configuration it ran with). */
+export function runPathsOf(repo: string, run: RunRow): RunPaths {
+  const config = JSON.parse(run.config_json) as { results_tsv?: string };
+  return runPaths(repo, run.tag, run.work_dir, config.results_tsv);
 }
 
 export function ledgerPath(repo: string): string {

@@ -3,7 +3,6 @@
  * condition holds. It owns the loop; agents only propose.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { writeResultsTsv } from '../ledger/results-tsv.js';
 import { join } from 'node:path';
 import type { RunRow } from '../ledger/types.js';
 import { UserError } from '../program/errors.js';
@@ -18,6 +17,7 @@ import type { ExperimentRow } from '../ledger/types.js';
 import { carryBeforeRun } from './carry.js';
 import { Mutex } from './mutex.js';
 import { killAgentOrphans, recoverUnfinished } from './recover.js';
+import { rewriteResultsTsv } from './record.js';
 import { verifyRefs } from './refs.js';
 import { stopReason } from './stop.js';
 import { summarize, type RunSummary } from './summary.js';
@@ -58,7 +58,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
   try {
     // Bring results.tsv in line with the ledger (a crash may have come between the two).
     mkdirSync(ctx.paths.runDir, { recursive: true });
-    writeResultsTsv(ctx.paths.resultsTsv, ctx.run.metric_name, ctx.ledger.listExperiments(tag));
+    rewriteResultsTsv(ctx);
     await killAgentOrphans(ctx);
     await ensureBaseline(ctx);
     if (!ctx.abort.signal.aborted) await recoverUnfinished(ctx);

@@ -1,5 +1,7 @@
 /** Ending an experiment: terminal status in the ledger, its line in results.tsv, an event. */
-import { appendResultsTsv } from '../ledger/results-tsv.js';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { appendResultsTsv, resultsTsvLine, writeResultsTsv } from '../ledger/results-tsv.js';
 import type { ExperimentRow, ExperimentStatus } from '../ledger/types.js';
 import type { RunContext } from './context.js';
 
@@ -19,3 +21,18 @@ export function record(ctx: RunContext, id: number, status: ExperimentStatus, pa
   return row;
 }
 
+/** results.tsv from the ledger, whole (at the start of a run, after a re-measurement). */
+export function rewriteResultsTsv(ctx: RunContext): void {
+  mkdirSync(dirname(ctx.paths.resultsTsv), { recursive: true });
+  writeResultsTsv(ctx.paths.resultsTsv, ctx.run.metric_name, ctx.ledger.listExperiments(ctx.run.tag));
+}
+
+/**
+ * An experiment's value was re-derived from its measurements. results.tsv shows current means, so
+ * once its line is in the file (recorded: the incumbent re-measured, `autoresearch rerun`), the
+ * file is rewritten; before that, `record` appends the final value.
+ */
+export function remeasured(ctx: RunContext, id: number): void {
+  const row = ctx.ledger.getExperiment(ctx.run.tag, id);
+  if (row && resultsTsvLine(row) !== null) rewriteResultsTsv(ctx);
+}

@@ -61,14 +61,28 @@ export function programLocation(repo: string, cwd: string, program?: string): { 
   return { file, dir };
 }
 
-/** Keeps .autoresearch/ out of `git status` without touching the user's .gitignore. */
-async function excludeStateDir(repo: string): Promise<void> {
+/** Keeps a path the harness writes out of `git status` without touching the user's .gitignore. */
+async function excludeFromGit(repo: string, line: string, comment: string): Promise<void> {
   const exclude = join(await gitCommonDir(repo), 'info', 'exclude');
-  const line = `/${STATE_DIR}/`;
   const current = existsSync(exclude) ? readFileSync(exclude, 'utf8') : '';
   if (current.split('\n').some((l) => l.trim() === line)) return;
   mkdirSync(dirname(exclude), { recursive: true });
-  appendFileSync(exclude, `${current && !current.endsWith('\n') ? '\n' : ''}# autoresearch state (ledger, worktrees, logs)\n${line}\n`);
+  appendFileSync(exclude, `${current && !current.endsWith('\n') ? '\n' : ''}# ${comment}\n${line}\n`);
+}
+
+/**
+ * `results_tsv:` puts the file in the user's checkout: refuse to overwrite a file git tracks, and
+ * keep the untracked one out of `git status` (and so out of a careless `git add -A`).
+ */
+async function prepareResultsTsv(repo: string, program: Program): Promise<void> {
+  const path = program.config.results_tsv;
+  if (!path) return;
+  const rel = relative(repo, resolve(repo, path)).split('\\').join('/');
+  if ((await git(repo, ['ls-files', '--', `:(literal)${rel}`])).trim()) {
+    throw new UserError(`results_tsv: ${rel} is tracked by git; each run rewrites it, which would show as your change`,
+      `untrack it (git rm --cached ${rel} && git commit -m "untrack results.tsv") or set another path in ${program.file}`);
+  }
+  await excludeFromGit(repo, `/${rel.replace(/[*?[\]\\!# ]/g, '\\$&')}`, 'autoresearch results.tsv (results_tsv: in program.md)');
 }
 
 function pidAlive(pid: number): boolean {
@@ -97,7 +111,8 @@ export async function openRun<T>(opts: OpenRunOptions, prepare: Prepare<T>): Pro
     program.config.budget = opts.budget;
   }
   await ensureIdentity(repo);
-  await excludeStateDir(repo);
+  await excludeFromGit(repo, `/${STATE_DIR}/`, 'autoresearch state (ledger, worktrees, logs)');
+  await prepareResultsTsv(repo, program);
   const tag = validateTag(opts.tag ?? defaultTag());
   let paths = runPaths(repo, tag);
   const ledger = new Ledger(paths.ledger);
@@ -118,9 +133,9 @@ export async function openRun<T>(opts: OpenRunOptions, prepare: Prepare<T>): Pro
         throw new UserError(`run ${tag} belongs to ${run.program_path}, not ${relative(repo, location.file)}`, `pick another tag: --tag ${tag}-2`);
       }
       // The worktrees stay where the run started them, whatever program.md says now.
-      paths = runPaths(repo, tag, run.work_dir);
+      paths = runPaths(repo, tag, run.work_dir, program.config.results_tsv);
     } else {
-      paths = runPaths(repo, tag, workDirFor(repo, tag, program, dirname(location.file)));
+      paths = runPaths(repo, tag, workDirFor(repo, tag, program, dirname(location.file)), program.config.results_tsv);
       run = await createRun(repo, paths, program, location, tag, ledger);
     }
     ledger.updateRun(tag, { pid: process.pid, heartbeat_at: Date.now(), state: 'running', stop_reason: null, config_json: JSON.stringify(program.config) });

@@ -37,6 +37,12 @@ const bytes = z.union([z.number(), z.string()]).transform((value, ctx) => {
   return n;
 });
 
+/** A file inside the repository, relative to its root: no absolute path, no `..`, not in .git. */
+function insideRepo(path: string): boolean {
+  const parts = path.split(/[\\/]+/);
+  return !/^([\\/]|[A-Za-z]:)/.test(path) && !parts.includes('..') && parts[0] !== '.git' && parts.at(-1) !== '' && parts.at(-1) !== '.';
+}
+
 /** `memory_gb <= 60`: a secondary metric that must hold for a candidate to be kept. */
 export const CONSTRAINT_PATTERN = /^\s*([A-Za-z_][\w.\/-]*)\s*(<=|<|>=|>|==|!=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$/;
 
@@ -162,6 +168,8 @@ export const FrontMatterSchema = z.strictObject({
   /** Re-measure a winner that was re-based onto a newer incumbent before the branch moves (default: unless deterministic). */
   verify_rebased: z.boolean().optional(),
   metrics_file: z.string().min(1).optional(),
+  /** Where results.tsv is written, relative to the repository root (default: .autoresearch/<tag>/results.tsv). */
+  results_tsv: z.string().min(1).refine(insideRepo, 'write a file path inside the repository, relative to its root, e.g. `results_tsv: results.tsv`').optional(),
   env: EnvSchema.default({ allow: [], secrets: [], set: {} }),
   /** The tune agent's search space; validated by the tune agent, which owns its shape. */
   search: z.unknown().optional(),

@@ -1,24 +1,25 @@
 /**
  * The live dashboard: a small Hono app that reads the run ledger (while the loop writes it) and
  * serves JSON, an SSE change stream, the static page in src/web, and pause/resume/stop/note controls.
- * Every request needs the token (query once -> cookie, cookie, or Bearer header).
+ * Every request must name a host the server is served under (DNS rebinding), then carry the token
+ * (query once -> cookie, cookie, or Bearer header).
  */
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Ledger } from '../ledger/ledger.js';
 import type { ExperimentRow, RunRow } from '../ledger/types.js';
 import { ledgerPath, runPaths } from '../loop/context.js';
 import { liveHarness } from '../loop/setup.js';
-import { improvementPercent, projectSpend, summarize } from '../loop/summary.js';
 import { git, resolveRef } from '../workspace/git.js';
-import { inside, parseJson, readTail, readText, STATIC, webDir } from './files.js';
-import { hostOf, isNonLoopbackHost, sameToken } from './security.js';
+import { parseJson, readBelow, readTail, readText, STATIC, webDir } from './files.js';
+import { hostGuard, hostOf, isNonLoopbackHost, sameToken } from './security.js';
+import { experimentJson, runView } from './views.js';
 
 export { isNonLoopbackHost };
 
@@ -27,6 +28,8 @@ export interface DashboardOptions {
   host?: string;
   port?: number;
   token?: string;
+  /** More names the dashboard answers to (a reverse proxy's, a tunnel's), any port. */
+  allowHosts?: string[];
 }
 
 export interface Dashboard {
@@ -42,21 +45,33 @@ const DIFF_MAX_BYTES = 1024 * 1024;
 const POLL_MS = 500;
 const HEARTBEAT_MS = 10_000;
 
-interface RunConfig {
-  budget?: number;
-  stop?: { experiments?: number; hours?: number };
+export interface DashboardAppOptions {
+  repo: string;
+  token: string;
+  /** Named after the port, so two dashboards on one machine keep their own cookie. */
+  cookieName: string;
+  /** Whether a Host header names this server (see hostGuard). */
+  hostAllowed: (host: string | undefined) => boolean;
 }
 
-export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
+export interface DashboardApp {
+  app: Hono;
+  /** Ends the event streams and closes the ledger. */
+  close(): void;
+}
+
+const MISDIRECTED =
+  'misdirected request: this dashboard does not answer to that Host name (a guard against DNS rebinding).\n' +
+  'Open the address it printed, or start it with --allow-host <name> to serve it under another name.\n';
+
+export function dashboardApp(opts: DashboardAppOptions): DashboardApp {
   const repo = resolve(opts.repo);
-  const host = opts.host ?? '127.0.0.1';
-  const token = opts.token ?? randomBytes(16).toString('hex');
-  let cookieName = 'autoresearch_token';
+  const { token, cookieName } = opts;
   let ledger: Ledger | null = null;
   let closing = false;
 
   const openLedger = (): Ledger | null => {
-    if (ledger) return ledger;
+    if (ledger || closing) return ledger;
     const path = ledgerPath(repo);
     if (!existsSync(path)) return null;
     ledger = new Ledger(path);
@@ -77,29 +92,18 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     return { state: run.state, pid };
   };
 
-  const experimentJson = (r: ExperimentRow) => ({
-    id: r.id,
-    status: r.status,
-    state: r.state,
-    value: r.primary_value,
-    n_runs: r.n_runs,
-    spread: r.spread,
-    holdout_value: r.holdout_value,
-    title: r.title,
-    reason: r.reason,
-    proposed_at: r.proposed_at,
-    started_at: r.started_at,
-    recorded_at: r.recorded_at,
-    tokens: r.input_tokens === null && r.output_tokens === null ? null : (r.input_tokens ?? 0) + (r.output_tokens ?? 0),
-    cost: r.cost_usd,
-  });
-
-  const logFile = (run: RunRow, r: ExperimentRow): string => {
-    const paths = runPaths(repo, run.tag, run.work_dir);
-    const fallback = join(paths.experimentDir(r.id), 'run.log');
-    if (!r.log_path) return fallback;
-    const p = resolve(repo, r.log_path);
-    return inside(paths.runDir, p) || inside(paths.workDir, p) ? p : fallback;
+  /**
+   * A file of the experiment's folder, as the run's work folder and the path below it: only files
+   * the harness writes there are served, by experiment id, and never through a link (openBelow).
+   */
+  const experimentFile = (run: RunRow, r: ExperimentRow, name: string): [string, string] => [
+    runPaths(repo, run.tag, run.work_dir).workDir,
+    join('experiments', String(r.id), name),
+  ];
+  const logFile = (run: RunRow, r: ExperimentRow): [string, string] => {
+    const own = runPaths(repo, run.tag, run.work_dir).experimentDir(r.id);
+    const named = r.log_path && dirname(resolve(repo, r.log_path)) === own ? basename(r.log_path) : 'run.log';
+    return experimentFile(run, r, named);
   };
 
   const app = new Hono();
@@ -110,6 +114,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     c.header('Referrer-Policy', 'same-origin');
     c.header('Cache-Control', 'no-store');
     c.header('Content-Security-Policy', "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    // Before the token: to the browser, a page under a rebound name is this origin; it gets nothing.
+    if (!opts.hostAllowed(c.req.header('host'))) return c.text(MISDIRECTED, 421);
     const q = c.req.query('token');
     if (q !== undefined) {
       if (!sameToken(q, token)) return c.json({ error: 'unauthorized' }, 401);
@@ -164,44 +170,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     const { ledger: l, run } = found;
     const rows = l.listExperiments(run.tag);
     const head = await resolveRef(repo, run.branch).catch(() => null);
-    const s = summarize(run, rows, head);
-    const { state, pid } = stateOf(run);
-    const config = (parseJson(run.config_json) ?? {}) as RunConfig;
-    const now = Date.now();
-    const end = state === 'running' || state === 'paused' ? now : Math.max(run.updated_at, ...rows.map((r) => r.recorded_at ?? 0));
-    const elapsedMs = Math.max(0, end - run.created_at);
-    const hours = elapsedMs / 3_600_000;
-    const spend = l.spend(run.tag);
-    const left: { experiments?: number; hours?: number } = {};
-    if (config.stop?.experiments !== undefined) left.experiments = Math.max(0, config.stop.experiments - s.candidates);
-    if (config.stop?.hours !== undefined) left.hours = Math.max(0, config.stop.hours - hours);
-    const spreads = rows.filter((r) => (r.n_runs ?? 0) >= 2 && r.spread !== null).map((r) => r.spread!).sort((a, b) => a - b);
-    return c.json({
-      tag: run.tag,
-      branch: run.branch,
-      state,
-      ledgerState: run.state,
-      stopReason: run.stop_reason,
-      pid,
-      metric: run.metric_name,
-      goal: run.goal,
-      baseline: s.baseline,
-      best: s.best,
-      bestExperiment: s.bestExperiment,
-      bestTitle: s.bestTitle,
-      improvementPct: improvementPercent(run.goal, s.baseline, s.best),
-      candidates: s.candidates,
-      counts: s.counts,
-      experimentsPerHour: hours > 0 ? s.candidates / hours : null,
-      createdAt: run.created_at,
-      elapsedSeconds: elapsedMs / 1000,
-      left: { experiments: left.experiments ?? null, seconds: left.hours !== undefined ? left.hours * 3600 : null },
-      spend: { usd: spend.usd, tokens: spend.tokens, projectedUsd: projectSpend(spend.usd, spend.proposals, hours, left) },
-      budgetSeconds: config.budget ?? null,
-      inFlight: s.inFlight.map((r) => ({ id: r.id, state: r.state, title: r.title, proposed_at: r.proposed_at, started_at: r.started_at, budgetSeconds: config.budget ?? null })),
-      noise: spreads.length ? spreads[Math.floor(spreads.length / 2)] : null,
-      now,
-    });
+    return c.json(runView(run, rows, head, stateOf(run), l.spend(run.tag), Date.now()));
   });
 
   app.get('/api/runs/:tag/experiments', (c) => {
@@ -227,7 +196,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       diff = await git(repo, ['diff', row.parent_commit, row.candidate_commit], { allowFail: true });
       if (diff.length > DIFF_MAX_BYTES) diff = diff.slice(0, DIFF_MAX_BYTES) + '\n… (diff truncated)\n';
     }
-    const tail = readTail(logFile(run, row), LOG_TAIL_BYTES);
+    const tail = readTail(...logFile(run, row), LOG_TAIL_BYTES);
     return c.json({
       ...experimentJson(row),
       hypothesis: row.hypothesis,
@@ -249,7 +218,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       metrics: parseJson(row.metrics_json),
       holdout: parseJson(row.holdout_json),
       diff,
-      brief: readText(join(runPaths(repo, run.tag, run.work_dir).experimentDir(row.id), 'brief.md')),
+      brief: readBelow(...experimentFile(run, row, 'brief.md'))?.toString('utf8') ?? null,
       log: tail ? { tail: tail.text, size: tail.size, truncated: tail.truncated } : null,
     });
   });
@@ -257,9 +226,9 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   app.get('/api/runs/:tag/experiments/:id/log', (c) => {
     const found = experimentOf(c);
     if (!found) return c.json({ error: 'no such experiment' }, 404);
-    const path = logFile(found.run, found.row);
-    if (!existsSync(path) || !statSync(path).isFile()) return c.json({ error: 'no log' }, 404);
-    return c.body(readFileSync(path), 200, {
+    const log = readBelow(...logFile(found.run, found.row));
+    if (log === null) return c.json({ error: 'no log' }, 404);
+    return c.body(new Uint8Array(log), 200, {
       'Content-Type': 'text/plain; charset=utf-8',
       'Content-Disposition': `attachment; filename="${found.run.tag}-${found.row.id}.log"`,
     });
@@ -350,11 +319,27 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
 
   app.notFound((c) => c.json({ error: 'not found' }, 404));
 
+  return {
+    app,
+    close: () => {
+      closing = true;
+      ledger?.close();
+      ledger = null;
+    },
+  };
+}
+
+export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
+  const host = opts.host ?? '127.0.0.1';
+  const token = opts.token ?? randomBytes(16).toString('hex');
+  // The app needs the port (cookie name, Host check), known once listening.
+  let handle: Hono['fetch'] = () => new Response('starting', { status: 503 });
   const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolveListen, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: host, port: opts.port ?? 0 }, (info: AddressInfo) => resolveListen({ server: s, port: info.port }));
+    const s = serve({ fetch: (req, env) => handle(req, env), hostname: host, port: opts.port ?? 0 }, (info: AddressInfo) => resolveListen({ server: s, port: info.port }));
     s.once('error', reject);
   });
-  cookieName = `autoresearch_token_${port}`;
+  const dash = dashboardApp({ repo: opts.repo, token, cookieName: `autoresearch_token_${port}`, hostAllowed: hostGuard(host, port, opts.allowHosts) });
+  handle = dash.app.fetch;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
 
   return {
@@ -363,11 +348,9 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     token,
     close: () =>
       new Promise<void>((done) => {
-        closing = true;
         const s = server as ServerType & { closeAllConnections?: () => void };
         s.close(() => {
-          ledger?.close();
-          ledger = null;
+          dash.close();
           done();
         });
         s.closeAllConnections?.();

@@ -1,5 +1,5 @@
 /** What the dashboard reads from disk: its own static files, and bounded tails of run files. */
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,20 +21,64 @@ export const STATIC: Record<string, { file: () => string; type: string }> = {
   'uPlot.min.css': { file: () => join(uplotDir(), 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
 
-/** The last `bytes` of a file (or all of it), as text; null when it does not exist. */
-export function readTail(path: string, bytes: number): { text: string; size: number; truncated: boolean } | null {
+/**
+ * Opens `root`/`rel` for reading without following a symlink anywhere below `root`: an experiment
+ * may leave `run.log` (or a folder on the way) as a link to the ledger or to /etc/shadow. The last
+ * component is opened with O_NOFOLLOW (and O_NONBLOCK, so a FIFO cannot hang the server), and the
+ * file opened must be the regular file at exactly `realpath(root)/rel`, which no link below `root`
+ * can satisfy. Null otherwise, or when the file does not exist.
+ */
+export function openBelow(root: string, rel: string): number | null {
+  const path = join(root, rel);
+  if (!inside(root, path)) return null;
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
   } catch {
     return null;
   }
   try {
+    const opened = fstatSync(fd);
+    const expected = join(realpathSync(root), rel);
+    const there = statSync(expected);
+    if (opened.isFile() && realpathSync(path) === expected && there.ino === opened.ino && there.dev === opened.dev) return fd;
+  } catch {
+    // Gone or swapped while checking: refused like a link.
+  }
+  closeSync(fd);
+  return null;
+}
+
+function readFd(fd: number, start: number, length: number): Buffer {
+  const buf = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buf, done, length - done, start + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return buf.subarray(0, done);
+}
+
+/** The last `bytes` of `root`/`rel` (or all of it), as text; null when missing or refused by openBelow. */
+export function readTail(root: string, rel: string, bytes: number): { text: string; size: number; truncated: boolean } | null {
+  const fd = openBelow(root, rel);
+  if (fd === null) return null;
+  try {
     const size = fstatSync(fd).size;
     const start = Math.max(0, size - bytes);
-    const buf = Buffer.alloc(size - start);
-    readSync(fd, buf, 0, buf.length, start);
-    return { text: buf.toString('utf8'), size, truncated: start > 0 };
+    return { text: readFd(fd, start, size - start).toString('utf8'), size, truncated: start > 0 };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** All of `root`/`rel`; null when missing or refused by openBelow. */
+export function readBelow(root: string, rel: string): Buffer | null {
+  const fd = openBelow(root, rel);
+  if (fd === null) return null;
+  try {
+    return readFd(fd, 0, fstatSync(fd).size);
   } finally {
     closeSync(fd);
   }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { measurementSeed } from '../../src/loop/environment.js';
 import { processesNamed } from '../helpers/processes.js';
-import { alive, cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, waitFor } from '../helpers/repo.js';
+import { alive, cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, readResultsTsv, waitFor } from '../helpers/repo.js';
 
 const program = (extra = '') => `---
 metric: { name: score, goal: maximize }
@@ -337,5 +337,7 @@ describe('rerun', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain(`re-ran experiment 1: ${second} (its value is now ${(first + second) / 2}, n=2)`);
     expect(ledgerRows(repo, 'rr').map((r) => r.primary_value)).toEqual([base, (first + second) / 2]);
+    // results.tsv shows the mean too, not the first measurement.
+    expect(readResultsTsv(repo, 'rr').slice(1).map((r) => r[1])).toEqual([base.toFixed(6), ((first + second) / 2).toFixed(6)]);
   });
 });

@@ -156,13 +156,26 @@ describe('the experiment lifecycle on a real repository', () => {
     expect(sleepers()).toEqual([]);
   });
 
-  it('writes results.tsv in the 5-column format', () => {
+  it('writes results.tsv in the 5-column format: keep, discard or crash, the finer status in the description', () => {
     const tsv = readResultsTsv(repo, 't1');
     expect(tsv[0]).toEqual(['commit', 'score', 'memory_gb', 'status', 'description']);
-    expect(tsv).toHaveLength(13);
     expect(tsv[1]).toEqual([baseCommit.slice(0, 7), '5.000000', expect.stringMatching(/^\d+\.\d$/), 'keep', 'baseline']);
+    // Skipped proposals (7: a duplicate, 8: no change) ran nothing and have no row.
+    expect(tsv.slice(1).map((r) => [r[3], r[4]])).toEqual([
+      ['keep', 'baseline'],
+      ['keep', '1'],
+      ['discard', '2'],
+      ['crash', '3'],
+      ['crash', '4'],
+      ['crash', 'invalid: 5'],
+      ['crash', 'invalid: 6'],
+      ['crash', 'timeout: 9'],
+      sealed ? ['discard', '10'] : ['crash', 'invalid: 10'],
+      ['keep', '11'],
+    ]);
     expect(tsv[4]!.slice(1, 4)).toEqual(['0.000000', expect.any(String), 'crash']);
-    expect(tsv[12]!.slice(1, 4)).toEqual(['1.000000', expect.any(String), 'keep']);
+    expect(tsv[10]!.slice(1, 4)).toEqual(['1.000000', expect.any(String), 'keep']);
+    expect(tsv[2]![0]).toBe(ledgerRows(repo, 't1')[1]!.candidate_commit!.slice(0, 7));
   });
 
   it('records measurements, logs and the brief the agent saw', () => {

@@ -2,7 +2,8 @@
  * The dashboard against a real run in progress: the real CLI loop in the background, the server in
  * this process, and (when /usr/bin/chromium exists) the page in a real browser.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, isNonLoopbackHost, type Dashboard } from '../../src/server/dashboard.js';
@@ -139,6 +140,35 @@ describe('dashboard API', () => {
       expect((await fetch(`${base}/api/runs/${TAG}/experiments/${bad}/log`, h)).status).toBe(404);
     }
     expect((await fetch(`${base}/api/runs/nope/experiments`, h)).status).toBe(404);
+  });
+
+  it('refuses another Host name with a valid cookie (DNS rebinding), and a log an experiment turned into a link', async () => {
+    // fetch() sets Host from the URL; a rebound name reaches the same socket with its own Host.
+    const asHost = (host: string, path: string) =>
+      new Promise<{ status: number; body: string }>((done, fail) => {
+        const req = request({ host: '127.0.0.1', port: dash.port, path, headers: { Host: host, Cookie: cookie } }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => done({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', fail);
+        req.end();
+      });
+    const refused = await asHost(`evil.example:${dash.port}`, '/api/runs');
+    expect(refused.status).toBe(421);
+    expect(refused.body).toMatch(/^misdirected request/);
+    expect(refused.body).not.toContain(`"${TAG}"`);
+    expect((await asHost(`localhost:${dash.port}`, '/api/runs')).status).toBe(200);
+
+    // Experiment 2 has finished: its log becomes a link to the ledger.
+    await waitFor(() => recorded().some((r) => r.id === 2), 30_000, 'experiment 2 to be recorded');
+    const log = join(repo, '.autoresearch', TAG, 'experiments', '2', 'run.log');
+    rmSync(log);
+    symlinkSync(join(repo, '.autoresearch', 'ledger.sqlite'), log);
+    expect((await asHost(`127.0.0.1:${dash.port}`, `/api/runs/${TAG}/experiments/2/log`)).status).toBe(404);
+    const detail = await asHost(`127.0.0.1:${dash.port}`, `/api/runs/${TAG}/experiments/2`);
+    expect(detail.status).toBe(200);
+    expect(JSON.parse(detail.body).log).toBeNull();
   });
 
   it('streams a change event when an experiment changes', async () => {

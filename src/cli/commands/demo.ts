@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { exampleNames, prepareDemo } from '../../demo.js';
 import { Ledger } from '../../ledger/ledger.js';
-import { ledgerPath, runPaths } from '../../loop/context.js';
+import { ledgerPath, runPathsOf } from '../../loop/context.js';
 import { improvementPercent } from '../../loop/summary.js';
 import { startRun } from '../../run.js';
 import { LocalExecutor } from '../../executors/local.js';
@@ -40,8 +40,8 @@ improvement is real and not noise.`)
       const result = await startRun({ cwd: repo, tag: 'demo', maxExperiments: o.maxExperiments, budget: o.budget, abort, onEvent: reporter.handle, onProgram: ({ goal }) => reporter.setGoal(goal) });
       process.off('SIGINT', onSignal);
       const s = result.summary;
-      const paths = runPaths(repo, 'demo');
       const ledger = new Ledger(ledgerPath(repo));
+      const paths = runPathsOf(repo, ledger.getRun('demo')!);
       const best = s.bestExperiment !== null ? ledger.getExperiment('demo', s.bestExperiment) : undefined;
       ledger.close();
       const metrics = best?.metrics_json ? (JSON.parse(best.metrics_json) as Record<string, number>) : {};

@@ -5,7 +5,7 @@ import { relative, resolve } from 'node:path';
 import { writeReport } from '../../report/write.js';
 import { Ledger } from '../../ledger/ledger.js';
 import type { RunRow } from '../../ledger/types.js';
-import { ledgerPath, runPaths } from '../../loop/context.js';
+import { ledgerPath, runPaths, runPathsOf } from '../../loop/context.js';
 import { liveHarness } from '../../loop/setup.js';
 import { projectSpend, summarize } from '../../loop/summary.js';
 import { formatDuration } from '../../program/duration.js';
@@ -79,7 +79,7 @@ export async function statusReport(cwd: string, tag?: string): Promise<{ text: s
       );
     }
     if (s.lastRecorded) lines.push(`last         ${experimentLine(s.lastRecorded).trim()}`);
-    lines.push(`results      ${relative(cwd, runPaths(repo, run.tag).resultsTsv) || '.'}`);
+    lines.push(`results      ${relative(cwd, runPathsOf(repo, run).resultsTsv) || '.'}`);
     return { text: lines.join('\n'), json: { ...s, running: Boolean(pid), pid } };
   } finally {
     ledger.close();

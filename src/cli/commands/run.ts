@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { startRun } from '../../run.js';
 import { ProgressReporter } from '../progress.js';
-import { durationOption, intOption, numberOption } from '../options.js';
+import { durationOption, hostNameOption, intOption, numberOption } from '../options.js';
 import { serveDashboard } from './serve.js';
 import { InvalidArgumentError } from 'commander';
 import { WebhookSchema, type WebhookConfig } from '../../notify/config.js';
@@ -29,6 +29,7 @@ export function registerRun(program: Command): void {
     .option('--no-dashboard', 'do not serve the live dashboard')
     .option('--host <host>', 'dashboard address (default 127.0.0.1; 0.0.0.0 exposes it, token-protected, with a warning)', '127.0.0.1')
     .option('--port <port>', 'dashboard port (default: any free port)', intOption)
+    .option('--allow-host <name>', 'another name the dashboard answers to, e.g. behind a reverse proxy (repeatable; other names are refused against DNS rebinding)', hostNameOption, [])
     .option('--pipeline', 'let the agent prepare the next candidate while the current one runs (overrides `pipeline:`)')
     .option('-j, --parallel <n>', 'experiments run at once, one worktree each (overrides `slots:`)', intOption)
     .addHelpText(
@@ -45,7 +46,7 @@ Examples:
   autoresearch run --agent llm --model anthropic:claude-sonnet-4-20250514
   autoresearch stop                         # from another shell: finish the current experiment, then stop`,
     )
-    .action(async (o: { program: string; tag?: string; agent?: string; maxExperiments?: number; maxHours?: number; parallel?: number; budget?: number; pipeline?: boolean; model?: string; dashboard: boolean; host: string; port?: number; webhook?: WebhookConfig[] }) => {
+    .action(async (o: { program: string; tag?: string; agent?: string; maxExperiments?: number; maxHours?: number; parallel?: number; budget?: number; pipeline?: boolean; model?: string; dashboard: boolean; host: string; port?: number; allowHost: string[]; webhook?: WebhookConfig[] }) => {
       const reporter = new ProgressReporter(process.stdout);
       const abort = new AbortController();
       let signals = 0;
@@ -60,7 +61,7 @@ Examples:
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
-      const dashboard = o.dashboard ? await serveDashboard(process.cwd(), o.host, o.port) : null;
+      const dashboard = o.dashboard ? await serveDashboard(process.cwd(), o.host, o.port, o.allowHost) : null;
       try {
         const result = await startRun({
           cwd: process.cwd(),

@@ -1,0 +1,74 @@
+/** The dashboard's JSON shapes: pure functions from ledger rows to what the page shows. */
+import type { ExperimentRow, RunRow } from '../ledger/types.js';
+import { improvementPercent, projectSpend, summarize } from '../loop/summary.js';
+import { parseJson } from './files.js';
+
+interface RunConfig {
+  budget?: number;
+  stop?: { experiments?: number; hours?: number };
+}
+
+export function experimentJson(r: ExperimentRow) {
+  return {
+    id: r.id,
+    status: r.status,
+    state: r.state,
+    value: r.primary_value,
+    n_runs: r.n_runs,
+    spread: r.spread,
+    holdout_value: r.holdout_value,
+    title: r.title,
+    reason: r.reason,
+    proposed_at: r.proposed_at,
+    started_at: r.started_at,
+    recorded_at: r.recorded_at,
+    tokens: r.input_tokens === null && r.output_tokens === null ? null : (r.input_tokens ?? 0) + (r.output_tokens ?? 0),
+    cost: r.cost_usd,
+  };
+}
+
+/** A run's header: state, best, rate, time and experiments left, spend, what is in flight, noise. */
+export function runView(
+  run: RunRow,
+  rows: ExperimentRow[],
+  head: string | null,
+  { state, pid }: { state: string; pid: number | null },
+  spend: { usd: number; tokens: number; proposals: number },
+  now: number,
+) {
+  const s = summarize(run, rows, head);
+  const config = (parseJson(run.config_json) ?? {}) as RunConfig;
+  const end = state === 'running' || state === 'paused' ? now : Math.max(run.updated_at, ...rows.map((r) => r.recorded_at ?? 0));
+  const elapsedMs = Math.max(0, end - run.created_at);
+  const hours = elapsedMs / 3_600_000;
+  const left: { experiments?: number; hours?: number } = {};
+  if (config.stop?.experiments !== undefined) left.experiments = Math.max(0, config.stop.experiments - s.candidates);
+  if (config.stop?.hours !== undefined) left.hours = Math.max(0, config.stop.hours - hours);
+  const spreads = rows.filter((r) => (r.n_runs ?? 0) >= 2 && r.spread !== null).map((r) => r.spread!).sort((a, b) => a - b);
+  return {
+    tag: run.tag,
+    branch: run.branch,
+    state,
+    ledgerState: run.state,
+    stopReason: run.stop_reason,
+    pid,
+    metric: run.metric_name,
+    goal: run.goal,
+    baseline: s.baseline,
+    best: s.best,
+    bestExperiment: s.bestExperiment,
+    bestTitle: s.bestTitle,
+    improvementPct: improvementPercent(run.goal, s.baseline, s.best),
+    candidates: s.candidates,
+    counts: s.counts,
+    experimentsPerHour: hours > 0 ? s.candidates / hours : null,
+    createdAt: run.created_at,
+    elapsedSeconds: elapsedMs / 1000,
+    left: { experiments: left.experiments ?? null, seconds: left.hours !== undefined ? left.hours * 3600 : null },
+    spend: { usd: spend.usd, tokens: spend.tokens, projectedUsd: projectSpend(spend.usd, spend.proposals, hours, left) },
+    budgetSeconds: config.budget ?? null,
+    inFlight: s.inFlight.map((r) => ({ id: r.id, state: r.state, title: r.title, proposed_at: r.proposed_at, started_at: r.started_at, budgetSeconds: config.budget ?? null })),
+    noise: spreads.length ? spreads[Math.floor(spreads.length / 2)] : null,
+    now,
+  };
+}
