@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionResult, ExperimentSpec, ProcessHandle } from '../executors/executor.js';
 import type { MeasurementRow } from '../ledger/types.js';
-import { parseMetricsFromOutput, type Metrics } from '../metrics/parse.js';
+import { type MetricRefusal, type Metrics, parseMetricOutput, type ParsedMetrics } from '../metrics/parse.js';
 import { commandOf } from '../program/schema.js';
 import { tamperedFiles } from '../workspace/protect.js';
 import { withHarnessMetrics } from './constraints.js';
@@ -19,7 +19,7 @@ export const LOG_HEAD_BYTES = 1024 * 1024;
 export const LOG_TAIL_BYTES = 1024 * 1024;
 
 export type MeasureResult =
-  | { kind: 'measured'; value: number; metrics: Metrics; exec: ExecutionResult; row: MeasurementRow }
+  | { kind: 'measured'; value: number; metrics: Metrics; refused: Record<string, MetricRefusal>; exec: ExecutionResult; row: MeasurementRow }
   | { kind: 'crash' | 'timeout' | 'invalid'; reason: string; metrics: Metrics; exec: ExecutionResult }
   | { kind: 'aborted' }
   | { kind: 'cancelled' };
@@ -127,10 +127,10 @@ export async function measureOnce(ctx: RunContext, target: Target, duringId: num
   let outcome = measureOutcome(exec, logPath, c.metric.name, evalCommand ? undefined : c.metrics_file, cwd, !evalCommand);
   if (outcome.kind === 'aborted') return { kind: 'aborted' };
   if (exec.schedulerReason && outcome.kind !== 'measured') {
-    outcome = { kind: outcome.kind, reason: `${exec.schedulerState ?? 'job'}: ${exec.schedulerReason}\n${outcome.reason}`, metrics: outcome.metrics };
+    outcome = { ...outcome, reason: `${exec.schedulerState ?? 'job'}: ${exec.schedulerReason}\n${outcome.reason}` };
   }
   if (exec.oomKilled && outcome.kind !== 'measured') {
-    outcome = { kind: 'crash', reason: `out of memory: the tree hit the ${gb(c.limits.memory ?? 0)} limit\n${outcome.reason}`, metrics: outcome.metrics };
+    outcome = { ...outcome, kind: 'crash', reason: `out of memory: the tree hit the ${gb(c.limits.memory ?? 0)} limit\n${outcome.reason}` };
   }
   let evalLog: string | null = null;
   if (evalCommand && outcome.kind === 'measured') {
@@ -160,13 +160,15 @@ export async function measureOnce(ctx: RunContext, target: Target, duringId: num
     peak_memory_bytes: exec.peakMemoryBytes,
     log_path: evalLog ?? logPath,
   });
-  return { kind: 'measured', value: outcome.value, metrics, exec, row };
+  return { kind: 'measured', value: outcome.value, metrics, refused: outcome.refused, exec, row };
 }
 
 export interface CommandOutcome {
   ok: boolean;
   reason: string;
   output: string;
+  /** Read from the whole output as it streamed (the log keeps only its head and tail). */
+  metrics: ParsedMetrics;
   aborted: boolean;
 }
 
@@ -183,9 +185,5 @@ export async function runSideCommand(ctx: RunContext, id: number, cwd: string, n
   const tail = tailLines(output, 15);
   const how = exec.timedOut ? `timed out after ${cmd.timeout}s` : exec.exitCode === null ? `killed by ${exec.signal}` : `exit code ${exec.exitCode}`;
   const ok = !exec.timedOut && exec.exitCode === 0;
-  return { ok, aborted: exec.aborted, output, reason: ok ? '' : `${name} failed (${how})${tail ? `\n--- last lines of ${name}.log ---\n${tail}` : ''}` };
-}
-
-export function holdoutMetrics(outcome: CommandOutcome): Metrics {
-  return parseMetricsFromOutput(outcome.output);
+  return { ok, aborted: exec.aborted, output, metrics: exec.metrics ?? parseMetricOutput(output), reason: ok ? '' : `${name} failed (${how})${tail ? `\n--- last lines of ${name}.log ---\n${tail}` : ''}` };
 }
