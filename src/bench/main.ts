@@ -4,6 +4,7 @@ import { benchPolicy } from './policy.js';
 import { benchThroughput } from './throughput.js';
 import { benchPipeline } from './pipeline.js';
 import { benchTune } from './tune.js';
+import { benchMetrics } from './metrics.js';
 
 const only = process.argv[2];
 const benches: Array<[string, () => Promise<string>]> = [
@@ -12,6 +13,7 @@ const benches: Array<[string, () => Promise<string>]> = [
   ['policy', () => benchPolicy()],
   ['throughput', () => benchThroughput()],
   ['pipeline', () => benchPipeline()],
+  ['metrics', () => benchMetrics()],
 ];
 
 for (const [name, run] of benches) {

@@ -2,6 +2,7 @@
  * The Executor seam: runs one experiment somewhere (a local process group today, a Slurm job
  * later) and reports what happened. It knows nothing about git, agents or decisions.
  */
+import type { ParsedMetrics } from '../metrics/parse.js';
 
 export interface ExperimentSpec {
   /** Ledger id of the experiment, exported as AUTORESEARCH_EXPERIMENT_ID. */
@@ -88,6 +89,11 @@ export interface ExecutionResult {
   oomKilled?: boolean;
   /** Which requested limits were enforced, and how (absent when none were requested). */
   limitsApplied?: LimitsApplied;
+  /**
+   * The metrics of the whole output, read while it streamed (the log keeps only its head and
+   * tail). Absent when the executor could not read them: the log is parsed instead.
+   */
+  metrics?: ParsedMetrics;
   /** A scheduler's final state for the job (Slurm: COMPLETED, FAILED, TIMEOUT, OUT_OF_MEMORY, CANCELLED, NODE_FAIL, ...). */
   schedulerState?: string;
   /** A sentence for people when the job did not simply run to its end (e.g. the node failed). */

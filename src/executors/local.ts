@@ -2,7 +2,8 @@
  * LocalExecutor: runs an experiment as a local process tree.
  *
  * - `bash -c <command>` in spec.cwd with exactly spec.env, stdin ignored, in its own session and
- *   process group; stdout and stderr share one pipe, logged through a bounded head+tail log.
+ *   process group; stdout and stderr share one pipe, logged through a bounded head+tail log,
+ *   and every byte of it goes through a MetricStream (result.metrics).
  * - Containment: a cgroup v1 memory+pids+freezer set when available (catches `setsid` escapees,
  *   gives exact peak memory), else the process group (peak memory sampled from /proc).
  * - Hard timeout and AbortSignal: SIGTERM to the tree, SIGKILL after the grace period. Anything
@@ -19,6 +20,7 @@ import type { ExecutionResult, Executor, ExperimentSpec, ProcessHandle } from '.
 import { CgroupSet, detectCgroupSupport } from './cgroup.js';
 import { type LimitPlan, planLimits, validateLimits } from './limits.js';
 import { BoundedLog } from './log-sink.js';
+import { MetricStream } from '../metrics/stream.js';
 import { environHas, groupMembers, processGroupAlive, signalGroup, signalProcess, TreeMemorySampler } from './proc.js';
 
 export { detectCgroupSupport } from './cgroup.js';
@@ -238,7 +240,12 @@ async function execute(
   });
 
   const stdout = child.stdout!;
-  stdout.on('data', (chunk: Buffer) => log.write(chunk));
+  // Metrics come from every byte: the log keeps only its head and tail.
+  const metrics = new MetricStream();
+  stdout.on('data', (chunk: Buffer) => {
+    log.write(chunk);
+    metrics.write(chunk);
+  });
   const outputEnded = new Promise<void>((resolve) => {
     stdout.once('end', resolve);
     stdout.once('close', resolve);
@@ -347,5 +354,6 @@ async function execute(
     containment,
     ...limitFields,
     ...(oomKilled !== undefined ? { oomKilled } : {}),
+    metrics: metrics.end(),
   };
 }

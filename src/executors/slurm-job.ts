@@ -10,6 +10,9 @@
  *                bytes of output it saw, peak memory of its cgroup.
  * - `tail`       the last logTailBytes of the output (the first logHeadBytes go straight to the
  *                log as they come, so the log shows progress while the job runs).
+ * - `metrics`    the lines of the WHOLE output that may be metric lines, the last one per name,
+ *                written once the output has ended (parsed with MetricStream: metrics printed
+ *                in the middle the log drops are still read).
  * - `slurm.out`  sbatch's --output: only the wrapper's and slurmstepd's own messages.
  * - `finalized`  written once the log is complete (so a second follower never rewrites it).
  *
@@ -22,6 +25,38 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { omissionMarker } from './log-sink.js';
 import { readFileTail } from './slurm-cli.js';
+import { MAX_LINE_BYTES } from '../metrics/line.js';
+import type { ParsedMetrics } from '../metrics/parse.js';
+import { MAX_METRIC_NAMES, MetricStream } from '../metrics/stream.js';
+
+/**
+ * The scan on the node, in C-locale bytes: `\r` ends a line too; lines are cut one byte past
+ * MAX_LINE_BYTES (so MetricStream still sees them as too long); grep keeps the lines shaped like
+ * `METRIC ...` or `name: ...`/`name = ...`; awk keeps for every name (the token before `:`/`=`,
+ * or each pair's name on a METRIC line: never coarser than MetricStream's names) only the line of
+ * its last occurrence, at most MAX_METRIC_NAMES names; sort puts the kept lines back in order.
+ */
+const SCAN_CANDIDATE = '^[[:space:]]*(METRIC[[:space:]]|[^[:space:]:=]+[[:space:]]*[:=])';
+const SCAN_AWK = [
+  '{ n = 0',
+  '  if ($0 ~ /^[[:space:]]*METRIC[[:space:]]/) {',
+  '    r = $0; sub(/^[[:space:]]*METRIC[[:space:]]+/, "", r); gsub(/[[:space:]]*=[[:space:]]*/, "=", r)',
+  '    k = split(r, t, /[[:space:],]+/)',
+  '    for (i = 1; i <= k; i++) if ((e = index(t[i], "=")) > 1) key[++n] = substr(t[i], 1, e - 1)',
+  '  } else if (match($0, /^[[:space:]]*[^[:space:]:=]+/)) {',
+  '    s = substr($0, 1, RLENGTH); sub(/^[[:space:]]+/, "", s); key[++n] = s',
+  '  }',
+  '  kept = 0',
+  '  for (i = 1; i <= n; i++) {',
+  '    s = key[i]',
+  `    if (!(s in last)) { if (names >= ${MAX_METRIC_NAMES}) continue; names++ }`,
+  '    else if (--refs[last[s]] == 0) { delete text[last[s]]; delete refs[last[s]] }',
+  '    last[s] = NR; refs[NR]++; kept = 1',
+  '  }',
+  '  if (kept) text[NR] = $0',
+  '}',
+  'END { for (r in text) printf "%.0f\\t%s\\n", r, text[r] }',
+].join('\n');
 
 /**
  * The batch script. Exit status: the command's (so Slurm's COMPLETED/FAILED and ExitCode agree);
@@ -46,8 +81,8 @@ trap 'rm -rf "$__ar_tmp"' EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 trap 'exit 129' HUP
-mkfifo "$__ar_tmp/out" || exit 2
-rm -f "$__ar_d/status" "$__ar_d/tail"
+mkfifo "$__ar_tmp/out" "$__ar_tmp/scan" || exit 2
+rm -f "$__ar_d/status" "$__ar_d/tail" "$__ar_d/metrics"
 # Slurm's per-job variables (job id, the GPUs granted) override what the harness passed.
 for __ar_v in $(compgen -e); do
   case $__ar_v in
@@ -56,15 +91,25 @@ for __ar_v in $(compgen -e); do
       __ar_env+=("$__ar_v=\${!__ar_v}") ;;
   esac
 done
-# Reader: the head goes to the log as it arrives (dd writes each read at once and reads no
-# further than the head), the next dd counts the rest, tail keeps its end.
+# Scanner: the metric-looking lines of the whole output (see SCAN_AWK), complete or not at all.
+(
+  set -o pipefail
+  tr '\\r' '\\n' | cut -b 1-${MAX_LINE_BYTES + 1} | { grep -a -E '${SCAN_CANDIDATE}' || [ $? -eq 1 ]; } |
+    awk '${SCAN_AWK}' | sort -n | cut -f 2- > "$__ar_d/metrics.tmp" && mv -f "$__ar_d/metrics.tmp" "$__ar_d/metrics"
+) < "$__ar_tmp/scan" &
+__ar_scanner=$!
+# Reader: tee feeds the scanner (-p: a scanner that dies never stops the output); the head goes
+# to the log as it arrives (dd writes each read at once and reads no further than the head), the
+# next dd counts the rest, tail keeps its end.
 {
-  dd bs=65536 count="$__ar_head_bytes" iflag=count_bytes of="$__ar_log" status=none
-  if [ "$__ar_tail_bytes" -gt 0 ]; then
-    dd bs=65536 2> "$__ar_tmp/dd" | tail -c "$__ar_tail_bytes" > "$__ar_d/tail"
-  else
-    dd bs=65536 of=/dev/null 2> "$__ar_tmp/dd"
-  fi
+  tee -p "$__ar_tmp/scan" | {
+    dd bs=65536 count="$__ar_head_bytes" iflag=count_bytes of="$__ar_log" status=none
+    if [ "$__ar_tail_bytes" -gt 0 ]; then
+      dd bs=65536 2> "$__ar_tmp/dd" | tail -c "$__ar_tail_bytes" > "$__ar_d/tail"
+    else
+      dd bs=65536 of=/dev/null 2> "$__ar_tmp/dd"
+    fi
+  }
   : > "$__ar_tmp/reader-done"
 } < "$__ar_tmp/out" &
 __ar_reader=$!
@@ -97,6 +142,7 @@ done
 __ar_reader_state=done
 if [ -e "$__ar_tmp/reader-done" ]; then
   wait "$__ar_reader" 2> /dev/null
+  wait "$__ar_scanner" 2> /dev/null
 else
   __ar_reader_state=stuck
   echo "[autoresearch: the output was still held open after the command ended (a detached process?); the end of the log is missing]" >&2
@@ -185,6 +231,7 @@ export interface JobPaths {
   tail: string;
   slurmOut: string;
   finalized: string;
+  metrics: string;
 }
 
 export function jobPaths(logPath: string): JobPaths {
@@ -198,6 +245,7 @@ export function jobPaths(logPath: string): JobPaths {
     tail: path.join(dir, 'tail'),
     slurmOut: path.join(dir, 'slurm.out'),
     finalized: path.join(dir, 'finalized'),
+    metrics: path.join(dir, 'metrics'),
   };
 }
 
@@ -314,4 +362,17 @@ function lastByte(fd: number): number | null {
   const buf = Buffer.alloc(1);
   fs.readSync(fd, buf, 0, 1, size - 1);
   return buf[0]!;
+}
+
+/** The metrics the job scanned from its whole output; undefined when it wrote none (then the log is parsed). */
+export function readScannedMetrics(paths: JobPaths): ParsedMetrics | undefined {
+  let lines: Buffer;
+  try {
+    lines = fs.readFileSync(paths.metrics);
+  } catch {
+    return undefined;
+  }
+  const stream = new MetricStream({ numbered: false });
+  stream.write(lines);
+  return stream.end();
 }

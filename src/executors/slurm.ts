@@ -6,7 +6,8 @@
  *   `timeout --signal=TERM --kill-after=<grace> <timeout>` INSIDE the job: the hard timeout is
  *   exact to the second, and Slurm's --time (whole minutes, enforced late) is only a backstop.
  * - stdout+stderr go to spec.logPath bounded like the local executor's log (head written live,
- *   tail kept on the node, omission marker between).
+ *   tail kept on the node, omission marker between); the node also scans the whole output for
+ *   metric lines (result.metrics).
  * - Submitted with `sbatch --parsable --export=NONE`, so nothing of the harness's own environment
  *   (secrets included) reaches the job or the controller's job record.
  * - Followed with `scontrol -o show job` (then sacct or the jobcomp/filetxt log once the
@@ -36,7 +37,7 @@ import {
   type CommandResult,
 } from './slurm-cli.js';
 import { mapJobState, type Outcome } from './slurm-state.js';
-import { finalizeLog, JOB_SCRIPT, jobPaths, type JobPaths, type JobStatus, readStarted, readStatus, renderParams } from './slurm-job.js';
+import { finalizeLog, JOB_SCRIPT, jobPaths, type JobPaths, type JobStatus, readScannedMetrics, readStarted, readStatus, renderParams } from './slurm-job.js';
 
 export interface SlurmExecutorOptions {
   /** --partition */
@@ -344,6 +345,7 @@ export class SlurmExecutor implements Executor {
       startedMs: started?.jobId === jobId ? started.startMs : null,
       sstatPeak: sstatMax,
       totals,
+      metrics: readScannedMetrics(paths),
     });
   }
 
@@ -358,6 +360,7 @@ export class SlurmExecutor implements Executor {
       startedMs?: number | null;
       sstatPeak?: number | null;
       totals?: { outputBytes: number; droppedBytes: number };
+      metrics?: ExecutionResult['metrics'];
     },
   ): SlurmExecutionResult {
     const job = o.job ?? null;
@@ -392,6 +395,7 @@ export class SlurmExecutor implements Executor {
       containment: proctrack.includes('cgroup') ? 'cgroup' : 'process-group',
       oomKilled: o.oomKilled ?? false,
       ...(limitsApplied ? { limitsApplied } : {}),
+      ...(o.metrics ? { metrics: o.metrics } : {}),
       jobId,
       schedulerState: o.state,
       schedulerReason: o.reason,

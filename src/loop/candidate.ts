@@ -17,7 +17,8 @@ import { carryOnto } from './carry.js';
 import { crashPoint } from './crash-point.js';
 import { record, remeasured } from './record.js';
 import { verifyRefs } from './refs.js';
-import { holdoutMetrics, measureOnce, runSideCommand } from './measurement.js';
+import { measureOnce, runSideCommand } from './measurement.js';
+import { checkPrimary, describeRefusal, type MetricRefusal, type ParsedMetrics } from '../metrics/parse.js';
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => (xs.length < 2 ? null : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
@@ -122,6 +123,8 @@ export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: nu
   const constraints = ctx.program.config.constraints.map(parseConstraint);
   const commit = row.candidate_commit!;
   let needMeasure = values(ctx, row.id, commit).length === 0;
+  // Refused prints of the last measurement: a constraint on one is violated, quoting the line.
+  let refused: Record<string, MetricRefusal> = {};
   for (;;) {
     if (needMeasure) {
       const m = await measureOnce(ctx, { experimentId: row.id, commit }, row.id, wt, slot, reattach);
@@ -136,11 +139,12 @@ export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: nu
         return;
       }
       updateStats(ctx, row.id, commit, m.exec, m.row.metrics_json ?? undefined);
+      refused = m.refused;
       ctx.ledger.updateExperiment(tag, row.id, { state: 'measured' });
       crashPoint('measured', row.id);
     }
     const current = ctx.ledger.getExperiment(tag, row.id)!;
-    const violation = violatedConstraint(constraints, JSON.parse(current.metrics_json ?? '{}') as Record<string, number>);
+    const violation = violatedConstraint(constraints, JSON.parse(current.metrics_json ?? '{}') as Record<string, number>, refused);
     if (violation) {
       record(ctx, row.id, 'discard', { reason: `discarded: ${violation}`, incumbent_commit: ctx.incumbent.commit, incumbent_value: ctx.incumbent.value });
       return;
@@ -257,6 +261,11 @@ export async function applyKeep(ctx: RunContext, row: ExperimentRow): Promise<vo
   record(ctx, row.id, 'keep', {});
 }
 
+function holdoutProblem(parsed: ParsedMetrics, name: string): string {
+  const refused = Object.hasOwn(parsed.refused, name) ? parsed.refused[name] : undefined;
+  return refused ? `the holdout's ${describeRefusal(name, refused)}` : `the holdout did not print ${name}`;
+}
+
 /**
  * The holdout of a kept candidate (and of the baseline): a protected command run on what the
  * experiment produced. Warns when validation improved but the holdout got worse (overfitting).
@@ -264,10 +273,11 @@ export async function applyKeep(ctx: RunContext, row: ExperimentRow): Promise<vo
 async function holdout(ctx: RunContext, id: number, wt: Worktree, commit: string, previousCommit: string | null, slot: number): Promise<void> {
   const outcome = await runSideCommand(ctx, id, wt, commit, 'holdout', slot);
   if (!outcome || outcome.aborted) return;
-  const metrics = holdoutMetrics(outcome);
-  const value = metrics[ctx.run.metric_name];
-  const info: Record<string, unknown> = { metrics };
-  if (!outcome.ok || value === undefined || !Number.isFinite(value)) info.error = outcome.ok ? `the holdout did not print ${ctx.run.metric_name}` : outcome.reason;
+  const parsed = outcome.metrics;
+  const primary = checkPrimary(parsed, ctx.run.metric_name);
+  const value = primary.ok ? primary.value : undefined;
+  const info: Record<string, unknown> = { metrics: parsed.values };
+  if (!outcome.ok || !primary.ok) info.error = outcome.ok ? holdoutProblem(parsed, ctx.run.metric_name) : outcome.reason;
   const previous = previousCommit ? ctx.ledger.listExperiments(ctx.run.tag).find((e) => e.candidate_commit === previousCommit && e.status === 'keep') : undefined;
   if (value !== undefined && Number.isFinite(value) && previous?.holdout_value != null) {
     const worse = ctx.run.goal === 'minimize' ? value > previous.holdout_value : value < previous.holdout_value;

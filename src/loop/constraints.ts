@@ -1,5 +1,5 @@
 /** Constraints on secondary metrics (`memory_gb <= 60`): pure parsing and checking. */
-import type { Metrics } from '../metrics/parse.js';
+import { describeRefusal, type MetricRefusal, type Metrics } from '../metrics/parse.js';
 import { CONSTRAINT_PATTERN } from '../program/schema.js';
 
 export interface Constraint {
@@ -26,10 +26,15 @@ function holds(value: number, op: Constraint['op'], bound: number): boolean {
   }
 }
 
-/** The first violated constraint, as a reason; null when all hold. A missing metric is a violation. */
-export function violatedConstraint(constraints: Constraint[], metrics: Metrics): string | null {
+/**
+ * The first violated constraint, as a reason; null when all hold. A missing metric is a
+ * violation, and so is one whose last print was refused (`refused`: the line is quoted).
+ */
+export function violatedConstraint(constraints: Constraint[], metrics: Metrics, refused: Record<string, MetricRefusal> = {}): string | null {
   for (const c of constraints) {
-    const value = metrics[c.metric];
+    const refusal = Object.hasOwn(refused, c.metric) ? refused[c.metric] : undefined;
+    if (refusal) return `constraint ${c.text} cannot be checked: ${describeRefusal(c.metric, refusal)}`;
+    const value = Object.hasOwn(metrics, c.metric) ? metrics[c.metric] : undefined;
     if (value === undefined || Number.isNaN(value)) return `constraint ${c.text} cannot be checked: ${c.metric} was not reported`;
     if (!holds(value, c.op, c.bound)) return `violates constraint ${c.text} (${c.metric} = ${Number(value.toPrecision(6))})`;
   }

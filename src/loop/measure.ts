@@ -5,11 +5,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionResult } from '../executors/executor.js';
-import { checkPrimary, parseMetricsFromOutput, parseMetricsJson, type Metrics } from '../metrics/parse.js';
+import { checkPrimary, type MetricRefusal, type Metrics, mergeMetrics, parseMetricOutput, parseMetricsJson } from '../metrics/parse.js';
 
+/** `refused`: the names whose last occurrence was not a plain number (constraints need them). */
 export type MeasuredOutcome =
-  | { kind: 'measured'; value: number; metrics: Metrics }
-  | { kind: 'crash' | 'timeout'; reason: string; metrics: Metrics }
+  | { kind: 'measured'; value: number; metrics: Metrics; refused: Record<string, MetricRefusal> }
+  | { kind: 'crash' | 'timeout'; reason: string; metrics: Metrics; refused: Record<string, MetricRefusal> }
   | { kind: 'aborted' };
 
 export function tailLines(text: string, lines: number, maxChars = 4000): string {
@@ -26,27 +27,31 @@ export function readLogTail(logPath: string | null, lines = 20): string {
 export function measureOutcome(result: ExecutionResult, logPath: string, metric: string, metricsFile: string | undefined, cwd: string, requirePrimary = true): MeasuredOutcome {
   if (result.aborted) return { kind: 'aborted' };
   const output = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
-  let metrics: Metrics = parseMetricsFromOutput(output);
+  // The executor read the whole stream; the log holds only its head and tail.
+  let parsed = result.metrics ?? parseMetricOutput(output);
   let fileProblem: string | null = null;
   if (metricsFile) {
     const path = join(cwd, metricsFile);
     if (existsSync(path)) {
       try {
-        metrics = { ...metrics, ...parseMetricsJson(readFileSync(path, 'utf8')) };
+        parsed = mergeMetrics(parsed, parseMetricsJson(readFileSync(path, 'utf8')));
       } catch (e) {
         fileProblem = `metrics file ${metricsFile} is not valid JSON: ${(e as Error).message}`;
       }
     } else fileProblem = `metrics file ${metricsFile} was not written`;
   }
+  const metrics = parsed.values;
+  const refused = parsed.refused;
   const tail = tailLines(output, 15);
   const withTail = (reason: string) => (tail ? `${reason}\n--- last lines of the log ---\n${tail}` : reason);
-  if (result.timedOut) return { kind: 'timeout', reason: withTail(`killed at the hard timeout after ${result.wallSeconds.toFixed(1)}s`), metrics };
+  if (result.timedOut) return { kind: 'timeout', reason: withTail(`killed at the hard timeout after ${result.wallSeconds.toFixed(1)}s`), metrics, refused };
   if (result.exitCode !== 0) {
     const how = result.exitCode === null ? `killed by ${result.signal}` : `exit code ${result.exitCode}`;
-    return { kind: 'crash', reason: withTail(`the run failed (${how})`), metrics };
+    return { kind: 'crash', reason: withTail(`the run failed (${how})`), metrics, refused };
   }
-  if (!requirePrimary) return { kind: 'measured', value: NaN, metrics };
-  const primary = checkPrimary(metrics, metric);
-  if (!primary.ok) return { kind: 'crash', reason: withTail(fileProblem && !(metric in metrics) ? `${primary.reason}; ${fileProblem}` : primary.reason), metrics };
-  return { kind: 'measured', value: primary.value, metrics };
+  if (!requirePrimary) return { kind: 'measured', value: NaN, metrics, refused };
+  const primary = checkPrimary(parsed, metric);
+  const missing = !Object.hasOwn(metrics, metric) && !Object.hasOwn(refused, metric);
+  if (!primary.ok) return { kind: 'crash', reason: withTail(fileProblem && missing ? `${primary.reason}; ${fileProblem}` : primary.reason), metrics, refused };
+  return { kind: 'measured', value: primary.value, metrics, refused };
 }

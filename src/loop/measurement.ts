@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionResult, ExperimentSpec, ProcessHandle } from '../executors/executor.js';
 import type { CommandRow, MeasurementRow } from '../ledger/types.js';
-import { parseMetricsFromOutput, type Metrics } from '../metrics/parse.js';
+import { type MetricRefusal, type Metrics, parseMetricOutput, type ParsedMetrics } from '../metrics/parse.js';
 import { commandOf, graceSeconds } from '../program/schema.js';
 import type { SealRole } from '../sandbox/sandbox.js';
 import { tamperedFiles } from '../workspace/protect.js';
@@ -22,7 +22,7 @@ export const LOG_HEAD_BYTES = 1024 * 1024;
 export const LOG_TAIL_BYTES = 1024 * 1024;
 
 export type MeasureResult =
-  | { kind: 'measured'; value: number; metrics: Metrics; exec: ExecutionResult; row: MeasurementRow }
+  | { kind: 'measured'; value: number; metrics: Metrics; refused: Record<string, MetricRefusal>; exec: ExecutionResult; row: MeasurementRow }
   | { kind: 'crash' | 'timeout' | 'invalid'; reason: string; metrics: Metrics; exec: ExecutionResult }
   | { kind: 'aborted' }
   | { kind: 'cancelled' };
@@ -176,10 +176,10 @@ export async function measureOnce(ctx: RunContext, target: Target, duringId: num
     outcome = { ...outcome, reason: `over budget: still running at ${fmt(limit.seconds)}s (budget ${fmt(c.budget)}s + ${fmt(grace)}s grace); a run must end within AUTORESEARCH_TIME_BUDGET\n${outcome.reason}` };
   }
   if (exec.schedulerReason && outcome.kind !== 'measured') {
-    outcome = { kind: outcome.kind, reason: `${exec.schedulerState ?? 'job'}: ${exec.schedulerReason}\n${outcome.reason}`, metrics: outcome.metrics };
+    outcome = { ...outcome, reason: `${exec.schedulerState ?? 'job'}: ${exec.schedulerReason}\n${outcome.reason}` };
   }
   if (exec.oomKilled && outcome.kind !== 'measured') {
-    outcome = { kind: 'crash', reason: `out of memory: the tree hit the ${gb(c.limits.memory ?? 0)} limit\n${outcome.reason}`, metrics: outcome.metrics };
+    outcome = { ...outcome, kind: 'crash', reason: `out of memory: the tree hit the ${gb(c.limits.memory ?? 0)} limit\n${outcome.reason}` };
   }
   let evalLog: string | null = null;
   if (evalCommand && outcome.kind === 'measured') {
@@ -210,7 +210,7 @@ export async function measureOnce(ctx: RunContext, target: Target, duringId: num
     peak_memory_bytes: exec.peakMemoryBytes,
     log_path: evalLog ?? logPath,
   });
-  return { kind: 'measured', value: outcome.value, metrics, exec, row };
+  return { kind: 'measured', value: outcome.value, metrics, refused: outcome.refused, exec, row };
 }
 
 const fmt = (seconds: number) => Number(seconds.toFixed(1)).toString();
@@ -226,6 +226,8 @@ export interface CommandOutcome {
   ok: boolean;
   reason: string;
   output: string;
+  /** Read from the whole output as it streamed (the log keeps only its head and tail). */
+  metrics: ParsedMetrics;
   aborted: boolean;
 }
 
@@ -255,9 +257,5 @@ export async function runSideCommand(ctx: RunContext, id: number, wt: Worktree, 
   const how = exec.timedOut ? `timed out after ${cmd.timeout}s` : exec.exitCode === null ? `killed by ${exec.signal}` : `exit code ${exec.exitCode}`;
   const ok = !exec.timedOut && exec.exitCode === 0;
   const hint = !ok && folder ? pristineHint(folder) : '';
-  return { ok, aborted: exec.aborted, output, reason: ok ? '' : `${name} failed (${how})${tail ? `\n--- last lines of ${name}.log ---\n${tail}` : ''}${hint}` };
-}
-
-export function holdoutMetrics(outcome: CommandOutcome): Metrics {
-  return parseMetricsFromOutput(outcome.output);
+  return { ok, aborted: exec.aborted, output, metrics: exec.metrics ?? parseMetricOutput(output), reason: ok ? '' : `${name} failed (${how})${tail ? `\n--- last lines of ${name}.log ---\n${tail}` : ''}${hint}` };
 }

@@ -1,65 +1,111 @@
 /**
  * Metric parsing: pure functions from an experiment's output (and optional JSON file) to numbers.
- * Three formats, later ones overriding earlier ones for the same name:
+ * Three formats; for every name only its LAST occurrence counts, whatever the format:
  *   1. summary lines  `val_bpb:          0.997900`
  *   2. METRIC lines   `METRIC val_bpb=0.9979 tokens_per_s=1.2e5`
- *   3. a JSON file    `{ "val_bpb": 0.9979, "extra": { "nested": 1 } }` (nested keys joined by '.')
- * The last occurrence of a name in the output wins (a run may print progress before the summary).
+ *   3. a JSON file    `{ "val_bpb": 0.9979, "extra": { "nested": 1 } }` (nested keys joined by
+ *      '.'), applied after the output
+ * An occurrence is a plain number or a refusal quoting the line (value.ts says which): a wrong
+ * number is never recorded silently. The output is read as a stream (stream.ts), so executors
+ * parse all of it, not only what the log keeps.
  */
+import { looksNumeric, type MetricRefusal, plainFix, QUOTE_CHARS } from './line.js';
+import { MAX_METRIC_NAMES, MetricStream } from './stream.js';
+import { quote, readValue } from './value.js';
+
+export { MAX_LINE_BYTES, METRIC_NAME, METRIC_NAME_PATTERN, type MetricRefusal } from './line.js';
+export { MAX_METRIC_NAMES, MetricStream, type MetricStreamOptions } from './stream.js';
 
 export type Metrics = Record<string, number>;
 
-const NUMBER = String.raw`[-+]?(?:(?:\d[\d_]*)?\.?\d+(?:[eE][-+]?\d+)?|nan|NaN|NAN|inf|Inf|INF|infinity|Infinity)`;
-const SUMMARY_LINE = new RegExp(String.raw`^\s*([A-Za-z_][\w.\/-]*)\s*[:=]\s*(${NUMBER})(?:\s*(?:%|ms|s|sec|MB|GB|MiB|GiB|KB|kB|mb|gb))?\s*$`);
-const METRIC_PAIR = new RegExp(String.raw`([A-Za-z_][\w.\/-]*)=(${NUMBER})(?=\s|$|,)`, 'g');
-
-export function parseNumber(text: string): number {
-  const t = text.trim().replace(/_/g, '').toLowerCase();
-  if (t === 'nan' || t === '+nan' || t === '-nan') return NaN;
-  if (/^[+]?inf(inity)?$/.test(t)) return Infinity;
-  if (/^-inf(inity)?$/.test(t)) return -Infinity;
-  return Number(t);
+/** What an output (or a metrics file) says: each name is in exactly one of `values`, `refused`. */
+export interface ParsedMetrics {
+  /** Names whose last occurrence is a plain number. */
+  values: Metrics;
+  /** Names whose last occurrence was refused, with the line. */
+  refused: Record<string, MetricRefusal>;
+  /** The output named more than MAX_METRIC_NAMES metrics: later new names were not kept. */
+  truncated: boolean;
 }
 
+export const NO_METRICS: ParsedMetrics = Object.freeze({ values: {}, refused: {}, truncated: false }) as ParsedMetrics;
+
+/** Parses a whole output at once (a log file, a side command's output). */
+export function parseMetricOutput(output: string): ParsedMetrics {
+  const stream = new MetricStream();
+  stream.write(output);
+  return stream.end();
+}
+
+/** The numbers of an output, for callers that only need a value (refused names are absent). */
 export function parseMetricsFromOutput(output: string): Metrics {
-  const summary: Metrics = {};
-  const explicit: Metrics = {};
-  for (const rawLine of output.split('\n')) {
-    const line = rawLine.replace(/\r$/, '');
-    const metricLine = /^\s*METRIC\s+(.*)$/.exec(line);
-    if (metricLine) {
-      for (const m of metricLine[1]!.matchAll(METRIC_PAIR)) explicit[m[1]!] = parseNumber(m[2]!);
-      continue;
-    }
-    const s = SUMMARY_LINE.exec(line);
-    if (s) summary[s[1]!] = parseNumber(s[2]!);
-  }
-  return { ...summary, ...explicit };
+  return parseMetricOutput(output).values;
 }
 
-/** Flattens a JSON metrics file; non-numeric leaves are ignored, numeric strings are accepted. */
-export function parseMetricsJson(text: string): Metrics {
+/**
+ * Flattens a JSON metrics file. Numbers and numeric strings (`"12.5"`) are values; a string that
+ * starts like a number but is not a plain one (`"12.5ms"`) and `null` are refused; other leaves
+ * (text, booleans, arrays) are not metrics.
+ */
+export function parseMetricsJson(text: string): ParsedMetrics {
   const data = JSON.parse(text) as unknown;
-  const out: Metrics = {};
-  const walk = (value: unknown, prefix: string) => {
-    if (typeof value === 'number') out[prefix] = value;
-    else if (typeof value === 'string' && new RegExp(`^${NUMBER}$`).test(value.trim())) out[prefix] = parseNumber(value);
-    else if (value === null && prefix) out[prefix] = NaN;
+  const found = new Map<string, number | MetricRefusal>();
+  const refuse = (key: string, value: unknown, reason: string, plain: string | null) =>
+    found.set(key, {
+      line: null,
+      where: 'the metrics file',
+      text: quote(`${JSON.stringify(key)}: ${JSON.stringify(value)}`, QUOTE_CHARS),
+      reason,
+      fix: plainFix('write', (p) => `${JSON.stringify(key)}: ${p}`, plain),
+    });
+  const walk = (value: unknown, key: string) => {
+    if (typeof value === 'number' && key) found.set(key, value);
+    else if (typeof value === 'string' && key && looksNumeric(value.trim())) {
+      const r = readValue(value.trim());
+      if (r.ok) found.set(key, r.value);
+      else refuse(key, value, r.reason, r.plain);
+    } else if (value === null && key) refuse(key, value, 'is null', null);
     else if (value && typeof value === 'object' && !Array.isArray(value)) {
-      for (const [k, v] of Object.entries(value)) walk(v, prefix ? `${prefix}.${k}` : k);
+      for (const [k, v] of Object.entries(value)) walk(v, key ? `${key}.${k}` : k);
     }
   };
   walk(data, '');
-  return out;
+  return fromOccurrences(found, false);
+}
+
+/** `over`'s names replace `base`'s (the metrics file is applied after the output). */
+export function mergeMetrics(base: ParsedMetrics, over: ParsedMetrics): ParsedMetrics {
+  const found = new Map<string, number | MetricRefusal>([...Object.entries(base.values), ...Object.entries(base.refused)]);
+  for (const [k, v] of [...Object.entries(over.values), ...Object.entries(over.refused)]) found.set(k, v);
+  return fromOccurrences(found, base.truncated || over.truncated);
+}
+
+function fromOccurrences(found: Map<string, number | MetricRefusal>, truncated: boolean): ParsedMetrics {
+  const entries = [...found];
+  // fromEntries defines own properties: a metric called `__proto__` stays a metric.
+  return {
+    values: Object.fromEntries(entries.filter((e): e is [string, number] => typeof e[1] === 'number')),
+    refused: Object.fromEntries(entries.filter((e): e is [string, MetricRefusal] => typeof e[1] !== 'number')),
+    truncated,
+  };
+}
+
+/** `val_ms has a unit (ms) on line 12 of the output ("val_ms: 12.5ms"); print a plain number: `val_ms: 12.5`` */
+export function describeRefusal(name: string, r: MetricRefusal): string {
+  return `${name} ${r.reason} on ${r.where} (${JSON.stringify(r.text)}); ${r.fix}`;
 }
 
 export type PrimaryCheck = { ok: true; value: number } | { ok: false; reason: string };
 
-/** The primary metric must be present and finite, otherwise the experiment is a crash. */
-export function checkPrimary(metrics: Metrics, name: string): PrimaryCheck {
-  if (!(name in metrics)) return { ok: false, reason: `metric ${name} not found in the output` };
-  const value = metrics[name]!;
-  if (Number.isNaN(value)) return { ok: false, reason: `metric ${name} is NaN` };
-  if (!Number.isFinite(value)) return { ok: false, reason: `metric ${name} is infinite (${value})` };
+/** The primary metric must be a number, otherwise the experiment is a crash whose reason says why. */
+export function checkPrimary(metrics: ParsedMetrics, name: string): PrimaryCheck {
+  const refused = Object.hasOwn(metrics.refused, name) ? metrics.refused[name] : undefined;
+  if (refused) return { ok: false, reason: `metric ${describeRefusal(name, refused)}` };
+  if (!Object.hasOwn(metrics.values, name)) {
+    const more = metrics.truncated ? ` (the output named too many metrics: only the first ${MAX_METRIC_NAMES} names were kept)` : '';
+    return { ok: false, reason: `metric ${name} not found in the output${more}` };
+  }
+  const value = metrics.values[name]!;
+  if (!Number.isFinite(value)) return { ok: false, reason: `metric ${name} is not finite (${value})` };
   return { ok: true, value };
 }

@@ -5,13 +5,14 @@
 import { z } from 'zod';
 import { DurationSchema } from './zod-types.js';
 import { WebhooksSchema } from '../notify/config.js';
+import { METRIC_NAME, METRIC_NAME_PATTERN } from '../metrics/line.js';
 
 const duration = DurationSchema;
 
 const pathList = z.array(z.string().min(1)).describe('a list of paths or glob patterns');
 
 export const MetricSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z_][\w.\/-]*$/, 'a metric name is letters, digits, _ . / - (starting with a letter or _)'),
+  name: z.string().regex(METRIC_NAME_PATTERN, 'a metric name is letters (any alphabet, e.g. total_µs), digits, _ . / - (starting with a letter or _)'),
   goal: z.enum(['minimize', 'maximize']),
   /** The same code always gives the same value: one run each, keep on any improvement above `tolerance`. */
   deterministic: z.boolean().default(false),
@@ -44,7 +45,7 @@ function insideRepo(path: string): boolean {
 }
 
 /** `memory_gb <= 60`: a secondary metric that must hold for a candidate to be kept. */
-export const CONSTRAINT_PATTERN = /^\s*([A-Za-z_][\w.\/-]*)\s*(<=|<|>=|>|==|!=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$/;
+export const CONSTRAINT_PATTERN = new RegExp(String.raw`^\s*(${METRIC_NAME})\s*(<=|<|>=|>|==|!=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$`, 'u');
 
 export const RepeatsSchema = z.strictObject({
   /** Runs of the baseline, to measure the noise (default 3, or 1 for a deterministic metric). */

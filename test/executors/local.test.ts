@@ -257,6 +257,18 @@ describe('LocalExecutor containment specifics', () => {
     expect(fs.readFileSync(spec.logPath, 'utf8')).toBe('top\n');
   });
 
+  it('reads metrics from the whole output, also the middle the log drops', async () => {
+    // 64 KiB head and tail; the metrics are printed between 3 MiB of filler on each side.
+    const filler = 'head -c 3145728 /dev/zero | tr "\\0" x; echo';
+    const spec = makeSpec(`${filler}; echo "total_µs: 17"; printf 'acc: 0.1\\racc: 0.2\\racc: 0.3\\n'; echo "n: 1,234"; ${filler}`);
+    const r = await new LocalExecutor().run(spec);
+    expect(r.exitCode).toBe(0);
+    expect(r.droppedBytes).toBeGreaterThan(6_000_000);
+    expect(fs.readFileSync(spec.logPath, 'utf8')).not.toContain('total_µs');
+    expect(r.metrics!.values).toEqual({ total_µs: 17, acc: 0.3 });
+    expect(r.metrics!.refused.n).toMatchObject({ line: 4, text: 'n: 1,234' });
+  });
+
   it('rejects for harness errors: unwritable log path, missing cwd', async () => {
     const exec = new LocalExecutor();
     const spec = makeSpec('echo ran > ran', { logPath: path.join(specs.root(), 'missing', 'x.log') });

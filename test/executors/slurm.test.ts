@@ -205,6 +205,28 @@ describe('SlurmExecutor (real local cluster)', { timeout: 120_000 }, () => {
     expect(log).toBe('x'.repeat(1000) + omissionMarker(total - 1500) + 'x'.repeat(495) + '\nEND\n');
   });
 
+  it('reads metrics from the whole output on the node, also the middle the log drops', async (ctx) => {
+    requireCluster(ctx);
+    const filler = `head -c 300000 /dev/zero | tr '\\0' x; echo`;
+    const command = [
+      'echo "METRIC total_µs=99 acc=0.1"',
+      filler,
+      'echo "total_µs: 17"',
+      `printf 'acc: 0.2\\racc: 0.3\\n'`,
+      'echo "n: 1,234"',
+      'for i in $(seq 1 200); do echo "loss: $i"; done',
+      filler,
+    ].join('; ');
+    const spec = makeSpec(command, { logHeadBytes: 1000, logTailBytes: 500 });
+    const r = await executor().run(spec);
+    expect(r.exitCode).toBe(0);
+    expect(fs.readFileSync(spec.logPath, 'utf8')).not.toContain('total_µs: 17');
+    expect(r.metrics!.values).toEqual({ total_µs: 17, acc: 0.3, loss: 200 });
+    expect(r.metrics!.refused.n).toMatchObject({ line: null, where: 'the output', text: 'n: 1,234' });
+    // Only the last line of each name is kept on the node.
+    expect(fs.readFileSync(`${spec.logPath}.slurm/metrics`, 'utf8')).toBe('total_µs: 17\nacc: 0.3\nn: 1,234\nloss: 200\n');
+  });
+
   it('reports a FAILED job with its exit code', async (ctx) => {
     requireCluster(ctx);
     const spec = makeSpec('echo about to fail; exit 3');

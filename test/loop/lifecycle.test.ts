@@ -111,7 +111,7 @@ describe('the experiment lifecycle on a real repository', () => {
     expect(byId[2]!.primary_value).toBe(6);
     expect(byId[3]!.reason).toContain('exit code 3');
     expect(byId[3]!.reason).toContain('boom: model diverged'); // the log tail comes with it
-    expect(byId[4]!.reason).toContain('score is NaN');
+    expect(byId[4]!.reason).toContain('metric score is not finite (nan) on line 1 of the output ("score: nan")');
     expect(byId[5]!.reason).toContain('exp.sh (protected)');
     expect(byId[6]!.reason).toContain('notes.txt (not editable)');
     expect(byId[7]!.reason).toContain('same files as experiment 2');

@@ -8,7 +8,7 @@ import { improvementPercent } from '../../loop/summary.js';
 import { startRun } from '../../run.js';
 import { LocalExecutor } from '../../executors/local.js';
 import { experimentEnvironment } from '../../loop/environment.js';
-import { parseMetricsFromOutput } from '../../metrics/parse.js';
+import { parseMetricOutput } from '../../metrics/parse.js';
 import { Worktree } from '../../workspace/worktree.js';
 import { loadProgram } from '../../program/program.js';
 import { fmtPct, fmtValue } from '../format.js';
@@ -82,6 +82,6 @@ async function rerun(repo: string, commit: string, budget?: number): Promise<num
     logPath, logHeadBytes: 1 << 20, logTailBytes: 1 << 20,
   });
   if (result.exitCode !== 0) return null;
-  const value = parseMetricsFromOutput(readFileSync(logPath, 'utf8'))[c.metric.name];
+  const value = (result.metrics ?? parseMetricOutput(readFileSync(logPath, 'utf8'))).values[c.metric.name];
   return value !== undefined && Number.isFinite(value) ? value : null;
 }
