@@ -1,8 +1,8 @@
 /** `npm run bench`: every benchmark, printed as figures and ratios (medians; compare side by side). */
 import { benchOverhead } from './overhead.js';
-import { benchPolicy } from './policy.js';
 import { benchThroughput } from './throughput.js';
 import { benchPipeline } from './pipeline.js';
+import { benchPolicyDrift } from './policy-drift.js';
 import { benchTune } from './tune.js';
 import { benchMetrics } from './metrics.js';
 
@@ -10,7 +10,7 @@ const only = process.argv[2];
 const benches: Array<[string, () => Promise<string>]> = [
   ['overhead', () => benchOverhead(Number(process.env.BENCH_EXPERIMENTS ?? 200))],
   ['tune', () => benchTune()],
-  ['policy', () => benchPolicy()],
+  ['policy', () => benchPolicyDrift()],
   ['throughput', () => benchThroughput()],
   ['pipeline', () => benchPipeline()],
   ['metrics', () => benchMetrics()],

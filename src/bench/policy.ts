@@ -9,6 +9,8 @@
  * are no help, and the real gains are the size of the noise: median 0.67 sigma). 200 candidates x
  * 200 seeds (~1 s); a third column runs the noise-aware policy with maxRepeats = 10, because 3 runs
  * only resolve improvements of about 2 sigma and leave most of these real gains undetected.
+ * `npm run bench` runs the drifting-machine benchmark instead (src/bench/policy-drift.ts), whose
+ * iid model is this one with the paired policy added; this file keeps the maxRepeats=10 column.
  * Run with `npx tsx src/bench/policy.ts` or `node dist/bench/policy.js`.
  */
 import { pathToFileURL } from 'node:url';

@@ -7,7 +7,7 @@
  */
 import type { Goal } from '../ledger/types.js';
 import { applyPenalty, penaltyNote, show, type Decision, type DecisionInput, type DecisionStats, type Policy } from './policy.js';
-import { mean, pooledNoise, welchOneSided, type Noise, type WelchOptions } from './stats.js';
+import { mean, pooledNoise, studentTQuantile, welchOneSided, type Noise, type WelchOptions } from './stats.js';
 
 export interface NoiseOptions {
   /** Confidence that a kept candidate is truly better (default 0.95). */
@@ -124,7 +124,9 @@ export function noiseAwarePolicy(options: NoiseOptions = {}): Policy {
       const test = opts && (goal === 'minimize' ? welchOneSided(inc, cand, opts) : welchOneSided(cand, inc, opts));
       const se = test ? test.se : null;
       const p = test ? test.p : null;
-      const stats: DecisionStats = { diff, se, p, nCandidate: nC, nIncumbent: nI };
+      // The keep bar: the gain this test would have needed here, at least minEffect.
+      const keepBar = test ? Math.max(o.minEffect, test.se === 0 ? 0 : studentTQuantile(alpha, test.df) * test.se) : null;
+      const stats: DecisionStats = { diff, se, p, nCandidate: nC, nIncumbent: nI, alpha, keepBar, ...(test ? { df: test.df } : {}) };
       const canRerun = nC < o.maxRepeats;
       const stale = o.staleIncumbentRuns !== undefined && (incumbent.runsSince ?? 0) > o.staleIncumbentRuns;
       // Equal evidence on both sides: the incumbent is measured again when it would otherwise

@@ -14,6 +14,15 @@ export interface Measurement {
   runsSince?: number;
 }
 
+/** Which commit a run measured: the candidate under judgement or the incumbent it is compared with. */
+export type Arm = 'candidate' | 'incumbent';
+
+/** One run of a judgement, in the order the runs were measured. */
+export interface Run {
+  arm: Arm;
+  value: number;
+}
+
 export interface DecisionInput {
   goal: Goal;
   candidate: Measurement;
@@ -25,6 +34,14 @@ export interface DecisionInput {
    * (added to its mean when minimizing, subtracted when maximizing); negative rewards less code.
    */
   penalty?: number;
+  /**
+   * The runs of this judgement in the order they were measured: the candidate's runs and the
+   * incumbent's re-measures taken for it, interleaved as the policy asked (Decision.next). The
+   * paired policy pairs neighbours and decides on their differences; the others ignore it.
+   */
+  sequence?: Run[];
+  /** Earlier judgements' sequences, oldest first: the paired policy pools their noise. */
+  history?: Run[][];
 }
 
 /** The numbers behind a decision, for the ledger. */
@@ -37,6 +54,28 @@ export interface DecisionStats {
   p: number | null;
   nCandidate: number;
   nIncumbent: number;
+  /** The p a keep needed at this look: 1 - confidence split over the looks that may keep. */
+  alpha?: number;
+  /**
+   * The keep bar: the smallest gain (metric units, positive = better) that would have been kept
+   * with this noise and this many runs (at least min_effect). Null where the noise is unknown.
+   */
+  keepBar?: number | null;
+  /** The keep bar at the last allowed look: smaller gains cannot be confirmed with this noise. */
+  keepBarFinal?: number | null;
+  /** Degrees of freedom behind se (the noise estimate's). */
+  df?: number;
+  /** Paired policy: the pairs the decision used (candidate run next to an incumbent run). */
+  pairs?: number;
+  /** Paired policy: 'log' compares ratios (a machine 2x slower cancels), 'linear' differences. */
+  scale?: 'log' | 'linear';
+  /** Paired policy: mean gain per pair on `scale` (log: ln of the ratio), positive = better. */
+  pairedGain?: number;
+  /** Paired policy: the relative change of the candidate, e.g. -0.012 for 1.2% lower (log scale). */
+  relative?: number;
+  /** Paired policy: the pairs a keep needs, and the most a candidate gets. */
+  confirm?: number;
+  maxPairs?: number;
 }
 
 export interface Decision {
@@ -46,6 +85,11 @@ export interface Decision {
   reason: string;
   /** With 'rerun': measure the incumbent again too, so both sides get equal evidence. */
   remeasureIncumbent?: boolean;
+  /**
+   * With 'rerun' from the paired policy: exactly the runs to do next, in this order, each
+   * appended to DecisionInput.sequence; then decide again.
+   */
+  next?: Arm[];
   stats?: DecisionStats;
 }
 

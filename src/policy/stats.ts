@@ -248,3 +248,34 @@ export function welchOneSided(a: number[], b: number[], opts: WelchOptions = {})
   const t = diff / se;
   return { t, df, p: studentTSurvival(t, df), diff, se };
 }
+
+const quantiles = new Map<string, number>();
+
+/**
+ * The t that a one-sided test at level `alpha` must exceed: P(T > t) = alpha. Bisection on the
+ * survival function (monotone), exact to ~1e-12. Remembered per (alpha, df): a run asks for the
+ * same few over and over, and a bisection costs ~100 survival evaluations.
+ */
+export function studentTQuantile(alpha: number, df: number): number {
+  if (!(alpha > 0 && alpha < 1) || !(df > 0)) return NaN;
+  const key = `${alpha}:${df}`;
+  let t = quantiles.get(key);
+  if (t === undefined) {
+    t = bisectQuantile(alpha, df);
+    if (quantiles.size < 10_000) quantiles.set(key, t);
+  }
+  return t;
+}
+
+function bisectQuantile(alpha: number, df: number): number {
+  let lo = -1;
+  let hi = 1;
+  while (studentTSurvival(lo, df) < alpha) lo *= 2;
+  while (studentTSurvival(hi, df) > alpha) hi *= 2;
+  for (let k = 0; k < 200 && hi - lo > 1e-12 * Math.max(1, Math.abs(hi)); k++) {
+    const mid = (lo + hi) / 2;
+    if (studentTSurvival(mid, df) > alpha) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}

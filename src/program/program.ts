@@ -13,7 +13,7 @@ export interface Program {
   file: string;
   config: Omit<FrontMatter, 'slots' | 'verify_rebased'> & {
     timeout: number;
-    repeats: { baseline: number; max: number; refresh_incumbent: number };
+    repeats: { baseline: number; max: number; confirm: number; refresh_incumbent: number };
     slots: number;
     verify_rebased: boolean;
   };
@@ -67,7 +67,12 @@ export function parseProgram(text: string, file: string): Program {
   // Noise is measured, not assumed: unless the metric is declared deterministic, the baseline
   // runs three times and a promising candidate may be measured up to three times.
   const runs = config.metric.deterministic ? 1 : 3;
-  const repeats = { baseline: config.repeats.baseline ?? runs, max: config.repeats.max ?? runs, refresh_incumbent: config.repeats.refresh_incumbent };
+  const repeats = { baseline: config.repeats.baseline ?? runs, max: config.repeats.max ?? runs, confirm: config.repeats.confirm, refresh_incumbent: config.repeats.refresh_incumbent };
+  if (!config.metric.deterministic && repeats.max < repeats.confirm) {
+    throw new ProgramError(file, lineOf(nodeRange(doc, ['repeats', 'max'])), 'repeats.max',
+      `repeats.max (${repeats.max}) is below repeats.confirm (${repeats.confirm}): on a noisy metric a keep needs ${repeats.confirm} runs of the candidate`,
+      `set repeats.max to at least ${repeats.confirm}, or mark the metric \`deterministic: true\` if it has no noise`);
+  }
   const slots = config.slots ?? config.devices?.length ?? 1;
   if (config.devices && slots > config.devices.length) {
     throw new ProgramError(file, lineOf(nodeRange(doc, ['slots'])), 'slots', `${slots} slots but only ${config.devices.length} devices: two experiments would share a device`,

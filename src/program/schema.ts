@@ -52,6 +52,11 @@ export const RepeatsSchema = z.strictObject({
   baseline: z.number().int().min(1).max(50).optional(),
   /** The most runs a candidate gets when it looks better but not clearly (default 3, or 1). */
   max: z.number().int().min(1).max(50).optional(),
+  /**
+   * Noisy metrics: a keep needs at least this many runs of the candidate, each next to a run of
+   * the incumbent (A B B A ...), so one lucky run never keeps and a drift of the machine cancels.
+   */
+  confirm: z.number().int().min(2).max(50).default(2),
   /** The incumbent's measurements count as old (drift) after this many experiments: re-measure it before a keep. */
   refresh_incumbent: z.number().int().positive().default(25),
 });
@@ -174,7 +179,7 @@ export const FrontMatterSchema = z.strictObject({
   env: EnvSchema.default({ allow: [], secrets: [], set: {} }),
   /** The tune agent's search space; validated by the tune agent, which owns its shape. */
   search: z.unknown().optional(),
-  repeats: RepeatsSchema.default({ refresh_incumbent: 25 }),
+  repeats: RepeatsSchema.default({ refresh_incumbent: 25, confirm: 2 }),
   decision: DecisionSchema.default({ confidence: 0.95, min_effect: 0 }),
   /** Cheap checks (tests, lint, type-check) run before the experiment; failing -> invalid. */
   checks: command.optional(),
