@@ -75,3 +75,13 @@ export function projectSpend(spentUsd: number, proposals: number, elapsedHours: 
   if (byExperiments === null) return byHours;
   return byHours === null ? byExperiments : Math.min(byExperiments, byHours);
 }
+
+/** How the run's last start sealed agents and experiments (null: a ledger from before the sandbox). */
+export function sandboxOf(run: RunRow): { sealed: boolean; text: string } | null {
+  if (!run.sandbox_json) return null;
+  try {
+    return JSON.parse(run.sandbox_json) as { sealed: boolean; text: string };
+  } catch {
+    return null;
+  }
+}

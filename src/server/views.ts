@@ -1,6 +1,6 @@
 /** The dashboard's JSON shapes: pure functions from ledger rows to what the page shows. */
 import type { ExperimentRow, RunRow } from '../ledger/types.js';
-import { improvementPercent, projectSpend, summarize } from '../loop/summary.js';
+import { improvementPercent, projectSpend, sandboxOf, summarize } from '../loop/summary.js';
 import { parseJson } from './files.js';
 
 interface RunConfig {
@@ -69,6 +69,7 @@ export function runView(
     budgetSeconds: config.budget ?? null,
     inFlight: s.inFlight.map((r) => ({ id: r.id, state: r.state, title: r.title, proposed_at: r.proposed_at, started_at: r.started_at, budgetSeconds: config.budget ?? null })),
     noise: spreads.length ? spreads[Math.floor(spreads.length / 2)] : null,
+    sandbox: sandboxOf(run),
     now,
   };
 }

@@ -46,6 +46,13 @@
     $('run-tag').textContent = s.tag + ' · ' + s.metric + ' (' + s.goal + ')';
     var st = $('run-state'); st.textContent = s.state + (s.stopReason && s.state !== 'running' && s.state !== 'paused' ? ': ' + s.stopReason : '');
     st.className = 'badge ' + s.state.replace(/\s+/g, '-');
+    var sb = $('sandbox');
+    sb.hidden = !s.sandbox;
+    if (s.sandbox) {
+      sb.textContent = s.sandbox.sealed ? 'sealed' : 'UNSEALED';
+      sb.title = s.sandbox.text;
+      sb.className = 'badge ' + (s.sandbox.sealed ? 'sealed' : 'unsealed');
+    }
     $('best').textContent = num(s.best) + (s.bestExperiment !== null ? ' (#' + s.bestExperiment + ')' : '');
     $('improvement').textContent = s.improvementPct === null ? '–' : (s.improvementPct >= 0 ? '+' : '') + s.improvementPct.toFixed(2) + '% (baseline ' + num(s.baseline) + ')';
     $('rate').textContent = s.experimentsPerHour === null ? '–' : s.experimentsPerHour.toFixed(1);

@@ -7,7 +7,7 @@ import { Ledger } from '../../ledger/ledger.js';
 import type { RunRow } from '../../ledger/types.js';
 import { ledgerPath, runPaths, runPathsOf } from '../../loop/context.js';
 import { liveHarness } from '../../loop/setup.js';
-import { projectSpend, summarize } from '../../loop/summary.js';
+import { projectSpend, sandboxOf, summarize } from '../../loop/summary.js';
 import { formatDuration } from '../../program/duration.js';
 import { UserError } from '../../program/errors.js';
 import { repoRoot, resolveRef } from '../../workspace/git.js';
@@ -51,6 +51,8 @@ export async function statusReport(cwd: string, tag?: string): Promise<{ text: s
         ? 'evaluation   by the protected eval command (the run\'s own output is ignored)'
         : 'evaluation   from the run\'s own output: code the agent may edit prints the metric (set `eval:` to a protected command to trust it)',
     );
+    const sandbox = sandboxOf(run);
+    if (sandbox) lines.push(`sandbox      ${sandbox.text}`);
     const holdouts = rows.filter((r) => r.holdout_value !== null);
     if (holdouts.length > 0) {
       const best = rows.find((r) => r.candidate_commit === s.bestCommit && r.status === 'keep');
