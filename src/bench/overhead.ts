@@ -12,6 +12,7 @@ import { emptyExperiment } from '../loop/experiment.js';
 import type { LoopEvent } from '../loop/events.js';
 import { startRun } from '../run.js';
 import { LocalExecutor } from '../executors/local.js';
+import { detectSandbox } from '../sandbox/detect.js';
 import { benchGit } from './fixture.js';
 
 const git = benchGit;
@@ -33,7 +34,7 @@ export interface OverheadResult {
 }
 
 /** Runs `experiments` scripted no-op experiments after pre-filling the ledger with `prefill` rows. */
-export async function measureOverhead(experiments: number, prefill: number, containment: 'auto' | 'process-group' = 'auto'): Promise<OverheadResult> {
+export async function measureOverhead(experiments: number, prefill: number, containment: 'auto' | 'process-group' = 'auto', sandbox: 'auto' | 'off' = 'auto'): Promise<OverheadResult> {
   const repo = mkdtempSync(join(tmpdir(), 'ar-bench-'));
   try {
     git(repo, 'init', '-q');
@@ -49,7 +50,7 @@ export async function measureOverhead(experiments: number, prefill: number, cont
     writeFileSync(join(repo, 'evaluate.sh'), 'echo "score: 1"\n');
     writeFileSync(
       join(repo, 'program.md'),
-      `---\nmetric: { name: score, goal: minimize }\nrun: 'echo "score: 1"'\nbudget: 10s\neditable: ["n/**"]\nprotected: [evaluate.sh]\nagent: { name: scripted, patches: [${patches.join(', ')}] }\n---\n`,
+      `---\nmetric: { name: score, goal: minimize }\nrun: 'echo "score: 1"'\nbudget: 10s\neditable: ["n/**"]\nprotected: [evaluate.sh]\nsandbox: ${sandbox}\nagent: { name: scripted, patches: [${patches.join(', ')}] }\n---\n`,
     );
     git(repo, 'add', '-A');
     git(repo, 'commit', '-q', '-m', 'bench');
@@ -95,19 +96,22 @@ export async function measureOverhead(experiments: number, prefill: number, cont
 export async function benchOverhead(experiments = 200): Promise<string> {
   const rows: OverheadResult[] = [];
   const labels: string[] = [];
-  for (const [prefill, containment] of [
-    [0, 'auto'],
-    [10_000, 'auto'],
-    [0, 'process-group'],
+  const sealed = (await detectSandbox()).sealed;
+  for (const [prefill, containment, sandbox] of [
+    [0, 'auto', 'auto'],
+    [0, 'auto', 'off'],
+    [10_000, 'auto', 'auto'],
+    [0, 'process-group', 'auto'],
   ] as const) {
-    rows.push(await measureOverhead(experiments, prefill, containment));
-    labels.push(containment === 'auto' ? 'default' : containment);
+    rows.push(await measureOverhead(experiments, prefill, containment, sandbox));
+    labels.push(`${containment === 'auto' ? 'default' : containment}, ${sandbox === 'off' || !sealed ? 'unsealed' : 'sealed'}`);
   }
   const lines = [
-    `Harness overhead per experiment (no-op experiment, scripted agent, ${experiments} experiments each; target < 100 ms)`,
-    'ledger rows  containment     experiments  median ms  p90 ms',
-    ...rows.map((r, i) => `${String(r.ledgerRows).padStart(11)}  ${labels[i]!.padEnd(14)}  ${String(r.experiments).padStart(11)}  ${r.medianMs.toFixed(1).padStart(9)}  ${r.p90Ms.toFixed(1).padStart(6)}`),
-    `ratio 10,000 rows / 0 rows: ${(rows[1]!.medianMs / rows[0]!.medianMs).toFixed(2)}x`,
+    `Harness overhead per experiment (no-op experiment, scripted agent, ${experiments} experiments each; targets: sandbox < 20 ms, < 60 ms at 10,000 rows)`,
+    'ledger rows  containment, sandbox        experiments  median ms  p90 ms',
+    ...rows.map((r, i) => `${String(r.ledgerRows).padStart(11)}  ${labels[i]!.padEnd(24)}  ${String(r.experiments).padStart(11)}  ${r.medianMs.toFixed(1).padStart(9)}  ${r.p90Ms.toFixed(1).padStart(6)}`),
+    `sandbox cost: ${(rows[0]!.medianMs - rows[1]!.medianMs).toFixed(1)} ms per experiment (sealed minus unsealed medians)`,
+    `ratio 10,000 rows / 0 rows: ${(rows[2]!.medianMs / rows[0]!.medianMs).toFixed(2)}x`,
   ];
   return lines.join('\n');
 }

@@ -31,6 +31,7 @@ export async function carryOnto(ctx: RunContext, row: ExperimentRow, wt: Worktre
   if (ctx.agent.reapply && row.agent === ctx.agent.name && row.agent_meta_json) {
     const message = await git(ctx.paths.repo, ['log', '-1', '--format=%B', row.candidate_commit!]);
     await wt.reset(inc.commit);
+    wt.touched();
     try {
       await ctx.agent.reapply(JSON.parse(row.agent_meta_json), join(wt.path, ctx.programDir));
     } catch (e) {

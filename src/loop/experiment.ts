@@ -122,6 +122,7 @@ export async function prepareCandidate(ctx: RunContext, slot: number, wt: Worktr
   const { path: briefPath, brief } = writeBrief(ctx, row.id);
   let proposal;
   const agentStarted = Date.now();
+  wt.touched();
   try {
     proposal = await ctx.agent.propose({
       workspace: wt.path,
@@ -159,6 +160,9 @@ export async function prepareCandidate(ctx: RunContext, slot: number, wt: Worktr
   const message = `${title}\n\n${text.hypothesis ?? ''}\n\nautoresearch-run: ${tag}\nautoresearch-experiment: ${row.id}\n`;
   const snap = await snapshot(wt, parent.commit, snapshotRules(ctx), ctx.paths.indexFile(basename(wt.path)));
   const commit = await wt.commit(parent.commit, snap.tree, message, candidateRef(ctx, row.id));
+  // Sealed, nothing but the harness touches the files now: when the snapshot saw them all, the
+  // slot already holds exactly the candidate and the run needs no reset first.
+  if (snap.exact && ctx.sandbox.sealed) wt.isExactly(commit);
   const stat = await diffStat(ctx.paths.repo, parent.commit, commit);
   ctx.ledger.updateExperiment(tag, row.id, {
     state: 'committed',

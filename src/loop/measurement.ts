@@ -150,7 +150,8 @@ export async function measureOnce(ctx: RunContext, target: Target, duringId: num
   const dir = ctx.paths.experimentDir(duringId);
   mkdirSync(dir, { recursive: true });
   // A job still running (Slurm, after a harness crash) keeps its worktree as it is.
-  if (!reattach) await wt.reset(target.commit);
+  if (!reattach) await wt.ensureFiles(target.commit);
+  wt.touched();
   const cwd = join(wt.path, ctx.programDir);
   const previous = ctx.ledger.measurementsOf(ctx.run.tag, experimentId).length;
   const suffix = experimentId === duringId ? (previous === 0 ? '' : `-${previous + 1}`) : `-incumbent${experimentId}-${previous + 1}`;
@@ -245,8 +246,10 @@ export async function runSideCommand(ctx: RunContext, id: number, wt: Worktree, 
   let folder: PristineFolder | null = null;
   let root = wt.path;
   let cwd = join(wt.path, ctx.programDir);
-  if (name === 'checks') await wt.reset(commit);
-  else {
+  if (name === 'checks') {
+    await wt.ensureFiles(commit);
+    wt.touched();
+  } else {
     folder = await pristineFolder(ctx, `slot-${slot}`, wt.path);
     root = folder.root;
     cwd = folder.cwd;

@@ -13,7 +13,7 @@
  * The tree is written through a private index (never the worktree's), so it is exactly the
  * parent's tree plus the accepted change.
  */
-import { lstatSync, mkdirSync, readdirSync, readlinkSync, type Dirent } from 'node:fs';
+import { copyFileSync, lstatSync, mkdirSync, readdirSync, readlinkSync, type Dirent } from 'node:fs';
 import { dirname, isAbsolute, join, posix } from 'node:path';
 import { git } from './git.js';
 import { makeMatcher, toProgramPath, type RuleViolation } from './rules.js';
@@ -38,11 +38,26 @@ export interface Snapshot {
   violations: RuleViolation[];
   /** New files outside `editable` ignored by the repository's .gitignore files: not part of the candidate. */
   dropped: string[];
+  /** True when the worktree's files are exactly the candidate's tree (nothing dropped, no empty folders left). */
+  exact: boolean;
 }
 
 interface Entry {
   mode: string;
   sha: string;
+}
+
+/** A commit's tree (cached: consecutive proposals share a parent). */
+const rootTrees = new Map<string, string>();
+
+async function treeOf(cwd: string, commit: string): Promise<string> {
+  let tree = rootTrees.get(commit);
+  if (!tree) {
+    tree = (await git(cwd, ['rev-parse', `${commit}^{tree}`])).trim();
+    if (rootTrees.size > 8) rootTrees.delete(rootTrees.keys().next().value!);
+    rootTrees.set(commit, tree);
+  }
+  return tree;
 }
 
 /** The parent's tree as path -> entry (cached: consecutive proposals share a parent). */
@@ -68,8 +83,9 @@ interface Walked {
   kind: 'file' | 'symlink';
 }
 
-/** Every file of the worktree (repository-relative), without following symlinks. */
-function walk(root: string, skip: Set<string>, gitlinks: Set<string>, found: Map<string, Walked>, violations: RuleViolation[]): void {
+/** Every file of the worktree (repository-relative), without following symlinks; returns how many folders are empty. */
+function walk(root: string, skip: Set<string>, gitlinks: Set<string>, found: Map<string, Walked>, violations: RuleViolation[]): number {
+  let empty = 0;
   const stack = [''];
   while (stack.length > 0) {
     const rel = stack.pop()!;
@@ -79,6 +95,7 @@ function walk(root: string, skip: Set<string>, gitlinks: Set<string>, found: Map
     } catch {
       continue;
     }
+    if (entries.length === 0) empty++;
     for (const e of entries) {
       const path = rel ? `${rel}/${e.name}` : e.name;
       if (rel === '' && e.name === '.git') continue; // the worktree's own link to the repository
@@ -93,6 +110,7 @@ function walk(root: string, skip: Set<string>, gitlinks: Set<string>, found: Map
       else violations.push({ path, rule: 'special-file' });
     }
   }
+  return empty;
 }
 
 /** A symlink may only point inside the worktree, by a relative path, and not into git's data. */
@@ -122,25 +140,34 @@ export async function snapshot(wt: Worktree, parent: string, rules: SnapshotRule
   const skip = new Set(rules.keepIgnored.map((p) => prefix + posix.normalize(p.replace(/^\.\//, '')).replace(/\/$/, '')));
   const violations: RuleViolation[] = [];
   const found = new Map<string, Walked>();
-  walk(worktree, skip, gitlinks, found, violations);
+  const emptyFolders = walk(worktree, skip, gitlinks, found, violations);
 
-  // Tracked files whose stat data (content, mode) may differ, by git's index of the parent; each
-  // is confirmed by hashing below. Sealed, only the harness writes that index. An index with
-  // flagged entries (skip-worktree, assume-unchanged: git would not look at those files) is not
-  // trusted: every tracked file is hashed.
-  const flagged = /^[^H]/m.test(await gitIn(['ls-files', '-v']));
-  const dirty = flagged ? null : new Set((await gitIn(['diff-files', '--name-only', '-z'])).split('\0').filter(Boolean));
+  const isEditable = makeMatcher(rules.editable);
+  const isProtected = makeMatcher(rules.protected);
+  const accepts = (path: string) => {
+    const rel = toProgramPath(path, rules.programDir);
+    return rel !== null && !isProtected(rel) && isEditable(rel);
+  };
+  // Tracked files whose stat data (content, mode) may differ, by the worktree's index when it
+  // holds the parent as the harness wrote it (sealed, nothing else can write it). Otherwise (an
+  // agent may have flagged entries skip-worktree or assume-unchanged, so git would not look at
+  // those files) every tracked file is a candidate.
+  const indexAtParent = (await wt.indexCommit()) === parent;
+  const dirty = indexAtParent ? new Set((await gitIn(['diff-files', '--name-only', '-z'])).split('\0').filter(Boolean)) : null;
   const candidates: string[] = [];
   for (const [path, w] of found) {
     const before = tracked.get(path);
     if (!before || !dirty || dirty.has(path) || (before.mode === '120000') !== (w.kind === 'symlink')) candidates.push(path);
   }
-  const hashes = await hashAll(wt, candidates.filter((p) => found.get(p)!.kind !== 'symlink'));
+  // Content is compared only where it decides something: a tracked file outside the rules, or a
+  // symlink. An editable file goes into the tree as it is (the same content makes the same tree).
+  const confirm = candidates.filter((p) => tracked.has(p) && (!accepts(p) || found.get(p)!.kind === 'symlink'));
+  const hashes = await hashAll(wt, confirm.filter((p) => found.get(p)!.kind !== 'symlink'));
   const changed: string[] = [];
   for (const path of candidates) {
     const w = found.get(path)!;
     const before = tracked.get(path);
-    if (before && before.mode === modeOf(worktree, path, w)) {
+    if (before && confirm.includes(path) && before.mode === modeOf(worktree, path, w)) {
       const sha = w.kind === 'symlink' ? await linkSha(wt, path) : hashes.get(path);
       if (sha === before.sha) continue;
     }
@@ -148,14 +175,12 @@ export async function snapshot(wt: Worktree, parent: string, rules: SnapshotRule
   }
   for (const [path, e] of tracked) if (e.mode !== '160000' && !found.has(path) && !isUnder(path, skip)) changed.push(path);
 
-  const isEditable = makeMatcher(rules.editable);
-  const isProtected = makeMatcher(rules.protected);
   const outside: string[] = [];
   const accepted: string[] = [];
   for (const path of changed) {
     const rel = toProgramPath(path, rules.programDir);
     if (rel !== null && isProtected(rel)) violations.push({ path, rule: 'protected' });
-    else if (rel === null || !isEditable(rel)) outside.push(path);
+    else if (!accepts(path)) outside.push(path);
     else accepted.push(path);
   }
   const ignoredNew = await ignoredByGitignore(wt, outside.filter((p) => !tracked.has(p)));
@@ -172,8 +197,16 @@ export async function snapshot(wt: Worktree, parent: string, rules: SnapshotRule
       if (size > rules.maxFileBytes) violations.push({ path, rule: 'too-large', detail: `${size} bytes` });
     }
   }
-  const tree = await writeTree(wt, parent, indexFile, accepted);
-  return { tree, changed: changed.filter((p) => !ignoredNew.has(p)).sort(), violations, dropped: dropped.sort() };
+  const tree = await writeTree(wt, parent, indexFile, accepted, indexAtParent, found);
+  // Editable files written back unchanged are not a change: the tree says what really changed.
+  const none = tree === (await treeOf(wt.repo, parent)) && violations.length === 0;
+  return {
+    tree,
+    changed: none ? [] : changed.filter((p) => !ignoredNew.has(p)).sort(),
+    violations,
+    dropped: dropped.sort(),
+    exact: violations.length === 0 && dropped.length === 0 && emptyFolders === 0,
+  };
 }
 
 function isUnder(path: string, roots: Set<string>): boolean {
@@ -181,15 +214,16 @@ function isUnder(path: string, roots: Set<string>): boolean {
   return false;
 }
 
-async function hashAll(wt: Worktree, paths: string[]): Promise<Map<string, string>> {
+/** The blob ids of files as they are in the worktree (`write`: also store them). */
+async function hashAll(wt: Worktree, paths: string[], write = false): Promise<Map<string, string>> {
   if (paths.length === 0) return new Map();
-  const out = await wt.git(['hash-object', '--stdin-paths'], { input: paths.join('\n') + '\n' });
+  const out = await wt.git(['hash-object', ...(write ? ['-w'] : []), '--stdin-paths'], { input: paths.join('\n') + '\n' });
   const shas = out.split('\n').filter(Boolean);
   return new Map(paths.map((p, i) => [p, shas[i]!]));
 }
 
-async function linkSha(wt: Worktree, path: string): Promise<string> {
-  return (await wt.git(['hash-object', '--stdin'], { input: readlinkSync(join(wt.path, path)) })).trim();
+async function linkSha(wt: Worktree, path: string, write = false): Promise<string> {
+  return (await wt.git(['hash-object', ...(write ? ['-w'] : []), '--stdin'], { input: readlinkSync(join(wt.path, path)) })).trim();
 }
 
 /** Which of `paths` (new, untracked) the repository's .gitignore files ignore; info/exclude and global excludes do not count. */
@@ -203,10 +237,28 @@ async function ignoredByGitignore(wt: Worktree, paths: string[]): Promise<Set<st
   return ignored;
 }
 
-async function writeTree(wt: Worktree, parent: string, indexFile: string, paths: string[]): Promise<string> {
+/**
+ * The tree of the parent plus `paths` as they are in the worktree, through a private index: a copy
+ * of the worktree's own when it holds the parent (saves reading the tree again), else a fresh one.
+ * Every path is hashed and entered explicitly: git's stat shortcuts (which trust a file whose size
+ * and mtime look unchanged) never decide what a candidate contains.
+ */
+async function writeTree(wt: Worktree, parent: string, indexFile: string, paths: string[], indexAtParent: boolean, found: Map<string, Walked>): Promise<string> {
   const env = { GIT_INDEX_FILE: indexFile };
   mkdirSync(dirname(indexFile), { recursive: true });
-  await wt.git(['read-tree', parent], { env });
-  if (paths.length > 0) await wt.git(['update-index', '--add', '--remove', '-z', '--stdin'], { env, input: paths.join('\0') + '\0' });
+  if (indexAtParent) copyFileSync(await wt.indexFile(), indexFile);
+  else await wt.git(['read-tree', parent], { env });
+  if (paths.length > 0) {
+    const files = paths.filter((p) => found.get(p)?.kind === 'file');
+    const shas = await hashAll(wt, files, true);
+    const lines: string[] = [];
+    for (const path of paths) {
+      const w = found.get(path);
+      if (!w) lines.push(`0 ${'0'.repeat(40)}\t${path}`);
+      else if (w.kind === 'symlink') lines.push(`120000 ${await linkSha(wt, path, true)}\t${path}`);
+      else lines.push(`${modeOf(wt.path, path, w)} ${shas.get(path)}\t${path}`);
+    }
+    await wt.git(['update-index', '-z', '--index-info'], { env, input: lines.join('\0') + '\0' });
+  }
   return (await wt.git(['write-tree'], { env })).trim();
 }

@@ -8,7 +8,7 @@
  * worktree's git folder explicitly (found from the repository's side), and a reset writes the
  * link back. Otherwise a forged link could point git at a folder whose config runs a command.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { git, gitCommonDir, type GitOptions } from './git.js';
 
@@ -45,54 +45,123 @@ async function findGitDir(repo: string, path: string): Promise<string | null> {
   return null;
 }
 
-export class Worktree {
-  private gitDir: string | null = null;
+/**
+ * What the harness knows about a worktree, shared by every Worktree object for the same path in
+ * this process: its git folder; the index as the harness last wrote it (an index someone else
+ * wrote is checked before it is trusted); and the commit the files are known to be exactly.
+ */
+interface Known {
+  gitDir: string | null;
+  /** The index file's stat as the harness's last reset left it, and the commit it holds. */
+  index: string | null;
+  indexAt: string | null;
+  /** The commit the worktree's files are exactly (null: something may have changed them). */
+  exactAt: string | null;
+}
 
-  constructor(readonly repo: string, readonly path: string) {}
+const known = new Map<string, Known>();
+
+function stamp(file: string): string | null {
+  try {
+    const s = statSync(file, { bigint: true });
+    return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch {
+    return null;
+  }
+}
+
+export class Worktree {
+  private readonly k: Known;
+
+  constructor(readonly repo: string, readonly path: string) {
+    let k = known.get(path);
+    if (!k) known.set(path, (k = { gitDir: null, index: null, indexAt: null, exactAt: null }));
+    this.k = k;
+  }
+
+  private async gitDirOf(): Promise<string | null> {
+    return (this.k.gitDir ??= existsSync(this.path) ? await findGitDir(this.repo, this.path) : null);
+  }
 
   /** git in this worktree, never through its `.git` file. */
   async git(args: string[], opts: GitOptions = {}): Promise<string> {
-    const gitDir = this.gitDir ?? (this.gitDir = await findGitDir(this.repo, this.path));
+    const gitDir = await this.gitDirOf();
     if (!gitDir) throw new Error(`${this.path} is not a worktree of ${this.repo}`);
     return git(this.path, [`--git-dir=${gitDir}`, `--work-tree=${this.path}`, ...args], opts);
+  }
+
+  /** The worktree's index file (the parent's entries after a reset). */
+  async indexFile(): Promise<string> {
+    const gitDir = await this.gitDirOf();
+    if (!gitDir) throw new Error(`${this.path} is not a worktree of ${this.repo}`);
+    return join(gitDir, 'index');
+  }
+
+  /**
+   * True when the index is exactly as the harness's last reset left it. Sealed, nothing else can
+   * write it; unsealed, an agent could have flagged entries skip-worktree or assume-unchanged,
+   * which makes git skip those files.
+   */
+  async indexTrusted(): Promise<boolean> {
+    return this.k.index !== null && stamp(await this.indexFile()) === this.k.index;
+  }
+
+  /** The commit the index holds, when the harness's last reset wrote it and nobody else did since. */
+  async indexCommit(): Promise<string | null> {
+    return (await this.indexTrusted()) ? this.k.indexAt : null;
   }
 
   /**
    * Creates the worktree if needed, and puts it at exactly `commit`: tracked files as committed,
    * everything else removed, ignored files included (caches and outputs of an earlier experiment
-   * must not reach the next one).
+   * must not reach the next one). Nothing to do when the files and the index are known to be
+   * that commit already.
    */
   async reset(commit: string): Promise<void> {
-    this.gitDir ??= existsSync(this.path) ? await findGitDir(this.repo, this.path) : null;
-    if (!this.gitDir) {
+    if (this.k.exactAt === commit && (await this.indexCommit()) === commit) return;
+    if (!(await this.gitDirOf())) {
       await serialized(this.repo, async () => {
         mkdirSync(dirname(this.path), { recursive: true });
         rmSync(this.path, { recursive: true, force: true });
         await git(this.repo, ['worktree', 'prune']);
         await git(this.repo, ['worktree', 'add', '--detach', '-f', '-q', this.path, commit]);
       });
-      this.gitDir = await findGitDir(this.repo, this.path);
-      return;
+      this.k.gitDir = await findGitDir(this.repo, this.path);
+    } else {
+      this.restoreLink();
+      // An index someone else wrote may hide files from the reset (flagged entries): start over.
+      if (!(await this.indexTrusted()) && /^[^H]/m.test(await this.git(['ls-files', '-v']))) rmSync(await this.indexFile(), { force: true });
+      await this.git(['reset', '-q', '--hard', commit]);
+      await this.git(['clean', '-q', '-f', '-f', '-d', '-x']);
     }
-    this.restoreLink();
-    // Index entries flagged skip-worktree or assume-unchanged would survive the reset: start over.
-    if (/^[^H]/m.test(await this.git(['ls-files', '-v']))) rmSync(join(this.gitDir, 'index'), { force: true });
-    await this.git(['reset', '-q', '--hard', commit]);
-    await this.git(['clean', '-q', '-f', '-f', '-d', '-x']);
+    this.k.index = stamp(await this.indexFile());
+    this.k.indexAt = commit;
+    this.k.exactAt = commit;
+  }
+
+  /**
+   * Puts the files at exactly `commit` before something runs on them; skips the reset when the
+   * harness has just seen that they are (a snapshot that left nothing out). The index may lag.
+   */
+  async ensureFiles(commit: string): Promise<void> {
+    if (this.k.exactAt !== commit) await this.reset(commit);
+  }
+
+  /** Something is about to run in the worktree (an agent, checks, a run): its files may change. */
+  touched(): void {
+    this.k.exactAt = null;
+  }
+
+  /** The harness has just seen that the files are exactly `commit` (a snapshot that left nothing out). */
+  isExactly(commit: string): void {
+    this.k.exactAt = commit;
   }
 
   /** Rewrites the `.git` link file, whatever was left in its place. */
   private restoreLink(): void {
     const link = join(this.path, '.git');
     rmSync(link, { recursive: true, force: true });
-    writeFileSync(link, `gitdir: ${this.gitDir}\n`);
-  }
-
-  /** The worktree's git folder (its index and HEAD), for the harness's own bookkeeping. */
-  async gitFolder(): Promise<string> {
-    this.gitDir ??= await findGitDir(this.repo, this.path);
-    if (!this.gitDir) throw new Error(`${this.path} is not a worktree of ${this.repo}`);
-    return this.gitDir;
+    writeFileSync(link, `gitdir: ${this.k.gitDir}\n`);
   }
 
   /** Records `tree` as a commit on `parent`, reachable under `ref` even if it is never kept. */

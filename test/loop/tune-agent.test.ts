@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, gitIn, ledgerRows, makeRepo, type LedgerExperiment } from '../helpers/repo.js';
+import { cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, waitFor, type LedgerExperiment } from '../helpers/repo.js';
 
 const EXP = `#!/bin/bash
 source ./knobs.sh
@@ -36,7 +36,7 @@ const SEARCH = `search:
 const UNSEEDED = SEARCH.replace('  seed: 7\n', '');
 
 /** Aborts experiments 1 to 3 from inside: the file `autoresearch abort` writes, then a long run. */
-const ABORT_EARLY = 'if [ "$AUTORESEARCH_EXPERIMENT_ID" -ge 1 ] && [ "$AUTORESEARCH_EXPERIMENT_ID" -le 3 ]; then touch "$ABORT_FILE"; sleep 30; fi\n';
+const ABORT_EARLY = 'if [ "$AUTORESEARCH_EXPERIMENT_ID" -ge 1 ] && [ "$AUTORESEARCH_EXPERIMENT_ID" -le 3 ]; then sleep 30; fi\n';
 
 function tuneRepo(search = SEARCH, extra = ''): string {
   return makeRepo({ 'exp.sh': EXP, 'knobs.sh': KNOBS, 'program.md': program(search, extra) });
@@ -85,17 +85,21 @@ describe('the tune agent', () => {
     expect(configs(SEARCH, 'a')).toEqual(configs(SEARCH, 'b'));
   });
 
-  it('retires a configuration the user aborted: the run goes on with new ones, never re-proposing it', () => {
-    // Experiments 1 to 3 write the ABORT file, as `autoresearch abort` does, and would run for 30 s.
+  it('retires a configuration the user aborted: the run goes on with new ones, never re-proposing it', async () => {
+    // Experiments 1 to 3 would run for 30 s: the user aborts each while it runs.
     const repo = tuneRepo();
     writeFileSync(join(repo, 'exp.sh'), EXP.replace('source ./knobs.sh\n', `source ./knobs.sh\n${ABORT_EARLY}`));
     gitIn(repo, 'commit', '-qam', 'abort the first experiments');
-    const r = cli(repo, ['run', '--tag', 'ab', '-n', '4'], { ABORT_FILE: join(repo, '.autoresearch', 'ab', 'ABORT') });
-    expect(r.code).toBe(0);
+    const child = cliAsync(repo, ['run', '--tag', 'ab', '-n', '4']);
+    for (const id of [1, 2, 3]) {
+      await waitFor(() => ledgerRows(repo, 'ab').some((x) => x.id === id && x.state === 'running'), 30_000, `experiment ${id} to run`);
+      expect(cli(repo, ['abort']).code).toBe(0);
+      await waitFor(() => ledgerRows(repo, 'ab').some((x) => x.id === id && x.state === 'recorded'), 30_000, `experiment ${id} to end`);
+    }
+    expect((await exited(child)).code).toBe(0);
     const rows = ledgerRows(repo, 'ab').filter((x) => x.id > 0);
     const interrupted = rows.filter((x) => x.status === 'interrupted');
-    // An experiment that started within a second of the last abort may be aborted too.
-    expect(interrupted.map((x) => x.id).slice(0, 3)).toEqual([1, 2, 3]);
+    expect(interrupted.map((x) => x.id)).toEqual([1, 2, 3]);
     for (const x of interrupted) expect(x.reason).toBe('aborted by the user (autoresearch abort)');
     // Before, the aborted configuration came back at once and was skipped as a duplicate of it, in
     // a loop, until the experiment limit: here every proposal is a new configuration, none skipped.
