@@ -312,6 +312,14 @@ export class Ledger {
     return commit ? rows.filter((r) => r.commit_sha === commit) : rows;
   }
 
+  /** Experiments with a run measured after their decision (the incumbent next to later candidates, a rerun). */
+  remeasuredAfterDecision(tag: string): number[] {
+    const rows = this.stmt(
+      "SELECT DISTINCT m.experiment_id AS id FROM measurements m JOIN experiments e ON e.run_tag = m.run_tag AND e.id = m.experiment_id WHERE m.run_tag = ? AND e.state = 'recorded' AND m.value IS NOT NULL AND m.measured_at > e.recorded_at ORDER BY m.experiment_id",
+    ).all(tag) as { id: number }[];
+    return rows.map((r) => r.id);
+  }
+
   /** Values of every commit measured at least twice: the run's evidence about its noise (grouped by commit). */
   repeatedGroups(tag: string): number[][] {
     const rows = this.stmt(

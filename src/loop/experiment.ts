@@ -9,6 +9,7 @@ import { basename, join } from 'node:path';
 import { AgentExhausted } from '../agents/agent.js';
 import type { ExperimentRow } from '../ledger/types.js';
 import { buildBrief, renderBriefWithin } from '../program/brief.js';
+import { currentKeepBar } from '../policy/keep-bar.js';
 import { pooledNoise } from '../policy/stats.js';
 import type { AgentSeal } from '../agents/agent.js';
 import { diffStat } from '../workspace/git.js';
@@ -35,19 +36,30 @@ function writeBrief(ctx: RunContext, id: number): { path: string; brief: ReturnT
   const failures = recent.filter((e) => e.state === 'recorded' && ['crash', 'timeout', 'invalid'].includes(e.status ?? '')).slice(-3);
   const c = ctx.program.config;
   const kept = ctx.ledger.keptExperiments(tag);
+  const noise = pooledNoise(ctx.ledger.repeatedGroups(tag));
+  const keepBar = currentKeepBar(recent, noise, {
+    confidence: c.decision.confidence,
+    minEffect: c.decision.min_effect,
+    maxRuns: c.repeats.max,
+    deterministic: c.metric.deterministic,
+    tolerance: c.metric.tolerance,
+  });
   const brief = buildBrief({
     experimentId: id,
     objective: { metric: c.metric.name, goal: c.metric.goal, budgetSeconds: c.budget, run: c.run, editable: c.editable, protected: c.protected },
     directions: ctx.program.body,
     incumbent: {
       ...ctx.incumbent,
-      noise: pooledNoise(ctx.ledger.repeatedGroups(tag))?.sigma ?? null,
+      noise: noise?.sigma ?? null,
       changes: kept.filter((k) => k.id > 0 && k.recorded_at! <= (kept.find((x) => x.candidate_commit === ctx.incumbent.commit)?.recorded_at ?? Infinity)).map((k) => `${k.id}: ${k.title ?? ''}`),
     },
     notes: ctx.ledger.notes(tag),
     baselineValue: ctx.baselineValue,
     experiments: recent,
     logTails: Object.fromEntries(failures.map((f) => [f.id, readLogTail(f.log_path, 15)])),
+    briefMetrics: c.brief_metrics,
+    remeasured: ctx.ledger.remeasuredAfterDecision(tag),
+    keepBar,
   });
   const dir = ctx.paths.experimentDir(id);
   mkdirSync(dir, { recursive: true });

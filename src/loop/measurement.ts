@@ -9,6 +9,7 @@ import type { ExecutionResult, ExperimentSpec, ProcessHandle } from '../executor
 import type { CommandRow, MeasurementRow } from '../ledger/types.js';
 import { type MetricRefusal, type Metrics, parseMetricOutput, type ParsedMetrics } from '../metrics/parse.js';
 import { commandOf, graceSeconds } from '../program/schema.js';
+import { failingPart } from '../program/failing-output.js';
 import type { SealRole } from '../sandbox/sandbox.js';
 import { tamperedFiles } from '../workspace/protect.js';
 import type { Worktree } from '../workspace/worktree.js';
@@ -256,9 +257,22 @@ export async function runSideCommand(ctx: RunContext, id: number, wt: Worktree, 
   }
   const exec = await execute(ctx, name, id, spec(ctx, id, slot, name, root, cwd, cmd.run, cmd.timeout, logPath, cmd.timeout), ctx.abort.signal);
   const output = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
-  const tail = tailLines(output, 15);
   const how = exec.timedOut ? `timed out after ${cmd.timeout}s` : exec.exitCode === null ? `killed by ${exec.signal}` : `exit code ${exec.exitCode}`;
   const ok = !exec.timedOut && exec.exitCode === 0;
   const hint = !ok && folder ? pristineHint(folder) : '';
-  return { ok, aborted: exec.aborted, output, metrics: exec.metrics ?? parseMetricOutput(output), reason: ok ? '' : `${name} failed (${how})${tail ? `\n--- last lines of ${name}.log ---\n${tail}` : ''}${hint}` };
+  return { ok, aborted: exec.aborted, output, metrics: exec.metrics ?? parseMetricOutput(output), reason: ok ? '' : `${name} failed (${how})${excerpt(name, output)}${hint}` };
+}
+
+/**
+ * What a failed side command's reason quotes: for `checks`, the failing assertions (the agent
+ * reads them in the next brief: a test runner's last lines are only its totals); else the tail.
+ */
+function excerpt(name: 'checks' | 'holdout', output: string): string {
+  if (name === 'checks') {
+    const part = failingPart(output);
+    if (part.text) return `\n--- ${part.runner === 'tail' ? 'last lines' : 'failing part'} of checks.log ---\n${part.text}`;
+    return '';
+  }
+  const tail = tailLines(output, 15);
+  return tail ? `\n--- last lines of ${name}.log ---\n${tail}` : '';
 }

@@ -166,3 +166,17 @@ export function noiseAwarePolicy(options: NoiseOptions = {}): Policy {
     },
   };
 }
+
+/**
+ * The keep bar of the noise-aware policy with the run's noise: the smallest gain (metric units)
+ * that a candidate and an incumbent with `runs` runs each would pass at the last look, the same
+ * test the policy runs (the shared noise for both sides, alpha split over the looks), at least
+ * minEffect. Zero noise: any gain above minEffect passes.
+ */
+export function noiseAwareKeepBar(noise: Noise, options: NoiseOptions = {}, runs?: number): { gain: number; alpha: number; runs: number } {
+  const o = resolve(options);
+  const n = runs ?? o.maxRepeats;
+  const alpha = (1 - o.confidence) / o.maxRepeats;
+  const se = noise.sigma * Math.sqrt(2 / n);
+  return { gain: Math.max(o.minEffect, se === 0 ? 0 : studentTQuantile(alpha, noise.df) * se), alpha, runs: n };
+}

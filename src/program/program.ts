@@ -139,10 +139,13 @@ function issueToError(
     return new ProgramError(file, line, dotted, `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`,
       `write e.g. \`${path.at(-1)}: ${String(issue.values[0])}\``);
   }
+  // An item of a list (`brief_metrics.1`) takes the list's hint and names the value it got.
+  const item = typeof path.at(-1) === 'number';
+  const hint = TYPE_HINTS[dotted] ?? (item ? TYPE_HINTS[path.slice(0, -1).join('.')] : undefined);
   if (issue.code === 'invalid_type') {
-    return new ProgramError(file, line, dotted, `expected ${describeExpected(issue.expected)}, got ${describeValue(doc.getIn(path))}`, TYPE_HINTS[dotted]);
+    return new ProgramError(file, line, dotted, `expected ${describeExpected(issue.expected)}, got ${describeValue(doc.getIn(path))}`, hint);
   }
-  return new ProgramError(file, line, dotted || null, issue.message, TYPE_HINTS[dotted]);
+  return new ProgramError(file, line, dotted || null, item ? `${issue.message}; got ${describeValue(doc.getIn(path))}` : issue.message, hint);
 }
 
 function describeExpected(expected: string): string {
@@ -175,4 +178,5 @@ const TYPE_HINTS: Record<string, string> = {
   'stop.hours': 'a number of hours, e.g. `hours: 8`',
   agent: 'write `agent: tune`, `agent: command` or `agent: { name: command, command: ./propose.sh }`',
   slots: 'a whole number of experiments to run at once, e.g. `slots: 2`',
+  brief_metrics: 'write a list of metric names the run prints, e.g. `brief_metrics: [peak_vram_mb, tokens_per_s]`',
 };

@@ -146,6 +146,11 @@ export const FrontMatterSchema = z.strictObject({
   device_env: z.union([z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name such as CUDA_VISIBLE_DEVICES'), z.record(z.string(), z.string())]).default('CUDA_VISIBLE_DEVICES'),
   /** The most tokens (about 4 characters each) a brief may take; older history is summarized first. */
   brief_tokens: z.number().int().min(500).default(8000),
+  /** Secondary metrics the run prints, shown per experiment in the brief's history (e.g. memory next to the score). */
+  brief_metrics: z
+    .array(z.string().regex(METRIC_NAME_PATTERN, 'a metric name is letters (any alphabet), digits, _ . / - (starting with a letter or _), as the run prints it, e.g. peak_vram_mb'))
+    .max(8, 'at most 8 metrics: each is a column of every history row in the brief')
+    .default([]),
   /** Model prices in US dollars per million tokens, keyed "provider:model" (overrides the built-in table). */
   prices: z.record(z.string(), PriceSchema).default({}),
   /** Notifications: a new best, crashes in a row, the run stopping, a periodic digest. */

@@ -50,3 +50,25 @@ describe('Ledger trailing runs of one outcome (stop conditions)', () => {
     ledger.close();
   });
 });
+
+describe('Ledger re-measured experiments', () => {
+  it('lists the recorded experiments with a successful run measured after their decision', () => {
+    const ledger = new Ledger(join(mkdtempSync(join(tmpdir(), 'ar-ledger-')), 'ledger.sqlite'));
+    ledger.db.prepare(`INSERT INTO runs (tag, branch, created_at, updated_at, program_path, program_dir, base_commit, metric_name, goal, config_json, protected_json, state)
+      VALUES ('t', 'autoresearch/t', 1, 1, 'program.md', '', 'abc', 'score', 'minimize', '{}', '{}', 'running')`).run();
+    const later = Date.now() + 3_600_000;
+    const add = (recordedAt: number | null) =>
+      ledger.insertExperiment({ ...emptyExperiment('t', 0, 'tune', 'abc'), state: recordedAt === null ? 'running' : 'recorded', status: recordedAt === null ? null : 'keep', recorded_at: recordedAt }).id;
+    const measure = (id: number, value: number | null, during = id) =>
+      ledger.addMeasurement({ run_tag: 't', experiment_id: id, during_id: during, commit_sha: `c${id}`, slot: 0, value, metrics_json: null, exit_code: 0, wall_seconds: 1, peak_memory_bytes: null, log_path: null });
+    const remeasured = add(1); // decided long ago, measured again next to experiment 4
+    const fresh = add(later); // its runs all came before its decision
+    const failedAgain = add(1); // measured again, but that run failed
+    const running = add(null);
+    measure(remeasured, 1, running);
+    measure(fresh, 2);
+    measure(failedAgain, null, running);
+    measure(running, 3);
+    expect(ledger.remeasuredAfterDecision('t')).toEqual([remeasured]);
+  });
+});
