@@ -2,7 +2,7 @@
  * The files of one Slurm experiment, all in its work folder `<logPath>.slurm/` (which must be on
  * a filesystem the compute node shares):
  *
- * - `job.sh`     the batch script (static text, below); sbatch gets the work folder as $1.
+ * - `job.sh`     the batch script (static text, slurm-script.ts); sbatch gets the work folder as $1.
  * - `params.sh`  what the job runs: single-quoted bash assignments written here (any character
  *                but NUL is safe), mode 0600; deleted once the result is in.
  * - `started`    written by the job just before the command starts (job id, epoch ms).
@@ -13,160 +13,18 @@
  * - `metrics`    the lines of the WHOLE output that may be metric lines, the last one per name,
  *                written once the output has ended (parsed with MetricStream: metrics printed
  *                in the middle the log drops are still read).
+ * - `error`      written by the job when it cannot start the command (no working directory, a node
+ *                that cannot seal): the reason, in one line.
  * - `slurm.out`  sbatch's --output: only the wrapper's and slurmstepd's own messages.
  * - `finalized`  written once the log is complete (so a second follower never rewrites it).
- *
- * Output stays bounded on disk and in memory: `dd count=HEAD iflag=count_bytes` writes the head
- * (unbuffered, so the log shows progress), `tail -c` keeps the tail in memory on the node, a second
- * `dd` in between counts the bytes dropped. Needs GNU coreutils on the compute nodes.
  */
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { omissionMarker } from './log-sink.js';
 import { readFileTail } from './slurm-cli.js';
-import { MAX_LINE_BYTES } from '../metrics/line.js';
 import type { ParsedMetrics } from '../metrics/parse.js';
-import { MAX_METRIC_NAMES, MetricStream } from '../metrics/stream.js';
-
-/**
- * The scan on the node, in C-locale bytes: `\r` ends a line too; lines are cut one byte past
- * MAX_LINE_BYTES (so MetricStream still sees them as too long); grep keeps the lines shaped like
- * `METRIC ...` or `name: ...`/`name = ...`; awk keeps for every name (the token before `:`/`=`,
- * or each pair's name on a METRIC line: never coarser than MetricStream's names) only the line of
- * its last occurrence, at most MAX_METRIC_NAMES names; sort puts the kept lines back in order.
- */
-const SCAN_CANDIDATE = '^[[:space:]]*(METRIC[[:space:]]|[^[:space:]:=]+[[:space:]]*[:=])';
-const SCAN_AWK = [
-  '{ n = 0',
-  '  if ($0 ~ /^[[:space:]]*METRIC[[:space:]]/) {',
-  '    r = $0; sub(/^[[:space:]]*METRIC[[:space:]]+/, "", r); gsub(/[[:space:]]*=[[:space:]]*/, "=", r)',
-  '    k = split(r, t, /[[:space:],]+/)',
-  '    for (i = 1; i <= k; i++) if ((e = index(t[i], "=")) > 1) key[++n] = substr(t[i], 1, e - 1)',
-  '  } else if (match($0, /^[[:space:]]*[^[:space:]:=]+/)) {',
-  '    s = substr($0, 1, RLENGTH); sub(/^[[:space:]]+/, "", s); key[++n] = s',
-  '  }',
-  '  kept = 0',
-  '  for (i = 1; i <= n; i++) {',
-  '    s = key[i]',
-  `    if (!(s in last)) { if (names >= ${MAX_METRIC_NAMES}) continue; names++ }`,
-  '    else if (--refs[last[s]] == 0) { delete text[last[s]]; delete refs[last[s]] }',
-  '    last[s] = NR; refs[NR]++; kept = 1',
-  '  }',
-  '  if (kept) text[NR] = $0',
-  '}',
-  'END { for (r in text) printf "%.0f\\t%s\\n", r, text[r] }',
-].join('\n');
-
-/**
- * The batch script. Exit status: the command's (so Slurm's COMPLETED/FAILED and ExitCode agree);
- * 2 when the wrapper itself cannot start. The command runs as
- * `timeout --signal=TERM --kill-after=GRACE TIMEOUT env -i -- <spec.env + Slurm's job variables> bash -c CMD`
- * in spec.cwd with stdin from /dev/null and stdout+stderr into one FIFO; `timeout` makes its own
- * process group and signals all of it. After the command ends, what is left of that group (stray
- * background processes) is sent SIGTERM and, after the grace period, SIGKILL. Slurm's proctrack
- * cleans up anything else when the job ends (with proctrack/cgroup, `setsid` escapees too).
- */
-export const JOB_SCRIPT = `#!/bin/bash
-# autoresearch: Slurm job wrapper (written by src/executors/slurm-job.ts). $1: the work folder.
-__ar_d=$1
-PATH=/usr/local/bin:/usr/bin:/bin\${PATH:+:$PATH}
-export LC_ALL=C
-if ! . "$__ar_d/params.sh"; then
-  echo "[autoresearch: cannot read $__ar_d/params.sh on $(hostname): is this folder on a filesystem shared with the compute nodes?]" >&2
-  exit 2
-fi
-__ar_tmp=$(mktemp -d "\${TMPDIR:-/tmp}/autoresearch-job.XXXXXX") || exit 2
-trap 'rm -rf "$__ar_tmp"' EXIT
-trap 'exit 143' TERM
-trap 'exit 130' INT
-trap 'exit 129' HUP
-mkfifo "$__ar_tmp/out" "$__ar_tmp/scan" || exit 2
-rm -f "$__ar_d/status" "$__ar_d/tail" "$__ar_d/metrics"
-# Slurm's per-job variables (job id, the GPUs granted) override what the harness passed.
-for __ar_v in $(compgen -e); do
-  case $__ar_v in
-    SLURM_EXPORT_ENV | SLURM_GET_USER_ENV) ;;
-    SLURM_* | SLURMD_* | CUDA_VISIBLE_DEVICES | GPU_DEVICE_ORDINAL | ROCR_VISIBLE_DEVICES | ZE_AFFINITY_MASK)
-      __ar_env+=("$__ar_v=\${!__ar_v}") ;;
-  esac
-done
-# Scanner: the metric-looking lines of the whole output (see SCAN_AWK), complete or not at all.
-(
-  set -o pipefail
-  tr '\\r' '\\n' | cut -b 1-${MAX_LINE_BYTES + 1} | { grep -a -E '${SCAN_CANDIDATE}' || [ $? -eq 1 ]; } |
-    awk '${SCAN_AWK}' | sort -n | cut -f 2- > "$__ar_d/metrics.tmp" && mv -f "$__ar_d/metrics.tmp" "$__ar_d/metrics"
-) < "$__ar_tmp/scan" &
-__ar_scanner=$!
-# Reader: tee feeds the scanner (-p: a scanner that dies never stops the output); the head goes
-# to the log as it arrives (dd writes each read at once and reads no further than the head), the
-# next dd counts the rest, tail keeps its end.
-{
-  tee -p "$__ar_tmp/scan" | {
-    dd bs=65536 count="$__ar_head_bytes" iflag=count_bytes of="$__ar_log" status=none
-    if [ "$__ar_tail_bytes" -gt 0 ]; then
-      dd bs=65536 2> "$__ar_tmp/dd" | tail -c "$__ar_tail_bytes" > "$__ar_d/tail"
-    else
-      dd bs=65536 of=/dev/null 2> "$__ar_tmp/dd"
-    fi
-  }
-  : > "$__ar_tmp/reader-done"
-} < "$__ar_tmp/out" &
-__ar_reader=$!
-__ar_start=$(date +%s%3N)
-printf 'jobid=%s\\nstart_ms=%s\\n' "\${SLURM_JOB_ID:-}" "$__ar_start" > "$__ar_d/started"
-(
-  cd -- "$__ar_cwd" || exit 126
-  exec timeout --signal=TERM --kill-after="$__ar_grace" "$__ar_timeout" env -i -- "\${__ar_env[@]}" "$BASH" -c "$__ar_cmd"
-) > "$__ar_tmp/out" 2>&1 < /dev/null &
-__ar_pid=$!
-wait "$__ar_pid"
-__ar_code=$?
-__ar_end=$(date +%s%3N)
-# Stray processes left in the command's process group: SIGTERM, SIGKILL after the grace period.
-if kill -0 -- "-$__ar_pid" 2> /dev/null; then
-  kill -TERM -- "-$__ar_pid" 2> /dev/null
-  __ar_i=0
-  while kill -0 -- "-$__ar_pid" 2> /dev/null && [ "$__ar_i" -lt "$__ar_grace_ticks" ]; do
-    sleep 0.1
-    __ar_i=$((__ar_i + 1))
-  done
-  kill -KILL -- "-$__ar_pid" 2> /dev/null
-fi
-# The reader ends when the last writer closes the FIFO; a detached escapee may hold it open.
-__ar_i=0
-while [ ! -e "$__ar_tmp/reader-done" ] && [ "$__ar_i" -lt 50 ]; do
-  sleep 0.1
-  __ar_i=$((__ar_i + 1))
-done
-__ar_reader_state=done
-if [ -e "$__ar_tmp/reader-done" ]; then
-  wait "$__ar_reader" 2> /dev/null
-  wait "$__ar_scanner" 2> /dev/null
-else
-  __ar_reader_state=stuck
-  echo "[autoresearch: the output was still held open after the command ended (a detached process?); the end of the log is missing]" >&2
-fi
-__ar_rest=$(sed -n 's/^\\([0-9][0-9]*\\) bytes.*/\\1/p' "$__ar_tmp/dd" 2> /dev/null)
-__ar_headn=$(wc -c < "$__ar_log" 2> /dev/null)
-# Peak memory of this job's own memory cgroup (cgroup v1 or v2), when Slurm put it in one.
-__ar_peak=
-__ar_cg=$(sed -n 's/^[0-9]*:memory:\\(.*\\)$/\\1/p' /proc/self/cgroup 2> /dev/null)
-case $__ar_cg in
-  */job_*) __ar_peak=$(cat "/sys/fs/cgroup/memory$__ar_cg/memory.max_usage_in_bytes" 2> /dev/null) ;;
-  *)
-    __ar_cg=$(sed -n 's/^0::\\(.*\\)$/\\1/p' /proc/self/cgroup 2> /dev/null)
-    case $__ar_cg in
-      */job_*) __ar_peak=$(cat "/sys/fs/cgroup$__ar_cg/memory.peak" 2> /dev/null) ;;
-    esac
-    ;;
-esac
-{
-  printf 'jobid=%s\\ncode=%s\\nstart_ms=%s\\nend_ms=%s\\n' "\${SLURM_JOB_ID:-}" "$__ar_code" "$__ar_start" "$__ar_end"
-  printf 'head_bytes=%s\\nrest_bytes=%s\\npeak_bytes=%s\\nreader=%s\\n' "$__ar_headn" "$__ar_rest" "$__ar_peak" "$__ar_reader_state"
-} > "$__ar_d/status.tmp" && mv -f "$__ar_d/status.tmp" "$__ar_d/status"
-exit "$__ar_code"
-`;
+import { MetricStream } from '../metrics/stream.js';
 
 /** bash single quotes: safe for every string without NUL. */
 export function shellQuote(value: string): string {
@@ -192,6 +50,8 @@ export interface JobParams {
   /** Seconds; 0 disables the timeout. */
   timeoutSeconds: number;
   graceSeconds: number;
+  /** The sandbox: bwrap and its options up to `--` (empty: unsealed). */
+  seal?: string[];
 }
 
 export function renderParams(p: JobParams): string {
@@ -204,6 +64,8 @@ export function renderParams(p: JobParams): string {
     assertNoNul(`environment variable ${key}`, key + String(value));
     env.push(shellQuote(`${key}=${String(value)}`));
   }
+  const seal = p.seal ?? [];
+  for (const a of seal) assertNoNul('the sandbox prefix', a);
   const lines = [
     '# autoresearch: what the job runs (single-quoted; sourced by job.sh)',
     `__ar_cmd=${shellQuote(p.command)}`,
@@ -216,6 +78,9 @@ export function renderParams(p: JobParams): string {
     `__ar_grace_ticks=${Math.max(1, Math.ceil(p.graceSeconds * 10))}`,
     '__ar_env=(',
     ...env.map((e) => `  ${e}`),
+    ')',
+    '__ar_seal=(',
+    ...seal.map((a) => `  ${shellQuote(a)}`),
     ')',
     '',
   ];
@@ -232,6 +97,7 @@ export interface JobPaths {
   slurmOut: string;
   finalized: string;
   metrics: string;
+  error: string;
 }
 
 export function jobPaths(logPath: string): JobPaths {
@@ -246,6 +112,7 @@ export function jobPaths(logPath: string): JobPaths {
     slurmOut: path.join(dir, 'slurm.out'),
     finalized: path.join(dir, 'finalized'),
     metrics: path.join(dir, 'metrics'),
+    error: path.join(dir, 'error'),
   };
 }
 
@@ -300,6 +167,15 @@ export function readStarted(file: string): { jobId: string | null; startMs: numb
   const kv = readKeyValues(file);
   if (!kv) return null;
   return { jobId: kv.get('jobid') || null, startMs: num(kv.get('start_ms')) };
+}
+
+/** Why the job could not start its command (one line, from the job), or null. */
+export function readJobError(paths: JobPaths): string | null {
+  try {
+    return fs.readFileSync(paths.error, 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
 }
 
 export interface LogTotals {

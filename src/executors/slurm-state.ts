@@ -4,8 +4,22 @@
  * such as NODE_FAIL) is unit-tested.
  */
 import { constants as osConstants } from 'node:os';
+import type { ExecutionResult, ExperimentSpec, LimitsApplied } from './executor.js';
 import { baseState, type JobInfo } from './slurm-cli.js';
 import type { JobStatus } from './slurm-job.js';
+
+/**
+ * ExecutionResult plus what the scheduler said. schedulerState: Slurm's final job state
+ * (COMPLETED, FAILED, TIMEOUT, OUT_OF_MEMORY, CANCELLED, NODE_FAIL, ... or UNKNOWN when no record
+ * is left); schedulerReason: a sentence for humans when the job did not simply run to its end.
+ */
+export interface SlurmExecutionResult extends ExecutionResult {
+  jobId: string | null;
+  schedulerState: string;
+  schedulerReason: string | null;
+  /** Seconds the job waited in the queue (null when unknown). */
+  queueSeconds: number | null;
+}
 
 /** Exit status 128+n from bash means "killed by signal n". */
 export function decodeExit(code: number): { exitCode: number | null; signal: string | null } {
@@ -30,7 +44,8 @@ export interface Outcome {
 /**
  * Slurm's final state + what the job itself recorded -> the fields of the result.
  * `job`: the final record (null when Slurm has none left); `status`: the job's status file
- * (null when the wrapper did not live to write it); `started`: the command was started.
+ * (null when the wrapper did not live to write it); `started`: the command was started;
+ * `jobError`: why the wrapper could not start the command (its `error` file), or null.
  */
 export function mapJobState(
   job: JobInfo | null,
@@ -39,6 +54,7 @@ export function mapJobState(
   cancelledByUs: boolean,
   timeoutSeconds: number,
   jobId: string,
+  jobError: string | null = null,
 ): Outcome & { exitCode: number | null; signal: string | null } {
   // What the command itself did, when the wrapper lived to write it down.
   let own: { exitCode: number | null; signal: string | null } | null = null;
@@ -84,6 +100,7 @@ export function mapJobState(
         return { ...own, state, reason: timedOutInside ? `hard timeout of ${timeoutSeconds} s reached inside the job` : null, timedOut: timedOutInside };
       }
       const exit = slurmExit();
+      if (jobError && !started) return { ...exit, state, reason: jobError };
       return {
         ...exit,
         state,
@@ -121,4 +138,57 @@ export function mapJobState(
     default:
       return { ...(own ?? slurmExit()), state, reason: `job ended in state ${state}${why}`, aborted: cancelledByUs && state !== 'COMPLETED' };
   }
+}
+
+/** What the job and the scheduler said, with the harness's own observations, as the result. */
+export interface ResultParts extends Outcome {
+  job?: JobInfo | null;
+  status?: JobStatus | null;
+  startedMs?: number | null;
+  sstatPeak?: number | null;
+  totals?: { outputBytes: number; droppedBytes: number };
+  metrics?: ExecutionResult['metrics'];
+}
+
+/** The result of a job (`jobId` null: never submitted); `config` is `scontrol show config`. */
+export function jobResult(spec: ExperimentSpec, config: Map<string, string>, jobId: string | null, submittedAt: number, o: ResultParts): SlurmExecutionResult {
+  const job = o.job ?? null;
+  const status = o.status ?? null;
+  const startedAt = status?.startMs ?? o.startedMs ?? job?.startTime ?? submittedAt;
+  let wallSeconds = 0;
+  if (status?.startMs != null && status.endMs != null) wallSeconds = (status.endMs - status.startMs) / 1000;
+  else if (job?.startTime != null && job.endTime != null) wallSeconds = Math.max(0, (job.endTime - job.startTime) / 1000);
+  const queueStart = job?.submitTime ?? submittedAt;
+  const queueSeconds = job?.startTime != null ? Math.max(0, (job.startTime - queueStart) / 1000) : null;
+  const proctrack = config.get('ProctrackType') ?? '';
+  const taskPlugin = config.get('TaskPlugin') ?? '';
+  const ramConstrained = taskPlugin.includes('cgroup') && (config.get('ConstrainRAMSpace') ?? 'yes').toLowerCase() !== 'no';
+  let limitsApplied: LimitsApplied | undefined;
+  if (spec.limits) {
+    limitsApplied = {
+      memory: spec.limits.memoryBytes !== undefined && ramConstrained ? 'cgroup' : null,
+      processes: null,
+      // The sandbox's own network namespace (bwrap --unshare-net), on the node.
+      network: spec.limits.network === false && spec.seal?.isolatesNetwork === true && spec.seal.prefix.length > 0 ? 'netns' : null,
+    };
+  }
+  return {
+    exitCode: o.exitCode ?? null,
+    signal: o.signal ?? null,
+    timedOut: o.timedOut ?? false,
+    aborted: o.aborted ?? false,
+    startedAt,
+    wallSeconds,
+    peakMemoryBytes: status?.peakBytes ?? o.sstatPeak ?? null,
+    outputBytes: o.totals?.outputBytes ?? 0,
+    droppedBytes: o.totals?.droppedBytes ?? 0,
+    containment: proctrack.includes('cgroup') ? 'cgroup' : 'process-group',
+    oomKilled: o.oomKilled ?? false,
+    ...(limitsApplied ? { limitsApplied } : {}),
+    ...(o.metrics ? { metrics: o.metrics } : {}),
+    jobId,
+    schedulerState: o.state,
+    schedulerReason: o.reason,
+    queueSeconds,
+  };
 }

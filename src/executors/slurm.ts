@@ -1,10 +1,12 @@
 /**
  * SlurmExecutor: runs each experiment as a Slurm batch job.
  *
- * - The job script (slurm-job.ts) runs `bash -c <command>` in spec.cwd with exactly spec.env
+ * - The job script (slurm-script.ts) runs `bash -c <command>` in spec.cwd with exactly spec.env
  *   (plus Slurm's own SLURM_* and GPU visibility variables, which win), under
  *   `timeout --signal=TERM --kill-after=<grace> <timeout>` INSIDE the job: the hard timeout is
  *   exact to the second, and Slurm's --time (whole minutes, enforced late) is only a backstop.
+ * - Sealed (spec.seal), all of that runs in the sandbox, fitted to the node by the job script; a
+ *   node that cannot seal fails the job before the command starts, with the reason.
  * - stdout+stderr go to spec.logPath bounded like the local executor's log (head written live,
  *   tail kept on the node, omission marker between); the node also scans the whole output for
  *   metric lines (result.metrics).
@@ -20,7 +22,7 @@
  */
 
 import * as fs from 'node:fs';
-import type { ExecutionResult, Executor, ExperimentSpec, LimitsApplied, ProcessHandle } from './executor.js';
+import type { Executor, ExperimentSpec, ProcessHandle } from './executor.js';
 import { validateLimits } from './limits.js';
 import { checkCluster, jobOptions, submitJob, SUBMIT_RETRY_MS } from './slurm-submit.js';
 import {
@@ -36,8 +38,9 @@ import {
   runCommand,
   type CommandResult,
 } from './slurm-cli.js';
-import { mapJobState, type Outcome } from './slurm-state.js';
-import { finalizeLog, JOB_SCRIPT, jobPaths, type JobPaths, type JobStatus, readScannedMetrics, readStarted, readStatus, renderParams } from './slurm-job.js';
+import { jobResult, mapJobState, type SlurmExecutionResult } from './slurm-state.js';
+import { finalizeLog, jobPaths, type JobPaths, type JobStatus, readJobError, readScannedMetrics, readStarted, readStatus, renderParams } from './slurm-job.js';
+import { JOB_SCRIPT } from './slurm-script.js';
 
 export interface SlurmExecutorOptions {
   /** --partition */
@@ -59,19 +62,6 @@ export interface SlurmExecutorOptions {
   env?: Record<string, string>;
   /** Waits before each re-submission of a refused job (default about 1.5 min in all). */
   submitRetryMs?: number[];
-}
-
-/**
- * ExecutionResult plus what the scheduler said. schedulerState: Slurm's final job state
- * (COMPLETED, FAILED, TIMEOUT, OUT_OF_MEMORY, CANCELLED, NODE_FAIL, ... or UNKNOWN when no record
- * is left); schedulerReason: a sentence for humans when the job did not simply run to its end.
- */
-export interface SlurmExecutionResult extends ExecutionResult {
-  jobId: string | null;
-  schedulerState: string;
-  schedulerReason: string | null;
-  /** Seconds the job waited in the queue (null when unknown). */
-  queueSeconds: number | null;
 }
 
 const DEFAULT_POLL_SECONDS = 0.5;
@@ -137,7 +127,7 @@ export class SlurmExecutor implements Executor {
     const config = await this.config();
     if (signal?.aborted) {
       finalizeLog(paths, spec.logPath, 0, null);
-      return this.result(spec, config, null, submittedAt, {
+      return jobResult(spec, config, null, submittedAt, {
         state: 'NOT_SUBMITTED',
         reason: 'aborted before the job was submitted',
         aborted: true,
@@ -159,6 +149,7 @@ export class SlurmExecutor implements Executor {
         // GNU timeout: 0 disables it.
         timeoutSeconds: Number.isFinite(timeout) ? Math.max(timeout, 0.001) : 0,
         graceSeconds: grace,
+        seal: spec.seal?.prefix ?? [],
       }),
       { mode: 0o600 },
     );
@@ -172,7 +163,7 @@ export class SlurmExecutor implements Executor {
     const jobId = await submitJob((command, a) => this.slurm(command, a), args, this.options.submitRetryMs ?? SUBMIT_RETRY_MS, signal);
     if (jobId === null) {
       finalizeLog(paths, spec.logPath, 0, null);
-      return this.result(spec, config, null, submittedAt, { state: 'NOT_SUBMITTED', reason: 'aborted before the job was submitted', aborted: true });
+      return jobResult(spec, config, null, submittedAt, { state: 'NOT_SUBMITTED', reason: 'aborted before the job was submitted', aborted: true });
     }
     spec.onStart?.({ jobId });
     return this.follow(jobId, spec, paths, config, submittedAt, signal);
@@ -338,8 +329,8 @@ export class SlurmExecutor implements Executor {
     fs.mkdirSync(paths.dir, { recursive: true });
     const totals = finalizeLog(paths, spec.logPath, Math.min(sanitizeBytes(spec.logTailBytes, 0), MAX_TAIL_BYTES), status);
     const started = readStarted(paths.started);
-    return this.result(spec, config, jobId, submittedAt, {
-      ...mapJobState(final, status, started !== null, cancelSentAt > 0, spec.timeoutSeconds, jobId),
+    return jobResult(spec, config, jobId, submittedAt, {
+      ...mapJobState(final, status, started !== null, cancelSentAt > 0, spec.timeoutSeconds, jobId, readJobError(paths)),
       job: final,
       status,
       startedMs: started?.jobId === jobId ? started.startMs : null,
@@ -347,60 +338,6 @@ export class SlurmExecutor implements Executor {
       totals,
       metrics: readScannedMetrics(paths),
     });
-  }
-
-  private result(
-    spec: ExperimentSpec,
-    config: Map<string, string>,
-    jobId: string | null,
-    submittedAt: number,
-    o: Outcome & {
-      job?: JobInfo | null;
-      status?: JobStatus | null;
-      startedMs?: number | null;
-      sstatPeak?: number | null;
-      totals?: { outputBytes: number; droppedBytes: number };
-      metrics?: ExecutionResult['metrics'];
-    },
-  ): SlurmExecutionResult {
-    const job = o.job ?? null;
-    const status = o.status ?? null;
-    const startedAt = status?.startMs ?? o.startedMs ?? job?.startTime ?? submittedAt;
-    let wallSeconds = 0;
-    if (status?.startMs != null && status.endMs != null) wallSeconds = (status.endMs - status.startMs) / 1000;
-    else if (job?.startTime != null && job.endTime != null) wallSeconds = Math.max(0, (job.endTime - job.startTime) / 1000);
-    const queueStart = job?.submitTime ?? submittedAt;
-    const queueSeconds = job?.startTime != null ? Math.max(0, (job.startTime - queueStart) / 1000) : null;
-    const proctrack = config.get('ProctrackType') ?? '';
-    const taskPlugin = config.get('TaskPlugin') ?? '';
-    const ramConstrained = taskPlugin.includes('cgroup') && (config.get('ConstrainRAMSpace') ?? 'yes').toLowerCase() !== 'no';
-    let limitsApplied: LimitsApplied | undefined;
-    if (spec.limits) {
-      limitsApplied = {
-        memory: spec.limits.memoryBytes !== undefined && ramConstrained ? 'cgroup' : null,
-        processes: null,
-        network: null,
-      };
-    }
-    return {
-      exitCode: o.exitCode ?? null,
-      signal: o.signal ?? null,
-      timedOut: o.timedOut ?? false,
-      aborted: o.aborted ?? false,
-      startedAt,
-      wallSeconds,
-      peakMemoryBytes: status?.peakBytes ?? o.sstatPeak ?? null,
-      outputBytes: o.totals?.outputBytes ?? 0,
-      droppedBytes: o.totals?.droppedBytes ?? 0,
-      containment: proctrack.includes('cgroup') ? 'cgroup' : 'process-group',
-      oomKilled: o.oomKilled ?? false,
-      ...(limitsApplied ? { limitsApplied } : {}),
-      ...(o.metrics ? { metrics: o.metrics } : {}),
-      jobId,
-      schedulerState: o.state,
-      schedulerReason: o.reason,
-      queueSeconds,
-    };
   }
 }
 
@@ -414,4 +351,4 @@ function ownStatus(paths: JobPaths, jobId: string): JobStatus | null {
   return status && (status.jobId === null || status.jobId === jobId) ? status : null;
 }
 
-export { mapJobState, type Outcome } from './slurm-state.js';
+export { mapJobState, type Outcome, type SlurmExecutionResult } from './slurm-state.js';

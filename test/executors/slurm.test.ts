@@ -17,6 +17,10 @@ import type { ExperimentSpec, ProcessHandle } from '../../src/executors/executor
 import { mapJobState, SlurmExecutor, type SlurmExecutionResult, type SlurmExecutorOptions } from '../../src/executors/slurm.js';
 import { type JobInfo, parseJobcompRecord, parseSacct, parseScontrolJob, parseSize } from '../../src/executors/slurm-cli.js';
 import { type JobStatus, renderParams, shellQuote } from '../../src/executors/slurm-job.js';
+import { NODE_SEAL } from '../../src/executors/slurm-script.js';
+import { detectSandbox } from '../../src/sandbox/detect.js';
+import { Sandbox } from '../../src/sandbox/sandbox.js';
+import { processesNamed } from '../helpers/processes.js';
 import { omissionMarker } from '../../src/executors/log-sink.js';
 import { parseMetricsFromOutput } from '../../src/metrics/parse.js';
 
@@ -104,6 +108,36 @@ function makeSpec(command: string, overrides: Partial<ExperimentSpec> = {}): Exp
     logTailBytes: 64 * 1024,
     ...overrides,
   };
+}
+
+/**
+ * A sealed experiment as a run lays it out: a checkout with a hidden file, its `.autoresearch/`
+ * state (a ledger stand-in) holding the worktree and the log, and the run's sandbox around the
+ * worktree. Null where this machine cannot seal.
+ */
+async function sealedSpec(command: string, overrides: Partial<ExperimentSpec> = {}, network = true) {
+  const support = await detectSandbox();
+  if (!support.sealed) return null;
+  const id = ++counter;
+  const checkout = path.join(root, `checkout-${id}`);
+  const stateDir = path.join(checkout, '.autoresearch');
+  const workDir = path.join(stateDir, 'tag');
+  const worktree = path.join(workDir, 'slots', '0');
+  const logDir = path.join(workDir, 'experiments', String(id));
+  for (const dir of [worktree, logDir]) fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(checkout, 'secret.txt'), 'the holdout answers\n');
+  fs.writeFileSync(path.join(stateDir, 'ledger.sqlite'), 'ledger\n');
+  const sandbox = new Sandbox(support, { repo: checkout, programDir: '', stateDir, workDir, hidden: ['secret.txt'], keepIgnored: [], protectedFiles: [] });
+  const tmp = sandbox.tempDir('run-0');
+  const seal = sandbox.seal({ role: 'run', root: worktree, cwd: worktree, tmp, network });
+  const spec: ExperimentSpec = {
+    ...makeSpec(command, overrides),
+    cwd: worktree,
+    logPath: path.join(logDir, 'run.log'),
+    seal: { prefix: seal.prefix, isolatesNetwork: seal.isolatesNetwork },
+  };
+  spec.env = { ...spec.env, ...seal.env, CHECKOUT: checkout, STATE: stateDir };
+  return { spec, checkout, stateDir, worktree, tmp };
 }
 
 function executor(options: SlurmExecutorOptions = {}): SlurmExecutor {
@@ -253,6 +287,104 @@ describe('SlurmExecutor (real local cluster)', { timeout: 120_000 }, () => {
     expect(s).toMatchObject({ timedOut: true, exitCode: null, signal: 'SIGKILL' });
     expect(s.wallSeconds).toBeGreaterThanOrEqual(2.9);
     expect(s.wallSeconds).toBeLessThan(7);
+  });
+
+  it('seals a job: it writes only its worktree and temp folder, sees neither the run\'s state, hidden paths nor other jobs\' output, has no network', async (ctx) => {
+    requireCluster(ctx);
+    const command = [
+      'echo inside > inside.txt',
+      'echo t > "$TMPDIR/t" && echo tmp-writable',
+      '{ echo escaped > "$CHECKOUT/escaped.txt"; } 2> /dev/null || echo checkout-refused',
+      '{ echo escaped > /tmp/ar-escaped-$AUTORESEARCH_EXPERIMENT_ID; } 2> /dev/null || echo tmp-refused',
+      'cat "$STATE/ledger.sqlite" 2> /dev/null || echo state-unreadable',
+      'cat "$CHECKOUT/secret.txt" 2> /dev/null || echo hidden-unreadable',
+      // The folder of every job's output FIFOs on the node: there, but empty.
+      'fifos=$(ls -A /tmp/autoresearch-jobs-$(id -u)) && echo "fifos: [$fifos]"',
+      'echo "interfaces: $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | tr "\\n" " ")"',
+      'env > env.txt',
+      'kill -USR1 $$',
+    ].join('; ');
+    const sealed = await sealedSpec(command, { limits: { network: false } }, false);
+    if (!sealed) return ctx.skip('bubblewrap cannot seal processes on this machine');
+    const { spec, checkout, worktree } = sealed;
+    const r = (await executor().run(spec)) as SlurmExecutionResult;
+    const log = fs.readFileSync(spec.logPath, 'utf8');
+    // bwrap reports the command killed by signal N as 128+N: mapped back to the signal.
+    expect(r, log).toMatchObject({ exitCode: null, signal: 'SIGUSR1', timedOut: false, schedulerState: 'FAILED' });
+    expect(log).toContain('tmp-writable');
+    expect(log).toContain('checkout-refused');
+    expect(log).toContain('tmp-refused');
+    expect(log).toContain('state-unreadable');
+    expect(log).toContain('hidden-unreadable');
+    expect(log).not.toContain('the holdout answers');
+    expect(log).toContain('fifos: []');
+    expect(log).toContain('interfaces: lo \n');
+    expect(r.limitsApplied).toEqual({ memory: null, processes: null, network: 'netns' });
+    expect(fs.readFileSync(path.join(worktree, 'inside.txt'), 'utf8')).toBe('inside\n');
+    expect(fs.existsSync(path.join(checkout, 'escaped.txt'))).toBe(false);
+    expect(fs.existsSync(`/tmp/ar-escaped-${spec.experimentId}`)).toBe(false);
+    // Still exactly spec.env plus Slurm's variables.
+    const env = fs.readFileSync(path.join(worktree, 'env.txt'), 'utf8');
+    expect(env).toContain(`TMPDIR=${sealed.tmp}\n`);
+    expect(env).toContain(`SLURM_JOB_ID=${r.jobId}\n`);
+    expect(env).not.toMatch(/^(HOME|LC_ALL)=/m);
+  });
+
+  it('a sealed job leaves nothing behind: a setsid child holding the output dies with it, and the log is complete', async (ctx) => {
+    requireCluster(ctx);
+    const name = `ar-slurm-escapee-${process.pid}`;
+    const command = [
+      `setsid bash -c 'exec -a ${name} sleep 300' &`,
+      'p=$!',
+      `until [ "$(tr '\\0' '\\n' < /proc/$p/cmdline | head -n 1)" = ${name} ]; do sleep 0.05; done`,
+      'echo "escapee in session $(cut -d" " -f6 /proc/$p/stat), mine $(cut -d" " -f6 /proc/$$/stat)"',
+      'echo top-done',
+    ].join('\n');
+    const sealed = await sealedSpec(command);
+    if (!sealed) return ctx.skip('bubblewrap cannot seal processes on this machine');
+    const r = await executor().run(sealed.spec);
+    const log = fs.readFileSync(sealed.spec.logPath, 'utf8');
+    expect(r.exitCode, log).toBe(0);
+    const [, escapee, mine] = /escapee in session (\d+), mine (\d+)/.exec(log)!;
+    expect(escapee).not.toBe(mine);
+    expect(log).toContain('top-done');
+    // Unsealed, the escapee would hold the output open and the end of the log would be lost.
+    expect(log).not.toContain('still held open');
+    expect(processesNamed(name)).toEqual([]);
+  });
+
+  it('keeps the kill grace for a sealed job on timeout: a TERM trap runs to its end; SIGKILL after the grace', async (ctx) => {
+    requireCluster(ctx);
+    const trap = `trap 'echo got-term; sleep 1; echo trap-done; exit 0' TERM; echo started; sleep 60 & wait`;
+    const sealed = await sealedSpec(trap, { timeoutSeconds: 2, killGraceSeconds: 20 });
+    if (!sealed) return ctx.skip('bubblewrap cannot seal processes on this machine');
+    const r = await executor().run(sealed.spec);
+    const log = fs.readFileSync(sealed.spec.logPath, 'utf8');
+    expect(r, log).toMatchObject({ timedOut: true, aborted: false, exitCode: null, signal: 'SIGTERM' });
+    expect(log).toContain('got-term');
+    expect(log).toContain('trap-done');
+    expect(r.wallSeconds).toBeLessThan(20);
+
+    const stubborn = await sealedSpec(`trap '' TERM; echo stubborn; sleep 60`, { timeoutSeconds: 2, killGraceSeconds: 1 });
+    const s = await executor().run(stubborn!.spec);
+    expect(s).toMatchObject({ timedOut: true, exitCode: null, signal: 'SIGKILL' });
+    expect(s.wallSeconds).toBeGreaterThanOrEqual(2.9);
+  });
+
+  it('a node that cannot seal fails the job before the command starts, saying why', async (ctx) => {
+    requireCluster(ctx);
+    const sealed = await sealedSpec('echo must-not-run');
+    if (!sealed) return ctx.skip('bubblewrap cannot seal processes on this machine');
+    const { spec } = sealed;
+    // A source path this node does not have, as when the checkout is not on a shared filesystem.
+    const prefix = spec.seal!.prefix;
+    spec.seal = { ...spec.seal!, prefix: [...prefix.slice(0, -1), '--ro-bind', '/nonexistent/autoresearch', path.join(spec.cwd, 'data'), '--'] };
+    const r = (await executor().run(spec)) as SlurmExecutionResult;
+    const log = fs.readFileSync(spec.logPath, 'utf8');
+    expect(r).toMatchObject({ exitCode: 2, schedulerState: 'FAILED' });
+    expect(r.schedulerReason).toMatch(/^bubblewrap cannot seal the job on \S+: bwrap: Can't find source path \/nonexistent\/autoresearch.*; keep the repository on a filesystem the compute nodes share, or set `sandbox: off`/);
+    expect(log).toContain('[autoresearch: bubblewrap cannot seal the job on');
+    expect(log).not.toContain('must-not-run');
   });
 
   it('cancels the job on abort, running or still queued, and waits until it is gone', async (ctx) => {
@@ -460,10 +592,44 @@ describe('Slurm job-state mapping and parsers (no cluster needed)', () => {
     const early = mapJobState(job('FAILED', { exitCode: 2 }), null, false, false, 30, '42');
     expect(early).toMatchObject({ exitCode: 2, state: 'FAILED' });
     expect(early.reason).toMatch(/before the command started/);
+    // The wrapper said why (a node that cannot seal, a missing working directory): that is the reason.
+    const said = mapJobState(job('FAILED', { exitCode: 2 }), null, false, false, 30, '42', 'bubblewrap is not installed on node7: ...');
+    expect(said).toMatchObject({ exitCode: 2, state: 'FAILED', reason: 'bubblewrap is not installed on node7: ...' });
     // Forgotten by Slurm: the status file decides; with nothing left, UNKNOWN.
     expect(mapJobState(null, status(0), true, false, 30, '42')).toMatchObject({ exitCode: 0, state: 'COMPLETED' });
     expect(mapJobState(null, status(4), true, false, 30, '42')).toMatchObject({ exitCode: 4, state: 'FAILED' });
     expect(mapJobState(null, null, true, false, 30, '42')).toMatchObject({ exitCode: null, state: 'UNKNOWN' });
+  });
+
+  it('fits the sandbox to the node: its own bwrap and devices, no mounts for paths it lacks; says when bwrap is missing', async (ctx) => {
+    const support = await detectSandbox();
+    if (!support.sealed) return ctx.skip('bubblewrap cannot seal processes on this machine');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ar-node-seal-'));
+    const hide = path.join(dir, 'fifos');
+    fs.mkdirSync(hide);
+    const fit = (prefix: string[], pathVar = '/usr/local/bin:/usr/bin:/bin') =>
+      spawnSync('/bin/bash', ['-c', `${NODE_SEAL}\n__ar_d=$1 __ar_hide=$2; shift 2; __ar_seal=("$@"); PATH=$__ar_path; __ar_node_seal; printf '%s\\n' "\${__ar_seal[@]}"`, 'bash', dir, hide, ...prefix], {
+        encoding: 'utf8',
+        env: { __ar_path: pathVar },
+        // Not a socket: bash would read ~/.bashrc, thinking it was started by sshd.
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    const r = fit(['/nonexistent/bwrap', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--dev-bind-try', '/dev/harness-gpu', '/dev/harness-gpu',
+      '--tmpfs', '/nonexistent/state', '--ro-bind', '/dev/null', '/nonexistent/secret', '--tmpfs', dir, '--bind', hide, hide, '--remount-ro', '/nonexistent/state', '--remount-ro', dir,
+      '--unshare-pid', '--die-with-parent', '--chdir', dir, '--']);
+    expect(r.stderr).toBe('');
+    const nodeDevices = fs.readdirSync('/dev').filter((n) => /^(nvidia.*|dri|kfd|infiniband|accel)$/.test(n)).flatMap((n) => ['--dev-bind-try', `/dev/${n}`, `/dev/${n}`]);
+    expect(r.stdout.trimEnd().split('\n')).toEqual([
+      spawnSync('bash', ['-c', 'command -v bwrap'], { encoding: 'utf8' }).stdout.trim(),
+      '--ro-bind', '/', '/', '--dev', '/dev', ...nodeDevices, '--proc', '/proc',
+      '--tmpfs', dir, '--bind', hide, hide, '--remount-ro', dir,
+      '--unshare-pid', '--die-with-parent', '--chdir', dir, '--tmpfs', hide, '--remount-ro', hide, '--',
+    ]);
+    const missing = fit(['/nonexistent/bwrap', '--ro-bind', '/', '/', '--'], dir);
+    expect(missing.status).toBe(2);
+    expect(fs.readFileSync(path.join(dir, 'error'), 'utf8')).toMatch(/^bubblewrap is not installed on \S+: neither \/nonexistent\/bwrap nor bwrap on PATH; install it on the compute nodes .*`sandbox: off`/);
+    expect(missing.stderr).toMatch(/^\[autoresearch: bubblewrap is not installed on /);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('parses scontrol and jobcomp records, sizes, and quotes anything', () => {

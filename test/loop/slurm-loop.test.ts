@@ -1,9 +1,13 @@
+import Database from 'better-sqlite3';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, waitFor } from '../helpers/repo.js';
 import { slurmCluster, type Cluster } from '../helpers/slurm.js';
+import { detectSandbox } from '../../src/sandbox/detect.js';
+
+const sandbox = await detectSandbox();
 
 let cluster: Cluster;
 beforeAll(() => {
@@ -97,6 +101,41 @@ describe('the loop on a real Slurm cluster', () => {
     expect(readdirSync(shared)).toEqual([own]);
     expect(readFileSync(join(work, 'experiments', '2', 'run.log'), 'utf8')).toContain(`cwd ${work}/slots/0`);
     expect(cli(repo, ['status', '--tag', 'sh']).stdout).toContain('keep');
+  }, 120_000);
+
+  it('seals every job: the run reports `sandbox: sealed`, and a job can neither write the checkout nor read a hidden file', (ctx) => {
+    need(ctx);
+    if (!sandbox.sealed) ctx.skip(`this machine cannot seal: ${sandbox.reason}`);
+    // The worktree is .autoresearch/<tag>/slots/<n>: four levels up is the user's checkout.
+    const exp = [
+      'source ./params.sh',
+      '{ echo pwned > ../../../../pwned-by-job.txt; } 2> /dev/null && echo "wrote the checkout"',
+      'cat ../../../../answer.txt 2> /dev/null && echo "read the hidden file"',
+      'echo "score: $VALUE"',
+      '',
+    ].join('\n');
+    const repo = slurmRepo(exp, 'hidden: [answer.txt]\n');
+    writeFileSync(join(repo, '.gitignore'), 'answer.txt\n');
+    gitIn(repo, 'add', '-A');
+    gitIn(repo, 'commit', '-q', '-m', 'ignore the answer');
+    writeFileSync(join(repo, 'answer.txt'), 'the-answer-key\n');
+    const r = cli(repo, ['run', '--tag', 'sealed', '-n', '1'], cluster.env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^sandbox: sealed \(bubblewrap/m);
+    const rows = ledgerRows(repo, 'sealed') as Array<{ status: string; primary_value: number; log_path: string }>;
+    expect(rows.map((x) => [x.status, x.primary_value])).toEqual([['keep', 5], ['keep', 4]]);
+    for (const x of rows) {
+      const log = readFileSync(x.log_path, 'utf8');
+      expect(log).not.toContain('wrote the checkout');
+      expect(log).not.toContain('read the hidden file');
+      expect(log).not.toContain('the-answer-key');
+    }
+    expect(existsSync(join(repo, 'pwned-by-job.txt'))).toBe(false);
+    const db = new Database(join(repo, '.autoresearch/ledger.sqlite'), { readonly: true });
+    const commands = db.prepare("SELECT kind, sealed FROM commands WHERE run_tag = 'sealed' AND kind = 'run'").all();
+    db.close();
+    expect(commands).toEqual([{ kind: 'run', sealed: 1 }, { kind: 'run', sealed: 1 }]);
   }, 120_000);
 
   it('slurm.shared_dir that cannot be created stops the run before anything starts, naming the folder', (ctx) => {
