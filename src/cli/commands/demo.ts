@@ -1,16 +1,11 @@
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { exampleNames, prepareDemo } from '../../demo.js';
 import { Ledger } from '../../ledger/ledger.js';
 import { ledgerPath, runPathsOf } from '../../loop/context.js';
 import { improvementPercent } from '../../loop/summary.js';
 import { startRun } from '../../run.js';
-import { LocalExecutor } from '../../executors/local.js';
-import { experimentEnvironment } from '../../loop/environment.js';
-import { parseMetricOutput } from '../../metrics/parse.js';
-import { Worktree } from '../../workspace/worktree.js';
-import { loadProgram } from '../../program/program.js';
+import { pooledNoise } from '../../policy/stats.js';
 import { fmtPct, fmtValue } from '../format.js';
 import { ProgressReporter } from '../progress.js';
 import { durationOption, intOption } from '../options.js';
@@ -57,10 +52,11 @@ improvement is real and not noise.`)
         const gapAfter = (s.best ?? 0) - metrics.floor_bpb;
         lines.push(`floor        ${fmtValue(metrics.floor_bpb)} bits per byte (the source's entropy rate: no model can go below it); gap closed ${((1 - gapAfter / gapBefore) * 100).toFixed(1)}%`);
       }
-      if (o.verify && best?.candidate_commit && s.bestExperiment !== 0 && !abort.signal.aborted) {
-        const again = await rerun(repo, best.candidate_commit, o.budget);
-        if (again !== null) {
-          lines.push(`re-run       ${s.metric} = ${fmtValue(again)} when the best commit runs again (${fmtPct(improvementPercent(s.goal, s.baseline, again))} over baseline)`);
+      if (o.verify && best && s.bestExperiment !== null && s.bestExperiment !== 0 && !abort.signal.aborted) {
+        const check = await remeasure(repo, s.bestExperiment, o.budget);
+        if (check) {
+          const agrees = check.noise === null ? '' : Math.abs(check.value - (s.best ?? NaN)) <= 2 * check.noise ? `, within the noise (2 x ${fmtValue(check.noise)})` : `, OUTSIDE the noise (2 x ${fmtValue(check.noise)}): the best did not reproduce`;
+          lines.push(`re-run       ${s.metric} = ${fmtValue(check.value)} when the best commit runs again (${fmtPct(improvementPercent(s.goal, s.baseline, check.value))} over baseline${agrees}); recorded: its value is now ${fmtValue(check.mean)}, n=${check.n}`);
         }
       }
       lines.push(`ledger       ${relative(process.cwd(), ledgerPath(repo))}`, `results.tsv  ${relative(process.cwd(), paths.resultsTsv)}`, `branch       ${s.branch} in ${relative(process.cwd(), repo) || '.'}`);
@@ -68,20 +64,23 @@ improvement is real and not noise.`)
     });
 }
 
-/** Runs a commit once more outside the loop, to show its value is reproducible. */
-async function rerun(repo: string, commit: string, budget?: number): Promise<number | null> {
-  const wt = new Worktree(repo, join(repo, '.autoresearch', 'demo', 'verify'));
-  await wt.reset(commit);
-  const program = loadProgram(join(wt.path, 'program.md'));
-  const c = program.config;
-  if (budget !== undefined) c.budget = budget;
-  const logPath = join(repo, '.autoresearch', 'demo', 'verify.log');
-  const env = experimentEnvironment({ base: process.env, allow: c.env.allow, secrets: c.env.secrets, set: c.env.set, budgetSeconds: c.budget, experimentId: -1, runTag: 'demo' });
-  const result = await new LocalExecutor().run({
-    experimentId: -1, command: c.run, cwd: wt.path, env, budgetSeconds: c.budget, timeoutSeconds: c.timeout, killGraceSeconds: c.kill_grace,
-    logPath, logHeadBytes: 1 << 20, logTailBytes: 1 << 20,
-  });
-  if (result.exitCode !== 0) return null;
-  const value = (result.metrics ?? parseMetricOutput(readFileSync(logPath, 'utf8'))).values[c.metric.name];
-  return value !== undefined && Number.isFinite(value) ? value : null;
+/**
+ * Measures the best experiment once more through the loop itself (`autoresearch rerun`: sealed, in
+ * a clean worktree, recorded as one more measurement of that experiment, so the ledger, the
+ * dashboard and results.tsv show the mean), and returns the new run's value.
+ */
+async function remeasure(repo: string, id: number, budget?: number): Promise<{ value: number; mean: number; n: number; noise: number | null } | null> {
+  const ledger = new Ledger(ledgerPath(repo));
+  try {
+    const before = ledger.measurementsOf('demo', id).length;
+    ledger.requestRerun('demo', id);
+    // No new proposals: the limit is what the run has; re-run requests are served first.
+    await startRun({ cwd: repo, tag: 'demo', maxExperiments: ledger.countCandidates('demo'), budget, onEvent: () => {} });
+    const runs = ledger.measurementsOf('demo', id).map((m) => m.value).filter((v): v is number => v !== null);
+    if (runs.length <= before) return null;
+    const row = ledger.getExperiment('demo', id)!;
+    return { value: runs.at(-1)!, mean: row.primary_value!, n: runs.length, noise: pooledNoise(ledger.repeatedGroups('demo'))?.sigma ?? null };
+  } finally {
+    ledger.close();
+  }
 }
