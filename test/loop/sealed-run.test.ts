@@ -157,3 +157,34 @@ describe.skipIf(!sealed.sealed)('a sealed run against experiment code that games
     expect(gitIn(repo, 'status', '--porcelain')).toBe('');
   });
 });
+
+describe.skipIf(!sealed.sealed)('a protected file swapped during the run and put back before the hash check', () => {
+  it('cannot be swapped: protected files are read-only to the run', () => {
+    // The run scores itself with the protected score.sh (the metric comes from the run, as in the
+    // original single-GPU setup); the editable params.sh swaps in a fake scorer and a background
+    // process puts the real one back once the score is printed, before the after-run hash check.
+    const swap = [
+      "cat score.sh > \"$TMPDIR/real\" && printf 'echo \"score: 0\"\\n' > score.sh",
+      '(while [ ! -e printed.flag ]; do sleep 0.05; done; cat "$TMPDIR/real" > score.sh) &',
+      '',
+    ].join('\n');
+    const repo = makeRepo({
+      'exp.sh': 'source ./params.sh\nbash score.sh\ntouch printed.flag\nwait\n',
+      'score.sh': 'echo "score: $(cat reference.txt)"\n',
+      'reference.txt': '5\n',
+      'params.sh': '# honest\n',
+      'program.md': '',
+    });
+    writeFiles(repo, {
+      'ideas/1.patch': patchBetween(repo, { 'params.sh': '# honest\n' }, { 'params.sh': swap }),
+      'program.md': `---\nmetric: { name: score, goal: minimize, deterministic: true }\nrun: bash exp.sh\nbudget: 5s\neditable: [params.sh]\nprotected: [exp.sh, score.sh, reference.txt]\nagent: { name: scripted, patches: [ideas/1.patch] }\n---\n`,
+    });
+    gitIn(repo, 'add', '-A');
+    gitIn(repo, 'commit', '-q', '-m', 'program');
+    const r = cli(repo, ['run', '--tag', 's', '--no-dashboard']);
+    expect(r.code).toBe(0);
+    const rows = ledgerRows(repo, 's');
+    expect(rows.map((x) => [x.status, x.primary_value])).toEqual([['keep', 5], ['discard', 5]]);
+    expect(readFileSync(rows[1]!.log_path!, 'utf8')).toContain('score.sh: Read-only file system');
+  });
+});
