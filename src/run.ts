@@ -2,7 +2,7 @@
  * `autoresearch run` as a library call: open (or resume) the run, build the agent, executor and
  * policy, and drive the loop until a stop condition. The CLI is a thin shell around this.
  */
-import { createAgent, agentSetting } from './agents/registry.js';
+import { createAgent, agentSetting, type AgentContext } from './agents/registry.js';
 import type { Agent } from './agents/agent.js';
 import type { Executor } from './executors/executor.js';
 import { createExecutor } from './executors/create.js';
@@ -18,8 +18,13 @@ import { Sandbox } from './sandbox/sandbox.js';
 import type { SandboxSupport } from './sandbox/detect.js';
 
 export interface StartRunOptions extends OpenRunOptions {
-  agent?: string;
-  /** Overrides the agent's `model` option, e.g. anthropic:claude-sonnet-4-20250514. */
+  /**
+   * The agent: a registered name (overrides `agent:` in program.md, whose options it then keeps),
+   * or an Agent object, which makes `agent:` unnecessary. Either way the loop hands it the same
+   * ProposalContext, `seal` included.
+   */
+  agent?: string | Agent;
+  /** Overrides a named agent's `model` option, e.g. anthropic:claude-sonnet-4-20250514. */
   model?: string;
   /** More webhooks for this invocation (`--webhook`), on top of `webhooks:`. */
   webhooks?: WebhookConfig[];
@@ -28,8 +33,11 @@ export interface StartRunOptions extends OpenRunOptions {
   onEvent?: LoopListener;
   /** Aborting kills experiments in flight; the run stops and can be resumed. */
   abort?: AbortController;
+  /** Where experiments run; default: `executor:` in program.md (local, or slurm). */
   executor?: Executor;
+  /** Keeps or discards; default: the policy `decision:`, `repeats:` and `metric:` in program.md ask for. */
   policy?: Policy;
+  /** The environment agents and experiments start from (secrets are removed); default process.env. */
   env?: NodeJS.ProcessEnv;
   /** Called with the goal once the program is read (for progress display). */
   onProgram?: (info: { goal: 'minimize' | 'maximize'; metric: string }) => void;
@@ -40,8 +48,7 @@ export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
   // The agent and the executor are made (and the cluster checked) before anything is created.
   const opened = await openRun<{ agent: Agent; executor: Executor; sandbox: SandboxSupport }>(opts, async ({ program, programDirAbs, ledger, tag }) => {
     const sandbox = await Sandbox.detect(program.config.sandbox, env);
-    const { name, options } = agentSetting(program, opts.agent, opts.model);
-    const agent = await createAgent(name, options, { program, programDirAbs, ledger, runTag: tag, env });
+    const agent = await agentFor(opts, { program, programDirAbs, ledger, runTag: tag, env });
     const executor = opts.executor ?? (await createExecutor(program, env));
     await executor.check?.();
     return { agent, executor, sandbox };
@@ -116,4 +123,18 @@ export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
     if (notifier) await Promise.race([notifier.close(), new Promise((r) => setTimeout(r, 15_000).unref())]);
     opened.ledger.close();
   }
+}
+
+/** The Agent object given, or the registered one `agent:` (or the name given) asks for. */
+async function agentFor(opts: StartRunOptions, ctx: AgentContext): Promise<Agent> {
+  if (typeof opts.agent !== 'object') {
+    const { name, options } = agentSetting(ctx.program, opts.agent, opts.model);
+    return createAgent(name, options, ctx);
+  }
+  const agent = opts.agent as Partial<Agent> | null;
+  if (!agent || typeof agent.propose !== 'function' || typeof agent.name !== 'string' || !agent.name) {
+    throw new UserError('startRun: `agent` is neither a registered name nor an Agent (an object with a `name` string and a `propose(ctx)` method)', "pass { name: 'my-agent', async propose(ctx) { ... return { title } } }");
+  }
+  if (opts.model) throw new UserError(`startRun: \`model\` configures a named agent; the Agent object "${agent.name}" chooses its own model`, 'drop `model`, or pass the agent by name');
+  return agent as Agent;
 }

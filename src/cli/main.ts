@@ -10,6 +10,10 @@ import { registerInspect, registerReport } from './commands/inspect.js';
 import { registerRun } from './commands/run.js';
 import { registerAbort, registerPause, registerRerun, registerStop } from './commands/stop.js';
 import '../agents/builtin.js';
+import { armCrashPoints } from '../loop/crash-point.js';
+
+// The crash-safety tests kill this process at chosen states; a program embedding the library never arms them.
+armCrashPoints(process.env.AUTORESEARCH_CRASH_AT);
 
 const program = new Command();
 program
