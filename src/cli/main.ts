@@ -4,11 +4,10 @@ import { Command, CommanderError } from 'commander';
 import { ProgramError, UserError } from '../program/errors.js';
 import { registerDemo } from './commands/demo.js';
 import { registerInit } from './commands/init.js';
-import { registerNote } from './commands/note.js';
+import { registerControls } from './commands/control.js';
 import { registerServe } from './commands/serve.js';
 import { registerInspect, registerReport } from './commands/inspect.js';
 import { registerRun } from './commands/run.js';
-import { registerAbort, registerPause, registerRerun, registerStop } from './commands/stop.js';
 import '../agents/builtin.js';
 import { armCrashPoints } from '../loop/crash-point.js';
 
@@ -37,11 +36,7 @@ In a git repository with an experiment that prints a number:
 registerInit(program);
 registerRun(program);
 registerInspect(program);
-registerStop(program);
-registerPause(program);
-registerAbort(program);
-registerRerun(program);
-registerNote(program);
+registerControls(program);
 registerDemo(program);
 registerServe(program);
 registerReport(program);

@@ -87,7 +87,7 @@ describe('watching a run', () => {
     expect((await post('/api/runs/s/abort')).status).toBe(409);
     expect((await post('/api/runs/s/experiments/99/rerun')).status).toBe(404);
     const rerun = (await (await post('/api/runs/s/experiments/1/rerun')).json()) as { message: string };
-    expect(rerun.message).toBe('experiment 1 will be measured again when the run continues');
+    expect(rerun.message).toBe('run s: experiment 1 will be measured again when the run continues (autoresearch run)');
     child.kill('SIGINT');
     expect((await exited(child)).code).toBe(0);
     expect(cli(repo, ['run', '--tag', 's', '--no-dashboard']).stdout).toContain('re-ran experiment 1');

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { ledgerPath, runPaths } from '../../src/loop/context.js';
 import { emptyExperiment } from '../../src/loop/experiment.js';
-import { dashboardApp, type DashboardApp } from '../../src/server/dashboard.js';
+import { createDashboardApp, type DashboardApp } from '../../src/server/dashboard.js';
 import { hostGuard, parseHostHeader } from '../../src/server/security.js';
 
 const PORT = 43210;
@@ -56,7 +56,7 @@ beforeAll(() => {
   writeFileSync(join(elsewhere, 'run.log'), SECRET);
   writeFileSync(join(elsewhere, 'brief.md'), SECRET);
   symlinkSync(elsewhere, paths.experimentDir(3));
-  dash = dashboardApp({ repo, token: TOKEN, cookieName: 'autoresearch_token_test', hostAllowed: hostGuard('127.0.0.1', PORT) });
+  dash = createDashboardApp({ repo, token: TOKEN, cookieName: 'autoresearch_token_test', hostAllowed: hostGuard('127.0.0.1', PORT) });
 });
 
 afterAll(() => dash?.close());

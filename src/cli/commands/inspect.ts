@@ -4,27 +4,25 @@ import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { writeReport } from '../../report/write.js';
 import { Ledger } from '../../ledger/ledger.js';
-import type { RunRow } from '../../ledger/types.js';
 import { ledgerPath, runPaths, runPathsOf } from '../../loop/context.js';
 import { liveHarness } from '../../loop/setup.js';
+import { findRun, isRefusal, type RunTarget } from '../../loop/control.js';
 import { projectSpend, sandboxOf, summarize } from '../../loop/summary.js';
 import { formatDuration } from '../../program/duration.js';
 import { UserError } from '../../program/errors.js';
 import { repoRoot, resolveRef } from '../../workspace/git.js';
 import { bar, experimentLine, fmtPct, fmtValue } from '../format.js';
 
-export async function openLedgerFor(cwd: string, tag?: string): Promise<{ repo: string; ledger: Ledger; run: RunRow }> {
+export async function openLedgerFor(cwd: string, tag?: string): Promise<RunTarget> {
   const repo = await repoRoot(cwd);
   const path = ledgerPath(repo);
-  if (!existsSync(path)) throw new UserError(`no runs yet in ${repo}`, 'autoresearch run');
-  const ledger = new Ledger(path);
-  const run = tag ? ledger.getRun(tag) : ledger.listRuns()[0];
-  if (!run) {
-    const tags = ledger.listRuns().map((r) => r.tag);
-    ledger.close();
-    throw new UserError(`no run ${tag ? `"${tag}"` : ''} in the ledger`, tags.length ? `pick one of: ${tags.join(', ')} (--tag)` : 'autoresearch run');
+  const ledger = existsSync(path) ? new Ledger(path) : null;
+  const found = findRun(repo, ledger, tag);
+  if (isRefusal(found)) {
+    ledger?.close();
+    throw new UserError(found.message, found.hint);
   }
-  return { repo, ledger, run };
+  return found;
 }
 
 export async function statusReport(cwd: string, tag?: string): Promise<{ text: string; json: unknown }> {
