@@ -65,6 +65,8 @@ export interface BriefInput {
   /** Log tails of recent failures, by experiment id. */
   logTails?: Record<number, string>;
   notes?: string[];
+  /** The drift watch's sentence while the machine drifts (loop/drift-watch.ts): results near it are less certain. */
+  drift?: string;
   maxHistory?: number;
   maxFailures?: number;
 }

@@ -57,8 +57,12 @@ export const RepeatsSchema = z.strictObject({
    * the incumbent (A B B A ...), so one lucky run never keeps and a drift of the machine cancels.
    */
   confirm: z.number().int().min(2).max(50).default(2),
-  /** The incumbent's measurements count as old (drift) after this many experiments: re-measure it before a keep. */
-  refresh_incumbent: z.number().int().positive().default(25),
+  /**
+   * Noisy metrics: a candidate's first run that is not better than the incumbent's newest runs is
+   * discarded on that run only while those runs are at most this many experiments old; older
+   * (or while drift is detected), the incumbent is measured again next to it.
+   */
+  refresh_incumbent: z.number().int().nonnegative().default(5),
 });
 
 export const DecisionSchema = z.strictObject({
@@ -179,7 +183,7 @@ export const FrontMatterSchema = z.strictObject({
   env: EnvSchema.default({ allow: [], secrets: [], set: {} }),
   /** The tune agent's search space; validated by the tune agent, which owns its shape. */
   search: z.unknown().optional(),
-  repeats: RepeatsSchema.default({ refresh_incumbent: 25, confirm: 2 }),
+  repeats: RepeatsSchema.default({ refresh_incumbent: 5, confirm: 2 }),
   decision: DecisionSchema.default({ confidence: 0.95, min_effect: 0 }),
   /** Cheap checks (tests, lint, type-check) run before the experiment; failing -> invalid. */
   checks: command.optional(),
