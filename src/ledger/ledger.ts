@@ -112,6 +112,7 @@ CREATE TABLE IF NOT EXISTS commands (
   log_path TEXT
 );
 CREATE INDEX IF NOT EXISTS commands_experiment ON commands (run_tag, experiment_id);
+CREATE INDEX IF NOT EXISTS measurements_during ON measurements (run_tag, during_id);
 CREATE INDEX IF NOT EXISTS experiments_tree ON experiments (run_tag, tree);
 CREATE INDEX IF NOT EXISTS experiments_state ON experiments (run_tag, state);
 `;
