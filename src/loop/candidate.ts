@@ -241,8 +241,8 @@ async function measureArm(ctx: RunContext, row: ExperimentRow, arm: Arm, slot: n
  * incumbent after it was measured (and so measured again), for its reason; else null.
  */
 function remeasuredAfterRebase(ctx: RunContext, row: ExperimentRow): string | null {
-  const proposed = row.proposed_commit;
-  if (proposed === null || proposed === row.candidate_commit || !ctx.ledger.measurementsDuring(ctx.run.tag, row.id).some((m) => m.commit_sha === proposed)) return null;
+  const before = ctx.ledger.measurementsDuring(ctx.run.tag, row.id).some((m) => m.experiment_id === row.id && m.commit_sha !== row.candidate_commit);
+  if (!before) return null;
   const onto = ctx.ledger.keptIdOf(ctx.run.tag, row.parent_commit);
   return `re-based onto ${onto === null ? 'a newer incumbent' : `experiment ${onto}`} and re-measured`;
 }
@@ -296,6 +296,10 @@ async function judge(ctx: RunContext, row: ExperimentRow, slot: number): Promise
     const carried = await carryOnto(ctx, row, new Worktree(ctx.paths.repo, `${ctx.paths.slot(slot)}-carry`), inc);
     if (!carried) {
       record(ctx, row.id, 'discard', { ...judged, reason: `${decision.reason}, but its change conflicts with the newer incumbent (experiment ${inc.experimentId})` });
+      return { kind: 'decided', status: 'discard' };
+    }
+    if (carried.tree === (await git(ctx.paths.repo, ['rev-parse', `${inc.commit}^{tree}`])).trim()) {
+      record(ctx, row.id, 'discard', { ...judged, reason: `${decision.reason}, but its change is already in the newer incumbent (experiment ${inc.experimentId})` });
       return { kind: 'decided', status: 'discard' };
     }
     if (carried.tree !== row.tree && c.verify_rebased) {
