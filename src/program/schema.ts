@@ -50,7 +50,7 @@ export const CONSTRAINT_PATTERN = new RegExp(String.raw`^\s*(${METRIC_NAME})\s*(
 export const RepeatsSchema = z.strictObject({
   /** Runs of the baseline, to measure the noise (default 3, or 1 for a deterministic metric). */
   baseline: z.number().int().min(1).max(50).optional(),
-  /** The most runs a candidate gets when it looks better but not clearly (default 3, or 1). */
+  /** Noisy metrics: the most pairs (candidate run, incumbent run) a candidate that looks better gets (default 3, or 1). */
   max: z.number().int().min(1).max(50).optional(),
   /**
    * Noisy metrics: a keep needs at least this many runs of the candidate, each next to a run of
@@ -66,7 +66,7 @@ export const RepeatsSchema = z.strictObject({
 });
 
 export const DecisionSchema = z.strictObject({
-  /** Confidence of the one-sided Welch test that the candidate is better. */
+  /** Confidence of the one-sided paired t-test that the candidate is better. */
   confidence: z.number().gt(0.5).lt(1).default(0.95),
   /** The smallest improvement worth keeping, in metric units. */
   min_effect: z.number().nonnegative().default(0),
