@@ -11,7 +11,7 @@ import type { WebhookConfig } from './notify/config.js';
 import { runLoop, type LoopResult } from './loop/loop.js';
 import type { LoopListener } from './loop/events.js';
 import { openRun, type OpenRunOptions } from './loop/setup.js';
-import { noiseAwarePolicy } from './policy/noise.js';
+import { pairedPolicy } from './policy/paired.js';
 import type { Policy } from './policy/policy.js';
 import { UserError } from './program/errors.js';
 import { Sandbox } from './sandbox/sandbox.js';
@@ -91,14 +91,16 @@ export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
       sandbox,
       policy:
         opts.policy ??
-        noiseAwarePolicy({
-          confidence: config.decision.confidence,
-          minEffect: config.decision.min_effect,
-          maxRepeats: config.repeats.max,
-          deterministic: config.metric.deterministic,
-          tolerance: config.metric.tolerance,
-          staleIncumbentRuns: config.repeats.refresh_incumbent,
-        }),
+        // A deterministic metric is compared once against its tolerance; a noisy one in pairs.
+        (config.metric.deterministic
+          ? pairedPolicy({ deterministic: true, tolerance: config.metric.tolerance, minEffect: config.decision.min_effect })
+          : pairedPolicy({
+              confidence: config.decision.confidence,
+              minEffect: config.decision.min_effect,
+              confirm: config.repeats.confirm,
+              maxPairs: config.repeats.max,
+              screenRuns: config.repeats.refresh_incumbent,
+            })),
       limits: {
         maxExperiments: opts.maxExperiments ?? config.stop.experiments,
         maxHours: opts.maxHours ?? config.stop.hours,

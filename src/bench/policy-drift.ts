@@ -1,7 +1,7 @@
 /**
- * The policy benchmark on a machine that drifts: greedy (one run each), today's noise-aware
- * policy (Welch on the run's pooled noise, incumbent runs from any time) and the paired policy
- * (candidate and incumbent measured alternately, decided on paired differences), on the same
+ * The policy benchmark on a machine that drifts: greedy (one run each), the loop's former
+ * noise-aware policy (Welch on the run's pooled noise, incumbent runs from any time) and the paired
+ * policy the loop uses (candidate and incumbent measured alternately, paired differences), on the same
  * candidates, each on its own copy of the same simulated machine (src/bench/machine.ts).
  *
  * Candidates as in the iid benchmark (src/bench/policy.ts): true effect vs the incumbent 35%
@@ -215,7 +215,7 @@ export async function benchPolicyDrift(opts: DriftBenchOptions = {}): Promise<st
   return [
     `${n} candidates x ${seeds} seeds per model; minimize a timing, baseline ${BASELINE}, noise sigma = ${SIGMA}`,
     'false keeps: all seeds pooled, % of the candidates that were not better; keeps, true gain, runs: means over seeds',
-    'greedy: one run each; noise-aware: today\'s policy (Welch, repeats.max 3, refresh_incumbent 25); paired: this policy (confirm 2, repeats.max 3 pairs)',
+    'greedy: one run each; noise-aware: the loop\'s former policy (Welch, repeats.max 3, stale after 25); paired: the loop\'s policy (confirm 2, repeats.max 3 pairs, refresh_incumbent 5)',
     ...models.map((m) => `  ${m}: ${MODEL_NOTES[m]}`),
     table,
     'paired policy against the targets:',

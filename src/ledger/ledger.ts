@@ -112,6 +112,7 @@ CREATE TABLE IF NOT EXISTS commands (
   log_path TEXT
 );
 CREATE INDEX IF NOT EXISTS commands_experiment ON commands (run_tag, experiment_id);
+CREATE INDEX IF NOT EXISTS measurements_during ON measurements (run_tag, during_id);
 CREATE INDEX IF NOT EXISTS experiments_tree ON experiments (run_tag, tree);
 CREATE INDEX IF NOT EXISTS experiments_state ON experiments (run_tag, state);
 `;
@@ -124,6 +125,8 @@ const ADDED_COLUMNS: Array<[table: string, column: string, decl: string]> = [
   ['experiments', 'proposed_commit', 'TEXT'],
   ['experiments', 'agent_process_json', 'TEXT'],
   ['runs', 'sandbox_json', 'TEXT'],
+  ['measurements', 'machine_json', 'TEXT'],
+  ['runs', 'drift_json', 'TEXT'],
 ];
 
 export class Ledger {
@@ -294,21 +297,21 @@ export class Ledger {
 
   // ---- measurements (every run of a commit: repeats, re-measures of the incumbent) ----
 
-  addMeasurement(m: Omit<MeasurementRow, 'seq' | 'measured_at'>): MeasurementRow {
+  addMeasurement(m: Omit<MeasurementRow, 'id' | 'seq' | 'measured_at' | 'machine_json'> & { machine_json?: string | null }): MeasurementRow {
     const tx = this.db.transaction(() => {
       const seq = ((this.stmt('SELECT MAX(seq) AS m FROM measurements WHERE run_tag = ? AND experiment_id = ?').get(m.run_tag, m.experiment_id) as { m: number | null }).m ?? -1) + 1;
-      const row: MeasurementRow = { ...m, seq, measured_at: Date.now() };
-      this.stmt(
-        'INSERT INTO measurements (run_tag, experiment_id, seq, during_id, commit_sha, slot, value, metrics_json, exit_code, wall_seconds, peak_memory_bytes, log_path, measured_at) VALUES (@run_tag, @experiment_id, @seq, @during_id, @commit_sha, @slot, @value, @metrics_json, @exit_code, @wall_seconds, @peak_memory_bytes, @log_path, @measured_at)',
+      const row = { ...m, machine_json: m.machine_json ?? null, seq, measured_at: Date.now() };
+      const info = this.stmt(
+        'INSERT INTO measurements (run_tag, experiment_id, seq, during_id, commit_sha, slot, value, metrics_json, exit_code, wall_seconds, peak_memory_bytes, log_path, measured_at, machine_json) VALUES (@run_tag, @experiment_id, @seq, @during_id, @commit_sha, @slot, @value, @metrics_json, @exit_code, @wall_seconds, @peak_memory_bytes, @log_path, @measured_at, @machine_json)',
       ).run(row);
-      return row;
+      return { ...row, id: Number(info.lastInsertRowid) };
     });
     return tx.immediate();
   }
 
   /** Measurements of an experiment, optionally only those of one commit (a re-based keep is a new commit). */
   measurementsOf(tag: string, experimentId: number, commit?: string): MeasurementRow[] {
-    const rows = this.stmt('SELECT * FROM measurements WHERE run_tag = ? AND experiment_id = ? ORDER BY seq').all(tag, experimentId) as MeasurementRow[];
+    const rows = this.stmt('SELECT rowid AS id, * FROM measurements WHERE run_tag = ? AND experiment_id = ? ORDER BY seq').all(tag, experimentId) as MeasurementRow[];
     return commit ? rows.filter((r) => r.commit_sha === commit) : rows;
   }
 
@@ -320,6 +323,31 @@ export class Ledger {
     return rows.map((r) => r.id);
   }
 
+  /**
+   * Every run taken while experiment `duringId` was judged (its candidate's runs and the
+   * incumbent's re-measures), in the order they were measured: the judgement's sequence.
+   */
+  measurementsDuring(tag: string, duringId: number): MeasurementRow[] {
+    return this.stmt('SELECT rowid AS id, * FROM measurements WHERE run_tag = ? AND during_id = ? ORDER BY rowid').all(tag, duringId) as MeasurementRow[];
+  }
+
+  /**
+   * The runs of the newest `limit` judgements other than experiment `exceptId` that measured more
+   * than once (only those can tell the noise of a paired difference), oldest first, each with
+   * the commits it was judged on.
+   */
+  recentJudgements(tag: string, exceptId: number, limit: number): Array<{ id: number; candidate: string | null; incumbent: string | null; runs: MeasurementRow[] }> {
+    const ids = (
+      this.stmt(
+        'SELECT during_id AS id FROM measurements WHERE run_tag = ? AND during_id > 0 AND during_id != ? GROUP BY during_id HAVING COUNT(*) > 1 ORDER BY MAX(rowid) DESC LIMIT ?',
+      ).all(tag, exceptId, limit) as Array<{ id: number }>
+    ).map((r) => r.id);
+    return ids.reverse().map((id) => {
+      const e = this.getExperiment(tag, id);
+      return { id, candidate: e?.candidate_commit ?? null, incumbent: e?.incumbent_commit ?? null, runs: this.measurementsDuring(tag, id) };
+    });
+  }
+
   /** Values of every commit measured at least twice: the run's evidence about its noise (grouped by commit). */
   repeatedGroups(tag: string): number[][] {
     const rows = this.stmt(
@@ -328,6 +356,12 @@ export class Ledger {
     const groups = new Map<string, number[]>();
     for (const r of rows) groups.set(r.experiment_id, [...(groups.get(r.experiment_id) ?? []), r.value]);
     return [...groups.values()];
+  }
+
+  /** The kept experiment whose commit this is (what a candidate was re-based onto), if any. */
+  keptIdOf(tag: string, commit: string): number | null {
+    const row = this.stmt("SELECT id FROM experiments WHERE run_tag = ? AND candidate_commit = ? AND status = 'keep' ORDER BY id DESC LIMIT 1").get(tag, commit) as { id: number } | undefined;
+    return row?.id ?? null;
   }
 
   /** Kept experiments in the order they were kept (the branch's history). */

@@ -42,6 +42,8 @@ export interface RunRow {
   work_dir: string | null;
   /** How the last start sealed agents and experiments (JSON: { sealed, text }); null before the sandbox existed. */
   sandbox_json: string | null;
+  /** The drift watch's latest verdict on the incumbent (JSON: loop/drift-watch.ts DriftState); null before one. */
+  drift_json: string | null;
 }
 
 export interface ExperimentRow {
@@ -120,6 +122,8 @@ export interface CommandRow {
 
 /** One run of a commit. `experiment_id` is whose commit was measured; `during_id` the experiment being decided. */
 export interface MeasurementRow {
+  /** Its place among all the run's measurements (SQLite rowid): the order they were taken in. */
+  id: number;
   run_tag: string;
   experiment_id: number;
   seq: number;
@@ -134,4 +138,6 @@ export interface MeasurementRow {
   peak_memory_bytes: number | null;
   log_path: string | null;
   measured_at: number;
+  /** The machine while it ran (JSON: loop/machine.ts MachineSample: load, CPU steal, memory pressure); null when not sampled. */
+  machine_json: string | null;
 }

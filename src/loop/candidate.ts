@@ -6,9 +6,9 @@
 import { join } from 'node:path';
 import type { ExecutionResult, ProcessHandle } from '../executors/executor.js';
 import type { ExperimentRow } from '../ledger/types.js';
-import type { Decision } from '../policy/policy.js';
+import type { Arm } from '../policy/policy.js';
 import { pooledNoise } from '../policy/stats.js';
-import { git } from '../workspace/git.js';
+import { diffStat, git } from '../workspace/git.js';
 import { tamperedFiles } from '../workspace/protect.js';
 import { Worktree } from '../workspace/worktree.js';
 import { parseConstraint, violatedConstraint } from './constraints.js';
@@ -18,6 +18,8 @@ import { crashPoint } from './crash-point.js';
 import { record, remeasured } from './record.js';
 import { verifyRefs } from './refs.js';
 import { measureOnce, runSideCommand } from './measurement.js';
+import { watchDrift } from './drift-watch.js';
+import { currentSequence, judgementHistory } from './judgement.js';
 import { checkPrimary, describeRefusal, type MetricRefusal, type ParsedMetrics } from '../metrics/parse.js';
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -113,140 +115,218 @@ export async function measureBaseline(ctx: RunContext, wt: Worktree): Promise<vo
   await holdout(ctx, 0, wt, base, null, 0);
 }
 
-/** Runs a committed candidate (checked out in `wt`) to a decision; resumes from stored measurements. */
+/** What a look at a judgement asks for next. */
+type Look = { kind: 'decided'; status: 'keep' | 'discard' } | { kind: 'measure'; next: Arm[] } | { kind: 'rebased' };
+
+/** An incumbent that fails this often while re-measured beside one candidate ends its judgement. */
+const INCUMBENT_FAILURES = 2;
+
+/**
+ * Runs a committed candidate (checked out in `wt`) to a decision: its first run, then exactly the
+ * runs the policy asks for (Decision.next: the incumbent's and the candidate's, interleaved),
+ * each measured outside the decision lock; only the look at the runs and a keep hold it. Every
+ * run is in the ledger the moment it is measured, so a harness killed mid-judgement resumes with
+ * the run that was due.
+ */
 export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: number, wt: Worktree, reattach?: ProcessHandle): Promise<void> {
   const tag = ctx.run.tag;
+  const id = row.id;
   const ok = await preflight(ctx, row, wt, slot);
-  if (ok === 'aborted') return backToCommitted(ctx, row.id);
+  if (ok === 'aborted') return backToCommitted(ctx, id);
   if (!ok) return;
   startRunning(ctx, row, slot);
   const constraints = ctx.program.config.constraints.map(parseConstraint);
-  const commit = row.candidate_commit!;
-  let needMeasure = values(ctx, row.id, commit).length === 0;
   // Refused prints of the last measurement: a constraint on one is violated, quoting the line.
   let refused: Record<string, MetricRefusal> = {};
+  let incumbentFailures = 0;
+  let due: Arm[] = [];
   for (;;) {
-    if (needMeasure) {
-      const m = await measureOnce(ctx, { experimentId: row.id, commit }, row.id, wt, slot, reattach);
-      reattach = undefined;
-      if (m.kind === 'aborted') return backToCommitted(ctx, row.id);
-      if (m.kind === 'cancelled') {
-        record(ctx, row.id, 'interrupted', { reason: 'aborted by the user (autoresearch abort)', finished_at: Date.now() });
-        return;
+    for (const arm of due) {
+      const m = await measureArm(ctx, ctx.ledger.getExperiment(tag, id)!, arm, slot, wt, reattach);
+      if (arm === 'candidate') reattach = undefined;
+      if (m.kind === 'ended') return;
+      if (m.kind === 'failed') {
+        if (++incumbentFailures >= INCUMBENT_FAILURES) {
+          record(ctx, id, 'discard', { reason: `not decided: the incumbent (experiment ${ctx.incumbent.experimentId}) failed ${incumbentFailures} times while it was re-measured beside this candidate: ${m.reason}`, finished_at: Date.now() });
+          return;
+        }
+        break; // look again: the policy asks for the partner that is still missing
       }
-      if (m.kind !== 'measured') {
-        record(ctx, row.id, m.kind, { ...execPatch(m.exec), metrics_json: JSON.stringify(m.metrics), reason: m.reason });
-        return;
-      }
-      updateStats(ctx, row.id, commit, m.exec, m.row.metrics_json ?? undefined);
-      refused = m.refused;
-      ctx.ledger.updateExperiment(tag, row.id, { state: 'measured' });
-      crashPoint('measured', row.id);
+      if (arm === 'candidate') refused = m.refused;
     }
-    const current = ctx.ledger.getExperiment(tag, row.id)!;
+    const current = ctx.ledger.getExperiment(tag, id)!;
+    // The candidate is measured first, and again first after a re-base: a judgement starts with its run.
+    if (!currentSequence(ctx, id, current.candidate_commit!).some((r) => r.arm === 'candidate')) {
+      due = ['candidate'];
+      continue;
+    }
     const violation = violatedConstraint(constraints, JSON.parse(current.metrics_json ?? '{}') as Record<string, number>, refused);
     if (violation) {
-      record(ctx, row.id, 'discard', { reason: `discarded: ${violation}`, incumbent_commit: ctx.incumbent.commit, incumbent_value: ctx.incumbent.value });
+      record(ctx, id, 'discard', { reason: `discarded: ${violation}`, incumbent_commit: ctx.incumbent.commit, incumbent_value: ctx.incumbent.value });
       return;
     }
-    const verdict = await ctx.decisionLock.run(() => judge(ctx, current, wt, slot));
-    if (verdict.status !== 'rerun') {
-      if (verdict.status === 'keep') {
-        const kept = ctx.ledger.getExperiment(tag, row.id)!;
-        await holdout(ctx, row.id, wt, kept.candidate_commit!, kept.incumbent_commit, slot);
+    const look = await ctx.decisionLock.run(() => judge(ctx, current, slot));
+    if (look.kind === 'decided') {
+      if (look.status === 'keep' && (await candidateRanLast(ctx, current, slot, wt))) {
+        const kept = ctx.ledger.getExperiment(tag, id)!;
+        await holdout(ctx, id, wt, kept.candidate_commit!, kept.incumbent_commit, slot);
       }
       return;
     }
-    ctx.ledger.updateExperiment(tag, row.id, { state: 'running' });
-    if (verdict.remeasureIncumbent) {
-      const incumbent = ctx.incumbent;
-      const m = await measureOnce(ctx, { experimentId: incumbent.experimentId, commit: incumbent.commit }, row.id, wt, slot);
-      if (m.kind === 'aborted') return backToCommitted(ctx, row.id);
-      if (m.kind === 'cancelled') {
-        record(ctx, row.id, 'interrupted', { reason: 'aborted by the user (autoresearch abort)', finished_at: Date.now() });
-        return;
-      }
-      if (m.kind === 'measured') updateStats(ctx, incumbent.experimentId, incumbent.commit);
-      else ctx.emit({ type: 'note', level: 'warn', text: `re-measuring the incumbent (experiment ${incumbent.experimentId}) failed: ${m.reason.split('\n')[0]}` });
-    }
-    needMeasure = true;
+    ctx.ledger.updateExperiment(tag, id, { state: 'running' });
+    due = look.kind === 'measure' ? look.next : [];
   }
 }
 
-/** The decision against the incumbent of this moment (called under the decision lock). */
-async function judge(ctx: RunContext, row: ExperimentRow, wt: Worktree, slot: number): Promise<Decision> {
+/**
+ * The holdout reads what the candidate's run left in the worktree. When the judgement's last run
+ * there was the incumbent's (a keep at the third pair: C I I C C I), or ran in another slot
+ * before a resume, the candidate runs once more first. False when that run failed.
+ */
+async function candidateRanLast(ctx: RunContext, measured: ExperimentRow, slot: number, wt: Worktree): Promise<boolean> {
+  if (!ctx.program.config.holdout) return true;
+  const last = ctx.ledger.measurementsDuring(ctx.run.tag, measured.id).at(-1);
+  if (last && last.commit_sha === measured.candidate_commit && last.slot === slot) return true;
+  const m = await measureOnce(ctx, { experimentId: measured.id, commit: measured.candidate_commit! }, measured.id, wt, slot);
+  if (m.kind === 'measured') {
+    updateStats(ctx, measured.id, measured.candidate_commit!);
+    return true;
+  }
+  const why = m.kind === 'aborted' || m.kind === 'cancelled' ? 'interrupted' : m.reason.split('\n')[0];
+  ctx.emit({ type: 'note', level: 'warn', text: `experiment ${measured.id}: no holdout: the run that gives it what to score failed: ${why}` });
+  return false;
+}
+
+type ArmOutcome = { kind: 'measured'; refused: Record<string, MetricRefusal> } | { kind: 'failed'; reason: string } | { kind: 'ended' };
+
+/**
+ * One run of a judgement: the candidate's commit, or the incumbent of this moment, in the
+ * slot's worktree. A candidate that fails ends the experiment with that status; an incumbent
+ * that fails is said and measured again.
+ */
+async function measureArm(ctx: RunContext, row: ExperimentRow, arm: Arm, slot: number, wt: Worktree, reattach?: ProcessHandle): Promise<ArmOutcome> {
+  const inc = ctx.incumbent;
+  const target = arm === 'candidate' ? { experimentId: row.id, commit: row.candidate_commit! } : { experimentId: inc.experimentId, commit: inc.commit };
+  const m = await measureOnce(ctx, target, row.id, wt, slot, arm === 'candidate' ? reattach : undefined);
+  if (m.kind === 'aborted') {
+    backToCommitted(ctx, row.id);
+    return { kind: 'ended' };
+  }
+  if (m.kind === 'cancelled') {
+    record(ctx, row.id, 'interrupted', { reason: 'aborted by the user (autoresearch abort)', finished_at: Date.now() });
+    return { kind: 'ended' };
+  }
+  if (m.kind !== 'measured') {
+    if (arm === 'incumbent') {
+      const reason = m.reason.split('\n')[0] ?? m.kind;
+      ctx.emit({ type: 'note', level: 'warn', text: `re-measuring the incumbent (experiment ${inc.experimentId}) failed: ${reason}` });
+      return { kind: 'failed', reason };
+    }
+    record(ctx, row.id, m.kind, { ...execPatch(m.exec), metrics_json: JSON.stringify(m.metrics), reason: m.reason });
+    return { kind: 'ended' };
+  }
+  if (arm === 'incumbent') {
+    updateStats(ctx, inc.experimentId, inc.commit);
+    crashPoint('remeasured', row.id);
+    return { kind: 'measured', refused: {} };
+  }
+  updateStats(ctx, row.id, target.commit, m.exec, m.row.metrics_json ?? undefined);
+  ctx.ledger.updateExperiment(ctx.run.tag, row.id, { state: 'measured' });
+  crashPoint('measured', row.id);
+  return { kind: 'measured', refused: m.refused };
+}
+
+/**
+ * "re-based onto experiment 4 and re-measured" when the candidate was carried onto a newer
+ * incumbent after it was measured (and so measured again), for its reason; else null.
+ */
+function remeasuredAfterRebase(ctx: RunContext, row: ExperimentRow): string | null {
+  const before = ctx.ledger.measurementsDuring(ctx.run.tag, row.id).some((m) => m.experiment_id === row.id && m.commit_sha !== row.candidate_commit);
+  if (!before) return null;
+  const onto = ctx.ledger.keptIdOf(ctx.run.tag, row.parent_commit);
+  return `re-based onto ${onto === null ? 'a newer incumbent' : `experiment ${onto}`} and re-measured`;
+}
+
+/**
+ * One look at the judgement against the incumbent of this moment (under the decision lock): the
+ * runs so far from the ledger, the drift watch, the policy's decision; on a keep, the branch
+ * moves. A winner proposed against an older incumbent is carried onto the current one; with
+ * `verify_rebased` its judgement then starts again on the carried commit, outside the lock.
+ */
+async function judge(ctx: RunContext, row: ExperimentRow, slot: number): Promise<Look> {
   const tag = ctx.run.tag;
   await verifyRefs(ctx, `before deciding experiment ${row.id}`);
   const c = ctx.program.config;
   const inc = ctx.incumbent;
+  const sequence = currentSequence(ctx, row.id, row.candidate_commit!);
+  if (!sequence.some((r) => r.arm === 'candidate')) return { kind: 'measure', next: ['candidate'] };
+  const history = judgementHistory(ctx, row.id);
+  const drift = watchDrift(ctx, row.id, history);
   const penalty = c.simplicity * ((row.lines_added ?? 0) - (row.lines_deleted ?? 0));
-  const decideOn = (candidateValues: number[]) =>
-    ctx.policy.decide({
-      goal: ctx.run.goal,
-      candidate: { values: candidateValues },
-      incumbent: { values: values(ctx, inc.experimentId, inc.commit), runsSince: row.id - lastMeasuredDuring(ctx, inc.experimentId) },
-      noise: pooledNoise(ctx.ledger.repeatedGroups(tag)) ?? undefined,
-      penalty: penalty || undefined,
-    });
-  let decision = decideOn(values(ctx, row.id, row.candidate_commit!));
+  const decision = ctx.policy.decide({
+    goal: ctx.run.goal,
+    candidate: { values: values(ctx, row.id, row.candidate_commit!) },
+    incumbent: { values: values(ctx, inc.experimentId, inc.commit), runsSince: row.id - lastMeasuredDuring(ctx, inc.experimentId) },
+    noise: pooledNoise(ctx.ledger.repeatedGroups(tag)) ?? undefined,
+    penalty: penalty || undefined,
+    sequence,
+    history,
+    drifting: drift?.drifting,
+  });
   const judged: Partial<ExperimentRow> = {
     incumbent_commit: inc.commit,
     incumbent_value: Number.isFinite(inc.value) ? inc.value : null,
     penalty: penalty || null,
     decision_json: decision.stats ? JSON.stringify(decision.stats) : null,
   };
+  const rebased = remeasuredAfterRebase(ctx, row);
   if (decision.status === 'rerun') {
     ctx.ledger.updateExperiment(tag, row.id, { ...judged, reason: decision.reason });
-    return decision;
+    return { kind: 'measure', next: decision.next ?? (decision.remeasureIncumbent ? ['incumbent', 'candidate'] : ['candidate']) };
   }
   if (decision.status === 'discard') {
-    record(ctx, row.id, 'discard', { ...judged, reason: decision.reason });
-    return decision;
+    record(ctx, row.id, 'discard', { ...judged, reason: rebased ? `${rebased}: ${decision.reason}` : decision.reason });
+    return { kind: 'decided', status: 'discard' };
   }
   let commit = row.candidate_commit!;
-  let reason = decision.reason;
+  let reason = rebased ? `${decision.reason}; ${rebased}` : decision.reason;
   if (row.parent_commit !== inc.commit) {
     // Proposed against an older incumbent (parallel slots): carry the change onto the new one.
     // A scratch worktree: the slot's own still holds what the experiment produced (for the holdout).
     const carried = await carryOnto(ctx, row, new Worktree(ctx.paths.repo, `${ctx.paths.slot(slot)}-carry`), inc);
     if (!carried) {
       record(ctx, row.id, 'discard', { ...judged, reason: `${decision.reason}, but its change conflicts with the newer incumbent (experiment ${inc.experimentId})` });
-      return { ...decision, status: 'discard' };
+      return { kind: 'decided', status: 'discard' };
+    }
+    if (carried.tree === (await git(ctx.paths.repo, ['rev-parse', `${inc.commit}^{tree}`])).trim()) {
+      record(ctx, row.id, 'discard', { ...judged, reason: `${decision.reason}, but its change is already in the newer incumbent (experiment ${inc.experimentId})` });
+      return { kind: 'decided', status: 'discard' };
+    }
+    if (carried.tree !== row.tree && c.verify_rebased) {
+      // Its runs were taken on top of an older incumbent: the combination is judged afresh.
+      const stat = await diffStat(ctx.paths.repo, inc.commit, carried.commit);
+      ctx.ledger.updateExperiment(tag, row.id, {
+        ...judged,
+        parent_commit: inc.commit,
+        candidate_commit: carried.commit,
+        tree: carried.tree,
+        files_changed: stat.files,
+        lines_added: stat.added,
+        lines_deleted: stat.deleted,
+        reason: `${decision.reason}; re-based onto experiment ${inc.experimentId}: measuring the re-based commit`,
+      });
+      return { kind: 'rebased' };
     }
     commit = carried.commit;
     judged.tree = carried.tree;
-    reason = `${reason}; re-based onto experiment ${inc.experimentId}`;
-    if (carried.tree === row.tree) {
-      // The files are exactly those measured (the incumbent's change is overwritten, as a tune
-      // configuration does): the measurements stand.
-      reason = `${reason} (the files it was measured with)`;
-    } else if (c.verify_rebased) {
-      // Its measurements were taken on top of an older incumbent: measure the combination itself.
-      ctx.ledger.updateExperiment(tag, row.id, { ...judged, candidate_commit: commit, reason: `${reason}; re-measuring the re-based commit` });
-      const m = await measureOnce(ctx, { experimentId: row.id, commit }, row.id, wt, slot);
-      if (m.kind === 'aborted' || m.kind === 'cancelled') {
-        backToCommitted(ctx, row.id);
-        return { ...decision, status: 'discard', reason: 'interrupted' };
-      }
-      if (m.kind !== 'measured') {
-        record(ctx, row.id, m.kind, { ...judged, reason: `re-based onto experiment ${inc.experimentId}, then: ${m.reason}` });
-        return { ...decision, status: 'discard' };
-      }
-      updateStats(ctx, row.id, commit, m.exec, m.row.metrics_json ?? undefined);
-      decision = decideOn(values(ctx, row.id, commit));
-      if (decision.status !== 'keep') {
-        // One verification run: a re-based winner that is no longer clearly better is not kept.
-        const why = decision.status === 'rerun' ? `not clearly better (${decision.reason})` : decision.reason;
-        record(ctx, row.id, 'discard', { ...judged, decision_json: decision.stats ? JSON.stringify(decision.stats) : null, reason: `re-based onto experiment ${inc.experimentId} and re-measured: ${why}` });
-        return { ...decision, status: 'discard' };
-      }
-      reason = `${decision.reason}; re-based onto experiment ${inc.experimentId} and re-measured`;
-    }
+    // The same files as measured (the incumbent's change is overwritten, as a tune configuration
+    // does): the measurements stand. Else verify_rebased is off.
+    reason = `${reason}; re-based onto experiment ${inc.experimentId}${carried.tree === row.tree ? ' (the files it was measured with)' : ''}`;
   }
   ctx.ledger.updateExperiment(tag, row.id, { ...judged, state: 'decided', status: 'keep', reason, candidate_commit: commit });
   crashPoint('decided', row.id);
   await applyKeep(ctx, ctx.ledger.getExperiment(tag, row.id)!);
-  return decision;
+  return { kind: 'decided', status: 'keep' };
 }
 
 /** Moves the branch to a kept candidate (compare-and-swap against the incumbent it was judged on). */
@@ -306,4 +386,6 @@ export async function rerunExperiment(ctx: RunContext, id: number, slot: number,
   }
   const value = updateStats(ctx, id, row.candidate_commit);
   ctx.emit({ type: 'note', level: 'info', text: `re-ran experiment ${id}: ${Number(m.value.toPrecision(7))} (its value is now ${Number(value.toPrecision(7))}, n=${values(ctx, id, row.candidate_commit).length})` });
+  // Another run of the incumbent: the drift watch looks at it at once.
+  if (id === ctx.incumbent.experimentId && row.candidate_commit === ctx.incumbent.commit) await ctx.decisionLock.run(async () => watchDrift(ctx, id, judgementHistory(ctx, id)));
 }

@@ -8,6 +8,7 @@ import type { Policy } from '../policy/policy.js';
 import type { Program } from '../program/program.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { Hashes } from '../workspace/protect.js';
+import type { DriftState } from './drift-watch.js';
 import type { Incumbent, LoopListener } from './events.js';
 import type { Mutex } from './mutex.js';
 
@@ -108,4 +109,6 @@ export interface RunContext {
   inFlight: number;
   /** Serializes decisions (and so branch moves) across slots. */
   decisionLock: Mutex;
+  /** The drift watch's latest verdict (drift-watch.ts); absent before the first look. */
+  drift?: DriftState;
 }

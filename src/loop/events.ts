@@ -15,6 +15,8 @@ export type LoopEvent =
   | { type: 'running'; id: number; slot: number; title: string; startedAt: number; budgetSeconds: number; timeoutSeconds: number; candidates: number }
   | { type: 'recorded'; experiment: ExperimentRow; incumbent: Incumbent; baselineValue: number | null; newBest: boolean; candidates: number }
   | { type: 'note'; level: 'info' | 'warn'; text: string }
+  /** The drift watch: the incumbent started (or stopped) measuring differently than the noise allows; `text` says how. */
+  | { type: 'drift'; drifting: boolean; text: string; experimentId: number; incumbent: number }
   /** `failed`: the run ended with an error (the reason), which the caller also throws. */
   | { type: 'run-stop'; reason: string; summary: RunSummary; failed?: boolean };
 

@@ -54,6 +54,7 @@ function writeBrief(ctx: RunContext, id: number): { path: string; brief: ReturnT
       changes: kept.filter((k) => k.id > 0 && k.recorded_at! <= (kept.find((x) => x.candidate_commit === ctx.incumbent.commit)?.recorded_at ?? Infinity)).map((k) => `${k.id}: ${k.title ?? ''}`),
     },
     notes: ctx.ledger.notes(tag),
+    ...(ctx.drift?.drifting ? { drift: ctx.drift.sentence } : {}),
     baselineValue: ctx.baselineValue,
     experiments: recent,
     logTails: Object.fromEntries(failures.map((f) => [f.id, readLogTail(f.log_path, 15)])),

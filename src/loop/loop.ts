@@ -16,6 +16,7 @@ import { Worktree } from '../workspace/worktree.js';
 import type { ExperimentRow } from '../ledger/types.js';
 import { carryBeforeRun } from './carry.js';
 import { Mutex } from './mutex.js';
+import { storedDrift } from './drift-watch.js';
 import { killAgentOrphans, recoverUnfinished } from './recover.js';
 import { rewriteResultsTsv } from './record.js';
 import { verifyRefs } from './refs.js';
@@ -48,6 +49,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     startedAt: Date.now(),
     inFlight: 0,
     decisionLock: new Mutex(),
+    drift: storedDrift(input.run.drift_json),
   };
   const tag = ctx.run.tag;
   ctx.emit({ type: 'run-start', tag, branch: ctx.run.branch, resumed: input.resumed, runDir: ctx.paths.runDir, workDir: ctx.paths.workDir, maxExperiments: ctx.limits.maxExperiments, slots: ctx.limits.slots, sealed: ctx.sandbox.sealed, sandbox: ctx.sandbox.describe() });

@@ -17,6 +17,7 @@ import { pristineFolder, type PristineFolder } from './pristine.js';
 import { withHarnessMetrics } from './constraints.js';
 import type { RunContext } from './context.js';
 import { deviceEnvironment, experimentEnvironment } from './environment.js';
+import { readCounters, sampleSince } from './machine.js';
 import { measureOutcome, tailLines } from './measure.js';
 
 export const LOG_HEAD_BYTES = 1024 * 1024;
@@ -163,12 +164,15 @@ export async function measureOnce(ctx: RunContext, target: Target, duringId: num
   const limit = runTimeLimit(c.budget, c.timeout, grace);
   const runSpec = { ...spec(ctx, experimentId, slot, 'run', wt.path, cwd, c.run, limit.seconds, logPath, c.budget, previous), onStart };
   const abort = measurementSignal(ctx);
+  // The machine is sampled where the run runs: this one, for the local executor.
+  const counters = ctx.executor.name === 'local' ? readCounters() : null;
   let exec: ExecutionResult;
   try {
     exec = await execute(ctx, 'run', duringId, runSpec, abort.signal, reattach);
   } finally {
     abort.done();
   }
+  const machine = counters ? sampleSince(counters) : null;
   if (abort.cancelled()) return { kind: 'cancelled' };
   warnUnenforcedLimits(ctx, exec);
   const evalCommand = commandOf(c.eval, c.timeout);
@@ -211,6 +215,7 @@ export async function measureOnce(ctx: RunContext, target: Target, duringId: num
     wall_seconds: exec.wallSeconds,
     peak_memory_bytes: exec.peakMemoryBytes,
     log_path: evalLog ?? logPath,
+    machine_json: machine ? JSON.stringify(machine) : null,
   });
   return { kind: 'measured', value: outcome.value, metrics, refused: outcome.refused, exec, row };
 }

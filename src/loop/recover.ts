@@ -57,7 +57,9 @@ async function recoverOne(ctx: RunContext, row: ExperimentRow): Promise<void> {
       if (handle?.jobId && ctx.executor.reattach) {
         note(`was in flight when the harness stopped; following job ${handle.jobId} to its end`);
       } else {
-        note(row.state === 'measured' ? 'was measured but not decided; deciding now' : 'was in flight when the harness stopped; running it again');
+        const stored = ctx.ledger.measurementsDuring(ctx.run.tag, row.id).length;
+        const resumed = `was in flight when the harness stopped; its judgement goes on from the ${stored} run${stored === 1 ? '' : 's'} stored`;
+        note(row.state === 'measured' ? 'was measured but not decided; deciding now' : stored > 0 ? resumed : 'was in flight when the harness stopped; running it again');
         if (row.process_json) await killOrphans(ctx, row);
       }
       // A job still running in its own worktree is left there; anything else runs again in slot 0.

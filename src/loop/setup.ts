@@ -194,6 +194,7 @@ async function createRun(
     heartbeat_at: now,
     work_dir: paths.workDir === paths.runDir ? null : paths.workDir,
     sandbox_json: null,
+    drift_json: null,
   };
   ledger.createRun(run);
   return run;

@@ -2,7 +2,7 @@
 import { DurationSchema } from '../program/zod-types.js';
 import { z } from 'zod';
 
-export const NOTICE_KINDS = ['new-best', 'crashes', 'stop', 'digest'] as const;
+export const NOTICE_KINDS = ['new-best', 'crashes', 'stop', 'digest', 'drift'] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 export type WebhookFormat = 'json' | 'slack' | 'discord' | 'ntfy';
 

@@ -1,7 +1,8 @@
 /**
- * Sends webhook notifications about a run: a new best, crashes in a row, the run stopping, and a
- * periodic digest. A LoopListener that never throws into the loop and never blocks it: notices go
- * to a queue delivered in the background, with retries; `flush()` waits for the queue.
+ * Sends webhook notifications about a run: a new best, crashes in a row, the run stopping, the
+ * machine drifting, and a periodic digest. A LoopListener that never throws into the loop and
+ * never blocks it: notices go to a queue delivered in the background, with retries; `flush()`
+ * waits for the queue.
  */
 import type { LoopEvent } from '../loop/events.js';
 import { improvementPercent } from '../loop/summary.js';
@@ -137,7 +138,12 @@ export class Notifier {
   private onEvent(event: LoopEvent): void {
     if (this.closed) return;
     if (event.type === 'recorded') this.onRecorded(event);
-    else if (event.type === 'run-stop') {
+    else if (event.type === 'drift') {
+      // Only the start of a drift is news; its end shows in status and the dashboard.
+      if (!event.drifting) return;
+      const { run } = this.options;
+      this.send('drift', { kind: 'drift', tag: run.tag, metric: run.metric_name, sentence: event.text, incumbent: event.incumbent, experimentId: event.experimentId });
+    } else if (event.type === 'run-stop') {
       this.stopTimers();
       const s = event.summary;
       const spend = this.options.spend ? safeCall(this.options.spend) : null;

@@ -42,6 +42,16 @@ export type Notice =
       spendUsd: number | null;
     }
   | {
+      kind: 'drift';
+      tag: string;
+      metric: string;
+      /** The drift watch's sentence, with its numbers. */
+      sentence: string;
+      /** The incumbent whose runs drifted, and the experiment during which it was seen. */
+      incumbent: number;
+      experimentId: number;
+    }
+  | {
       kind: 'digest';
       tag: string;
       metric: string;
@@ -102,6 +112,8 @@ export function headline(n: Notice): string {
       return `[${n.tag}] run stopped: ${firstLine(n.reason, 80)}`;
     case 'digest':
       return `[${n.tag}] last ${shortDuration(n.periodSeconds)}: ${n.experiments} experiments, ${n.keeps} kept`;
+    case 'drift':
+      return `[${n.tag}] the machine drifts: ${n.metric} of the incumbent moved beyond the noise`;
   }
 }
 
@@ -124,6 +136,11 @@ export function detailLines(n: Notice): string[] {
         ...(n.spendUsd !== null ? [`spend $${n.spendUsd.toFixed(2)}`] : []),
       ];
     }
+    case 'drift':
+      return [
+        firstLine(n.sentence, 400),
+        `seen at #${n.experimentId} on the incumbent #${n.incumbent}; until it ends, every candidate is measured next to a fresh run of the incumbent`,
+      ];
     case 'digest':
       return [
         `${n.experiments} experiments, ${n.keeps} kept, ${n.crashes} crashed`,
@@ -158,7 +175,7 @@ export function slackPayload(n: Notice): { text: string; blocks: unknown[] } {
   };
 }
 
-const DISCORD_COLORS: Record<Notice['kind'], number> = { 'new-best': 0x2ea043, crashes: 0xd73a49, stop: 0x0969da, digest: 0x8b949e };
+const DISCORD_COLORS: Record<Notice['kind'], number> = { 'new-best': 0x2ea043, crashes: 0xd73a49, stop: 0x0969da, digest: 0x8b949e, drift: 0xbf8700 };
 
 export function discordPayload(n: Notice): { content: string; embeds: unknown[]; allowed_mentions: { parse: string[] } } {
   const head = headline(n);
@@ -176,8 +193,8 @@ function headerValue(text: string): string {
   return /^[\x20-\x7e]*$/.test(line) ? line : `=?UTF-8?B?${Buffer.from(line, 'utf8').toString('base64')}?=`;
 }
 
-const NTFY_TAGS: Record<Notice['kind'], string> = { 'new-best': 'tada', crashes: 'rotating_light', stop: 'checkered_flag', digest: 'bar_chart' };
-const NTFY_PRIORITY: Record<Notice['kind'], string> = { 'new-best': '4', crashes: '4', stop: '3', digest: '2' };
+const NTFY_TAGS: Record<Notice['kind'], string> = { 'new-best': 'tada', crashes: 'rotating_light', stop: 'checkered_flag', digest: 'bar_chart', drift: 'warning' };
+const NTFY_PRIORITY: Record<Notice['kind'], string> = { 'new-best': '4', crashes: '4', stop: '3', digest: '2', drift: '3' };
 
 export function ntfyPayload(n: Notice): Delivery {
   return {

@@ -81,6 +81,10 @@ export function detectDrift(input: DriftInput): DriftVerdict {
   const given = input.noise && Number.isFinite(input.noise.sigma) && input.noise.sigma > 0 ? input.noise : null;
   const noise = given ?? successiveNoise(xs);
   const base = { scale, n, shift: 0, z: 0, since: null, trend: 0, trendZ: 0, sigma: noise?.sigma ?? null };
+  // Given no noise, successive runs that never differ mean identical runs: nothing moved.
+  if (n >= 4 && noise && noise.sigma === 0) {
+    return { ...base, drifting: false, kind: 'none', sentence: `no drift: the incumbent's ${n} runs are identical` };
+  }
   if (n < 4 || !noise || !(noise.sigma > 0)) {
     return { ...base, drifting: false, kind: 'unknown', sentence: `too few runs of the incumbent to tell drift from noise (n=${n}, needs 4)` };
   }

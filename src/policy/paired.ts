@@ -30,8 +30,9 @@ export interface PairedOptions {
   /**
    * A first candidate run that is not better than the incumbent's newest runs is discarded at
    * once (one run, as today), when those runs are at most this many experiments old
-   * (Measurement.runsSince). Older, a drift could make a good candidate look worse: it is paired
-   * instead. Default 5; 0 screens only against runs taken during this very experiment.
+   * (Measurement.runsSince). Older, or while the machine drifts (DecisionInput.drifting), a drift
+   * could make a good candidate look worse: it is paired instead. Default 5; 0 screens only
+   * against runs taken during this very experiment. The loop passes `repeats.refresh_incumbent`.
    */
   screenRuns?: number;
   /** The noise of a difference is pooled over the newest judgements up to this many degrees of freedom (default 30): noise that changes over time is followed. */
@@ -189,9 +190,10 @@ export function pairedPolicy(options: PairedOptions = {}): Policy {
         const c = mean(sequence.filter((r) => r.arm === 'candidate').map((r) => r.value));
         const newest = input.incumbent.values.slice(-3);
         const age = input.incumbent.runsSince ?? 0;
-        if (newest.length === 0 || age > o.screenRuns) {
+        if (newest.length === 0 || age > o.screenRuns || input.drifting) {
           const stats: DecisionStats = { ...base, diff: NaN, se: null, p: null, nIncumbent: 0 };
-          return rerun(`${newest.length === 0 ? 'no incumbent run to compare with' : `the incumbent was measured ${age} experiments ago`}, to compare in pairs`, stats);
+          const why = newest.length === 0 ? 'no incumbent run to compare with' : input.drifting ? 'the machine drifts' : `the incumbent was measured ${age} experiments ago`;
+          return rerun(`${why}, to compare in pairs`, stats);
         }
         const i = mean(newest);
         const stats: DecisionStats = { ...base, diff: c - i, se: null, p: null, nIncumbent: newest.length };
@@ -259,7 +261,8 @@ function pairedTest(pairs: Pair[], goal: Goal, scale: Scale, window: number, inp
   const gain = (goal === 'minimize' ? -1 : 1) * mean(ds);
   const ref = scale === 'log' ? Math.exp(mean(pairs.map((p) => Math.log(p.incumbent)))) : NaN;
   const diff = mean(pairs.map((p) => p.candidate - p.incumbent));
-  const noise = noiseOf(ds, input.history ?? [], scale, window, input.noise, ref);
+  const magnitude = Math.max(...pairs.map((p) => Math.max(Math.abs(p.candidate), Math.abs(p.incumbent))));
+  const noise = noiseOf(ds, input.history ?? [], scale, window, input.noise, ref, magnitude);
   const se = noise ? noise.sigma / Math.sqrt(ds.length) : null;
   const p = se === null || !noise ? null : se === 0 ? (gain > 0 ? 0 : 1) : studentTSurvival(gain / se, noise.df);
   return {
@@ -280,7 +283,7 @@ function pairedTest(pairs: Pair[], goal: Goal, scale: Scale, window: number, inp
  * (a difference of two runs has sqrt(2) of it; relative on the log scale): a drift inflates that
  * one, which only makes the test stricter. Null when nothing says how noisy the metric is.
  */
-function noiseOf(ds: number[], history: Run[][], scale: Scale, window: number, runNoise: Noise | undefined, ref: number): Noise | null {
+function noiseOf(ds: number[], history: Run[][], scale: Scale, window: number, runNoise: Noise | undefined, ref: number, magnitude: number): Noise | null {
   const usable = runNoise && Number.isFinite(runNoise.sigma) && runNoise.sigma >= 0 && runNoise.df > 0;
   const past =
     pairedNoise(history, scale, window) ??
@@ -289,5 +292,8 @@ function noiseOf(ds: number[], history: Run[][], scale: Scale, window: number, r
   const df = (past?.df ?? 0) + ownDf;
   if (df === 0) return null;
   const ss = (past ? past.sigma ** 2 * past.df : 0) + (ownDf > 0 ? sumSquares(ds) : 0);
-  return { sigma: Math.sqrt(ss / df), df };
+  const sigma = Math.sqrt(ss / df);
+  // The rounding of identical values (ln 4 - ln 5, twice) is not noise: below it, there is none.
+  const rounding = 1e-12 * (scale === 'log' ? 1 : magnitude);
+  return { sigma: sigma < rounding ? 0 : sigma, df };
 }

@@ -42,6 +42,11 @@ export interface DecisionInput {
   sequence?: Run[];
   /** Earlier judgements' sequences, oldest first: the paired policy pools their noise. */
   history?: Run[][];
+  /**
+   * The machine drifts (drift.ts says so of the incumbent's runs): the paired policy then does
+   * not screen a first run against the incumbent's earlier runs, it pairs it with a fresh one.
+   */
+  drifting?: boolean;
 }
 
 /** The numbers behind a decision, for the ledger. */

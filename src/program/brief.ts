@@ -97,6 +97,8 @@ export interface BriefInput {
   /** Log tails of recent failures, by experiment id. */
   logTails?: Record<number, string>;
   notes?: string[];
+  /** The drift watch's sentence while the machine drifts (loop/drift-watch.ts): results near it are less certain. */
+  drift?: string;
   maxHistory?: number;
   maxFailures?: number;
   /** The program's `brief_metrics:`: secondary metrics shown as columns of the history. */

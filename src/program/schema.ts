@@ -50,19 +50,23 @@ export const CONSTRAINT_PATTERN = new RegExp(String.raw`^\s*(${METRIC_NAME})\s*(
 export const RepeatsSchema = z.strictObject({
   /** Runs of the baseline, to measure the noise (default 3, or 1 for a deterministic metric). */
   baseline: z.number().int().min(1).max(50).optional(),
-  /** The most runs a candidate gets when it looks better but not clearly (default 3, or 1). */
+  /** Noisy metrics: the most pairs (candidate run, incumbent run) a candidate that looks better gets (default 3, or 1). */
   max: z.number().int().min(1).max(50).optional(),
   /**
    * Noisy metrics: a keep needs at least this many runs of the candidate, each next to a run of
    * the incumbent (A B B A ...), so one lucky run never keeps and a drift of the machine cancels.
    */
   confirm: z.number().int().min(2).max(50).default(2),
-  /** The incumbent's measurements count as old (drift) after this many experiments: re-measure it before a keep. */
-  refresh_incumbent: z.number().int().positive().default(25),
+  /**
+   * Noisy metrics: a candidate's first run that is not better than the incumbent's newest runs is
+   * discarded on that run only while those runs are at most this many experiments old; older
+   * (or while drift is detected), the incumbent is measured again next to it.
+   */
+  refresh_incumbent: z.number().int().nonnegative().default(5),
 });
 
 export const DecisionSchema = z.strictObject({
-  /** Confidence of the one-sided Welch test that the candidate is better. */
+  /** Confidence of the one-sided paired t-test that the candidate is better. */
   confidence: z.number().gt(0.5).lt(1).default(0.95),
   /** The smallest improvement worth keeping, in metric units. */
   min_effect: z.number().nonnegative().default(0),
@@ -184,7 +188,7 @@ export const FrontMatterSchema = z.strictObject({
   env: EnvSchema.default({ allow: [], secrets: [], set: {} }),
   /** The tune agent's search space; validated by the tune agent, which owns its shape. */
   search: z.unknown().optional(),
-  repeats: RepeatsSchema.default({ refresh_incumbent: 25, confirm: 2 }),
+  repeats: RepeatsSchema.default({ refresh_incumbent: 5, confirm: 2 }),
   decision: DecisionSchema.default({ confidence: 0.95, min_effect: 0 }),
   /** Cheap checks (tests, lint, type-check) run before the experiment; failing -> invalid. */
   checks: command.optional(),

@@ -37,7 +37,7 @@ export function rankKept(rows: ExperimentRow[], goal: RunRow['goal']): KeptChang
 interface Config {
   metric?: { deterministic?: boolean; tolerance?: number };
   decision?: { confidence?: number; min_effect?: number };
-  repeats?: { baseline?: number; max?: number; refresh_incumbent?: number };
+  repeats?: { baseline?: number; max?: number; confirm?: number; refresh_incumbent?: number };
   simplicity?: number;
   constraints?: string[];
   eval?: unknown;
@@ -57,13 +57,17 @@ export function decisionRule(configJson: string): string[] {
     lines.push(`Strict (deterministic metric): one run per candidate, kept on any improvement${c.metric.tolerance ? ` larger than ${fmtNum(c.metric.tolerance)}` : ''}.`);
   } else {
     const conf = c.decision?.confidence ?? 0.95;
+    const max = c.repeats?.max ?? 3;
+    const confirm = c.repeats?.confirm ?? 2;
     lines.push(
-      `Noise-aware: a candidate is kept when a one-sided Welch test says it is better than the incumbent with ${fmtNum(conf * 100)}% confidence` +
+      `Paired (noisy metric): the candidate and the incumbent are measured alternately, each candidate run paired with the incumbent run next to it in time, so a change of the machine's speed cancels; ` +
+        `a candidate is kept when it has at least ${confirm} pairs and a one-sided paired t-test says it is better with ${fmtNum(conf * 100)}% confidence` +
+        ` (p < ${fmtNum(Number(((1 - conf) / (max - confirm + 1)).toPrecision(2)))} at each of the looks that may keep)` +
         (c.decision?.min_effect ? `, by at least ${fmtNum(c.decision.min_effect)}` : '') +
         '.',
     );
     lines.push(
-      `Repeats: baseline measured ${c.repeats?.baseline ?? 3} times; a promising candidate up to ${c.repeats?.max ?? 3} times; the incumbent re-measured after ${c.repeats?.refresh_incumbent ?? 25} experiments.`,
+      `Repeats: baseline measured ${c.repeats?.baseline ?? 3} times; a candidate gets up to ${max} pairs; a first run that is not better than the incumbent's newest runs is discarded on that run while those runs are at most ${c.repeats?.refresh_incumbent ?? 5} experiments old and no drift is seen.`,
     );
   }
   if (c.simplicity) lines.push(`Simplicity penalty: ${fmtNum(c.simplicity)} per net added line.`);

@@ -1,7 +1,14 @@
 /** The dashboard's JSON shapes: pure functions from ledger rows to what the page shows. */
 import type { ExperimentRow, RunRow } from '../ledger/types.js';
 import { improvementPercent, projectSpend, sandboxOf, summarize } from '../loop/summary.js';
+import { storedDrift } from '../loop/drift-watch.js';
 import { parseJson } from './files.js';
+
+/** The drift watch's state for the header: drifting or not, and the sentence to show. */
+function driftView(run: RunRow): { drifting: boolean; sentence: string; last: string | null } | null {
+  const d = storedDrift(run.drift_json);
+  return d ? { drifting: d.drifting, sentence: d.sentence, last: d.last?.sentence ?? null } : null;
+}
 
 interface RunConfig {
   budget?: number;
@@ -27,7 +34,7 @@ export function experimentJson(r: ExperimentRow) {
   };
 }
 
-/** A run's header: state, best, rate, time and experiments left, spend, what is in flight, noise. */
+/** A run's header: state, best, rate, time and experiments left, spend, what is in flight, noise, drift. */
 export function runView(
   run: RunRow,
   rows: ExperimentRow[],
@@ -70,6 +77,7 @@ export function runView(
     inFlight: s.inFlight.map((r) => ({ id: r.id, state: r.state, title: r.title, proposed_at: r.proposed_at, started_at: r.started_at, budgetSeconds: config.budget ?? null })),
     noise: spreads.length ? spreads[Math.floor(spreads.length / 2)] : null,
     sandbox: sandboxOf(run),
+    drift: driftView(run),
     now,
   };
 }

@@ -63,6 +63,12 @@
     if (s.left && s.left.seconds !== null) left.push(dur(s.left.seconds));
     $('left').textContent = left.length ? left.join(' · ') : 'no limit';
     $('noise').textContent = s.noise === null ? '–' : '±' + num(s.noise, 3);
+    // The drift watch: while the incumbent drifts beyond the noise, its sentence under the stats.
+    var d = s.drift, banner = $('drift-banner');
+    $('drift').textContent = !d ? '–' : d.drifting ? 'drifting' : 'none';
+    $('drift').className = d && d.drifting ? 'on' : '';
+    banner.hidden = !(d && d.drifting);
+    banner.textContent = d && d.drifting ? d.sentence : '';
     S.skew = s.now - Date.now();
     document.title = 'autoresearch · ' + s.tag + ' · ' + s.state;
     renderProgress();

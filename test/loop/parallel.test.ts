@@ -48,7 +48,8 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
     expect(kept.length).toBeGreaterThan(1);
     // Changes to different files never conflict.
     expect(rows.filter((x) => x.reason?.includes('conflicts'))).toEqual([]);
-  });
+    // A timeout above the default: every keep takes at least 4 runs (C I I C), 8 with a re-base.
+  }, 180_000);
 });
 
 describe('devices and crashes with several experiments in flight', () => {

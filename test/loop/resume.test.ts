@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { alive, cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, readResultsTsv, waitFor, writeFiles } from '../helpers/repo.js';
 import { patchBetween } from '../helpers/patches.js';
@@ -93,6 +94,34 @@ describe('kill -9 and resume', () => {
     expect(interrupted).toEqual(point === 'proposing:2' ? [2] : []);
   });
 });
+
+describe('kill -9 in the middle of a judgement', () => {
+  it('resumes the interleaved runs from the ledger: the missing partner, not a run twice', () => {
+    const repo = scriptedRepo();
+    // Killed right after the incumbent's first run beside candidate 3 (C I of C I I C).
+    const first = cli(repo, ['run', '--tag', 'j'], { AUTORESEARCH_CRASH_AT: 'remeasured:3' });
+    expect(first.code).toBeNull();
+    expect(arms(repo, 'j', 3)).toBe('CI');
+    const second = cli(repo, ['run', '--tag', 'j']);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('experiment 3: was in flight when the harness stopped; its judgement goes on from the 2 runs stored');
+    expect(arms(repo, 'j', 3)).toBe('CIIC');
+    const rows = expectConsistentRun(repo, 'j');
+    expect(rows[3]!.reason).toMatch(/^kept: paired -1 \+- 0 \(-25%\), 2 pairs, p=0 /);
+  });
+});
+
+/** The runs taken while experiment `id` was judged, in order: C for its candidate, I for the incumbent. */
+function arms(repo: string, tag: string, id: number): string {
+  const candidate = ledgerRows(repo, tag).find((r) => r.id === id)!.candidate_commit;
+  const db = new Database(join(repo, '.autoresearch/ledger.sqlite'), { readonly: true });
+  try {
+    const runs = db.prepare('SELECT commit_sha FROM measurements WHERE run_tag = ? AND during_id = ? ORDER BY rowid').all(tag, id) as Array<{ commit_sha: string }>;
+    return runs.map((m) => (m.commit_sha === candidate ? 'C' : 'I')).join('');
+  } finally {
+    db.close();
+  }
+}
 
 describe('kill -9 while an experiment runs', () => {
   it('leaves no orphan of the experiment behind, and re-runs it once on resume', async () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { cli, gitIn, ledgerRows, makeRepo, writeFiles } from '../helpers/repo.js';
 import { patchBetween } from '../helpers/patches.js';
@@ -135,8 +136,8 @@ describe('results you can trust', () => {
   });
 });
 
-describe('noise-aware decisions on a noisy metric', () => {
-  it('measures the noise, does not keep a neutral change, keeps a real one, and explains both', () => {
+describe('confirmed keeps on a noisy metric', () => {
+  it('measures the noise, confirms in pairs, does not keep a neutral change, keeps a real one, and explains both', () => {
     // score = VALUE + N(0, 0.1), the noise drawn from the harness's per-measurement seed, so the
     // test is repeatable and every repeat differs.
     const exp = `source ./params.sh
@@ -152,21 +153,58 @@ awk -v v="$VALUE" -v s="$AUTORESEARCH_SEED" 'BEGIN { srand(s); u = rand(); w = r
     gitIn(repo, 'commit', '-q', '-m', 'program');
     const r = cli(repo, ['run', '--tag', 'n']);
     expect(r.code).toBe(0);
-    const rows = ledgerRows(repo, 'n') as Array<{ id: number; status: string; reason: string; n_runs: number; spread: number | null; primary_value: number }>;
-    expect(rows[0]!.n_runs).toBe(3);
+    const rows = ledgerRows(repo, 'n') as Array<{ id: number; status: string; reason: string; n_runs: number; spread: number | null; primary_value: number; candidate_commit: string }>;
+    // The baseline ran 3 times first (the noise); the incumbent's later runs came beside candidates.
+    expect(arms(repo, 'n', 0, rows[0]!.candidate_commit)).toBe('CCC');
     expect(rows[0]!.spread).toBeGreaterThan(0.02);
+    // The neutral change looked better on its first run (noise), so it was measured in pairs
+    // with the incumbent, interleaved in time, and the paired differences said it is not better.
     expect(rows[1]!.status).toBe('discard');
-    // It looked better on its first run (noise), so it was measured again, then judged not significant.
-    expect(rows[1]!.n_runs).toBe(3);
-    expect(rows[1]!.reason).toMatch(/^not significant: -[\d.]+ \+- [\d.]+, n=3 vs 3, p=/);
+    expect(arms(repo, 'n', 1, rows[1]!.candidate_commit)).toBe('CIIC');
+    expect(rows[1]!.reason).toMatch(/^discarded: paired \+[\d.]+ \+- [\d.]+ \(\+[\d.]+%\), 2 pairs, not better$/);
+    // The real one is kept on 2 pairs (never on one run), with its numbers.
     expect(rows[2]!.status).toBe('keep');
-    expect(rows[2]!.reason).toMatch(/^kept: -[\d.]+ \+- [\d.]+, n=\d vs \d, p=/);
+    expect(arms(repo, 'n', 2, rows[2]!.candidate_commit)).toBe('CIIC');
+    expect(rows[2]!.reason).toMatch(/^kept: paired -[\d.]+ \+- [\d.]+ \(-[\d.]+%\), 2 pairs, p=[\d.e-]+ \(needs p < 0\.025\)$/);
     expect(rows[2]!.primary_value).toBeGreaterThan(3.7);
     expect(rows[2]!.primary_value).toBeLessThan(4.3);
     // The CLI explains the decision with its numbers.
-    expect(r.stdout).toMatch(/#2 keep .*\(kept: -[\d.]+ \+- [\d.]+, n=\d vs \d, p=/);
+    expect(r.stdout).toMatch(/#2 keep .*\(kept: paired -[\d.]+ \+- [\d.]+ \(-[\d.]+%\), 2 pairs, p=/);
   });
 });
+
+describe('the holdout of a keep confirmed in pairs', () => {
+  it("scores what the candidate's run produced, even when the incumbent ran last", () => {
+    const exp = `source ./params.sh
+echo $HOLDOUT > model.txt
+awk -v v="$VALUE" -v s="$AUTORESEARCH_SEED" 'BEGIN { srand(s); u = rand(); w = rand(); printf "score: %.6f\\n", v + 0.1 * sqrt(-2 * log(u + 1e-12)) * cos(6.2831853 * w) }'
+`;
+    const repo = makeRepo({ 'exp.sh': exp, 'holdout.sh': 'echo "score: $(cat model.txt)"\n', 'params.sh': p(5, 'HOLDOUT=5\n') });
+    writeFiles(repo, {
+      'ideas/1.patch': patchBetween(repo, { 'params.sh': p(5, 'HOLDOUT=5\n') }, { 'params.sh': p(4, 'HOLDOUT=4.5\n') }),
+      // Three pairs to keep: C I I C C I, the incumbent's run last in the worktree.
+      'program.md': `---\nmetric: { name: score, goal: minimize }\nrun: bash exp.sh\nbudget: 5s\neditable: [params.sh]\nprotected: [exp.sh, holdout.sh]\nholdout: bash holdout.sh\nartifacts: [model.txt]\nrepeats: { confirm: 3, max: 3 }\nagent: { name: scripted, patches: [ideas/1.patch] }\n---\n`,
+    });
+    gitIn(repo, 'add', '-A');
+    gitIn(repo, 'commit', '-q', '-m', 'program');
+    expect(cli(repo, ['run', '--tag', 'ho']).code).toBe(0);
+    const rows = ledgerRows(repo, 'ho') as Array<{ status: string; holdout_value: number | null; candidate_commit: string }>;
+    expect(rows.map((r) => [r.status, r.holdout_value])).toEqual([['keep', 5], ['keep', 4.5]]);
+    // The candidate ran once more for its holdout, after the incumbent's last run.
+    expect(arms(repo, 'ho', 1, rows[1]!.candidate_commit)).toBe('CIICCIC');
+  });
+});
+
+/** The runs taken while experiment `id` was judged, in order: C for its candidate, I for the incumbent. */
+function arms(repo: string, tag: string, id: number, candidate: string): string {
+  const db = new Database(join(repo, '.autoresearch/ledger.sqlite'), { readonly: true });
+  try {
+    const runs = db.prepare('SELECT commit_sha FROM measurements WHERE run_tag = ? AND during_id = ? ORDER BY rowid').all(tag, id) as Array<{ commit_sha: string }>;
+    return runs.map((m) => (m.commit_sha === candidate ? 'C' : 'I')).join('');
+  } finally {
+    db.close();
+  }
+}
 
 describe('resource limits in the loop', () => {
   it.skipIf(!detectCgroupSupport())('records a run killed for memory as a crash that says so', () => {

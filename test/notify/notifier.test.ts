@@ -85,6 +85,19 @@ describe('Notifier against a real local HTTP server', () => {
     expect(body.improvementPct).toBeCloseTo(20);
   });
 
+  it('says when the machine starts to drift, with the sentence, and not when it ends', async () => {
+    const { url, hits } = await hookServer();
+    const n = notifier([{ url, format: 'json' }, { url, format: 'slack', on: ['new-best'] }]);
+    const sentence = 'drift: the incumbent measures +100% since run 15 compared with before (z=46; noise 1% a run); the machine\'s speed changed';
+    n.handle({ type: 'drift', drifting: true, text: sentence, experimentId: 4, incumbent: 2 });
+    n.handle({ type: 'drift', drifting: false, text: 'no drift: the incumbent\'s 9 runs agree within the noise', experimentId: 9, incumbent: 2 });
+    await n.close();
+    expect(hits).toHaveLength(1); // the slack hook did not ask for drift
+    const body = JSON.parse(hits[0]!.body);
+    expect(body).toMatchObject({ kind: 'drift', tag: 'apr', metric: 'loss', sentence, incumbent: 2, experimentId: 4 });
+    expect(body.text).toBe(`[apr] the machine drifts: loss of the incumbent moved beyond the noise\n${sentence}\nseen at #4 on the incumbent #2; until it ends, every candidate is measured next to a fresh run of the incumbent`);
+  });
+
   it('sends one crash alert for 3 crashes in a row, and another only after a new streak', async () => {
     const { url, hits } = await hookServer();
     const n = notifier([{ url, format: 'ntfy' }]);

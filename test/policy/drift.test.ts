@@ -61,6 +61,8 @@ describe('drift detection', () => {
 
   it('says it cannot tell with too few runs; works on a linear scale for metrics that are not positive', () => {
     expect(detectDrift({ runs: series(6, every(3)) })).toMatchObject({ drifting: false, kind: 'unknown' });
+    // A metric that repeats exactly has no noise to measure a drift against, and no drift.
+    expect(detectDrift({ runs: every(5).map((at) => ({ at, value: 2 })) })).toMatchObject({ drifting: false, kind: 'none', sentence: "no drift: the incumbent's 5 runs are identical" });
     const rng = createRng(7);
     const runs = every(30).map((at) => ({ at, value: (at >= 100 ? 0.5 : 0) + 0.1 * rng.normal() }));
     const v = detectDrift({ runs });

@@ -143,6 +143,20 @@ describe('paired policy: decisions', () => {
     expect(old.status).toBe('rerun');
     expect(old.next).toEqual(['incumbent']);
     expect(old.reason).toBe('the incumbent was measured 12 experiments ago, to compare in pairs: measuring the incumbent');
+    // While the machine drifts, fresh runs do not screen either: a slower machine would discard a good candidate.
+    const drifting = paired.decide(input([C(1.02)], { drifting: true }));
+    expect(drifting.status).toBe('rerun');
+    expect(drifting.next).toEqual(['incumbent']);
+    expect(drifting.reason).toBe('the machine drifts, to compare in pairs: measuring the incumbent');
+  });
+
+  it('takes the rounding of identical values for no noise: a metric that repeats exactly is decided, not shown with 15 decimals', () => {
+    // The run's noise from three runs of 1.76: their mean rounds, and leaves a spread of ~1e-16.
+    const noise = { sigma: 2.2e-16, df: 2 };
+    const d = paired.decide(input([C(0.158537), I(1.76), I(1.76), C(0.158537)], { goal: 'maximize', noise }));
+    expect(d.status).toBe('discard');
+    const k = paired.decide(input([C(0.158537), I(1.76), I(1.76), C(0.158537)], { noise }));
+    expect(k.reason).toBe('kept: paired -1.60146 +- 0 (-91%), 2 pairs, p=0 (needs p < 0.025)');
   });
 
   it('discards when the pairs say not better, and at maxPairs when not significant, with the keep bar', () => {

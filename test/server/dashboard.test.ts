@@ -107,6 +107,8 @@ describe('dashboard server', () => {
     const summary = await (await fetch(`${base}/api/runs/${TAG}`, h)).json();
     expect(summary).toMatchObject({ tag: TAG, state: 'running', baseline: 1, goal: 'maximize', budgetSeconds: 5 });
     expect(summary.best).toBeGreaterThanOrEqual(2);
+    // The drift watch for the header: exact runs of the incumbent never drift (a new incumbent may have too few runs yet to say).
+    expect(summary.drift).toMatchObject({ drifting: false, sentence: expect.stringMatching(/^(no drift: the incumbent's \d+ runs are identical|too few runs of the incumbent to tell drift from noise \(n=[0-3], needs 4\))$/) });
 
     const d = await (await fetch(`${base}/api/runs/${TAG}/experiments/1`, h)).json();
     expect(d.title).toBe(`raise to 2 ${XSS}`);

@@ -31,7 +31,7 @@ describe('parseProgram', () => {
     const p = parseProgram(ok, 'program.md');
     expect(p.config.metric).toEqual({ name: 'val_bpb', goal: 'minimize', deterministic: false, tolerance: 0 });
     // Noise is measured, not assumed: three baseline runs unless the metric is deterministic.
-    expect(p.config.repeats).toEqual({ baseline: 3, max: 3, confirm: 2, refresh_incumbent: 25 });
+    expect(p.config.repeats).toEqual({ baseline: 3, max: 3, confirm: 2, refresh_incumbent: 5 });
     expect(p.config.decision).toEqual({ confidence: 0.95, min_effect: 0 });
     expect(p.config.limits).toEqual({ network: true });
     expect(p.config.budget).toBe(300);
@@ -45,7 +45,7 @@ describe('parseProgram', () => {
 
   it('runs a deterministic metric once and reads trust settings', () => {
     const p = parseProgram(ok.replace('goal: minimize }', 'goal: minimize, deterministic: true }').replace('agent: command', 'agent: command\nchecks: npm test\neval: { run: python eval.py, timeout: 2m }\nconstraints: ["memory_gb <= 60", "p99_ms < 20"]\nlimits: { memory: 4GB, processes: 256, network: false }'), 'program.md');
-    expect(p.config.repeats).toEqual({ baseline: 1, max: 1, confirm: 2, refresh_incumbent: 25 });
+    expect(p.config.repeats).toEqual({ baseline: 1, max: 1, confirm: 2, refresh_incumbent: 5 });
     expect(p.config.checks).toBe('npm test');
     expect(p.config.eval).toEqual({ run: 'python eval.py', timeout: 120, reads_hidden: false });
     expect(p.config.constraints).toEqual(['memory_gb <= 60', 'p99_ms < 20']);

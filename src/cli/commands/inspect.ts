@@ -5,6 +5,7 @@ import { relative, resolve } from 'node:path';
 import { writeReport } from '../../report/write.js';
 import { Ledger } from '../../ledger/ledger.js';
 import { ledgerPath, runPaths, runPathsOf } from '../../loop/context.js';
+import { storedDrift, type DriftState } from '../../loop/drift-watch.js';
 import { liveHarness } from '../../loop/setup.js';
 import { findRun, isRefusal, type RunTarget } from '../../loop/control.js';
 import { projectSpend, sandboxOf, summarize } from '../../loop/summary.js';
@@ -60,6 +61,8 @@ export async function statusReport(cwd: string, tag?: string): Promise<{ text: s
         if (warning) lines.push(`warning      #${r.id}: ${warning}`);
       }
     }
+    const drift = storedDrift(run.drift_json);
+    if (drift) lines.push(`drift        ${driftLine(drift)}`);
     for (const e of s.inFlight) {
       if (e.state === 'running' && e.started_at) {
         const elapsed = (Date.now() - e.started_at) / 1000;
@@ -80,10 +83,17 @@ export async function statusReport(cwd: string, tag?: string): Promise<{ text: s
     }
     if (s.lastRecorded) lines.push(`last         ${experimentLine(s.lastRecorded).trim()}`);
     lines.push(`results      ${relative(cwd, runPathsOf(repo, run).resultsTsv) || '.'}`);
-    return { text: lines.join('\n'), json: { ...s, running: Boolean(pid), pid } };
+    return { text: lines.join('\n'), json: { ...s, running: Boolean(pid), pid, drift: drift ?? null } };
   } finally {
     ledger.close();
   }
+}
+
+/** The drift watch's verdict for `status`: the drift while it lasts, else the latest one said, else the current look. */
+export function driftLine(d: DriftState): string {
+  if (d.drifting) return `${d.sentence} (incumbent #${d.incumbent}, seen at #${d.experimentId})`;
+  if (d.last) return `none now (incumbent #${d.incumbent}); the last, at #${d.last.experimentId}: ${d.last.sentence}`;
+  return d.sentence;
 }
 
 export function registerInspect(program: Command): void {
