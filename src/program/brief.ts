@@ -97,8 +97,6 @@ export interface BriefInput {
   /** Log tails of recent failures, by experiment id. */
   logTails?: Record<number, string>;
   notes?: string[];
-  /** The drift watch's sentence while the machine drifts (loop/drift-watch.ts): results near it are less certain. */
-  drift?: string;
   maxHistory?: number;
   maxFailures?: number;
   /** The program's `brief_metrics:`: secondary metrics shown as columns of the history. */
@@ -107,7 +105,7 @@ export interface BriefInput {
   remeasured?: number[];
   /** The keep bar of this moment (policy/keep-bar.ts currentKeepBar). */
   keepBar?: KeepBar | null;
-  /** Set when the machine's measurements drift: what drifts, in one sentence. */
+  /** The drift watch's sentence while the machine drifts (loop/drift-watch.ts): results near it are less certain. */
   drift?: string;
 }
 
