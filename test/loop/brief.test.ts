@@ -54,10 +54,11 @@ LOOP FOREVER:
     const brief = readFileSync(join(repo, '.autoresearch/w/experiments/4/brief.md'), 'utf8');
     expect(brief).toContain('| id | status | value (n) | delta | why | mem_mb | change |');
     // The neutral change: not significant at its p (or worse on its first run), with its n.
-    expect(brief).toMatch(/\| 1 \| discard \| [\d.]+ \(\d\) \| [-+][\d.]+ \| (not sig\.: p=[\d.]+ \(needs < 0\.017\)|worse), n=\d vs \d \| 120 \| /);
-    expect(brief).toMatch(/\| 2 \| keep \| [\d.]+\*? \(\d\) \| -[\d.]+ \| p[<=][\d.]+, n=\d vs \d \| 140 \| /);
+    // (paired policy: worse on its first run, or not significant after its pairs).
+    expect(brief).toMatch(/\| 1 \| discard \| [\d.]+ \(\d\) \| [-+][\d.]+ \| (not sig\.: p=[\d.]+ \(needs < 0\.025\), \d pairs|worse, n=1 vs \d) \| 120 \| /);
+    expect(brief).toMatch(/\| 2 \| keep \| [\d.]+\*? \(\d\) \| -[\d.]+ \| p[<=][\d.]+, \d pairs \| 140 \| /);
     expect(brief).toMatch(/\| 3 \| invalid \| — \| {2}\| checks failed \(exit 1\) \| — \| /);
-    expect(brief).toMatch(/- keep bar: with the current noise a decrease of about [\d.]+ in `score` is needed to keep a change \(3 runs each; one-sided t-test at p < 0\.017 on the noise sd [\d.]+ of repeated runs \(df \d+\)\)/);
+    expect(brief).toMatch(/- keep bar: with the current noise a decrease of about [\d.]+ in `score` is needed to keep a change \(3 pairs each; paired t-test at p < 0\.025, from the noise as of experiment \d+\)/);
     // The failing assertion, not the runner's totals.
     expect(brief).toContain('not ok 1 - memory stays within the limit');
     expect(brief).toContain('MEM=999 is over the limit of 150');

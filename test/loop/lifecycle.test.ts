@@ -184,7 +184,7 @@ describe('the experiment lifecycle on a real repository', () => {
     expect(readFileSync(rows[1]!.log_path!, 'utf8')).toContain('progress: 50%');
     const brief = readFileSync(join(repo, '.autoresearch/t1/experiments/3/brief.md'), 'utf8');
     expect(brief).toContain('score = 4 at experiment 1');
-    expect(brief).toContain('| 2 | discard | 6 (1) | +2 | worse, n=1 vs 1 |');
+    expect(brief).toContain('| 2 | discard | 6 (1) | +2 | worse, n=1 vs 2 |');
     expect(brief).toContain('Lower the score.');
     const later = readFileSync(join(repo, '.autoresearch/t1/experiments/5/brief.md'), 'utf8');
     expect(later).toContain('boom: model diverged'); // failures feed back into the next brief
