@@ -10,11 +10,11 @@ import { oneLine as titleLine, titleFromMessage } from './title.js';
 import { loadOptionalSdk } from './optional-sdk.js';
 import { DurationSchema, EnvNameSchema } from '../program/zod-types.js';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { renderBriefWithin } from '../program/brief.js';
-import { makeMatcher } from '../workspace/rules.js';
+import { workspacePaths } from '../workspace/paths.js';
 import type { Price } from './pricing.js';
 import { costOf } from './pricing.js';
 import type { Agent, Proposal, ProposalContext, Usage } from './agent.js';
@@ -84,41 +84,22 @@ export interface PermissionStats {
  * a string is the refusal the model sees. Exported for unit tests.
  */
 export function permissionPolicy(o: { workspace: string; programDir: string; editable: string[]; protected: string[]; allowBash: boolean }) {
-  const workspace = realpathSync(o.workspace);
-  const programDir = realpathSync(o.programDir);
-  const isEditable = makeMatcher(o.editable);
-  const isProtected = makeMatcher(o.protected);
-  const rulesText = `editable: ${o.editable.join(', ') || '(nothing)'}${o.protected.length ? `; protected: ${o.protected.join(', ')}` : ''}`;
-
-  /** The real location of `p` (relative to the program folder), symlinks followed through its deepest existing ancestor. */
-  function real(p: string): string {
-    const abs = resolve(programDir, p);
-    let probe = abs;
-    while (!existsSync(probe) && dirname(probe) !== probe) probe = dirname(probe);
-    const r = realpathSync(probe);
-    return abs === probe ? r : resolve(r, relative(probe, abs));
-  }
-  const inside = (root: string, abs: string) => abs === root || abs.startsWith(root + sep);
+  // Claude Code's tools give absolute paths; reads may look anywhere in the worktree.
+  const paths = workspacePaths({ programDir: o.programDir, readRoot: o.workspace, editable: o.editable, protected: o.protected, paths: 'absolute' });
 
   return (tool: string, input: Record<string, unknown>): string | null => {
     if (READ_TOOLS.has(tool)) {
       const p = input.file_path ?? input.path;
       if (p === undefined || p === null || p === '') return null;
       if (typeof p !== 'string') return `${tool}: expected a path`;
-      const abs = real(p);
-      if (!inside(workspace, abs)) return `${p} is outside the workspace (${workspace}); only files inside it may be read`;
-      return null;
+      const v = paths.mayRead(p);
+      return v.ok ? null : v.reason;
     }
     if (tool in WRITE_TOOLS) {
       const p = input[WRITE_TOOLS[tool]!];
       if (typeof p !== 'string' || !p) return `${tool}: a file path is required`;
-      const abs = real(p);
-      if (!inside(programDir, abs)) return `${p} is outside the program folder (${programDir}); only editable files may be changed (${rulesText}). The change was not applied`;
-      const rel = relative(programDir, abs).split(sep).join('/');
-      if (rel === '.git' || rel.startsWith('.git/') || rel.split('/').includes('.git')) return `${p}: the .git folder is off limits`;
-      if (isProtected(rel)) return `${rel} is protected and may not be changed (${rulesText}); the change was not applied`;
-      if (!isEditable(rel)) return `${rel} is not editable (${rulesText}); the change was not applied`;
-      return null;
+      const v = paths.mayWrite(p);
+      return v.ok ? null : v.reason;
     }
     if (COMMAND_TOOLS.has(tool)) {
       return o.allowBash ? null : `${tool} is not allowed: this agent may not run commands (set \`allow_bash: true\` under \`agent:\` to allow it). Do not try to run anything; the harness runs the experiment after you finish`;
