@@ -18,7 +18,7 @@ import { workspacePaths } from '../workspace/paths.js';
 import type { Price } from './pricing.js';
 import { costOf } from './pricing.js';
 import type { Agent, Proposal, ProposalContext, Usage } from './agent.js';
-import { agentOptions, type AgentContext } from './registry.js';
+import { defineAgent, parseAgentOptions, type AgentContext } from './descriptor.js';
 
 const duration = DurationSchema;
 
@@ -43,16 +43,24 @@ type Sdk = typeof import('@anthropic-ai/claude-agent-sdk');
 
 const loadSdk = (): Promise<Sdk> => loadOptionalSdk('claude-code', '@anthropic-ai/claude-agent-sdk', () => import('@anthropic-ai/claude-agent-sdk'));
 
+export const claudeCodeAgent = defineAgent({
+  name: 'claude-code',
+  summary: 'Claude Code (optional: npm install @anthropic-ai/claude-agent-sdk)',
+  hint: 'write `agent: { name: claude-code, model: claude-sonnet-4-20250514, max_turns: 30 }`',
+  optionsSchema: ClaudeCodeOptionsSchema,
+  load: async (o, ctx) =>
+    new ClaudeCodeAgent(await loadSdk(), o, {
+      env: ctx.env,
+      editable: ctx.program.config.editable,
+      protected: ctx.program.config.protected,
+      prices: ctx.program.config.prices,
+      briefTokens: ctx.program.config.brief_tokens,
+    }),
+});
+
+/** The agent for raw `agent:` options (checked here). */
 export async function createClaudeCodeAgent(options: Record<string, unknown>, ctx: AgentContext): Promise<Agent> {
-  const o = agentOptions(ClaudeCodeOptionsSchema, options, ctx, 'claude-code');
-  const sdk = await loadSdk();
-  return new ClaudeCodeAgent(sdk, o, {
-    env: ctx.env,
-    editable: ctx.program.config.editable,
-    protected: ctx.program.config.protected,
-    prices: ctx.program.config.prices,
-    briefTokens: ctx.program.config.brief_tokens,
-  });
+  return claudeCodeAgent.load(parseAgentOptions(claudeCodeAgent, options, ctx), ctx);
 }
 
 export interface ClaudeCodeSettings {
