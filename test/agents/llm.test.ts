@@ -192,6 +192,16 @@ describe('the llm agent, rules', () => {
     expect(proposal.meta).toMatchObject({ toolErrors: 8 });
   });
 
+  it('lists and searches only what it may read: a symlink pointing out is neither shown nor searched', async () => {
+    const server = await fake(calls(['list_files', {}], ['search_text', { pattern: 'outside the program folder' }]));
+    const s = setup(anthropic(server));
+    symlinkSync('../secret.txt', join(s.dir, 'leak.txt')); // new, not ignored: git lists it
+    await s.agent.propose(s.ctx);
+    expect(toolResult(server.requests[1]!)).toContain('train.py (editable)');
+    expect(toolResult(server.requests[1]!)).not.toContain('leak.txt');
+    expect(toolResult(server.requests[2]!)).toContain('no matches');
+  });
+
   it('shows protected files read-only by default, and hides them with read_protected: false', async () => {
     const script = calls(['list_files', {}], ['read_file', { path: 'prepare.py' }], ['search_text', { pattern: 'SECRET_SPLIT' }]);
     const open = await fake(script);
