@@ -2,7 +2,8 @@
  * `autoresearch run` as a library call: open (or resume) the run, build the agent, executor and
  * policy, and drive the loop until a stop condition. The CLI is a thin shell around this.
  */
-import { createAgent, agentSetting, type AgentContext } from './agents/registry.js';
+import { createAgent, agentSetting } from './agents/registry.js';
+import type { AgentContext } from './agents/descriptor.js';
 import type { Agent } from './agents/agent.js';
 import type { Executor } from './executors/executor.js';
 import { createExecutor } from './executors/create.js';

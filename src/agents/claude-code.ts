@@ -10,15 +10,15 @@ import { oneLine as titleLine, titleFromMessage } from './title.js';
 import { loadOptionalSdk } from './optional-sdk.js';
 import { DurationSchema, EnvNameSchema } from '../program/zod-types.js';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { renderBriefWithin } from '../program/brief.js';
-import { makeMatcher } from '../workspace/rules.js';
+import { workspacePaths } from '../workspace/paths.js';
 import type { Price } from './pricing.js';
 import { costOf } from './pricing.js';
 import type { Agent, Proposal, ProposalContext, Usage } from './agent.js';
-import { agentOptions, type AgentContext } from './registry.js';
+import { defineAgent, parseAgentOptions, type AgentContext } from './descriptor.js';
 
 const duration = DurationSchema;
 
@@ -43,16 +43,24 @@ type Sdk = typeof import('@anthropic-ai/claude-agent-sdk');
 
 const loadSdk = (): Promise<Sdk> => loadOptionalSdk('claude-code', '@anthropic-ai/claude-agent-sdk', () => import('@anthropic-ai/claude-agent-sdk'));
 
+export const claudeCodeAgent = defineAgent({
+  name: 'claude-code',
+  summary: 'Claude Code (optional: npm install @anthropic-ai/claude-agent-sdk)',
+  hint: 'write `agent: { name: claude-code, model: claude-sonnet-4-20250514, max_turns: 30 }`',
+  optionsSchema: ClaudeCodeOptionsSchema,
+  load: async (o, ctx) =>
+    new ClaudeCodeAgent(await loadSdk(), o, {
+      env: ctx.env,
+      editable: ctx.program.config.editable,
+      protected: ctx.program.config.protected,
+      prices: ctx.program.config.prices,
+      briefTokens: ctx.program.config.brief_tokens,
+    }),
+});
+
+/** The agent for raw `agent:` options (checked here). */
 export async function createClaudeCodeAgent(options: Record<string, unknown>, ctx: AgentContext): Promise<Agent> {
-  const o = agentOptions(ClaudeCodeOptionsSchema, options, ctx, 'claude-code');
-  const sdk = await loadSdk();
-  return new ClaudeCodeAgent(sdk, o, {
-    env: ctx.env,
-    editable: ctx.program.config.editable,
-    protected: ctx.program.config.protected,
-    prices: ctx.program.config.prices,
-    briefTokens: ctx.program.config.brief_tokens,
-  });
+  return claudeCodeAgent.load(parseAgentOptions(claudeCodeAgent, options, ctx), ctx);
 }
 
 export interface ClaudeCodeSettings {
@@ -84,41 +92,22 @@ export interface PermissionStats {
  * a string is the refusal the model sees. Exported for unit tests.
  */
 export function permissionPolicy(o: { workspace: string; programDir: string; editable: string[]; protected: string[]; allowBash: boolean }) {
-  const workspace = realpathSync(o.workspace);
-  const programDir = realpathSync(o.programDir);
-  const isEditable = makeMatcher(o.editable);
-  const isProtected = makeMatcher(o.protected);
-  const rulesText = `editable: ${o.editable.join(', ') || '(nothing)'}${o.protected.length ? `; protected: ${o.protected.join(', ')}` : ''}`;
-
-  /** The real location of `p` (relative to the program folder), symlinks followed through its deepest existing ancestor. */
-  function real(p: string): string {
-    const abs = resolve(programDir, p);
-    let probe = abs;
-    while (!existsSync(probe) && dirname(probe) !== probe) probe = dirname(probe);
-    const r = realpathSync(probe);
-    return abs === probe ? r : resolve(r, relative(probe, abs));
-  }
-  const inside = (root: string, abs: string) => abs === root || abs.startsWith(root + sep);
+  // Claude Code's tools give absolute paths; reads may look anywhere in the worktree.
+  const paths = workspacePaths({ programDir: o.programDir, readRoot: o.workspace, editable: o.editable, protected: o.protected, paths: 'absolute' });
 
   return (tool: string, input: Record<string, unknown>): string | null => {
     if (READ_TOOLS.has(tool)) {
       const p = input.file_path ?? input.path;
       if (p === undefined || p === null || p === '') return null;
       if (typeof p !== 'string') return `${tool}: expected a path`;
-      const abs = real(p);
-      if (!inside(workspace, abs)) return `${p} is outside the workspace (${workspace}); only files inside it may be read`;
-      return null;
+      const v = paths.mayRead(p);
+      return v.ok ? null : v.reason;
     }
     if (tool in WRITE_TOOLS) {
       const p = input[WRITE_TOOLS[tool]!];
       if (typeof p !== 'string' || !p) return `${tool}: a file path is required`;
-      const abs = real(p);
-      if (!inside(programDir, abs)) return `${p} is outside the program folder (${programDir}); only editable files may be changed (${rulesText}). The change was not applied`;
-      const rel = relative(programDir, abs).split(sep).join('/');
-      if (rel === '.git' || rel.startsWith('.git/') || rel.split('/').includes('.git')) return `${p}: the .git folder is off limits`;
-      if (isProtected(rel)) return `${rel} is protected and may not be changed (${rulesText}); the change was not applied`;
-      if (!isEditable(rel)) return `${rel} is not editable (${rulesText}); the change was not applied`;
-      return null;
+      const v = paths.mayWrite(p);
+      return v.ok ? null : v.reason;
     }
     if (COMMAND_TOOLS.has(tool)) {
       return o.allowBash ? null : `${tool} is not allowed: this agent may not run commands (set \`allow_bash: true\` under \`agent:\` to allow it). Do not try to run anything; the harness runs the experiment after you finish`;

@@ -20,7 +20,7 @@ import { z } from 'zod';
 import { UserError } from '../program/errors.js';
 import type { Agent, Proposal, ProposalContext, Usage } from './agent.js';
 import { costOf, type Price } from './pricing.js';
-import { agentOptions, type AgentContext } from './registry.js';
+import { defineAgent, parseAgentOptions, type AgentContext } from './descriptor.js';
 
 const duration = DurationSchema;
 
@@ -42,15 +42,23 @@ type CodexSdk = typeof import('@openai/codex-sdk');
 
 const loadSdk = (): Promise<CodexSdk> => loadOptionalSdk('codex', '@openai/codex-sdk', () => import('@openai/codex-sdk'));
 
+export const codexAgent = defineAgent({
+  name: 'codex',
+  summary: 'OpenAI Codex (optional: npm install @openai/codex-sdk)',
+  hint: 'write `agent: { name: codex, model: gpt-5-codex, sandbox: workspace-write }`',
+  optionsSchema: CodexOptionsSchema,
+  load: async (o, ctx) =>
+    new CodexAgent(await loadSdk(), o, {
+      env: ctx.env,
+      editable: ctx.program.config.editable,
+      protected: ctx.program.config.protected,
+      prices: ctx.program.config.prices,
+    }),
+});
+
+/** The agent for raw `agent:` options (checked here). */
 export async function createCodexAgent(options: Record<string, unknown>, ctx: AgentContext): Promise<Agent> {
-  const o = agentOptions(CodexOptionsSchema, options, ctx, 'codex');
-  const sdk = await loadSdk();
-  return new CodexAgent(sdk, o, {
-    env: ctx.env,
-    editable: ctx.program.config.editable,
-    protected: ctx.program.config.protected,
-    prices: ctx.program.config.prices,
-  });
+  return codexAgent.load(parseAgentOptions(codexAgent, options, ctx), ctx);
 }
 
 export interface CodexAgentSettings {

@@ -7,11 +7,25 @@
  */
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { z } from 'zod';
 import { LocalExecutor } from '../executors/local.js';
+import { DurationSchema } from '../program/zod-types.js';
 import { AgentExhausted, type Agent, type Proposal, type ProposalContext } from './agent.js';
+import { defineAgent } from './descriptor.js';
 import { parseTitleLines } from './title.js';
 
 export const EXIT_EXHAUSTED = 99;
+
+export const commandAgent = defineAgent({
+  name: 'command',
+  summary: 'any shell command: a CLI agent, a script, a person with an editor',
+  hint: 'write `agent: { name: command, command: ./propose.sh, timeout: 30m }`',
+  optionsSchema: z.strictObject({
+    command: z.string({ error: 'the command agent needs `command:`' }).min(1, 'the command agent needs `command:`'),
+    timeout: DurationSchema.default(1800),
+  }),
+  load: async (o, ctx) => new CommandAgent({ command: o.command, timeoutSeconds: o.timeout, env: ctx.env }),
+});
 
 export interface CommandAgentOptions {
   command: string;

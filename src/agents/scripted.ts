@@ -4,9 +4,20 @@
  * interrupted gets patch k, counted from the ledger, so a resumed run continues with the right patch.
  */
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
+import { z } from 'zod';
 import { git } from '../workspace/git.js';
 import { AgentExhausted, type Agent, type Proposal, type ProposalContext } from './agent.js';
+import { defineAgent } from './descriptor.js';
+
+export const scriptedAgent = defineAgent({
+  name: 'scripted',
+  summary: 'applies the given patches in order, one per experiment',
+  hint: 'write `agent: { name: scripted, patches: [ideas/1.patch, ideas/2.patch] }`',
+  optionsSchema: z.strictObject({ patches: z.array(z.string()).min(1, 'list at least one patch file') }),
+  load: async (o, ctx) =>
+    new ScriptedAgent(o.patches.map((p) => resolve(ctx.programDirAbs, p)), (id) => ctx.ledger.proposalsBefore(ctx.runTag, id)),
+});
 
 export class ScriptedAgent implements Agent {
   readonly name = 'scripted';

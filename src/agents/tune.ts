@@ -15,7 +15,20 @@ import { checkSpaceAgainstFiles, readAssignment, rewriteAssignment } from '../tu
 import { describeChange, propose, SpaceExhaustedError, type HistoryEntry } from '../tune/optimizer.js';
 import { stringSeed } from '../tune/random.js';
 import { parseSearchSpace, SearchSpaceError, type Config, type SearchSpace } from '../tune/space.js';
+import { z } from 'zod';
 import { AgentExhausted, type Agent, type Proposal, type ProposalContext } from './agent.js';
+import { defineAgent } from './descriptor.js';
+
+export const tuneAgent = defineAgent({
+  name: 'tune',
+  summary: 'built-in optimizer (TPE) over the constants under `search:`; no model',
+  hint: 'write `agent: tune`; the search space goes under `search:`',
+  optionsSchema: z.strictObject({}),
+  load: async (_o, ctx) => {
+    const { space, defaults } = loadSearchSpace(ctx.program, ctx.programDirAbs);
+    return new TuneAgent(space, defaults, ctx.program.config.metric.goal, ctx.ledger, ctx.runTag);
+  },
+});
 
 export interface TuneMeta {
   config: Config;

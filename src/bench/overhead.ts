@@ -6,7 +6,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import '../agents/builtin.js';
 import { Ledger } from '../ledger/ledger.js';
 import { emptyExperiment } from '../loop/experiment.js';
 import type { LoopEvent } from '../loop/events.js';

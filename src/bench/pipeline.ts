@@ -5,7 +5,6 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import '../agents/builtin.js';
 import { Ledger } from '../ledger/ledger.js';
 import { startRun } from '../run.js';
 import { benchRepo } from './fixture.js';

@@ -4,7 +4,6 @@
  * experiment; the metric is constant and deterministic, so every candidate runs exactly once.
  */
 import { rmSync } from 'node:fs';
-import '../agents/builtin.js';
 import type { LoopEvent } from '../loop/events.js';
 import { startRun } from '../run.js';
 import { benchRepo } from './fixture.js';

@@ -8,7 +8,6 @@ import { registerControls } from './commands/control.js';
 import { registerServe } from './commands/serve.js';
 import { registerInspect, registerReport } from './commands/inspect.js';
 import { registerRun } from './commands/run.js';
-import '../agents/builtin.js';
 import { armCrashPoints } from '../loop/crash-point.js';
 
 // The crash-safety tests kill this process at chosen states; a program embedding the library never arms them.

@@ -12,6 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { signalProcess } from './proc.js';
+import { sleep } from '../util/sleep.js';
 
 export const CGROUP_V1_MOUNT = '/sys/fs/cgroup';
 export const CGROUP_CONTROLLERS = ['memory', 'pids', 'freezer'] as const;
@@ -23,8 +24,6 @@ const REQUIRED_FILE: Record<CgroupController, string> = {
   pids: 'pids.current',
   freezer: 'freezer.state',
 };
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 let sequence = 0;
 

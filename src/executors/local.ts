@@ -22,6 +22,7 @@ import { type LimitPlan, planLimits, validateLimits } from './limits.js';
 import { BoundedLog } from './log-sink.js';
 import { MetricStream } from '../metrics/stream.js';
 import { environHas, groupMembers, processGroupAlive, signalGroup, signalProcess, TreeMemorySampler } from './proc.js';
+import { sleep } from '../util/sleep.js';
 
 export { detectCgroupSupport } from './cgroup.js';
 
@@ -85,8 +86,6 @@ const DRAIN_TIMEOUT_MS = 1000;
 /** After SIGKILL, how long to wait for the tree to disappear. */
 const KILL_WAIT_MS = 5000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls `done` with a growing interval (1 ms up to 20 ms) until true or `ms` elapsed. */
 async function waitUntil(done: () => boolean, ms: number, onPoll?: () => void): Promise<boolean> {

@@ -3,6 +3,7 @@
  * answers and accepts them, and submission retried through a controller's bad minutes.
  */
 import { UserError } from '../program/errors.js';
+import { retry, RetryFailure } from '../util/retry.js';
 import type { CommandResult } from './slurm-cli.js';
 
 /** Runs one Slurm client command (the executor's environment and timeout). */
@@ -31,7 +32,8 @@ export function jobOptions(o: JobOptions, time: string | undefined): string[] {
 
 const lastLine = (s: string): string => s.trim().split('\n').filter(Boolean).at(-1)?.replace(/^sbatch: (error|fatal): /, '') ?? '';
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** sbatch said no (or gave no job id): worth another try, unlike a client that cannot start. */
+class Refused extends Error {}
 
 /**
  * sbatch, retried with backoff: a controller that restarts or is briefly overloaded must not end
@@ -39,18 +41,21 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * (the experiment is run again on resume). Returns the job id; null when aborted while waiting.
  */
 export async function submitJob(slurm: SlurmCommand, args: string[], delays: number[], signal?: AbortSignal): Promise<string | null> {
-  let last = '';
-  for (let attempt = 0; ; attempt++) {
+  const submit = async () => {
     const r = await slurm('sbatch', args);
     const jobId = /^(\d+)/.exec(r.stdout.trim())?.[1];
     if (r.code === 0 && jobId) return jobId;
-    last = (r.stderr || r.stdout).trim().split('\n').filter(Boolean).at(-1) ?? `exit ${r.code ?? 'killed'}`;
-    if (attempt >= delays.length) break;
-    await sleep(delays[attempt]!);
+    throw new Refused((r.stderr || r.stdout).trim().split('\n').filter(Boolean).at(-1) ?? `exit ${r.code ?? 'killed'}`);
+  };
+  try {
+    return await retry(submit, { attempts: delays.length + 1, delay: delays, retryable: (e) => e instanceof Refused, signal });
+  } catch (e) {
     if (signal?.aborted) return null;
+    if (!(e instanceof RetryFailure)) throw e;
+    if (!(e.cause instanceof Refused)) throw e.cause;
+    throw new UserError(`sbatch refused the experiment ${e.attempts} times, the last one with: ${e.cause.message}`,
+      'check the cluster (scontrol ping, sinfo) and the `slurm:` options in program.md, then run the same command again to resume');
   }
-  throw new UserError(`sbatch refused the experiment ${delays.length + 1} times, the last one with: ${last}`,
-    'check the cluster (scontrol ping, sinfo) and the `slurm:` options in program.md, then run the same command again to resume');
 }
 
 /** Before a run: the controller answers, and sbatch accepts the job options (--test-only submits nothing). */

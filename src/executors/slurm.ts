@@ -41,6 +41,7 @@ import {
 import { jobResult, mapJobState, type SlurmExecutionResult } from './slurm-state.js';
 import { finalizeLog, jobPaths, type JobPaths, type JobStatus, readJobError, readScannedMetrics, readStarted, readStatus, renderParams } from './slurm-job.js';
 import { JOB_SCRIPT } from './slurm-script.js';
+import { sleep } from '../util/sleep.js';
 
 export interface SlurmExecutorOptions {
   /** --partition */
@@ -75,8 +76,6 @@ const CONTROLLER_OUTAGE_MS = 5 * 60_000;
 const STATUS_GRACE_MS = 5000;
 /** Largest tail the job keeps in memory on the node (as BoundedLog). */
 const MAX_TAIL_BYTES = 2 ** 31 - 1;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function sanitizeBytes(value: number, fallback: number): number {
   if (!Number.isFinite(value)) return fallback;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { ExecutionResult, ProcessHandle } from '../executors/executor.js';
 import type { ExperimentRow } from '../ledger/types.js';
 import type { Arm } from '../policy/policy.js';
-import { pooledNoise } from '../policy/stats.js';
+import { mean, pooledNoise } from '../policy/stats.js';
 import { diffStat, git } from '../workspace/git.js';
 import { tamperedFiles } from '../workspace/protect.js';
 import { Worktree } from '../workspace/worktree.js';
@@ -22,7 +22,6 @@ import { watchDrift } from './drift-watch.js';
 import { currentSequence, judgementHistory } from './judgement.js';
 import { checkPrimary, describeRefusal, type MetricRefusal, type ParsedMetrics } from '../metrics/parse.js';
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => (xs.length < 2 ? null : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
 
 /**

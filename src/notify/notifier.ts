@@ -9,6 +9,7 @@ import { improvementPercent } from '../loop/summary.js';
 import type { Goal } from '../ledger/types.js';
 import { DEFAULT_CRASHES_IN_A_ROW, DEFAULT_DIGEST_EVERY, NOTICE_KINDS, type NoticeKind, type WebhookConfig } from './config.js';
 import { buildDelivery, firstLine, type Delivery, type Notice } from './payloads.js';
+import { retry, retryAfterMs, RetryFailure } from '../util/retry.js';
 
 export interface RetryOptions {
   /** Tries per notice, the first included (default 5). */
@@ -61,15 +62,12 @@ export function redactUrl(url: string): string {
   }
 }
 
-function retryAfterMs(header: string | null): number | null {
-  if (!header) return null;
-  const s = Number(header);
-  if (Number.isFinite(s)) return Math.max(0, s * 1000);
-  const at = Date.parse(header);
-  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : null;
+/** A webhook's answer that is not 2xx. */
+class HttpFailure extends Error {
+  constructor(readonly status: number, statusText: string, readonly retryAfter: number | null) {
+    super(`HTTP ${status}${statusText ? ` ${statusText}` : ''}`);
+  }
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class Notifier {
   private readonly hooks: Required<Pick<WebhookConfig, 'url' | 'format' | 'on' | 'crashes_in_a_row' | 'digest_every'>>[];
@@ -264,30 +262,30 @@ export class Notifier {
   /** Delivers one notice with retries; returns why it failed for good, or null. */
   private async deliver(item: QueueItem): Promise<string | null> {
     const hook = this.hooks[item.hook]!;
-    let why = 'unknown error';
-    for (let attempt = 1; attempt <= this.retry.attempts; attempt++) {
-      let wait = Math.min(this.retry.maxMs, this.retry.baseMs * 2 ** (attempt - 1));
-      try {
-        const res = await this.doFetch(hook.url, {
-          method: 'POST',
-          headers: item.delivery.headers,
-          body: item.delivery.body,
-          signal: AbortSignal.timeout(this.retry.timeoutMs),
-        });
-        await res.arrayBuffer().catch(() => undefined);
-        if (res.ok) return null;
-        why = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
-        const retryable = res.status >= 500 || res.status === 429 || res.status === 408;
-        if (!retryable) return why;
-        const after = retryAfterMs(res.headers.get('retry-after'));
-        if (after !== null) wait = Math.min(this.retry.maxMs, Math.max(wait, after));
-      } catch (err) {
-        const e = err as Error & { cause?: { code?: string; message?: string } };
-        why = e.cause?.code ?? e.cause?.message ?? e.message;
-      }
-      if (attempt < this.retry.attempts) await sleep(wait);
+    const post = async () => {
+      const res = await this.doFetch(hook.url, {
+        method: 'POST',
+        headers: item.delivery.headers,
+        body: item.delivery.body,
+        signal: AbortSignal.timeout(this.retry.timeoutMs),
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      if (!res.ok) throw new HttpFailure(res.status, res.statusText, retryAfterMs(res.headers.get('retry-after')));
+    };
+    try {
+      await retry(post, {
+        attempts: this.retry.attempts,
+        delay: { baseMs: this.retry.baseMs, maxMs: this.retry.maxMs },
+        // Network errors and timeouts are worth another try; of the answers, only these.
+        retryable: (e) => !(e instanceof HttpFailure) || e.status >= 500 || e.status === 429 || e.status === 408,
+        retryAfterMs: (e) => (e instanceof HttpFailure ? e.retryAfter : null),
+      });
+      return null;
+    } catch (err) {
+      const e = (err instanceof RetryFailure ? err.cause : err) as Error & { cause?: { code?: string; message?: string } };
+      const why = e instanceof HttpFailure ? e.message : e.cause?.code ?? e.cause?.message ?? e.message;
+      return err instanceof RetryFailure && err.exhausted ? `${why} (after ${err.attempts} tries)` : why;
     }
-    return `${why} (after ${this.retry.attempts} tries)`;
   }
 
   private warnOnce(hook: number, text: string): void {

@@ -3,6 +3,7 @@
  * so the noise-aware policy can replace the strict one without touching the loop.
  */
 import type { Goal } from '../ledger/types.js';
+import { mean } from './stats.js';
 
 export interface Measurement {
   /** Every measured value of the primary metric (one per run). */
@@ -103,7 +104,6 @@ export interface Policy {
   decide(input: DecisionInput): Decision;
 }
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 /** Six significant digits, trailing zeros dropped: enough to tell values apart in a reason. */
 export const show = (v: number) => Number(v.toPrecision(6)).toString();
 

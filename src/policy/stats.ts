@@ -1,6 +1,7 @@
 /**
  * The statistics the noise-aware policy needs, written out here (no dependency): means, variances,
- * the run's pooled measurement noise, Student's t distribution and a one-sided Welch test.
+ * the run's pooled measurement noise, Student's t distribution and a one-sided Welch test. The
+ * one `mean` and `variance` of the code base: the loop and TPE use them too.
  * Pure functions; accuracy targets ~1e-8 on the t CDF, far below what any decision depends on.
  */
 

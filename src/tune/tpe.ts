@@ -9,6 +9,7 @@
 import { binOf, type Dim } from './encode.js';
 import { logSumExp, logTruncMass, logTruncPdf, sampleTrunc } from './gauss.js';
 import type { Rng } from './random.js';
+import { variance } from '../policy/stats.js';
 
 export interface Observation {
   /** Coordinates (see encode.ts). */
@@ -91,8 +92,7 @@ function fitParzen(dims: Dim[], xs: number[][], opts: TpeOptions): Parzen {
       // the latter shrinks as the good group concentrates, which is what refines the optimum.
       let s = opts.bandwidth * 0.2 * Math.max(n, 1) ** (-1 / (dims.length + 4));
       if (opts.spread === 'std' && n >= 2) {
-        const mean = obs.reduce((a, b) => a + b, 0) / n;
-        const sd = Math.sqrt(obs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+        const sd = Math.sqrt(variance(obs));
         s = opts.bandwidth * 1.06 * sd * n ** (-1 / (dims.length + 4));
       }
       sigmas = obs.map(() => s);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createClaudeCodeAgent, permissionPolicy } from '../../src/agents/claude-code.js';
-import type { AgentContext } from '../../src/agents/registry.js';
+import type { AgentContext } from '../../src/agents/descriptor.js';
 import type { Ledger } from '../../src/ledger/ledger.js';
 import { parseProgram } from '../../src/program/program.js';
 import type { FakeLlm, FakeRequest, Turn } from '../helpers/fake-llm.js';

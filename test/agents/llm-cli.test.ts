@@ -36,7 +36,7 @@ run: bash exp.sh
 budget: 5s
 editable: [params.sh]
 protected: [exp.sh]
-agent: { name: llm, model: "anthropic:fake-model", base_url: "${fake.url}/v1", retry_base_ms: 1 }
+agent: { name: llm, model: "anthropic:fake-model", base_url: "${fake.url}/v1" }
 prices: { "anthropic:fake-model": { input: 1, output: 10, cached_input: 0.1, cache_write: 1.25 } }
 stop: { experiments: 1 }
 ---

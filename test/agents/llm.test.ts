@@ -45,7 +45,7 @@ interface Setup {
 
 function setup(options: Record<string, unknown>, env: NodeJS.ProcessEnv = { ANTHROPIC_API_KEY: 'sk-fake', OPENAI_API_KEY: 'sk-fake' }): Setup {
   const { repo, dir, actx, ctx } = agentFixture(FILES, env);
-  return { repo, dir, agent: createLlmAgent({ retry_base_ms: 1, ...options }, actx), ctx };
+  return { repo, dir, agent: createLlmAgent(options, actx), ctx };
 }
 
 const read = (dir: string, f: string) => readFileSync(join(dir, f), 'utf8');
@@ -192,6 +192,16 @@ describe('the llm agent, rules', () => {
     expect(proposal.meta).toMatchObject({ toolErrors: 8 });
   });
 
+  it('lists and searches only what it may read: a symlink pointing out is neither shown nor searched', async () => {
+    const server = await fake(calls(['list_files', {}], ['search_text', { pattern: 'outside the program folder' }]));
+    const s = setup(anthropic(server));
+    symlinkSync('../secret.txt', join(s.dir, 'leak.txt')); // new, not ignored: git lists it
+    await s.agent.propose(s.ctx);
+    expect(toolResult(server.requests[1]!)).toContain('train.py (editable)');
+    expect(toolResult(server.requests[1]!)).not.toContain('leak.txt');
+    expect(toolResult(server.requests[2]!)).toContain('no matches');
+  });
+
   it('shows protected files read-only by default, and hides them with read_protected: false', async () => {
     const script = calls(['list_files', {}], ['read_file', { path: 'prepare.py' }], ['search_text', { pattern: 'SECRET_SPLIT' }]);
     const open = await fake(script);
@@ -240,7 +250,7 @@ describe('the llm agent, failures and limits', () => {
 
   it('retries a 429 (honouring retry-after) and goes on; the retry is in the request log', async () => {
     const server = await fake({ turns: HAPPY, fail: { count: 1, status: 429, headers: { 'retry-after': '0' } } });
-    const { dir, agent, ctx } = setup(anthropic(server, { retry_base_ms: 60_000 })); // a backoff would time the test out: retry-after wins
+    const { dir, agent, ctx } = setup(anthropic(server));
     const proposal = await agent.propose(ctx);
     expect(server.requests).toHaveLength(4);
     expect(server.requests[0]!.body).toEqual(server.requests[1]!.body);
@@ -249,7 +259,7 @@ describe('the llm agent, failures and limits', () => {
   });
 
   it('gives up after the retries with an error naming status, provider and model', async () => {
-    const server = await fake({ turns: HAPPY, fail: { count: 100, status: 503 } });
+    const server = await fake({ turns: HAPPY, fail: { count: 100, status: 503, headers: { 'retry-after': '0' } } });
     const { agent, ctx } = setup(anthropic(server, { retries: 2 }));
     const error = await agent.propose(ctx).catch((e: Error) => e);
     expect(error).toBeInstanceOf(Error);

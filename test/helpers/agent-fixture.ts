@@ -10,7 +10,7 @@ import type { AgentSeal, ProposalContext } from '../../src/agents/agent.js';
 import { detectSandbox } from '../../src/sandbox/detect.js';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
 import { hashFiles, resolveProtected } from '../../src/workspace/protect.js';
-import type { AgentContext } from '../../src/agents/registry.js';
+import type { AgentContext } from '../../src/agents/descriptor.js';
 import type { Ledger } from '../../src/ledger/ledger.js';
 import { buildBrief } from '../../src/program/brief.js';
 import { parseProgram, type Program } from '../../src/program/program.js';

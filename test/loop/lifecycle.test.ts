@@ -4,7 +4,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { startRun } from '../../src/run.js';
 import { detectSandbox } from '../../src/sandbox/detect.js';
 import type { LoopEvent } from '../../src/loop/events.js';
-import '../../src/agents/builtin.js';
 import { gitIn, ledgerRows, makeRepo, readResultsTsv, writeFiles } from '../helpers/repo.js';
 import { patchBetween } from '../helpers/patches.js';
 

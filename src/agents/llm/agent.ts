@@ -5,52 +5,25 @@
  * with the tokens and cost of all steps. Only editable, unprotected files can be changed.
  */
 import { oneLine as titleLine, titleFromMessage } from '../title.js';
-import { DurationSchema, EnvNameSchema } from '../../program/zod-types.js';
-import { APICallError, generateText, hasToolCall, stepCountIs } from 'ai';
-import { z } from 'zod';
+import { APICallError, generateText, hasToolCall, RetryError, stepCountIs } from 'ai';
 import { UserError } from '../../program/errors.js';
 import { renderBriefWithin } from '../../program/brief.js';
 import type { Price } from '../pricing.js';
 import { costOf } from '../pricing.js';
 import type { Agent, Proposal, ProposalContext, Usage } from '../agent.js';
-import { agentOptions, type AgentContext } from '../registry.js';
-import { createModel, DEFAULT_KEY_ENV, parseModel, PROVIDERS, retryingFetch, type Provider } from './providers.js';
+import { parseAgentOptions, type AgentContext } from '../descriptor.js';
+import { DEFAULT_KEY_ENV, llmOptions, parseModel, type LlmOptions, type Provider } from './options.js';
+import { createModel } from './providers.js';
 import { cachedPrompt, withMovingBreakpoint } from './prompt-cache.js';
 import { workspaceTools, type ToolStats } from './tools.js';
 
-const duration = DurationSchema;
-
-export const LlmOptionsSchema = z
-  .strictObject({
-    model: z.string().refine((m) => parseModel(m) !== null, {
-      message: `expected "provider:model" with provider one of ${PROVIDERS.join(', ')} (e.g. anthropic:claude-sonnet-4-20250514)`,
-    }),
-    /** API base URL (required for openai-compatible; a proxy for the others). Include the /v1. */
-    base_url: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL such as http://localhost:11434/v1' }).optional(),
-    /** Environment variable holding the API key (default ANTHROPIC_API_KEY / OPENAI_API_KEY). */
-    api_key_env: EnvNameSchema.optional(),
-    max_steps: z.number().int().min(1).max(1000).default(30),
-    max_output_tokens: z.number().int().min(1).default(4096),
-    temperature: z.number().min(0).max(2).optional(),
-    /** true: protected files may be read, never written; false: they are hidden too. */
-    read_protected: z.boolean().default(true),
-    retries: z.number().int().min(0).max(20).default(3),
-    retry_base_ms: z.number().min(0).default(1000),
-    /** Wall-clock limit for one proposal. */
-    timeout: duration.default(1800),
-    /** Anthropic: mark the system prompt, the brief and the growing conversation for prompt caching. */
-    prompt_cache: z.boolean().default(true),
-  })
-  .superRefine((o, c) => {
-    if (o.model.startsWith('openai-compatible:') && !o.base_url) {
-      c.addIssue({ code: 'custom', path: ['base_url'], message: 'openai-compatible models need `base_url:` (e.g. http://localhost:11434/v1 for Ollama)' });
-    }
-  });
-
-export type LlmOptions = z.output<typeof LlmOptionsSchema>;
-
+/** The agent for raw `agent:` options (checked here). */
 export function createLlmAgent(options: Record<string, unknown>, ctx: AgentContext): Agent {
-  const o = agentOptions(LlmOptionsSchema, options, ctx, 'llm');
+  return llmAgentFor(parseAgentOptions(llmOptions, options, ctx), ctx);
+}
+
+/** The agent for checked options (the descriptor's `load`). */
+export function llmAgentFor(o: LlmOptions, ctx: AgentContext): Agent {
   return new LlmAgent(o, {
     env: ctx.env,
     editable: ctx.program.config.editable,
@@ -94,13 +67,18 @@ export class LlmAgent implements Agent {
     const tools = workspaceTools({ programDir: ctx.programDir, editable: this.s.editable, protected: this.s.protected, readProtected: this.o.read_protected }, stats);
     const timeout = AbortSignal.timeout(this.o.timeout * 1000);
     const signal = AbortSignal.any([ctx.signal, timeout]);
-    let retries = 0;
+    // The AI SDK retries one model call at a time (never the whole conversation, whose tools
+    // already changed files); the requests it made, less the steps, are its retries.
+    let requests = 0;
     const model = createModel({
       provider: this.provider,
       id: this.modelId,
       baseURL: this.o.base_url,
       apiKey: this.apiKey,
-      fetch: retryingFetch({ retries: this.o.retries, baseMs: this.o.retry_base_ms, onRetry: () => retries++ }),
+      fetch: (input, init) => {
+        requests++;
+        return globalThis.fetch(input, init);
+      },
     });
     const usage = { inputTokens: 0, outputTokens: 0, cachedTokens: 0, cacheWriteTokens: 0 };
     let steps = 0;
@@ -119,7 +97,7 @@ export class LlmAgent implements Agent {
         stopWhen: [stepCountIs(this.o.max_steps), hasToolCall('finish')],
         maxOutputTokens: this.o.max_output_tokens,
         ...(this.o.temperature !== undefined ? { temperature: this.o.temperature } : {}),
-        maxRetries: 0,
+        maxRetries: this.o.retries,
         abortSignal: signal,
         onStepFinish: (step) => {
           steps++;
@@ -134,7 +112,8 @@ export class LlmAgent implements Agent {
     } catch (e) {
       if (ctx.signal.aborted) throw new Error('the llm agent was interrupted');
       if (timeout.aborted) throw new Error(`the llm agent timed out after ${this.o.timeout}s (${steps} steps; model ${this.o.model})`);
-      throw new Error(this.describeFailure(e, steps, retries), { cause: e });
+      // The failing call's last request was no retry.
+      throw new Error(this.describeFailure(e, steps, Math.max(0, requests - steps - 1)), { cause: e });
     }
 
     const { title, hypothesis } = stats.finish ?? fallbackTitle(text, stats.changed, steps);
@@ -150,7 +129,7 @@ export class LlmAgent implements Agent {
         toolCalls: stats.calls,
         toolErrors: stats.errors,
         changedFiles: stats.changed,
-        retries,
+        retries: requests - steps,
       },
     };
   }
@@ -165,11 +144,12 @@ export class LlmAgent implements Agent {
   private describeFailure(e: unknown, steps: number, retries: number): string {
     const where = `${this.provider} model ${this.modelId}`;
     const after = `after ${steps} completed step${steps === 1 ? '' : 's'}${retries ? ` and ${retries} retr${retries === 1 ? 'y' : 'ies'}` : ''}`;
-    if (APICallError.isInstance(e)) {
-      const status = e.statusCode !== undefined ? `HTTP ${e.statusCode}` : 'no response';
-      return `the llm agent's request to ${where} failed (${status} from ${e.url}) ${after}: ${e.message}`;
+    const last = RetryError.isInstance(e) ? e.lastError : e;
+    if (APICallError.isInstance(last)) {
+      const status = last.statusCode !== undefined ? `HTTP ${last.statusCode}` : 'no response';
+      return `the llm agent's request to ${where} failed (${status} from ${last.url}) ${after}: ${last.message}`;
     }
-    return `the llm agent failed calling ${where} ${after}: ${(e as Error)?.message ?? String(e)}`;
+    return `the llm agent failed calling ${where} ${after}: ${(last as Error)?.message ?? String(last)}`;
   }
 }
 

@@ -1,15 +1,16 @@
 /**
  * The llm agent's tools over one workspace: list, read, search, edit, write. Paths are relative
- * to the program's folder; anything that would leave it (`..`, absolute paths, symlinks pointing
- * out) is refused. Writes go only to editable, unprotected files. Every refusal or failure is a
- * string result the model sees ("error: ..."), never an exception: the model can correct itself.
+ * to the program's folder and follow the workspace path rules (`workspace/paths.ts`): nothing
+ * that would leave the folder (`..`, absolute paths, symlinks pointing out), no `.git`, writes
+ * only to editable, unprotected files. Every refusal or failure is a string result the model
+ * sees ("error: ..."), never an exception: the model can correct itself.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, posix, sep } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { tool } from 'ai';
 import { z } from 'zod';
-import { makeMatcher } from '../../workspace/rules.js';
+import { workspacePaths } from '../../workspace/paths.js';
 
 export const LIMITS = {
   /** Most entries list_files returns. */
@@ -44,62 +45,37 @@ export interface WorkspaceToolsOptions {
 class ToolError extends Error {}
 
 export function workspaceTools(o: WorkspaceToolsOptions, stats: ToolStats) {
-  const root = realpathSync(o.programDir);
-  const isEditable = makeMatcher(o.editable);
-  const isProtected = makeMatcher(o.protected);
-  const hidden = (p: string) => !o.readProtected && isProtected(p);
-  const rulesText = `editable: ${o.editable.join(', ')}${o.protected.length ? `; protected: ${o.protected.join(', ')}` : ''}`;
+  const paths = workspacePaths({ programDir: o.programDir, editable: o.editable, protected: o.protected, readProtected: o.readProtected });
+  const root = paths.programDir;
 
-  /** Normalizes a model-given path to a program-relative posix path, or throws a ToolError. */
-  function clean(path: string, allowRoot = false): string {
-    const p = (path ?? '').trim().replace(/\\/g, '/');
-    if (isAbsolute(p) || /^[a-zA-Z]:/.test(p)) throw new ToolError(`${path}: absolute paths are not allowed; use a path relative to the program folder`);
-    if (p.split('/').includes('..')) throw new ToolError(`${path}: ".." is not allowed; paths stay inside the program folder`);
-    const n = posix.normalize(p === '' ? '.' : p).replace(/\/$/, '');
-    if (n === '.' && !allowRoot) throw new ToolError('a file path is required');
-    // Anywhere, not only at the top: a nested .git would hide what is below it from git.
-    if (n.split('/').includes('.git')) throw new ToolError(`${path}: .git folders are off limits`);
-    return n;
+  /** A path the model may read (a file or folder): its absolute and program-relative forms, or a ToolError. */
+  function readable(path: string | undefined): { abs: string; rel: string } {
+    const v = paths.mayRead(path ?? '.');
+    if (!v.ok) throw new ToolError(v.reason);
+    return v;
   }
 
-  /** The absolute path for `rel`, after checking that its real location (symlinks followed) is inside the program folder. */
-  function locate(rel: string): string {
-    const abs = join(root, rel);
-    // The deepest existing ancestor decides where the path really is.
-    let probe = abs;
-    while (!existsSync(probe) && probe !== root) probe = dirname(probe);
-    const real = realpathSync(probe);
-    if (real !== root && !real.startsWith(root + sep)) throw new ToolError(`${rel}: resolves outside the program folder (symlink); refused`);
-    return abs;
+  function readableFile(path: string): { abs: string; rel: string } {
+    const v = readable(path);
+    if (v.rel === '.') throw new ToolError('a file path is required');
+    if (!existsSync(v.abs)) throw new ToolError(`${v.rel}: no such file`);
+    return v;
   }
 
-  function checkReadable(rel: string): string {
-    if (hidden(rel)) throw new ToolError(`${rel}: not available (protected files are hidden from the agent)`);
-    const abs = locate(rel);
-    if (!existsSync(abs)) throw new ToolError(`${rel}: no such file`);
-    return abs;
+  function writable(path: string): { abs: string; rel: string } {
+    const v = paths.mayWrite(path);
+    if (!v.ok) throw new ToolError(v.reason);
+    return v;
   }
 
-  function checkWritable(rel: string): string {
-    if (isProtected(rel)) throw new ToolError(`${rel} is protected and may not be changed (${rulesText}); the change was not applied`);
-    if (!isEditable(rel)) throw new ToolError(`${rel} is not editable (${rulesText}); the change was not applied`);
-    const abs = locate(rel);
-    if (existsSync(abs) && lstatSync(abs).isSymbolicLink()) throw new ToolError(`${rel} is a symlink; refusing to write through it`);
-    // No symlinked folder on the way either: the rules must judge the path that is really written.
-    let probe = dirname(abs);
-    while (!existsSync(probe) && probe !== root) probe = dirname(probe);
-    if (realpathSync(probe) !== probe) throw new ToolError(`${rel} goes through a symlinked folder; refusing to write through it`);
-    if (existsSync(abs) && !statSync(abs).isFile()) throw new ToolError(`${rel} is not a regular file`);
-    return abs;
-  }
-
-  /** git-tracked and untracked (not ignored) files under `rel`, program-relative. */
+  /** git-tracked and untracked (not ignored) files under `rel` that the model may read, program-relative. */
   function listed(rel: string): string[] {
-    const out = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z', '--', rel === '.' ? '.' : rel], {
+    const out = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z', '--', rel], {
       cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024,
     });
     const files = [...new Set(out.split('\0').filter(Boolean))];
-    return files.filter((f) => !hidden(f) && existsSync(join(root, f))).sort();
+    // A listed symlink pointing out is no more readable through a search than by name.
+    return files.filter((f) => existsSync(join(root, f)) && paths.mayRead(f).ok).sort();
   }
 
   /** Runs a tool body, counting the call and turning failures into an error string for the model. */
@@ -122,11 +98,10 @@ export function workspaceTools(o: WorkspaceToolsOptions, stats: ToolStats) {
       description: `List the files (git-tracked and new, not ignored) under a folder of the program, relative to the program folder. At most ${LIMITS.listEntries} entries.`,
       inputSchema: z.object({ path: z.string().optional().describe('folder relative to the program folder; default "."') }),
       execute: run('list_files', ({ path }: { path?: string }) => {
-        const rel = clean(path ?? '.', true);
-        locate(rel);
+        const { rel } = readable(path);
         const files = listed(rel);
         if (files.length === 0) return `no files under ${rel}`;
-        const shown = files.slice(0, LIMITS.listEntries).map((f) => (isProtected(f) ? `${f} (protected, read-only)` : isEditable(f) ? `${f} (editable)` : f));
+        const shown = files.slice(0, LIMITS.listEntries).map((f) => (paths.isProtected(f) ? `${f} (protected, read-only)` : paths.isEditable(f) ? `${f} (editable)` : f));
         return shown.join('\n') + (files.length > shown.length ? `\n... and ${files.length - shown.length} more` : '');
       }),
     }),
@@ -139,8 +114,7 @@ export function workspaceTools(o: WorkspaceToolsOptions, stats: ToolStats) {
         end_line: z.number().int().min(1).optional(),
       }),
       execute: run('read_file', ({ path, start_line, end_line }: { path: string; start_line?: number; end_line?: number }) => {
-        const rel = clean(path);
-        const abs = checkReadable(rel);
+        const { abs, rel } = readableFile(path);
         if (!statSync(abs).isFile()) throw new ToolError(`${rel} is a folder; use list_files`);
         const lines = readFileSync(abs, 'utf8').split('\n');
         const from = start_line ?? 1;
@@ -165,8 +139,7 @@ export function workspaceTools(o: WorkspaceToolsOptions, stats: ToolStats) {
         path: z.string().optional().describe('folder or file to search; default "."'),
       }),
       execute: run('search_text', ({ pattern, regex, path }: { pattern: string; regex?: boolean; path?: string }) => {
-        const rel = clean(path ?? '.', true);
-        locate(rel);
+        const { rel } = readable(path);
         let re: RegExp;
         try {
           re = new RegExp(regex ? pattern : pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
@@ -194,9 +167,8 @@ export function workspaceTools(o: WorkspaceToolsOptions, stats: ToolStats) {
       description: 'Replace one exact piece of text in an editable file. `search` must occur exactly once in the file (include enough surrounding lines to make it unique); it is replaced by `replace`.',
       inputSchema: z.object({ path: z.string(), search: z.string().min(1), replace: z.string() }),
       execute: run('edit_file', ({ path, search, replace }: { path: string; search: string; replace: string }) => {
-        const rel = clean(path);
-        const abs = checkWritable(rel);
-        if (hidden(rel) || !existsSync(abs)) throw new ToolError(`${rel}: no such file; use write_file to create it`);
+        const { abs, rel } = writable(path);
+        if (!existsSync(abs)) throw new ToolError(`${rel}: no such file; use write_file to create it`);
         const text = readFileSync(abs, 'utf8');
         const count = text.split(search).length - 1;
         if (count === 0) throw new ToolError(`the search text was not found in ${rel}; read the file and copy the text exactly`);
@@ -212,8 +184,7 @@ export function workspaceTools(o: WorkspaceToolsOptions, stats: ToolStats) {
       description: 'Create or overwrite an editable file with the given content.',
       inputSchema: z.object({ path: z.string(), content: z.string() }),
       execute: run('write_file', ({ path, content }: { path: string; content: string }) => {
-        const rel = clean(path);
-        const abs = checkWritable(rel);
+        const { abs, rel } = writable(path);
         mkdirSync(dirname(abs), { recursive: true });
         writeFileSync(abs, content);
         changed(rel);

@@ -7,6 +7,7 @@ import { UserError } from '../../program/errors.js';
 import { detectLayout, renderProgram, type InitAnswers } from '../../program/init.js';
 import { parseProgram } from '../../program/program.js';
 import { detectCandidateConstants } from '../../tune/assignments.js';
+import { agentNames } from '../../agents/catalog.js';
 
 interface InitFlags {
   program: string;
@@ -59,7 +60,7 @@ export function registerInit(program: Command): void {
     .option('--timeout <duration>', 'hard kill after, e.g. 600s')
     .option('--editable <files>', 'files the agent may change (comma-separated, repeatable)', list)
     .option('--protected <files>', 'files nobody may change, e.g. the evaluator (comma-separated, repeatable)', list)
-    .option('--agent <name>', 'agent: tune, command, scripted')
+    .option('--agent <name>', `agent: ${agentNames().join(', ')}`)
     .option('--experiments <n>', 'stop after this many experiments')
     .option('--tune <files>', 'detect UPPER_CASE constants in these files and declare them as the tune agent\'s search space (comma-separated)', list)
     .option('-y, --yes', 'do not ask: take flags and detected defaults')

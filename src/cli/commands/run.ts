@@ -5,6 +5,7 @@ import { durationOption, hostNameOption, intOption, numberOption } from '../opti
 import { serveDashboard } from './serve.js';
 import { InvalidArgumentError } from 'commander';
 import { WebhookSchema, type WebhookConfig } from '../../notify/config.js';
+import { agentHelp, agentNames } from '../../agents/catalog.js';
 
 /** `--webhook slack:https://…` or `--webhook https://…` (generic JSON). */
 function webhookOption(value: string, previous: WebhookConfig[] = []): WebhookConfig[] {
@@ -20,7 +21,7 @@ export function registerRun(program: Command): void {
     .description('run the experiment loop: baseline, then propose -> commit -> run -> measure -> keep/discard -> record, until a stop condition')
     .option('-p, --program <file>', 'the program file', 'program.md')
     .option('-t, --tag <tag>', 'run name; the branch is autoresearch/<tag> (default: today, e.g. nov28). An existing tag is resumed')
-    .option('-a, --agent <name>', 'agent that proposes changes (overrides `agent:`): tune, llm, claude-code, codex, command, scripted')
+    .option('-a, --agent <name>', `agent that proposes changes (overrides \`agent:\`): ${agentNames().join(', ')}`)
     .option('-m, --model <model>', 'the agent\'s model, e.g. anthropic:claude-sonnet-4-20250514 for llm (overrides its `model`)')
     .option('-n, --max-experiments <n>', 'stop after this many experiments, not counting the baseline (overrides stop.experiments)', intOption)
     .option('--max-hours <h>', 'stop after this many hours of this invocation (overrides stop.hours)', numberOption)
@@ -38,6 +39,9 @@ export function registerRun(program: Command): void {
 Everything happens on branch autoresearch/<tag> in worktrees under .autoresearch/; your checkout,
 branch and uncommitted work are never touched. Kill it any time (Ctrl-C, or even kill -9) and run
 the same command again to resume: no experiment is lost or counted twice.
+
+Agents (\`agent:\` in program.md, or --agent):
+${agentHelp()}
 
 Examples:
   autoresearch run                          # today's run, settings from program.md
