@@ -3,7 +3,7 @@
  * refs/autoresearch/<tag>/. They are checked against the ledger at every decision and at the start
  * and end of a run; a ref someone else moved, deleted or added is reported and put back.
  */
-import { git } from '../workspace/git.js';
+import { git, listRefs } from '../workspace/git.js';
 import type { RunContext } from './context.js';
 
 export interface RefProblem {
@@ -26,14 +26,8 @@ export function expectedRefs(ctx: RunContext): Map<string, string> {
 }
 
 /** The refs as git has them now. */
-async function actualRefs(ctx: RunContext): Promise<Map<string, string>> {
-  const out = await git(ctx.paths.repo, ['for-each-ref', '--format=%(objectname) %(refname)', `refs/autoresearch/${ctx.run.tag}/`, `refs/heads/${ctx.run.branch}`]);
-  const refs = new Map<string, string>();
-  for (const line of out.split('\n')) {
-    const space = line.indexOf(' ');
-    if (space > 0) refs.set(line.slice(space + 1), line.slice(0, space));
-  }
-  return refs;
+function actualRefs(ctx: RunContext): Promise<Map<string, string>> {
+  return listRefs(ctx.paths.repo, [`refs/autoresearch/${ctx.run.tag}/`, `refs/heads/${ctx.run.branch}`]);
 }
 
 /** Refs of experiments the ledger knows but is still writing: not judged yet. */

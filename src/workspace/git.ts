@@ -1,5 +1,7 @@
 /** Plain git through child_process: every call is one short process at the edge of the system. */
 import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
+import { join } from 'node:path';
 import { UserError } from '../program/errors.js';
 
 export class GitError extends Error {
@@ -116,4 +118,66 @@ export async function diffStat(cwd: string, from: string, to: string): Promise<D
     stat.paths.push(rest.join('\t'));
   }
   return stat;
+}
+
+const commonDirs = new Map<string, string>();
+
+/**
+ * Refs under `prefixes` (e.g. `refs/autoresearch/nov28/`, or one full ref name) and their commits,
+ * read from the repository's files as git stores them (loose files over packed-refs), with no git
+ * process: the loop checks its refs at every decision. Falls back to `git for-each-ref` for a
+ * repository that keeps refs another way (reftable) or a ref that is symbolic.
+ */
+export async function listRefs(repo: string, prefixes: string[]): Promise<Map<string, string>> {
+  let common = commonDirs.get(repo);
+  if (!common) commonDirs.set(repo, (common = await gitCommonDir(repo)));
+  const viaGit = async () => {
+    const out = await git(repo, ['for-each-ref', '--format=%(objectname) %(refname)', ...prefixes]);
+    return new Map(out.split('\n').filter(Boolean).map((l) => [l.slice(l.indexOf(' ') + 1), l.slice(0, l.indexOf(' '))] as [string, string]));
+  };
+  if (existsSync(join(common, 'reftable'))) return viaGit();
+  const refs = new Map<string, string>();
+  const wanted = (name: string) => prefixes.some((p) => (p.endsWith('/') ? name.startsWith(p) : name === p));
+  try {
+    for (const line of readFileSync(join(common, 'packed-refs'), 'utf8').split('\n')) {
+      if (!line || line.startsWith('#') || line.startsWith('^')) continue;
+      const [sha, name] = line.split(' ');
+      if (sha && name && wanted(name)) refs.set(name, sha);
+    }
+  } catch {
+    // no packed refs
+  }
+  const loose = (name: string): boolean => {
+    let text: string;
+    try {
+      text = readFileSync(join(common!, name), 'utf8').trim();
+    } catch {
+      return true;
+    }
+    if (!/^[0-9a-f]{40,64}$/.test(text)) return false;
+    refs.set(name, text);
+    return true;
+  };
+  for (const prefix of prefixes) {
+    if (!prefix.endsWith('/')) {
+      if (!loose(prefix)) return viaGit();
+      continue;
+    }
+    const stack = [prefix.slice(0, -1)];
+    while (stack.length > 0) {
+      const dir = stack.pop()!;
+      let entries: Dirent[];
+      try {
+        entries = readdirSync(join(common, dir), { withFileTypes: true });
+      } catch {
+        continue;
+      }
+      for (const e of entries) {
+        const name = `${dir}/${e.name}`;
+        if (e.isDirectory()) stack.push(name);
+        else if (e.isFile() && !e.name.endsWith('.lock') && !loose(name)) return viaGit();
+      }
+    }
+  }
+  return refs;
 }

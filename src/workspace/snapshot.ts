@@ -16,6 +16,7 @@
 import { copyFileSync, lstatSync, mkdirSync, readdirSync, readlinkSync, type Dirent } from 'node:fs';
 import { dirname, isAbsolute, join, posix } from 'node:path';
 import { git } from './git.js';
+import { treeEntries, treeOf } from './trees.js';
 import { makeMatcher, toProgramPath, type RuleViolation } from './rules.js';
 import type { Worktree } from './worktree.js';
 
@@ -40,43 +41,6 @@ export interface Snapshot {
   dropped: string[];
   /** True when the worktree's files are exactly the candidate's tree (nothing dropped, no empty folders left). */
   exact: boolean;
-}
-
-interface Entry {
-  mode: string;
-  sha: string;
-}
-
-/** A commit's tree (cached: consecutive proposals share a parent). */
-const rootTrees = new Map<string, string>();
-
-async function treeOf(cwd: string, commit: string): Promise<string> {
-  let tree = rootTrees.get(commit);
-  if (!tree) {
-    tree = (await git(cwd, ['rev-parse', `${commit}^{tree}`])).trim();
-    if (rootTrees.size > 8) rootTrees.delete(rootTrees.keys().next().value!);
-    rootTrees.set(commit, tree);
-  }
-  return tree;
-}
-
-/** The parent's tree as path -> entry (cached: consecutive proposals share a parent). */
-const treeCache = new Map<string, Map<string, Entry>>();
-
-async function treeEntries(cwd: string, commit: string): Promise<Map<string, Entry>> {
-  const cached = treeCache.get(commit);
-  if (cached) return cached;
-  const out = await git(cwd, ['ls-tree', '-r', '-z', '--full-tree', commit]);
-  const map = new Map<string, Entry>();
-  for (const line of out.split('\0')) {
-    if (!line) continue;
-    const tab = line.indexOf('\t');
-    const [mode, , sha] = line.slice(0, tab).split(' ');
-    map.set(line.slice(tab + 1), { mode: mode!, sha: sha! });
-  }
-  if (treeCache.size > 8) treeCache.delete(treeCache.keys().next().value!);
-  treeCache.set(commit, map);
-  return map;
 }
 
 interface Walked {

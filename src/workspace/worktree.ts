@@ -8,9 +8,10 @@
  * worktree's git folder explicitly (found from the repository's side), and a reset writes the
  * link back. Otherwise a forged link could point git at a folder whose config runs a command.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { git, gitCommonDir, type GitOptions } from './git.js';
+import { treeEntries, type TreeEntry } from './trees.js';
 
 /**
  * Worktree creation, one at a time per repository: `git worktree add` writes its metadata in
@@ -131,8 +132,12 @@ export class Worktree {
       this.restoreLink();
       // An index someone else wrote may hide files from the reset (flagged entries): start over.
       if (!(await this.indexTrusted()) && /^[^H]/m.test(await this.git(['ls-files', '-v']))) rmSync(await this.indexFile(), { force: true });
-      await this.git(['reset', '-q', '--hard', commit]);
-      await this.git(['clean', '-q', '-f', '-f', '-d', '-x']);
+      // `clean -ffdx` then `reset --hard`, in one git process: everything that is not one of the
+      // commit's files removed here (a symlink or folder where a file belongs too), then the index
+      // and the tracked files from the commit, and HEAD detached at it.
+      removeUntracked(this.path, await treeEntries(this.repo, commit));
+      await this.git(['read-tree', '-u', '--reset', commit]);
+      writeFileSync(join(this.k.gitDir!, 'HEAD'), `${commit}\n`);
     }
     this.k.index = stamp(await this.indexFile());
     this.k.indexAt = commit;
@@ -174,6 +179,37 @@ export class Worktree {
   /** Tree of a commit (to detect a proposal that changed nothing). */
   async treeOf(commit: string): Promise<string> {
     return (await git(this.repo, ['rev-parse', `${commit}^{tree}`])).trim();
+  }
+}
+
+/**
+ * Removes everything in a worktree that is not one of the commit's files (what `git clean -ffdx`
+ * does: untracked and ignored files, empty folders, nested repositories), except the worktree's
+ * own `.git` link. Never follows a symlink: a link is removed as a file.
+ */
+function removeUntracked(root: string, tracked: Map<string, TreeEntry>): void {
+  const folders = new Set<string>();
+  for (const path of tracked.keys()) {
+    for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) folders.add(path.slice(0, i));
+  }
+  const stack = [''];
+  while (stack.length > 0) {
+    const rel = stack.pop()!;
+    let names: string[];
+    try {
+      names = readdirSync(join(root, rel));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const path = rel ? `${rel}/${name}` : name;
+      if (!rel && name === '.git') continue;
+      const entry = tracked.get(path);
+      if (entry?.mode === '160000') continue; // a submodule's folder: git leaves it alone too
+      const isDir = lstatSync(join(root, path)).isDirectory();
+      if (folders.has(path) && isDir) stack.push(path);
+      else if (!entry || isDir) rmSync(join(root, path), { recursive: true, force: true });
+    }
   }
 }
 
