@@ -36,6 +36,24 @@ export const EVAL_CONTEXT = 64;
 export const EVAL_POSITIONS = 16_384;
 /** Default training time budget in seconds (overridden by AUTORESEARCH_TIME_BUDGET). */
 export const TIME_BUDGET = 10;
+/**
+ * What one second of budget buys, in floating-point operations: training is budgeted in work,
+ * not in time, so the same code gives the same model on any machine under any load (a wall-clock
+ * budget counted a busy machine's fewer steps as a worse model; CPU time did too, less, when
+ * another job shared the core). Slower than a typical 2-core machine here, so a run fits its
+ * wall-clock budget with room to spare.
+ */
+export const FLOPS_PER_BUDGET_SECOND = 1e9;
+
+/**
+ * Floating-point operations of one optimizer step of the MLP (forward, backward about twice the
+ * forward, and Adam over every parameter), for a batch of `batch` examples.
+ */
+export function stepFlops(batch: number, context: number, embed: number, hidden: number, vocab: number): number {
+  const forward = 2 * (context * embed * hidden + hidden * vocab) + 5 * hidden + 5 * vocab;
+  const params = vocab * embed + hidden * context * embed + hidden + vocab * hidden + vocab;
+  return 3 * forward * batch + 10 * params;
+}
 
 const SOURCE_SEED = 20240307;
 const TRAIN_SEED = 1;

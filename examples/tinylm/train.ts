@@ -3,11 +3,12 @@
  * autoresearch's train.py). A character-level neural language model (Bengio-style MLP:
  * embeddings of the last CONTEXT_LEN characters, concatenated -> tanh hidden layer -> softmax),
  * forward and backward written out by hand over Float32Array, trained with Adam for a fixed
- * budget of CPU time, then scored by prepare.ts's evaluateBpb (bits per byte on validation text).
+ * compute budget, then scored by prepare.ts's evaluateBpb (bits per byte on validation text).
  *
- * Usage: node --import tsx train.ts        (AUTORESEARCH_TIME_BUDGET=CPU seconds, default 10)
+ * Usage: node --import tsx train.ts        (AUTORESEARCH_TIME_BUDGET=seconds, default 10: the
+ *        budget is the work that many seconds buy at prepare.ts's FLOPS_PER_BUDGET_SECOND)
  */
-import { EVAL_CONTEXT, TIME_BUDGET, entropyFloorBpb, evaluateBpb, loadData, mulberry32 } from './prepare.ts';
+import { EVAL_CONTEXT, FLOPS_PER_BUDGET_SECOND, TIME_BUDGET, entropyFloorBpb, evaluateBpb, loadData, mulberry32, stepFlops } from './prepare.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Hyperparameters (edit these)
@@ -22,7 +23,7 @@ const HIDDEN_DIM = 64;
 const CONTEXT_LEN = 3;
 // examples per optimizer step
 const BATCH_SIZE = 32;
-// final fraction of the time budget over which the learning rate decays linearly to 0
+// final fraction of the budget over which the learning rate decays linearly to 0
 const WARMDOWN_RATIO = 0.3;
 
 // Fixed settings
@@ -204,30 +205,24 @@ function adamStep(step: number, lr: number): void {
   }
 }
 
-/** LR multiplier from training progress (fraction of the time budget used): constant, then linear warmdown. */
+/** LR multiplier from training progress (fraction of the steps done): constant, then linear warmdown. */
 function lrMultiplier(progress: number): number {
   if (progress < 1 - WARMDOWN_RATIO) return 1;
   return Math.max(0, (1 - progress) / WARMDOWN_RATIO);
 }
 
 // ---------------------------------------------------------------------------------------------
-// Training loop: `timeBudget` seconds of this process's CPU time (user + system). Not wall time:
-// on a shared machine other jobs take wall time from the run, and a wall-clock budget would then
-// count fewer steps as a worse model, so the metric would drift with the machine's load.
+// Training loop: as many steps as the budget's work allows (prepare.ts: the budget in seconds
+// times FLOPS_PER_BUDGET_SECOND, over the floating-point work of one step). The same
+// configuration always trains the same number of steps, whatever the machine or its load.
 
-const budgetMs = timeBudget * 1000;
-const cpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-const cpuStart = cpuMs();
+const steps = Math.max(1, Math.floor((timeBudget * FLOPS_PER_BUDGET_SECOND) / stepFlops(B, K, E, H, V)));
 const sampleRng = mulberry32(SEED + 1);
 const nPositions = train.length - K;
 let step = 0;
 let smoothLoss = 0;
 const trainStart = performance.now();
-let elapsed = 0;
-while (elapsed < budgetMs) {
+while (step < steps) {
   grads.fill(0);
   let loss = 0;
   for (let b = 0; b < B; b++) loss += trainExample(K + Math.floor(sampleRng() * nPositions));
@@ -237,16 +232,14 @@ while (elapsed < budgetMs) {
     process.exit(1);
   }
   step++;
-  adamStep(step, LEARNING_RATE * lrMultiplier(elapsed / budgetMs));
+  adamStep(step, LEARNING_RATE * lrMultiplier(step / steps));
   smoothLoss = step === 1 ? loss : 0.99 * smoothLoss + 0.01 * loss;
-  elapsed = cpuMs() - cpuStart;
   if (process.env.TINYLM_VERBOSE && step % 500 === 0) {
     const bits = smoothLoss / Math.LN2;
-    console.log(`step ${step} | train_bpb ${bits.toFixed(4)} | ${(elapsed / 1000).toFixed(1)}s`);
+    console.log(`step ${step}/${steps} | train_bpb ${bits.toFixed(4)} | ${((performance.now() - trainStart) / 1000).toFixed(1)}s`);
   }
 }
-const trainingSeconds = elapsed / 1000;
-const trainingWallSeconds = (performance.now() - trainStart) / 1000;
+const trainingSeconds = (performance.now() - trainStart) / 1000;
 
 // ---------------------------------------------------------------------------------------------
 // Evaluation (prepare.ts owns the metric)
@@ -262,7 +255,6 @@ const fmt = (v: number, d: number) => (Number.isFinite(v) ? v.toFixed(d) : Strin
 console.log('---');
 console.log(`val_bpb:          ${fmt(valBpb, 6)}`);
 console.log(`training_seconds: ${trainingSeconds.toFixed(1)}`);
-console.log(`training_wall_seconds: ${trainingWallSeconds.toFixed(1)}`);
 console.log(`total_seconds:    ${totalSeconds.toFixed(1)}`);
 console.log(`peak_memory_mb:   ${peakMemoryMb.toFixed(1)}`);
 console.log(`num_steps:        ${step}`);

@@ -1,26 +1,44 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { cli, gitIn, ledgerRows, readResultsTsv } from '../helpers/repo.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cliAsync, exited, gitIn, ledgerRows, readResultsTsv, waitFor } from '../helpers/repo.js';
+
+/** Busy loops on every core, as other jobs on a shared machine. */
+function cpuHogs(n: number): ChildProcess[] {
+  return Array.from({ length: n }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+}
 
 describe('the tinylm demo through the real CLI', () => {
-  it('runs the baseline plus N tune experiments and keeps at least one real improvement', () => {
+  const hogs: ChildProcess[] = [];
+  afterAll(() => hogs.forEach((h) => h.kill('SIGKILL')));
+
+  it('keeps a real improvement, and its re-run reproduces it and is recorded, on a machine that gets busy halfway', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'ar-demo-')), 'tinylm');
-    const r = cli(tmpdir(), ['demo', 'tinylm', '--dir', dir, '-n', '5', '--budget', '3s', '--no-verify']);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const rows = ledgerRows(dir, 'demo');
+    const run = cliAsync(tmpdir(), ['demo', 'tinylm', '--dir', dir, '-n', '5', '--budget', '2s']);
+    // Other jobs take the machine from the third experiment on, through the re-run at the end.
+    await waitFor(() => ledgerRows(dir, 'demo').some((x) => x.id === 3), 120_000, 'experiment 3');
+    hogs.push(...cpuHogs(2));
+    const { code } = await exited(run);
+    expect(run.output()).not.toMatch(/Error|error:/);
+    expect(code).toBe(0);
+    const rows = ledgerRows(dir, 'demo') as Array<ReturnType<typeof ledgerRows>[number] & { n_runs: number }>;
     expect(rows).toHaveLength(6);
     expect(rows.every((x) => x.state === 'recorded')).toBe(true);
     expect(rows[0]!.status).toBe('keep');
     const kept = rows.filter((x) => x.id > 0 && x.status === 'keep');
     expect(kept.length).toBeGreaterThanOrEqual(1);
-    expect(Math.min(...kept.map((k) => k.primary_value!))).toBeLessThan(rows[0]!.primary_value!);
+    const best = kept.reduce((a, b) => (b.primary_value! < a.primary_value! ? b : a));
+    expect(best.primary_value).toBeLessThan(rows[0]!.primary_value!);
+    // The training is budgeted in work, not time: the busy machine changed nothing but the clock.
+    // The best was run once more at the end, recorded as its second measurement.
+    expect(best.n_runs).toBe(2);
+    expect(run.output()).toMatch(/re-run\s+val_bpb = [\d.]+ when the best commit runs again \(\+\d+\.\d+% over baseline, exactly the same\); recorded: its value is now [\d.]+, n=2/);
     // Each proposal is a real edit of train.ts's hyperparameters, nothing else.
     for (const x of rows.slice(1)) expect(gitIn(dir, 'diff', '--name-only', x.parent_commit, x.candidate_commit!)).toBe('train.ts');
     expect(readResultsTsv(dir, 'demo')).toHaveLength(7);
-    expect(r.stdout).toMatch(/improvement\s+\+\d+\.\d+% over baseline/);
-    expect(r.stdout).toMatch(/floor\s+0\.\d+ bits per byte/);
-  }, 120_000);
+    expect(run.output()).toMatch(/improvement\s+\+\d+\.\d+% over baseline/);
+    expect(run.output()).toMatch(/floor\s+0\.\d+ bits per byte/);
+  }, 240_000);
 });

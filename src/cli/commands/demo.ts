@@ -55,7 +55,14 @@ improvement is real and not noise.`)
       if (o.verify && best && s.bestExperiment !== null && s.bestExperiment !== 0 && !abort.signal.aborted) {
         const check = await remeasure(repo, s.bestExperiment, o.budget);
         if (check) {
-          const agrees = check.noise === null ? '' : Math.abs(check.value - (s.best ?? NaN)) <= 2 * check.noise ? `, within the noise (2 x ${fmtValue(check.noise)})` : `, OUTSIDE the noise (2 x ${fmtValue(check.noise)}): the best did not reproduce`;
+          const agrees =
+            check.value === s.best
+              ? ', exactly the same'
+              : check.noise === null
+                ? ', and no noise was measured to compare with'
+                : Math.abs(check.value - (s.best ?? NaN)) <= 2 * check.noise
+                  ? `, within the noise (2 x ${fmtValue(check.noise)})`
+                  : `, OUTSIDE the noise (2 x ${fmtValue(check.noise)}): the best did not reproduce`;
           lines.push(`re-run       ${s.metric} = ${fmtValue(check.value)} when the best commit runs again (${fmtPct(improvementPercent(s.goal, s.baseline, check.value))} over baseline${agrees}); recorded: its value is now ${fmtValue(check.mean)}, n=${check.n}`);
         }
       }
