@@ -3,12 +3,12 @@
  * fake model server: the scripted tool calls edit a file, the harness commits and runs it, and
  * the ledger records the decision, tokens and cost.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFakeLlm, type FakeLlm, type FakeRequest, type Turn } from '../helpers/fake-llm.js';
 import { cliAsync, exited, gitIn, ledgerRows, makeRepo } from '../helpers/repo.js';
+import { tempDir } from '../helpers/temp.js';
 
 const servers: FakeLlm[] = [];
 afterAll(async () => {
@@ -39,7 +39,7 @@ const cases: Case[] = [
     name: 'claude-code',
     agent: (u) => `{ name: claude-code, model: fake-model, base_url: "${u}" }`,
     price: 'anthropic:fake-model',
-    env: { ANTHROPIC_API_KEY: 'k', HOME: mkdtempSync(join(tmpdir(), 'ar-claude-home-')) },
+    env: { ANTHROPIC_API_KEY: 'k', HOME: tempDir('ar-claude-home-') },
     turns: (dir) => [
       { toolCalls: [{ name: 'Read', args: { file_path: join(dir, 'params.sh') } }] },
       { toolCalls: [{ name: 'Edit', args: { file_path: join(dir, 'params.sh'), old_string: 'VALUE=5', new_string: 'VALUE=3' } }] },

@@ -3,8 +3,7 @@
  * fake model server (Responses API over SSE), in real temporary git repositories. The scripted
  * model edits files with `exec_command`, the tool codex offers a model without known metadata.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createCodexAgent } from '../../src/agents/codex.js';
@@ -12,6 +11,7 @@ import type { Turn } from '../helpers/fake-llm.js';
 import { agentFixture, fakeServers, sealedSeal } from '../helpers/agent-fixture.js';
 import { detectSandbox } from '../../src/sandbox/detect.js';
 import { gitIn } from '../helpers/repo.js';
+import { tempDir } from '../helpers/temp.js';
 
 const PROGRAM = `---
 metric: { name: loss, goal: minimize }
@@ -40,7 +40,7 @@ const sealed = (await detectSandbox()).sealed;
  */
 async function setup(env: NodeJS.ProcessEnv = { ...BASE_ENV, OPENAI_API_KEY: 'sk-fake' }) {
   // The experiment's folder lies outside the worktree, as in a run.
-  const expDir = mkdtempSync(join(tmpdir(), 'ar-codex-exp-'));
+  const expDir = tempDir('ar-codex-exp-');
   const briefPath = join(expDir, 'brief.md');
   writeFileSync(briefPath, 'BRIEF-MARKER: try a lower learning rate.\n');
   const fixture = agentFixture(FILES, env, briefPath);

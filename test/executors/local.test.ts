@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ExperimentSpec } from '../../src/executors/executor.js';
@@ -8,6 +7,7 @@ import { BoundedLog, omissionMarker } from '../../src/executors/log-sink.js';
 import { cgroupParentDir } from '../../src/executors/cgroup.js';
 import { specFactory } from '../helpers/spec.js';
 import { isAlive, killQuietly, readPids } from '../helpers/processes.js';
+import { tempDir } from '../helpers/temp.js';
 
 const CGROUP = detectCgroupSupport();
 const CGROUP_SKIP_REASON = 'cgroup v1 memory/pids/freezer hierarchies are not writable here';
@@ -286,7 +286,7 @@ describe('BoundedLog', () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
       return seed % n;
     };
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ar-bounded-log-'));
+    const dir = tempDir('ar-bounded-log-');
     try {
       for (let trial = 0; trial < 200; trial++) {
         const head = rand(50);

@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { measurementSeed } from '../../src/loop/environment.js';
 import { processesNamed } from '../helpers/processes.js';
 import { alive, cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, readResultsTsv, waitFor } from '../helpers/repo.js';
+import { tempDir } from '../helpers/temp.js';
 
 const program = (extra = '') => `---
 metric: { name: score, goal: maximize }
@@ -33,7 +34,7 @@ describe('autoresearch CLI', () => {
   });
 
   it('refuses outside a git repository with the command that fixes it', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ar-nogit-'));
+    const dir = tempDir('ar-nogit-');
     writeFileSync(join(dir, 'program.md'), program());
     const r = cli(dir, ['run']);
     expect(r.code).toBe(2);
@@ -175,7 +176,7 @@ describe('autoresearch CLI', () => {
 
   it('`autoresearch stop` ends a running loop after the experiment in flight', async () => {
     // Experiment 2 holds until the test has asked for the stop (a file it may read, not write).
-    const release = join(mkdtempSync(join(tmpdir(), 'ar-release-')), 'go');
+    const release = join(tempDir('ar-release-'), 'go');
     const repo = makeRepo({
       'exp.sh': `#!/bin/bash\nsource ./params.sh\nif [ "$VALUE" -ge 2 ]; then while [ ! -e "${release}" ]; do sleep 0.05; done; fi\necho "score: $VALUE"\n`,
       'params.sh': 'VALUE=1\n',

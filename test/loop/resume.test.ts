@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { alive, cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, readResultsT
 import { patchBetween } from '../helpers/patches.js';
 import { processesNamed } from '../helpers/processes.js';
 import { detectSandbox } from '../../src/sandbox/detect.js';
+import { tempDir } from '../helpers/temp.js';
 
 const sealed = (await detectSandbox()).sealed;
 
@@ -125,7 +125,7 @@ function arms(repo: string, tag: string, id: number): string {
 
 describe('kill -9 while an experiment runs', () => {
   it('leaves no orphan of the experiment behind, and re-runs it once on resume', async () => {
-    const marks = join(mkdtempSync(join(tmpdir(), 'ar-marks-')), 'runs.txt');
+    const marks = join(tempDir('ar-marks-'), 'runs.txt');
     const marker = `ar-orphan-${process.pid}-${Date.now()}`;
     const repo = makeRepo({
       // A sealed experiment may read, not write, outside its worktree: the test finds its

@@ -3,14 +3,14 @@
  * `sandbox: required` refuses, an unprivileged user is sealed too, and without the sandbox the
  * harness's own checks still catch what they can (moved refs, hidden changes, orphaned agents).
  */
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { detectSandbox } from '../../src/sandbox/detect.js';
 import { processesNamed } from '../helpers/processes.js';
 import { alive, cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, ROOT, waitFor } from '../helpers/repo.js';
+import { tempDir } from '../helpers/temp.js';
 
 const sealed = (await detectSandbox()).sealed;
 
@@ -26,7 +26,7 @@ ${extra}---
 const EXP = 'source ./params.sh\nsource ./helper.sh\n[ -f boost.txt ] && { echo "score: 0"; exit 0; }\necho "score: $((VALUE - BONUS))"\n';
 
 function fakeBwrap(body: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'ar-bwrap-')), 'bwrap');
+  const file = join(tempDir('ar-bwrap-'), 'bwrap');
   writeFileSync(file, `#!/bin/sh\n${body}\n`);
   chmodSync(file, 0o755);
   return file;
@@ -91,7 +91,7 @@ esac
 
 describe.each([['off'], ['auto']])('an agent still running when the harness is killed (sandbox: %s)', (mode) => {
   it.skipIf(mode === 'auto' && !sealed)('is gone before the resumed run does anything', async () => {
-    const flag = join(mkdtempSync(join(tmpdir(), 'ar-agent-')), 'behave');
+    const flag = join(tempDir('ar-agent-'), 'behave');
     const marker = `ar-agent-orphan-${mode}-${process.pid}`;
     // Until the test creates the flag, the agent leaves a writer behind and hangs.
     const agent = `#!/bin/bash\nif [ -e "${flag}" ]; then echo "VALUE=4" > params.sh; exit 0; fi\nsetsid bash -c 'exec -a ${marker} sleep 600' &\nsleep 600\n`;
@@ -119,7 +119,7 @@ describe.each([['off'], ['auto']])('an agent still running when the harness is k
 describe.skipIf(!sealed || process.getuid?.() !== 0)('an unprivileged user', () => {
   it('is sealed too (bubblewrap through user namespaces): its worktree only, no state, nothing outlives it', () => {
     // The executor and the sandbox need no packages: a copy of dist/ that `nobody` can read.
-    const base = mkdtempSync(join(tmpdir(), 'ar-nobody-'));
+    const base = tempDir('ar-nobody-');
     chmodSync(base, 0o755);
     cpSync(join(ROOT, 'dist'), join(base, 'dist'), { recursive: true });
     const work = join(base, 'repo');

@@ -4,13 +4,13 @@
  * is recorded with its reason, and afterwards the user's checkout, the ledger, the branch and the
  * refs are as the harness left them. The last proposal is honest and is kept.
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { detectSandbox } from '../../src/sandbox/detect.js';
 import { cli, gitIn, ledgerRows, makeRepo, readResultsTsv, type CliResult } from '../helpers/repo.js';
+import { tempDir } from '../helpers/temp.js';
 
 const sealed = await detectSandbox();
 
@@ -88,7 +88,7 @@ describe.skipIf(!sealed.sealed)('a sealed run against a malicious agent', () => 
   const agentLog = (id: number) => readFileSync(join(repo, `.autoresearch/t/experiments/${id}/agent.log`), 'utf8');
 
   beforeAll(() => {
-    const scratch = mkdtempSync(join(tmpdir(), 'ar-outside-'));
+    const scratch = tempDir('ar-outside-');
     outside = join(scratch, 'outside.txt');
     pwnedByGit = join(scratch, 'pwned-by-git');
     repo = makeRepo({

@@ -1,11 +1,11 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, waitFor } from '../helpers/repo.js';
 import { slurmCluster, type Cluster } from '../helpers/slurm.js';
 import { detectSandbox } from '../../src/sandbox/detect.js';
+import { tempDir } from '../helpers/temp.js';
 
 const sandbox = await detectSandbox();
 
@@ -75,7 +75,7 @@ describe('the loop on a real Slurm cluster', () => {
 
   it('slurm.shared_dir: worktrees, logs and job files go there, the repository keeps only its ledger and requests', (ctx) => {
     need(ctx);
-    const shared = realpathSync(mkdtempSync(join(tmpdir(), 'ar-shared-')));
+    const shared = realpathSync(tempDir('ar-shared-'));
     const repo = slurmRepo('source ./params.sh\necho "cwd $PWD"\necho "score: $VALUE"\n', `slurm: { shared_dir: "${shared}" }\n`);
     const r = cli(repo, ['run', '--tag', 'sh', '-n', '1'], cluster.env);
     expect(r.stderr).toBe('');
