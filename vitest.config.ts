@@ -10,5 +10,7 @@ export default defineConfig({
     // Integration tests spawn real processes and git; two cores: keep parallelism modest.
     maxWorkers: 2,
     pool: 'forks',
+    // Concurrent tests (the Slurm executor's) share a 2-CPU cluster: two at a time never queue.
+    maxConcurrency: 2,
   },
 });
