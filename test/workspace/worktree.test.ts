@@ -1,0 +1,56 @@
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Worktree } from '../../src/workspace/worktree.js';
+import { gitIn, makeRepo, tempDir } from '../helpers/repo.js';
+
+const PATH = process.env.PATH;
+afterEach(() => {
+  process.env.PATH = PATH;
+});
+
+/**
+ * Puts a git on PATH that logs when each `git worktree` command starts and ends (then runs the
+ * real one): the harness's git calls go through it. Returns the [start, end] of each, in µs.
+ */
+function logWorktreeCommands(): () => Array<[number, number]> {
+  const bin = tempDir('ar-git-log-');
+  const log = join(bin, 'log');
+  const real = execFileSync('bash', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  writeFileSync(
+    join(bin, 'git'),
+    `#!/bin/bash\ncase " $* " in *" worktree "*) echo "start $$ $(date +%s%6N)" >> "${log}"; "${real}" "$@"; code=$?; echo "end $$ $(date +%s%6N)" >> "${log}"; exit $code;; esac\nexec "${real}" "$@"\n`,
+  );
+  chmodSync(join(bin, 'git'), 0o755);
+  process.env.PATH = `${bin}:${PATH}`;
+  return () => {
+    const spans = new Map<string, [number, number]>();
+    for (const line of existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []) {
+      const [what, pid, ns] = line.split(' ');
+      const span = spans.get(pid!) ?? [0, 0];
+      span[what === 'start' ? 0 : 1] = Number(ns);
+      spans.set(pid!, span);
+    }
+    return [...spans.values()].sort((a, b) => a[0] - b[0]);
+  };
+}
+
+describe('Worktree', () => {
+  it('slots that create their worktrees at the same moment all get one, one `git worktree` at a time', async () => {
+    // Concurrent `git worktree add`s in one repository read each other's half-written metadata
+    // ("failed to read .git/worktrees/N/commondir": a few in 100 failed, which stopped a parallel
+    // run). Too rare to catch by chance in a test; that they never overlap is what prevents it.
+    const spans = logWorktreeCommands();
+    const repo = makeRepo({ 'a.txt': 'a\n' });
+    const head = gitIn(repo, 'rev-parse', 'HEAD');
+    const trees = Array.from({ length: 12 }, (_, i) => new Worktree(repo, join(repo, '.autoresearch', 't', 'slots', String(i))));
+    const results = await Promise.allSettled(trees.map((t) => t.reset(head)));
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    for (const t of trees) expect(existsSync(join(t.path, 'a.txt'))).toBe(true);
+    const seen = spans();
+    expect(seen.length).toBeGreaterThanOrEqual(12);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]![0], `git worktree #${i} started before #${i - 1} ended`).toBeGreaterThan(seen[i - 1]![1]);
+    expect(gitIn(repo, 'worktree', 'list').split('\n')).toHaveLength(13);
+  });
+});
