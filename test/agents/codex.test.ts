@@ -10,7 +10,7 @@ import { createCodexAgent } from '../../src/agents/codex.js';
 import type { Turn } from '../helpers/fake-llm.js';
 import { agentFixture, fakeServers, sealedSeal } from '../helpers/agent-fixture.js';
 import { detectSandbox } from '../../src/sandbox/detect.js';
-import { gitIn } from '../helpers/repo.js';
+import { gitIn, waitFor } from '../helpers/repo.js';
 import { tempDir } from '../helpers/temp.js';
 
 const PROGRAM = `---
@@ -115,9 +115,12 @@ describe('the codex agent', () => {
     const stop = new AbortController();
     const agent = await createCodexAgent({ model: 'fake-model', base_url: `${server.url}/v1` }, actx);
     const started = Date.now();
-    setTimeout(() => stop.abort(), 500);
-    await expect(agent.propose({ ...ctx, signal: stop.signal })).rejects.toThrow('the codex agent was interrupted');
-    expect(Date.now() - started).toBeLessThan(10_000);
+    const proposing = agent.propose({ ...ctx, signal: stop.signal });
+    // Stopped once the model has asked for the 20 s command.
+    await waitFor(() => server.requests.length > 0, 20_000, 'the first model request');
+    stop.abort();
+    await expect(proposing).rejects.toThrow('the codex agent was interrupted');
+    expect(Date.now() - started).toBeLessThan(10_000); // not after the command's 20 s
   }, 30_000);
 
   it('validates options and needs a key without base_url', async () => {
