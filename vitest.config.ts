@@ -4,10 +4,13 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Integration tests spawn real processes and git; two cores: keep parallelism modest.
     maxWorkers: 2,
     pool: 'forks',
+    // Concurrent tests (the Slurm executor's) share a 2-CPU cluster: two at a time never queue.
+    maxConcurrency: 2,
   },
 });

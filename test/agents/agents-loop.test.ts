@@ -1,14 +1,16 @@
 /**
- * Every model-backed agent runs a full loop iteration through the real CLI against the in-repo
- * fake model server: the scripted tool calls edit a file, the harness commits and runs it, and
- * the ledger records the decision, tokens and cost.
+ * Every model-backed agent runs a full loop iteration (startRun, in this process; the CLI's own
+ * path to the agents is llm-cli.test) against the in-repo fake model server: the scripted tool
+ * calls edit a file, the harness commits and runs it, and the ledger records the decision,
+ * tokens and cost.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFakeLlm, type FakeLlm, type FakeRequest, type Turn } from '../helpers/fake-llm.js';
-import { cliAsync, exited, gitIn, ledgerRows, makeRepo } from '../helpers/repo.js';
+import { gitIn, ledgerRows, makeRepo } from '../helpers/repo.js';
+import { runHere } from '../helpers/run.js';
+import { tempDir } from '../helpers/temp.js';
 
 const servers: FakeLlm[] = [];
 afterAll(async () => {
@@ -39,7 +41,7 @@ const cases: Case[] = [
     name: 'claude-code',
     agent: (u) => `{ name: claude-code, model: fake-model, base_url: "${u}" }`,
     price: 'anthropic:fake-model',
-    env: { ANTHROPIC_API_KEY: 'k', HOME: mkdtempSync(join(tmpdir(), 'ar-claude-home-')) },
+    env: { ANTHROPIC_API_KEY: 'k', HOME: tempDir('ar-claude-home-') },
     turns: (dir) => [
       { toolCalls: [{ name: 'Read', args: { file_path: join(dir, 'params.sh') } }] },
       { toolCalls: [{ name: 'Edit', args: { file_path: join(dir, 'params.sh'), old_string: 'VALUE=5', new_string: 'VALUE=3' } }] },
@@ -71,11 +73,7 @@ describe('model-backed agents in the loop', () => {
     );
     gitIn(repo, 'add', '-A');
     gitIn(repo, 'commit', '-q', '-m', 'program');
-    // The fake server lives in this process: the CLI must run without blocking it.
-    const child = cliAsync(repo, ['run', '--tag', 'a'], { PATH: process.env.PATH ?? '', ...c.env });
-    const { code } = await exited(child);
-    expect(child.output()).not.toContain('autoresearch:');
-    expect(code).toBe(0);
+    await runHere(repo, { tag: 'a', env: { ...process.env, ...c.env } });
     const rows = ledgerRows(repo, 'a') as Array<{ status: string; title: string; primary_value: number; input_tokens: number; output_tokens: number; cost_usd: number }>;
     expect(rows.map((x) => [x.status, x.primary_value])).toEqual([['keep', 5], ['keep', 3]]);
     expect(rows[1]!.title).toBe('VALUE 5 -> 3');

@@ -3,8 +3,7 @@
  * model server, in real temporary git repositories, with HOME in a temporary folder so no user
  * configuration or login is used. No network beyond 127.0.0.1, no paid API.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createClaudeCodeAgent, permissionPolicy } from '../../src/agents/claude-code.js';
@@ -14,6 +13,7 @@ import { parseProgram } from '../../src/program/program.js';
 import type { FakeLlm, FakeRequest, Turn } from '../helpers/fake-llm.js';
 import { agentFixture, fakeServers } from '../helpers/agent-fixture.js';
 import { makeRepo } from '../helpers/repo.js';
+import { tempDir } from '../helpers/temp.js';
 
 const PROGRAM = `---
 metric: { name: loss, goal: minimize }
@@ -44,7 +44,7 @@ const fake = fakeServers((script) => {
 
 /** A repository, a fake model scripted with the program folder's real path, and the agent. */
 async function setup(script: (dir: string) => Turn[], options: Record<string, unknown> = {}) {
-  const home = mkdtempSync(join(tmpdir(), 'ar-claude-home-'));
+  const home = tempDir('ar-claude-home-');
   const { repo, dir, actx, ctx } = agentFixture(FILES, { PATH: process.env.PATH, HOME: home, ANTHROPIC_API_KEY: 'sk-fake' }, join(home, 'no-brief.md'));
   const server = await fake(script(dir));
   const agent = await createClaudeCodeAgent({ model: 'fake-model', base_url: server.url, ...options }, actx);
@@ -91,7 +91,7 @@ describe('the claude-code agent (real Claude Agent SDK against the fake model se
   }, 60_000);
 
   it('refuses Bash by default and reads outside the workspace; nothing runs, nothing leaks', async () => {
-    const outside = join(mkdtempSync(join(tmpdir(), 'ar-outside-')), 'secret.txt');
+    const outside = join(tempDir('ar-outside-'), 'secret.txt');
     writeFileSync(outside, 'OUTSIDE-SECRET\n');
     const { dir, agent, ctx, server } = await setup(() => [
       { toolCalls: [{ name: 'Bash', args: { command: 'echo ok > ran.txt', description: 'make a file' } }] },

@@ -3,15 +3,15 @@
  * fake model server (Responses API over SSE), in real temporary git repositories. The scripted
  * model edits files with `exec_command`, the tool codex offers a model without known metadata.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createCodexAgent } from '../../src/agents/codex.js';
 import type { Turn } from '../helpers/fake-llm.js';
 import { agentFixture, fakeServers, sealedSeal } from '../helpers/agent-fixture.js';
 import { detectSandbox } from '../../src/sandbox/detect.js';
-import { gitIn } from '../helpers/repo.js';
+import { gitIn, waitFor } from '../helpers/repo.js';
+import { tempDir } from '../helpers/temp.js';
 
 const PROGRAM = `---
 metric: { name: loss, goal: minimize }
@@ -40,7 +40,7 @@ const sealed = (await detectSandbox()).sealed;
  */
 async function setup(env: NodeJS.ProcessEnv = { ...BASE_ENV, OPENAI_API_KEY: 'sk-fake' }) {
   // The experiment's folder lies outside the worktree, as in a run.
-  const expDir = mkdtempSync(join(tmpdir(), 'ar-codex-exp-'));
+  const expDir = tempDir('ar-codex-exp-');
   const briefPath = join(expDir, 'brief.md');
   writeFileSync(briefPath, 'BRIEF-MARKER: try a lower learning rate.\n');
   const fixture = agentFixture(FILES, env, briefPath);
@@ -115,9 +115,12 @@ describe('the codex agent', () => {
     const stop = new AbortController();
     const agent = await createCodexAgent({ model: 'fake-model', base_url: `${server.url}/v1` }, actx);
     const started = Date.now();
-    setTimeout(() => stop.abort(), 500);
-    await expect(agent.propose({ ...ctx, signal: stop.signal })).rejects.toThrow('the codex agent was interrupted');
-    expect(Date.now() - started).toBeLessThan(10_000);
+    const proposing = agent.propose({ ...ctx, signal: stop.signal });
+    // Stopped once the model has asked for the 20 s command.
+    await waitFor(() => server.requests.length > 0, 20_000, 'the first model request');
+    stop.abort();
+    await expect(proposing).rejects.toThrow('the codex agent was interrupted');
+    expect(Date.now() - started).toBeLessThan(10_000); // not after the command's 20 s
   }, 30_000);
 
   it('validates options and needs a key without base_url', async () => {

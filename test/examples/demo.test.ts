@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cliAsync, exited, gitIn, ledgerRows, readResultsTsv, waitFor } from '../helpers/repo.js';
+import { cliAsync, exited, gitIn, ledgerRows, readResultsTsv, tempDir, waitFor } from '../helpers/repo.js';
 
 /** Busy loops on every core, as other jobs on a shared machine. */
 function cpuHogs(n: number): ChildProcess[] {
@@ -15,7 +14,7 @@ describe('the tinylm demo through the real CLI', () => {
   afterAll(() => hogs.forEach((h) => h.kill('SIGKILL')));
 
   it('keeps a real improvement, and its re-run reproduces it and is recorded, on a machine that gets busy halfway', async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'ar-demo-')), 'tinylm');
+    const dir = join(tempDir('ar-demo-'), 'tinylm');
     const run = cliAsync(tmpdir(), ['demo', 'tinylm', '--dir', dir, '-n', '5', '--budget', '2s']);
     // Other jobs take the machine from the third experiment on, through the re-run at the end.
     await waitFor(() => ledgerRows(dir, 'demo').some((x) => x.id === 3), 120_000, 'experiment 3');

@@ -100,8 +100,8 @@ describe('memory limit', () => {
 
   it('process-group: an address-space limit makes a large allocation fail inside the process', async () => {
     const exec = new LocalExecutor({ containment: 'process-group' });
-    // tail keeps the whole (newline-free) last line in memory: 300 MB of it cannot fit in 100 MB.
-    const command = 'ulimit -v; head -c 300m /dev/zero | tail | wc -c';
+    // tail keeps the whole (newline-free) last line in memory: 150 MB of it cannot fit in 100 MB.
+    const command = 'ulimit -v; head -c 150m /dev/zero | tail | wc -c';
     const spec = makeSpec(`${command}; exit "\${PIPESTATUS[1]}"`, { limits: { memoryBytes: 100 * MB } });
     const r = await exec.run(spec);
     expect(r.limitsApplied).toEqual({ memory: 'prlimit', processes: null, network: null });
@@ -118,7 +118,7 @@ describe('memory limit', () => {
     expect(r2.exitCode).toBe(0);
     expect(r2.limitsApplied).toBeUndefined();
     expect(r2.oomKilled).toBeUndefined();
-    expect(logOf(free)).toBe(`unlimited\n${300 * MB}\n`);
+    expect(logOf(free)).toBe(`unlimited\n${150 * MB}\n`);
   });
 });
 

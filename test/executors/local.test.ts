@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ExperimentSpec } from '../../src/executors/executor.js';
@@ -8,6 +7,8 @@ import { BoundedLog, omissionMarker } from '../../src/executors/log-sink.js';
 import { cgroupParentDir } from '../../src/executors/cgroup.js';
 import { specFactory } from '../helpers/spec.js';
 import { isAlive, killQuietly, readPids } from '../helpers/processes.js';
+import { tempDir } from '../helpers/temp.js';
+import { waitFor } from '../helpers/repo.js';
 
 const CGROUP = detectCgroupSupport();
 const CGROUP_SKIP_REASON = 'cgroup v1 memory/pids/freezer hierarchies are not writable here';
@@ -114,7 +115,7 @@ describe.each(modes)('LocalExecutor (%s)', (mode) => {
         "bash -c 'sleep 100 & echo $! >> pids; wait' & echo $! >> pids",
         'echo started; wait',
       ].join('\n'),
-      { timeoutSeconds: 1, killGraceSeconds: 2 },
+      { timeoutSeconds: 1, killGraceSeconds: 30 },
     );
     const t0 = Date.now();
     const r = await exec.run(spec);
@@ -124,7 +125,7 @@ describe.each(modes)('LocalExecutor (%s)', (mode) => {
       expect(r.aborted).toBe(false);
       expect(r.exitCode).toBeNull();
       expect(r.signal).toBe('SIGTERM');
-      expect(Date.now() - t0).toBeLessThan(2900); // SIGTERM sufficed: no grace wait
+      expect(Date.now() - t0).toBeLessThan(20_000); // SIGTERM sufficed: no wait for the 30 s grace
       expect(pids).toHaveLength(5);
       for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
       expect(fs.readFileSync(spec.logPath, 'utf8')).toBe('started\n');
@@ -154,8 +155,11 @@ describe.each(modes)('LocalExecutor (%s)', (mode) => {
   t('abort via AbortSignal kills the tree', async () => {
     const spec = makeSpec('sleep 100 & echo $! > pid; wait');
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 300);
-    const r = await exec.run(spec, controller.signal);
+    const running = exec.run(spec, controller.signal);
+    // Aborted once the tree is there.
+    await waitFor(() => fs.existsSync(path.join(spec.cwd, 'pid')) && readPids(path.join(spec.cwd, 'pid')).length > 0, 10_000, 'the tree to start');
+    controller.abort();
+    const r = await running;
     const pid = readPids(path.join(spec.cwd, 'pid'));
     try {
       expect(r.aborted).toBe(true);
@@ -286,7 +290,7 @@ describe('BoundedLog', () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
       return seed % n;
     };
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ar-bounded-log-'));
+    const dir = tempDir('ar-bounded-log-');
     try {
       for (let trial = 0; trial < 200; trial++) {
         const head = rand(50);

@@ -169,7 +169,7 @@ async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
 const startedFile = (spec: ExperimentSpec) => `${spec.logPath}.slurm/started`;
 
 // Generous per-test limits: in CI other test files may share the 2-CPU cluster, so jobs can queue.
-describe('SlurmExecutor (real local cluster)', { timeout: 120_000 }, () => {
+describe.concurrent('SlurmExecutor (real local cluster)', { timeout: 120_000 }, () => {
   it('runs a job: exit code, exactly spec.env, cwd, merged log with metric lines', async (ctx) => {
     requireCluster(ctx);
     const tricky = `it's "quoted" $HOME \`date\` \\ \n second line; $(exit 1)`;
@@ -272,21 +272,20 @@ describe('SlurmExecutor (real local cluster)', { timeout: 120_000 }, () => {
   it('enforces a 3 s hard timeout inside the job (SIGTERM, then SIGKILL after the grace period)', async (ctx) => {
     requireCluster(ctx);
     const spec = makeSpec('echo started; sleep 60', { timeoutSeconds: 3, killGraceSeconds: 1 });
+    // A command that ignores SIGTERM is killed after the grace period (both jobs at once).
+    const stubborn = makeSpec(`trap '' TERM; echo stubborn; sleep 60`, { timeoutSeconds: 2, killGraceSeconds: 1 });
     const t0 = Date.now();
-    const r = (await executor().run(spec)) as SlurmExecutionResult;
+    const [r, s] = (await Promise.all([executor().run(spec), executor().run(stubborn)])) as SlurmExecutionResult[];
     // Well under Slurm's own (minute-granular) limit, queue time included.
     expect(Date.now() - t0).toBeLessThan(45_000);
     expect(r).toMatchObject({ timedOut: true, aborted: false, exitCode: null, signal: 'SIGTERM' });
-    expect(r.wallSeconds).toBeGreaterThanOrEqual(2.9);
-    expect(r.wallSeconds).toBeLessThan(6);
+    expect(r!.wallSeconds).toBeGreaterThanOrEqual(2.9);
+    expect(r!.wallSeconds).toBeLessThan(6);
     expect(fs.readFileSync(spec.logPath, 'utf8')).toContain('started');
 
-    // A command that ignores SIGTERM is killed after the grace period.
-    const stubborn = makeSpec(`trap '' TERM; echo stubborn; sleep 60`, { timeoutSeconds: 2, killGraceSeconds: 1 });
-    const s = await executor().run(stubborn);
     expect(s).toMatchObject({ timedOut: true, exitCode: null, signal: 'SIGKILL' });
-    expect(s.wallSeconds).toBeGreaterThanOrEqual(2.9);
-    expect(s.wallSeconds).toBeLessThan(7);
+    expect(s!.wallSeconds).toBeGreaterThanOrEqual(2.9);
+    expect(s!.wallSeconds).toBeLessThan(7);
   });
 
   it('seals a job: it writes only its worktree and temp folder, sees neither the run\'s state, hidden paths nor other jobs\' output, has no network', async (ctx) => {
@@ -358,17 +357,17 @@ describe('SlurmExecutor (real local cluster)', { timeout: 120_000 }, () => {
     const trap = `trap 'echo got-term; sleep 1; echo trap-done; exit 0' TERM; echo started; sleep 60 & wait`;
     const sealed = await sealedSpec(trap, { timeoutSeconds: 2, killGraceSeconds: 20 });
     if (!sealed) return ctx.skip('bubblewrap cannot seal processes on this machine');
-    const r = await executor().run(sealed.spec);
+    const stubborn = await sealedSpec(`trap '' TERM; echo stubborn; sleep 60`, { timeoutSeconds: 2, killGraceSeconds: 1 });
+    // Both jobs at once.
+    const [r, s] = await Promise.all([executor().run(sealed.spec), executor().run(stubborn!.spec)]);
     const log = fs.readFileSync(sealed.spec.logPath, 'utf8');
     expect(r, log).toMatchObject({ timedOut: true, aborted: false, exitCode: null, signal: 'SIGTERM' });
     expect(log).toContain('got-term');
     expect(log).toContain('trap-done');
-    expect(r.wallSeconds).toBeLessThan(20);
+    expect(r!.wallSeconds).toBeLessThan(20);
 
-    const stubborn = await sealedSpec(`trap '' TERM; echo stubborn; sleep 60`, { timeoutSeconds: 2, killGraceSeconds: 1 });
-    const s = await executor().run(stubborn!.spec);
     expect(s).toMatchObject({ timedOut: true, exitCode: null, signal: 'SIGKILL' });
-    expect(s.wallSeconds).toBeGreaterThanOrEqual(2.9);
+    expect(s!.wallSeconds).toBeGreaterThanOrEqual(2.9);
   });
 
   it('a node that cannot seal fails the job before the command starts, saying why', async (ctx) => {

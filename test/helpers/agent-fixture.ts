@@ -3,8 +3,6 @@
  * AgentContext an agent is created with, and the ProposalContext of experiment 1 with its brief.
  */
 import { afterEach } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentSeal, ProposalContext } from '../../src/agents/agent.js';
 import { detectSandbox } from '../../src/sandbox/detect.js';
@@ -16,6 +14,7 @@ import { buildBrief } from '../../src/program/brief.js';
 import { parseProgram, type Program } from '../../src/program/program.js';
 import { startFakeLlm, type FakeLlm, type FakeLlmScript, type Turn } from './fake-llm.js';
 import { makeRepo } from './repo.js';
+import { tempDir } from './temp.js';
 
 export interface AgentFixture {
   repo: string;
@@ -42,7 +41,7 @@ export function agentFixture(files: Record<string, string>, env: NodeJS.ProcessE
     experiments: [],
   });
   // Unsealed by default: tests of one agent's own behaviour; `sealed()` below puts it in the sandbox.
-  const seal = { prefix: [], env: {}, tmp: mkdtempSync(join(tmpdir(), 'ar-agent-tmp-')) };
+  const seal = { prefix: [], env: {}, tmp: tempDir('ar-agent-tmp-') };
   const ctx: ProposalContext = { workspace: repo, programDir: dir, brief, briefPath: briefPath ?? join(repo, 'brief.md'), experimentId: 1, signal: new AbortController().signal, seal };
   return { repo, dir, program, actx, ctx };
 }
@@ -58,7 +57,7 @@ export async function sealedSeal(f: AgentFixture): Promise<AgentSeal | null> {
     repo: f.repo,
     programDir: 'exp',
     stateDir: join(f.repo, '.autoresearch'),
-    workDir: mkdtempSync(join(tmpdir(), 'ar-agent-work-')),
+    workDir: tempDir('ar-agent-work-'),
     hidden: [],
     keepIgnored: [],
     protectedFiles: Object.keys(await protectedHashesOf(f)),

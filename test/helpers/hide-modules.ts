@@ -3,13 +3,13 @@
  * real `module.register` API, loaded with `--import`) answers ERR_MODULE_NOT_FOUND for them,
  * exactly as Node does for a package that is absent from node_modules.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { tempDir } from './temp.js';
 
 export function hideModulesEnv(packages: string[]): Record<string, string> {
-  const dir = mkdtempSync(join(tmpdir(), 'ar-hide-'));
+  const dir = tempDir('ar-hide-');
   const hooks = join(dir, 'hooks.mjs');
   writeFileSync(
     hooks,

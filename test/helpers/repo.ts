@@ -1,10 +1,12 @@
 /** Real temporary git repositories and the real CLI, for integration tests. */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { tempDir } from './temp.js';
+
+export { tempDir } from './temp.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = join(ROOT, 'dist/cli/main.js');
@@ -31,9 +33,9 @@ export function writeFiles(dir: string, files: Record<string, string>): void {
   }
 }
 
-/** A committed repository with the given files. */
+/** A committed repository with the given files, removed after the test file. */
 export function makeRepo(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ar-test-'));
+  const dir = tempDir('ar-test-');
   gitIn(dir, 'init', '-q', '-b', 'main');
   gitIn(dir, 'config', 'user.email', 'test@example.invalid');
   gitIn(dir, 'config', 'user.name', 'Test');

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, gitIn, ledgerRows, makeRepo, writeFiles } from '../helpers/repo.js';
+import { gitIn, ledgerRows, makeRepo, writeFiles } from '../helpers/repo.js';
 import { patchBetween } from '../helpers/patches.js';
+import { runHere } from '../helpers/run.js';
 
 // score = VALUE + N(0, 0.1), drawn from the harness's per-measurement seed: repeatable, every run differs.
 const EXP = `source ./params.sh
@@ -23,7 +24,7 @@ test('memory stays within the limit', () => {
 const params = (value: number, mem: number) => ({ 'params.sh': `VALUE=${value}\nMEM=${mem}\n` });
 
 describe('the brief of a real run says why', () => {
-  it('shows each decision with p and n, the keep bar, brief_metrics columns, the failing check, and what the harness does', () => {
+  it('shows each decision with p and n, the keep bar, brief_metrics columns, the failing check, and what the harness does', async () => {
     const repo = makeRepo({ 'exp.sh': EXP, 'check.test.mjs': CHECK, ...params(5, 100) });
     writeFiles(repo, {
       'ideas/1.patch': patchBetween(repo, params(5, 100), params(5, 120)), // no real change: not kept
@@ -48,7 +49,7 @@ LOOP FOREVER:
     });
     gitIn(repo, 'add', '-A');
     gitIn(repo, 'commit', '-q', '-m', 'program');
-    expect(cli(repo, ['run', '--tag', 'w']).code).toBe(0);
+    await runHere(repo, { tag: 'w' });
     expect(ledgerRows(repo, 'w').map((r) => r.status)).toEqual(['keep', 'discard', 'keep', 'invalid']);
 
     const brief = readFileSync(join(repo, '.autoresearch/w/experiments/4/brief.md'), 'utf8');

@@ -1,13 +1,15 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { measurementSeed } from '../../src/loop/environment.js';
 import { processesNamed } from '../helpers/processes.js';
 import { alive, cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, readResultsTsv, waitFor } from '../helpers/repo.js';
+import { tempDir } from '../helpers/temp.js';
 
+// Experiments here print exact values: one run decides (the steering test below measures noise).
 const program = (extra = '') => `---
-metric: { name: score, goal: maximize }
+metric: { name: score, goal: maximize, deterministic: true }
 run: bash exp.sh
 budget: 2s
 editable: [params.sh]
@@ -33,7 +35,7 @@ describe('autoresearch CLI', () => {
   });
 
   it('refuses outside a git repository with the command that fixes it', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ar-nogit-'));
+    const dir = tempDir('ar-nogit-');
     writeFileSync(join(dir, 'program.md'), program());
     const r = cli(dir, ['run']);
     expect(r.code).toBe(2);
@@ -175,7 +177,7 @@ describe('autoresearch CLI', () => {
 
   it('`autoresearch stop` ends a running loop after the experiment in flight', async () => {
     // Experiment 2 holds until the test has asked for the stop (a file it may read, not write).
-    const release = join(mkdtempSync(join(tmpdir(), 'ar-release-')), 'go');
+    const release = join(tempDir('ar-release-'), 'go');
     const repo = makeRepo({
       'exp.sh': `#!/bin/bash\nsource ./params.sh\nif [ "$VALUE" -ge 2 ]; then while [ ! -e "${release}" ]; do sleep 0.05; done; fi\necho "score: $VALUE"\n`,
       'params.sh': 'VALUE=1\n',
@@ -260,7 +262,8 @@ describe('steering', () => {
     const repo = makeRepo({
       'exp.sh': EXP,
       'params.sh': 'VALUE=1\n',
-      'program.md': program('agent: { name: command, command: "echo VALUE=$((AUTORESEARCH_EXPERIMENT_ID + 1)) > params.sh; echo TITLE: raise to $((AUTORESEARCH_EXPERIMENT_ID + 1))" }\n'),
+      // A noisy metric: the brief reports the incumbent's noise from its repeated runs.
+      'program.md': program('agent: { name: command, command: "echo VALUE=$((AUTORESEARCH_EXPERIMENT_ID + 1)) > params.sh; echo TITLE: raise to $((AUTORESEARCH_EXPERIMENT_ID + 1))" }\n').replace(', deterministic: true', ''),
     });
     expect(cli(repo, ['run', '--tag', 'n', '-n', '1']).code).toBe(0);
     expect(cli(repo, ['note', 'stop', 'raising', 'VALUE;', 'try', 'something', 'else']).stdout).toContain('1 steering note');
@@ -286,8 +289,8 @@ describe('pause and resume', () => {
     expect(cli(repo, ['pause']).stdout).toContain('pausing after the experiments in flight');
     await waitFor(() => child.output().includes('paused: `autoresearch resume` continues'), 30_000, 'the loop to pause');
     const atPause = ledgerRows(repo, 'p').length;
+    // `status` takes longer than several of the paused loop's looks at the PAUSE file.
     expect(cli(repo, ['status']).stdout).toMatch(/: paused \(pid \d+/);
-    await new Promise((r) => setTimeout(r, 1500));
     expect(ledgerRows(repo, 'p')).toHaveLength(atPause); // nothing new while paused
     expect(cli(repo, ['resume']).stdout).toContain('resumed');
     const { code } = await exited(child);
@@ -324,7 +327,7 @@ describe('rerun', () => {
       // per-measurement seed: VALUE * 10 + seed % 5.
       'exp.sh': `#!/bin/bash\nsource ./params.sh\necho "score: $((VALUE * 10 + AUTORESEARCH_SEED % 5))"\n`,
       'params.sh': 'VALUE=1\n',
-      'program.md': program('agent: { name: command, command: "echo VALUE=2 > params.sh" }\n').replace('goal: maximize', 'goal: maximize, deterministic: true'),
+      'program.md': program('agent: { name: command, command: "echo VALUE=2 > params.sh" }\n'),
     });
     expect(cli(repo, ['run', '--tag', 'rr', '-n', '1', ...extra]).code).toBe(0);
     const seeded = (id: number, run: number) => measurementSeed('rr', id, run) % 5;

@@ -3,9 +3,7 @@
  * with a real process standing in for the harness where one must be alive.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
 import type { ExperimentRow, RunRow } from '../../src/ledger/types.js';
@@ -14,6 +12,7 @@ import { ledgerPath, runPaths } from '../../src/loop/context.js';
 import { emptyExperiment } from '../../src/loop/experiment.js';
 import { exited } from '../helpers/repo.js';
 import { isAlive } from '../helpers/processes.js';
+import { tempDir } from '../helpers/temp.js';
 
 const TAG = 'c';
 let repo = '';
@@ -46,7 +45,7 @@ const paths = () => runPaths(repo, TAG);
 const refusal = (out: control.Outcome) => (out.ok ? null : out.code);
 
 beforeEach(() => {
-  repo = mkdtempSync(join(tmpdir(), 'ar-control-'));
+  repo = tempDir('ar-control-');
   ledger = new Ledger(ledgerPath(repo));
   addRun(TAG);
 });

@@ -1,16 +1,18 @@
 /**
- * Confirmed keeps and the drift watch, end to end: the real CLI on a real repository whose
- * experiment's speed doubles in the middle of the run, a webhook on a local HTTP server.
+ * Confirmed keeps and the drift watch, end to end: the loop (in this process) on a real
+ * repository whose experiment's speed doubles in the middle of the run, a webhook on a local HTTP
+ * server, and `autoresearch status`.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, waitFor, writeFiles } from '../helpers/repo.js';
+import { cli, gitIn, ledgerRows, makeRepo, waitFor, writeFiles } from '../helpers/repo.js';
+import { runHere } from '../helpers/run.js';
 import { patchBetween } from '../helpers/patches.js';
+import { tempDir } from '../helpers/temp.js';
 
 let server: Server | null = null;
 afterEach(async () => {
@@ -56,7 +58,7 @@ describe('confirmed keeps on a machine whose speed changes mid-run', () => {
     // throughput = VALUE x the machine's speed x 1% noise from the per-measurement seed. The
     // speed is 1 until experiment 3's first run, which waits for the test to double it: every
     // run before it saw speed 1, every run after it speed 2, wherever the loop is in between.
-    const machine = mkdtempSync(join(tmpdir(), 'ar-speed-'));
+    const machine = tempDir('ar-speed-');
     const speedFile = join(machine, 'speed');
     const exp = `source ./params.sh
 if [ "$AUTORESEARCH_EXPERIMENT_ID" = 3 ] && [ ! -e ${speedFile} ]; then
@@ -92,10 +94,10 @@ webhooks: [{ url: "${hook.url}", format: json, on: [drift] }]
     gitIn(repo, 'add', '-A');
     gitIn(repo, 'commit', '-q', '-m', 'program');
 
-    const child = cliAsync(repo, ['run', '--tag', 'd']);
+    const run = runHere(repo, { tag: 'd' });
     await waitFor(() => ledgerRows(repo, 'd').some((r) => r.id === 3 && r.state === 'running'), 90_000, 'experiment 3 to start');
     writeFileSync(speedFile, '2\n');
-    expect((await exited(child)).code).toBe(0);
+    expect((await run).result.reason).toBe('the agent has no more proposals');
 
     const rows = ledgerRows(repo, 'd');
     // The two real improvements are kept; none of the four neutral changes is, though after the

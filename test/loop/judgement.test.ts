@@ -1,12 +1,11 @@
 /** The judgement's runs as the loop rebuilds them from the ledger at every look (src/loop/judgement.ts). */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
 import type { MeasurementRow } from '../../src/ledger/types.js';
 import { emptyExperiment } from '../../src/loop/experiment.js';
 import { judgementSequence } from '../../src/loop/judgement.js';
+import { tempDir } from '../helpers/temp.js';
 
 const run = (commit: string, value: number, id = 0): MeasurementRow =>
   ({ id, run_tag: 't', experiment_id: 1, seq: 0, during_id: 1, commit_sha: commit, slot: 0, value, metrics_json: null, exit_code: 0, wall_seconds: 1, peak_memory_bytes: null, log_path: null, measured_at: 0, machine_json: null }) as MeasurementRow;
@@ -32,7 +31,7 @@ describe('a judgement from its stored runs', () => {
   });
 
   it('reads the runs in the order they were stored, across commits and slots, and the other judgements newest last', () => {
-    const ledger = new Ledger(join(mkdtempSync(join(tmpdir(), 'ar-judge-')), 'ledger.sqlite'));
+    const ledger = new Ledger(join(tempDir('ar-judge-'), 'ledger.sqlite'));
     ledger.createRun({ tag: 't', branch: 'b', created_at: 0, updated_at: 0, program_path: 'program.md', program_dir: '', base_commit: 'base', metric_name: 's', goal: 'minimize', config_json: '{}', protected_json: '{}', state: 'running', stop_reason: null, pid: null, heartbeat_at: null, work_dir: null, sandbox_json: null, drift_json: null });
     for (const id of [0, 1, 2]) ledger.insertExperiment({ ...emptyExperiment('t', 0, 'x', 'base'), id, candidate_commit: id === 0 ? 'base' : `c${id}`, incumbent_commit: 'base' });
     const add = (experiment_id: number, during_id: number, commit_sha: string, value: number) =>

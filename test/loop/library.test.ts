@@ -4,13 +4,13 @@
  * read-only ledger. A real repository, real git, a real sealed run.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as lib from 'autoresearch';
 import type { Agent, LoopResult, ProposalContext } from 'autoresearch';
 import { gitIn, makeRepo } from '../helpers/repo.js';
+import { tempDir } from '../helpers/temp.js';
 
 const sealed = await lib.detectSandbox();
 
@@ -99,7 +99,7 @@ describe('startRun with an Agent object', () => {
 
   beforeAll(async () => {
     repo = makeRepo(FILES); // program.md names no agent: the object is the agent
-    outside = mkdtempSync(join(tmpdir(), 'ar-outside-'));
+    outside = tempDir('ar-outside-');
     result = await lib.startRun({ cwd: repo, tag: 'obj', agent: loweringAgent(repo, outside, seen), maxExperiments: 3 });
   });
 

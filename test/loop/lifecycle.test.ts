@@ -1,18 +1,22 @@
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startRun } from '../../src/run.js';
 import { detectSandbox } from '../../src/sandbox/detect.js';
 import type { LoopEvent } from '../../src/loop/events.js';
 import { gitIn, ledgerRows, makeRepo, readResultsTsv, writeFiles } from '../helpers/repo.js';
+import { processesNamed } from '../helpers/processes.js';
 import { patchBetween } from '../helpers/patches.js';
+
+/** The name the hanging experiment's processes go by: this test file's own, whatever else runs. */
+const HANG = `ar-lifecycle-hang-${process.pid}`;
 
 const EXP = `#!/bin/bash
 source ./params.sh
 case "$MODE" in
   crash) echo "boom: model diverged" >&2; exit 3;;
   nan) echo "score: nan";;
-  hang) (trap '' TERM; sleep 4242) & sleep 4242;;
+  hang) (trap '' TERM; exec -a ${HANG} sleep 4242) & (exec -a ${HANG} sleep 4242);;
   tamper) echo "tampered" >> data.txt; echo "score: $VALUE";;
   flood) head -c 30000000 /dev/zero | tr '\\0' 'a'; echo; echo "score: $VALUE";;
   *) echo "progress: 50%"; echo "score: $VALUE";;
@@ -33,19 +37,6 @@ Lower the score.
 `;
 
 const params = (value: number, mode = 'ok') => `VALUE=${value}\nMODE=${mode}\n`;
-
-function sleepers(): number[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'sleep\u00004242\u0000';
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 const sealed = (await detectSandbox()).sealed;
 
@@ -152,7 +143,7 @@ describe('the experiment lifecycle on a real repository', () => {
   });
 
   it('leaves no process of a timed-out experiment behind', () => {
-    expect(sleepers()).toEqual([]);
+    expect(processesNamed(HANG)).toEqual([]);
   });
 
   it('writes results.tsv in the 5-column format: keep, discard or crash, the finer status in the description', () => {

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { cli, gitIn, ledgerRows, makeRepo, readResultsTsv, writeFiles } from '../helpers/repo.js';
+import { gitIn, ledgerRows, makeRepo, readResultsTsv, writeFiles } from '../helpers/repo.js';
 import { patchBetween } from '../helpers/patches.js';
+import { runHere } from '../helpers/run.js';
 
 /** params.sh prints the metrics; each step is [incumbent's params.sh, candidate's params.sh]. */
 function repoWith(baseline: string, steps: Array<[string, string]>): string {
@@ -29,7 +30,7 @@ const prints = (...lines: string[]) => lines.map((l) => `echo "${l}"\n`).join(''
 const FILLER = "head -c 1500000 /dev/zero | tr '\\0' x; echo\n";
 
 describe('metrics parsed exactly, or loudly refused (end to end)', () => {
-  it('a Unicode primary metric; refused numbers crash quoting the line; \\r progress, last occurrence and the dropped middle count', () => {
+  it('a Unicode primary metric; refused numbers crash quoting the line; \\r progress, last occurrence and the dropped middle count', async () => {
     const base = prints('total_µs: 50', 'ошибка: 0');
     const progress = `printf 'total_µs: 90\\rtotal_µs: 40\\n'\n${prints('ошибка: 0')}`;
     const lastWins = prints('METRIC total_µs=10', 'total_µs: 35', 'ошибка: 0');
@@ -42,8 +43,7 @@ describe('metrics parsed exactly, or loudly refused (end to end)', () => {
       [lastWins, middle],
       [middle, prints('total_µs: 15', 'ошибка: 0x1')],
     ]);
-    const r = cli(repo, ['run', '--tag', 'm']);
-    expect(r.code, r.stderr).toBe(0);
+    await runHere(repo, { tag: 'm' });
     const rows = ledgerRows(repo, 'm');
     expect(rows.map((x) => [x.status, x.primary_value])).toEqual([
       ['keep', 50],

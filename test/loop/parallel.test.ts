@@ -1,6 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, waitFor } from '../helpers/repo.js';
+import { cliAsync, exited, gitIn, ledgerRows, makeRepo, waitFor } from '../helpers/repo.js';
+import { runHere } from '../helpers/run.js';
+import { tempDir } from '../helpers/temp.js';
 
 // Each proposal adds a file v/<id>; the score is the sum of the ids present, so a later proposal
 // beats an earlier incumbent, and two slots regularly finish against a moved incumbent.
@@ -11,12 +14,13 @@ echo "score: $total"
 `;
 
 describe('parallel slots', () => {
-  it('keeps one ledger and one branch consistent, re-basing winners onto a moved incumbent', () => {
+  it('keeps one ledger and one branch consistent, re-basing winners onto a moved incumbent', async () => {
     const repo = makeRepo({
       'exp.sh': EXP,
       'v/0': '0\n',
       'program.md': `---
-metric: { name: score, goal: maximize }
+metric: { name: score, goal: maximize, deterministic: true }
+verify_rebased: true
 run: bash exp.sh
 budget: 5s
 editable: ["v/*"]
@@ -25,8 +29,7 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
 ---
 `,
     });
-    const r = cli(repo, ['run', '--tag', 'p', '--parallel', '3', '-n', '12']);
-    expect(r.code).toBe(0);
+    await runHere(repo, { tag: 'p', parallel: 3, maxExperiments: 12 });
     const rows = ledgerRows(repo, 'p');
     expect(rows.map((x) => x.id)).toEqual([...Array(13).keys()]); // no id twice, none missing
     expect(rows.every((x) => x.state === 'recorded')).toBe(true);
@@ -42,18 +45,17 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
     const rebased = rows.filter((x) => x.reason?.includes('re-based onto experiment'));
     for (const x of rebased) {
       expect(x.candidate_commit).not.toBe(gitIn(repo, 'rev-parse', `refs/autoresearch/p/${x.id}`));
-      // The metric is not declared deterministic, so a re-based winner is measured again first.
+      // verify_rebased (the default for a noisy metric): a re-based winner is measured again first.
       expect(x.reason).toContain('re-measured');
     }
     expect(kept.length).toBeGreaterThan(1);
     // Changes to different files never conflict.
     expect(rows.filter((x) => x.reason?.includes('conflicts'))).toEqual([]);
-    // A timeout above the default: every keep takes at least 4 runs (C I I C), 8 with a re-base.
-  }, 180_000);
+  });
 });
 
 describe('devices and crashes with several experiments in flight', () => {
-  it('gives each slot its own device, never shared by two running experiments', () => {
+  it('gives each slot its own device, never shared by two running experiments', async () => {
     const repo = makeRepo({
       // Each run logs when it held its device (sealed runs share no writable folder to lock in).
       'exp.sh': `echo "slot $AUTORESEARCH_SLOT device $CUDA_VISIBLE_DEVICES"\necho "held $(date +%s%N)"\nsleep 0.3\necho "released $(date +%s%N)"\necho "score: 1"\n`,
@@ -69,9 +71,8 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
 ---
 `,
     });
-    const r = cli(repo, ['run', '--tag', 'd', '-n', '9']);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('(3 slots, up to 9 experiments)'); // one slot per device by default
+    const { output } = await runHere(repo, { tag: 'd', maxExperiments: 9 });
+    expect(output).toContain('(3 slots, up to 9 experiments)'); // one slot per device by default
     const rows = ledgerRows(repo, 'd');
     expect(rows.filter((x) => x.status === 'crash')).toEqual([]);
     const held: Record<string, Array<[number, number]>> = {};
@@ -87,12 +88,14 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
       spans.sort((a, b) => a[0] - b[0]);
       for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThan(spans[i - 1]![1]);
     }
-    expect(cli(repo, ['run', '--tag', 'd2', '--parallel', '4']).stderr).toContain('--parallel 4 but only 3 devices');
+    await expect(runHere(repo, { tag: 'd2', parallel: 4 })).rejects.toThrow('--parallel 4 but only 3 devices');
   });
 
   it('kill -9 with several experiments in flight: resume finishes each exactly once', async () => {
+    // Candidates hold until the test has killed the harness (a file they may read, not write).
+    const release = join(tempDir('ar-release-'), 'go');
     const repo = makeRepo({
-      'exp.sh': 'sleep 1.5\ntotal=0; for f in v/*; do total=$((total + $(cat "$f"))); done\necho "score: $total"\n',
+      'exp.sh': `if [ "$AUTORESEARCH_EXPERIMENT_ID" -gt 0 ]; then while [ ! -e "${release}" ]; do sleep 0.05; done; fi\ntotal=0; for f in v/*; do total=$((total + $(cat "$f"))); done\necho "score: $total"\n`,
       'v/0': '0\n',
       'program.md': `---
 metric: { name: score, goal: maximize, deterministic: true }
@@ -108,14 +111,13 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
     await waitFor(() => ledgerRows(repo, 'k').filter((x) => x.state === 'running' && x.id > 0).length >= 2, 30_000, 'two experiments in flight');
     child.kill('SIGKILL');
     await exited(child);
+    writeFileSync(release, '');
     const unfinished = ledgerRows(repo, 'k').filter((x) => x.state !== 'recorded');
     // Experiments that were running are finished on resume; an agent caught proposing is recorded as interrupted.
     const inFlight = unfinished.filter((x) => x.state !== 'proposing').map((x) => x.id);
     const proposing = unfinished.filter((x) => x.state === 'proposing').map((x) => x.id);
     expect(inFlight.length).toBeGreaterThanOrEqual(2);
-    const again = cli(repo, ['run', '--tag', 'k', '-j', '3', '-n', '6']);
-    expect(again.stderr).toBe('');
-    expect(again.code).toBe(0);
+    await runHere(repo, { tag: 'k', parallel: 3, maxExperiments: 6 });
     const rows = ledgerRows(repo, 'k');
     expect(rows.every((x) => x.state === 'recorded')).toBe(true);
     expect(rows.map((x) => x.id)).toEqual([...Array(rows.length).keys()]);
@@ -146,10 +148,9 @@ agent: { name: command, command: 'sleep 0.3; echo $AUTORESEARCH_EXPERIMENT_ID > 
 }
 
 describe('pipelining', () => {
-  it('prepares the next candidate while the current one runs, and keeps the ledger and branch consistent', () => {
+  it('prepares the next candidate while the current one runs, and keeps the ledger and branch consistent', async () => {
     const repo = pipelineRepo('total=0; for f in v/*; do total=$((total + $(cat "$f"))); done\necho "score: $total"\n', { 'v/0': '0\n' }, '"v/*"', 'v/$AUTORESEARCH_EXPERIMENT_ID');
-    const r = cli(repo, ['run', '--tag', 'pl', '--pipeline', '-n', '5']);
-    expect(r.code).toBe(0);
+    const { output } = await runHere(repo, { tag: 'pl', pipeline: true, maxExperiments: 5 });
     const rows = ledgerRows(repo, 'pl') as Array<{ id: number; status: string; state: string; proposed_at: number; finished_at: number; reason: string | null; candidate_commit: string; primary_value: number }>;
     expect(rows.map((x) => x.id)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(rows.every((x) => x.state === 'recorded')).toBe(true);
@@ -161,15 +162,14 @@ describe('pipelining', () => {
     const kept = rows.filter((x) => x.status === 'keep' && x.id > 0);
     expect(kept.length).toBe(5);
     expect(rows.map((x) => x.primary_value)).toEqual([0, 1, 3, 6, 10, 15]);
-    expect(r.stdout).toMatch(/experiment \d: carried onto experiment \d, kept while it waited to run/);
+    expect(output).toMatch(/experiment \d: carried onto experiment \d, kept while it waited to run/);
     expect(gitIn(repo, 'ls-tree', '--name-only', 'autoresearch/pl', 'v/').split('\n').sort()).toEqual(['v/0', 'v/1', 'v/2', 'v/3', 'v/4', 'v/5']);
   });
 
-  it('skips a prepared candidate whose change no longer applies to the new incumbent, and proposes again from there', () => {
+  it('skips a prepared candidate whose change no longer applies to the new incumbent, and proposes again from there', async () => {
     // Every proposal rewrites the same line, so a candidate prepared before the previous keep conflicts with it.
     const repo = pipelineRepo('echo "score: $(cat v)"\n', { v: '0\n' }, 'v', 'v');
-    const r = cli(repo, ['run', '--tag', 'pc', '--pipeline', '-n', '5']);
-    expect(r.code).toBe(0);
+    await runHere(repo, { tag: 'pc', pipeline: true, maxExperiments: 5 });
     const rows = ledgerRows(repo, 'pc') as Array<{ id: number; status: string; reason: string | null; parent_commit: string; primary_value: number | null }>;
     const conflicted = rows.filter((x) => x.status === 'skipped');
     expect(conflicted.length).toBeGreaterThan(0);

@@ -1,12 +1,13 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { alive, cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, readResultsTsv, waitFor, writeFiles } from '../helpers/repo.js';
+import { runHere } from '../helpers/run.js';
 import { patchBetween } from '../helpers/patches.js';
 import { processesNamed } from '../helpers/processes.js';
 import { detectSandbox } from '../../src/sandbox/detect.js';
+import { tempDir } from '../helpers/temp.js';
 
 const sealed = (await detectSandbox()).sealed;
 
@@ -17,8 +18,11 @@ echo "score: $VALUE"
 
 const params = (v: number) => `VALUE=${v}\n`;
 
-/** A repository whose scripted agent proposes: 4 (keep), 6 (discard), 3 (keep), 7 (discard). */
-function scriptedRepo(): string {
+/**
+ * A repository whose scripted agent proposes: 4 (keep), 6 (discard), 3 (keep), 7 (discard). The
+ * experiment prints exact values: deterministic (one run each) unless `noisy` (runs in pairs).
+ */
+function scriptedRepo(noisy = false): string {
   const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': params(5) });
   const steps: Array<[number, number]> = [
     [5, 4],
@@ -29,7 +33,7 @@ function scriptedRepo(): string {
   steps.forEach(([from, to], i) => writeFiles(repo, { [`ideas/${i + 1}.patch`]: patchBetween(repo, { 'params.sh': params(from) }, { 'params.sh': params(to) }) }));
   writeFiles(repo, {
     'program.md': `---
-metric: { name: score, goal: minimize }
+metric: { name: score, goal: minimize${noisy ? '' : ', deterministic: true'} }
 run: bash exp.sh
 budget: 5s
 editable: [params.sh]
@@ -63,11 +67,10 @@ function expectConsistentRun(repo: string, tag: string) {
 }
 
 describe('kill -9 and resume', () => {
-  it('an uninterrupted run gives the reference outcome', () => {
+  it('an uninterrupted run gives the reference outcome', async () => {
     const repo = scriptedRepo();
-    const r = cli(repo, ['run', '--tag', 'ref']);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('stopped: the agent has no more proposals');
+    const { output } = await runHere(repo, { tag: 'ref' });
+    expect(output).toContain('stopped: the agent has no more proposals');
     expectConsistentRun(repo, 'ref');
   });
 
@@ -78,17 +81,16 @@ describe('kill -9 and resume', () => {
     ['measured:3', 'deciding now'],
     ['decided:3', 'finishing'],
     ['branch-moved:3', 'finishing'],
-  ])('killed at %s, resumes with nothing lost or counted twice', (point, note) => {
+  ])('killed at %s, resumes with nothing lost or counted twice', async (point, note) => {
     const repo = scriptedRepo();
     const first = cli(repo, ['run', '--tag', 'k'], { AUTORESEARCH_CRASH_AT: point });
     expect(first.code).toBeNull(); // died by SIGKILL
     const [state, id] = point.split(':');
     const mid = ledgerRows(repo, 'k').find((r) => r.id === Number(id))!;
     expect(mid.state).toBe(state === 'branch-moved' ? 'decided' : state);
-    const second = cli(repo, ['run', '--tag', 'k']);
-    expect(second.code).toBe(0);
-    expect(second.stdout).toContain('resuming run k');
-    expect(second.stdout).toContain(note);
+    const { output } = await runHere(repo, { tag: 'k' });
+    expect(output).toContain('resuming run k');
+    expect(output).toContain(note);
     const rows = expectConsistentRun(repo, 'k');
     const interrupted = rows.filter((r) => r.status === 'interrupted').map((r) => r.id);
     expect(interrupted).toEqual(point === 'proposing:2' ? [2] : []);
@@ -96,15 +98,14 @@ describe('kill -9 and resume', () => {
 });
 
 describe('kill -9 in the middle of a judgement', () => {
-  it('resumes the interleaved runs from the ledger: the missing partner, not a run twice', () => {
-    const repo = scriptedRepo();
+  it('resumes the interleaved runs from the ledger: the missing partner, not a run twice', async () => {
+    const repo = scriptedRepo(true);
     // Killed right after the incumbent's first run beside candidate 3 (C I of C I I C).
     const first = cli(repo, ['run', '--tag', 'j'], { AUTORESEARCH_CRASH_AT: 'remeasured:3' });
     expect(first.code).toBeNull();
     expect(arms(repo, 'j', 3)).toBe('CI');
-    const second = cli(repo, ['run', '--tag', 'j']);
-    expect(second.code).toBe(0);
-    expect(second.stdout).toContain('experiment 3: was in flight when the harness stopped; its judgement goes on from the 2 runs stored');
+    const { output } = await runHere(repo, { tag: 'j' });
+    expect(output).toContain('experiment 3: was in flight when the harness stopped; its judgement goes on from the 2 runs stored');
     expect(arms(repo, 'j', 3)).toBe('CIIC');
     const rows = expectConsistentRun(repo, 'j');
     expect(rows[3]!.reason).toMatch(/^kept: paired -1 \+- 0 \(-25%\), 2 pairs, p=0 /);
@@ -125,7 +126,7 @@ function arms(repo: string, tag: string, id: number): string {
 
 describe('kill -9 while an experiment runs', () => {
   it('leaves no orphan of the experiment behind, and re-runs it once on resume', async () => {
-    const marks = join(mkdtempSync(join(tmpdir(), 'ar-marks-')), 'runs.txt');
+    const marks = join(tempDir('ar-marks-'), 'runs.txt');
     const marker = `ar-orphan-${process.pid}-${Date.now()}`;
     const repo = makeRepo({
       // A sealed experiment may read, not write, outside its worktree: the test finds its
@@ -135,7 +136,7 @@ describe('kill -9 while an experiment runs', () => {
     });
     writeFiles(repo, {
       'ideas/1.patch': patchBetween(repo, { 'params.sh': params(5) }, { 'params.sh': params(4) }),
-      'program.md': `---\nmetric: { name: score, goal: minimize }\nrun: bash exp.sh\nbudget: 60s\neditable: [params.sh]\nagent: { name: scripted, patches: [ideas/1.patch] }\nenv: { set: { MARKS: ${marks} } }\n---\n`,
+      'program.md': `---\nmetric: { name: score, goal: minimize, deterministic: true }\nrun: bash exp.sh\nbudget: 60s\neditable: [params.sh]\nagent: { name: scripted, patches: [ideas/1.patch] }\nenv: { set: { MARKS: ${marks} } }\n---\n`,
     });
     gitIn(repo, 'add', '-A');
     gitIn(repo, 'commit', '-q', '-m', 'program');
@@ -151,9 +152,8 @@ describe('kill -9 while an experiment runs', () => {
     }
     expect(ledgerRows(repo, 'o')[1]!.state).toBe('running');
     writeFileSync(`${marks}.resumed`, '');
-    const again = cli(repo, ['run', '--tag', 'o']);
-    expect(again.code).toBe(0);
-    if (!sealed) expect(again.stdout).toMatch(/experiment 1: killed \d+ orphaned process/);
+    const again = await runHere(repo, { tag: 'o' });
+    if (!sealed) expect(again.output).toMatch(/experiment 1: killed \d+ orphaned process/);
     expect(alive(sleeper)).toBe(false);
     expect(ledgerRows(repo, 'o').map((r) => [r.id, r.status, r.primary_value])).toEqual([
       [0, 'keep', 5],

@@ -3,14 +3,15 @@
  * `sandbox: required` refuses, an unprivileged user is sealed too, and without the sandbox the
  * harness's own checks still catch what they can (moved refs, hidden changes, orphaned agents).
  */
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { detectSandbox } from '../../src/sandbox/detect.js';
 import { processesNamed } from '../helpers/processes.js';
 import { alive, cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, ROOT, waitFor } from '../helpers/repo.js';
+import { tempDir } from '../helpers/temp.js';
+import { runHere } from '../helpers/run.js';
 
 const sealed = (await detectSandbox()).sealed;
 
@@ -26,33 +27,32 @@ ${extra}---
 const EXP = 'source ./params.sh\nsource ./helper.sh\n[ -f boost.txt ] && { echo "score: 0"; exit 0; }\necho "score: $((VALUE - BONUS))"\n';
 
 function fakeBwrap(body: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'ar-bwrap-')), 'bwrap');
+  const file = join(tempDir('ar-bwrap-'), 'bwrap');
   writeFileSync(file, `#!/bin/sh\n${body}\n`);
   chmodSync(file, 0o755);
   return file;
 }
 
 describe('without a working sandbox', () => {
-  it('the run warns that it is unsealed and why, works, and status says so; `sandbox: required` refuses to start', () => {
+  it('the run warns that it is unsealed and why, works, and status says so; `sandbox: required` refuses to start', async () => {
     // As on a distribution that restricts user namespaces: bwrap is there but cannot sandbox.
     const bwrap = fakeBwrap('[ "$1" = --version ] && { echo "bubblewrap 0.9.0"; exit 0; }\necho "bwrap: setting up uid map: Permission denied" >&2\nexit 1');
     const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=5\n', 'helper.sh': 'BONUS=0\n', 'program.md': program('agent: { name: command, command: "echo VALUE=4 > params.sh" }\n') });
-    const env = { AUTORESEARCH_BWRAP: bwrap };
-    const r = cli(repo, ['run', '--tag', 'u', '-n', '1', '--no-dashboard'], env);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('warning: sandbox: UNSEALED: bubblewrap cannot create a sandbox here: bwrap: setting up uid map: Permission denied');
-    expect(r.stdout).toContain('user namespaces are probably restricted');
+    const env = { ...process.env, AUTORESEARCH_BWRAP: bwrap };
+    const { output } = await runHere(repo, { tag: 'u', maxExperiments: 1, env });
+    expect(output).toContain('warning: sandbox: UNSEALED: bubblewrap cannot create a sandbox here: bwrap: setting up uid map: Permission denied');
+    expect(output).toContain('user namespaces are probably restricted');
     expect(ledgerRows(repo, 'u').map((x) => x.status)).toEqual(['keep', 'keep']);
     expect(cli(repo, ['status']).stdout).toMatch(/sandbox {6}UNSEALED: bubblewrap cannot create a sandbox here/);
 
     writeFileSync(join(repo, 'program.md'), program('agent: { name: command, command: "echo VALUE=4 > params.sh" }\nsandbox: required\n'));
     gitIn(repo, 'commit', '-q', '-am', 'required');
-    const refused = cli(repo, ['run', '--tag', 'q', '--no-dashboard'], env);
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('autoresearch: sandbox: required, but bubblewrap cannot create a sandbox here');
+    await expect(runHere(repo, { tag: 'q', env })).rejects.toThrow('sandbox: required, but bubblewrap cannot create a sandbox here');
     expect(gitIn(repo, 'branch', '--list', 'autoresearch/q')).toBe(''); // nothing was created
+    // What the CLI makes of it: one line and exit code 2.
     const missing = cli(repo, ['run', '--tag', 'q', '--no-dashboard'], { AUTORESEARCH_BWRAP: '/nonexistent/bwrap' });
-    expect(missing.stderr).toContain('/nonexistent/bwrap does not run');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('autoresearch: sandbox: required, but /nonexistent/bwrap does not run');
   });
 });
 
@@ -70,20 +70,19 @@ case $AUTORESEARCH_EXPERIMENT_ID in
 esac
 `;
 
-  it('files hidden from git are still seen, and moved refs are reported and restored from the ledger', () => {
+  it('files hidden from git are still seen, and moved refs are reported and restored from the ledger', async () => {
     const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=5\n', 'helper.sh': 'BONUS=0\n', 'propose.sh': AGENT, 'program.md': program('agent: { name: command, command: ./propose.sh }\nsandbox: off\n') });
     chmodSync(join(repo, 'propose.sh'), 0o755);
     gitIn(repo, 'commit', '-q', '-am', 'executable');
-    const r = cli(repo, ['run', '--tag', 'o', '--no-dashboard']);
-    expect(r.stderr).toBe('');
-    expect(r.stdout).toContain('warning: sandbox: UNSEALED: the program sets `sandbox: off`');
+    const { output } = await runHere(repo, { tag: 'o' });
+    expect(output).toContain('warning: sandbox: UNSEALED: the program sets `sandbox: off`');
     const rows = ledgerRows(repo, 'o');
     expect(rows.map((x) => x.status)).toEqual(['keep', 'invalid', 'invalid', 'keep']);
     expect(rows[1]!.reason).toContain('boost.txt (not editable)'); // .git/info/exclude does not hide it
     expect(rows[2]!.reason).toContain('helper.sh (not editable)'); // nor does skip-worktree
-    expect(r.stdout).toMatch(/before deciding experiment 3: refs\/heads\/autoresearch\/o was moved to \w+; restored to \w+/);
-    expect(r.stdout).toMatch(/refs\/autoresearch\/o\/1 was deleted; restored/);
-    expect(r.stdout).toMatch(/refs\/autoresearch\/o\/999 appeared .*; removed/);
+    expect(output).toMatch(/before deciding experiment 3: refs\/heads\/autoresearch\/o was moved to \w+; restored to \w+/);
+    expect(output).toMatch(/refs\/autoresearch\/o\/1 was deleted; restored/);
+    expect(output).toMatch(/refs\/autoresearch\/o\/999 appeared .*; removed/);
     expect(gitIn(repo, 'rev-parse', 'autoresearch/o')).toBe(rows[3]!.candidate_commit);
     expect(gitIn(repo, 'rev-parse', 'refs/autoresearch/o/1')).toBe(rows[1]!.candidate_commit);
   });
@@ -91,7 +90,7 @@ esac
 
 describe.each([['off'], ['auto']])('an agent still running when the harness is killed (sandbox: %s)', (mode) => {
   it.skipIf(mode === 'auto' && !sealed)('is gone before the resumed run does anything', async () => {
-    const flag = join(mkdtempSync(join(tmpdir(), 'ar-agent-')), 'behave');
+    const flag = join(tempDir('ar-agent-'), 'behave');
     const marker = `ar-agent-orphan-${mode}-${process.pid}`;
     // Until the test creates the flag, the agent leaves a writer behind and hangs.
     const agent = `#!/bin/bash\nif [ -e "${flag}" ]; then echo "VALUE=4" > params.sh; exit 0; fi\nsetsid bash -c 'exec -a ${marker} sleep 600' &\nsleep 600\n`;
@@ -108,18 +107,17 @@ describe.each([['off'], ['auto']])('an agent still running when the harness is k
       expect(alive(orphan)).toBe(true);
     }
     writeFileSync(flag, '');
-    const again = cli(repo, ['run', '--tag', 'k', '--no-dashboard']);
-    expect(again.code).toBe(0);
+    const again = await runHere(repo, { tag: 'k' });
     expect(alive(orphan)).toBe(false);
-    if (mode === 'off') expect(again.stdout).toMatch(/experiment 1: killed \d+ process\(es\) of the agent interrupted while proposing/);
+    if (mode === 'off') expect(again.output).toMatch(/experiment 1: killed \d+ process\(es\) of the agent interrupted while proposing/);
     expect(ledgerRows(repo, 'k').map((x) => [x.id, x.status])).toEqual([[0, 'keep'], [1, 'interrupted'], [2, 'keep']]);
   });
 });
 
 describe.skipIf(!sealed || process.getuid?.() !== 0)('an unprivileged user', () => {
-  it('is sealed too (bubblewrap through user namespaces): its worktree only, no state, nothing outlives it', () => {
+  it('is sealed too (bubblewrap through user namespaces): its worktree only, no state, nothing outlives it', async () => {
     // The executor and the sandbox need no packages: a copy of dist/ that `nobody` can read.
-    const base = mkdtempSync(join(tmpdir(), 'ar-nobody-'));
+    const base = tempDir('ar-nobody-');
     chmodSync(base, 0o755);
     cpSync(join(ROOT, 'dist'), join(base, 'dist'), { recursive: true });
     const work = join(base, 'repo');

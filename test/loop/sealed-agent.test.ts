@@ -4,13 +4,14 @@
  * is recorded with its reason, and afterwards the user's checkout, the ledger, the branch and the
  * refs are as the harness left them. The last proposal is honest and is kept.
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { detectSandbox } from '../../src/sandbox/detect.js';
-import { cli, gitIn, ledgerRows, makeRepo, readResultsTsv, type CliResult } from '../helpers/repo.js';
+import { gitIn, ledgerRows, makeRepo, readResultsTsv } from '../helpers/repo.js';
+import { runHere, type RunHere } from '../helpers/run.js';
+import { tempDir } from '../helpers/temp.js';
 
 const sealed = await detectSandbox();
 
@@ -79,16 +80,15 @@ Lower the score.
 describe.skipIf(!sealed.sealed)('a sealed run against a malicious agent', () => {
   let repo: string;
   let base: string;
-  let run: CliResult;
-  let resumed: CliResult;
+  let run: RunHere;
   let outside: string;
   let pwnedByGit: string;
   const rows = () => ledgerRows(repo, 't');
   const row = (id: number) => rows()[id]!;
   const agentLog = (id: number) => readFileSync(join(repo, `.autoresearch/t/experiments/${id}/agent.log`), 'utf8');
 
-  beforeAll(() => {
-    const scratch = mkdtempSync(join(tmpdir(), 'ar-outside-'));
+  beforeAll(async () => {
+    const scratch = tempDir('ar-outside-');
     outside = join(scratch, 'outside.txt');
     pwnedByGit = join(scratch, 'pwned-by-git');
     repo = makeRepo({
@@ -103,15 +103,14 @@ describe.skipIf(!sealed.sealed)('a sealed run against a malicious agent', () => 
     chmodSync(join(repo, 'propose.sh'), 0o755);
     gitIn(repo, 'commit', '-q', '-am', 'executable agent');
     base = gitIn(repo, 'rev-parse', 'HEAD');
-    const env = { OUTSIDE_MARKER: outside, PWNED_BY_GIT: pwnedByGit };
-    run = cli(repo, ['run', '--tag', 't', '--no-dashboard'], env);
-    resumed = cli(repo, ['run', '--tag', 't', '--no-dashboard'], env);
+    const env = { ...process.env, OUTSIDE_MARKER: outside, PWNED_BY_GIT: pwnedByGit };
+    run = await runHere(repo, { tag: 't', env });
+    // Resuming the finished run checks its refs and files again.
+    await runHere(repo, { tag: 't', env });
   }, 120_000);
 
   it('records every attack as not kept, and keeps the honest change', () => {
-    expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
-    expect(run.stdout).toContain('sandbox: sealed (bubblewrap');
+    expect(run.output).toContain('sandbox: sealed (bubblewrap');
     expect(rows().map((r) => [r.id, r.status])).toEqual([
       [0, 'keep'],
       [1, 'discard'],
@@ -139,7 +138,7 @@ describe.skipIf(!sealed.sealed)('a sealed run against a malicious agent', () => 
     } finally {
       db.close();
     }
-    expect(run.stdout).toContain('the agent command exited 99'); // not stopped by a planted STOP
+    expect(run.output).toContain('the agent command exited 99'); // not stopped by a planted STOP
     expect(readResultsTsv(repo, 't').flat()).not.toContain('forged');
   });
 
@@ -164,8 +163,6 @@ describe.skipIf(!sealed.sealed)('a sealed run against a malicious agent', () => 
   it('control characters in a title make the proposal invalid, recorded visibly, and the run resumes', () => {
     expect(row(6).reason).toContain('contains control characters');
     expect(row(6).title).toBe('faster\\u0000loop\\u001b[2J');
-    expect(resumed.stderr).toBe('');
-    expect(resumed.code).toBe(0);
   });
 
   it('a symlink out of the worktree is refused, and nothing is written through it', () => {

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectSandbox } from '../../src/sandbox/detect.js';
 import { patchBetween } from '../helpers/patches.js';
-import { cli, gitIn, ledgerRows, makeRepo, readResultsTsv, writeFiles, type CliResult } from '../helpers/repo.js';
+import { gitIn, ledgerRows, makeRepo, readResultsTsv, writeFiles } from '../helpers/repo.js';
+import { runHere } from '../helpers/run.js';
 
 const sealed = await detectSandbox();
 
@@ -62,7 +63,6 @@ function escapees(): number[] {
 
 describe.skipIf(!sealed.sealed)('a sealed run against experiment code that games its score', () => {
   let repo: string;
-  let run: CliResult;
   let probe: Server;
   let connections = 0;
   const rows = () => ledgerRows(repo, 'r');
@@ -91,14 +91,12 @@ describe.skipIf(!sealed.sealed)('a sealed run against experiment code that games
     writeFiles(repo, { 'program.md': PROGRAM(patches) });
     gitIn(repo, 'add', '-A');
     gitIn(repo, 'commit', '-q', '-m', 'program');
-    run = cli(repo, ['run', '--tag', 'r', '--no-dashboard'], { PROBE_PORT: String(port) });
+    await runHere(repo, { tag: 'r', env: { ...process.env, PROBE_PORT: String(port) } });
   }, 150_000);
 
   afterAll(() => new Promise<void>((r) => probe.close(() => r())));
 
   it('keeps only the honest changes', () => {
-    expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
     expect(rows().map((r) => [r.id, r.status])).toEqual([
       [0, 'keep'],
       [1, 'crash'],
@@ -159,7 +157,7 @@ describe.skipIf(!sealed.sealed)('a sealed run against experiment code that games
 });
 
 describe.skipIf(!sealed.sealed)('a protected file swapped during the run and put back before the hash check', () => {
-  it('cannot be swapped: protected files are read-only to the run', () => {
+  it('cannot be swapped: protected files are read-only to the run', async () => {
     // The run scores itself with the protected score.sh (the metric comes from the run, as in the
     // original single-GPU setup); the editable params.sh swaps in a fake scorer and a background
     // process puts the real one back once the score is printed, before the after-run hash check.
@@ -181,8 +179,7 @@ describe.skipIf(!sealed.sealed)('a protected file swapped during the run and put
     });
     gitIn(repo, 'add', '-A');
     gitIn(repo, 'commit', '-q', '-m', 'program');
-    const r = cli(repo, ['run', '--tag', 's', '--no-dashboard']);
-    expect(r.code).toBe(0);
+    await runHere(repo, { tag: 's' });
     const rows = ledgerRows(repo, 's');
     expect(rows.map((x) => [x.status, x.primary_value])).toEqual([['keep', 5], ['discard', 5]]);
     expect(readFileSync(rows[1]!.log_path!, 'utf8')).toContain('score.sh: Read-only file system');

@@ -1,11 +1,13 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, waitFor } from '../helpers/repo.js';
+import { runHere } from '../helpers/run.js';
 import { slurmCluster, type Cluster } from '../helpers/slurm.js';
 import { detectSandbox } from '../../src/sandbox/detect.js';
+import type { LoopEvent } from '../../src/loop/events.js';
+import { tempDir } from '../helpers/temp.js';
 
 const sandbox = await detectSandbox();
 
@@ -19,6 +21,9 @@ afterAll(() => cluster?.release());
 const need = (ctx: TestContext) => {
   if (cluster.skip) ctx.skip(cluster.skip);
 };
+
+/** The loop in this process, its executor and experiments on the cluster. */
+const runOnCluster = (repo: string, tag: string, maxExperiments: number) => runHere(repo, { tag, maxExperiments, env: { ...process.env, ...cluster.env } });
 
 function slurmRepo(exp: string, slurm = ''): string {
   return makeRepo({
@@ -39,12 +44,23 @@ ${slurm}agent: { name: command, command: 'echo VALUE=$((5 - AUTORESEARCH_EXPERIM
 }
 
 describe('the loop on a real Slurm cluster', () => {
-  it('runs every experiment as a job, records the job id, and parses the metrics', (ctx) => {
+  it('runs every experiment as a sealed job, records the job id, and parses the metrics', async (ctx) => {
     need(ctx);
-    const repo = slurmRepo('source ./params.sh\necho "job $SLURM_JOB_ID"\necho "score: $VALUE"\n');
-    const r = cli(repo, ['run', '--tag', 's', '-n', '2'], cluster.env);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    // The worktree is .autoresearch/<tag>/slots/<n>: four levels up is the user's checkout.
+    const exp = [
+      'source ./params.sh',
+      'echo "job $SLURM_JOB_ID"',
+      '{ echo pwned > ../../../../pwned-by-job.txt; } 2> /dev/null && echo "wrote the checkout"',
+      'cat ../../../../answer.txt 2> /dev/null && echo "read the hidden file"',
+      'echo "score: $VALUE"',
+      '',
+    ].join('\n');
+    const repo = slurmRepo(exp, 'hidden: [answer.txt]\n');
+    writeFileSync(join(repo, '.gitignore'), 'answer.txt\n');
+    gitIn(repo, 'add', '-A');
+    gitIn(repo, 'commit', '-q', '-m', 'ignore the answer');
+    writeFileSync(join(repo, 'answer.txt'), 'the-answer-key\n');
+    const { output } = await runOnCluster(repo, 's', 2);
     const rows = ledgerRows(repo, 's') as Array<{ status: string; primary_value: number; process_json: string; log_path: string }>;
     expect(rows.map((x) => [x.status, x.primary_value])).toEqual([['keep', 5], ['keep', 4], ['keep', 3]]);
     for (const x of rows) {
@@ -53,19 +69,33 @@ describe('the loop on a real Slurm cluster', () => {
       expect(readFileSync(x.log_path, 'utf8')).toContain(`job ${jobId}`);
     }
     expect(gitIn(repo, 'show', 'autoresearch/s:params.sh')).toBe('VALUE=3');
+    if (!sandbox.sealed) return ctx.skip(`this machine cannot seal: ${sandbox.reason}`);
+    expect(output).toMatch(/^sandbox: sealed \(bubblewrap/m);
+    for (const x of rows) {
+      const log = readFileSync(x.log_path, 'utf8');
+      expect(log).not.toContain('wrote the checkout');
+      expect(log).not.toContain('read the hidden file');
+      expect(log).not.toContain('the-answer-key');
+    }
+    expect(existsSync(join(repo, 'pwned-by-job.txt'))).toBe(false);
+    const db = new Database(join(repo, '.autoresearch/ledger.sqlite'), { readonly: true });
+    const commands = db.prepare("SELECT kind, sealed FROM commands WHERE run_tag = 's' AND kind = 'run'").all();
+    db.close();
+    expect(commands).toEqual([{ kind: 'run', sealed: 1 }, { kind: 'run', sealed: 1 }, { kind: 'run', sealed: 1 }]);
   }, 120_000);
 
   it('reattaches after kill -9: the job that kept running is recorded, not run twice', async (ctx) => {
     need(ctx);
-    const repo = slurmRepo('source ./params.sh\n[ "$VALUE" = 4 ] && sleep 4\necho "score: $VALUE"\n');
-    const env = { ...cluster.env };
-    const child = cliAsync(repo, ['run', '--tag', 'r', '-n', '1'], env);
+    // Job 1 runs until the resumed harness has found it (a file the job may read, not write).
+    const release = join(tempDir('ar-release-'), 'go');
+    const repo = slurmRepo(`source ./params.sh\nif [ "$VALUE" = 4 ]; then while [ ! -e "${release}" ]; do sleep 0.05; done; fi\necho "score: $VALUE"\n`);
+    const child = cliAsync(repo, ['run', '--tag', 'r', '-n', '1'], cluster.env);
     await waitFor(() => ledgerRows(repo, 'r').some((x) => x.id === 1 && x.state === 'running' && (x as unknown as { process_json: string | null }).process_json), 60_000, 'job 1 to be submitted');
     child.kill('SIGKILL');
     await exited(child);
-    const again = cli(repo, ['run', '--tag', 'r', '-n', '1'], env);
-    expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/experiment 1: was in flight when the harness stopped; following job \d+ to its end/);
+    const following = (e: LoopEvent) => e.type === 'note' && e.text.includes('following job');
+    const { output } = await runHere(repo, { tag: 'r', maxExperiments: 1, env: { ...process.env, ...cluster.env }, onEvent: (e) => following(e) && writeFileSync(release, '') });
+    expect(output).toMatch(/experiment 1: was in flight when the harness stopped; following job \d+ to its end/);
     const rows = ledgerRows(repo, 'r');
     expect(rows.map((x) => [x.id, x.status, x.primary_value])).toEqual([
       [0, 'keep', 5],
@@ -73,17 +103,15 @@ describe('the loop on a real Slurm cluster', () => {
     ]);
   }, 120_000);
 
-  it('slurm.shared_dir: worktrees, logs and job files go there, the repository keeps only its ledger and requests', (ctx) => {
+  it('slurm.shared_dir: worktrees, logs and job files go there, the repository keeps only its ledger and requests', async (ctx) => {
     need(ctx);
-    const shared = realpathSync(mkdtempSync(join(tmpdir(), 'ar-shared-')));
+    const shared = realpathSync(tempDir('ar-shared-'));
     const repo = slurmRepo('source ./params.sh\necho "cwd $PWD"\necho "score: $VALUE"\n', `slurm: { shared_dir: "${shared}" }\n`);
-    const r = cli(repo, ['run', '--tag', 'sh', '-n', '1'], cluster.env);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    const { output } = await runOnCluster(repo, 'sh', 1);
     const [own] = readdirSync(shared);
     const work = join(shared, own!, 'sh');
     expect(own).toMatch(/^ar-test-\w+-[0-9a-f]{8}$/);
-    expect(r.stdout).toContain(`worktrees and logs in ${work}`);
+    expect(output).toContain(`worktrees and logs in ${work}`);
     const rows = ledgerRows(repo, 'sh') as Array<{ id: number; status: string; log_path: string }>;
     expect(rows.map((x) => x.status)).toEqual(['keep', 'keep']);
     for (const x of rows) {
@@ -96,55 +124,18 @@ describe('the loop on a real Slurm cluster', () => {
     // A resumed run keeps its worktrees where they are, even if program.md now names another folder.
     const program = join(repo, 'program.md');
     writeFileSync(program, readFileSync(program, 'utf8').replace(shared, join(shared, 'elsewhere')));
-    const again = cli(repo, ['run', '--tag', 'sh', '-n', '2'], cluster.env);
-    expect(again.code).toBe(0);
+    await runOnCluster(repo, 'sh', 2);
     expect(readdirSync(shared)).toEqual([own]);
     expect(readFileSync(join(work, 'experiments', '2', 'run.log'), 'utf8')).toContain(`cwd ${work}/slots/0`);
     expect(cli(repo, ['status', '--tag', 'sh']).stdout).toContain('keep');
   }, 120_000);
 
-  it('seals every job: the run reports `sandbox: sealed`, and a job can neither write the checkout nor read a hidden file', (ctx) => {
-    need(ctx);
-    if (!sandbox.sealed) ctx.skip(`this machine cannot seal: ${sandbox.reason}`);
-    // The worktree is .autoresearch/<tag>/slots/<n>: four levels up is the user's checkout.
-    const exp = [
-      'source ./params.sh',
-      '{ echo pwned > ../../../../pwned-by-job.txt; } 2> /dev/null && echo "wrote the checkout"',
-      'cat ../../../../answer.txt 2> /dev/null && echo "read the hidden file"',
-      'echo "score: $VALUE"',
-      '',
-    ].join('\n');
-    const repo = slurmRepo(exp, 'hidden: [answer.txt]\n');
-    writeFileSync(join(repo, '.gitignore'), 'answer.txt\n');
-    gitIn(repo, 'add', '-A');
-    gitIn(repo, 'commit', '-q', '-m', 'ignore the answer');
-    writeFileSync(join(repo, 'answer.txt'), 'the-answer-key\n');
-    const r = cli(repo, ['run', '--tag', 'sealed', '-n', '1'], cluster.env);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^sandbox: sealed \(bubblewrap/m);
-    const rows = ledgerRows(repo, 'sealed') as Array<{ status: string; primary_value: number; log_path: string }>;
-    expect(rows.map((x) => [x.status, x.primary_value])).toEqual([['keep', 5], ['keep', 4]]);
-    for (const x of rows) {
-      const log = readFileSync(x.log_path, 'utf8');
-      expect(log).not.toContain('wrote the checkout');
-      expect(log).not.toContain('read the hidden file');
-      expect(log).not.toContain('the-answer-key');
-    }
-    expect(existsSync(join(repo, 'pwned-by-job.txt'))).toBe(false);
-    const db = new Database(join(repo, '.autoresearch/ledger.sqlite'), { readonly: true });
-    const commands = db.prepare("SELECT kind, sealed FROM commands WHERE run_tag = 'sealed' AND kind = 'run'").all();
-    db.close();
-    expect(commands).toEqual([{ kind: 'run', sealed: 1 }, { kind: 'run', sealed: 1 }]);
-  }, 120_000);
-
-  it('slurm.shared_dir that cannot be created stops the run before anything starts, naming the folder', (ctx) => {
+  it('slurm.shared_dir that cannot be created stops the run before anything starts, naming the folder', async (ctx) => {
     need(ctx);
     const repo = slurmRepo('echo "score: 1"\n', 'slurm: { shared_dir: exp.sh/shared }\n');
-    const r = cli(repo, ['run', '--tag', 'bad', '-n', '1'], cluster.env);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`slurm.shared_dir: cannot create a folder for the run in ${join(realpathSync(repo), 'exp.sh', 'shared')}`);
-    expect(r.stderr).toContain('fix: create');
+    const refused = runOnCluster(repo, 'bad', 1);
+    await expect(refused).rejects.toThrow(`slurm.shared_dir: cannot create a folder for the run in ${join(realpathSync(repo), 'exp.sh', 'shared')}`);
+    await expect(refused).rejects.toThrow('fix: create');
     expect(gitIn(repo, 'branch', '--list', 'autoresearch/*')).toBe('');
   }, 60_000);
 

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { cli, gitIn, ledgerRows, makeRepo, writeFiles } from '../helpers/repo.js';
 import { patchBetween } from '../helpers/patches.js';
 import { detectCgroupSupport } from '../../src/executors/local.js';
+import { runHere } from '../helpers/run.js';
 
 /** A repository whose scripted agent applies `steps` (params.sh contents, each against `from`). */
 function repoWith(files: Record<string, string>, programExtra: string, steps: Array<[string, string] | [Record<string, string>, Record<string, string>]>, goal = 'minimize'): string {
@@ -33,7 +34,7 @@ ${programExtra}---
 const p = (v: number, extra = '') => `VALUE=${v}\n${extra}`;
 
 describe('results you can trust', () => {
-  it('runs checks first: a candidate that passes the metric but fails checks is invalid, and the output reaches the next brief', () => {
+  it('runs checks first: a candidate that passes the metric but fails checks is invalid, and the output reaches the next brief', async () => {
     const repo = repoWith(
       { 'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n', 'check.sh': 'source ./params.sh\nif [ -n "$BROKEN" ]; then echo "lint: params.sh:2 unexpected BROKEN"; exit 1; fi\n', 'params.sh': p(5) },
       'checks: bash check.sh\n',
@@ -42,7 +43,7 @@ describe('results you can trust', () => {
         [p(5), p(4)],
       ],
     );
-    expect(cli(repo, ['run', '--tag', 'c']).code).toBe(0);
+    await runHere(repo, { tag: 'c' });
     const rows = ledgerRows(repo, 'c');
     expect(rows.map((r) => [r.id, r.status])).toEqual([[0, 'keep'], [1, 'invalid'], [2, 'keep']]);
     expect(rows[1]!.reason).toContain('checks failed (exit code 1)');
@@ -51,7 +52,7 @@ describe('results you can trust', () => {
     expect(readFileSync(join(repo, '.autoresearch/c/experiments/2/brief.md'), 'utf8')).toContain('unexpected BROKEN');
   });
 
-  it('discards a candidate that violates a constraint, naming it', () => {
+  it('discards a candidate that violates a constraint, naming it', async () => {
     const repo = repoWith(
       { 'exp.sh': 'source ./params.sh\necho "score: $VALUE"\necho "p99_ms: $P99"\n', 'params.sh': p(5, 'P99=10\n') },
       'constraints: ["p99_ms <= 20"]\n',
@@ -60,13 +61,13 @@ describe('results you can trust', () => {
         [p(5, 'P99=10\n'), p(4, 'P99=12\n')],
       ],
     );
-    expect(cli(repo, ['run', '--tag', 'k']).code).toBe(0);
+    await runHere(repo, { tag: 'k' });
     const rows = ledgerRows(repo, 'k');
     expect(rows.map((r) => r.status)).toEqual(['keep', 'discard', 'keep']);
     expect(rows[1]!.reason).toBe('discarded: violates constraint p99_ms <= 20 (p99_ms = 35)');
   });
 
-  it('ignores a fake metric printed by editable code when a protected eval command is set', () => {
+  it('ignores a fake metric printed by editable code when a protected eval command is set', async () => {
     const repo = repoWith(
       {
         'exp.sh': 'source ./params.sh\necho $VALUE > out.txt\nbash -c "$EXTRA"\n',
@@ -79,7 +80,7 @@ describe('results you can trust', () => {
         [p(5), p(4)],
       ],
     );
-    expect(cli(repo, ['run', '--tag', 'e']).code).toBe(0);
+    await runHere(repo, { tag: 'e' });
     const rows = ledgerRows(repo, 'e');
     expect(rows.map((r) => [r.status, r.primary_value])).toEqual([['keep', 5], ['discard', 6], ['keep', 4]]);
     expect(readFileSync(rows[1]!.log_path!, 'utf8')).toContain('METRIC score=0'); // it did try
@@ -87,13 +88,13 @@ describe('results you can trust', () => {
     expect(status).toContain('evaluation   by the protected eval command');
   });
 
-  it('says when the metric comes from agent-editable code', () => {
+  it('says when the metric comes from agent-editable code', async () => {
     const repo = repoWith({ 'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n', 'params.sh': p(5) }, '', [[p(5), p(4)]]);
-    cli(repo, ['run', '--tag', 'u']);
+    await runHere(repo, { tag: 'u' });
     expect(cli(repo, ['status']).stdout).toContain('from the run\'s own output: code the agent may edit prints the metric');
   });
 
-  it('runs the holdout on kept candidates and warns when validation improves while the holdout gets worse', () => {
+  it('runs the holdout on kept candidates and warns when validation improves while the holdout gets worse', async () => {
     const repo = repoWith(
       {
         'exp.sh': 'source ./params.sh\necho "score: $VALUE"\necho $HOLDOUT > model.txt\n',
@@ -107,9 +108,8 @@ describe('results you can trust', () => {
         [p(3, 'HOLDOUT=6\n'), p(7, 'HOLDOUT=1\n')],
       ],
     );
-    const r = cli(repo, ['run', '--tag', 'h']);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('warning: experiment 2: validation improved but the holdout got worse: 4.5 -> 6');
+    const { output } = await runHere(repo, { tag: 'h' });
+    expect(output).toContain('warning: experiment 2: validation improved but the holdout got worse: 4.5 -> 6');
     const rows = ledgerRows(repo, 'h') as Array<{ status: string; holdout_value: number | null }>;
     expect(rows.map((x) => [x.status, x.holdout_value])).toEqual([['keep', 5], ['keep', 4.5], ['keep', 6], ['discard', null]]);
     const status = cli(repo, ['status']).stdout;
@@ -117,7 +117,7 @@ describe('results you can trust', () => {
     expect(status).toContain('warning      #2: validation improved but the holdout got worse');
   });
 
-  it('simplicity: a tiny win that adds much code is discarded, an equal result with less code is kept', () => {
+  it('simplicity: a tiny win that adds much code is discarded, an equal result with less code is kept', async () => {
     const bloat = Array.from({ length: 40 }, (_, i) => `# helper line ${i}`).join('\n') + '\n';
     const repo = repoWith(
       { 'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n', 'params.sh': p(5), 'src/util.sh': 'a=1\nb=2\nc=3\n' },
@@ -127,7 +127,7 @@ describe('results you can trust', () => {
         [{ 'src/util.sh': 'a=1\nb=2\nc=3\n' }, { 'src/util.sh': 'a=1\n' }],
       ],
     );
-    expect(cli(repo, ['run', '--tag', 's']).code).toBe(0);
+    await runHere(repo, { tag: 's' });
     const rows = ledgerRows(repo, 's') as Array<{ status: string; reason: string | null; penalty: number | null }>;
     expect(rows.map((x) => x.status)).toEqual(['keep', 'discard', 'keep']);
     expect(rows[1]!.penalty).toBeCloseTo(0.4);
@@ -137,7 +137,7 @@ describe('results you can trust', () => {
 });
 
 describe('confirmed keeps on a noisy metric', () => {
-  it('measures the noise, confirms in pairs, does not keep a neutral change, keeps a real one, and explains both', () => {
+  it('measures the noise, confirms in pairs, does not keep a neutral change, keeps a real one, and explains both', async () => {
     // score = VALUE + N(0, 0.1), the noise drawn from the harness's per-measurement seed, so the
     // test is repeatable and every repeat differs.
     const exp = `source ./params.sh
@@ -151,8 +151,7 @@ awk -v v="$VALUE" -v s="$AUTORESEARCH_SEED" 'BEGIN { srand(s); u = rand(); w = r
     });
     gitIn(repo, 'add', '-A');
     gitIn(repo, 'commit', '-q', '-m', 'program');
-    const r = cli(repo, ['run', '--tag', 'n']);
-    expect(r.code).toBe(0);
+    const { output } = await runHere(repo, { tag: 'n' });
     const rows = ledgerRows(repo, 'n') as Array<{ id: number; status: string; reason: string; n_runs: number; spread: number | null; primary_value: number; candidate_commit: string }>;
     // The baseline ran 3 times first (the noise); the incumbent's later runs came beside candidates.
     expect(arms(repo, 'n', 0, rows[0]!.candidate_commit)).toBe('CCC');
@@ -168,13 +167,13 @@ awk -v v="$VALUE" -v s="$AUTORESEARCH_SEED" 'BEGIN { srand(s); u = rand(); w = r
     expect(rows[2]!.reason).toMatch(/^kept: paired -[\d.]+ \+- [\d.]+ \(-[\d.]+%\), 2 pairs, p=[\d.e-]+ \(needs p < 0\.025\)$/);
     expect(rows[2]!.primary_value).toBeGreaterThan(3.7);
     expect(rows[2]!.primary_value).toBeLessThan(4.3);
-    // The CLI explains the decision with its numbers.
-    expect(r.stdout).toMatch(/#2 keep .*\(kept: paired -[\d.]+ \+- [\d.]+ \(-[\d.]+%\), 2 pairs, p=/);
+    // The progress output explains the decision with its numbers.
+    expect(output).toMatch(/#2 keep .*\(kept: paired -[\d.]+ \+- [\d.]+ \(-[\d.]+%\), 2 pairs, p=/);
   });
 });
 
 describe('the holdout of a keep confirmed in pairs', () => {
-  it("scores what the candidate's run produced, even when the incumbent ran last", () => {
+  it("scores what the candidate's run produced, even when the incumbent ran last", async () => {
     const exp = `source ./params.sh
 echo $HOLDOUT > model.txt
 awk -v v="$VALUE" -v s="$AUTORESEARCH_SEED" 'BEGIN { srand(s); u = rand(); w = rand(); printf "score: %.6f\\n", v + 0.1 * sqrt(-2 * log(u + 1e-12)) * cos(6.2831853 * w) }'
@@ -187,7 +186,7 @@ awk -v v="$VALUE" -v s="$AUTORESEARCH_SEED" 'BEGIN { srand(s); u = rand(); w = r
     });
     gitIn(repo, 'add', '-A');
     gitIn(repo, 'commit', '-q', '-m', 'program');
-    expect(cli(repo, ['run', '--tag', 'ho']).code).toBe(0);
+    await runHere(repo, { tag: 'ho' });
     const rows = ledgerRows(repo, 'ho') as Array<{ status: string; holdout_value: number | null; candidate_commit: string }>;
     expect(rows.map((r) => [r.status, r.holdout_value])).toEqual([['keep', 5], ['keep', 4.5]]);
     // The candidate ran once more for its holdout, after the incumbent's last run.
@@ -207,7 +206,7 @@ function arms(repo: string, tag: string, id: number, candidate: string): string 
 }
 
 describe('resource limits in the loop', () => {
-  it.skipIf(!detectCgroupSupport())('records a run killed for memory as a crash that says so', () => {
+  it.skipIf(!detectCgroupSupport())('records a run killed for memory as a crash that says so', async () => {
     const repo = repoWith(
       {
         'exp.sh': 'source ./params.sh\nnode -e "const b = []; for (let i = 0; i < $CHUNKS; i++) b.push(Buffer.alloc(20 * 1024 * 1024, 1)); console.log(\'score: $VALUE\')"\n',
@@ -216,7 +215,7 @@ describe('resource limits in the loop', () => {
       'limits: { memory: 150MB }\n',
       [[p(5, 'CHUNKS=1\n'), p(1, 'CHUNKS=20\n')]],
     );
-    expect(cli(repo, ['run', '--tag', 'm']).code).toBe(0);
+    await runHere(repo, { tag: 'm' });
     const rows = ledgerRows(repo, 'm');
     expect(rows.map((r) => r.status)).toEqual(['keep', 'crash']);
     expect(rows[1]!.reason).toMatch(/^out of memory: the tree hit the 0\.15 GB limit/);

@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, waitFor, type LedgerExperiment } from '../helpers/repo.js';
+import { cli, gitIn, ledgerRows, makeRepo, waitFor, type LedgerExperiment } from '../helpers/repo.js';
+import { controlHere, runHere } from '../helpers/run.js';
 
 const EXP = `#!/bin/bash
 source ./knobs.sh
@@ -15,8 +16,9 @@ N=2
 MODE="slow"
 `;
 
+// The score is a pure function of the knobs: one run decides (the noise handling is tested elsewhere).
 const program = (search: string, extra = '') => `---
-metric: { name: score, goal: minimize }
+metric: { name: score, goal: minimize, deterministic: true }
 run: bash exp.sh
 budget: 5s
 editable: [knobs.sh]
@@ -52,10 +54,9 @@ function tuneRepo(search = SEARCH, extra = ''): string {
 }
 
 describe('the tune agent', () => {
-  it('rewrites only the declared assignments, titles the change, and improves the metric', () => {
+  it('rewrites only the declared assignments, titles the change, and improves the metric', async () => {
     const repo = tuneRepo();
-    const r = cli(repo, ['run', '--tag', 'a', '-n', '14']);
-    expect(r.code).toBe(0);
+    await runHere(repo, { tag: 'a', maxExperiments: 14 });
     const rows = ledgerRows(repo, 'a');
     expect(rows).toHaveLength(15);
     const kept = rows.filter((x) => x.status === 'keep' && x.id > 0);
@@ -74,24 +75,24 @@ describe('the tune agent', () => {
     expect(crashes.length).toBeLessThan(7);
   });
 
-  it('continues the same sequence of proposals after kill -9 and resume (seeded from the tag)', () => {
+  it('continues the same sequence of proposals after kill -9 and resume (seeded from the tag)', async () => {
     const straight = tuneRepo(UNSEEDED);
-    expect(cli(straight, ['run', '--tag', 's', '-n', '8']).code).toBe(0);
+    await runHere(straight, { tag: 's', maxExperiments: 8 });
     const resumed = tuneRepo(UNSEEDED);
     expect(cli(resumed, ['run', '--tag', 's', '-n', '8'], { AUTORESEARCH_CRASH_AT: 'measured:5' }).code).toBeNull();
-    expect(cli(resumed, ['run', '--tag', 's', '-n', '8']).code).toBe(0);
+    await runHere(resumed, { tag: 's', maxExperiments: 8 });
     const titles = (repo: string) => ledgerRows(repo, 's').map((r) => [r.title, r.status]);
     expect(titles(resumed)).toEqual(titles(straight));
   });
 
-  it('seeds from the run tag: another tag explores another sequence, unless `seed:` fixes it', () => {
-    const configs = (search: string, tag: string) => {
+  it('seeds from the run tag: another tag explores another sequence, unless `seed:` fixes it', async () => {
+    const configs = async (search: string, tag: string) => {
       const repo = tuneRepo(search);
-      expect(cli(repo, ['run', '--tag', tag, '-n', '2']).code).toBe(0);
+      await runHere(repo, { tag, maxExperiments: 2 });
       return ledgerRows(repo, tag).filter((r) => r.id > 0).map((r) => JSON.parse(r.agent_meta_json!).config as unknown);
     };
-    expect(configs(UNSEEDED, 'a')).not.toEqual(configs(UNSEEDED, 'b'));
-    expect(configs(SEARCH, 'a')).toEqual(configs(SEARCH, 'b'));
+    expect(await configs(UNSEEDED, 'a')).not.toEqual(await configs(UNSEEDED, 'b'));
+    expect(await configs(SEARCH, 'a')).toEqual(await configs(SEARCH, 'b'));
   });
 
   it('retires a configuration the user aborted: the run goes on with new ones, never re-proposing it', async () => {
@@ -99,13 +100,13 @@ describe('the tune agent', () => {
     const repo = tuneRepo();
     writeFileSync(join(repo, 'exp.sh'), EXP.replace('source ./knobs.sh\n', `source ./knobs.sh\n${ABORT_EARLY}`));
     gitIn(repo, 'commit', '-qam', 'abort the first experiments');
-    const child = cliAsync(repo, ['run', '--tag', 'ab', '-n', '4']);
+    const run = runHere(repo, { tag: 'ab', maxExperiments: 4 });
     for (const id of [1, 2, 3]) {
       await waitFor(() => ledgerRows(repo, 'ab').some((x) => x.id === id && x.state === 'running'), 30_000, `experiment ${id} to run`);
-      expect(cli(repo, ['abort']).code).toBe(0);
+      controlHere(repo, 'ab', 'abort');
       await waitFor(() => ledgerRows(repo, 'ab').some((x) => x.id === id && x.state === 'recorded'), 30_000, `experiment ${id} to end`);
     }
-    expect((await exited(child)).code).toBe(0);
+    expect((await run).result.reason).toBe('reached 4 experiments');
     const rows = ledgerRows(repo, 'ab').filter((x) => x.id > 0);
     const interrupted = rows.filter((x) => x.status === 'interrupted');
     expect(interrupted.map((x) => x.id)).toEqual([1, 2, 3]);
@@ -118,33 +119,40 @@ describe('the tune agent', () => {
     expect(new Set(configs).size).toBe(rows.length);
   });
 
-  it('rejects a bad search space before anything runs, naming the line', () => {
+  it('rejects a bad search space before anything runs, naming the line', async () => {
     const reversed = tuneRepo(SEARCH.replace('min: 1, max: 10', 'min: 10, max: 1'));
-    const r1 = cli(reversed, ['run', '--tag', 'x']);
-    expect(r1.code).toBe(2);
-    expect(r1.stderr).toContain('program.md:12: search.params.N');
-    expect(r1.stderr).toMatch(/swap them/);
+    const e1 = await refusal(reversed);
+    expect(e1).toContain('program.md:12: search.params.N');
+    expect(e1).toMatch(/swap them/);
     expect(gitIn(reversed, 'branch', '--list', 'autoresearch/*')).toBe('');
 
-    const missing = tuneRepo(SEARCH.replace('MODE: { file', 'SPEED: { file'));
-    const r2 = cli(missing, ['run', '--tag', 'x']);
-    expect(r2.code).toBe(2);
-    expect(r2.stderr).toContain('search.params.SPEED');
-    expect(r2.stderr).toContain('knobs.sh');
-    expect(r2.stderr).toContain('MODE'); // suggests what is assigned there
+    const e2 = await refusal(tuneRepo(SEARCH.replace('MODE: { file', 'SPEED: { file')));
+    expect(e2).toContain('search.params.SPEED');
+    expect(e2).toContain('knobs.sh');
+    expect(e2).toContain('MODE'); // suggests what is assigned there
 
-    const outside = tuneRepo(SEARCH.replace('min: 0.01, max: 1.0', 'min: 0.01, max: 0.5'));
-    const r3 = cli(outside, ['run', '--tag', 'x']);
-    expect(r3.code).toBe(2);
-    expect(r3.stderr).toContain('search.params.X');
-    expect(r3.stderr).toContain('0.9');
+    const e3 = await refusal(tuneRepo(SEARCH.replace('min: 0.01, max: 1.0', 'min: 0.01, max: 0.5')));
+    expect(e3).toContain('search.params.X');
+    expect(e3).toContain('0.9');
 
     const none = makeRepo({ 'exp.sh': EXP, 'knobs.sh': KNOBS, 'program.md': program('') });
-    const r4 = cli(none, ['run', '--tag', 'x']);
-    expect(r4.code).toBe(2);
-    expect(r4.stderr).toContain('the tune agent needs a search space');
+    expect(await refusal(none)).toContain('the tune agent needs a search space');
+    // What the CLI makes of it: the message and exit code 2.
+    const r = cli(none, ['run', '--tag', 'x']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('the tune agent needs a search space');
   });
 });
+
+/** The error a run of `repo` is refused with before it starts. */
+async function refusal(repo: string): Promise<string> {
+  try {
+    await runHere(repo, { tag: 'x' });
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error('the run was not refused');
+}
 
 /** The knobs a commit holds, as the optimizer's configuration. */
 function knobs(repo: string, commit: string) {
@@ -153,18 +161,17 @@ function knobs(repo: string, commit: string) {
 }
 
 /** Runs `n` tune experiments that take a while each, so proposals happen while others run. */
-function slowTuneRun(extra: string, n: number) {
+async function slowTuneRun(extra: string, n: number) {
   const repo = makeRepo({ 'exp.sh': EXP.replace('source ./knobs.sh\n', 'source ./knobs.sh\nsleep 0.4\n'), 'knobs.sh': KNOBS, 'program.md': program(SEARCH, extra) });
-  const r = cli(repo, ['run', '--tag', 't', '-n', String(n)]);
-  expect(r.code).toBe(0);
+  const { output } = await runHere(repo, { tag: 't', maxExperiments: n });
   const rows = ledgerRows(repo, 't').filter((x) => x.id > 0);
   expect(rows).toHaveLength(n);
-  return { repo, stdout: r.stdout, rows };
+  return { repo, stdout: output, rows };
 }
 
 describe('the tune agent with parallel slots', () => {
-  it('never proposes a configuration that another slot is running', () => {
-    const { repo, rows } = slowTuneRun('slots: 2\n', 8);
+  it('never proposes a configuration that another slot is running', async () => {
+    const { repo, rows } = await slowTuneRun('slots: 2\n', 8);
     expect(rows.filter((x) => x.status === 'skipped')).toEqual([]);
     const configs = rows.map((x) => JSON.stringify((JSON.parse(x.agent_meta_json!) as { config: unknown }).config));
     expect(new Set(configs).size).toBe(8);
@@ -174,8 +181,8 @@ describe('the tune agent with parallel slots', () => {
     expect(rows.filter((x) => x.reason?.includes('conflicts'))).toEqual([]);
   });
 
-  it('pipelined: a configuration prepared before a keep runs on the new incumbent exactly as proposed', () => {
-    const { repo, stdout, rows } = slowTuneRun('pipeline: true\n', 6);
+  it('pipelined: a configuration prepared before a keep runs on the new incumbent exactly as proposed', async () => {
+    const { repo, stdout, rows } = await slowTuneRun('pipeline: true\n', 6);
     // Each candidate was prepared while the one before it ran; after a keep it had to be carried.
     expect(stdout).toMatch(/experiment \d: carried onto experiment \d, kept while it waited to run/);
     // A textual merge of two configurations conflicts (both rewrite X) and would lose the
@@ -187,7 +194,7 @@ describe('the tune agent with parallel slots', () => {
     }
   });
 
-  it('parallel: a winner carried onto a newer incumbent keeps its configuration, measurements and outputs', () => {
+  it('parallel: a winner carried onto a newer incumbent keeps its configuration, measurements and outputs', async () => {
     // Seed 2 proposes a good configuration, then a much better one (score < 0.5) in the other
     // slot. The better one runs only once the branch has moved (the first winner kept), whichever
     // slot either is in, so it is judged against a newer incumbent and carried onto it. The
@@ -198,8 +205,7 @@ describe('the tune agent with parallel slots', () => {
       'holdout.sh': 'cat produced.txt\n',
       'program.md': program(SEARCH.replace('seed: 7', 'seed: 2'), 'slots: 2\nholdout: bash holdout.sh\nartifacts: [produced.txt]\n').replace('protected: [exp.sh]', 'protected: [exp.sh, holdout.sh]'),
     });
-    const r = cli(repo, ['run', '--tag', 'c', '-n', '6']);
-    expect(r.code).toBe(0);
+    await runHere(repo, { tag: 'c', maxExperiments: 6 });
     const rows = ledgerRows(repo, 'c') as Array<LedgerExperiment & { holdout_value: number | null }>;
     const carried = rows.filter((x) => x.reason?.includes('re-based onto experiment'));
     expect(carried.length).toBeGreaterThan(0);

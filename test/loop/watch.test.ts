@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { cli, cliAsync, exited, makeRepo, waitFor } from '../helpers/repo.js';
+import { runHere } from '../helpers/run.js';
 
 const EXP = 'source ./params.sh\necho "score: $VALUE"\n';
 const program = (extra: string) => `---
@@ -21,7 +22,7 @@ describe('watching a run', () => {
     const server = createServer((req, res) => {
       let body = '';
       req.on('data', (d) => (body += d));
-      req.on('end', () => {
+      req.on('end', async () => {
         received.push(JSON.parse(body));
         res.end('ok');
       });
@@ -30,15 +31,13 @@ describe('watching a run', () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
     try {
       const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=1\n', 'program.md': program(`webhooks: [{ url: "${url}", format: json }]\n`) });
-      // The webhook server lives in this process: run the CLI without blocking it.
-      const child = cliAsync(repo, ['run', '--tag', 'w', '--no-dashboard']);
-      const { code } = await exited(child);
-      expect(code).toBe(0);
+      await runHere(repo, { tag: 'w' });
       await waitFor(() => received.length >= 3, 10_000, 'three webhook deliveries');
       const text = JSON.stringify(received);
       expect(received.filter((r) => JSON.stringify(r).includes('new-best'))).toHaveLength(2);
       expect(text).toContain('reached 2 experiments');
-      // The same from a flag, in Slack's format, for one more experiment.
+      // The same from a flag, in Slack's format, for one more experiment (the webhook server lives
+      // in this process: the CLI runs without blocking it).
       received.length = 0;
       const more = cliAsync(repo, ['run', '--tag', 'w', '-n', '3', '--no-dashboard', '--webhook', `slack:${url}`]);
       expect((await exited(more)).code).toBe(0);
@@ -59,9 +58,9 @@ describe('watching a run', () => {
     }
   });
 
-  it('report writes a self-contained HTML report and the chart', () => {
+  it('report writes a self-contained HTML report and the chart', async () => {
     const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=1\n', 'program.md': program('') });
-    expect(cli(repo, ['run', '--tag', 'r', '--no-dashboard']).code).toBe(0);
+    await runHere(repo, { tag: 'r' });
     const r = cli(repo, ['report']);
     expect(r.code).toBe(0);
     const html = readFileSync(`${repo}/.autoresearch/r/report/report.html`, 'utf8');
@@ -74,7 +73,7 @@ describe('watching a run', () => {
 
   it('serve prints a tokenized URL, refuses requests without the token, and stops on SIGINT', async () => {
     const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=1\n', 'program.md': program('') });
-    expect(cli(repo, ['run', '--tag', 's', '--no-dashboard']).code).toBe(0);
+    await runHere(repo, { tag: 's' });
     const child = cliAsync(repo, ['serve']);
     const url = await waitFor(() => /dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=\w+)/.exec(child.output())?.[1], 15_000, 'the dashboard URL');
     const base = url.replace(/\/\?token=.*/, '');
@@ -90,6 +89,6 @@ describe('watching a run', () => {
     expect(rerun.message).toBe('run s: experiment 1 will be measured again when the run continues (autoresearch run)');
     child.kill('SIGINT');
     expect((await exited(child)).code).toBe(0);
-    expect(cli(repo, ['run', '--tag', 's', '--no-dashboard']).stdout).toContain('re-ran experiment 1');
+    expect((await runHere(repo, { tag: 's' })).output).toContain('re-ran experiment 1');
   });
 });

@@ -2,9 +2,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CHROMIUM, writeReport } from '../../src/report/write.js';
-import { cli, makeRepo } from '../helpers/repo.js';
+import { makeRepo } from '../helpers/repo.js';
+import { runHere } from '../helpers/run.js';
 
-// Built by `npm run build` (the CLI at dist/cli/main.js).
 const AGENT = `case "$AUTORESEARCH_EXPERIMENT_ID" in
   1) echo VALUE=5 > params.sh; echo 'TITLE: <script>alert(1)</script> & "quoted"' ;;
   2) echo VALUE=3 > params.sh; echo 'TITLE: lower it' ;;
@@ -27,8 +27,7 @@ Raise the score.
 describe('writeReport on a real ledger', () => {
   it('writes report.html, chart.svg and, with chromium, a real chart.png', async () => {
     const repo = makeRepo({ 'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n', 'params.sh': 'VALUE=1\n', 'agent.sh': AGENT, 'program.md': PROGRAM });
-    const r = cli(repo, ['run', '--tag', 'rep', '--max-experiments', '4']);
-    expect(r.code, r.stderr).toBe(0);
+    await runHere(repo, { tag: 'rep', maxExperiments: 4 });
     const out = await writeReport(repo, 'rep');
     expect(out.dir).toBe(join(repo, '.autoresearch/rep/report'));
     const html = readFileSync(out.html, 'utf8');
@@ -55,7 +54,7 @@ describe('writeReport on a real ledger', () => {
 
   it('writes into another folder and says when there is no chromium', async () => {
     const repo = makeRepo({ 'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n', 'params.sh': 'VALUE=1\n', 'agent.sh': AGENT, 'program.md': PROGRAM });
-    expect(cli(repo, ['run', '--tag', 'x', '--max-experiments', '1']).code).toBe(0);
+    await runHere(repo, { tag: 'x', maxExperiments: 1 });
     const out = await writeReport(repo, 'x', join(repo, 'out'), { chromium: '/nonexistent/chromium' });
     expect(existsSync(join(repo, 'out/report.html'))).toBe(true);
     expect(existsSync(join(repo, 'out/chart.svg'))).toBe(true);

@@ -2,8 +2,7 @@
  * The dashboard's guards, in process (the Hono app through app.request, over a ledger written
  * here): the Host check against DNS rebinding, and experiment files served without following links.
  */
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
@@ -11,6 +10,7 @@ import { ledgerPath, runPaths } from '../../src/loop/context.js';
 import { emptyExperiment } from '../../src/loop/experiment.js';
 import { createDashboardApp, type DashboardApp } from '../../src/server/dashboard.js';
 import { hostGuard, parseHostHeader } from '../../src/server/security.js';
+import { tempDir } from '../helpers/temp.js';
 
 const PORT = 43210;
 const TOKEN = 'f'.repeat(32);
@@ -24,7 +24,7 @@ const get = (path: string, host: string | null, headers: Record<string, string> 
   dash.app.request(path, { headers: { ...(host === null ? {} : { host }), authorization: `Bearer ${TOKEN}`, ...headers } });
 
 beforeAll(() => {
-  repo = mkdtempSync(join(tmpdir(), 'ar-guards-'));
+  repo = tempDir('ar-guards-');
   const ledger = new Ledger(ledgerPath(repo));
   const now = Date.now();
   ledger.createRun({

@@ -13,6 +13,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const XSS = '<img src=x onerror=alert(1)>';
 const TAG = 'dash';
 
+// Runs until afterAll stops it. A noisy metric: the header shows the drift watch.
 const PROGRAM = `---
 metric: { name: score, goal: maximize }
 run: bash exp.sh
@@ -20,23 +21,27 @@ budget: 5s
 editable: [params.sh]
 protected: [exp.sh]
 agent: { name: command, command: "bash agent.sh" }
-stop: { experiments: 40 }
+stop: { experiments: 1000 }
 ---
 Raise the score.
 `;
+// Experiment 1 raises the score (a keep, confirmed in pairs); later ones lower it, each to a value
+// of its own, and are discarded on their first run: the run moves on quickly.
 const AGENT = `#!/bin/bash
 N=$((AUTORESEARCH_EXPERIMENT_ID + 1))
+[ "$AUTORESEARCH_EXPERIMENT_ID" -gt 1 ] && N=$((0 - AUTORESEARCH_EXPERIMENT_ID))
 echo "VALUE=$N" > params.sh
 echo "TITLE: raise to $N ${XSS}"
 echo "HYPOTHESIS: a larger VALUE <b>scores</b> higher"
 `;
-const EXP = '#!/bin/bash\nsource ./params.sh\necho "starting <script>x</script>"\nsleep 0.8\necho "score: $VALUE"\n';
+const EXP = '#!/bin/bash\nsource ./params.sh\necho "starting <script>x</script>"\nsleep 0.5\necho "score: $VALUE"\n';
 
 let repo = '';
 let child: ReturnType<typeof cliAsync>;
 let dash: Dashboard;
 let base = '';
-let cookie = '';
+/** For the API calls of tests about something else than how a browser signs in. */
+const auth = () => ({ headers: { Authorization: `Bearer ${dash.token}` } });
 
 const recorded = () => ledgerRows(repo, TAG).filter((r) => r.state === 'recorded');
 
@@ -67,7 +72,7 @@ describe('dashboard server', () => {
     expect((await fetch(`${base}/api/runs`)).status).toBe(401);
     const r = await fetch(dash.url, { redirect: 'manual' });
     expect(r.status).toBe(303);
-    cookie = (r.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const cookie = (r.headers.get('set-cookie') ?? '').split(';')[0]!;
     const runs = await (await fetch(`${base}/api/runs`, { headers: { Cookie: cookie } })).json();
     expect(runs.runs).toEqual([expect.objectContaining({ tag: TAG, state: 'running' })]);
 
@@ -95,7 +100,7 @@ describe('dashboard server', () => {
   });
 
   it('serves the experiments of the run as the loop records them, with diff, brief and log', async () => {
-    const h = { headers: { Cookie: cookie } };
+    const h = auth();
     const api = (await (await fetch(`${base}/api/runs/${TAG}/experiments`, h)).json()).experiments as Array<Record<string, unknown>>;
     const rows = ledgerRows(repo, TAG);
     expect(api.length).toBeGreaterThanOrEqual(2);
@@ -122,7 +127,7 @@ describe('dashboard server', () => {
 
   it('streams a change event when an experiment changes', async () => {
     const ac = new AbortController();
-    const r = await fetch(`${base}/api/runs/${TAG}/events`, { headers: { Cookie: cookie }, signal: ac.signal });
+    const r = await fetch(`${base}/api/runs/${TAG}/events`, { ...auth(), signal: ac.signal });
     expect(r.headers.get('content-type')).toContain('text/event-stream');
     const reader = r.body!.getReader();
     let text = '';
@@ -211,7 +216,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
 
       // A phone: header and chart fit, no horizontal scrolling of the page.
       await page.setViewportSize({ width: 390, height: 844 });
-      await page.waitForTimeout(400);
+      await page.waitForFunction(() => document.querySelector('#chart canvas')!.getBoundingClientRect().width <= window.innerWidth);
       const fit = await page.evaluate(() => ({
         scroll: document.scrollingElement!.scrollWidth,
         inner: window.innerWidth,
@@ -232,20 +237,28 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
   });
 });
 
-// Last: it ends the run the other tests watch.
 describe('stop now', () => {
   it('kills the experiment in flight and stops the run at once; the experiment runs again on resume', async () => {
-    // Wait for an experiment that has just started (each runs 0.8 s), then stop from the dashboard's API.
-    const justStarted = (r: { state: string; started_at?: number | null }) => r.state === 'running' && Date.now() - (r.started_at ?? 0) < 250;
-    const inFlight = await waitFor(() => ledgerRows(repo, TAG).find((r) => justStarted(r as { state: string; started_at?: number | null })), 20_000, 'an experiment that has just started');
-    const r = await fetch(`${base}/api/runs/${TAG}/stop-now`, { method: 'POST', headers: { Authorization: `Bearer ${dash.token}`, Origin: base } });
-    expect(r.status).toBe(200);
-    expect(((await r.json()) as { message: string }).message).toContain('stopping now');
-    const { code } = await exited(child);
-    expect(code).toBe(130); // interrupted, as after Ctrl-C
-    expect(child.output()).toContain('SIGTERM: stopping the experiment in flight and saving the run');
-    const row = ledgerRows(repo, TAG).find((x) => x.id === inFlight.id)!;
-    expect(row.state).toBe('committed'); // not finished, not lost: the next start runs it again
-    expect((await fetch(`${base}/api/runs/${TAG}/stop-now`, { method: 'POST', headers: { Authorization: `Bearer ${dash.token}`, Origin: base } })).status).toBe(409);
+    // A run of its own, whose candidates run until they are killed.
+    const own = makeRepo({ 'exp.sh': '#!/bin/bash\nsource ./params.sh\n[ "$AUTORESEARCH_EXPERIMENT_ID" -gt 0 ] && sleep 600\necho "score: $VALUE"\n', 'params.sh': 'VALUE=1\n', 'agent.sh': AGENT, 'program.md': PROGRAM });
+    const run = cliAsync(own, ['run', '--tag', TAG, '--no-dashboard']);
+    const server = await startDashboard({ repo: own });
+    try {
+      const at = `http://127.0.0.1:${server.port}`;
+      const stopNow = () => fetch(`${at}/api/runs/${TAG}/stop-now`, { method: 'POST', headers: { Authorization: `Bearer ${server.token}`, Origin: at } });
+      await waitFor(() => ledgerRows(own, TAG).some((r) => r.id === 1 && r.state === 'running'), 30_000, 'experiment 1 to run');
+      const r = await stopNow();
+      expect(r.status).toBe(200);
+      expect(((await r.json()) as { message: string }).message).toContain('stopping now');
+      const { code } = await exited(run);
+      expect(code).toBe(130); // interrupted, as after Ctrl-C
+      expect(run.output()).toContain('SIGTERM: stopping the experiment in flight and saving the run');
+      const row = ledgerRows(own, TAG).find((x) => x.id === 1)!;
+      expect(row.state).toBe('committed'); // not finished, not lost: the next start runs it again
+      expect((await stopNow()).status).toBe(409);
+    } finally {
+      if (run.exitCode === null && run.signalCode === null) run.kill('SIGKILL');
+      await server.close();
+    }
   });
 });

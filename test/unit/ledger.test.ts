@@ -1,15 +1,14 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
 import type { ExperimentStatus } from '../../src/ledger/types.js';
 import { emptyExperiment } from '../../src/loop/experiment.js';
+import { tempDir } from '../helpers/temp.js';
 
 describe('Ledger', () => {
   it('opens a ledger written before runs had work_dir: the column is added, the run kept', () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'ar-ledger-')), 'ledger.sqlite');
+    const path = join(tempDir('ar-ledger-'), 'ledger.sqlite');
     // The runs table as the first release wrote it.
     const old = new Database(path);
     old.exec(`CREATE TABLE runs (tag TEXT PRIMARY KEY, branch TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
@@ -32,7 +31,7 @@ describe('Ledger', () => {
 
 describe('Ledger trailing runs of one outcome (stop conditions)', () => {
   it('counts the latest skipped and failed proposals; interrupted ones neither count nor break a run', () => {
-    const ledger = new Ledger(join(mkdtempSync(join(tmpdir(), 'ar-ledger-')), 'ledger.sqlite'));
+    const ledger = new Ledger(join(tempDir('ar-ledger-'), 'ledger.sqlite'));
     ledger.db.prepare(`INSERT INTO runs (tag, branch, created_at, updated_at, program_path, program_dir, base_commit, metric_name, goal, config_json, protected_json, state)
       VALUES ('t', 'autoresearch/t', 1, 1, 'program.md', '', 'abc', 'score', 'minimize', '{}', '{}', 'running')`).run();
     const add = (status: ExperimentStatus | null) =>
@@ -53,7 +52,7 @@ describe('Ledger trailing runs of one outcome (stop conditions)', () => {
 
 describe('Ledger re-measured experiments', () => {
   it('lists the recorded experiments with a successful run measured after their decision', () => {
-    const ledger = new Ledger(join(mkdtempSync(join(tmpdir(), 'ar-ledger-')), 'ledger.sqlite'));
+    const ledger = new Ledger(join(tempDir('ar-ledger-'), 'ledger.sqlite'));
     ledger.db.prepare(`INSERT INTO runs (tag, branch, created_at, updated_at, program_path, program_dir, base_commit, metric_name, goal, config_json, protected_json, state)
       VALUES ('t', 'autoresearch/t', 1, 1, 'program.md', '', 'abc', 'score', 'minimize', '{}', '{}', 'running')`).run();
     const later = Date.now() + 3_600_000;

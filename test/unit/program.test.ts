@@ -40,12 +40,15 @@ describe('parseProgram', () => {
     expect(p.config.slots).toBe(1);
     expect(p.config.stop.agent_failures).toBe(5);
     expect(p.config.stop.skips_in_a_row).toBe(10);
+    // A noisy metric's winner carried onto a newer incumbent is measured again before it is kept.
+    expect(p.config.verify_rebased).toBe(true);
     expect(p.body).toBe('# Directions\nTry things.\n');
   });
 
   it('runs a deterministic metric once and reads trust settings', () => {
     const p = parseProgram(ok.replace('goal: minimize }', 'goal: minimize, deterministic: true }').replace('agent: command', 'agent: command\nchecks: npm test\neval: { run: python eval.py, timeout: 2m }\nconstraints: ["memory_gb <= 60", "p99_ms < 20"]\nlimits: { memory: 4GB, processes: 256, network: false }'), 'program.md');
     expect(p.config.repeats).toEqual({ baseline: 1, max: 1, confirm: 2, refresh_incumbent: 5 });
+    expect(p.config.verify_rebased).toBe(false);
     expect(p.config.checks).toBe('npm test');
     expect(p.config.eval).toEqual({ run: 'python eval.py', timeout: 120, reads_hidden: false });
     expect(p.config.constraints).toEqual(['memory_gb <= 60', 'p99_ms < 20']);

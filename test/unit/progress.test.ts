@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ProgressReporter } from '../../src/cli/progress.js';
 import { emptyExperiment } from '../../src/loop/experiment.js';
 import type { ExperimentRow } from '../../src/ledger/types.js';
@@ -36,15 +36,18 @@ describe('progress display', () => {
     expect(out.text()).not.toContain('\x1b[');
   });
 
-  it('redraws a status line with a budget bar on a terminal', async () => {
+  it('redraws a status line with a budget bar on a terminal', () => {
+    vi.useFakeTimers(); // the redraw timer and the clock move when the test says so
     const out = sink(true);
     const p = new ProgressReporter(out.stream);
     p.handle({ type: 'run-start', tag: 't', branch: 'b', resumed: true, runDir: '/x', workDir: '/x', maxExperiments: 12, slots: 1, sealed: true, sandbox: 'sealed' });
     p.handle({ type: 'running', id: 4, slot: 0, title: 'x', startedAt: Date.now() - 5000, budgetSeconds: 10, timeoutSeconds: 20, candidates: 3 });
-    await new Promise((r) => setTimeout(r, 300));
+    expect(out.text()).not.toContain('exp 4/12');
+    vi.advanceTimersByTime(250);
     const text = out.text();
+    vi.useRealTimers();
     expect(text).toContain('resuming run t');
-    expect(text).toMatch(/\r\x1b\[2Kexp 4\/12 {2}#4 \[#{7,9}\.{7,9}\] 5\.\ds\/10s/);
+    expect(text).toMatch(/\r\x1b\[2Kexp 4\/12 {2}#4 \[#{8}\.{8}\] 5\.3s\/10s/);
     p.handle({ type: 'run-stop', reason: 'reached 12 experiments', summary: { tag: 't', branch: 'b', state: 'finished', stopReason: null, metric: 'm', goal: 'minimize', baseline: 2, best: 1, bestCommit: 'abc', bestExperiment: 3, bestTitle: 'y', improvementPct: 50, candidates: 12, counts: { keep: 2, discard: 10 }, inFlight: [], lastRecorded: null } });
     expect(out.text()).toContain('stopped: reached 12 experiments');
     expect(out.text()).toContain('experiments: 12 (2 keep, 10 discard)');

@@ -1,0 +1,103 @@
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { listRefs } from '../../src/workspace/git.js';
+import { Worktree } from '../../src/workspace/worktree.js';
+import { gitIn, makeRepo, tempDir } from '../helpers/repo.js';
+
+const PATH = process.env.PATH;
+afterEach(() => {
+  process.env.PATH = PATH;
+});
+
+/**
+ * Puts a git on PATH that logs when each `git worktree` command starts and ends (then runs the
+ * real one): the harness's git calls go through it. Returns the [start, end] of each, in µs.
+ */
+function logWorktreeCommands(): () => Array<[number, number]> {
+  const bin = tempDir('ar-git-log-');
+  const log = join(bin, 'log');
+  const real = execFileSync('bash', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  writeFileSync(
+    join(bin, 'git'),
+    `#!/bin/bash\ncase " $* " in *" worktree "*) echo "start $$ $(date +%s%6N)" >> "${log}"; "${real}" "$@"; code=$?; echo "end $$ $(date +%s%6N)" >> "${log}"; exit $code;; esac\nexec "${real}" "$@"\n`,
+  );
+  chmodSync(join(bin, 'git'), 0o755);
+  process.env.PATH = `${bin}:${PATH}`;
+  return () => {
+    const spans = new Map<string, [number, number]>();
+    for (const line of existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []) {
+      const [what, pid, ns] = line.split(' ');
+      const span = spans.get(pid!) ?? [0, 0];
+      span[what === 'start' ? 0 : 1] = Number(ns);
+      spans.set(pid!, span);
+    }
+    return [...spans.values()].sort((a, b) => a[0] - b[0]);
+  };
+}
+
+describe('Worktree', () => {
+  it('slots that create their worktrees at the same moment all get one, one `git worktree` at a time', async () => {
+    // Concurrent `git worktree add`s in one repository read each other's half-written metadata
+    // ("failed to read .git/worktrees/N/commondir": a few in 100 failed, which stopped a parallel
+    // run). Too rare to catch by chance in a test; that they never overlap is what prevents it.
+    const spans = logWorktreeCommands();
+    const repo = makeRepo({ 'a.txt': 'a\n' });
+    const head = gitIn(repo, 'rev-parse', 'HEAD');
+    const trees = Array.from({ length: 12 }, (_, i) => new Worktree(repo, join(repo, '.autoresearch', 't', 'slots', String(i))));
+    const results = await Promise.allSettled(trees.map((t) => t.reset(head)));
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    for (const t of trees) expect(existsSync(join(t.path, 'a.txt'))).toBe(true);
+    const seen = spans();
+    expect(seen.length).toBeGreaterThanOrEqual(12);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]![0], `git worktree #${i} started before #${i - 1} ended`).toBeGreaterThan(seen[i - 1]![1]);
+    expect(gitIn(repo, 'worktree', 'list').split('\n')).toHaveLength(13);
+  });
+});
+
+describe('Worktree.reset', () => {
+  it('leaves exactly the commit: tracked files restored, untracked, ignored and nested repositories removed, HEAD at the commit', async () => {
+    const repo = makeRepo({ 'a.txt': 'a\n', 'src/b.txt': 'b\n', '.gitignore': '*.cache\n' });
+    const head = gitIn(repo, 'rev-parse', 'HEAD');
+    const wt = new Worktree(repo, join(repo, '.autoresearch', 't', 'slots', '0'));
+    await wt.reset(head);
+    writeFileSync(join(wt.path, 'a.txt'), 'changed\n');
+    writeFileSync(join(wt.path, 'x.cache'), 'ignored\n');
+    rmSync(join(wt.path, 'src'), { recursive: true });
+    symlinkSync('/etc', join(wt.path, 'src')); // a symlink where a tracked folder belongs
+    mkdirSync(join(wt.path, 'new/.git'), { recursive: true });
+    writeFileSync(join(wt.path, 'new/.git/HEAD'), 'ref: refs/heads/main\n');
+    wt.touched();
+    await wt.reset(head);
+    expect(readFileSync(join(wt.path, 'a.txt'), 'utf8')).toBe('a\n');
+    expect(readFileSync(join(wt.path, 'src/b.txt'), 'utf8')).toBe('b\n');
+    expect(lstatSync(join(wt.path, 'src')).isDirectory()).toBe(true);
+    expect(existsSync(join(wt.path, 'x.cache'))).toBe(false);
+    expect(existsSync(join(wt.path, 'new'))).toBe(false);
+    expect(await wt.git(['rev-parse', 'HEAD'])).toBe(`${head}\n`);
+    expect(await wt.git(['status', '--porcelain', '--ignored'])).toBe('');
+  });
+});
+
+describe('listRefs', () => {
+  it('reads loose and packed refs as git for-each-ref does', async () => {
+    const repo = makeRepo({ 'a.txt': 'a\n' });
+    const head = gitIn(repo, 'rev-parse', 'HEAD');
+    gitIn(repo, 'update-ref', 'refs/autoresearch/t/1', head);
+    gitIn(repo, 'update-ref', 'refs/autoresearch/t/2', head);
+    gitIn(repo, 'pack-refs', '--all');
+    gitIn(repo, 'commit', '-q', '--allow-empty', '-m', 'second');
+    const second = gitIn(repo, 'rev-parse', 'HEAD');
+    gitIn(repo, 'update-ref', 'refs/autoresearch/t/2', second); // loose, over the packed one
+    gitIn(repo, 'update-ref', 'refs/autoresearch/t/3-rebased', second);
+    gitIn(repo, 'update-ref', 'refs/autoresearch/other/1', second);
+    const refs = await listRefs(repo, ['refs/autoresearch/t/', 'refs/heads/main']);
+    expect(Object.fromEntries(refs)).toEqual({
+      'refs/autoresearch/t/1': head,
+      'refs/autoresearch/t/2': second,
+      'refs/autoresearch/t/3-rebased': second,
+      'refs/heads/main': second,
+    });
+  });
+});
