@@ -15,7 +15,7 @@ import { parseConstraint, violatedConstraint } from './constraints.js';
 import type { RunContext } from './context.js';
 import { carryOnto } from './carry.js';
 import { crashPoint } from './crash-point.js';
-import { record, remeasured } from './record.js';
+import { awaitRuns, backToCommitted, carried as carriedOnto, keep, measured, record, recordBaseline, remeasured, startRunning } from './lifecycle.js';
 import { verifyRefs } from './refs.js';
 import { measureOnce, runSideCommand } from './measurement.js';
 import { watchDrift } from './drift-watch.js';
@@ -59,11 +59,6 @@ function updateStats(ctx: RunContext, id: number, commit: string, exec?: Executi
   return mean(vs);
 }
 
-/** Puts an interrupted experiment back to `committed`, so the next start runs it again. */
-function backToCommitted(ctx: RunContext, id: number): void {
-  ctx.ledger.updateExperiment(ctx.run.tag, id, { state: 'committed', started_at: null, reason: 'interrupted; will be re-run on resume' });
-}
-
 /** Protected files, then the cheap checks: true when the candidate may run. */
 async function preflight(ctx: RunContext, row: ExperimentRow, wt: Worktree, slot: number): Promise<boolean | 'aborted'> {
   const before = tamperedFiles(ctx.protectedHashes, join(wt.path, ctx.programDir));
@@ -79,14 +74,6 @@ async function preflight(ctx: RunContext, row: ExperimentRow, wt: Worktree, slot
     return false;
   }
   return true;
-}
-
-function startRunning(ctx: RunContext, row: ExperimentRow, slot: number): void {
-  const c = ctx.program.config;
-  const startedAt = Date.now();
-  ctx.ledger.updateExperiment(ctx.run.tag, row.id, { state: 'running', started_at: startedAt, log_path: join(ctx.paths.experimentDir(row.id), 'run.log') });
-  crashPoint('running', row.id);
-  ctx.emit({ type: 'running', id: row.id, slot, title: row.title ?? '', startedAt, budgetSeconds: c.budget, timeoutSeconds: c.timeout, candidates: ctx.ledger.countCandidates(ctx.run.tag) });
 }
 
 /** The baseline: the starting commit measured `repeats.baseline` times; kept by definition. */
@@ -108,9 +95,8 @@ export async function measureBaseline(ctx: RunContext, wt: Worktree): Promise<vo
   }
   const vs = values(ctx, 0, base);
   const value = mean(vs);
-  ctx.incumbent = { experimentId: 0, commit: ctx.run.base_commit, value, title: 'baseline' };
   const spread = sd(vs);
-  record(ctx, 0, 'keep', { reason: `baseline: ${Number(value.toPrecision(7))}${spread !== null ? ` +- ${Number(spread.toPrecision(2))}` : ''}, n=${vs.length}` });
+  recordBaseline(ctx, value, `baseline: ${Number(value.toPrecision(7))}${spread !== null ? ` +- ${Number(spread.toPrecision(2))}` : ''}, n=${vs.length}`);
   await holdout(ctx, 0, wt, base, null, 0);
 }
 
@@ -172,7 +158,7 @@ export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: nu
       }
       return;
     }
-    ctx.ledger.updateExperiment(tag, id, { state: 'running' });
+    awaitRuns(ctx, id);
     due = look.kind === 'measure' ? look.next : [];
   }
 }
@@ -230,8 +216,7 @@ async function measureArm(ctx: RunContext, row: ExperimentRow, arm: Arm, slot: n
     return { kind: 'measured', refused: {} };
   }
   updateStats(ctx, row.id, target.commit, m.exec, m.row.metrics_json ?? undefined);
-  ctx.ledger.updateExperiment(ctx.run.tag, row.id, { state: 'measured' });
-  crashPoint('measured', row.id);
+  measured(ctx, row.id);
   return { kind: 'measured', refused: m.refused };
 }
 
@@ -304,16 +289,7 @@ async function judge(ctx: RunContext, row: ExperimentRow, slot: number): Promise
     if (carried.tree !== row.tree && c.verify_rebased) {
       // Its runs were taken on top of an older incumbent: the combination is judged afresh.
       const stat = await diffStat(ctx.paths.repo, inc.commit, carried.commit);
-      ctx.ledger.updateExperiment(tag, row.id, {
-        ...judged,
-        parent_commit: inc.commit,
-        candidate_commit: carried.commit,
-        tree: carried.tree,
-        files_changed: stat.files,
-        lines_added: stat.added,
-        lines_deleted: stat.deleted,
-        reason: `${decision.reason}; re-based onto experiment ${inc.experimentId}: measuring the re-based commit`,
-      });
+      carriedOnto(ctx, row.id, inc, carried, stat, { ...judged, reason: `${decision.reason}; re-based onto experiment ${inc.experimentId}: measuring the re-based commit` });
       return { kind: 'rebased' };
     }
     commit = carried.commit;
@@ -322,22 +298,8 @@ async function judge(ctx: RunContext, row: ExperimentRow, slot: number): Promise
     // does): the measurements stand. Else verify_rebased is off.
     reason = `${reason}; re-based onto experiment ${inc.experimentId}${carried.tree === row.tree ? ' (the files it was measured with)' : ''}`;
   }
-  ctx.ledger.updateExperiment(tag, row.id, { ...judged, state: 'decided', status: 'keep', reason, candidate_commit: commit });
-  crashPoint('decided', row.id);
-  await applyKeep(ctx, ctx.ledger.getExperiment(tag, row.id)!);
+  await keep(ctx, row, { ...judged, reason, candidate_commit: commit });
   return { kind: 'decided', status: 'keep' };
-}
-
-/** Moves the branch to a kept candidate (compare-and-swap against the incumbent it was judged on). */
-export async function applyKeep(ctx: RunContext, row: ExperimentRow): Promise<void> {
-  const ref = `refs/heads/${ctx.run.branch}`;
-  const head = (await git(ctx.paths.repo, ['rev-parse', ref])).trim();
-  if (head !== row.candidate_commit) {
-    await git(ctx.paths.repo, ['update-ref', '-m', `autoresearch: keep experiment ${row.id}`, ref, row.candidate_commit!, row.incumbent_commit!]);
-    crashPoint('branch-moved', row.id);
-  }
-  ctx.incumbent = { experimentId: row.id, commit: row.candidate_commit!, value: row.primary_value!, title: row.title ?? '' };
-  record(ctx, row.id, 'keep', {});
 }
 
 function holdoutProblem(parsed: ParsedMetrics, name: string): string {

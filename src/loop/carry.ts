@@ -18,7 +18,7 @@ import type { Worktree } from '../workspace/worktree.js';
 import type { RunContext } from './context.js';
 import type { Incumbent } from './events.js';
 import { snapshotRules } from './experiment.js';
-import { record } from './record.js';
+import { carried as carriedOnto, record } from './lifecycle.js';
 
 export interface Carried {
   commit: string;
@@ -72,16 +72,7 @@ export async function carryBeforeRun(ctx: RunContext, row: ExperimentRow, wt: Wo
   const duplicate = ctx.ledger.findByTree(tag, carried.tree, row.id);
   if (duplicate) return skip(`on top of experiment ${inc.experimentId} it is the same as experiment ${duplicate.id} (${duplicate.status ?? duplicate.state})`);
   const stat = await diffStat(ctx.paths.repo, inc.commit, carried.commit);
-  ctx.ledger.updateExperiment(tag, row.id, {
-    parent_commit: inc.commit,
-    candidate_commit: carried.commit,
-    tree: carried.tree,
-    incumbent_commit: inc.commit,
-    incumbent_value: Number.isFinite(inc.value) ? inc.value : null,
-    files_changed: stat.files,
-    lines_added: stat.added,
-    lines_deleted: stat.deleted,
-  });
+  const now = carriedOnto(ctx, row.id, inc, carried, stat, { incumbent_commit: inc.commit, incumbent_value: Number.isFinite(inc.value) ? inc.value : null });
   ctx.emit({ type: 'note', level: 'info', text: `experiment ${row.id}: carried onto experiment ${inc.experimentId}, kept while it waited to run` });
-  return ctx.ledger.getExperiment(tag, row.id)!;
+  return now;
 }
