@@ -107,7 +107,11 @@ export interface RunSetup {
   /** Aborted on Ctrl-C / SIGTERM: kills experiments in flight. */
   readonly abort: AbortController;
   readonly startedAt: number;
-  /** Serializes decisions (and so branch moves) across slots. */
+  /**
+   * Serializes the decisions of parallel slots: a look at the ledger, the branch's
+   * compare-and-swap and the ledger write that follows. Nothing that runs an experiment or
+   * carries a change onto a newer incumbent is done under it.
+   */
   readonly decisionLock: Mutex;
 }
 

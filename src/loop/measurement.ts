@@ -85,6 +85,23 @@ function spec(ctx: RunSetup, id: number, slot: number, role: SealRole, root: str
 
 const warned = new WeakSet<RunSetup>();
 
+/** The number last given to a run of each experiment, per run of the loop. */
+const lastNumber = new WeakMap<RunSetup, Map<number, number>>();
+
+/**
+ * Which run of experiment `id`'s commits this is (0, 1, ...: its log's name and
+ * AUTORESEARCH_SEED): the runs stored so far, or past the last one started here. Two slots that
+ * start a run of the same experiment at once (the baseline's repeats, the incumbent beside two
+ * candidates) get different numbers, so never the same seed.
+ */
+function runNumber(ctx: RunSetup, id: number): number {
+  const numbers = lastNumber.get(ctx) ?? new Map<number, number>();
+  lastNumber.set(ctx, numbers);
+  const n = Math.max(ctx.ledger.measurementsOf(ctx.run.tag, id).length, (numbers.get(id) ?? -1) + 1);
+  numbers.set(id, n);
+  return n;
+}
+
 /** Says once per run when a limit the program asked for cannot be enforced on this machine. */
 function warnUnenforcedLimits(ctx: RunSetup, exec: ExecutionResult): void {
   const l = ctx.program.config.limits;
@@ -155,7 +172,7 @@ export async function measureOnce(ctx: RunSetup, target: Target, duringId: numbe
   if (!reattach) await wt.ensureFiles(target.commit);
   wt.touched();
   const cwd = join(wt.path, ctx.programDir);
-  const previous = ctx.ledger.measurementsOf(ctx.run.tag, experimentId).length;
+  const previous = runNumber(ctx, experimentId);
   const suffix = experimentId === duringId ? (previous === 0 ? '' : `-${previous + 1}`) : `-incumbent${experimentId}-${previous + 1}`;
   const logPath = join(dir, `run${suffix}.log`);
   const tag = ctx.run.tag;

@@ -1,9 +1,13 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
 import type { MeasurementRow, RunRow } from '../../src/ledger/types.js';
 import { measurementSeed } from '../../src/loop/environment.js';
-import { cli, gitIn, ledgerRows, makeRepo, writeFiles } from '../helpers/repo.js';
+import { startRun } from '../../src/run.js';
+import { processesNamed } from '../helpers/processes.js';
+import { cli, gitIn, ledgerRows, makeRepo, waitFor, writeFiles } from '../helpers/repo.js';
 
 const PROGRAM = (runs: number) => `---
 metric: { name: score, goal: minimize }
@@ -60,5 +64,27 @@ describe('a baseline that failed', () => {
     ]);
     expect(ledgerRows(repo, 'b')[0]).toMatchObject({ id: 0, status: 'keep', primary_value: 7, candidate_commit: fixed });
     expect(gitIn(repo, 'rev-parse', 'autoresearch/b')).toBe(fixed);
+  });
+});
+
+describe('the baseline with several slots', () => {
+  it('measures its repeats at once, one per slot, each with its own seed and log', async () => {
+    // Each repeat waits for the test's go, given once all three run: they can only run at once.
+    const go = join(mkdtempSync(join(tmpdir(), 'ar-go-')), 'go');
+    const marker = `ar-baseline-${process.pid}-${Date.now()}`;
+    const repo = makeRepo({
+      'exp.sh': `(exec -a ${marker} bash -c 'until [ -e "$GO" ]; do sleep 0.05; done')\necho "score: $AUTORESEARCH_SEED"\n`,
+      'params.sh': 'X=1\n',
+      'program.md': PROGRAM(3).replace('agent:', `env: { set: { GO: ${go} } }\nagent:`),
+    });
+    const run = startRun({ cwd: repo, tag: 's', parallel: 3, maxExperiments: 0 });
+    await waitFor(() => processesNamed(marker).length === 3, 30_000, 'the three repeats to run');
+    writeFileSync(go, '');
+    await run;
+    const { runs } = stored(repo, 's');
+    expect(runs.map((m) => m.slot).sort()).toEqual([0, 1, 2]);
+    expect(runs.map((m) => m.value).sort()).toEqual([0, 1, 2].map((n) => measurementSeed('s', 0, n)).sort());
+    expect(new Set(runs.map((m) => m.log_path)).size).toBe(3);
+    expect(ledgerRows(repo, 's')[0]).toMatchObject({ status: 'keep' });
   });
 });
