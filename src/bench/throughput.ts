@@ -26,6 +26,8 @@ export interface Throughput {
   /** Runs measured within the window, the baseline's included. */
   runs: number;
   seconds: number;
+  /** From the run's start to the baseline recorded. */
+  baselineSeconds: number;
 }
 
 /**
@@ -47,8 +49,10 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
   });
   try {
     let start = 0;
+    let baseline = 0;
     const onEvent = (e: LoopEvent) => {
       if (e.type === 'run-start') start = Date.now();
+      if (e.type === 'recorded' && e.experiment.id === 0) baseline = Date.now();
     };
     await startRun({ cwd: repo, tag: 't', maxHours: seconds / 3600, parallel: slots, onEvent });
     const end = start + seconds * 1000;
@@ -57,7 +61,7 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
     const experiments = rows.filter((e) => e.id > 0 && e.recorded_at !== null && e.recorded_at <= end && e.status !== 'interrupted').length;
     const runs = rows.flatMap((e) => ledger.measurementsOf('t', e.id)).filter((m) => m.measured_at <= end).length;
     ledger.close();
-    return { slots, experiments, runs, seconds };
+    return { slots, experiments, runs, seconds, baselineSeconds: (baseline - start) / 1000 };
   } finally {
     rmSync(repo, { recursive: true, force: true });
   }
@@ -70,10 +74,11 @@ export async function benchThroughput(runSeconds = Number(process.env.BENCH_RUN_
   const perMin = (n: number, r: Throughput) => (n / r.seconds) * 60;
   return [
     `Throughput on ${runSeconds}s experiments with a noisy metric (sleep; noise from AUTORESEARCH_SEED), the first ${seconds} s of a run, baseline included; target: 4 slots >= 3.6x one slot`,
-    'slots  experiments  experiments/min  ratio  runs  runs/min  ratio',
+    'slots  baseline s  experiments  experiments/min  ratio  runs  runs/min  ratio',
     ...rows.map((r) =>
       [
         String(r.slots).padStart(5),
+        r.baselineSeconds.toFixed(1).padStart(10),
         String(r.experiments).padStart(11),
         perMin(r.experiments, r).toFixed(2).padStart(15),
         (perMin(r.experiments, r) / perMin(one.experiments, one)).toFixed(2).padStart(5),
