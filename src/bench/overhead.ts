@@ -66,7 +66,7 @@ export async function measureOverhead(experiments: number, prefill: number, cont
       await startRun({ cwd: repo, tag: 'b', maxExperiments: 1, onEvent: () => {} });
       const ledger = new Ledger(join(repo, '.autoresearch/ledger.sqlite'));
       const base = git(repo, 'rev-parse', 'HEAD');
-      const fill = ledger.db.transaction(() => {
+      ledger.batch(() => {
         for (let i = 0; i < prefill; i++) {
           ledger.insertExperiment({
             ...emptyExperiment('b', 0, 'scripted', base),
@@ -81,7 +81,6 @@ export async function measureOverhead(experiments: number, prefill: number, cont
           });
         }
       });
-      fill();
       ledger.close();
     }
     await startRun({ cwd: repo, tag: 'b', maxExperiments: experiments + (prefill > 0 ? prefill + 1 : 0), onEvent, executor: new LocalExecutor({ containment }) });

@@ -130,7 +130,8 @@ const ADDED_COLUMNS: Array<[table: string, column: string, decl: string]> = [
 ];
 
 export class Ledger {
-  readonly db: Database.Database;
+  /** Every SQL statement of the harness is a method of this class: nothing outside holds the connection. */
+  private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
 
   constructor(readonly path: string) {
@@ -154,6 +155,11 @@ export class Ledger {
 
   close(): void {
     this.db.close();
+  }
+
+  /** Runs `fn`'s writes in one transaction (many rows at once: a benchmark's history). */
+  batch<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
   }
 
   private stmt(sql: string): Database.Statement {
@@ -222,17 +228,16 @@ export class Ledger {
     })();
   }
 
-  /** Measurements of an experiment measured afresh (a failed baseline run again). */
-  forgetMeasurements(tag: string, id: number): void {
-    this.stmt('DELETE FROM measurements WHERE run_tag = ? AND experiment_id = ?').run(tag, id);
-  }
-
-  /** Everything of a run, for a tag started afresh (a run whose baseline never worked). */
-  discardRun(tag: string): void {
+  /**
+   * Everything of a run, in one transaction: its experiments, every run measured, commands,
+   * re-run requests and notes. A tag started afresh (its baseline never worked) must find none of
+   * them, or the old base commit's runs would be taken for the new one's.
+   */
+  deleteRun(tag: string): void {
     this.db.transaction(() => {
       for (const table of ['commands', 'measurements', 'reruns', 'notes', 'experiments']) this.stmt(`DELETE FROM ${table} WHERE run_tag = ?`).run(tag);
       this.stmt('DELETE FROM runs WHERE tag = ?').run(tag);
-    })();
+    }).immediate();
   }
 
   // ---- commands ----

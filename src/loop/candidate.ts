@@ -8,14 +8,13 @@ import type { ExecutionResult, ProcessHandle } from '../executors/executor.js';
 import type { ExperimentRow } from '../ledger/types.js';
 import type { Arm } from '../policy/policy.js';
 import { mean, pooledNoise } from '../policy/stats.js';
-import { diffStat, git } from '../workspace/git.js';
 import { tamperedFiles } from '../workspace/protect.js';
 import { Worktree } from '../workspace/worktree.js';
 import { parseConstraint, violatedConstraint } from './constraints.js';
 import type { RunContext } from './context.js';
-import { carryOnto } from './carry.js';
+import { carryAndCompare, dropCarried, settleCarried, type PendingKeep } from './carry.js';
 import { crashPoint } from './crash-point.js';
-import { record, remeasured } from './record.js';
+import { awaitRuns, backToCommitted, keep, measured, record, recordBaseline, remeasured, startRunning } from './lifecycle.js';
 import { verifyRefs } from './refs.js';
 import { measureOnce, runSideCommand } from './measurement.js';
 import { watchDrift } from './drift-watch.js';
@@ -59,11 +58,6 @@ function updateStats(ctx: RunContext, id: number, commit: string, exec?: Executi
   return mean(vs);
 }
 
-/** Puts an interrupted experiment back to `committed`, so the next start runs it again. */
-function backToCommitted(ctx: RunContext, id: number): void {
-  ctx.ledger.updateExperiment(ctx.run.tag, id, { state: 'committed', started_at: null, reason: 'interrupted; will be re-run on resume' });
-}
-
 /** Protected files, then the cheap checks: true when the candidate may run. */
 async function preflight(ctx: RunContext, row: ExperimentRow, wt: Worktree, slot: number): Promise<boolean | 'aborted'> {
   const before = tamperedFiles(ctx.protectedHashes, join(wt.path, ctx.programDir));
@@ -81,15 +75,11 @@ async function preflight(ctx: RunContext, row: ExperimentRow, wt: Worktree, slot
   return true;
 }
 
-function startRunning(ctx: RunContext, row: ExperimentRow, slot: number): void {
-  const c = ctx.program.config;
-  const startedAt = Date.now();
-  ctx.ledger.updateExperiment(ctx.run.tag, row.id, { state: 'running', started_at: startedAt, log_path: join(ctx.paths.experimentDir(row.id), 'run.log') });
-  crashPoint('running', row.id);
-  ctx.emit({ type: 'running', id: row.id, slot, title: row.title ?? '', startedAt, budgetSeconds: c.budget, timeoutSeconds: c.timeout, candidates: ctx.ledger.countCandidates(ctx.run.tag) });
-}
-
-/** The baseline: the starting commit measured `repeats.baseline` times; kept by definition. */
+/**
+ * The baseline: the starting commit measured `repeats.baseline` times, each repeat in its own
+ * slot's worktree at once (the slots are all free before the first proposal); kept by definition.
+ * `wt` is slot 0's: its checks run there first, and its run leaves what the holdout reads.
+ */
 export async function measureBaseline(ctx: RunContext, wt: Worktree): Promise<void> {
   const row = ctx.ledger.getExperiment(ctx.run.tag, 0)!;
   const base = ctx.run.base_commit;
@@ -97,35 +87,49 @@ export async function measureBaseline(ctx: RunContext, wt: Worktree): Promise<vo
   if (ok === 'aborted') return backToCommitted(ctx, 0);
   if (!ok) return;
   startRunning(ctx, row, 0);
-  while (values(ctx, 0, base).length < ctx.program.config.repeats.baseline) {
-    const m = await measureOnce(ctx, { experimentId: 0, commit: base }, 0, wt, 0);
-    if (m.kind === 'aborted' || m.kind === 'cancelled') return backToCommitted(ctx, 0);
-    if (m.kind !== 'measured') {
-      record(ctx, 0, m.kind, { ...execPatch(m.exec), metrics_json: JSON.stringify(m.metrics), reason: m.reason });
-      return;
+  for (;;) {
+    const missing = ctx.program.config.repeats.baseline - values(ctx, 0, base).length;
+    if (missing <= 0) break;
+    const slots = Array.from({ length: Math.min(missing, ctx.limits.slots) }, (_, slot) => slot);
+    const runs = await Promise.all(slots.map((slot) => measureOnce(ctx, { experimentId: 0, commit: base }, 0, slot === 0 ? wt : new Worktree(ctx.paths.repo, ctx.paths.slot(slot)), slot)));
+    if (runs.some((m) => m.kind === 'aborted' || m.kind === 'cancelled')) return backToCommitted(ctx, 0);
+    for (const m of runs) {
+      if (m.kind === 'crash' || m.kind === 'timeout' || m.kind === 'invalid') {
+        record(ctx, 0, m.kind, { ...execPatch(m.exec), metrics_json: JSON.stringify(m.metrics), reason: m.reason });
+        return;
+      }
     }
-    updateStats(ctx, 0, base, m.exec, m.row.metrics_json ?? undefined);
+    // Slot 0's run is the one whose output the holdout and the brief read.
+    const first = runs[0]!;
+    if (first.kind === 'measured') updateStats(ctx, 0, base, first.exec, first.row.metrics_json ?? undefined);
   }
   const vs = values(ctx, 0, base);
   const value = mean(vs);
-  ctx.incumbent = { experimentId: 0, commit: ctx.run.base_commit, value, title: 'baseline' };
   const spread = sd(vs);
-  record(ctx, 0, 'keep', { reason: `baseline: ${Number(value.toPrecision(7))}${spread !== null ? ` +- ${Number(spread.toPrecision(2))}` : ''}, n=${vs.length}` });
+  recordBaseline(ctx, value, `baseline: ${Number(value.toPrecision(7))}${spread !== null ? ` +- ${Number(spread.toPrecision(2))}` : ''}, n=${vs.length}`);
   await holdout(ctx, 0, wt, base, null, 0);
 }
 
-/** What a look at a judgement asks for next. */
-type Look = { kind: 'decided'; status: 'keep' | 'discard' } | { kind: 'measure'; next: Arm[] } | { kind: 'rebased' };
+/**
+ * What a look at a judgement asks for next: nothing (decided), runs, a judgement afresh on the
+ * carried commit (rebased), or a keep proposed against an older incumbent to carry onto `onto`
+ * before it can be settled.
+ */
+type Look =
+  | { kind: 'decided'; status: 'keep' | 'discard' }
+  | { kind: 'measure'; next: Arm[] }
+  | { kind: 'rebased' }
+  | { kind: 'carry'; keep: PendingKeep };
 
 /** An incumbent that fails this often while re-measured beside one candidate ends its judgement. */
 const INCUMBENT_FAILURES = 2;
 
 /**
  * Runs a committed candidate (checked out in `wt`) to a decision: its first run, then exactly the
- * runs the policy asks for (Decision.next: the incumbent's and the candidate's, interleaved),
- * each measured outside the decision lock; only the look at the runs and a keep hold it. Every
- * run is in the ledger the moment it is measured, so a harness killed mid-judgement resumes with
- * the run that was due.
+ * runs the policy asks for (Decision.next: the incumbent's and the candidate's, interleaved).
+ * Only the looks hold the decision lock: the runs, and carrying a keep onto a newer incumbent,
+ * are done outside it. Every run is in the ledger the moment it is measured, so a harness killed
+ * mid-judgement resumes with the run that was due.
  */
 export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: number, wt: Worktree, reattach?: ProcessHandle): Promise<void> {
   const tag = ctx.run.tag;
@@ -164,7 +168,7 @@ export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: nu
       record(ctx, id, 'discard', { reason: `discarded: ${violation}`, incumbent_commit: ctx.incumbent.commit, incumbent_value: ctx.incumbent.value });
       return;
     }
-    const look = await ctx.decisionLock.run(() => judge(ctx, current, slot));
+    const look = await lookAt(ctx, current, slot);
     if (look.kind === 'decided') {
       if (look.status === 'keep' && (await candidateRanLast(ctx, current, slot, wt))) {
         const kept = ctx.ledger.getExperiment(tag, id)!;
@@ -172,8 +176,26 @@ export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: nu
       }
       return;
     }
-    ctx.ledger.updateExperiment(tag, id, { state: 'running' });
     due = look.kind === 'measure' ? look.next : [];
+  }
+}
+
+/**
+ * A look at the judgement, under the decision lock. A keep proposed against an older incumbent is
+ * carried onto the current one outside the lock (git, maybe the agent), then settled under it,
+ * unless another keep came first: the carry is then stale, and the judgement looks again.
+ */
+async function lookAt(ctx: RunContext, row: ExperimentRow, slot: number): Promise<Exclude<Look, { kind: 'carry' }>> {
+  for (;;) {
+    const look = await ctx.decisionLock.run(() => judge(ctx, row));
+    if (look.kind !== 'carry') return look;
+    const pending = look.keep;
+    // A scratch worktree: the slot's own still holds what the experiment produced (for the holdout).
+    const outcome = await carryAndCompare(ctx, row, new Worktree(ctx.paths.repo, `${ctx.paths.slot(slot)}-carry`), pending.onto);
+    const settled = await ctx.decisionLock.run(async () => (ctx.incumbent.commit === pending.onto.commit ? settleCarried(ctx, row, pending, outcome) : 'stale'));
+    if (settled === 'rebased') return { kind: 'rebased' };
+    if (settled !== 'stale') return { kind: 'decided', status: settled };
+    if (outcome.kind === 'carried') await dropCarried(ctx, row.id);
   }
 }
 
@@ -230,8 +252,7 @@ async function measureArm(ctx: RunContext, row: ExperimentRow, arm: Arm, slot: n
     return { kind: 'measured', refused: {} };
   }
   updateStats(ctx, row.id, target.commit, m.exec, m.row.metrics_json ?? undefined);
-  ctx.ledger.updateExperiment(ctx.run.tag, row.id, { state: 'measured' });
-  crashPoint('measured', row.id);
+  measured(ctx, row.id);
   return { kind: 'measured', refused: m.refused };
 }
 
@@ -247,18 +268,21 @@ function remeasuredAfterRebase(ctx: RunContext, row: ExperimentRow): string | nu
 }
 
 /**
- * One look at the judgement against the incumbent of this moment (under the decision lock): the
- * runs so far from the ledger, the drift watch, the policy's decision; on a keep, the branch
- * moves. A winner proposed against an older incumbent is carried onto the current one; with
- * `verify_rebased` its judgement then starts again on the carried commit, outside the lock.
+ * One look at the judgement against the incumbent of this moment, under the decision lock: the
+ * runs so far from the ledger, the drift watch, the policy's decision, and the ledger write (and
+ * on a keep, the branch's compare-and-swap). A keep proposed against an older incumbent is
+ * returned to be carried onto the current one outside the lock.
  */
-async function judge(ctx: RunContext, row: ExperimentRow, slot: number): Promise<Look> {
+async function judge(ctx: RunContext, row: ExperimentRow): Promise<Look> {
   const tag = ctx.run.tag;
   await verifyRefs(ctx, `before deciding experiment ${row.id}`);
   const c = ctx.program.config;
   const inc = ctx.incumbent;
   const sequence = currentSequence(ctx, row.id, row.candidate_commit!);
-  if (!sequence.some((r) => r.arm === 'candidate')) return { kind: 'measure', next: ['candidate'] };
+  if (!sequence.some((r) => r.arm === 'candidate')) {
+    awaitRuns(ctx, row.id);
+    return { kind: 'measure', next: ['candidate'] };
+  }
   const history = judgementHistory(ctx, row.id);
   const drift = watchDrift(ctx, row.id, history);
   const penalty = c.simplicity * ((row.lines_added ?? 0) - (row.lines_deleted ?? 0));
@@ -280,64 +304,18 @@ async function judge(ctx: RunContext, row: ExperimentRow, slot: number): Promise
   };
   const rebased = remeasuredAfterRebase(ctx, row);
   if (decision.status === 'rerun') {
-    ctx.ledger.updateExperiment(tag, row.id, { ...judged, reason: decision.reason });
+    awaitRuns(ctx, row.id, { ...judged, reason: decision.reason });
     return { kind: 'measure', next: decision.next ?? (decision.remeasureIncumbent ? ['incumbent', 'candidate'] : ['candidate']) };
   }
   if (decision.status === 'discard') {
     record(ctx, row.id, 'discard', { ...judged, reason: rebased ? `${rebased}: ${decision.reason}` : decision.reason });
     return { kind: 'decided', status: 'discard' };
   }
-  let commit = row.candidate_commit!;
-  let reason = rebased ? `${decision.reason}; ${rebased}` : decision.reason;
-  if (row.parent_commit !== inc.commit) {
-    // Proposed against an older incumbent (parallel slots): carry the change onto the new one.
-    // A scratch worktree: the slot's own still holds what the experiment produced (for the holdout).
-    const carried = await carryOnto(ctx, row, new Worktree(ctx.paths.repo, `${ctx.paths.slot(slot)}-carry`), inc);
-    if (!carried) {
-      record(ctx, row.id, 'discard', { ...judged, reason: `${decision.reason}, but its change conflicts with the newer incumbent (experiment ${inc.experimentId})` });
-      return { kind: 'decided', status: 'discard' };
-    }
-    if (carried.tree === (await git(ctx.paths.repo, ['rev-parse', `${inc.commit}^{tree}`])).trim()) {
-      record(ctx, row.id, 'discard', { ...judged, reason: `${decision.reason}, but its change is already in the newer incumbent (experiment ${inc.experimentId})` });
-      return { kind: 'decided', status: 'discard' };
-    }
-    if (carried.tree !== row.tree && c.verify_rebased) {
-      // Its runs were taken on top of an older incumbent: the combination is judged afresh.
-      const stat = await diffStat(ctx.paths.repo, inc.commit, carried.commit);
-      ctx.ledger.updateExperiment(tag, row.id, {
-        ...judged,
-        parent_commit: inc.commit,
-        candidate_commit: carried.commit,
-        tree: carried.tree,
-        files_changed: stat.files,
-        lines_added: stat.added,
-        lines_deleted: stat.deleted,
-        reason: `${decision.reason}; re-based onto experiment ${inc.experimentId}: measuring the re-based commit`,
-      });
-      return { kind: 'rebased' };
-    }
-    commit = carried.commit;
-    judged.tree = carried.tree;
-    // The same files as measured (the incumbent's change is overwritten, as a tune configuration
-    // does): the measurements stand. Else verify_rebased is off.
-    reason = `${reason}; re-based onto experiment ${inc.experimentId}${carried.tree === row.tree ? ' (the files it was measured with)' : ''}`;
-  }
-  ctx.ledger.updateExperiment(tag, row.id, { ...judged, state: 'decided', status: 'keep', reason, candidate_commit: commit });
-  crashPoint('decided', row.id);
-  await applyKeep(ctx, ctx.ledger.getExperiment(tag, row.id)!);
+  const reason = rebased ? `${decision.reason}; ${rebased}` : decision.reason;
+  // Proposed against an older incumbent (parallel slots): its change is carried onto the new one first.
+  if (row.parent_commit !== inc.commit) return { kind: 'carry', keep: { onto: inc, judged, decision: decision.reason, reason } };
+  await keep(ctx, row, { ...judged, reason });
   return { kind: 'decided', status: 'keep' };
-}
-
-/** Moves the branch to a kept candidate (compare-and-swap against the incumbent it was judged on). */
-export async function applyKeep(ctx: RunContext, row: ExperimentRow): Promise<void> {
-  const ref = `refs/heads/${ctx.run.branch}`;
-  const head = (await git(ctx.paths.repo, ['rev-parse', ref])).trim();
-  if (head !== row.candidate_commit) {
-    await git(ctx.paths.repo, ['update-ref', '-m', `autoresearch: keep experiment ${row.id}`, ref, row.candidate_commit!, row.incumbent_commit!]);
-    crashPoint('branch-moved', row.id);
-  }
-  ctx.incumbent = { experimentId: row.id, commit: row.candidate_commit!, value: row.primary_value!, title: row.title ?? '' };
-  record(ctx, row.id, 'keep', {});
 }
 
 function holdoutProblem(parsed: ParsedMetrics, name: string): string {

@@ -83,32 +83,52 @@ export interface RunLimits {
   pipeline?: boolean;
 }
 
-export interface RunContext {
-  run: RunRow;
-  paths: RunPaths;
-  program: Program;
+/**
+ * What a run works with, fixed from its start to its end: where its files are, the program, the
+ * ledger, agent, executor, sandbox and policy. Code that only runs commands or reads the program
+ * takes this alone (measurement.ts, pristine.ts).
+ */
+export interface RunSetup {
+  readonly run: RunRow;
+  readonly paths: RunPaths;
+  readonly program: Program;
   /** The program's folder relative to the repository root ('' at the root). */
-  programDir: string;
-  ledger: Ledger;
-  agent: Agent;
-  executor: Executor;
+  readonly programDir: string;
+  readonly ledger: Ledger;
+  readonly agent: Agent;
+  readonly executor: Executor;
   /** Seals every agent and experiment process (or says why it cannot). */
-  sandbox: Sandbox;
-  policy: Policy;
-  limits: RunLimits;
-  protectedHashes: Hashes;
+  readonly sandbox: Sandbox;
+  readonly policy: Policy;
+  readonly limits: RunLimits;
+  readonly protectedHashes: Hashes;
+  readonly emit: LoopListener;
+  readonly env: NodeJS.ProcessEnv;
+  /** Aborted on Ctrl-C / SIGTERM: kills experiments in flight. */
+  readonly abort: AbortController;
+  readonly startedAt: number;
+  /**
+   * Serializes the decisions of parallel slots: a look at the ledger, the branch's
+   * compare-and-swap and the ledger write that follows. Nothing that runs an experiment or
+   * carries a change onto a newer incumbent is done under it.
+   */
+  readonly decisionLock: Mutex;
+}
+
+/**
+ * What changes while the run runs. The incumbent moves only through lifecycle.ts (a keep, the
+ * baseline) and its value when it is measured again; the rest is the loop's own bookkeeping.
+ */
+export interface LoopState {
   incumbent: Incumbent;
   baselineValue: number | null;
-  emit: LoopListener;
-  env: NodeJS.ProcessEnv;
-  /** Aborted on Ctrl-C / SIGTERM: kills experiments in flight. */
-  abort: AbortController;
   stopRequested: boolean;
   agentExhausted: boolean;
-  startedAt: number;
+  /** Experiments proposed or running now (stop.experiments counts them, so slots never overshoot). */
   inFlight: number;
-  /** Serializes decisions (and so branch moves) across slots. */
-  decisionLock: Mutex;
   /** The drift watch's latest verdict (drift-watch.ts); absent before the first look. */
   drift?: DriftState;
 }
+
+/** A run as the loop drives it: its fixed setup and its small mutable state. */
+export type RunContext = RunSetup & LoopState;

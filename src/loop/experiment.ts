@@ -1,8 +1,6 @@
 /**
- * One experiment's lifecycle, persisted at every step:
- *   proposing -> committed -> running -> measured -> decided -> recorded
- * Each function takes the experiment from one persisted state to a later one, so a harness
- * killed anywhere can pick it up again (see recover.ts).
+ * The agent's half of an experiment: the brief, the proposal in the slot's worktree, and the
+ * candidate's commit, checked against the rules (its states: lifecycle.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -17,12 +15,11 @@ import { describeViolations } from '../workspace/rules.js';
 import { snapshot, type SnapshotRules } from '../workspace/snapshot.js';
 import { Worktree } from '../workspace/worktree.js';
 import type { RunContext } from './context.js';
-import { crashPoint } from './crash-point.js';
 import { readLogTail } from './measure.js';
 import { runCandidate } from './candidate.js';
-import { record } from './record.js';
+import { beginProposal, commitProposal, record, withdrawProposal } from './lifecycle.js';
 
-export { record };
+export { emptyExperiment } from './lifecycle.js';
 
 export function slotWorktree(ctx: RunContext, slot: number): Worktree {
   return new Worktree(ctx.paths.repo, ctx.paths.slot(slot));
@@ -125,13 +122,7 @@ export async function prepareCandidate(ctx: RunContext, slot: number, wt: Worktr
   const tag = ctx.run.tag;
   const parent = ctx.incumbent;
   await wt.reset(parent.commit);
-  const row = ctx.ledger.insertExperiment({
-    ...emptyExperiment(tag, slot, ctx.agent.name, parent.commit),
-    incumbent_commit: parent.commit,
-    incumbent_value: parent.value,
-  });
-  ctx.emit({ type: 'proposing', id: row.id, slot });
-  crashPoint('proposing', row.id);
+  const row = beginProposal(ctx, slot, ctx.agent.name, parent);
   const { path: briefPath, brief } = writeBrief(ctx, row.id);
   let proposal;
   const agentStarted = Date.now();
@@ -150,7 +141,7 @@ export async function prepareCandidate(ctx: RunContext, slot: number, wt: Worktr
   } catch (e) {
     if (e instanceof AgentExhausted) {
       // Nothing was proposed, so there is no experiment to keep on record.
-      ctx.ledger.deleteExperiment(tag, row.id);
+      withdrawProposal(ctx, row.id);
       ctx.agentExhausted = true;
       ctx.emit({ type: 'note', level: 'info', text: e.message });
       return 'exhausted';
@@ -177,8 +168,7 @@ export async function prepareCandidate(ctx: RunContext, slot: number, wt: Worktr
   // slot already holds exactly the candidate and the run needs no reset first.
   if (snap.exact && ctx.sandbox.sealed) wt.isExactly(commit);
   const stat = await diffStat(ctx.paths.repo, parent.commit, commit);
-  ctx.ledger.updateExperiment(tag, row.id, {
-    state: 'committed',
+  commitProposal(ctx, row.id, {
     title,
     hypothesis: text.hypothesis,
     agent_meta_json: proposal.meta === undefined ? null : JSON.stringify(proposal.meta),
@@ -194,7 +184,6 @@ export async function prepareCandidate(ctx: RunContext, slot: number, wt: Worktr
     cache_write_tokens: usage.cacheWriteTokens ?? null,
     cost_usd: usage.costUsd ?? null,
   });
-  crashPoint('committed', row.id);
   const refused = text.problem ?? (snap.violations.length > 0 ? describeViolations(snap.violations, ctx.program.config.editable) : null);
   if (refused) {
     record(ctx, row.id, 'invalid', { reason: refused, finished_at: Date.now() });
@@ -211,52 +200,4 @@ export async function prepareCandidate(ctx: RunContext, slot: number, wt: Worktr
     return 'recorded';
   }
   return ctx.ledger.getExperiment(tag, row.id)!;
-}
-
-export function emptyExperiment(tag: string, slot: number, agent: string, parent: string): Omit<ExperimentRow, 'id'> {
-  return {
-    run_tag: tag,
-    slot,
-    state: 'proposing',
-    status: null,
-    reason: null,
-    agent,
-    title: null,
-    hypothesis: null,
-    agent_meta_json: null,
-    parent_commit: parent,
-    candidate_commit: null,
-    tree: null,
-    files_changed: null,
-    lines_added: null,
-    lines_deleted: null,
-    incumbent_commit: null,
-    incumbent_value: null,
-    primary_value: null,
-    metrics_json: null,
-    exit_code: null,
-    signal: null,
-    wall_seconds: null,
-    peak_memory_bytes: null,
-    output_bytes: null,
-    log_path: null,
-    process_json: null,
-    proposed_at: Date.now(),
-    started_at: null,
-    finished_at: null,
-    recorded_at: null,
-    input_tokens: null,
-    output_tokens: null,
-    cached_tokens: null,
-    cache_write_tokens: null,
-    cost_usd: null,
-    n_runs: null,
-    spread: null,
-    penalty: null,
-    decision_json: null,
-    holdout_value: null,
-    holdout_json: null,
-    proposed_commit: null,
-    agent_process_json: null,
-  };
 }

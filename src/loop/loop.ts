@@ -10,7 +10,7 @@ import { git, resolveRef } from '../workspace/git.js';
 import type { RunContext } from './context.js';
 import type { Incumbent } from './events.js';
 import { measureBaseline, rerunExperiment } from './candidate.js';
-import { emptyExperiment, prepareCandidate, proposeAndRun, slotWorktree } from './experiment.js';
+import { prepareCandidate, proposeAndRun, slotWorktree } from './experiment.js';
 import { runCandidate } from './candidate.js';
 import { Worktree } from '../workspace/worktree.js';
 import type { ExperimentRow } from '../ledger/types.js';
@@ -18,7 +18,7 @@ import { carryBeforeRun } from './carry.js';
 import { Mutex } from './mutex.js';
 import { storedDrift } from './drift-watch.js';
 import { killAgentOrphans, recoverUnfinished } from './recover.js';
-import { rewriteResultsTsv } from './record.js';
+import { beginBaseline, rewriteResultsTsv } from './lifecycle.js';
 import { verifyRefs } from './refs.js';
 import { stopReason } from './stop.js';
 import { summarize, type RunSummary } from './summary.js';
@@ -194,28 +194,18 @@ async function slotLoop(ctx: RunContext, slot: number): Promise<string | null> {
   }
 }
 
-/** Experiment 0 measures the unchanged starting commit; every candidate is judged against it first. */
+/**
+ * Experiment 0 measures the unchanged starting commit; every candidate is judged against it first.
+ * A baseline recorded as failed is never measured again: the next start deletes the run and
+ * begins afresh from HEAD (setup.ts), so that a fixed commit is what runs.
+ */
 async function ensureBaseline(ctx: RunContext): Promise<void> {
   const tag = ctx.run.tag;
   let baseline = ctx.ledger.getExperiment(tag, 0);
-  if (!baseline || baseline.state !== 'recorded' || baseline.status !== 'keep') {
+  if (!baseline || baseline.state !== 'recorded') {
     const wt = slotWorktree(ctx, 0);
     await wt.reset(ctx.run.base_commit);
-    const tree = await wt.treeOf(ctx.run.base_commit);
-    if (!baseline) {
-      baseline = ctx.ledger.insertExperiment({
-        ...emptyExperiment(tag, 0, 'baseline', ctx.run.base_commit),
-        id: 0,
-        state: 'committed',
-        title: 'baseline',
-        candidate_commit: ctx.run.base_commit,
-        tree,
-      });
-    } else if (baseline.state === 'recorded') {
-      // A failed baseline is measured afresh.
-      ctx.ledger.forgetMeasurements(tag, 0);
-      ctx.ledger.updateExperiment(tag, 0, { state: 'committed', status: null, reason: null });
-    }
+    baseline ??= beginBaseline(ctx, await wt.treeOf(ctx.run.base_commit));
     ctx.emit({ type: 'note', level: 'info', text: `running the baseline (${ctx.run.base_commit.slice(0, 10)})` });
     await measureBaseline(ctx, wt);
     baseline = ctx.ledger.getExperiment(tag, 0)!;
@@ -223,10 +213,10 @@ async function ensureBaseline(ctx: RunContext): Promise<void> {
       if (ctx.abort.signal.aborted) return; // Ctrl-C: the next start measures it again
       throw new UserError('the baseline was aborted before it was measured', `autoresearch run --tag ${tag}   (measures it again)`);
     }
-    if (baseline.status !== 'keep') {
-      throw new UserError(`the baseline did not produce a usable ${ctx.run.metric_name}: ${baseline.status}: ${baseline.reason}`,
-        `fix the run command or the code, commit, and run again (log: ${baseline.log_path ?? join(ctx.paths.experimentDir(0), 'run.log')})`);
-    }
+  }
+  if (baseline.status !== 'keep') {
+    throw new UserError(`the baseline did not produce a usable ${ctx.run.metric_name}: ${baseline.status}: ${baseline.reason}`,
+      `fix the run command or the code, commit, and run again (log: ${baseline.log_path ?? join(ctx.paths.experimentDir(0), 'run.log')})`);
   }
   ctx.baselineValue = baseline.primary_value;
   ctx.incumbent = await currentIncumbent(ctx);

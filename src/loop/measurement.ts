@@ -15,7 +15,7 @@ import { tamperedFiles } from '../workspace/protect.js';
 import type { Worktree } from '../workspace/worktree.js';
 import { pristineFolder, type PristineFolder } from './pristine.js';
 import { withHarnessMetrics } from './constraints.js';
-import type { RunContext } from './context.js';
+import type { RunSetup } from './context.js';
 import { deviceEnvironment, experimentEnvironment } from './environment.js';
 import { readCounters, sampleSince } from './machine.js';
 import { measureOutcome, tailLines } from './measure.js';
@@ -33,7 +33,7 @@ export type MeasureResult =
  * A signal for one measurement: the run's (Ctrl-C: re-run on resume) or the user's
  * `autoresearch abort`, an ABORT file newer than the measurement's start (this experiment ends).
  */
-function measurementSignal(ctx: RunContext): { signal: AbortSignal; cancelled: () => boolean; done: () => void } {
+function measurementSignal(ctx: RunSetup): { signal: AbortSignal; cancelled: () => boolean; done: () => void } {
   const user = new AbortController();
   const startedAt = Date.now();
   const timer = setInterval(() => {
@@ -51,7 +51,7 @@ function measurementSignal(ctx: RunContext): { signal: AbortSignal; cancelled: (
  * How one command of an experiment starts: in its sandbox (`root` is the folder it may write: the
  * worktree, or the pristine evaluation folder), with a fresh private temp folder.
  */
-function spec(ctx: RunContext, id: number, slot: number, role: SealRole, root: string, cwd: string, command: string, timeout: number, logPath: string, budget: number, measurement?: number): ExperimentSpec {
+function spec(ctx: RunSetup, id: number, slot: number, role: SealRole, root: string, cwd: string, command: string, timeout: number, logPath: string, budget: number, measurement?: number): ExperimentSpec {
   const c = ctx.program.config;
   const tmp = ctx.sandbox.tempDir(`${role}-${slot}`);
   const seal = ctx.sandbox.seal({ role, root, cwd, tmp, network: c.limits.network, seesHidden: role === 'holdout' || (role === 'eval' && readsHidden(c.eval)) });
@@ -83,10 +83,27 @@ function spec(ctx: RunContext, id: number, slot: number, role: SealRole, root: s
   };
 }
 
-const warned = new WeakSet<RunContext>();
+const warned = new WeakSet<RunSetup>();
+
+/** The number last given to a run of each experiment, per run of the loop. */
+const lastNumber = new WeakMap<RunSetup, Map<number, number>>();
+
+/**
+ * Which run of experiment `id`'s commits this is (0, 1, ...: its log's name and
+ * AUTORESEARCH_SEED): the runs stored so far, or past the last one started here. Two slots that
+ * start a run of the same experiment at once (the baseline's repeats, the incumbent beside two
+ * candidates) get different numbers, so never the same seed.
+ */
+function runNumber(ctx: RunSetup, id: number): number {
+  const numbers = lastNumber.get(ctx) ?? new Map<number, number>();
+  lastNumber.set(ctx, numbers);
+  const n = Math.max(ctx.ledger.measurementsOf(ctx.run.tag, id).length, (numbers.get(id) ?? -1) + 1);
+  numbers.set(id, n);
+  return n;
+}
 
 /** Says once per run when a limit the program asked for cannot be enforced on this machine. */
-function warnUnenforcedLimits(ctx: RunContext, exec: ExecutionResult): void {
+function warnUnenforcedLimits(ctx: RunSetup, exec: ExecutionResult): void {
   const l = ctx.program.config.limits;
   const applied = exec.limitsApplied;
   if (!applied || warned.has(ctx)) return;
@@ -112,7 +129,7 @@ export interface Target {
   commit: string;
 }
 
-const readsHidden = (setting: RunContext['program']['config']['eval']) => typeof setting === 'object' && setting.reads_hidden;
+const readsHidden = (setting: RunSetup['program']['config']['eval']) => typeof setting === 'object' && setting.reads_hidden;
 
 /**
  * How long `run` may take: the budget plus its grace, when that comes before the hard timeout
@@ -123,7 +140,7 @@ export function runTimeLimit(budget: number, timeout: number, grace: number): { 
 }
 
 /** Runs one command and records it (kind, wall time, exit) in the ledger. */
-async function execute(ctx: RunContext, kind: CommandRow['kind'], experimentId: number, s: ExperimentSpec, signal: AbortSignal, reattach?: ProcessHandle): Promise<ExecutionResult> {
+async function execute(ctx: RunSetup, kind: CommandRow['kind'], experimentId: number, s: ExperimentSpec, signal: AbortSignal, reattach?: ProcessHandle): Promise<ExecutionResult> {
   // A job that outlived its harness (Slurm) is followed to its end instead of being run again.
   const exec = (reattach && ctx.executor.reattach ? await ctx.executor.reattach(reattach, s, signal) : null) ?? (await ctx.executor.run(s, signal));
   ctx.ledger.addCommand({
@@ -146,7 +163,7 @@ async function execute(ctx: RunContext, kind: CommandRow['kind'], experimentId: 
  * (its folder gets the logs). The worktree is first put at exactly that commit, so nothing an
  * earlier run, the checks or the agent left behind reaches this run.
  */
-export async function measureOnce(ctx: RunContext, target: Target, duringId: number, wt: Worktree, slot: number, reattach?: ProcessHandle): Promise<MeasureResult> {
+export async function measureOnce(ctx: RunSetup, target: Target, duringId: number, wt: Worktree, slot: number, reattach?: ProcessHandle): Promise<MeasureResult> {
   const experimentId = target.experimentId;
   const c = ctx.program.config;
   const dir = ctx.paths.experimentDir(duringId);
@@ -155,7 +172,7 @@ export async function measureOnce(ctx: RunContext, target: Target, duringId: num
   if (!reattach) await wt.ensureFiles(target.commit);
   wt.touched();
   const cwd = join(wt.path, ctx.programDir);
-  const previous = ctx.ledger.measurementsOf(ctx.run.tag, experimentId).length;
+  const previous = runNumber(ctx, experimentId);
   const suffix = experimentId === duringId ? (previous === 0 ? '' : `-${previous + 1}`) : `-incumbent${experimentId}-${previous + 1}`;
   const logPath = join(dir, `run${suffix}.log`);
   const tag = ctx.run.tag;
@@ -242,7 +259,7 @@ export interface CommandOutcome {
  * Runs a side command: `checks` on the candidate's commit, sealed in its clean worktree; the
  * `holdout` in a pristine folder with the artifacts of the run that left `wt` as it is now.
  */
-export async function runSideCommand(ctx: RunContext, id: number, wt: Worktree, commit: string, name: 'checks' | 'holdout', slot: number): Promise<CommandOutcome | null> {
+export async function runSideCommand(ctx: RunSetup, id: number, wt: Worktree, commit: string, name: 'checks' | 'holdout', slot: number): Promise<CommandOutcome | null> {
   const c = ctx.program.config;
   const cmd = commandOf(c[name], c.timeout);
   if (!cmd) return null;

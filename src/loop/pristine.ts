@@ -11,7 +11,7 @@ import picomatch from 'picomatch';
 import { git } from '../workspace/git.js';
 import { tamperedFiles } from '../workspace/protect.js';
 import { makeMatcher } from '../workspace/rules.js';
-import type { RunContext } from './context.js';
+import type { RunSetup } from './context.js';
 
 export interface PristineFolder {
   /** The folder (a stand-in for the repository root). */
@@ -25,7 +25,7 @@ export interface PristineFolder {
 }
 
 /** Builds the folder `key` afresh from the base commit's protected files and `from`'s artifacts. */
-export async function pristineFolder(ctx: RunContext, key: string, from: string): Promise<PristineFolder> {
+export async function pristineFolder(ctx: RunSetup, key: string, from: string): Promise<PristineFolder> {
   const root = ctx.paths.evalDir(key);
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });

@@ -7,9 +7,9 @@ import { LocalExecutor } from '../executors/local.js';
 import type { ExperimentRow } from '../ledger/types.js';
 import { git } from '../workspace/git.js';
 import type { RunContext } from './context.js';
-import { applyKeep, runCandidate } from './candidate.js';
+import { runCandidate } from './candidate.js';
 import { slotWorktree } from './experiment.js';
-import { record } from './record.js';
+import { applyKeep, record } from './lifecycle.js';
 
 /**
  * Agents the last harness left running (it died while they proposed) are killed before anything

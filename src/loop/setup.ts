@@ -118,7 +118,7 @@ export async function openRun<T>(opts: OpenRunOptions, prepare: Prepare<T>): Pro
   const ledger = new Ledger(paths.ledger);
   try {
     let run = ledger.getRun(tag);
-    if (run && run.state === 'failed' && ledger.countCandidates(tag) === 0) {
+    if (run && baselineFailed(ledger, run)) {
       // A run whose baseline never worked has nothing worth keeping: start it again from HEAD.
       await discardRun(repo, ledger, run);
       run = undefined;
@@ -251,9 +251,21 @@ async function checkUntracked(repo: string, base: string, programDir: string, pr
   }
 }
 
+/**
+ * Nothing of the run is worth keeping: no candidate ran, and it failed (a baseline that did not
+ * work ends it so), or its baseline is recorded as not kept (the harness was killed before it
+ * could mark the run failed). Not while another harness runs it.
+ */
+function baselineFailed(ledger: Ledger, run: RunRow): boolean {
+  if (liveHarness(run) || ledger.countCandidates(run.tag) > 0) return false;
+  const baseline = ledger.getExperiment(run.tag, 0);
+  return run.state === 'failed' || (baseline?.state === 'recorded' && baseline.status !== 'keep');
+}
+
+/** Refs first: killed in between, the ledger still has the run and the next start discards it again. */
 async function discardRun(repo: string, ledger: Ledger, run: RunRow): Promise<void> {
-  ledger.discardRun(run.tag);
   await git(repo, ['update-ref', '-d', `refs/heads/${run.branch}`], { allowFail: true });
   const refs = await git(repo, ['for-each-ref', '--format=%(refname)', `refs/autoresearch/${run.tag}/`], { allowFail: true });
   for (const ref of refs.split('\n').filter(Boolean)) await git(repo, ['update-ref', '-d', ref], { allowFail: true });
+  ledger.deleteRun(run.tag);
 }

@@ -2,9 +2,30 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
-import type { ExperimentStatus } from '../../src/ledger/types.js';
+import type { ExperimentStatus, RunRow } from '../../src/ledger/types.js';
 import { emptyExperiment } from '../../src/loop/experiment.js';
 import { tempDir } from '../helpers/temp.js';
+
+const runRow = (tag: string, state: RunRow['state']): RunRow => ({
+  tag,
+  branch: `autoresearch/${tag}`,
+  created_at: 1,
+  updated_at: 1,
+  program_path: 'program.md',
+  program_dir: '',
+  base_commit: 'abc',
+  metric_name: 'score',
+  goal: 'minimize',
+  config_json: '{}',
+  protected_json: '{}',
+  state,
+  stop_reason: null,
+  pid: null,
+  heartbeat_at: null,
+  work_dir: null,
+  sandbox_json: null,
+  drift_json: null,
+});
 
 describe('Ledger', () => {
   it('opens a ledger written before runs had work_dir: the column is added, the run kept', () => {
@@ -32,8 +53,7 @@ describe('Ledger', () => {
 describe('Ledger trailing runs of one outcome (stop conditions)', () => {
   it('counts the latest skipped and failed proposals; interrupted ones neither count nor break a run', () => {
     const ledger = new Ledger(join(tempDir('ar-ledger-'), 'ledger.sqlite'));
-    ledger.db.prepare(`INSERT INTO runs (tag, branch, created_at, updated_at, program_path, program_dir, base_commit, metric_name, goal, config_json, protected_json, state)
-      VALUES ('t', 'autoresearch/t', 1, 1, 'program.md', '', 'abc', 'score', 'minimize', '{}', '{}', 'running')`).run();
+    ledger.createRun(runRow('t', 'running'));
     const add = (status: ExperimentStatus | null) =>
       ledger.insertExperiment({ ...emptyExperiment('t', 0, 'tune', 'abc'), state: status ? 'recorded' : 'running', status });
     add('keep'); // the baseline: never counted
@@ -53,8 +73,7 @@ describe('Ledger trailing runs of one outcome (stop conditions)', () => {
 describe('Ledger re-measured experiments', () => {
   it('lists the recorded experiments with a successful run measured after their decision', () => {
     const ledger = new Ledger(join(tempDir('ar-ledger-'), 'ledger.sqlite'));
-    ledger.db.prepare(`INSERT INTO runs (tag, branch, created_at, updated_at, program_path, program_dir, base_commit, metric_name, goal, config_json, protected_json, state)
-      VALUES ('t', 'autoresearch/t', 1, 1, 'program.md', '', 'abc', 'score', 'minimize', '{}', '{}', 'running')`).run();
+    ledger.createRun(runRow('t', 'running'));
     const later = Date.now() + 3_600_000;
     const add = (recordedAt: number | null) =>
       ledger.insertExperiment({ ...emptyExperiment('t', 0, 'tune', 'abc'), state: recordedAt === null ? 'running' : 'recorded', status: recordedAt === null ? null : 'keep', recorded_at: recordedAt }).id;
@@ -69,5 +88,35 @@ describe('Ledger re-measured experiments', () => {
     measure(failedAgain, null, running);
     measure(running, 3);
     expect(ledger.remeasuredAfterDecision('t')).toEqual([remeasured]);
+  });
+});
+
+describe('Ledger.deleteRun', () => {
+  it('removes every row of the run (experiments, runs measured, commands, re-runs, notes) and nothing of another run', () => {
+    const ledger = new Ledger(join(tempDir('ar-ledger-'), 'ledger.sqlite'));
+    const fill = (tag: string) => {
+      ledger.createRun(runRow(tag, 'failed'));
+      const id = ledger.insertExperiment({ ...emptyExperiment(tag, 0, 'baseline', 'abc'), id: 0, state: 'recorded', status: 'crash' }).id;
+      ledger.addMeasurement({ run_tag: tag, experiment_id: id, during_id: id, commit_sha: 'abc', slot: 0, value: 5, metrics_json: null, exit_code: 0, wall_seconds: 1, peak_memory_bytes: null, log_path: null });
+      ledger.addCommand({ run_tag: tag, experiment_id: id, kind: 'run', started_at: 1, wall_seconds: 1, exit_code: 3, signal: null, timed_out: 0, sealed: 1, log_path: null });
+      ledger.requestRerun(tag, id);
+      ledger.addNote(tag, 'try smaller steps');
+    };
+    fill('old');
+    fill('other');
+    ledger.deleteRun('old');
+    expect(ledger.getRun('old')).toBeUndefined();
+    expect(ledger.listExperiments('old')).toEqual([]);
+    // A tag started afresh would otherwise take the old base commit's runs for its own baseline's.
+    expect(ledger.measurementsOf('old', 0)).toEqual([]);
+    expect(ledger.commandsOf('old', 0)).toEqual([]);
+    expect(ledger.takeRerun('old')).toBeNull();
+    expect(ledger.notes('old')).toEqual([]);
+    expect(ledger.getRun('other')?.state).toBe('failed');
+    expect(ledger.measurementsOf('other', 0)).toHaveLength(1);
+    expect(ledger.commandsOf('other', 0)).toHaveLength(1);
+    expect(ledger.notes('other')).toEqual(['try smaller steps']);
+    expect(ledger.takeRerun('other')).toBe(0);
+    ledger.close();
   });
 });
