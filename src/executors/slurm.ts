@@ -350,4 +350,4 @@ function ownStatus(paths: JobPaths, jobId: string): JobStatus | null {
   return status && (status.jobId === null || status.jobId === jobId) ? status : null;
 }
 
-export { mapJobState, type Outcome, type SlurmExecutionResult } from './slurm-state.js';
+export { mapJobState, type SlurmExecutionResult } from './slurm-state.js';

@@ -11,8 +11,6 @@ export type ExperimentState = 'proposing' | 'committed' | 'running' | 'measured'
  */
 export type ExperimentStatus = 'keep' | 'discard' | 'crash' | 'timeout' | 'invalid' | 'skipped' | 'failed' | 'interrupted';
 
-export const STATUSES: ExperimentStatus[] = ['keep', 'discard', 'crash', 'timeout', 'invalid', 'skipped', 'failed', 'interrupted'];
-
 export type Goal = 'minimize' | 'maximize';
 
 export type RunState = 'running' | 'stopped' | 'finished' | 'failed';

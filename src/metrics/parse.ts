@@ -13,8 +13,8 @@ import { looksNumeric, type MetricRefusal, plainFix, QUOTE_CHARS } from './line.
 import { MAX_METRIC_NAMES, MetricStream } from './stream.js';
 import { quote, readValue } from './value.js';
 
-export { MAX_LINE_BYTES, METRIC_NAME, METRIC_NAME_PATTERN, type MetricRefusal } from './line.js';
-export { MAX_METRIC_NAMES, MetricStream, type MetricStreamOptions } from './stream.js';
+export { MAX_LINE_BYTES, type MetricRefusal } from './line.js';
+export { MAX_METRIC_NAMES, MetricStream } from './stream.js';
 
 export type Metrics = Record<string, number>;
 
@@ -27,8 +27,6 @@ export interface ParsedMetrics {
   /** The output named more than MAX_METRIC_NAMES metrics: later new names were not kept. */
   truncated: boolean;
 }
-
-export const NO_METRICS: ParsedMetrics = Object.freeze({ values: {}, refused: {}, truncated: false }) as ParsedMetrics;
 
 /** Parses a whole output at once (a log file, a side command's output). */
 export function parseMetricOutput(output: string): ParsedMetrics {

@@ -32,5 +32,3 @@ export const WebhookSchema = z.strictObject({
 
 /** `webhooks: [{ url, format, on, crashes_in_a_row, digest_every }]`. */
 export const WebhooksSchema = z.array(WebhookSchema);
-
-export type WebhooksSetting = z.output<typeof WebhooksSchema>;

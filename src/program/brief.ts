@@ -9,8 +9,7 @@ import type { KeepBar } from '../policy/keep-bar.js';
 import { decisionStats, historyReason, nearMiss, type NearMiss } from './brief-reasons.js';
 import { harnessDuties, type HarnessDuty } from './harness-duties.js';
 
-export { renderBrief, renderBriefWithin, CHARS_PER_TOKEN } from './brief-render.js';
-export type { KeepBar, NearMiss, HarnessDuty };
+export { renderBrief, renderBriefWithin } from './brief-render.js';
 
 export interface BriefHistoryItem {
   id: number;

@@ -222,7 +222,6 @@ export const FrontMatterSchema = z.strictObject({
 });
 
 export type FrontMatter = z.output<typeof FrontMatterSchema>;
-export type AgentSetting = z.output<typeof AgentSchema>;
 export type CommandSetting = z.output<typeof command>;
 
 /** A command setting as `{ run, timeout }`, the timeout defaulting to the program's hard timeout. */

@@ -2,7 +2,6 @@
  * The assignment-level API of the tune agent in one import: find, rewrite and check the
  * `NAME = <literal>` lines that a search space points at, and offer candidates for `init`.
  */
-export { readAssignment, rewriteAssignment, type Assignment } from './rewrite.js';
+export { readAssignment, rewriteAssignment } from './rewrite.js';
 export { checkSpaceAgainstFiles } from './check.js';
-export { detectCandidateConstants, type CandidateConstant } from './candidates.js';
-export { formatNumber, formatValue, listAssignedNames } from './literals.js';
+export { detectCandidateConstants } from './candidates.js';

@@ -34,7 +34,6 @@ export interface CategoricalParam extends ParamBase {
 export interface BoolParam extends ParamBase {
   type: 'bool';
 }
-export type NumericParam = FloatParam | IntParam;
 export type ParamSpec = FloatParam | IntParam | CategoricalParam | BoolParam;
 
 export type Strategy = 'tpe' | 'random';
@@ -98,7 +97,6 @@ export const SearchSchema = z.strictObject({
   seed: z.number({ error: SEED_HINT }).int(SEED_HINT).optional(),
   params: z.record(z.string(), ParamSchema),
 });
-export type SearchInput = z.input<typeof SearchSchema>;
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 

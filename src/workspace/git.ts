@@ -93,13 +93,6 @@ export async function gitCommonDir(cwd: string): Promise<string> {
   return (await git(cwd, ['rev-parse', '--path-format=absolute', '--git-common-dir'])).trim();
 }
 
-/** Paths changed in a worktree relative to its HEAD: modified, added, deleted, renamed, untracked. */
-export async function changedPaths(worktree: string): Promise<string[]> {
-  const out = await git(worktree, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames']);
-  const entries = out.split('\0').filter(Boolean);
-  return entries.map((e) => e.slice(3));
-}
-
 export interface DiffStat {
   files: number;
   added: number;

@@ -15,7 +15,6 @@
  */
 import { copyFileSync, lstatSync, mkdirSync, readdirSync, readlinkSync, type Dirent } from 'node:fs';
 import { dirname, isAbsolute, join, posix } from 'node:path';
-import { git } from './git.js';
 import { treeEntries, treeOf } from './trees.js';
 import { makeMatcher, toProgramPath, type RuleViolation } from './rules.js';
 import type { Worktree } from './worktree.js';

@@ -212,7 +212,3 @@ function removeUntracked(root: string, tracked: Map<string, TreeEntry>): void {
     }
   }
 }
-
-export async function removeWorktree(repo: string, path: string): Promise<void> {
-  await git(repo, ['worktree', 'remove', '--force', path], { allowFail: true });
-}
