@@ -9,8 +9,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from './program/errors.js';
 
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const EXAMPLES_DIR = join(PACKAGE_ROOT, 'examples');
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const EXAMPLES_DIR = join(PACKAGE_ROOT, 'examples');
 
 export function exampleNames(): string[] {
   return existsSync(EXAMPLES_DIR) ? readdirSync(EXAMPLES_DIR).filter((n) => existsSync(join(EXAMPLES_DIR, n, 'program.md'))).sort() : [];

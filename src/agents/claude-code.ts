@@ -22,7 +22,7 @@ import { defineAgent, parseAgentOptions, type AgentContext } from './descriptor.
 
 const duration = DurationSchema;
 
-export const ClaudeCodeOptionsSchema = z.strictObject({
+const ClaudeCodeOptionsSchema = z.strictObject({
   /** A Claude model id (e.g. claude-sonnet-4-5); default: the SDK's default model. */
   model: z.string().min(1).optional(),
   /** Most model turns for one proposal. */
@@ -37,7 +37,7 @@ export const ClaudeCodeOptionsSchema = z.strictObject({
   base_url: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL such as http://localhost:8080' }).optional(),
 });
 
-export type ClaudeCodeOptions = z.output<typeof ClaudeCodeOptionsSchema>;
+type ClaudeCodeOptions = z.output<typeof ClaudeCodeOptionsSchema>;
 
 type Sdk = typeof import('@anthropic-ai/claude-agent-sdk');
 
@@ -63,7 +63,7 @@ export async function createClaudeCodeAgent(options: Record<string, unknown>, ct
   return claudeCodeAgent.load(parseAgentOptions(claudeCodeAgent, options, ctx), ctx);
 }
 
-export interface ClaudeCodeSettings {
+interface ClaudeCodeSettings {
   env: NodeJS.ProcessEnv;
   editable: string[];
   protected: string[];
@@ -80,7 +80,7 @@ const COMMAND_TOOLS = new Set(['Bash', 'BashOutput', 'KillShell', 'KillBash']);
 /** Never allowed: the agent works offline on the workspace. */
 const WEB_TOOLS = ['WebFetch', 'WebSearch'];
 
-export interface PermissionStats {
+interface PermissionStats {
   allowed: number;
   refused: number;
   /** "Tool: reason" for each refusal, in order (capped). */
@@ -117,7 +117,7 @@ export function permissionPolicy(o: { workspace: string; programDir: string; edi
   };
 }
 
-export class ClaudeCodeAgent implements Agent {
+class ClaudeCodeAgent implements Agent {
   readonly name = 'claude-code';
 
   constructor(private readonly sdk: Sdk, private readonly o: ClaudeCodeOptions, private readonly s: ClaudeCodeSettings) {}

@@ -24,7 +24,7 @@ import { defineAgent, parseAgentOptions, type AgentContext } from './descriptor.
 
 const duration = DurationSchema;
 
-export const CodexOptionsSchema = z.strictObject({
+const CodexOptionsSchema = z.strictObject({
   /** Codex model id (e.g. gpt-5-codex); Codex's own default when omitted. */
   model: z.string().min(1).optional(),
   /** A Responses-API endpoint (proxy, local server, tests). Include the /v1. */
@@ -36,7 +36,7 @@ export const CodexOptionsSchema = z.strictObject({
   timeout: duration.default(1800),
 });
 
-export type CodexAgentOptions = z.output<typeof CodexOptionsSchema>;
+type CodexAgentOptions = z.output<typeof CodexOptionsSchema>;
 
 type CodexSdk = typeof import('@openai/codex-sdk');
 
@@ -61,7 +61,7 @@ export async function createCodexAgent(options: Record<string, unknown>, ctx: Ag
   return codexAgent.load(parseAgentOptions(codexAgent, options, ctx), ctx);
 }
 
-export interface CodexAgentSettings {
+interface CodexAgentSettings {
   env: NodeJS.ProcessEnv;
   editable: string[];
   protected: string[];
@@ -71,7 +71,7 @@ export interface CodexAgentSettings {
 /** Variables passed through besides PATH, HOME, the key and CODEX_HOME (the SDK does not inherit process.env). */
 const PASS_THROUGH = ['LANG', 'LC_ALL', 'TMPDIR', 'HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'https_proxy', 'http_proxy', 'no_proxy', 'SSL_CERT_FILE', 'SSL_CERT_DIR'];
 
-export class CodexAgent implements Agent {
+class CodexAgent implements Agent {
   readonly name = 'codex';
   private readonly apiKey: string | undefined;
 

@@ -14,7 +14,7 @@ import { AgentExhausted, type Agent, type Proposal, type ProposalContext } from 
 import { defineAgent } from './descriptor.js';
 import { parseTitleLines } from './title.js';
 
-export const EXIT_EXHAUSTED = 99;
+const EXIT_EXHAUSTED = 99;
 
 export const commandAgent = defineAgent({
   name: 'command',

@@ -17,7 +17,7 @@ export interface Price {
   cache_write?: number;
 }
 
-export const DEFAULT_PRICES: Record<string, Price> = {
+const DEFAULT_PRICES: Record<string, Price> = {
   // Anthropic: cache reads at 0.1x input, 5-minute cache writes at 1.25x.
   'anthropic:claude-opus-4': { input: 15, output: 75, cached_input: 1.5, cache_write: 18.75 },
   'anthropic:claude-sonnet-4': { input: 3, output: 15, cached_input: 0.3, cache_write: 3.75 },

@@ -19,7 +19,7 @@ export const scriptedAgent = defineAgent({
     new ScriptedAgent(o.patches.map((p) => resolve(ctx.programDirAbs, p)), (id) => ctx.ledger.proposalsBefore(ctx.runTag, id)),
 });
 
-export class ScriptedAgent implements Agent {
+class ScriptedAgent implements Agent {
   readonly name = 'scripted';
 
   /** @param patches absolute paths of patch files (git diff format, paths relative to the repository root). */

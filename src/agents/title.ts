@@ -5,7 +5,7 @@ export function oneLine(s: string, fallback: string): string {
 }
 
 /** The longest hypothesis kept: enough for a paragraph of reasoning, not a whole transcript. */
-export const MAX_HYPOTHESIS = 4000;
+const MAX_HYPOTHESIS = 4000;
 
 /**
  * `TITLE:` / `HYPOTHESIS:` as models actually write them: any case, with or without Markdown

@@ -30,13 +30,13 @@ export const tuneAgent = defineAgent({
   },
 });
 
-export interface TuneMeta {
+interface TuneMeta {
   config: Config;
   source: string;
 }
 
 /** Parses and checks `search:` against the files, turning problems into errors on program.md. */
-export function loadSearchSpace(program: Program, programDirAbs: string): { space: SearchSpace; defaults: Config } {
+function loadSearchSpace(program: Program, programDirAbs: string): { space: SearchSpace; defaults: Config } {
   if (program.config.search === undefined) {
     throw new ProgramError(program.file, null, 'search', 'the tune agent needs a search space',
       'add e.g.\nsearch:\n  params:\n    LR: { file: train.ts, type: float, min: 0.0001, max: 0.1, log: true }\n(or run `autoresearch init --tune train.ts --force` to detect constants)');
@@ -69,7 +69,7 @@ function lineOfKey(program: Program, name: string | undefined): number | null {
 }
 
 /** Observations from the ledger: the baseline's defaults and every finished tune proposal. */
-export function tuneHistory(rows: ExperimentRow[], defaults: Config): HistoryEntry[] {
+function tuneHistory(rows: ExperimentRow[], defaults: Config): HistoryEntry[] {
   const history: HistoryEntry[] = [];
   for (const r of rows) {
     if (r.state !== 'recorded' || r.status === 'skipped' || r.status === 'interrupted' || r.status === 'failed') continue;
@@ -86,7 +86,7 @@ export function tuneHistory(rows: ExperimentRow[], defaults: Config): HistoryEnt
  * user (`interrupted`: proposing it again would run what the user just killed) and `skipped`
  * (a duplicate or no change: proposing it again would be skipped again, in a loop).
  */
-export function tuneRetired(rows: ExperimentRow[]): Config[] {
+function tuneRetired(rows: ExperimentRow[]): Config[] {
   const retired: Config[] = [];
   for (const r of rows) {
     if (r.state !== 'recorded' || (r.status !== 'interrupted' && r.status !== 'skipped') || !r.agent_meta_json) continue;
@@ -101,7 +101,7 @@ export function tuneRetired(rows: ExperimentRow[]): Config[] {
  * proposed by this process and not yet committed (`proposedHere`: the ledger learns the config
  * only after the commit, and two slots may propose in that window). `exclude`: the proposal being made.
  */
-export function tunePending(rows: ExperimentRow[], proposedHere: ReadonlyMap<number, Config>, exclude: number): Config[] {
+function tunePending(rows: ExperimentRow[], proposedHere: ReadonlyMap<number, Config>, exclude: number): Config[] {
   const pending: Config[] = [];
   for (const r of rows) {
     if (r.state === 'recorded' || r.id === exclude) continue;
@@ -111,7 +111,7 @@ export function tunePending(rows: ExperimentRow[], proposedHere: ReadonlyMap<num
   return pending;
 }
 
-export class TuneAgent implements Agent {
+class TuneAgent implements Agent {
   readonly name = 'tune';
   /** Configs this process proposed, by experiment id, until their rows are recorded. */
   private readonly proposedHere = new Map<number, Config>();

@@ -25,7 +25,7 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-export interface OverheadResult {
+interface OverheadResult {
   ledgerRows: number;
   experiments: number;
   medianMs: number;
@@ -33,7 +33,7 @@ export interface OverheadResult {
 }
 
 /** Runs `experiments` scripted no-op experiments after pre-filling the ledger with `prefill` rows. */
-export async function measureOverhead(experiments: number, prefill: number, containment: 'auto' | 'process-group' = 'auto', sandbox: 'auto' | 'off' = 'auto'): Promise<OverheadResult> {
+async function measureOverhead(experiments: number, prefill: number, containment: 'auto' | 'process-group' = 'auto', sandbox: 'auto' | 'off' = 'auto'): Promise<OverheadResult> {
   const repo = mkdtempSync(join(tmpdir(), 'ar-bench-'));
   try {
     git(repo, 'init', '-q');

@@ -10,7 +10,7 @@ import { startRun } from '../run.js';
 import { benchRepo } from './fixture.js';
 
 
-export async function dutyCycle(runSeconds: number, agentSeconds: number, pipeline: boolean, experiments: number): Promise<number> {
+async function dutyCycle(runSeconds: number, agentSeconds: number, pipeline: boolean, experiments: number): Promise<number> {
   const repo = benchRepo('ar-duty-', {
     'v/0': '0\n',
     'program.md': `---\nmetric: { name: score, goal: maximize, deterministic: true }\nrun: 'sleep ${runSeconds}; echo "score: 1"'\nbudget: 60s\neditable: ["v/*"]\npipeline: ${pipeline}\nagent: { name: command, command: 'sleep ${agentSeconds}; echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESEARCH_EXPERIMENT_ID' }\n---\n`,

@@ -19,7 +19,7 @@ import { pooledNoise } from '../policy/stats.js';
 import { drawEffect } from './policy.js';
 import { BASELINE, createWorld, MODEL_NOTES, MODELS, SIGMA, type Model, type World } from './machine.js';
 
-export interface Outcome {
+interface Outcome {
   keeps: number;
   falseKeeps: number;
   nonImproving: number;
@@ -39,7 +39,7 @@ function tally(r: Outcome, kept: boolean, effect: number): void {
 }
 
 /** Greedy: baseline once, each candidate once, kept when it measures lower than the incumbent's one run. */
-export function simulateGreedy(effects: number[], world: World): Outcome {
+function simulateGreedy(effects: number[], world: World): Outcome {
   const r = outcome();
   let incTrue = BASELINE;
   let incValue = world.measure(incTrue);
@@ -58,7 +58,7 @@ export function simulateGreedy(effects: number[], world: World): Outcome {
  * promising, the incumbent re-measured when asked; the incumbent's runs from any time count, and
  * runsSince (in experiments) lets `staleIncumbentRuns` force a re-measure before a keep.
  */
-export function simulateNoiseAware(effects: number[], world: World, options: NoiseOptions = {}): Outcome {
+function simulateNoiseAware(effects: number[], world: World, options: NoiseOptions = {}): Outcome {
   const policy = noiseAwarePolicy({ staleIncumbentRuns: 25, ...options });
   const r = outcome();
   let incTrue = BASELINE;
@@ -97,7 +97,7 @@ export function simulateNoiseAware(effects: number[], world: World, options: Noi
  * each 'rerun' names (Decision.next), appended to this judgement's sequence; earlier judgements'
  * sequences go in as history (for the noise). The incumbent's newest runs serve the screen.
  */
-export function simulatePaired(effects: number[], world: World, options: PairedOptions = {}): Outcome {
+function simulatePaired(effects: number[], world: World, options: PairedOptions = {}): Outcome {
   const policy = pairedPolicy(options);
   const r = outcome();
   let incTrue = BASELINE;

@@ -19,7 +19,7 @@ import { noiseAwarePolicy, type NoiseOptions } from '../policy/noise.js';
 import { strictPolicy, type Policy } from '../policy/policy.js';
 import { pooledNoise } from '../policy/stats.js';
 
-export const SIGMA = 0.01;
+const SIGMA = 0.01;
 const BASELINE = 1.0;
 /** A "real" improvement for the missed count: at least this many sigma. */
 const REAL = 0.5;
@@ -32,7 +32,7 @@ export function drawEffect(rng: Rng, sigma = SIGMA): number {
   return u < 0.6 ? size : -size;
 }
 
-export interface SimResult {
+interface SimResult {
   keeps: number;
   falseKeeps: number;
   /** Candidates whose true value is not better than the incumbent's (the ones a keep would be false on). */
@@ -45,7 +45,7 @@ export interface SimResult {
 }
 
 /** Greedy: the incumbent's value is its one measurement; keep any candidate measured lower. */
-export function simulateGreedy(effects: number[], noiseRng: Rng, sigma = SIGMA): SimResult {
+function simulateGreedy(effects: number[], noiseRng: Rng, sigma = SIGMA): SimResult {
   const measure = (v: number) => v + sigma * noiseRng.normal();
   let incTrue = BASELINE;
   let incValues = [measure(incTrue)];
@@ -102,7 +102,7 @@ export function judgeCandidate(
   }
 }
 
-export function simulateNoiseAware(effects: number[], noiseRng: Rng, options: NoiseOptions = {}, sigma = SIGMA): SimResult {
+function simulateNoiseAware(effects: number[], noiseRng: Rng, options: NoiseOptions = {}, sigma = SIGMA): SimResult {
   const policy = noiseAwarePolicy(options);
   const measure = (v: number) => v + sigma * noiseRng.normal();
   let incTrue = BASELINE;

@@ -19,7 +19,7 @@ import type { LoopEvent } from '../loop/events.js';
 import { startRun } from '../run.js';
 import { benchRepo } from './fixture.js';
 
-export interface Throughput {
+interface Throughput {
   slots: number;
   /** Experiments recorded within the window (the baseline not counted, its time included). */
   experiments: number;
@@ -35,7 +35,7 @@ export interface Throughput {
  * only what was recorded or measured by then counts. What was in flight at the end finishes
  * afterwards and is left out, as an overnight run never has an end that matters.
  */
-export async function measureThroughput(slots: number, seconds: number, runSeconds: number): Promise<Throughput> {
+async function measureThroughput(slots: number, seconds: number, runSeconds: number): Promise<Throughput> {
   const repo = benchRepo('ar-tput-', {
     'v/0': '0\n',
     'program.md': `---

@@ -41,7 +41,7 @@ function summarize(results: StudyResult[]): Summary {
   };
 }
 
-export function studyFunction(fn: TestFunction, strategy: Strategy, seeds: number, budget: number, tpe?: Partial<TpeOptions>, slots = 1): Summary {
+function studyFunction(fn: TestFunction, strategy: Strategy, seeds: number, budget: number, tpe?: Partial<TpeOptions>, slots = 1): Summary {
   const results: StudyResult[] = [];
   for (let s = 0; s < seeds; s++) results.push(runStudy(fn, strategy, s + 1, budget, tpe, 'minimize', slots));
   return summarize(results);
@@ -53,7 +53,7 @@ export function studyFunction(fn: TestFunction, strategy: Strategy, seeds: numbe
  * mostly misses within the budget, and this turns the ratio's lower bound into an estimate.
  * Noiseless: under noise, random search also picks the wrong incumbent, so it is optimistic.
  */
-export function randomMedianEstimate(fn: TestFunction, samples = 200_000): number {
+function randomMedianEstimate(fn: TestFunction, samples = 200_000): number {
   const dims = dimsOf(fn.space.params);
   const rng = createRng(12345);
   let hits = 0;

@@ -7,7 +7,7 @@ export function fmtValue(v: number | null | undefined): string {
   return abs !== 0 && (abs >= 1e6 || abs < 1e-4) ? v.toExponential(4) : String(Number(v.toFixed(6)));
 }
 
-export function fmtDelta(v: number | null | undefined): string {
+function fmtDelta(v: number | null | undefined): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '';
   return `${v > 0 ? '+' : ''}${Number(v.toPrecision(4))}`;
 }
@@ -24,13 +24,13 @@ export function bar(fraction: number, width = 20): string {
 
 const COLORS: Partial<Record<ExperimentStatus, string>> = { keep: '32', discard: '90', crash: '31', timeout: '31', invalid: '33', failed: '31', skipped: '90' };
 
-export function colorStatus(status: ExperimentStatus | null, color: boolean): string {
+function colorStatus(status: ExperimentStatus | null, color: boolean): string {
   const s = (status ?? '?').padEnd(9);
   const code = status ? COLORS[status] : undefined;
   return color && code ? `\x1b[${code}m${s}\x1b[0m` : s;
 }
 
-export function firstLine(text: string | null | undefined, max = 60): string {
+function firstLine(text: string | null | undefined, max = 60): string {
   const line = (text ?? '').split('\n')[0]!.trim();
   return line.length > max ? line.slice(0, max - 1) + '…' : line;
 }

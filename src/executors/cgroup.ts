@@ -14,8 +14,8 @@ import * as path from 'node:path';
 import { signalProcess } from './proc.js';
 import { sleep } from '../util/sleep.js';
 
-export const CGROUP_V1_MOUNT = '/sys/fs/cgroup';
-export const CGROUP_CONTROLLERS = ['memory', 'pids', 'freezer'] as const;
+const CGROUP_V1_MOUNT = '/sys/fs/cgroup';
+const CGROUP_CONTROLLERS = ['memory', 'pids', 'freezer'] as const;
 export type CgroupController = (typeof CGROUP_CONTROLLERS)[number];
 
 /** Files that must exist in a fresh group for it to be the v1 controller we expect. */

@@ -76,7 +76,7 @@ function succeeds(file: string, args: string[]): Promise<boolean> {
 }
 
 /** The argument list that brings loopback up with `tool` (ip or ifconfig). */
-export function loopbackArgs(tool: string): string[] {
+function loopbackArgs(tool: string): string[] {
   return path.basename(tool) === 'ifconfig' ? ['lo', 'up'] : ['link', 'set', 'lo', 'up'];
 }
 

@@ -5,14 +5,14 @@
 
 import * as fs from 'node:fs';
 
-export interface ProcStat {
+interface ProcStat {
   state: string;
   ppid: number;
   pgrp: number;
 }
 
 /** Parses /proc/<pid>/stat; null when the process is gone. */
-export function readProcStat(pid: number): ProcStat | null {
+function readProcStat(pid: number): ProcStat | null {
   let text: string;
   try {
     text = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');

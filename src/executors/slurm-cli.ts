@@ -92,7 +92,7 @@ function field(line: string, key: string): string | null {
 }
 
 /** Slurm's local-time timestamps (`2026-11-28T17:28:33`); null for Unknown/None/N/A. */
-export function parseSlurmTime(value: string | null | undefined): number | null {
+function parseSlurmTime(value: string | null | undefined): number | null {
   if (!value || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/.test(value)) return null;
   const ms = new Date(value).getTime(); // no zone: local time, as Slurm prints it
   return Number.isFinite(ms) ? ms : null;

@@ -36,7 +36,7 @@ function assertNoNul(what: string, value: string): void {
 }
 
 /** A duration for GNU timeout: plain decimal seconds, never exponent notation. */
-export function durationArg(seconds: number): string {
+function durationArg(seconds: number): string {
   return Number(seconds.toFixed(3)).toString();
 }
 

@@ -22,7 +22,7 @@ export interface SlurmExecutionResult extends ExecutionResult {
 }
 
 /** Exit status 128+n from bash means "killed by signal n". */
-export function decodeExit(code: number): { exitCode: number | null; signal: string | null } {
+function decodeExit(code: number): { exitCode: number | null; signal: string | null } {
   if (code > 128 && code < 128 + 65) {
     const n = code - 128;
     const name = Object.entries(osConstants.signals).find(([, v]) => v === n)?.[0];

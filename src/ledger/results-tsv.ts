@@ -25,7 +25,7 @@ const STATUS: Partial<Record<ExperimentStatus, 'keep' | 'discard' | 'crash'>> = 
 };
 
 /** Peak memory in GiB, as the format defines it, from the experiment's metrics and the harness's measurement. */
-export function memoryGb(e: Pick<ExperimentRow, 'metrics_json' | 'peak_memory_bytes'>): number {
+function memoryGb(e: Pick<ExperimentRow, 'metrics_json' | 'peak_memory_bytes'>): number {
   let metrics: Record<string, unknown> = {};
   try {
     metrics = (e.metrics_json ? JSON.parse(e.metrics_json) : {}) as Record<string, unknown>;

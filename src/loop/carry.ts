@@ -22,7 +22,7 @@ import type { Incumbent } from './events.js';
 import { snapshotRules } from './experiment.js';
 import { awaitRuns, carried as carriedOnto, keep, record } from './lifecycle.js';
 
-export interface Carried {
+interface Carried {
   commit: string;
   tree: string;
 }
@@ -34,7 +34,7 @@ export async function dropCarried(ctx: RunContext, id: number): Promise<void> {
   await git(ctx.paths.repo, ['update-ref', '-d', carriedRef(ctx, id)]);
 }
 
-export async function carryOnto(ctx: RunContext, row: ExperimentRow, wt: Worktree, inc: Incumbent): Promise<Carried | null> {
+async function carryOnto(ctx: RunContext, row: ExperimentRow, wt: Worktree, inc: Incumbent): Promise<Carried | null> {
   const ref = carriedRef(ctx, row.id);
   // Only the agent that made the proposal can make it again (a resumed run may use another one).
   if (ctx.agent.reapply && row.agent === ctx.agent.name && row.agent_meta_json) {

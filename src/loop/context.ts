@@ -70,7 +70,7 @@ export function ledgerPath(repo: string): string {
   return join(repo, STATE_DIR, 'ledger.sqlite');
 }
 
-export interface RunLimits {
+interface RunLimits {
   maxExperiments?: number;
   maxHours?: number;
   maxFailures: number;
@@ -119,7 +119,7 @@ export interface RunSetup {
  * What changes while the run runs. The incumbent moves only through lifecycle.ts (a keep, the
  * baseline) and its value when it is measured again; the rest is the loop's own bookkeeping.
  */
-export interface LoopState {
+interface LoopState {
   incumbent: Incumbent;
   baselineValue: number | null;
   stopRequested: boolean;

@@ -53,7 +53,7 @@ export const NOTE_MAX_CHARS = 10_000;
  * in the harness itself, which `liveHarness` leaves out (it looks for another one); the run's pid
  * is this process's only while this process runs it (the loop clears it at the end).
  */
-export function harnessOf(run: RunRow): number | null {
+function harnessOf(run: RunRow): number | null {
   if (run.pid === process.pid) return run.state === 'running' ? run.pid : null;
   return liveHarness(run);
 }

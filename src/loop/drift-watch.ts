@@ -32,9 +32,9 @@ export interface DriftState {
  * leaves: a machine that changed speed once and stayed there is steady again, and the
  * incumbent's recent runs can be trusted again.
  */
-export const DRIFT_WINDOW = 30;
+const DRIFT_WINDOW = 30;
 /** A secondary metric drifts beyond this many standard errors (stricter than the primary's 3.5: several are watched). */
-export const SECONDARY_K = 4.5;
+const SECONDARY_K = 4.5;
 /** Added by the harness, not the run: a fixed-budget run's wall time says nothing of the machine's speed. */
 const HARNESS_METRICS = new Set(['wall_seconds', 'memory_gb']);
 
@@ -91,7 +91,7 @@ const changeOf = (v: DriftVerdict) => (v.scale === 'log' ? pct(v.kind === 'trend
 const shapeOf = (v: DriftVerdict) => (v.kind === 'trend' ? `${changeOf(v)} every 100 runs (z=${sig2(v.trendZ)})` : `${changeOf(v)} since run ${v.since} (z=${sig2(v.z)})`);
 
 /** The verdict on the incumbent now, in one sentence; pure but for reading the ledger. */
-export function driftVerdict(ctx: RunContext, history: Run[][]): { drifting: boolean; kind: DriftVerdict['kind']; sentence: string } {
+function driftVerdict(ctx: RunContext, history: Run[][]): { drifting: boolean; kind: DriftVerdict['kind']; sentence: string } {
   const runs = incumbentRuns(ctx);
   const values = runs.map((m) => m.value!);
   const scale = scaleOf(values);

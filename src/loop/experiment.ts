@@ -84,7 +84,7 @@ function agentSeal(ctx: RunContext, wt: Worktree): AgentSeal {
  * broke every later resume; an escape sequence rewrites the user's terminal) makes the proposal
  * invalid, recorded with the characters written out.
  */
-export function proposalText(rawTitle: string, rawHypothesis?: string): { title: string; hypothesis: string | null; problem: string | null } {
+function proposalText(rawTitle: string, rawHypothesis?: string): { title: string; hypothesis: string | null; problem: string | null } {
   const title = (rawTitle.split('\n')[0] ?? '').replace(/\r$/, '').replace(/\t/g, ' ').trim().slice(0, 200);
   const hypothesis = rawHypothesis === undefined ? null : rawHypothesis.replace(/\r\n/g, '\n');
   const inTitle = CONTROL.test(title);

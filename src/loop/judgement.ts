@@ -8,7 +8,7 @@ import type { Run } from '../policy/policy.js';
 import type { RunContext } from './context.js';
 
 /** Judgements the noise of a paired difference is pooled from (the policy reads the newest 30 degrees of freedom). */
-export const HISTORY_JUDGEMENTS = 100;
+const HISTORY_JUDGEMENTS = 100;
 
 /**
  * The runs of one judgement, in the order they were measured: a run of `candidate` is the

@@ -95,7 +95,7 @@ export function backToCommitted(ctx: RunContext, id: number): void {
 }
 
 /** Kept, the branch not moved yet: a harness killed now finishes the keep on resume. */
-export function decideKeep(ctx: RunContext, id: number, patch: Patch): ExperimentRow {
+function decideKeep(ctx: RunContext, id: number, patch: Patch): ExperimentRow {
   ctx.ledger.updateExperiment(ctx.run.tag, id, { ...patch, state: 'decided', status: 'keep' });
   crashPoint('decided', id);
   return ctx.ledger.getExperiment(ctx.run.tag, id)!;

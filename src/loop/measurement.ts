@@ -20,8 +20,8 @@ import { deviceEnvironment, experimentEnvironment } from './environment.js';
 import { readCounters, sampleSince } from './machine.js';
 import { measureOutcome, tailLines } from './measure.js';
 
-export const LOG_HEAD_BYTES = 1024 * 1024;
-export const LOG_TAIL_BYTES = 1024 * 1024;
+const LOG_HEAD_BYTES = 1024 * 1024;
+const LOG_TAIL_BYTES = 1024 * 1024;
 
 export type MeasureResult =
   | { kind: 'measured'; value: number; metrics: Metrics; refused: Record<string, MetricRefusal>; exec: ExecutionResult; row: MeasurementRow }

@@ -74,7 +74,7 @@ function copyOrLink(source: string, target: string): void {
  * below it, or a glob), without following symlinked folders; symlinked files are returned so the
  * caller can say it refused them. Literal paths are looked up; only globs walk the folder.
  */
-export function matchArtifacts(dir: string, patterns: string[]): string[] {
+function matchArtifacts(dir: string, patterns: string[]): string[] {
   const found = new Set<string>();
   const clean = patterns.map((p) => posix.normalize(p.replace(/^\.\//, '')).replace(/\/$/, ''));
   const globs = clean.filter((p) => picomatch.scan(p).isGlob);

@@ -13,7 +13,7 @@ export interface RefProblem {
 }
 
 /** What the refs should be, from the ledger: experiments still in flight are left out (their refs are being written). */
-export function expectedRefs(ctx: RunContext): Map<string, string> {
+function expectedRefs(ctx: RunContext): Map<string, string> {
   const tag = ctx.run.tag;
   const expected = new Map<string, string>();
   expected.set(`refs/heads/${ctx.run.branch}`, ctx.incumbent.commit);

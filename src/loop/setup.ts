@@ -43,18 +43,18 @@ export interface OpenedRun<T = unknown> {
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 
 /** The default tag is the date, as in the original setup (`nov28`). */
-export function defaultTag(now = new Date()): string {
+function defaultTag(now = new Date()): string {
   return `${MONTHS[now.getMonth()]}${now.getDate()}`;
 }
 
-export function validateTag(tag: string): string {
+function validateTag(tag: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(tag) || tag.includes('..') || tag.endsWith('.lock')) {
     throw new UserError(`invalid tag "${tag}": use letters, digits, '.', '_' and '-' (it becomes the branch autoresearch/${tag})`, '--tag nov28-lr');
   }
   return tag;
 }
 
-export function programLocation(repo: string, cwd: string, program?: string): { file: string; dir: string } {
+function programLocation(repo: string, cwd: string, program?: string): { file: string; dir: string } {
   const file = resolve(cwd, program ?? 'program.md');
   const dir = relative(repo, dirname(file)).split('\\').join('/');
   if (dir.startsWith('..')) throw new UserError(`${file} is outside the repository ${repo}`, 'run autoresearch inside the repository that holds program.md');

@@ -54,7 +54,7 @@ const CRASH_STATUSES = new Set(['crash', 'timeout']);
 const STREAK_BREAKERS = new Set(['keep', 'discard', 'invalid']);
 
 /** Where a webhook points, without its path or query (which often hold the secret). */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   try {
     return new URL(url).origin;
   } catch {

@@ -1,7 +1,7 @@
 /** What a notification says, and how each webhook format wants it. Pure functions. */
 import type { WebhookFormat } from './config.js';
 
-export interface RunCounts {
+interface RunCounts {
   [status: string]: number | undefined;
 }
 
@@ -70,13 +70,13 @@ export interface Delivery {
   headers: Record<string, string>;
 }
 
-export function fmtNum(v: number | null | undefined): string {
+function fmtNum(v: number | null | undefined): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '—';
   if (v !== 0 && (Math.abs(v) >= 1e6 || Math.abs(v) < 1e-4)) return v.toExponential(3);
   return String(Number(v.toPrecision(6)));
 }
 
-export function fmtPct(p: number | null | undefined): string {
+function fmtPct(p: number | null | undefined): string {
   if (p === null || p === undefined || !Number.isFinite(p)) return '';
   return `${p >= 0 ? '+' : ''}${p.toFixed(2)}%`;
 }
@@ -102,7 +102,7 @@ function countsText(counts: RunCounts): string {
 }
 
 /** A one-line headline. */
-export function headline(n: Notice): string {
+function headline(n: Notice): string {
   switch (n.kind) {
     case 'new-best':
       return `[${n.tag}] new best ${n.metric} ${fmtNum(n.value)}${n.improvementPct !== null ? ` (${fmtPct(n.improvementPct)} vs baseline)` : ''}`;
@@ -118,7 +118,7 @@ export function headline(n: Notice): string {
 }
 
 /** The details, a few short lines. */
-export function detailLines(n: Notice): string[] {
+function detailLines(n: Notice): string[] {
   switch (n.kind) {
     case 'new-best':
       return [
@@ -149,7 +149,7 @@ export function detailLines(n: Notice): string[] {
   }
 }
 
-export function plainText(n: Notice): string {
+function plainText(n: Notice): string {
   return [headline(n), ...detailLines(n)].join('\n');
 }
 

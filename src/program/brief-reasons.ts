@@ -21,7 +21,7 @@ export function decisionStats(row: ExperimentRow): DecisionStats | null {
 }
 
 /** The gain in the goal's direction (positive = better), from the decision's difference. */
-export function gainOf(goal: Goal, s: DecisionStats): number {
+function gainOf(goal: Goal, s: DecisionStats): number {
   return goal === 'minimize' ? -s.diff : s.diff;
 }
 

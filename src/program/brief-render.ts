@@ -7,7 +7,7 @@ const sig2 = (v: number) => Number(v.toPrecision(2)).toString();
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** About four characters per token for English and code: enough to keep a brief under a budget. */
-export const CHARS_PER_TOKEN = 4;
+const CHARS_PER_TOKEN = 4;
 
 /**
  * Renders the brief within `maxTokens` (approximately). It degrades in steps that keep it

@@ -190,7 +190,7 @@ function failure(e: ExperimentRow, logTail: string | undefined): BriefFailure {
 }
 
 /** The shape of an idea: its title with numbers masked, so "LR 0.04 -> 0.02" and "LR 0.04 -> 0.01" match. */
-export function ideaKey(title: string): string {
+function ideaKey(title: string): string {
   return title.toLowerCase().replace(/[-+]?\d+(\.\d+)?(e[-+]?\d+)?/g, '#').replace(/\s+/g, ' ').trim();
 }
 

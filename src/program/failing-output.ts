@@ -6,7 +6,7 @@
  * go test, compiler and lint errors, Python tracebacks) and falls back to the tail.
  */
 
-export type Runner = 'node-test' | 'jest' | 'vitest' | 'pytest' | 'cargo' | 'go' | 'errors' | 'tail';
+type Runner = 'node-test' | 'jest' | 'vitest' | 'pytest' | 'cargo' | 'go' | 'errors' | 'tail';
 
 export interface FailingPart {
   /** Which shape was recognized ('tail' when none was). */

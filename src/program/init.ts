@@ -75,7 +75,7 @@ export function renderProgram(a: InitAnswers, body: string): string {
   return lines.join('\n') + (body.trim() ? body.replace(/^\s*\n/, '') : DEFAULT_BODY(a));
 }
 
-export const DEFAULT_BODY = (a: InitAnswers) => `# Research program
+const DEFAULT_BODY = (a: InitAnswers) => `# Research program
 
 Goal: ${a.goal} \`${a.metric}\`, printed by \`${a.run}\`.
 

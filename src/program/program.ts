@@ -24,7 +24,7 @@ export interface Program {
 
 const FENCE = /^---[ \t]*\r?$/;
 
-export function splitFrontMatter(text: string, file: string): { yaml: string; body: string; yamlStartLine: number } {
+function splitFrontMatter(text: string, file: string): { yaml: string; body: string; yamlStartLine: number } {
   const lines = text.split('\n');
   if (!FENCE.test(lines[0] ?? '')) {
     throw new ProgramError(file, 1, null, 'no front matter: the file must start with a line `---`, then YAML settings, then `---`',

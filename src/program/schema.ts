@@ -11,7 +11,7 @@ const duration = DurationSchema;
 
 const pathList = z.array(z.string().min(1)).describe('a list of paths or glob patterns');
 
-export const MetricSchema = z.strictObject({
+const MetricSchema = z.strictObject({
   name: z.string().regex(METRIC_NAME_PATTERN, 'a metric name is letters (any alphabet, e.g. total_µs), digits, _ . / - (starting with a letter or _)'),
   goal: z.enum(['minimize', 'maximize']),
   /** The same code always gives the same value: one run each, keep on any improvement above `tolerance`. */
@@ -22,7 +22,7 @@ export const MetricSchema = z.strictObject({
 const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4 };
 
 /** `4GB`, `512MB`, `1.5G`, or a number of bytes. */
-export function parseBytes(value: string | number): number | null {
+function parseBytes(value: string | number): number | null {
   if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? value : null;
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
   const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
@@ -47,7 +47,7 @@ function insideRepo(path: string): boolean {
 /** `memory_gb <= 60`: a secondary metric that must hold for a candidate to be kept. */
 export const CONSTRAINT_PATTERN = new RegExp(String.raw`^\s*(${METRIC_NAME})\s*(<=|<|>=|>|==|!=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$`, 'u');
 
-export const RepeatsSchema = z.strictObject({
+const RepeatsSchema = z.strictObject({
   /** Runs of the baseline, to measure the noise (default 3, or 1 for a deterministic metric). */
   baseline: z.number().int().min(1).max(50).optional(),
   /** Noisy metrics: the most pairs (candidate run, incumbent run) a candidate that looks better gets (default 3, or 1). */
@@ -65,7 +65,7 @@ export const RepeatsSchema = z.strictObject({
   refresh_incumbent: z.number().int().nonnegative().default(5),
 });
 
-export const DecisionSchema = z.strictObject({
+const DecisionSchema = z.strictObject({
   /** Confidence of the one-sided paired t-test that the candidate is better. */
   confidence: z.number().gt(0.5).lt(1).default(0.95),
   /** The smallest improvement worth keeping, in metric units. */
@@ -98,12 +98,12 @@ export function graceSeconds(budget: number, setting: { percent: number } | { se
 }
 
 /** `agent: tune` or `agent: { name: command, command: ./propose.sh }`; options belong to the agent. */
-export const AgentSchema = z.union([
+const AgentSchema = z.union([
   z.string().min(1),
   z.looseObject({ name: z.string().min(1) }),
 ]);
 
-export const StopSchema = z.strictObject({
+const StopSchema = z.strictObject({
   experiments: z.number().int().positive().optional(),
   hours: z.number().positive().optional(),
   agent_failures: z.number().int().positive().default(5),
@@ -115,7 +115,7 @@ export const StopSchema = z.strictObject({
   tokens: z.number().int().positive().optional(),
 });
 
-export const PriceSchema = z.strictObject({
+const PriceSchema = z.strictObject({
   input: z.number().nonnegative(),
   output: z.number().nonnegative(),
   cached_input: z.number().nonnegative().optional(),
@@ -123,7 +123,7 @@ export const PriceSchema = z.strictObject({
   cache_write: z.number().nonnegative().optional(),
 });
 
-export const EnvSchema = z.strictObject({
+const EnvSchema = z.strictObject({
   /** Secret variables the experiment is allowed to see (stripped by default). */
   allow: z.array(z.string()).default([]),
   /** More variable names to strip, beyond the built-in list of API keys. */

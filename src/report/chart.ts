@@ -10,25 +10,25 @@ export interface ChartOptions {
   height?: number;
 }
 
-export const CHART_COLORS = { keep: '#2ea043', discard: '#9ca3af', failed: '#d73a49', best: '#2ea043', baseline: '#6b7280' } as const;
+const CHART_COLORS = { keep: '#2ea043', discard: '#9ca3af', failed: '#d73a49', best: '#2ea043', baseline: '#6b7280' } as const;
 
 /** Outcomes drawn as points; the others (skipped, failed proposals, interrupted) never ran. */
 const PLOTTED = new Set(['keep', 'discard', 'crash', 'timeout', 'invalid']);
 const FAILED = new Set(['crash', 'timeout', 'invalid']);
 
-export type PointClass = 'keep' | 'discard' | 'failed';
+type PointClass = 'keep' | 'discard' | 'failed';
 
-export function pointClass(status: string | null): PointClass {
+function pointClass(status: string | null): PointClass {
   return status === 'keep' ? 'keep' : status === 'discard' ? 'discard' : 'failed';
 }
 
 /** Rows the chart draws: recorded experiments that ran, in id order. */
-export function chartRows(rows: ExperimentRow[]): ExperimentRow[] {
+function chartRows(rows: ExperimentRow[]): ExperimentRow[] {
   return rows.filter((r) => r.state === 'recorded' && r.status !== null && PLOTTED.has(r.status)).sort((a, b) => a.id - b.id);
 }
 
 /** Ticks at 1, 2 or 5 times a power of ten. */
-export function niceTicks(lo: number, hi: number, target = 6): number[] {
+function niceTicks(lo: number, hi: number, target = 6): number[] {
   if (!(hi > lo)) return [lo];
   const raw = (hi - lo) / target;
   const p = 10 ** Math.floor(Math.log10(raw));

@@ -45,7 +45,7 @@ interface Config {
 }
 
 /** The decision rule in words, from the run's resolved front matter. */
-export function decisionRule(configJson: string): string[] {
+function decisionRule(configJson: string): string[] {
   let c: Config = {};
   try {
     c = JSON.parse(configJson) as Config;

@@ -23,7 +23,7 @@ export interface WrittenReport {
   pngNote?: string;
 }
 
-export function reportDir(repo: string, tag: string): string {
+function reportDir(repo: string, tag: string): string {
   return join(runPaths(repo, tag).runDir, 'report');
 }
 
@@ -62,7 +62,7 @@ function svgSize(svg: string): { width: number; height: number } {
 }
 
 /** Screenshots the SVG with headless chromium; returns why it failed, or null. */
-export async function renderPng(chromium: string, svg: string, out: string, timeoutMs = 60_000): Promise<string | null> {
+async function renderPng(chromium: string, svg: string, out: string, timeoutMs = 60_000): Promise<string | null> {
   const work = mkdtempSync(join(tmpdir(), 'ar-png-'));
   try {
     const { width, height } = svgSize(svg);

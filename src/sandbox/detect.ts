@@ -22,7 +22,7 @@ function run(file: string, args: string[]): Promise<{ ok: boolean; out: string }
 }
 
 /** The bubblewrap binary to use: AUTORESEARCH_BWRAP when set, else `bwrap` from the system folders or PATH. */
-export function bwrapBinary(env: NodeJS.ProcessEnv = process.env): string | null {
+function bwrapBinary(env: NodeJS.ProcessEnv = process.env): string | null {
   const chosen = env.AUTORESEARCH_BWRAP;
   if (chosen !== undefined && chosen !== '') return chosen;
   return findExecutable('bwrap');

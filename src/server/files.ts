@@ -9,7 +9,7 @@ export function webDir(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '../../src/web');
 }
 
-export function uplotDir(): string {
+function uplotDir(): string {
   const require = createRequire(import.meta.url);
   return dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
 }
@@ -28,7 +28,7 @@ export const STATIC: Record<string, { file: () => string; type: string }> = {
  * file opened must be the regular file at exactly `realpath(root)/rel`, which no link below `root`
  * can satisfy. Null otherwise, or when the file does not exist.
  */
-export function openBelow(root: string, rel: string): number | null {
+function openBelow(root: string, rel: string): number | null {
   const path = join(root, rel);
   if (!inside(root, path)) return null;
   let fd: number;
@@ -101,7 +101,7 @@ export function parseJson(text: string | null): unknown {
   }
 }
 
-export function inside(dir: string, path: string): boolean {
+function inside(dir: string, path: string): boolean {
   const rel = relative(dir, path);
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }

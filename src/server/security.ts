@@ -32,7 +32,7 @@ export interface Machine {
   addresses: string[];
 }
 
-export function thisMachine(): Machine {
+function thisMachine(): Machine {
   const addresses = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
   return { hostname: hostname(), addresses };
 }

@@ -31,7 +31,7 @@ function space(params: ParamSpec[]): SearchSpace {
 
 const num = (c: Config, k: string): number => c[k] as number;
 
-export function branin(c: Config): number {
+function branin(c: Config): number {
   const x1 = num(c, 'x1');
   const x2 = num(c, 'x2');
   const b = 5.1 / (4 * Math.PI ** 2);
@@ -54,7 +54,7 @@ const H6_P = [
 ];
 const H6_ALPHA = [1, 1.2, 3, 3.2];
 
-export function hartmann6(c: Config): number {
+function hartmann6(c: Config): number {
   let s = 0;
   for (let i = 0; i < 4; i++) {
     let inner = 0;
@@ -64,7 +64,7 @@ export function hartmann6(c: Config): number {
   return -s;
 }
 
-export function rosenbrock4(c: Config): number {
+function rosenbrock4(c: Config): number {
   let s = 0;
   for (let i = 1; i < 4; i++) {
     const a = num(c, `x${i}`);

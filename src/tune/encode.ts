@@ -13,7 +13,7 @@ export interface NumDim {
   log: boolean;
   int: boolean;
 }
-export interface CatDim {
+interface CatDim {
   kind: 'cat';
   param: ParamSpec;
   choices: ParamValue[];
@@ -32,7 +32,7 @@ export function dimsOf(params: ParamSpec[]): Dim[] {
 }
 
 /** Unit coordinate or choice index of a value; null when it does not belong to the dimension. */
-export function encodeValue(dim: Dim, v: ParamValue | undefined): number | null {
+function encodeValue(dim: Dim, v: ParamValue | undefined): number | null {
   if (v === undefined) return null;
   if (dim.kind === 'cat') {
     const i = dim.choices.findIndex((c) => valueKey(c) === valueKey(v));
@@ -45,7 +45,7 @@ export function encodeValue(dim: Dim, v: ParamValue | undefined): number | null 
   return Math.min(1, Math.max(0, (t - dim.lo) / (dim.hi - dim.lo)));
 }
 
-export function decodeValue(dim: Dim, x: number): ParamValue {
+function decodeValue(dim: Dim, x: number): ParamValue {
   if (dim.kind === 'cat') return dim.choices[Math.min(dim.choices.length - 1, Math.max(0, Math.round(x)))]!;
   const u = Math.min(1, Math.max(0, x));
   const t = dim.lo + u * (dim.hi - dim.lo);

@@ -11,7 +11,7 @@ const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
  * log P(Z > z) for a standard normal Z. Uses Numerical Recipes' erfc approximation (relative
  * error < 1.2e-7 everywhere), evaluated in log space so that it stays finite deep in the tail.
  */
-export function logUpperTail(z: number): number {
+function logUpperTail(z: number): number {
   const x = z / Math.SQRT2;
   const ax = Math.abs(x);
   const t = 1 / (1 + 0.5 * ax);
@@ -26,7 +26,7 @@ export function logUpperTail(z: number): number {
 }
 
 /** log P(a < Z < b) for a standard normal, accurate when both bounds are in the same tail. */
-export function logMass(a: number, b: number): number {
+function logMass(a: number, b: number): number {
   if (b <= a) return -Infinity;
   if (a >= 0) return logDiff(logUpperTail(a), logUpperTail(b));
   if (b <= 0) return logDiff(logUpperTail(-b), logUpperTail(-a));

@@ -119,7 +119,7 @@ export function literalAfter(line: string, prefixEnd: number): LiteralMatch | nu
   return first === '"' || first === "'" ? { start, raw, value, quote: first } : { start, raw, value };
 }
 
-export function parseLiteral(raw: string): ParamValue | null {
+function parseLiteral(raw: string): ParamValue | null {
   if (raw === 'true' || raw === 'True') return true;
   if (raw === 'false' || raw === 'False') return false;
   const q = raw[0];

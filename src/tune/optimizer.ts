@@ -43,7 +43,7 @@ export interface SuggestInput {
 }
 
 /** Where a suggestion came from, for the experiment's hypothesis line and the ledger. */
-export type SuggestionSource = 'initial' | 'tpe' | 'random' | 'jitter' | 'enumerate';
+type SuggestionSource = 'initial' | 'tpe' | 'random' | 'jitter' | 'enumerate';
 
 export interface Suggestion {
   config: Config;

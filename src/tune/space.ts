@@ -15,23 +15,23 @@ interface ParamBase {
   /** Path of the file holding the assignment, relative to the program's folder. */
   file: string;
 }
-export interface FloatParam extends ParamBase {
+interface FloatParam extends ParamBase {
   type: 'float';
   min: number;
   max: number;
   log: boolean;
 }
-export interface IntParam extends ParamBase {
+interface IntParam extends ParamBase {
   type: 'int';
   min: number;
   max: number;
   log: boolean;
 }
-export interface CategoricalParam extends ParamBase {
+interface CategoricalParam extends ParamBase {
   type: 'categorical';
   values: ParamValue[];
 }
-export interface BoolParam extends ParamBase {
+interface BoolParam extends ParamBase {
   type: 'bool';
 }
 export type ParamSpec = FloatParam | IntParam | CategoricalParam | BoolParam;
@@ -86,7 +86,7 @@ const CategoricalSchema = z.strictObject({
 });
 const BoolSchema = z.strictObject({ file, type: z.literal('bool') });
 
-export const ParamSchema = z.discriminatedUnion('type', [FloatSchema, IntSchema, CategoricalSchema, BoolSchema]);
+const ParamSchema = z.discriminatedUnion('type', [FloatSchema, IntSchema, CategoricalSchema, BoolSchema]);
 
 const SEED_HINT = 'expected a whole number, e.g. `seed: 7` (or no `seed:` at all, to seed from the run tag)';
 
@@ -101,7 +101,7 @@ export const SearchSchema = z.strictObject({
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /** Default number of space-filling points: enough to see every dimension twice, never too many. */
-export function defaultInitial(paramCount: number): number {
+function defaultInitial(paramCount: number): number {
   return Math.min(10, Math.max(4, 2 * paramCount));
 }
 
@@ -147,8 +147,8 @@ function schemaHint(path: string[]): string {
   return '';
 }
 
-/** The semantic checks on one param; exported so programmatic spaces get the same errors. */
-export function validateParam(p: ParamSpec): void {
+/** The semantic checks on one param that the schema cannot express (bounds, name, values). */
+function validateParam(p: ParamSpec): void {
   const name = p.name;
   if (!IDENTIFIER.test(name)) {
     throw new SearchSpaceError(

@@ -43,7 +43,7 @@ export class RetryFailure extends Error {
 }
 
 /** The wait before retry number `retry` (1 for the first), before jitter and retry-after. */
-export function plannedDelay(delay: RetryOptions['delay'], retry: number): number {
+function plannedDelay(delay: RetryOptions['delay'], retry: number): number {
   if (Array.isArray(delay)) return delay.length === 0 ? 0 : delay[Math.min(retry, delay.length) - 1]!;
   const { baseMs, maxMs = Infinity } = delay as { baseMs: number; maxMs?: number };
   return Math.min(maxMs, baseMs * 2 ** (retry - 1));

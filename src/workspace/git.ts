@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../program/errors.js';
 
-export class GitError extends Error {
+class GitError extends Error {
   constructor(readonly args: string[], readonly code: number | null, readonly stderr: string) {
     super(`git ${args.filter((a) => !a.startsWith('--git-dir=') && !a.startsWith('--work-tree=')).join(' ')} failed (${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
     this.name = 'GitError';

@@ -10,7 +10,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface FakeUsage {
+interface FakeUsage {
   /** Prompt tokens, cached ones included (as OpenAI counts them; the Anthropic reply is split). */
   input: number;
   output: number;

@@ -9,7 +9,7 @@ import { tempDir } from './temp.js';
 export { tempDir } from './temp.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = join(ROOT, 'dist/cli/main.js');
+const CLI = join(ROOT, 'dist/cli/main.js');
 
 const GIT_ENV = {
   GIT_AUTHOR_NAME: 'Test',

@@ -14,7 +14,7 @@ export function tags(markup: string): Tag[] {
   }));
 }
 
-export function decode(text: string): string {
+function decode(text: string): string {
   return text
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { DurationSchema, EnvNameSchema } from '../../program/zod-types.js';
 
-export const PROVIDERS = ['anthropic', 'openai', 'openai-chat', 'openai-compatible'] as const;
+const PROVIDERS = ['anthropic', 'openai', 'openai-chat', 'openai-compatible'] as const;
 export type Provider = (typeof PROVIDERS)[number];
 
 export const DEFAULT_KEY_ENV: Record<Provider, string | undefined> = {
@@ -24,7 +24,7 @@ export function parseModel(spec: string): { provider: Provider; id: string } | n
   return PROVIDERS.includes(provider) && id ? { provider, id } : null;
 }
 
-export const LlmOptionsSchema = z
+const LlmOptionsSchema = z
   .strictObject({
     model: z.string().refine((m) => parseModel(m) !== null, {
       message: `expected "provider:model" with provider one of ${PROVIDERS.join(', ')} (e.g. anthropic:claude-sonnet-4-20250514)`,

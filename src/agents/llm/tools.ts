@@ -12,7 +12,7 @@ import { tool } from 'ai';
 import { z } from 'zod';
 import { workspacePaths } from '../../workspace/paths.js';
 
-export const LIMITS = {
+const LIMITS = {
   /** Most entries list_files returns. */
   listEntries: 500,
   /** Most characters read_file returns at once. */

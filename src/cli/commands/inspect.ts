@@ -26,7 +26,7 @@ export async function openLedgerFor(cwd: string, tag?: string): Promise<RunTarge
   return found;
 }
 
-export async function statusReport(cwd: string, tag?: string): Promise<{ text: string; json: unknown }> {
+async function statusReport(cwd: string, tag?: string): Promise<{ text: string; json: unknown }> {
   const { repo, ledger, run } = await openLedgerFor(cwd, tag);
   try {
     const rows = ledger.listExperiments(run.tag);
@@ -90,7 +90,7 @@ export async function statusReport(cwd: string, tag?: string): Promise<{ text: s
 }
 
 /** The drift watch's verdict for `status`: the drift while it lasts, else the latest one said, else the current look. */
-export function driftLine(d: DriftState): string {
+function driftLine(d: DriftState): string {
   if (d.drifting) return `${d.sentence} (incumbent #${d.incumbent}, seen at #${d.experimentId})`;
   if (d.last) return `none now (incumbent #${d.incumbent}); the last, at #${d.last.experimentId}: ${d.last.sentence}`;
   return d.sentence;
