@@ -4,10 +4,8 @@ import { exampleNames, prepareDemo } from '../../demo.js';
 import { Ledger } from '../../ledger/ledger.js';
 import { ledgerPath, runPathsOf } from '../../loop/context.js';
 import { improvementPercent } from '../../loop/summary.js';
-import { startRun } from '../../run.js';
 import { pooledNoise } from '../../policy/stats.js';
 import { fmtPct, fmtValue } from '../format.js';
-import { ProgressReporter } from '../progress.js';
 import { durationOption, intOption } from '../options.js';
 
 export function registerDemo(program: Command): void {
@@ -28,6 +26,7 @@ improvement is real and not noise.`)
       const dir = o.dir.replace('<example>', example);
       const repo = prepareDemo(example, dir);
       process.stdout.write(`demo repository: ${relative(process.cwd(), repo) || '.'}\n`);
+      const [{ startRun }, { ProgressReporter }] = await Promise.all([import('../../run.js'), import('../progress.js')]);
       const reporter = new ProgressReporter(process.stdout);
       const abort = new AbortController();
       const onSignal = () => abort.abort();
@@ -82,6 +81,7 @@ async function remeasure(repo: string, id: number, budget?: number): Promise<{ v
     const before = ledger.measurementsOf('demo', id).length;
     ledger.requestRerun('demo', id);
     // No new proposals: the limit is what the run has; re-run requests are served first.
+    const { startRun } = await import('../../run.js');
     await startRun({ cwd: repo, tag: 'demo', maxExperiments: ledger.countCandidates('demo'), budget, onEvent: () => {} });
     const runs = ledger.measurementsOf('demo', id).map((m) => m.value).filter((v): v is number => v !== null);
     if (runs.length <= before) return null;

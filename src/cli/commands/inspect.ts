@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { writeReport } from '../../report/write.js';
 import { Ledger } from '../../ledger/ledger.js';
 import { ledgerPath, runPaths, runPathsOf } from '../../loop/context.js';
 import { storedDrift, type DriftState } from '../../loop/drift-watch.js';
@@ -139,6 +138,7 @@ export function registerReport(program: Command): void {
     .action(async (o: { tag?: string; out?: string }) => {
       const { repo, ledger, run } = await openLedgerFor(process.cwd(), o.tag);
       ledger.close();
+      const { writeReport } = await import('../../report/write.js');
       const r = await writeReport(repo, run.tag, o.out ? resolve(o.out) : undefined);
       process.stdout.write(`report  ${relative(process.cwd(), r.html)}\nchart   ${relative(process.cwd(), r.svg)}${r.png ? `\npng     ${relative(process.cwd(), r.png)}` : ''}\n`);
       if (r.pngNote) process.stderr.write(`note: ${r.pngNote}\n`);

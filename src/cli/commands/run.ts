@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import { startRun } from '../../run.js';
-import { ProgressReporter } from '../progress.js';
 import { durationOption, hostNameOption, intOption, numberOption } from '../options.js';
-import { serveDashboard } from './serve.js';
 import { InvalidArgumentError } from 'commander';
 import { WebhookSchema, type WebhookConfig } from '../../notify/config.js';
 import { agentHelp, agentNames } from '../../agents/catalog.js';
@@ -51,6 +48,8 @@ Examples:
   autoresearch stop                         # from another shell: finish the current experiment, then stop`,
     )
     .action(async (o: { program: string; tag?: string; agent?: string; maxExperiments?: number; maxHours?: number; parallel?: number; budget?: number; pipeline?: boolean; model?: string; dashboard: boolean; host: string; port?: number; allowHost: string[]; webhook?: WebhookConfig[] }) => {
+      // Loaded here, not at the top: `--help`, `status` and the other quick commands skip the loop's modules.
+      const [{ startRun }, { ProgressReporter }, { serveDashboard }] = await Promise.all([import('../../run.js'), import('../progress.js'), import('./serve.js')]);
       const reporter = new ProgressReporter(process.stdout);
       const abort = new AbortController();
       let signals = 0;

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { isNonLoopbackHost, startDashboard } from '../../server/dashboard.js';
 import { repoRoot } from '../../workspace/git.js';
 import { hostNameOption, intOption } from '../options.js';
 
 /** Starts the dashboard for the repository at `cwd` and prints its URL (with the access token, once). */
 export async function serveDashboard(cwd: string, host: string, port?: number, allowHosts: string[] = []): Promise<{ close(): Promise<void>; url: string }> {
   const repo = await repoRoot(cwd);
+  const { isNonLoopbackHost, startDashboard } = await import('../../server/dashboard.js');
   const dashboard = await startDashboard({ repo, host, port: port ?? 0, allowHosts });
   if (isNonLoopbackHost(host)) {
     process.stderr.write(`warning: the dashboard listens on ${host}: anyone who can reach it and has the token can pause or stop the run\n`);
