@@ -20,23 +20,55 @@ export type { RunSummary } from './loop/summary.js';
 export type { LoopEvent, LoopListener, Incumbent } from './loop/events.js';
 
 // ---- agents ----
-export { AgentExhausted, type Agent, type AgentSeal, type Proposal, type ProposalContext, type Usage } from './agents/agent.js';
+export {
+  AgentExhausted,
+  type Agent,
+  type AgentSeal,
+  type Proposal,
+  type ProposalContext,
+  type Usage,
+} from './agents/agent.js';
 export type { Brief, BriefFailure, BriefHistoryItem } from './program/brief.js';
 export { CommandAgent, type CommandAgentOptions } from './agents/command.js';
 
 // ---- policies ----
-export { strictPolicy, type Arm, type Decision, type DecisionInput, type DecisionStats, type Measurement, type Policy, type Run } from './policy/policy.js';
+export {
+  strictPolicy,
+  type Arm,
+  type Decision,
+  type DecisionInput,
+  type DecisionStats,
+  type Measurement,
+  type Policy,
+  type Run,
+} from './policy/policy.js';
 export { noiseAwarePolicy, type NoiseOptions } from './policy/noise.js';
 export { pairedPolicy, type PairedOptions } from './policy/paired.js';
 
 // ---- executors ----
-export type { ExecutionResult, Executor, ExperimentSpec, LimitsApplied, ProcessHandle, ResourceLimits } from './executors/executor.js';
+export type {
+  ExecutionResult,
+  Executor,
+  ExperimentSpec,
+  LimitsApplied,
+  ProcessHandle,
+  ResourceLimits,
+} from './executors/executor.js';
 export { LocalExecutor, type LocalExecutorOptions } from './executors/local.js';
 export { SlurmExecutor, type SlurmExecutorOptions } from './executors/slurm.js';
 
 // ---- ledger ----
 export { LedgerReader, openLedger } from './ledger/reader.js';
-export type { CommandRow, ExperimentRow, ExperimentState, ExperimentStatus, Goal, MeasurementRow, RunRow, RunState } from './ledger/types.js';
+export type {
+  CommandRow,
+  ExperimentRow,
+  ExperimentState,
+  ExperimentStatus,
+  Goal,
+  MeasurementRow,
+  RunRow,
+  RunState,
+} from './ledger/types.js';
 
 // ---- sandbox ----
 export { detectSandbox, type SandboxSupport } from './sandbox/detect.js';

@@ -47,17 +47,23 @@ export interface StartRunOptions extends OpenRunOptions {
 export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
   const env = opts.env ?? process.env;
   // The agent and the executor are made (and the cluster checked) before anything is created.
-  const opened = await openRun<{ agent: Agent; executor: Executor; sandbox: SandboxSupport }>(opts, async ({ program, programDirAbs, ledger, tag }) => {
-    const sandbox = await Sandbox.detect(program.config.sandbox, env);
-    const agent = await agentFor(opts, { program, programDirAbs, ledger, runTag: tag, env });
-    const executor = opts.executor ?? (await createExecutor(program, env));
-    await executor.check?.();
-    return { agent, executor, sandbox };
-  });
+  const opened = await openRun<{ agent: Agent; executor: Executor; sandbox: SandboxSupport }>(
+    opts,
+    async ({ program, programDirAbs, ledger, tag }) => {
+      const sandbox = await Sandbox.detect(program.config.sandbox, env);
+      const agent = await agentFor(opts, { program, programDirAbs, ledger, runTag: tag, env });
+      const executor = opts.executor ?? (await createExecutor(program, env));
+      await executor.check?.();
+      return { agent, executor, sandbox };
+    },
+  );
   const config = opened.program.config;
   if (opts.parallel && config.devices && opts.parallel > config.devices.length) {
     opened.ledger.close();
-    throw new UserError(`--parallel ${opts.parallel} but only ${config.devices.length} devices in ${opened.program.file}: two experiments would share a device`, `--parallel ${config.devices.length}, or list more devices`);
+    throw new UserError(
+      `--parallel ${opts.parallel} but only ${config.devices.length} devices in ${opened.program.file}: two experiments would share a device`,
+      `--parallel ${config.devices.length}, or list more devices`,
+    );
   }
   opts.onProgram?.({ goal: config.metric.goal, metric: config.metric.name });
   const emit = opts.onEvent ?? (() => {});
@@ -70,7 +76,9 @@ export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
     keepIgnored: config.keep_ignored,
     protectedFiles: Object.keys(opened.protectedHashes),
   });
-  opened.ledger.updateRun(opened.run.tag, { sandbox_json: JSON.stringify({ sealed: sandbox.sealed, text: sandbox.describe() }) });
+  opened.ledger.updateRun(opened.run.tag, {
+    sandbox_json: JSON.stringify({ sealed: sandbox.sealed, text: sandbox.describe() }),
+  });
   const webhooks = [...config.webhooks, ...(opts.webhooks ?? [])];
   const notifier = webhooks.length
     ? new Notifier({
@@ -94,7 +102,11 @@ export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
         opts.policy ??
         // A deterministic metric is compared once against its tolerance; a noisy one in pairs.
         (config.metric.deterministic
-          ? pairedPolicy({ deterministic: true, tolerance: config.metric.tolerance, minEffect: config.decision.min_effect })
+          ? pairedPolicy({
+              deterministic: true,
+              tolerance: config.metric.tolerance,
+              minEffect: config.decision.min_effect,
+            })
           : pairedPolicy({
               confidence: config.decision.confidence,
               minEffect: config.decision.min_effect,
@@ -123,7 +135,8 @@ export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
     });
   } finally {
     // Deliveries still retrying get a bounded wait: notifications never hold the harness hostage.
-    if (notifier) await Promise.race([notifier.close(), new Promise((r) => setTimeout(r, 15_000).unref())]);
+    if (notifier)
+      await Promise.race([notifier.close(), new Promise((r) => setTimeout(r, 15_000).unref())]);
     opened.ledger.close();
   }
 }
@@ -135,9 +148,21 @@ async function agentFor(opts: StartRunOptions, ctx: AgentContext): Promise<Agent
     return createAgent(name, options, ctx);
   }
   const agent = opts.agent as Partial<Agent> | null;
-  if (!agent || typeof agent.propose !== 'function' || typeof agent.name !== 'string' || !agent.name) {
-    throw new UserError('startRun: `agent` is neither a registered name nor an Agent (an object with a `name` string and a `propose(ctx)` method)', "pass { name: 'my-agent', async propose(ctx) { ... return { title } } }");
+  if (
+    !agent ||
+    typeof agent.propose !== 'function' ||
+    typeof agent.name !== 'string' ||
+    !agent.name
+  ) {
+    throw new UserError(
+      'startRun: `agent` is neither a registered name nor an Agent (an object with a `name` string and a `propose(ctx)` method)',
+      "pass { name: 'my-agent', async propose(ctx) { ... return { title } } }",
+    );
   }
-  if (opts.model) throw new UserError(`startRun: \`model\` configures a named agent; the Agent object "${agent.name}" chooses its own model`, 'drop `model`, or pass the agent by name');
+  if (opts.model)
+    throw new UserError(
+      `startRun: \`model\` configures a named agent; the Agent object "${agent.name}" chooses its own model`,
+      'drop `model`, or pass the agent by name',
+    );
   return agent as Agent;
 }

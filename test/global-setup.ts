@@ -11,7 +11,11 @@ const SCRIPT = fileURLToPath(new URL('../scripts/slurm-local.sh', import.meta.ur
 const BASE = process.env.AUTORESEARCH_SLURM_BASE ?? '/tmp/autoresearch-slurm-tests';
 
 function answers(): boolean {
-  const r = spawnSync('sinfo', ['-h', '-o', '%T'], { env: process.env, encoding: 'utf8', timeout: 15_000 });
+  const r = spawnSync('sinfo', ['-h', '-o', '%T'], {
+    env: process.env,
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
   return r.status === 0 && r.stdout.trim() !== '';
 }
 

@@ -86,13 +86,25 @@ function relax(start: Circle[], iterations: number): Circle[] {
       g[3 * i + 2]! -= 1; // d(-sum r)/dr
       // Walls: violation w = r - x (left), r - (1 - x) (right), same for y.
       const left = r - x;
-      if (left > 0) { g[3 * i + 2]! += 2 * mu * left; g[3 * i]! -= 2 * mu * left; }
+      if (left > 0) {
+        g[3 * i + 2]! += 2 * mu * left;
+        g[3 * i]! -= 2 * mu * left;
+      }
       const right = r + x - 1;
-      if (right > 0) { g[3 * i + 2]! += 2 * mu * right; g[3 * i]! += 2 * mu * right; }
+      if (right > 0) {
+        g[3 * i + 2]! += 2 * mu * right;
+        g[3 * i]! += 2 * mu * right;
+      }
       const bottom = r - y;
-      if (bottom > 0) { g[3 * i + 2]! += 2 * mu * bottom; g[3 * i + 1]! -= 2 * mu * bottom; }
+      if (bottom > 0) {
+        g[3 * i + 2]! += 2 * mu * bottom;
+        g[3 * i + 1]! -= 2 * mu * bottom;
+      }
       const top = r + y - 1;
-      if (top > 0) { g[3 * i + 2]! += 2 * mu * top; g[3 * i + 1]! += 2 * mu * top; }
+      if (top > 0) {
+        g[3 * i + 2]! += 2 * mu * top;
+        g[3 * i + 1]! += 2 * mu * top;
+      }
       if (r < 0) g[3 * i + 2]! += 2 * mu * r;
       for (let j = i + 1; j < N; j++) {
         const dx = x - p[3 * j]!;
@@ -152,7 +164,8 @@ function makeFeasible(circles: Circle[]): Circle[] {
   for (let sweep = 0; sweep < 3; sweep++) {
     for (let i = 0; i < N; i++) {
       let best = wall(i);
-      for (let j = 0; j < N; j++) if (j !== i) best = Math.min(best, dist(i, j) - c[j]![2] - MARGIN);
+      for (let j = 0; j < N; j++)
+        if (j !== i) best = Math.min(best, dist(i, j) - c[j]![2] - MARGIN);
       if (best > c[i]![2]) c[i]![2] = best;
     }
   }
@@ -174,7 +187,9 @@ function main(): void {
   }
   if (!best) throw new Error('no start produced a packing with all radii positive');
   writeFileSync('circles.json', JSON.stringify(best) + '\n');
-  console.log(`pack: wrote ${best.length} circles to circles.json (unverified total ${sumRadii(best).toFixed(6)})`);
+  console.log(
+    `pack: wrote ${best.length} circles to circles.json (unverified total ${sumRadii(best).toFixed(6)})`,
+  );
 }
 
 main();

@@ -40,12 +40,13 @@ export function exactScaled(value: number): bigint {
   view.setFloat64(0, value);
   const hi = view.getUint32(0);
   const lo = view.getUint32(4);
-  const negative = (hi >>> 31) === 1;
+  const negative = hi >>> 31 === 1;
   const biasedExponent = (hi >>> 20) & 0x7ff;
   const fraction = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
   // Subnormal (exponent field 0): value = fraction * 2^-1074.
   // Normal: value = (2^52 + fraction) * 2^(E - 1075) = (2^52 + fraction) * 2^(E - 1) * 2^-1074.
-  const magnitude = biasedExponent === 0 ? fraction : ((1n << 52n) | fraction) << BigInt(biasedExponent - 1);
+  const magnitude =
+    biasedExponent === 0 ? fraction : ((1n << 52n) | fraction) << BigInt(biasedExponent - 1);
   return negative ? -magnitude : magnitude;
 }
 
@@ -73,7 +74,9 @@ export function verifyPacking(circles: unknown): Verdict {
     }
     const [x, y, r] = circle as unknown[];
     if (![x, y, r].every((v) => typeof v === 'number' && Number.isFinite(v))) {
-      violations.push(`circle ${i}: x, y and r must be finite numbers, got ${JSON.stringify(circle)}`);
+      violations.push(
+        `circle ${i}: x, y and r must be finite numbers, got ${JSON.stringify(circle)}`,
+      );
       return;
     }
     const [xn, yn, rn] = [x, y, r] as number[];
@@ -82,10 +85,18 @@ export function verifyPacking(circles: unknown): Verdict {
       return;
     }
     const c = { x: exactScaled(xn), y: exactScaled(yn), r: exactScaled(rn) };
-    if (c.x - c.r < 0n) violations.push(`circle ${i}: crosses the left wall (x - r < 0; x=${fmt(xn)}, r=${fmt(rn)})`);
-    if (c.x + c.r > ONE) violations.push(`circle ${i}: crosses the right wall (x + r > 1; x=${fmt(xn)}, r=${fmt(rn)})`);
-    if (c.y - c.r < 0n) violations.push(`circle ${i}: crosses the bottom wall (y - r < 0; y=${fmt(yn)}, r=${fmt(rn)})`);
-    if (c.y + c.r > ONE) violations.push(`circle ${i}: crosses the top wall (y + r > 1; y=${fmt(yn)}, r=${fmt(rn)})`);
+    if (c.x - c.r < 0n)
+      violations.push(`circle ${i}: crosses the left wall (x - r < 0; x=${fmt(xn)}, r=${fmt(rn)})`);
+    if (c.x + c.r > ONE)
+      violations.push(
+        `circle ${i}: crosses the right wall (x + r > 1; x=${fmt(xn)}, r=${fmt(rn)})`,
+      );
+    if (c.y - c.r < 0n)
+      violations.push(
+        `circle ${i}: crosses the bottom wall (y - r < 0; y=${fmt(yn)}, r=${fmt(rn)})`,
+      );
+    if (c.y + c.r > ONE)
+      violations.push(`circle ${i}: crosses the top wall (y + r > 1; y=${fmt(yn)}, r=${fmt(rn)})`);
     exact[i] = c;
     usable.push(i);
   });
@@ -102,7 +113,9 @@ export function verifyPacking(circles: unknown): Verdict {
         const [xi, yi, ri] = circles[i] as number[];
         const [xj, yj, rj] = circles[j] as number[];
         const gap = Math.hypot(xi! - xj!, yi! - yj!) - (ri! + rj!);
-        violations.push(`circles ${i} and ${j} overlap (distance - (ri + rj) ≈ ${gap.toExponential(3)})`);
+        violations.push(
+          `circles ${i} and ${j} overlap (distance - (ri + rj) ≈ ${gap.toExponential(3)})`,
+        );
       }
     }
   }
@@ -123,7 +136,11 @@ export function verifyFile(path: string): Verdict {
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    return { valid: false, sum: 0, violations: [`${path} is not valid JSON: ${(e as Error).message}`] };
+    return {
+      valid: false,
+      sum: 0,
+      violations: [`${path} is not valid JSON: ${(e as Error).message}`],
+    };
   }
   return verifyPacking(parsed);
 }
@@ -133,9 +150,13 @@ function main(): void {
   const verdict = verifyFile(path);
   if (!verdict.valid) {
     for (const v of verdict.violations) process.stderr.write(`violation: ${v}\n`);
-    process.stderr.write(`verify: INVALID packing (${verdict.violations.length} violation(s)); score 0\n`);
+    process.stderr.write(
+      `verify: INVALID packing (${verdict.violations.length} violation(s)); score 0\n`,
+    );
   } else {
-    console.log(`verify: ${N_CIRCLES} circles, all inside the unit square, no overlaps (exact check)`);
+    console.log(
+      `verify: ${N_CIRCLES} circles, all inside the unit square, no overlaps (exact check)`,
+    );
   }
   const value = verdict.valid ? verdict.sum.toFixed(9) : '0';
   console.log(`METRIC sum_radii=${value}`);

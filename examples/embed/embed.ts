@@ -9,10 +9,23 @@
  * proposal on branch autoresearch/<tag>, runs it sealed, keeps it only if it is better, records it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { detectSandbox, openLedger, startRun, type Agent, type ProposalContext } from 'autoresearch';
+import {
+  detectSandbox,
+  openLedger,
+  startRun,
+  type Agent,
+  type ProposalContext,
+} from 'autoresearch';
 
 const TAG = 'embed';
 const EXPERIMENTS = 4;
@@ -62,14 +75,23 @@ const seededSearch: Agent = {
     const file = join(ctx.programDir, 'config.mjs');
     const text = readFileSync(file, 'utf8');
     const current = Number(/LEARNING_RATE = ([\d.e+-]+)/.exec(text)?.[1]);
-    const next = Number((current * 4 ** (2 * random(SEED * 1000 + ctx.experimentId)() - 1)).toPrecision(3));
+    const next = Number(
+      (current * 4 ** (2 * random(SEED * 1000 + ctx.experimentId)() - 1)).toPrecision(3),
+    );
     writeFileSync(file, text.replace(/LEARNING_RATE = [\d.e+-]+/, `LEARNING_RATE = ${next}`));
     // A process an agent starts goes in the sandbox: ctx.seal.prefix before the command (empty
     // when the run is unsealed), ctx.seal.env added. Here: check the edited file still parses.
     const [cmd, ...args] = [...ctx.seal.prefix, process.execPath, '--check', file];
-    const check = spawnSync(cmd!, args, { cwd: ctx.programDir, env: { PATH: process.env.PATH ?? '', ...ctx.seal.env }, encoding: 'utf8' });
+    const check = spawnSync(cmd!, args, {
+      cwd: ctx.programDir,
+      env: { PATH: process.env.PATH ?? '', ...ctx.seal.env },
+      encoding: 'utf8',
+    });
     if (check.status !== 0) throw new Error(`config.mjs does not parse: ${check.stderr}`);
-    return { title: `learning rate ${current} -> ${next}`, hypothesis: `the brief's best so far is ${ctx.brief.incumbent.value}` };
+    return {
+      title: `learning rate ${current} -> ${next}`,
+      hypothesis: `the brief's best so far is ${ctx.brief.incumbent.value}`,
+    };
   },
 };
 
@@ -91,7 +113,9 @@ function createRepository(dir: string): void {
 const repo = process.argv[2] ?? mkdtempSync(join(tmpdir(), 'autoresearch-embed-'));
 createRepository(repo);
 const sandbox = await detectSandbox();
-console.log(`repository ${repo}; ${sandbox.sealed ? `sealed by bubblewrap ${sandbox.version}` : `unsealed: ${sandbox.reason}`}`);
+console.log(
+  `repository ${repo}; ${sandbox.sealed ? `sealed by bubblewrap ${sandbox.version}` : `unsealed: ${sandbox.reason}`}`,
+);
 
 const result = await startRun({
   cwd: repo,
@@ -99,7 +123,10 @@ const result = await startRun({
   agent: seededSearch,
   maxExperiments: EXPERIMENTS,
   onEvent: (e) => {
-    if (e.type === 'recorded') console.log(`#${e.experiment.id} ${e.experiment.status} ${e.experiment.primary_value ?? '-'}  ${e.experiment.title}`);
+    if (e.type === 'recorded')
+      console.log(
+        `#${e.experiment.id} ${e.experiment.status} ${e.experiment.primary_value ?? '-'}  ${e.experiment.title}`,
+      );
   },
 });
 
@@ -107,8 +134,11 @@ const ledger = await openLedger(repo);
 try {
   const s = await ledger.summary(TAG);
   console.log(`stopped: ${result.reason}`);
-  console.log(`baseline ${s.baseline}, best ${s.best} (${s.bestTitle}), ${s.improvementPct?.toFixed(1)}% better after ${s.candidates} experiments`);
-  for (const e of ledger.experiments(TAG)) console.log(`  ${e.id}  ${e.agent}  ${e.status}  ${e.primary_value}  ${e.title}`);
+  console.log(
+    `baseline ${s.baseline}, best ${s.best} (${s.bestTitle}), ${s.improvementPct?.toFixed(1)}% better after ${s.candidates} experiments`,
+  );
+  for (const e of ledger.experiments(TAG))
+    console.log(`  ${e.id}  ${e.agent}  ${e.status}  ${e.primary_value}  ${e.title}`);
 } finally {
   ledger.close();
 }

@@ -49,7 +49,13 @@ export const FLOPS_PER_BUDGET_SECOND = 1e9;
  * Floating-point operations of one optimizer step of the MLP (forward, backward about twice the
  * forward, and Adam over every parameter), for a batch of `batch` examples.
  */
-export function stepFlops(batch: number, context: number, embed: number, hidden: number, vocab: number): number {
+export function stepFlops(
+  batch: number,
+  context: number,
+  embed: number,
+  hidden: number,
+  vocab: number,
+): number {
   const forward = 2 * (context * embed * hidden + hidden * vocab) + 5 * hidden + 5 * vocab;
   const params = vocab * embed + hidden * context * embed + hidden + vocab * hidden + vocab;
   return 3 * forward * batch + 10 * params;
@@ -210,8 +216,12 @@ let cached: Data | undefined;
 /** Generates (once per process) the training and validation text. Deterministic. */
 export function loadData(): Data {
   if (!cached) {
-    const train = encode(renderTokens(SOURCE, sampleTokens(SOURCE, TRAIN_CHARS, TRAIN_SEED)).slice(0, TRAIN_CHARS));
-    const val = encode(renderTokens(SOURCE, sampleTokens(SOURCE, VAL_CHARS, VAL_SEED)).slice(0, VAL_CHARS));
+    const train = encode(
+      renderTokens(SOURCE, sampleTokens(SOURCE, TRAIN_CHARS, TRAIN_SEED)).slice(0, TRAIN_CHARS),
+    );
+    const val = encode(
+      renderTokens(SOURCE, sampleTokens(SOURCE, VAL_CHARS, VAL_SEED)).slice(0, VAL_CHARS),
+    );
     cached = { train, val, vocabSize: VOCAB_SIZE, alphabet: ALPHABET };
   }
   return cached;

@@ -8,7 +8,16 @@
  * Usage: node --import tsx train.ts        (AUTORESEARCH_TIME_BUDGET=seconds, default 10: the
  *        budget is the work that many seconds buy at prepare.ts's FLOPS_PER_BUDGET_SECOND)
  */
-import { EVAL_CONTEXT, FLOPS_PER_BUDGET_SECOND, TIME_BUDGET, entropyFloorBpb, evaluateBpb, loadData, mulberry32, stepFlops } from './prepare.ts';
+import {
+  EVAL_CONTEXT,
+  FLOPS_PER_BUDGET_SECOND,
+  TIME_BUDGET,
+  entropyFloorBpb,
+  evaluateBpb,
+  loadData,
+  mulberry32,
+  stepFlops,
+} from './prepare.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Hyperparameters (edit these)
@@ -100,7 +109,9 @@ function forward(text: Uint8Array, end: number): void {
     let s = b1[j]!;
     const r = j * D;
     let i = 0;
-    let s1 = 0, s2 = 0, s3 = 0;
+    let s1 = 0,
+      s2 = 0,
+      s3 = 0;
     for (; i + 3 < D; i += 4) {
       s += w1[r + i]! * x[i]!;
       s1 += w1[r + i + 1]! * x[i + 1]!;
@@ -116,7 +127,9 @@ function forward(text: Uint8Array, end: number): void {
     let s = b2[v]!;
     const r = v * H;
     let j = 0;
-    let s1 = 0, s2 = 0, s3 = 0;
+    let s1 = 0,
+      s2 = 0,
+      s3 = 0;
     for (; j + 3 < H; j += 4) {
       s += w2[r + j]! * h[j]!;
       s1 += w2[r + j + 1]! * h[j + 1]!;
@@ -216,7 +229,10 @@ function lrMultiplier(progress: number): number {
 // times FLOPS_PER_BUDGET_SECOND, over the floating-point work of one step). The same
 // configuration always trains the same number of steps, whatever the machine or its load.
 
-const steps = Math.max(1, Math.floor((timeBudget * FLOPS_PER_BUDGET_SECOND) / stepFlops(B, K, E, H, V)));
+const steps = Math.max(
+  1,
+  Math.floor((timeBudget * FLOPS_PER_BUDGET_SECOND) / stepFlops(B, K, E, H, V)),
+);
 const sampleRng = mulberry32(SEED + 1);
 const nPositions = train.length - K;
 let step = 0;
@@ -236,7 +252,9 @@ while (step < steps) {
   smoothLoss = step === 1 ? loss : 0.99 * smoothLoss + 0.01 * loss;
   if (process.env.TINYLM_VERBOSE && step % 500 === 0) {
     const bits = smoothLoss / Math.LN2;
-    console.log(`step ${step}/${steps} | train_bpb ${bits.toFixed(4)} | ${((performance.now() - trainStart) / 1000).toFixed(1)}s`);
+    console.log(
+      `step ${step}/${steps} | train_bpb ${bits.toFixed(4)} | ${((performance.now() - trainStart) / 1000).toFixed(1)}s`,
+    );
   }
 }
 const trainingSeconds = (performance.now() - trainStart) / 1000;

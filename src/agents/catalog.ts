@@ -11,7 +11,14 @@ import { llmAgent } from './llm/descriptor.js';
 import { scriptedAgent } from './scripted.js';
 import { tuneAgent } from './tune.js';
 
-export const AGENTS: readonly AgentDescriptor[] = [tuneAgent, llmAgent, claudeCodeAgent, codexAgent, commandAgent, scriptedAgent];
+export const AGENTS: readonly AgentDescriptor[] = [
+  tuneAgent,
+  llmAgent,
+  claudeCodeAgent,
+  codexAgent,
+  commandAgent,
+  scriptedAgent,
+];
 
 export function agentNames(): string[] {
   return AGENTS.map((a) => a.name);

@@ -34,14 +34,21 @@ const ClaudeCodeOptionsSchema = z.strictObject({
   /** Environment variable holding the API key; when unset, Claude Code may use an existing login. */
   api_key_env: EnvNameSchema.default('ANTHROPIC_API_KEY'),
   /** API base URL (a proxy, or a test server); sets ANTHROPIC_BASE_URL for Claude Code. */
-  base_url: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL such as http://localhost:8080' }).optional(),
+  base_url: z
+    .url({ protocol: /^https?$/, message: 'expected an http(s) URL such as http://localhost:8080' })
+    .optional(),
 });
 
 type ClaudeCodeOptions = z.output<typeof ClaudeCodeOptionsSchema>;
 
 type Sdk = typeof import('@anthropic-ai/claude-agent-sdk');
 
-const loadSdk = (): Promise<Sdk> => loadOptionalSdk('claude-code', '@anthropic-ai/claude-agent-sdk', () => import('@anthropic-ai/claude-agent-sdk'));
+const loadSdk = (): Promise<Sdk> =>
+  loadOptionalSdk(
+    'claude-code',
+    '@anthropic-ai/claude-agent-sdk',
+    () => import('@anthropic-ai/claude-agent-sdk'),
+  );
 
 export const claudeCodeAgent = defineAgent({
   name: 'claude-code',
@@ -59,7 +66,10 @@ export const claudeCodeAgent = defineAgent({
 });
 
 /** The agent for raw `agent:` options (checked here). */
-export async function createClaudeCodeAgent(options: Record<string, unknown>, ctx: AgentContext): Promise<Agent> {
+export async function createClaudeCodeAgent(
+  options: Record<string, unknown>,
+  ctx: AgentContext,
+): Promise<Agent> {
   return claudeCodeAgent.load(parseAgentOptions(claudeCodeAgent, options, ctx), ctx);
 }
 
@@ -74,7 +84,12 @@ interface ClaudeCodeSettings {
 /** Tools that only read; allowed for paths inside the workspace. */
 const READ_TOOLS = new Set(['Read', 'Glob', 'Grep', 'LS']);
 /** Tools that write one file, and the input field naming it. */
-const WRITE_TOOLS: Record<string, string> = { Edit: 'file_path', Write: 'file_path', MultiEdit: 'file_path', NotebookEdit: 'notebook_path' };
+const WRITE_TOOLS: Record<string, string> = {
+  Edit: 'file_path',
+  Write: 'file_path',
+  MultiEdit: 'file_path',
+  NotebookEdit: 'notebook_path',
+};
 /** Tools that run commands. */
 const COMMAND_TOOLS = new Set(['Bash', 'BashOutput', 'KillShell', 'KillBash']);
 /** Never allowed: the agent works offline on the workspace. */
@@ -91,9 +106,21 @@ interface PermissionStats {
  * The permission policy for one workspace, as a pure function of the tool call: `null` allows,
  * a string is the refusal the model sees. Exported for unit tests.
  */
-export function permissionPolicy(o: { workspace: string; programDir: string; editable: string[]; protected: string[]; allowBash: boolean }) {
+export function permissionPolicy(o: {
+  workspace: string;
+  programDir: string;
+  editable: string[];
+  protected: string[];
+  allowBash: boolean;
+}) {
   // Claude Code's tools give absolute paths; reads may look anywhere in the worktree.
-  const paths = workspacePaths({ programDir: o.programDir, readRoot: o.workspace, editable: o.editable, protected: o.protected, paths: 'absolute' });
+  const paths = workspacePaths({
+    programDir: o.programDir,
+    readRoot: o.workspace,
+    editable: o.editable,
+    protected: o.protected,
+    paths: 'absolute',
+  });
 
   return (tool: string, input: Record<string, unknown>): string | null => {
     if (READ_TOOLS.has(tool)) {
@@ -110,9 +137,12 @@ export function permissionPolicy(o: { workspace: string; programDir: string; edi
       return v.ok ? null : v.reason;
     }
     if (COMMAND_TOOLS.has(tool)) {
-      return o.allowBash ? null : `${tool} is not allowed: this agent may not run commands (set \`allow_bash: true\` under \`agent:\` to allow it). Do not try to run anything; the harness runs the experiment after you finish`;
+      return o.allowBash
+        ? null
+        : `${tool} is not allowed: this agent may not run commands (set \`allow_bash: true\` under \`agent:\` to allow it). Do not try to run anything; the harness runs the experiment after you finish`;
     }
-    if (WEB_TOOLS.includes(tool)) return `${tool} is not allowed: the agent works offline, on the workspace only`;
+    if (WEB_TOOLS.includes(tool))
+      return `${tool} is not allowed: the agent works offline, on the workspace only`;
     return `${tool} is not available to this agent; use Read, Glob, Grep to look and Edit or Write to change editable files`;
   };
 }
@@ -120,7 +150,11 @@ export function permissionPolicy(o: { workspace: string; programDir: string; edi
 class ClaudeCodeAgent implements Agent {
   readonly name = 'claude-code';
 
-  constructor(private readonly sdk: Sdk, private readonly o: ClaudeCodeOptions, private readonly s: ClaudeCodeSettings) {}
+  constructor(
+    private readonly sdk: Sdk,
+    private readonly o: ClaudeCodeOptions,
+    private readonly s: ClaudeCodeSettings,
+  ) {}
 
   private env(ctx: ProposalContext): Record<string, string | undefined> {
     const env: Record<string, string | undefined> = { ...this.s.env, ...ctx.seal.env };
@@ -128,29 +162,42 @@ class ClaudeCodeAgent implements Agent {
       // Sealed, the user's home is read-only: Claude Code keeps its state in the private temp folder.
       const config = join(ctx.seal.tmp, 'claude');
       mkdirSync(config, { recursive: true });
-      const credentials = join(this.s.env.CLAUDE_CONFIG_DIR ?? join(this.s.env.HOME ?? '', '.claude'), '.credentials.json');
+      const credentials = join(
+        this.s.env.CLAUDE_CONFIG_DIR ?? join(this.s.env.HOME ?? '', '.claude'),
+        '.credentials.json',
+      );
       if (existsSync(credentials)) copyFileSync(credentials, join(config, '.credentials.json'));
       env.CLAUDE_CONFIG_DIR = config;
     }
     const key = this.s.env[this.o.api_key_env];
     if (key) env.ANTHROPIC_API_KEY = key;
-    if (this.o.base_url) env.ANTHROPIC_BASE_URL = this.o.base_url.replace(/\/v1\/?$/, '').replace(/\/$/, '');
+    if (this.o.base_url)
+      env.ANTHROPIC_BASE_URL = this.o.base_url.replace(/\/v1\/?$/, '').replace(/\/$/, '');
     return env;
   }
 
   async propose(ctx: ProposalContext): Promise<Proposal> {
     const policy = permissionPolicy({
-      workspace: ctx.workspace, programDir: ctx.programDir, editable: this.s.editable, protected: this.s.protected, allowBash: this.o.allow_bash,
+      workspace: ctx.workspace,
+      programDir: ctx.programDir,
+      editable: this.s.editable,
+      protected: this.s.protected,
+      allowBash: this.o.allow_bash,
     });
     const stats: PermissionStats = { allowed: 0, refused: 0, refusals: [] };
     const abort = new AbortController();
     let timedOut = false;
     const onAbort = () => abort.abort();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => { timedOut = true; abort.abort(); }, this.o.timeout * 1000);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, this.o.timeout * 1000);
     timer.unref?.();
 
-    const brief = existsSync(ctx.briefPath) ? readFileSync(ctx.briefPath, 'utf8') : renderBriefWithin(ctx.brief, this.s.briefTokens ?? 8000);
+    const brief = existsSync(ctx.briefPath)
+      ? readFileSync(ctx.briefPath, 'utf8')
+      : renderBriefWithin(ctx.brief, this.s.briefTokens ?? 8000);
     const prompt = `${brief}\n\n---\n${instructions(this.s.editable, this.s.protected, this.o.allow_bash)}`;
     const stderr: string[] = [];
     let result: any;
@@ -164,7 +211,13 @@ class ClaudeCodeAgent implements Agent {
         options: {
           cwd: ctx.programDir,
           env: this.env(ctx),
-          ...(ctx.seal.prefix.length > 0 ? { spawnClaudeCodeProcess: sealedSpawn(ctx, (d) => { if (stderr.join('').length < 20_000) stderr.push(d); }) } : {}),
+          ...(ctx.seal.prefix.length > 0
+            ? {
+                spawnClaudeCodeProcess: sealedSpawn(ctx, (d) => {
+                  if (stderr.join('').length < 20_000) stderr.push(d);
+                }),
+              }
+            : {}),
           ...(this.o.model ? { model: this.o.model } : {}),
           maxTurns: this.o.max_turns,
           permissionMode: 'default',
@@ -174,7 +227,9 @@ class ClaudeCodeAgent implements Agent {
           disallowedTools: this.o.allow_bash ? [...WEB_TOOLS] : [...WEB_TOOLS, ...COMMAND_TOOLS],
           abortController: abort,
           persistSession: false,
-          stderr: (d: string) => { if (stderr.join('').length < 20_000) stderr.push(d); },
+          stderr: (d: string) => {
+            if (stderr.join('').length < 20_000) stderr.push(d);
+          },
           canUseTool: async (tool, input) => {
             const refusal = policy(tool, input);
             if (refusal === null) {
@@ -192,7 +247,10 @@ class ClaudeCodeAgent implements Agent {
           for (const b of m.message.content as Array<{ type: string; name?: string }>) {
             if (b.type === 'tool_use' && b.name) toolCalls[b.name] = (toolCalls[b.name] ?? 0) + 1;
           }
-          const text = (m.message.content as Array<{ type: string; text?: string }>).filter((b) => b.type === 'text').map((b) => b.text ?? '').join('');
+          const text = (m.message.content as Array<{ type: string; text?: string }>)
+            .filter((b) => b.type === 'text')
+            .map((b) => b.text ?? '')
+            .join('');
           if (text.trim()) lastText = text;
         } else if (m.type === 'result') {
           result = m;
@@ -202,7 +260,10 @@ class ClaudeCodeAgent implements Agent {
       if (ctx.signal.aborted) throw new Error('the claude-code agent was interrupted');
       if (timedOut) throw new Error(`the claude-code agent timed out after ${this.o.timeout}s`);
       const tail = stderr.join('').trim().split('\n').slice(-5).join('\n');
-      throw new Error(`the claude-code agent failed: ${(e as Error)?.message ?? String(e)}${tail ? `\n${tail}` : ''}`, { cause: e });
+      throw new Error(
+        `the claude-code agent failed: ${(e as Error)?.message ?? String(e)}${tail ? `\n${tail}` : ''}`,
+        { cause: e },
+      );
     } finally {
       clearTimeout(timer);
       ctx.signal.removeEventListener('abort', onAbort);
@@ -211,18 +272,28 @@ class ClaudeCodeAgent implements Agent {
     turns = result.num_turns ?? 0;
     const usage = usageOf(result.usage);
     if (result.subtype !== 'success' || result.is_error) {
-      const why = result.subtype === 'error_max_turns' ? `it reached max_turns (${this.o.max_turns})` : [result.subtype, ...(result.errors ?? []), result.result].filter(Boolean).join(': ');
-      throw new Error(`the claude-code agent failed after ${turns} turn${turns === 1 ? '' : 's'}: ${why}`);
+      const why =
+        result.subtype === 'error_max_turns'
+          ? `it reached max_turns (${this.o.max_turns})`
+          : [result.subtype, ...(result.errors ?? []), result.result].filter(Boolean).join(': ');
+      throw new Error(
+        `the claude-code agent failed after ${turns} turn${turns === 1 ? '' : 's'}: ${why}`,
+      );
     }
-    const text = typeof result.result === 'string' && result.result.trim() ? result.result : lastText;
+    const text =
+      typeof result.result === 'string' && result.result.trim() ? result.result : lastText;
     const { title = '', hypothesis } = titleFromMessage(text);
     const model = this.o.model ?? Object.keys(result.modelUsage ?? {})[0];
     // A price in program.md's `prices:` wins; else the SDK's own estimate; else the built-in table.
     const key = model ? `anthropic:${model}` : undefined;
-    const userPriced = key !== undefined && Object.keys(this.s.prices ?? {}).some((k) => key.startsWith(k));
-    const sdkCost = typeof result.total_cost_usd === 'number' && result.total_cost_usd > 0 ? result.total_cost_usd : undefined;
-    const tableCost = key ? costOf(key, usage, this.s.prices) ?? undefined : undefined;
-    const cost = userPriced ? tableCost : sdkCost ?? tableCost;
+    const userPriced =
+      key !== undefined && Object.keys(this.s.prices ?? {}).some((k) => key.startsWith(k));
+    const sdkCost =
+      typeof result.total_cost_usd === 'number' && result.total_cost_usd > 0
+        ? result.total_cost_usd
+        : undefined;
+    const tableCost = key ? (costOf(key, usage, this.s.prices) ?? undefined) : undefined;
+    const cost = userPriced ? tableCost : (sdkCost ?? tableCost);
     return {
       title: oneLine(title),
       hypothesis,
@@ -246,9 +317,20 @@ class ClaudeCodeAgent implements Agent {
  * is then confined to the worktree); the SDK talks to it over stdio as usual.
  */
 function sealedSpawn(ctx: ProposalContext, onStderr: (text: string) => void) {
-  return (o: { command: string; args: string[]; cwd?: string; env: Record<string, string | undefined>; signal: AbortSignal }) => {
+  return (o: {
+    command: string;
+    args: string[];
+    cwd?: string;
+    env: Record<string, string | undefined>;
+    signal: AbortSignal;
+  }) => {
     const [bwrap, ...prefix] = ctx.seal.prefix;
-    const child = spawn(bwrap!, [...prefix, o.command, ...o.args], { cwd: o.cwd, env: o.env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'], signal: o.signal });
+    const child = spawn(bwrap!, [...prefix, o.command, ...o.args], {
+      cwd: o.cwd,
+      env: o.env as NodeJS.ProcessEnv,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      signal: o.signal,
+    });
     child.stderr.on('data', (d: Buffer) => onStderr(d.toString('utf8')));
     child.on('error', () => {
       // reported through the exit; an unhandled 'error' would crash the harness
@@ -275,7 +357,9 @@ function instructions(editable: string[], protectedPatterns: string[], allowBash
     'You are a research engineer in an automated experiment loop; the text above is your research brief.',
     'Make ONE focused change to the code that tests one idea for improving the metric.',
     `- You may change only files matching: ${editable.join(', ')} (paths relative to the current directory, the program folder).`,
-    protectedPatterns.length ? `- Protected files (${protectedPatterns.join(', ')}) must never be changed.` : null,
+    protectedPatterns.length
+      ? `- Protected files (${protectedPatterns.join(', ')}) must never be changed.`
+      : null,
     allowBash
       ? '- Do not run the experiment itself: after you finish, the harness commits your change, runs it and measures it.'
       : '- You cannot run commands: after you finish, the harness commits your change, runs the experiment and measures it.',
@@ -283,7 +367,9 @@ function instructions(editable: string[], protectedPatterns: string[], allowBash
     '- When the change is made, end your final message with two lines:',
     'TITLE: <one line: what changed>',
     'HYPOTHESIS: <why it should improve the metric>',
-  ].filter((l) => l !== null).join('\n');
+  ]
+    .filter((l) => l !== null)
+    .join('\n');
 }
 
 const oneLine = (s: string): string => titleLine(s, 'untitled change by the claude-code agent');

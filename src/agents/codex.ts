@@ -28,10 +28,17 @@ const CodexOptionsSchema = z.strictObject({
   /** Codex model id (e.g. gpt-5-codex); Codex's own default when omitted. */
   model: z.string().min(1).optional(),
   /** A Responses-API endpoint (proxy, local server, tests). Include the /v1. */
-  base_url: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL such as http://localhost:8080/v1' }).optional(),
+  base_url: z
+    .url({
+      protocol: /^https?$/,
+      message: 'expected an http(s) URL such as http://localhost:8080/v1',
+    })
+    .optional(),
   /** Environment variable holding the API key. */
   api_key_env: EnvNameSchema.default('OPENAI_API_KEY'),
-  sandbox: z.enum(['workspace-write', 'read-only', 'danger-full-access']).default('workspace-write'),
+  sandbox: z
+    .enum(['workspace-write', 'read-only', 'danger-full-access'])
+    .default('workspace-write'),
   /** Wall-clock limit for one proposal. */
   timeout: duration.default(1800),
 });
@@ -40,7 +47,8 @@ type CodexAgentOptions = z.output<typeof CodexOptionsSchema>;
 
 type CodexSdk = typeof import('@openai/codex-sdk');
 
-const loadSdk = (): Promise<CodexSdk> => loadOptionalSdk('codex', '@openai/codex-sdk', () => import('@openai/codex-sdk'));
+const loadSdk = (): Promise<CodexSdk> =>
+  loadOptionalSdk('codex', '@openai/codex-sdk', () => import('@openai/codex-sdk'));
 
 export const codexAgent = defineAgent({
   name: 'codex',
@@ -57,7 +65,10 @@ export const codexAgent = defineAgent({
 });
 
 /** The agent for raw `agent:` options (checked here). */
-export async function createCodexAgent(options: Record<string, unknown>, ctx: AgentContext): Promise<Agent> {
+export async function createCodexAgent(
+  options: Record<string, unknown>,
+  ctx: AgentContext,
+): Promise<Agent> {
   return codexAgent.load(parseAgentOptions(codexAgent, options, ctx), ctx);
 }
 
@@ -69,13 +80,29 @@ interface CodexAgentSettings {
 }
 
 /** Variables passed through besides PATH, HOME, the key and CODEX_HOME (the SDK does not inherit process.env). */
-const PASS_THROUGH = ['LANG', 'LC_ALL', 'TMPDIR', 'HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'https_proxy', 'http_proxy', 'no_proxy', 'SSL_CERT_FILE', 'SSL_CERT_DIR'];
+const PASS_THROUGH = [
+  'LANG',
+  'LC_ALL',
+  'TMPDIR',
+  'HTTPS_PROXY',
+  'HTTP_PROXY',
+  'NO_PROXY',
+  'https_proxy',
+  'http_proxy',
+  'no_proxy',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+];
 
 class CodexAgent implements Agent {
   readonly name = 'codex';
   private readonly apiKey: string | undefined;
 
-  constructor(private readonly sdk: CodexSdk, private readonly o: CodexAgentOptions, private readonly s: CodexAgentSettings) {
+  constructor(
+    private readonly sdk: CodexSdk,
+    private readonly o: CodexAgentOptions,
+    private readonly s: CodexAgentSettings,
+  ) {
     this.apiKey = s.env[o.api_key_env] || undefined;
     // A local server may need no key; OpenAI itself does.
     if (!this.apiKey && !o.base_url) {
@@ -92,7 +119,11 @@ class CodexAgent implements Agent {
     const sealed = ctx.seal.prefix.length > 0;
     const env = { ...this.env(codexHome), ...ctx.seal.env };
     if (!sealed) this.preferBundledBwrap(ctx, env);
-    const codex = new this.sdk.Codex({ env, config: this.config(), ...(sealed ? { codexPathOverride: this.sealedBinary(ctx, env) } : {}) });
+    const codex = new this.sdk.Codex({
+      env,
+      config: this.config(),
+      ...(sealed ? { codexPathOverride: this.sealedBinary(ctx, env) } : {}),
+    });
     const thread = codex.startThread({
       ...(this.o.model ? { model: this.o.model } : {}),
       workingDirectory: ctx.programDir,
@@ -113,8 +144,14 @@ class CodexAgent implements Agent {
       turn = await thread.run(this.prompt(ctx), { signal });
     } catch (e) {
       if (ctx.signal.aborted) throw new Error('the codex agent was interrupted');
-      if (timeout.aborted) throw new Error(`the codex agent timed out after ${this.o.timeout}s (model ${this.modelName()})`);
-      throw new Error(`the codex agent failed (model ${this.modelName()}${this.o.base_url ? ` at ${this.o.base_url}` : ''}): ${(e as Error)?.message ?? String(e)}`, { cause: e });
+      if (timeout.aborted)
+        throw new Error(
+          `the codex agent timed out after ${this.o.timeout}s (model ${this.modelName()})`,
+        );
+      throw new Error(
+        `the codex agent failed (model ${this.modelName()}${this.o.base_url ? ` at ${this.o.base_url}` : ''}): ${(e as Error)?.message ?? String(e)}`,
+        { cause: e },
+      );
     }
 
     const items: Record<string, number> = {};
@@ -126,7 +163,9 @@ class CodexAgent implements Agent {
     };
     const cost = this.o.model ? costOf(`openai:${this.o.model}`, usage, this.s.prices) : null;
     const { title = '', hypothesis } = titleFromMessage(turn.finalResponse);
-    const errors = turn.items.filter((i) => i.type === 'error').map((i) => (i as { message: string }).message);
+    const errors = turn.items
+      .filter((i) => i.type === 'error')
+      .map((i) => (i as { message: string }).message);
     return {
       title: oneLine(title),
       hypothesis,
@@ -135,7 +174,9 @@ class CodexAgent implements Agent {
         model: this.modelName(),
         threadId: thread.id,
         items,
-        ...(turn.usage?.reasoning_output_tokens ? { reasoningTokens: turn.usage.reasoning_output_tokens } : {}),
+        ...(turn.usage?.reasoning_output_tokens
+          ? { reasoningTokens: turn.usage.reasoning_output_tokens }
+          : {}),
         ...(errors.length ? { errors: errors.slice(0, 5) } : {}),
       },
     };
@@ -148,17 +189,28 @@ class CodexAgent implements Agent {
    */
   private sealedBinary(ctx: ProposalContext, env: Record<string, string>): string {
     const found = this.binary();
-    if (!found?.executablePath) throw new Error('cannot find the Codex binary of @openai/codex-sdk to start it in the sandbox');
+    if (!found?.executablePath)
+      throw new Error(
+        'cannot find the Codex binary of @openai/codex-sdk to start it in the sandbox',
+      );
     if (found.pathDirs?.length) env.PATH = [...found.pathDirs, env.PATH].filter(Boolean).join(':');
     const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
     const launcher = join(ctx.seal.tmp, 'codex-sealed');
-    writeFileSync(launcher, `#!/bin/sh\nexec ${[...ctx.seal.prefix, found.executablePath].map(quote).join(' ')} "$@"\n`, { mode: 0o700 });
+    writeFileSync(
+      launcher,
+      `#!/bin/sh\nexec ${[...ctx.seal.prefix, found.executablePath].map(quote).join(' ')} "$@"\n`,
+      { mode: 0o700 },
+    );
     return launcher;
   }
 
   /** Where the SDK would start Codex from, and the folders it puts on PATH for it. */
   private binary(): { executablePath?: string; pathDirs?: string[] } | undefined {
-    return (new this.sdk.Codex({}) as unknown as { exec?: { executablePath?: string; pathDirs?: string[] } }).exec;
+    return (
+      new this.sdk.Codex({}) as unknown as {
+        exec?: { executablePath?: string; pathDirs?: string[] };
+      }
+    ).exec;
   }
 
   /**
@@ -218,12 +270,16 @@ class CodexAgent implements Agent {
       'You are a research engineer in an automated experiment loop; the text above is the research brief.',
       'Make ONE focused change to the code that tests one idea for improving the metric. Keep it small and self-contained.',
       `You may change only files matching (relative to the current directory): ${this.s.editable.join(', ')}.`,
-      this.s.protected.length ? `Never modify protected files (${this.s.protected.join(', ')}): a candidate that changes one is invalid.` : null,
+      this.s.protected.length
+        ? `Never modify protected files (${this.s.protected.join(', ')}): a candidate that changes one is invalid.`
+        : null,
       'Do not run the experiment, commit, or create other files: the harness commits your change, runs it and measures it.',
       'When done, end your final message with two lines:',
       'TITLE: <one line: what changed>',
       'HYPOTHESIS: <why it should improve the metric>',
-    ].filter((l) => l !== null).join('\n');
+    ]
+      .filter((l) => l !== null)
+      .join('\n');
   }
 }
 

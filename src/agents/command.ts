@@ -21,10 +21,13 @@ export const commandAgent = defineAgent({
   summary: 'any shell command: a CLI agent, a script, a person with an editor',
   hint: 'write `agent: { name: command, command: ./propose.sh, timeout: 30m }`',
   optionsSchema: z.strictObject({
-    command: z.string({ error: 'the command agent needs `command:`' }).min(1, 'the command agent needs `command:`'),
+    command: z
+      .string({ error: 'the command agent needs `command:`' })
+      .min(1, 'the command agent needs `command:`'),
     timeout: DurationSchema.default(1800),
   }),
-  load: async (o, ctx) => new CommandAgent({ command: o.command, timeoutSeconds: o.timeout, env: ctx.env }),
+  load: async (o, ctx) =>
+    new CommandAgent({ command: o.command, timeoutSeconds: o.timeout, env: ctx.env }),
 });
 
 export interface CommandAgentOptions {
@@ -50,7 +53,8 @@ export class CommandAgent implements Agent {
     copyFileSync(ctx.briefPath, brief);
     const proposalPath = join(ctx.seal.tmp, 'proposal.json');
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(this.options.env)) if (v !== undefined && !k.startsWith('AUTORESEARCH_')) env[k] = v;
+    for (const [k, v] of Object.entries(this.options.env))
+      if (v !== undefined && !k.startsWith('AUTORESEARCH_')) env[k] = v;
     Object.assign(env, ctx.seal.env, {
       AUTORESEARCH_BRIEF: brief,
       AUTORESEARCH_PROPOSAL: proposalPath,
@@ -77,11 +81,15 @@ export class CommandAgent implements Agent {
     if (existsSync(proposalPath)) copyFileSync(proposalPath, join(folder, 'proposal.json'));
     const output = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
     if (result.aborted) throw new Error('the agent was interrupted');
-    if (result.timedOut) throw new Error(`the agent command timed out after ${this.options.timeoutSeconds}s`);
-    if (result.exitCode === EXIT_EXHAUSTED) throw new AgentExhausted('the agent command exited 99: nothing more to propose');
+    if (result.timedOut)
+      throw new Error(`the agent command timed out after ${this.options.timeoutSeconds}s`);
+    if (result.exitCode === EXIT_EXHAUSTED)
+      throw new AgentExhausted('the agent command exited 99: nothing more to propose');
     if (result.exitCode !== 0) {
       const tail = output.trimEnd().split('\n').slice(-5).join('\n');
-      throw new Error(`the agent command exited ${result.exitCode ?? result.signal}${tail ? `:\n${tail}` : ''}`);
+      throw new Error(
+        `the agent command exited ${result.exitCode ?? result.signal}${tail ? `:\n${tail}` : ''}`,
+      );
     }
     return readProposal(proposalPath, output);
   }
@@ -93,13 +101,24 @@ function readProposal(proposalPath: string, output: string): Proposal {
   let usage: Proposal['usage'];
   if (existsSync(proposalPath)) {
     try {
-      const data = JSON.parse(readFileSync(proposalPath, 'utf8')) as { title?: unknown; hypothesis?: unknown; usage?: Record<string, unknown> };
+      const data = JSON.parse(readFileSync(proposalPath, 'utf8')) as {
+        title?: unknown;
+        hypothesis?: unknown;
+        usage?: Record<string, unknown>;
+      };
       if (typeof data.title === 'string') title = data.title;
       if (typeof data.hypothesis === 'string') hypothesis = data.hypothesis;
       if (data.usage && typeof data.usage === 'object') {
         // A CLI agent that reports its own tokens and cost (most do, in their JSON output) gets metered too.
-        const n = (k: string) => (typeof data.usage![k] === 'number' ? (data.usage![k] as number) : undefined);
-        usage = { inputTokens: n('input_tokens'), outputTokens: n('output_tokens'), cachedTokens: n('cached_tokens'), cacheWriteTokens: n('cache_write_tokens'), costUsd: n('cost_usd') };
+        const n = (k: string) =>
+          typeof data.usage![k] === 'number' ? (data.usage![k] as number) : undefined;
+        usage = {
+          inputTokens: n('input_tokens'),
+          outputTokens: n('output_tokens'),
+          cachedTokens: n('cached_tokens'),
+          cacheWriteTokens: n('cache_write_tokens'),
+          costUsd: n('cost_usd'),
+        };
       }
     } catch (e) {
       throw new Error(`the agent wrote an unreadable ${proposalPath}: ${(e as Error).message}`);
@@ -108,6 +127,11 @@ function readProposal(proposalPath: string, output: string): Proposal {
   const lines = parseTitleLines(output);
   title ??= lines.title;
   hypothesis ??= lines.hypothesis;
-  title ??= output.split('\n').map((l) => l.trim()).find(Boolean)?.slice(0, 120) ?? 'change by command agent';
+  title ??=
+    output
+      .split('\n')
+      .map((l) => l.trim())
+      .find(Boolean)
+      ?.slice(0, 120) ?? 'change by command agent';
   return { title, hypothesis, usage };
 }

@@ -33,7 +33,9 @@ export interface AgentDescriptor<S extends z.ZodType = z.ZodType> {
 }
 
 /** Keeps the schema's type for `load`'s options. */
-export function defineAgent<S extends z.ZodType>(descriptor: AgentDescriptor<S>): AgentDescriptor<S> {
+export function defineAgent<S extends z.ZodType>(
+  descriptor: AgentDescriptor<S>,
+): AgentDescriptor<S> {
   return descriptor;
 }
 
@@ -47,6 +49,9 @@ export function parseAgentOptions<S extends z.ZodType>(
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const key = ['agent', ...issue.path.map(String)].join('.');
-  const detail = issue.code === 'unrecognized_keys' ? `unknown option ${issue.keys.join(', ')} for the ${agent.name} agent` : issue.message;
+  const detail =
+    issue.code === 'unrecognized_keys'
+      ? `unknown option ${issue.keys.join(', ')} for the ${agent.name} agent`
+      : issue.message;
   throw new ProgramError(ctx.program.file, null, key, detail, agent.hint);
 }

@@ -35,20 +35,30 @@ const DEFAULT_PRICES: Record<string, Price> = {
 export function priceOf(model: string, overrides: Record<string, Price> = {}): Price | null {
   for (const table of [overrides, DEFAULT_PRICES]) {
     if (table[model]) return table[model]!;
-    const prefix = Object.keys(table).filter((k) => model.startsWith(k)).sort((a, b) => b.length - a.length)[0];
+    const prefix = Object.keys(table)
+      .filter((k) => model.startsWith(k))
+      .sort((a, b) => b.length - a.length)[0];
     if (prefix) return table[prefix]!;
   }
   return null;
 }
 
 /** Dollars for one proposal's usage; null when the model has no known price. */
-export function costOf(model: string, usage: Omit<Usage, 'costUsd'>, overrides?: Record<string, Price>): number | null {
+export function costOf(
+  model: string,
+  usage: Omit<Usage, 'costUsd'>,
+  overrides?: Record<string, Price>,
+): number | null {
   const price = priceOf(model, overrides);
   if (!price) return null;
   const cached = usage.cachedTokens ?? 0;
   const written = usage.cacheWriteTokens ?? 0;
   const input = Math.max(0, (usage.inputTokens ?? 0) - cached - written);
   return (
-    (input * price.input + cached * (price.cached_input ?? price.input) + written * (price.cache_write ?? price.input) + (usage.outputTokens ?? 0) * price.output) / 1e6
+    (input * price.input +
+      cached * (price.cached_input ?? price.input) +
+      written * (price.cache_write ?? price.input) +
+      (usage.outputTokens ?? 0) * price.output) /
+    1e6
   );
 }

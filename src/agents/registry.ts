@@ -6,18 +6,36 @@ import { agentNames, findAgent } from './catalog.js';
 import { parseAgentOptions, type AgentContext } from './descriptor.js';
 
 /** Splits `agent:` (a name or { name, ...options }) and applies --agent and --model overrides. */
-export function agentSetting(program: Program, override?: string, model?: string): { name: string; options: Record<string, unknown> } {
+export function agentSetting(
+  program: Program,
+  override?: string,
+  model?: string,
+): { name: string; options: Record<string, unknown> } {
   const resolved = agentSettingOf(program, override);
   return model ? { ...resolved, options: { ...resolved.options, model } } : resolved;
 }
 
-function agentSettingOf(program: Program, override?: string): { name: string; options: Record<string, unknown> } {
+function agentSettingOf(
+  program: Program,
+  override?: string,
+): { name: string; options: Record<string, unknown> } {
   const setting = program.config.agent;
-  const fromFile = typeof setting === 'string' ? { name: setting, options: {} } : setting ? { name: setting.name, options: omitName(setting) } : undefined;
-  if (override) return { name: override, options: fromFile?.name === override ? fromFile.options : {} };
+  const fromFile =
+    typeof setting === 'string'
+      ? { name: setting, options: {} }
+      : setting
+        ? { name: setting.name, options: omitName(setting) }
+        : undefined;
+  if (override)
+    return { name: override, options: fromFile?.name === override ? fromFile.options : {} };
   if (!fromFile) {
-    throw new ProgramError(program.file, null, 'agent', 'no agent chosen',
-      `add \`agent: tune\` (built-in optimizer, needs \`search:\`), \`agent: { name: command, command: ./propose.sh }\`, or pass --agent <${agentNames().join('|')}>`);
+    throw new ProgramError(
+      program.file,
+      null,
+      'agent',
+      'no agent chosen',
+      `add \`agent: tune\` (built-in optimizer, needs \`search:\`), \`agent: { name: command, command: ./propose.sh }\`, or pass --agent <${agentNames().join('|')}>`,
+    );
   }
   return fromFile;
 }
@@ -27,10 +45,20 @@ function omitName(o: Record<string, unknown>): Record<string, unknown> {
   return rest;
 }
 
-export async function createAgent(name: string, options: Record<string, unknown>, ctx: AgentContext): Promise<Agent> {
+export async function createAgent(
+  name: string,
+  options: Record<string, unknown>,
+  ctx: AgentContext,
+): Promise<Agent> {
   const agent = findAgent(name);
   if (!agent) {
-    throw new ProgramError(ctx.program.file, null, 'agent', `unknown agent "${name}"`, `use one of: ${agentNames().join(', ')}`);
+    throw new ProgramError(
+      ctx.program.file,
+      null,
+      'agent',
+      `unknown agent "${name}"`,
+      `use one of: ${agentNames().join(', ')}`,
+    );
   }
   return agent.load(parseAgentOptions(agent, options, ctx), ctx);
 }

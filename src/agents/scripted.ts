@@ -14,9 +14,14 @@ export const scriptedAgent = defineAgent({
   name: 'scripted',
   summary: 'applies the given patches in order, one per experiment',
   hint: 'write `agent: { name: scripted, patches: [ideas/1.patch, ideas/2.patch] }`',
-  optionsSchema: z.strictObject({ patches: z.array(z.string()).min(1, 'list at least one patch file') }),
+  optionsSchema: z.strictObject({
+    patches: z.array(z.string()).min(1, 'list at least one patch file'),
+  }),
   load: async (o, ctx) =>
-    new ScriptedAgent(o.patches.map((p) => resolve(ctx.programDirAbs, p)), (id) => ctx.ledger.proposalsBefore(ctx.runTag, id)),
+    new ScriptedAgent(
+      o.patches.map((p) => resolve(ctx.programDirAbs, p)),
+      (id) => ctx.ledger.proposalsBefore(ctx.runTag, id),
+    ),
 });
 
 class ScriptedAgent implements Agent {
@@ -31,10 +36,14 @@ class ScriptedAgent implements Agent {
   async propose(ctx: ProposalContext): Promise<Proposal> {
     const index = this.proposalsBefore(ctx.experimentId);
     const patch = this.patches[index];
-    if (patch === undefined) throw new AgentExhausted(`all ${this.patches.length} patches were proposed`);
+    if (patch === undefined)
+      throw new AgentExhausted(`all ${this.patches.length} patches were proposed`);
     const text = readFileSync(patch, 'utf8');
     if (text.trim()) await git(ctx.workspace, ['apply', '--whitespace=nowarn', patch]);
     const subject = /^Subject:\s*(?:\[PATCH[^\]]*\]\s*)?(.+)$/m.exec(text)?.[1]?.trim();
-    return { title: subject ?? basename(patch).replace(/\.(patch|diff)$/, ''), hypothesis: `patch ${index + 1} of ${this.patches.length}` };
+    return {
+      title: subject ?? basename(patch).replace(/\.(patch|diff)$/, ''),
+      hypothesis: `patch ${index + 1} of ${this.patches.length}`,
+    };
   }
 }

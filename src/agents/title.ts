@@ -42,7 +42,8 @@ export function parseTitleLines(text: string): TitleLines {
       if (j < lines.length && !MARKER.test(lines[j]!)) parts[0] = lines[j++]!.trim();
     }
     if (kind === 'HYPOTHESIS') {
-      for (; j < lines.length && lines[j]!.trim() !== '' && !MARKER.test(lines[j]!); j++) parts.push(lines[j]!.trim());
+      for (; j < lines.length && lines[j]!.trim() !== '' && !MARKER.test(lines[j]!); j++)
+        parts.push(lines[j]!.trim());
     }
     const value = parts.join('\n').trim();
     if (!value) continue;
@@ -60,7 +61,10 @@ export function parseTitleLines(text: string): TitleLines {
 export function titleFromMessage(text: string): TitleLines {
   const lines = parseTitleLines(text);
   if (lines.title) return lines;
-  const first = text.split(/\r?\n/).map((l) => l.trim()).find(Boolean);
+  const first = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .find(Boolean);
   if (!first) return lines;
   return { title: first, hypothesis: lines.hypothesis ?? text.trim().slice(0, MAX_HYPOTHESIS) };
 }

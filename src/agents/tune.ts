@@ -12,9 +12,19 @@ import type { ExperimentRow, Goal } from '../ledger/types.js';
 import { ProgramError } from '../program/errors.js';
 import type { Program } from '../program/program.js';
 import { checkSpaceAgainstFiles, readAssignment, rewriteAssignment } from '../tune/assignments.js';
-import { describeChange, propose, SpaceExhaustedError, type HistoryEntry } from '../tune/optimizer.js';
+import {
+  describeChange,
+  propose,
+  SpaceExhaustedError,
+  type HistoryEntry,
+} from '../tune/optimizer.js';
 import { stringSeed } from '../tune/random.js';
-import { parseSearchSpace, SearchSpaceError, type Config, type SearchSpace } from '../tune/space.js';
+import {
+  parseSearchSpace,
+  SearchSpaceError,
+  type Config,
+  type SearchSpace,
+} from '../tune/space.js';
 import { z } from 'zod';
 import { AgentExhausted, type Agent, type Proposal, type ProposalContext } from './agent.js';
 import { defineAgent } from './descriptor.js';
@@ -36,10 +46,18 @@ interface TuneMeta {
 }
 
 /** Parses and checks `search:` against the files, turning problems into errors on program.md. */
-function loadSearchSpace(program: Program, programDirAbs: string): { space: SearchSpace; defaults: Config } {
+function loadSearchSpace(
+  program: Program,
+  programDirAbs: string,
+): { space: SearchSpace; defaults: Config } {
   if (program.config.search === undefined) {
-    throw new ProgramError(program.file, null, 'search', 'the tune agent needs a search space',
-      'add e.g.\nsearch:\n  params:\n    LR: { file: train.ts, type: float, min: 0.0001, max: 0.1, log: true }\n(or run `autoresearch init --tune train.ts --force` to detect constants)');
+    throw new ProgramError(
+      program.file,
+      null,
+      'search',
+      'the tune agent needs a search space',
+      'add e.g.\nsearch:\n  params:\n    LR: { file: train.ts, type: float, min: 0.0001, max: 0.1, log: true }\n(or run `autoresearch init --tune train.ts --force` to detect constants)',
+    );
   }
   try {
     const space = parseSearchSpace(program.config.search);
@@ -52,7 +70,9 @@ function loadSearchSpace(program: Program, programDirAbs: string): { space: Sear
     if (e instanceof SearchSpaceError) {
       const line = lineOfKey(program, e.param ?? e.key);
       const key = e.param ? `search.params.${e.param}` : e.key ? `search.${e.key}` : 'search';
-      const problem = e.message.startsWith(`${key}: `) ? e.message.slice(key.length + 2) : e.message;
+      const problem = e.message.startsWith(`${key}: `)
+        ? e.message.slice(key.length + 2)
+        : e.message;
       throw new ProgramError(program.file, line, key, problem);
     }
     throw e;
@@ -63,7 +83,10 @@ function loadSearchSpace(program: Program, programDirAbs: string): { space: Sear
 function lineOfKey(program: Program, name: string | undefined): number | null {
   if (!name) return null;
   const lines = program.frontMatterText.split('\n');
-  const search = Math.max(0, lines.findIndex((l) => /^search\s*:/.test(l)));
+  const search = Math.max(
+    0,
+    lines.findIndex((l) => /^search\s*:/.test(l)),
+  );
   const index = lines.findIndex((l, i) => i > search && new RegExp(`^\\s+${name}\\s*:`).test(l));
   return index < 0 ? null : index + 2; // +1 for 1-based, +1 for the opening ---
 }
@@ -72,8 +95,19 @@ function lineOfKey(program: Program, name: string | undefined): number | null {
 function tuneHistory(rows: ExperimentRow[], defaults: Config): HistoryEntry[] {
   const history: HistoryEntry[] = [];
   for (const r of rows) {
-    if (r.state !== 'recorded' || r.status === 'skipped' || r.status === 'interrupted' || r.status === 'failed') continue;
-    const config = r.id === 0 ? defaults : r.agent_meta_json ? (JSON.parse(r.agent_meta_json) as Partial<TuneMeta>).config : undefined;
+    if (
+      r.state !== 'recorded' ||
+      r.status === 'skipped' ||
+      r.status === 'interrupted' ||
+      r.status === 'failed'
+    )
+      continue;
+    const config =
+      r.id === 0
+        ? defaults
+        : r.agent_meta_json
+          ? (JSON.parse(r.agent_meta_json) as Partial<TuneMeta>).config
+          : undefined;
     if (!config) continue;
     const measured = r.status === 'keep' || r.status === 'discard';
     history.push({ config, value: measured ? r.primary_value : null });
@@ -89,7 +123,12 @@ function tuneHistory(rows: ExperimentRow[], defaults: Config): HistoryEntry[] {
 function tuneRetired(rows: ExperimentRow[]): Config[] {
   const retired: Config[] = [];
   for (const r of rows) {
-    if (r.state !== 'recorded' || (r.status !== 'interrupted' && r.status !== 'skipped') || !r.agent_meta_json) continue;
+    if (
+      r.state !== 'recorded' ||
+      (r.status !== 'interrupted' && r.status !== 'skipped') ||
+      !r.agent_meta_json
+    )
+      continue;
     const config = (JSON.parse(r.agent_meta_json) as Partial<TuneMeta>).config;
     if (config) retired.push(config);
   }
@@ -101,11 +140,17 @@ function tuneRetired(rows: ExperimentRow[]): Config[] {
  * proposed by this process and not yet committed (`proposedHere`: the ledger learns the config
  * only after the commit, and two slots may propose in that window). `exclude`: the proposal being made.
  */
-function tunePending(rows: ExperimentRow[], proposedHere: ReadonlyMap<number, Config>, exclude: number): Config[] {
+function tunePending(
+  rows: ExperimentRow[],
+  proposedHere: ReadonlyMap<number, Config>,
+  exclude: number,
+): Config[] {
   const pending: Config[] = [];
   for (const r of rows) {
     if (r.state === 'recorded' || r.id === exclude) continue;
-    const config = r.agent_meta_json ? (JSON.parse(r.agent_meta_json) as Partial<TuneMeta>).config : proposedHere.get(r.id);
+    const config = r.agent_meta_json
+      ? (JSON.parse(r.agent_meta_json) as Partial<TuneMeta>).config
+      : proposedHere.get(r.id);
     if (config) pending.push(config);
   }
   return pending;
@@ -134,16 +179,30 @@ class TuneAgent implements Agent {
     let suggestion;
     try {
       const pending = tunePending(rows, this.proposedHere, ctx.experimentId);
-      suggestion = propose({ space: this.space, history, pending, retired: tuneRetired(rows), goal: this.goal, seed: this.seed });
+      suggestion = propose({
+        space: this.space,
+        history,
+        pending,
+        retired: tuneRetired(rows),
+        goal: this.goal,
+        seed: this.seed,
+      });
     } catch (e) {
-      if (e instanceof SpaceExhaustedError) throw new AgentExhausted(`every configuration of the search space was tried (${e.message})`);
+      if (e instanceof SpaceExhaustedError)
+        throw new AgentExhausted(
+          `every configuration of the search space was tried (${e.message})`,
+        );
       throw e;
     }
     const current = this.write(ctx.programDir, suggestion.config);
     this.proposedHere.set(ctx.experimentId, suggestion.config);
     const meta: TuneMeta = { config: suggestion.config, source: suggestion.source };
     return {
-      title: describeChange(current, suggestion.config, this.space.params.map((p) => p.name)),
+      title: describeChange(
+        current,
+        suggestion.config,
+        this.space.params.map((p) => p.name),
+      ),
       hypothesis: `${suggestion.source === 'tpe' ? 'TPE' : suggestion.source} suggestion after ${history.length} observation${history.length === 1 ? '' : 's'} (${this.space.strategy})`,
       meta,
     };
@@ -166,7 +225,8 @@ class TuneAgent implements Agent {
       const found = readAssignment(text, p.name);
       if (!found) throw new Error(`${p.file} no longer assigns ${p.name}`);
       current[p.name] = found.value;
-      if (config[p.name] === undefined) throw new Error(`the configuration has no value for ${p.name}`);
+      if (config[p.name] === undefined)
+        throw new Error(`the configuration has no value for ${p.name}`);
       byFile.set(path, rewriteAssignment(text, p.name, config[p.name]!));
     }
     for (const [path, text] of byFile) writeFileSync(path, text);

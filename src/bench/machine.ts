@@ -18,7 +18,8 @@ export type Model = (typeof MODELS)[number];
 export const MODEL_NOTES: Record<Model, string> = {
   iid: 'independent N(0, sigma) around a fixed mean (the old benchmark)',
   step: 'the machine gets 5% (5 sigma) faster or slower (each seed draws which) at a random run among the first four of candidate N/2',
-  drift: 'the machine gets 2% (2 sigma) faster or slower (each seed draws which) every 100 runs, linearly',
+  drift:
+    'the machine gets 2% (2 sigma) faster or slower (each seed draws which) every 100 runs, linearly',
   heavy: "Student's t noise with 3 df, scaled to sd sigma (rare large outliers)",
   hetero: 'the noise grows over the night: sd = sigma * (1 + t / 500 runs)',
   load: 'another job comes and goes (on/off, mean 30 runs each): 10% slower while it runs',

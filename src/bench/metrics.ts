@@ -9,8 +9,17 @@ import { BoundedLog } from '../executors/log-sink.js';
 import { MetricStream } from '../metrics/stream.js';
 
 const KINDS: Array<[string, (i: number) => string]> = [
-  ['training log', (i) => (i % 10 === 0 ? `val_loss: ${(1 / (i + 1)).toFixed(6)}\n` : `step ${i} | loss ${(i % 997) / 1000} | lr 3e-4 | 123.4 ms\n`)],
-  ['tqdm progress bar', (i) => `\r 45%|████▌     | ${i}/100000 [00:12<00:15, 312.45it/s, loss=0.123]`],
+  [
+    'training log',
+    (i) =>
+      i % 10 === 0
+        ? `val_loss: ${(1 / (i + 1)).toFixed(6)}\n`
+        : `step ${i} | loss ${(i % 997) / 1000} | lr 3e-4 | 123.4 ms\n`,
+  ],
+  [
+    'tqdm progress bar',
+    (i) => `\r 45%|████▌     | ${i}/100000 [00:12<00:15, 312.45it/s, loss=0.123]`,
+  ],
   ['one long line', () => 'x'.repeat(100)],
 ];
 
@@ -55,7 +64,9 @@ export async function benchMetrics(): Promise<string> {
       l.finish();
       fs.closeSync(fd);
     });
-    rows.push(`${name.padEnd(20)} ${stream.toFixed(0).padStart(17)}  ${log.toFixed(0).padStart(15)}`);
+    rows.push(
+      `${name.padEnd(20)} ${stream.toFixed(0).padStart(17)}  ${log.toFixed(0).padStart(15)}`,
+    );
   }
   return rows.join('\n');
 }

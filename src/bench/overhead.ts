@@ -33,7 +33,12 @@ interface OverheadResult {
 }
 
 /** Runs `experiments` scripted no-op experiments after pre-filling the ledger with `prefill` rows. */
-async function measureOverhead(experiments: number, prefill: number, containment: 'auto' | 'process-group' = 'auto', sandbox: 'auto' | 'off' = 'auto'): Promise<OverheadResult> {
+async function measureOverhead(
+  experiments: number,
+  prefill: number,
+  containment: 'auto' | 'process-group' = 'auto',
+  sandbox: 'auto' | 'off' = 'auto',
+): Promise<OverheadResult> {
   const repo = mkdtempSync(join(tmpdir(), 'ar-bench-'));
   try {
     git(repo, 'init', '-q');
@@ -83,9 +88,20 @@ async function measureOverhead(experiments: number, prefill: number, containment
       });
       ledger.close();
     }
-    await startRun({ cwd: repo, tag: 'b', maxExperiments: experiments + (prefill > 0 ? prefill + 1 : 0), onEvent, executor: new LocalExecutor({ containment }) });
+    await startRun({
+      cwd: repo,
+      tag: 'b',
+      maxExperiments: experiments + (prefill > 0 ? prefill + 1 : 0),
+      onEvent,
+      executor: new LocalExecutor({ containment }),
+    });
     const sorted = [...times].sort((a, b) => a - b);
-    return { ledgerRows: prefill, experiments: times.length, medianMs: median(times), p90Ms: sorted[Math.floor(sorted.length * 0.9)]! };
+    return {
+      ledgerRows: prefill,
+      experiments: times.length,
+      medianMs: median(times),
+      p90Ms: sorted[Math.floor(sorted.length * 0.9)]!,
+    };
   } finally {
     rmSync(repo, { recursive: true, force: true });
   }
@@ -102,12 +118,17 @@ export async function benchOverhead(experiments = 200): Promise<string> {
     [0, 'process-group', 'auto'],
   ] as const) {
     rows.push(await measureOverhead(experiments, prefill, containment, sandbox));
-    labels.push(`${containment === 'auto' ? 'default' : containment}, ${sandbox === 'off' || !sealed ? 'unsealed' : 'sealed'}`);
+    labels.push(
+      `${containment === 'auto' ? 'default' : containment}, ${sandbox === 'off' || !sealed ? 'unsealed' : 'sealed'}`,
+    );
   }
   const lines = [
     `Harness overhead per experiment (no-op experiment, scripted agent, ${experiments} experiments each; targets: sandbox < 20 ms, < 60 ms at 10,000 rows)`,
     'ledger rows  containment, sandbox        experiments  median ms  p90 ms',
-    ...rows.map((r, i) => `${String(r.ledgerRows).padStart(11)}  ${labels[i]!.padEnd(24)}  ${String(r.experiments).padStart(11)}  ${r.medianMs.toFixed(1).padStart(9)}  ${r.p90Ms.toFixed(1).padStart(6)}`),
+    ...rows.map(
+      (r, i) =>
+        `${String(r.ledgerRows).padStart(11)}  ${labels[i]!.padEnd(24)}  ${String(r.experiments).padStart(11)}  ${r.medianMs.toFixed(1).padStart(9)}  ${r.p90Ms.toFixed(1).padStart(6)}`,
+    ),
     `sandbox cost: ${(rows[0]!.medianMs - rows[1]!.medianMs).toFixed(1)} ms per experiment (sealed minus unsealed medians)`,
     `ratio 10,000 rows / 0 rows: ${(rows[2]!.medianMs / rows[0]!.medianMs).toFixed(2)}x`,
   ];

@@ -9,8 +9,12 @@ import { Ledger } from '../ledger/ledger.js';
 import { startRun } from '../run.js';
 import { benchRepo } from './fixture.js';
 
-
-async function dutyCycle(runSeconds: number, agentSeconds: number, pipeline: boolean, experiments: number): Promise<number> {
+async function dutyCycle(
+  runSeconds: number,
+  agentSeconds: number,
+  pipeline: boolean,
+  experiments: number,
+): Promise<number> {
   const repo = benchRepo('ar-duty-', {
     'v/0': '0\n',
     'program.md': `---\nmetric: { name: score, goal: maximize, deterministic: true }\nrun: 'sleep ${runSeconds}; echo "score: 1"'\nbudget: 60s\neditable: ["v/*"]\npipeline: ${pipeline}\nagent: { name: command, command: 'sleep ${agentSeconds}; echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESEARCH_EXPERIMENT_ID' }\n---\n`,
@@ -37,7 +41,9 @@ export async function benchPipeline(runSeconds = 1, experiments = 8): Promise<st
   for (const fraction of [0.2, 1.0]) {
     const seq = await dutyCycle(runSeconds, runSeconds * fraction, false, experiments);
     const pip = await dutyCycle(runSeconds, runSeconds * fraction, true, experiments);
-    lines.push(`${`${fraction * 100}%`.padStart(13)}  ${`${(seq * 100).toFixed(1)}%`.padStart(10)}  ${`${(pip * 100).toFixed(1)}%`.padStart(9)}  ${(pip / seq).toFixed(2).padStart(5)}`);
+    lines.push(
+      `${`${fraction * 100}%`.padStart(13)}  ${`${(seq * 100).toFixed(1)}%`.padStart(10)}  ${`${(pip * 100).toFixed(1)}%`.padStart(9)}  ${(pip / seq).toFixed(2).padStart(5)}`,
+    );
   }
   return lines.join('\n');
 }

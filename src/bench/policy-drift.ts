@@ -17,7 +17,15 @@ import { pairedPolicy, type PairedOptions } from '../policy/paired.js';
 import type { Run } from '../policy/policy.js';
 import { pooledNoise } from '../policy/stats.js';
 import { drawEffect } from './policy.js';
-import { BASELINE, createWorld, MODEL_NOTES, MODELS, SIGMA, type Model, type World } from './machine.js';
+import {
+  BASELINE,
+  createWorld,
+  MODEL_NOTES,
+  MODELS,
+  SIGMA,
+  type Model,
+  type World,
+} from './machine.js';
 
 interface Outcome {
   keeps: number;
@@ -127,10 +135,16 @@ function simulatePaired(effects: number[], world: World, options: PairedOptions 
         tally(r, d.status === 'keep', effect);
         const remeasured = sequence.filter((x) => x.arm === 'incumbent').map((x) => x.value);
         if (remeasured.length > 0) [incValues, incMeasuredAt] = [[...incValues, ...remeasured], k];
-        if (d.status === 'keep') [incTrue, incValues, incMeasuredAt] = [candTrue, sequence.filter((x) => x.arm === 'candidate').map((x) => x.value), k];
+        if (d.status === 'keep')
+          [incTrue, incValues, incMeasuredAt] = [
+            candTrue,
+            sequence.filter((x) => x.arm === 'candidate').map((x) => x.value),
+            k,
+          ];
         return;
       }
-      for (const arm of d.next!) sequence.push({ arm, value: world.measure(arm === 'candidate' ? candTrue : incTrue) });
+      for (const arm of d.next!)
+        sequence.push({ arm, value: world.measure(arm === 'candidate' ? candTrue : incTrue) });
     }
   });
   return { ...r, runs: world.runs, gain: (BASELINE - incTrue) / SIGMA };
@@ -148,7 +162,12 @@ export interface Row {
 function summarize(rs: Outcome[]): Row {
   const sum = (f: (r: Outcome) => number) => rs.reduce((s, r) => s + f(r), 0);
   return {
-    falsePct: (100 * sum((r) => r.falseKeeps)) / Math.max(1, sum((r) => r.nonImproving)),
+    falsePct:
+      (100 * sum((r) => r.falseKeeps)) /
+      Math.max(
+        1,
+        sum((r) => r.nonImproving),
+      ),
     keeps: sum((r) => r.keeps) / rs.length,
     gain: sum((r) => r.gain) / rs.length,
     runs: sum((r) => r.runs) / rs.length,
@@ -169,12 +188,18 @@ export const POLICIES = ['greedy', 'noise-aware', 'paired'] as const;
 const SEEDS = 100;
 
 /** Per model and seed: the same candidates for every policy, each on its own copy of the machine. */
-export function compareOnDrift(opts: DriftBenchOptions = {}): Record<Model, Record<(typeof POLICIES)[number], Row>> {
+export function compareOnDrift(
+  opts: DriftBenchOptions = {},
+): Record<Model, Record<(typeof POLICIES)[number], Row>> {
   const seeds = opts.seeds ?? SEEDS;
   const n = opts.candidates ?? 200;
   const out = {} as Record<Model, Record<(typeof POLICIES)[number], Row>>;
   (opts.models ?? MODELS).forEach((model, m) => {
-    const rs: Record<(typeof POLICIES)[number], Outcome[]> = { greedy: [], 'noise-aware': [], paired: [] };
+    const rs: Record<(typeof POLICIES)[number], Outcome[]> = {
+      greedy: [],
+      'noise-aware': [],
+      paired: [],
+    };
     const first = opts.firstSeed ?? 1;
     for (let s = first; s < first + seeds; s++) {
       const effectRng = createRng(hashSeed(s, 1));
@@ -185,7 +210,11 @@ export function compareOnDrift(opts: DriftBenchOptions = {}): Record<Model, Reco
       rs['noise-aware'].push(simulateNoiseAware(effects, world()));
       rs.paired.push(simulatePaired(effects, world(), opts.paired));
     }
-    out[model] = { greedy: summarize(rs.greedy), 'noise-aware': summarize(rs['noise-aware']), paired: summarize(rs.paired) };
+    out[model] = {
+      greedy: summarize(rs.greedy),
+      'noise-aware': summarize(rs['noise-aware']),
+      paired: summarize(rs.paired),
+    };
   });
   return out;
 }
@@ -195,17 +224,38 @@ export async function benchPolicyDrift(opts: DriftBenchOptions = {}): Promise<st
   const n = opts.candidates ?? 200;
   const models = opts.models ?? MODELS;
   const res = compareOnDrift(opts);
-  const header = ['model', 'policy', 'false keeps %', 'keeps', 'true gain (sigma)', '% of greedy', 'runs', 'runs/candidate'];
+  const header = [
+    'model',
+    'policy',
+    'false keeps %',
+    'keeps',
+    'true gain (sigma)',
+    '% of greedy',
+    'runs',
+    'runs/candidate',
+  ];
   const lines: string[][] = [header];
   for (const model of models) {
     for (const p of POLICIES) {
       const r = res[model][p];
-      const ofGreedy = res[model].greedy.gain > 0 ? ((100 * r.gain) / res[model].greedy.gain).toFixed(0) : '-';
-      lines.push([p === 'greedy' ? model : '', p, r.falsePct.toFixed(2), r.keeps.toFixed(1), r.gain.toFixed(2), ofGreedy, r.runs.toFixed(0), (r.runs / n).toFixed(2)]);
+      const ofGreedy =
+        res[model].greedy.gain > 0 ? ((100 * r.gain) / res[model].greedy.gain).toFixed(0) : '-';
+      lines.push([
+        p === 'greedy' ? model : '',
+        p,
+        r.falsePct.toFixed(2),
+        r.keeps.toFixed(1),
+        r.gain.toFixed(2),
+        ofGreedy,
+        r.runs.toFixed(0),
+        (r.runs / n).toFixed(2),
+      ]);
     }
   }
   const w = header.map((_, k) => Math.max(...lines.map((l) => l[k]!.length)));
-  const table = lines.map((l) => l.map((c, k) => (k < 2 ? c.padEnd(w[k]!) : c.padStart(w[k]!))).join('  ')).join('\n');
+  const table = lines
+    .map((l) => l.map((c, k) => (k < 2 ? c.padEnd(w[k]!) : c.padStart(w[k]!))).join('  '))
+    .join('\n');
   const verdicts = models.map((model) => {
     const r = res[model];
     const ok = (b: boolean) => (b ? 'met' : 'NOT MET');
@@ -215,7 +265,7 @@ export async function benchPolicyDrift(opts: DriftBenchOptions = {}): Promise<st
   return [
     `${n} candidates x ${seeds} seeds per model; minimize a timing, baseline ${BASELINE}, noise sigma = ${SIGMA}`,
     'false keeps: all seeds pooled, % of the candidates that were not better; keeps, true gain, runs: means over seeds',
-    'greedy: one run each; noise-aware: the loop\'s former policy (Welch, repeats.max 3, stale after 25); paired: the loop\'s policy (confirm 2, repeats.max 3 pairs, refresh_incumbent 5)',
+    "greedy: one run each; noise-aware: the loop's former policy (Welch, repeats.max 3, stale after 25); paired: the loop's policy (confirm 2, repeats.max 3 pairs, refresh_incumbent 5)",
     ...models.map((m) => `  ${m}: ${MODEL_NOTES[m]}`),
     table,
     'paired policy against the targets:',

@@ -49,12 +49,24 @@ function simulateGreedy(effects: number[], noiseRng: Rng, sigma = SIGMA): SimRes
   const measure = (v: number) => v + sigma * noiseRng.normal();
   let incTrue = BASELINE;
   let incValues = [measure(incTrue)];
-  const r: SimResult = { keeps: 0, falseKeeps: 0, nonImproving: 0, missed: 0, runs: 1, trueGain: 0 };
+  const r: SimResult = {
+    keeps: 0,
+    falseKeeps: 0,
+    nonImproving: 0,
+    missed: 0,
+    runs: 1,
+    trueGain: 0,
+  };
   for (const effect of effects) {
     const candTrue = incTrue + effect;
     const values = [measure(candTrue)];
     r.runs++;
-    const kept = strictPolicy.decide({ goal: 'minimize', candidate: { values }, incumbent: { values: incValues } }).status === 'keep';
+    const kept =
+      strictPolicy.decide({
+        goal: 'minimize',
+        candidate: { values },
+        incumbent: { values: incValues },
+      }).status === 'keep';
     tally(r, kept, effect, sigma);
     if (kept) {
       incTrue = candTrue;
@@ -91,7 +103,12 @@ export function judgeCandidate(
   let runs = 1;
   for (;;) {
     const noise = pooledNoise(groups) ?? undefined;
-    const d = policy.decide({ goal: 'minimize', candidate: { values }, incumbent: { values: incValues }, noise });
+    const d = policy.decide({
+      goal: 'minimize',
+      candidate: { values },
+      incumbent: { values: incValues },
+      noise,
+    });
     if (d.status !== 'rerun') return { kept: d.status === 'keep', values, runs };
     values.push(measure(candTrue));
     runs++;
@@ -102,13 +119,25 @@ export function judgeCandidate(
   }
 }
 
-function simulateNoiseAware(effects: number[], noiseRng: Rng, options: NoiseOptions = {}, sigma = SIGMA): SimResult {
+function simulateNoiseAware(
+  effects: number[],
+  noiseRng: Rng,
+  options: NoiseOptions = {},
+  sigma = SIGMA,
+): SimResult {
   const policy = noiseAwarePolicy(options);
   const measure = (v: number) => v + sigma * noiseRng.normal();
   let incTrue = BASELINE;
   let incValues = [measure(incTrue), measure(incTrue), measure(incTrue)];
   const groups: number[][] = [incValues];
-  const r: SimResult = { keeps: 0, falseKeeps: 0, nonImproving: 0, missed: 0, runs: 3, trueGain: 0 };
+  const r: SimResult = {
+    keeps: 0,
+    falseKeeps: 0,
+    nonImproving: 0,
+    missed: 0,
+    runs: 3,
+    trueGain: 0,
+  };
   for (const effect of effects) {
     const candTrue = incTrue + effect;
     const j = judgeCandidate(policy, candTrue, incTrue, incValues, groups, measure);
@@ -155,7 +184,12 @@ function summarize(results: SimResult[], sigma: number): Row {
     falseKeeps: median(results.map((r) => r.falseKeeps)),
     falsePct: median(results.map((r) => (r.keeps ? (100 * r.falseKeeps) / r.keeps : 0))),
     pooledFalsePct: keeps ? (100 * falseKeeps) / keeps : 0,
-    falsePerCandidatePct: (100 * falseKeeps) / Math.max(1, results.reduce((s, r) => s + r.nonImproving, 0)),
+    falsePerCandidatePct:
+      (100 * falseKeeps) /
+      Math.max(
+        1,
+        results.reduce((s, r) => s + r.nonImproving, 0),
+      ),
     missed: median(results.map((r) => r.missed)),
     runs: median(results.map((r) => r.runs)),
     gainSigma: median(results.map((r) => r.trueGain / sigma)),
@@ -163,7 +197,10 @@ function summarize(results: SimResult[], sigma: number): Row {
 }
 
 /** Per seed: greedy, then the noise-aware policy with each of `variants` (same candidates, own noise). */
-export function comparePolicies(opts: BenchPolicyOptions = {}, variants: NoiseOptions[] = [opts.noise ?? {}]): { greedy: Row; noise: Row[] } {
+export function comparePolicies(
+  opts: BenchPolicyOptions = {},
+  variants: NoiseOptions[] = [opts.noise ?? {}],
+): { greedy: Row; noise: Row[] } {
   const seeds = opts.seeds ?? 200;
   const n = opts.candidates ?? 200;
   const greedy: SimResult[] = [];
@@ -173,7 +210,9 @@ export function comparePolicies(opts: BenchPolicyOptions = {}, variants: NoiseOp
     const effectRng = createRng(hashSeed(s, 1));
     const effects = Array.from({ length: n }, () => drawEffect(effectRng));
     greedy.push(simulateGreedy(effects, createRng(hashSeed(s, 2))));
-    variants.forEach((v, k) => noise[k]!.push(simulateNoiseAware(effects, createRng(hashSeed(s, 3)), v)));
+    variants.forEach((v, k) =>
+      noise[k]!.push(simulateNoiseAware(effects, createRng(hashSeed(s, 3)), v)),
+    );
   }
   return { greedy: summarize(greedy, SIGMA), noise: noise.map((r) => summarize(r, SIGMA)) };
 }
@@ -186,7 +225,10 @@ export async function benchPolicy(opts: BenchPolicyOptions = {}): Promise<string
     ['noise-aware', opts.noise ?? {}],
     ['maxRepeats=10', { ...opts.noise, maxRepeats: 10 }],
   ];
-  const { greedy, noise } = comparePolicies(opts, variants.map((v) => v[1]));
+  const { greedy, noise } = comparePolicies(
+    opts,
+    variants.map((v) => v[1]),
+  );
   const ratio = (a: number, b: number) => (b === 0 ? (a === 0 ? '1' : 'inf') : (a / b).toFixed(2));
   const fields: Array<[string, (r: Row) => number, number]> = [
     ['keeps', (r) => r.keeps, 1],
@@ -206,7 +248,9 @@ export async function benchPolicy(opts: BenchPolicyOptions = {}): Promise<string
   ]);
   const lines = [header, ...rows];
   const w = header.map((_, k) => Math.max(...lines.map((l) => l[k]!.length)));
-  const table = lines.map((l) => l.map((c, k) => (k === 0 ? c.padEnd(w[k]!) : c.padStart(w[k]!))).join('  ')).join('\n');
+  const table = lines
+    .map((l) => l.map((c, k) => (k === 0 ? c.padEnd(w[k]!) : c.padStart(w[k]!))).join('  '))
+    .join('\n');
   return [
     `${n} candidates x ${seeds} seeds, medians over seeds (pooled: all seeds' false keeps / all keeps); minimize, noise sigma = ${SIGMA}`,
     'true effects vs incumbent: 35% neutral, 25% worse by |N(0, sigma)|, 40% better by |N(0, sigma)|',

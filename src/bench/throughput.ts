@@ -35,7 +35,11 @@ interface Throughput {
  * only what was recorded or measured by then counts. What was in flight at the end finishes
  * afterwards and is left out, as an overnight run never has an end that matters.
  */
-async function measureThroughput(slots: number, seconds: number, runSeconds: number): Promise<Throughput> {
+async function measureThroughput(
+  slots: number,
+  seconds: number,
+  runSeconds: number,
+): Promise<Throughput> {
   const repo = benchRepo('ar-tput-', {
     'v/0': '0\n',
     'program.md': `---
@@ -58,8 +62,13 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
     const end = start + seconds * 1000;
     const ledger = new Ledger(join(repo, '.autoresearch', 'ledger.sqlite'));
     const rows = ledger.listExperiments('t');
-    const experiments = rows.filter((e) => e.id > 0 && e.recorded_at !== null && e.recorded_at <= end && e.status !== 'interrupted').length;
-    const runs = rows.flatMap((e) => ledger.measurementsOf('t', e.id)).filter((m) => m.measured_at <= end).length;
+    const experiments = rows.filter(
+      (e) =>
+        e.id > 0 && e.recorded_at !== null && e.recorded_at <= end && e.status !== 'interrupted',
+    ).length;
+    const runs = rows
+      .flatMap((e) => ledger.measurementsOf('t', e.id))
+      .filter((m) => m.measured_at <= end).length;
     ledger.close();
     return { slots, experiments, runs, seconds, baselineSeconds: (baseline - start) / 1000 };
   } finally {
@@ -67,7 +76,10 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
   }
 }
 
-export async function benchThroughput(runSeconds = Number(process.env.BENCH_RUN_SECONDS ?? 3), seconds = Number(process.env.BENCH_THROUGHPUT_SECONDS ?? 150)): Promise<string> {
+export async function benchThroughput(
+  runSeconds = Number(process.env.BENCH_RUN_SECONDS ?? 3),
+  seconds = Number(process.env.BENCH_THROUGHPUT_SECONDS ?? 150),
+): Promise<string> {
   const rows: Throughput[] = [];
   for (const slots of [1, 4]) rows.push(await measureThroughput(slots, seconds, runSeconds));
   const one = rows[0]!;

@@ -5,7 +5,12 @@
  * after the budget. Run with `node dist/bench/tune.js` or `npx tsx src/bench/tune.ts`.
  */
 import { pathToFileURL } from 'node:url';
-import { runStudy, testFunctions, type StudyResult, type TestFunction } from '../tune/benchmarks.js';
+import {
+  runStudy,
+  testFunctions,
+  type StudyResult,
+  type TestFunction,
+} from '../tune/benchmarks.js';
 import { decodeConfig, dimsOf } from '../tune/encode.js';
 import { createRng } from '../tune/random.js';
 import type { Strategy } from '../tune/space.js';
@@ -41,9 +46,17 @@ function summarize(results: StudyResult[]): Summary {
   };
 }
 
-function studyFunction(fn: TestFunction, strategy: Strategy, seeds: number, budget: number, tpe?: Partial<TpeOptions>, slots = 1): Summary {
+function studyFunction(
+  fn: TestFunction,
+  strategy: Strategy,
+  seeds: number,
+  budget: number,
+  tpe?: Partial<TpeOptions>,
+  slots = 1,
+): Summary {
   const results: StudyResult[] = [];
-  for (let s = 0; s < seeds; s++) results.push(runStudy(fn, strategy, s + 1, budget, tpe, 'minimize', slots));
+  for (let s = 0; s < seeds; s++)
+    results.push(runStudy(fn, strategy, s + 1, budget, tpe, 'minimize', slots));
   return summarize(results);
 }
 
@@ -58,19 +71,29 @@ function randomMedianEstimate(fn: TestFunction, samples = 200_000): number {
   const rng = createRng(12345);
   let hits = 0;
   for (let i = 0; i < samples; i++) {
-    if (fn.f(decodeConfig(dims, dims.map(() => rng.next()))) <= fn.target) hits++;
+    if (
+      fn.f(
+        decodeConfig(
+          dims,
+          dims.map(() => rng.next()),
+        ),
+      ) <= fn.target
+    )
+      hits++;
   }
   if (hits === 0) return Infinity;
   const p = hits / samples;
   return Math.ceil(Math.log(0.5) / Math.log(1 - p));
 }
 
-const fmtEvals = (x: number, budget: number): string => (Number.isFinite(x) ? String(Math.round(x * 10) / 10) : `>${budget}`);
+const fmtEvals = (x: number, budget: number): string =>
+  Number.isFinite(x) ? String(Math.round(x * 10) / 10) : `>${budget}`;
 const fmtNum = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(1) : x.toPrecision(4));
 
 function ratio(random: Summary, estimate: number, tpe: Summary, budget: number): string {
   if (!Number.isFinite(tpe.medianEvals)) return 'n/a';
-  if (Number.isFinite(random.medianEvals)) return `${(random.medianEvals / tpe.medianEvals).toFixed(1)}x`;
+  if (Number.isFinite(random.medianEvals))
+    return `${(random.medianEvals / tpe.medianEvals).toFixed(1)}x`;
   if (Number.isFinite(estimate)) return `~${(estimate / tpe.medianEvals).toFixed(1)}x`;
   return `>${((budget + 1) / tpe.medianEvals).toFixed(1)}x`;
 }
@@ -79,7 +102,20 @@ export async function benchTune(opts: BenchTuneOptions = {}): Promise<string> {
   const seeds = opts.seeds ?? 20;
   const budget = opts.budget ?? 50;
   const started = Date.now();
-  const header = ['function', 'noise sd', 'target', 'optimum', 'TPE evals (reach)', 'random evals (reach)', 'random uncapped', 'random/TPE', 'TPE best', 'random best', '4 slots evals (reach)', '4 slots best'];
+  const header = [
+    'function',
+    'noise sd',
+    'target',
+    'optimum',
+    'TPE evals (reach)',
+    'random evals (reach)',
+    'random uncapped',
+    'random/TPE',
+    'TPE best',
+    'random best',
+    '4 slots evals (reach)',
+    '4 slots best',
+  ];
   const rows: string[][] = [];
   let tpeWins = 0;
   const fns = testFunctions().filter((f) => !opts.filter || f.name.includes(opts.filter));
@@ -88,7 +124,11 @@ export async function benchTune(opts: BenchTuneOptions = {}): Promise<string> {
     const rnd = studyFunction(fn, 'random', seeds, budget);
     const par = studyFunction(fn, 'tpe', seeds, budget, opts.tpe, 4);
     const estimate = randomMedianEstimate(fn);
-    if (tpe.medianEvals < rnd.medianEvals || (tpe.medianEvals === rnd.medianEvals && tpe.reached > rnd.reached)) tpeWins++;
+    if (
+      tpe.medianEvals < rnd.medianEvals ||
+      (tpe.medianEvals === rnd.medianEvals && tpe.reached > rnd.reached)
+    )
+      tpeWins++;
     rows.push([
       fn.name,
       String(fn.noise),
@@ -105,7 +145,8 @@ export async function benchTune(opts: BenchTuneOptions = {}): Promise<string> {
     ]);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [
     `tune optimizer: TPE vs random search, ${seeds} seeds x ${budget} evaluations (minimizing)`,
     'evals = median evaluations until the best-observed config truly reaches the target',

@@ -16,10 +16,14 @@ armCrashPoints(process.env.AUTORESEARCH_CRASH_AT);
 const program = new Command();
 program
   .name('autoresearch')
-  .description('An autonomous experiment loop: an agent proposes a change, the harness commits it, runs it on a fixed budget, measures, keeps it only if it is really better, records everything, and repeats.')
+  .description(
+    'An autonomous experiment loop: an agent proposes a change, the harness commits it, runs it on a fixed budget, measures, keeps it only if it is really better, records everything, and repeats.',
+  )
   .version('0.1.0')
   .showHelpAfterError()
-  .addHelpText('after', `
+  .addHelpText(
+    'after',
+    `
 Try it offline, no API key:
   autoresearch demo        # tunes a tiny language model for ~3 minutes on CPU
 
@@ -30,7 +34,8 @@ In a git repository with an experiment that prints a number:
   autoresearch status      # from another shell: best so far, experiment in flight
   autoresearch serve       # the live dashboard (run serves it too, and prints its URL)
   autoresearch results     # the table of experiments (also .autoresearch/<tag>/results.tsv)
-  autoresearch note "try wider layers"   # steer: the next brief shows it to the agent`);
+  autoresearch note "try wider layers"   # steer: the next brief shows it to the agent`,
+  );
 
 registerInit(program);
 registerRun(program);

@@ -38,7 +38,9 @@ export class ProgressReporter {
     switch (event.type) {
       case 'run-start':
         this.max = event.maxExperiments;
-        this.print(`${event.resumed ? 'resuming' : 'starting'} run ${event.tag} on branch ${event.branch} (${event.slots} slot${event.slots > 1 ? 's' : ''}${event.maxExperiments ? `, up to ${event.maxExperiments} experiments` : ''}); files in ${event.runDir}${event.workDir !== event.runDir ? `, worktrees and logs in ${event.workDir}` : ''}`);
+        this.print(
+          `${event.resumed ? 'resuming' : 'starting'} run ${event.tag} on branch ${event.branch} (${event.slots} slot${event.slots > 1 ? 's' : ''}${event.maxExperiments ? `, up to ${event.maxExperiments} experiments` : ''}); files in ${event.runDir}${event.workDir !== event.runDir ? `, worktrees and logs in ${event.workDir}` : ''}`,
+        );
         this.print(`${event.sealed ? '' : 'warning: '}sandbox: ${event.sandbox}`);
         break;
       case 'proposing':
@@ -46,14 +48,23 @@ export class ProgressReporter {
         break;
       case 'running':
         this.candidates = event.candidates;
-        this.running.set(event.id, { id: event.id, startedAt: event.startedAt, budget: event.budgetSeconds });
-        if (!this.live) this.print(`#${event.id} running: ${event.title || 'baseline'} (budget ${formatDuration(event.budgetSeconds)})`);
+        this.running.set(event.id, {
+          id: event.id,
+          startedAt: event.startedAt,
+          budget: event.budgetSeconds,
+        });
+        if (!this.live)
+          this.print(
+            `#${event.id} running: ${event.title || 'baseline'} (budget ${formatDuration(event.budgetSeconds)})`,
+          );
         this.ensureTimer();
         break;
       case 'recorded': {
         this.running.delete(event.experiment.id);
         this.candidates = event.candidates;
-        this.baseline = event.baselineValue ?? (event.experiment.id === 0 ? event.experiment.primary_value : this.baseline);
+        this.baseline =
+          event.baselineValue ??
+          (event.experiment.id === 0 ? event.experiment.primary_value : this.baseline);
         this.best = Number.isFinite(event.incumbent.value) ? event.incumbent.value : this.best;
         const e = event.experiment;
         this.last = `#${e.id} ${e.status}`;
@@ -69,7 +80,10 @@ export class ProgressReporter {
         this.stopTimer();
         if (event.failed) break; // the command prints the error itself
         const s = event.summary;
-        const counts = Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(', ') || 'none';
+        const counts =
+          Object.entries(s.counts)
+            .map(([k, v]) => `${v} ${k}`)
+            .join(', ') || 'none';
         this.print(
           [
             `stopped: ${event.reason}`,
@@ -91,9 +105,13 @@ export class ProgressReporter {
     parts.push(`exp ${n}${this.max ? `/${this.max}` : ''}`);
     for (const r of this.running.values()) {
       const elapsed = (Date.now() - r.startedAt) / 1000;
-      parts.push(`#${r.id} ${bar(elapsed / r.budget, 16)} ${formatDuration(elapsed)}/${formatDuration(r.budget)}`);
+      parts.push(
+        `#${r.id} ${bar(elapsed / r.budget, 16)} ${formatDuration(elapsed)}/${formatDuration(r.budget)}`,
+      );
     }
-    parts.push(`best ${fmtValue(this.best)} ${fmtPct(improvementPercent(this.goal, this.baseline, this.best))}`);
+    parts.push(
+      `best ${fmtValue(this.best)} ${fmtPct(improvementPercent(this.goal, this.baseline, this.best))}`,
+    );
     if (this.last) parts.push(`last ${this.last}`);
     return parts.join('  ');
   }

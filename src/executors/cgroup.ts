@@ -120,7 +120,9 @@ export class CgroupSet {
   /** Peak memory (RSS + page cache charged to the group) since creation; null if unreadable. */
   peakMemoryBytes(): number | null {
     try {
-      const n = Number(fs.readFileSync(path.join(this.dirs.memory, 'memory.max_usage_in_bytes'), 'latin1').trim());
+      const n = Number(
+        fs.readFileSync(path.join(this.dirs.memory, 'memory.max_usage_in_bytes'), 'latin1').trim(),
+      );
       return Number.isFinite(n) ? n : null;
     } catch {
       return null;
@@ -193,7 +195,8 @@ export class CgroupSet {
       froze = true;
       const deadline = Date.now() + 1000;
       // FREEZING can persist for tasks in uninterruptible sleep; go on after a bound.
-      while (Date.now() < deadline && fs.readFileSync(state, 'latin1').trim() !== 'FROZEN') await sleep(2);
+      while (Date.now() < deadline && fs.readFileSync(state, 'latin1').trim() !== 'FROZEN')
+        await sleep(2);
     } catch {
       // Freezer unusable: kill without freezing (a racing fork may survive one round).
     }

@@ -115,7 +115,11 @@ export interface Executor {
    * running (a Slurm job survives its harness) to its end, writing its log to spec.logPath.
    * Resolves null when there is nothing to reattach to (then the loop runs it again).
    */
-  reattach?(handle: ProcessHandle, spec: ExperimentSpec, signal?: AbortSignal): Promise<ExecutionResult | null>;
+  reattach?(
+    handle: ProcessHandle,
+    spec: ExperimentSpec,
+    signal?: AbortSignal,
+  ): Promise<ExecutionResult | null>;
   /**
    * Optional: before a run starts, checks that experiments can be started at all (a cluster
    * that answers and accepts the job options), throwing a UserError that says what to fix.

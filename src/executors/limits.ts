@@ -36,15 +36,28 @@ export interface LimitPlan {
   cgroupMemoryLimit: boolean;
 }
 
-const NO_PLAN: LimitPlan = { applied: null, addressSpaceKiB: null, netns: null, cgroupMemoryLimit: false };
+const NO_PLAN: LimitPlan = {
+  applied: null,
+  addressSpaceKiB: null,
+  netns: null,
+  cgroupMemoryLimit: false,
+};
 
 /** Throws a RangeError for limits that make no sense (a harness/config bug, not an experiment failure). */
 export function validateLimits(limits: ResourceLimits): void {
   const { memoryBytes, processes, network } = limits;
-  if (memoryBytes !== undefined && !(typeof memoryBytes === 'number' && Number.isFinite(memoryBytes) && memoryBytes >= 1)) {
-    throw new RangeError(`limits.memoryBytes must be a positive number of bytes, got ${String(memoryBytes)}`);
+  if (
+    memoryBytes !== undefined &&
+    !(typeof memoryBytes === 'number' && Number.isFinite(memoryBytes) && memoryBytes >= 1)
+  ) {
+    throw new RangeError(
+      `limits.memoryBytes must be a positive number of bytes, got ${String(memoryBytes)}`,
+    );
   }
-  if (processes !== undefined && !(typeof processes === 'number' && Number.isSafeInteger(processes) && processes >= 1)) {
+  if (
+    processes !== undefined &&
+    !(typeof processes === 'number' && Number.isSafeInteger(processes) && processes >= 1)
+  ) {
     throw new RangeError(`limits.processes must be a positive integer, got ${String(processes)}`);
   }
   if (network !== undefined && typeof network !== 'boolean') {
@@ -56,7 +69,10 @@ const SYSTEM_DIRS = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin'
 
 /** Absolute path of an executable, looked up in the system folders and then the harness's PATH. */
 export function findExecutable(name: string): string | null {
-  const dirs = [...SYSTEM_DIRS, ...(process.env.PATH ?? '').split(':').filter((d) => path.isAbsolute(d))];
+  const dirs = [
+    ...SYSTEM_DIRS,
+    ...(process.env.PATH ?? '').split(':').filter((d) => path.isAbsolute(d)),
+  ];
   for (const dir of dirs) {
     const file = path.join(dir, name);
     try {
@@ -71,7 +87,9 @@ export function findExecutable(name: string): string | null {
 
 function succeeds(file: string, args: string[]): Promise<boolean> {
   return new Promise((resolve) => {
-    execFile(file, args, { timeout: 5000, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } }, (err) => resolve(err === null));
+    execFile(file, args, { timeout: 5000, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } }, (err) =>
+      resolve(err === null),
+    );
   });
 }
 
@@ -94,10 +112,12 @@ export function detectNetnsSupport(): Promise<NetnsSupport | null> {
     if (!unshare) return null;
     for (const name of ['ip', 'ifconfig']) {
       const tool = findExecutable(name);
-      if (tool && (await succeeds(unshare, ['--net', '--', tool, ...loopbackArgs(tool)]))) return { unshare, loopback: tool };
+      if (tool && (await succeeds(unshare, ['--net', '--', tool, ...loopbackArgs(tool)])))
+        return { unshare, loopback: tool };
     }
     const shell = findExecutable('bash') ?? findExecutable('sh');
-    if (shell && (await succeeds(unshare, ['--net', '--', shell, '-c', ':']))) return { unshare, loopback: null };
+    if (shell && (await succeeds(unshare, ['--net', '--', shell, '-c', ':'])))
+      return { unshare, loopback: null };
     return null;
   })());
 }
@@ -107,7 +127,11 @@ export function detectNetnsSupport(): Promise<NetnsSupport | null> {
  * joined the groups). Limits that cannot be enforced are reported as null, never faked.
  */
 /** `sandboxIsolatesNetwork`: the sandbox already gives the process no network (bwrap --unshare-net). */
-export async function planLimits(limits: ResourceLimits | undefined, cgroup: CgroupSet | null, sandboxIsolatesNetwork = false): Promise<LimitPlan> {
+export async function planLimits(
+  limits: ResourceLimits | undefined,
+  cgroup: CgroupSet | null,
+  sandboxIsolatesNetwork = false,
+): Promise<LimitPlan> {
   if (!limits) return NO_PLAN;
   validateLimits(limits);
   const applied: LimitsApplied = { memory: null, processes: null, network: null };

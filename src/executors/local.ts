@@ -21,7 +21,14 @@ import { CgroupSet, detectCgroupSupport } from './cgroup.js';
 import { type LimitPlan, planLimits, validateLimits } from './limits.js';
 import { BoundedLog } from './log-sink.js';
 import { MetricStream } from '../metrics/stream.js';
-import { environHas, groupMembers, processGroupAlive, signalGroup, signalProcess, TreeMemorySampler } from './proc.js';
+import {
+  environHas,
+  groupMembers,
+  processGroupAlive,
+  signalGroup,
+  signalProcess,
+  TreeMemorySampler,
+} from './proc.js';
 import { sleep } from '../util/sleep.js';
 
 export { detectCgroupSupport } from './cgroup.js';
@@ -147,7 +154,10 @@ export class LocalExecutor implements Executor {
       await group.freezeAndKill(KILL_WAIT_MS);
       await group.destroy();
     }
-    const members = handle.pgid === undefined ? [] : groupMembers(handle.pgid).filter((pid) => environHas(pid, marker));
+    const members =
+      handle.pgid === undefined
+        ? []
+        : groupMembers(handle.pgid).filter((pid) => environHas(pid, marker));
     for (const pid of members) signalProcess(pid, 'SIGKILL');
     return killed + members.length;
   }
@@ -219,7 +229,9 @@ async function execute(
     // Could not start bash at all (missing cwd, no bash): a harness problem.
     const err = await new Promise<Error>((resolve) => child.once('error', resolve));
     if (!fs.existsSync(spec.cwd)) {
-      throw new Error(`LocalExecutor: working directory does not exist: ${spec.cwd}`, { cause: err });
+      throw new Error(`LocalExecutor: working directory does not exist: ${spec.cwd}`, {
+        cause: err,
+      });
     }
     throw err;
   }
@@ -282,10 +294,14 @@ async function execute(
       if (await waitUntil(() => !treeAlive(), secondsToMs(spec.killGraceSeconds))) return;
       if (cgroup) await cgroup.freezeAndKill(0);
       signalGroup(pgid, 'SIGKILL');
-      await waitUntil(() => !treeAlive(), KILL_WAIT_MS, () => {
-        signalGroup(pgid, 'SIGKILL');
-        cgroup?.signalAll('SIGKILL');
-      });
+      await waitUntil(
+        () => !treeAlive(),
+        KILL_WAIT_MS,
+        () => {
+          signalGroup(pgid, 'SIGKILL');
+          cgroup?.signalAll('SIGKILL');
+        },
+      );
     })());
 
   let timedOut = false;
@@ -312,7 +328,10 @@ async function execute(
     // The writers are gone, so the pipe ends at once unless something escaped the process
     // group still holds it (possible only without cgroups): then stop reading after a bound.
     let drainTimer: NodeJS.Timeout | undefined;
-    await Promise.race([outputEnded, new Promise<void>((r) => (drainTimer = setTimeout(r, DRAIN_TIMEOUT_MS)))]);
+    await Promise.race([
+      outputEnded,
+      new Promise<void>((r) => (drainTimer = setTimeout(r, DRAIN_TIMEOUT_MS))),
+    ]);
     clearTimeout(drainTimer);
     stdout.destroy();
   } catch (err) {
@@ -327,7 +346,10 @@ async function execute(
   const totals = log.finish();
   if (log.error) throw log.error;
   // bwrap reports a command killed by signal N as exit status 128+N, as a shell does.
-  const bySignal = sealed && end.code !== null && end.code > 128 && end.code <= 128 + 64 ? signalName(end.code - 128) : null;
+  const bySignal =
+    sealed && end.code !== null && end.code > 128 && end.code <= 128 + 64
+      ? signalName(end.code - 128)
+      : null;
   const exitCode = bySignal ? null : end.code;
   const exitSignal = bySignal ?? end.signal;
   // Read before the group is destroyed. Without the oom_kill counter (kernel < 4.13), a SIGKILL
@@ -338,7 +360,11 @@ async function execute(
     oomKilled =
       kills !== null
         ? kills > 0
-        : plan.cgroupMemoryLimit && exitSignal === 'SIGKILL' && !timedOut && !aborted && cgroup.memoryFailCount() > 0;
+        : plan.cgroupMemoryLimit &&
+          exitSignal === 'SIGKILL' &&
+          !timedOut &&
+          !aborted &&
+          cgroup.memoryFailCount() > 0;
   }
   return {
     exitCode,

@@ -26,10 +26,21 @@ export function runCommand(
     execFile(
       file,
       args,
-      { env, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024, encoding: 'utf8', killSignal: 'SIGKILL' },
+      {
+        env,
+        timeout: timeoutMs,
+        maxBuffer: 32 * 1024 * 1024,
+        encoding: 'utf8',
+        killSignal: 'SIGKILL',
+      },
       (err, stdout, stderr) => {
         if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
-          reject(new Error(`SlurmExecutor: '${file}' not found (is the Slurm client installed and on PATH?)`, { cause: err }));
+          reject(
+            new Error(
+              `SlurmExecutor: '${file}' not found (is the Slurm client installed and on PATH?)`,
+              { cause: err },
+            ),
+          );
           return;
         }
         let code: number | null = 0;

@@ -60,7 +60,10 @@ export function renderParams(p: JobParams): string {
   assertNoNul('the log path', p.logPath);
   const env: string[] = [];
   for (const [key, value] of Object.entries(p.env)) {
-    if (key === '' || key.includes('=')) throw new TypeError(`SlurmExecutor: invalid environment variable name ${JSON.stringify(key)}`);
+    if (key === '' || key.includes('='))
+      throw new TypeError(
+        `SlurmExecutor: invalid environment variable name ${JSON.stringify(key)}`,
+      );
     assertNoNul(`environment variable ${key}`, key + String(value));
     env.push(shellQuote(`${key}=${String(value)}`));
   }
@@ -193,7 +196,12 @@ const SLURM_OUT_MAX = 8 * 1024;
  * in one process never both write. Without a status file (the job was killed), the dropped byte
  * count is unknown and reported as 0.
  */
-export function finalizeLog(paths: JobPaths, logPath: string, tailLimit: number, status: JobStatus | null): LogTotals {
+export function finalizeLog(
+  paths: JobPaths,
+  logPath: string,
+  tailLimit: number,
+  status: JobStatus | null,
+): LogTotals {
   try {
     const done = JSON.parse(fs.readFileSync(paths.finalized, 'utf8')) as Partial<LogTotals>;
     if (typeof done.outputBytes === 'number' && typeof done.droppedBytes === 'number') {

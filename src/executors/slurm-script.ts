@@ -40,7 +40,6 @@ const SCAN_AWK = [
   'END { for (r in text) printf "%.0f\\t%s\\n", r, text[r] }',
 ].join('\n');
 
-
 /**
  * bash: `__ar_fail MESSAGE` ends a job that cannot start its command, with the reason in one line
  * (slurm.out, and the `error` file the harness reads). `__ar_node_seal` fits the sandbox

@@ -61,13 +61,22 @@ export function mapJobState(
   let timedOutInside = false;
   if (status?.code != null) {
     own = decodeExit(status.code);
-    const elapsed = status.startMs != null && status.endMs != null ? (status.endMs - status.startMs) / 1000 : 0;
+    const elapsed =
+      status.startMs != null && status.endMs != null ? (status.endMs - status.startMs) / 1000 : 0;
     // GNU timeout: 124 after SIGTERM worked, 137 when it had to SIGKILL.
-    timedOutInside = (status.code === 124 || status.code === 137) && Number.isFinite(timeoutSeconds) && elapsed >= timeoutSeconds - 0.05;
-    if (timedOutInside) own = { exitCode: null, signal: status.code === 124 ? 'SIGTERM' : 'SIGKILL' };
+    timedOutInside =
+      (status.code === 124 || status.code === 137) &&
+      Number.isFinite(timeoutSeconds) &&
+      elapsed >= timeoutSeconds - 0.05;
+    if (timedOutInside)
+      own = { exitCode: null, signal: status.code === 124 ? 'SIGTERM' : 'SIGKILL' };
   }
   const slurmExit = (): { exitCode: number | null; signal: string | null } => {
-    if (job?.exitSignal) return { exitCode: null, signal: decodeExit(128 + job.exitSignal).signal ?? `SIG${job.exitSignal}` };
+    if (job?.exitSignal)
+      return {
+        exitCode: null,
+        signal: decodeExit(128 + job.exitSignal).signal ?? `SIG${job.exitSignal}`,
+      };
     return job?.exitCode != null ? decodeExit(job.exitCode) : { exitCode: null, signal: null };
   };
 
@@ -97,7 +106,14 @@ export function mapJobState(
     case 'COMPLETED':
     case 'FAILED': {
       if (own) {
-        return { ...own, state, reason: timedOutInside ? `hard timeout of ${timeoutSeconds} s reached inside the job` : null, timedOut: timedOutInside };
+        return {
+          ...own,
+          state,
+          reason: timedOutInside
+            ? `hard timeout of ${timeoutSeconds} s reached inside the job`
+            : null,
+          timedOut: timedOutInside,
+        };
       }
       const exit = slurmExit();
       if (jobError && !started) return { ...exit, state, reason: jobError };
@@ -126,17 +142,49 @@ export function mapJobState(
         timedOut: timedOutInside,
       };
     case 'CANCELLED':
-      if (cancelledByUs) return { exitCode: null, signal: 'SIGTERM', state, reason: 'cancelled (aborted by the harness)', aborted: true };
-      return { exitCode: null, signal: 'SIGTERM', state, reason: `cancelled outside autoresearch (scancel or an administrator)${why}` };
+      if (cancelledByUs)
+        return {
+          exitCode: null,
+          signal: 'SIGTERM',
+          state,
+          reason: 'cancelled (aborted by the harness)',
+          aborted: true,
+        };
+      return {
+        exitCode: null,
+        signal: 'SIGTERM',
+        state,
+        reason: `cancelled outside autoresearch (scancel or an administrator)${why}`,
+      };
     case 'NODE_FAIL':
     case 'BOOT_FAIL':
-      return { exitCode: null, signal: null, state, reason: `the node failed${job.nodeList ? ` (${job.nodeList})` : ''}${why}` };
+      return {
+        exitCode: null,
+        signal: null,
+        state,
+        reason: `the node failed${job.nodeList ? ` (${job.nodeList})` : ''}${why}`,
+      };
     case 'PREEMPTED':
-      return { exitCode: null, signal: 'SIGTERM', state, reason: `preempted by a higher-priority job${why}` };
+      return {
+        exitCode: null,
+        signal: 'SIGTERM',
+        state,
+        reason: `preempted by a higher-priority job${why}`,
+      };
     case 'DEADLINE':
-      return { exitCode: null, signal: 'SIGTERM', state, reason: `the job's deadline passed${why}` };
+      return {
+        exitCode: null,
+        signal: 'SIGTERM',
+        state,
+        reason: `the job's deadline passed${why}`,
+      };
     default:
-      return { ...(own ?? slurmExit()), state, reason: `job ended in state ${state}${why}`, aborted: cancelledByUs && state !== 'COMPLETED' };
+      return {
+        ...(own ?? slurmExit()),
+        state,
+        reason: `job ended in state ${state}${why}`,
+        aborted: cancelledByUs && state !== 'COMPLETED',
+      };
   }
 }
 
@@ -151,25 +199,41 @@ export interface ResultParts extends Outcome {
 }
 
 /** The result of a job (`jobId` null: never submitted); `config` is `scontrol show config`. */
-export function jobResult(spec: ExperimentSpec, config: Map<string, string>, jobId: string | null, submittedAt: number, o: ResultParts): SlurmExecutionResult {
+export function jobResult(
+  spec: ExperimentSpec,
+  config: Map<string, string>,
+  jobId: string | null,
+  submittedAt: number,
+  o: ResultParts,
+): SlurmExecutionResult {
   const job = o.job ?? null;
   const status = o.status ?? null;
   const startedAt = status?.startMs ?? o.startedMs ?? job?.startTime ?? submittedAt;
   let wallSeconds = 0;
-  if (status?.startMs != null && status.endMs != null) wallSeconds = (status.endMs - status.startMs) / 1000;
-  else if (job?.startTime != null && job.endTime != null) wallSeconds = Math.max(0, (job.endTime - job.startTime) / 1000);
+  if (status?.startMs != null && status.endMs != null)
+    wallSeconds = (status.endMs - status.startMs) / 1000;
+  else if (job?.startTime != null && job.endTime != null)
+    wallSeconds = Math.max(0, (job.endTime - job.startTime) / 1000);
   const queueStart = job?.submitTime ?? submittedAt;
-  const queueSeconds = job?.startTime != null ? Math.max(0, (job.startTime - queueStart) / 1000) : null;
+  const queueSeconds =
+    job?.startTime != null ? Math.max(0, (job.startTime - queueStart) / 1000) : null;
   const proctrack = config.get('ProctrackType') ?? '';
   const taskPlugin = config.get('TaskPlugin') ?? '';
-  const ramConstrained = taskPlugin.includes('cgroup') && (config.get('ConstrainRAMSpace') ?? 'yes').toLowerCase() !== 'no';
+  const ramConstrained =
+    taskPlugin.includes('cgroup') &&
+    (config.get('ConstrainRAMSpace') ?? 'yes').toLowerCase() !== 'no';
   let limitsApplied: LimitsApplied | undefined;
   if (spec.limits) {
     limitsApplied = {
       memory: spec.limits.memoryBytes !== undefined && ramConstrained ? 'cgroup' : null,
       processes: null,
       // The sandbox's own network namespace (bwrap --unshare-net), on the node.
-      network: spec.limits.network === false && spec.seal?.isolatesNetwork === true && spec.seal.prefix.length > 0 ? 'netns' : null,
+      network:
+        spec.limits.network === false &&
+        spec.seal?.isolatesNetwork === true &&
+        spec.seal.prefix.length > 0
+          ? 'netns'
+          : null,
     };
   }
   return {

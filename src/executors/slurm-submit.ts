@@ -30,7 +30,13 @@ export function jobOptions(o: JobOptions, time: string | undefined): string[] {
   ];
 }
 
-const lastLine = (s: string): string => s.trim().split('\n').filter(Boolean).at(-1)?.replace(/^sbatch: (error|fatal): /, '') ?? '';
+const lastLine = (s: string): string =>
+  s
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .at(-1)
+    ?.replace(/^sbatch: (error|fatal): /, '') ?? '';
 
 /** sbatch said no (or gave no job id): worth another try, unlike a client that cannot start. */
 class Refused extends Error {}
@@ -40,21 +46,36 @@ class Refused extends Error {}
  * a night's run. A submission still refused after the last attempt ends the run with the reason
  * (the experiment is run again on resume). Returns the job id; null when aborted while waiting.
  */
-export async function submitJob(slurm: SlurmCommand, args: string[], delays: number[], signal?: AbortSignal): Promise<string | null> {
+export async function submitJob(
+  slurm: SlurmCommand,
+  args: string[],
+  delays: number[],
+  signal?: AbortSignal,
+): Promise<string | null> {
   const submit = async () => {
     const r = await slurm('sbatch', args);
     const jobId = /^(\d+)/.exec(r.stdout.trim())?.[1];
     if (r.code === 0 && jobId) return jobId;
-    throw new Refused((r.stderr || r.stdout).trim().split('\n').filter(Boolean).at(-1) ?? `exit ${r.code ?? 'killed'}`);
+    throw new Refused(
+      (r.stderr || r.stdout).trim().split('\n').filter(Boolean).at(-1) ??
+        `exit ${r.code ?? 'killed'}`,
+    );
   };
   try {
-    return await retry(submit, { attempts: delays.length + 1, delay: delays, retryable: (e) => e instanceof Refused, signal });
+    return await retry(submit, {
+      attempts: delays.length + 1,
+      delay: delays,
+      retryable: (e) => e instanceof Refused,
+      signal,
+    });
   } catch (e) {
     if (signal?.aborted) return null;
     if (!(e instanceof RetryFailure)) throw e;
     if (!(e.cause instanceof Refused)) throw e.cause;
-    throw new UserError(`sbatch refused the experiment ${e.attempts} times, the last one with: ${e.cause.message}`,
-      'check the cluster (scontrol ping, sinfo) and the `slurm:` options in program.md, then run the same command again to resume');
+    throw new UserError(
+      `sbatch refused the experiment ${e.attempts} times, the last one with: ${e.cause.message}`,
+      'check the cluster (scontrol ping, sinfo) and the `slurm:` options in program.md, then run the same command again to resume',
+    );
   }
 }
 
@@ -64,16 +85,22 @@ export async function checkCluster(slurm: SlurmCommand, options: string[]): Prom
   try {
     ping = await slurm('scontrol', ['ping']);
   } catch (e) {
-    throw new UserError(`executor: slurm, but ${(e as Error).message.replace(/^SlurmExecutor: /, '')}`,
-      'install the Slurm client tools here (Debian: apt-get install slurm-client), or start the run where sbatch works');
+    throw new UserError(
+      `executor: slurm, but ${(e as Error).message.replace(/^SlurmExecutor: /, '')}`,
+      'install the Slurm client tools here (Debian: apt-get install slurm-client), or start the run where sbatch works',
+    );
   }
   if (ping.code !== 0 || !/\bUP\b/.test(ping.stdout)) {
-    throw new UserError(`the Slurm controller does not answer: ${lastLine(ping.stderr || ping.stdout) || `scontrol ping exited ${ping.code}`}`,
-      'check that slurmctld runs and that SLURM_CONF (or /etc/slurm/slurm.conf) points at its configuration: scontrol ping');
+    throw new UserError(
+      `the Slurm controller does not answer: ${lastLine(ping.stderr || ping.stdout) || `scontrol ping exited ${ping.code}`}`,
+      'check that slurmctld runs and that SLURM_CONF (or /etc/slurm/slurm.conf) points at its configuration: scontrol ping',
+    );
   }
   const test = await slurm('sbatch', ['--test-only', ...options, '--wrap=true']);
   if (test.code !== 0) {
-    throw new UserError(`sbatch does not accept the job options from program.md: ${lastLine(test.stderr || test.stdout)}`,
-      'fix `slurm:` (partition, gres, account, time, sbatch) in program.md; sbatch --test-only shows what the cluster accepts');
+    throw new UserError(
+      `sbatch does not accept the job options from program.md: ${lastLine(test.stderr || test.stdout)}`,
+      'fix `slurm:` (partition, gres, account, time, sbatch) in program.md; sbatch --test-only shows what the cluster accepts',
+    );
   }
 }

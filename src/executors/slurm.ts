@@ -39,7 +39,17 @@ import {
   type CommandResult,
 } from './slurm-cli.js';
 import { jobResult, mapJobState, type SlurmExecutionResult } from './slurm-state.js';
-import { finalizeLog, jobPaths, type JobPaths, type JobStatus, readJobError, readScannedMetrics, readStarted, readStatus, renderParams } from './slurm-job.js';
+import {
+  finalizeLog,
+  jobPaths,
+  type JobPaths,
+  type JobStatus,
+  readJobError,
+  readScannedMetrics,
+  readStarted,
+  readStatus,
+  renderParams,
+} from './slurm-job.js';
 import { JOB_SCRIPT } from './slurm-script.js';
 import { sleep } from '../util/sleep.js';
 
@@ -82,7 +92,8 @@ function sanitizeBytes(value: number, fallback: number): number {
   return Math.max(0, Math.floor(value));
 }
 
-type Query = { kind: 'found'; info: JobInfo } | { kind: 'gone' } | { kind: 'error'; message: string };
+type Query =
+  { kind: 'found'; info: JobInfo } | { kind: 'gone' } | { kind: 'error'; message: string };
 
 export class SlurmExecutor implements Executor {
   readonly name = 'slurm';
@@ -117,7 +128,8 @@ export class SlurmExecutor implements Executor {
   async run(spec: ExperimentSpec, signal?: AbortSignal): Promise<SlurmExecutionResult> {
     // Nonsensical limits, a missing cwd and an unwritable log are harness bugs: reject at once.
     if (spec.limits) validateLimits(spec.limits);
-    if (!fs.existsSync(spec.cwd)) throw new Error(`SlurmExecutor: working directory does not exist: ${spec.cwd}`);
+    if (!fs.existsSync(spec.cwd))
+      throw new Error(`SlurmExecutor: working directory does not exist: ${spec.cwd}`);
     const paths = jobPaths(spec.logPath);
     fs.rmSync(paths.dir, { recursive: true, force: true });
     fs.mkdirSync(paths.dir, { recursive: true });
@@ -134,7 +146,10 @@ export class SlurmExecutor implements Executor {
     }
 
     const timeout = spec.timeoutSeconds;
-    const grace = Number.isFinite(spec.killGraceSeconds) && spec.killGraceSeconds > 0 ? spec.killGraceSeconds : 0.01;
+    const grace =
+      Number.isFinite(spec.killGraceSeconds) && spec.killGraceSeconds > 0
+        ? spec.killGraceSeconds
+        : 0.01;
     fs.writeFileSync(paths.script, JOB_SCRIPT, { mode: 0o700 });
     fs.writeFileSync(
       paths.params,
@@ -153,16 +168,36 @@ export class SlurmExecutor implements Executor {
       { mode: 0o600 },
     );
 
-    const args = ['--parsable', `--job-name=${jobName(spec)}`, `--output=${paths.slurmOut}`, `--chdir=${paths.dir}`, '--export=NONE'];
-    const time = this.options.time ?? (Number.isFinite(timeout) ? String(Math.ceil((Math.max(timeout, 0) + grace) / 60) + 1) : undefined);
+    const args = [
+      '--parsable',
+      `--job-name=${jobName(spec)}`,
+      `--output=${paths.slurmOut}`,
+      `--chdir=${paths.dir}`,
+      '--export=NONE',
+    ];
+    const time =
+      this.options.time ??
+      (Number.isFinite(timeout)
+        ? String(Math.ceil((Math.max(timeout, 0) + grace) / 60) + 1)
+        : undefined);
     args.push(...jobOptions(this.options, time));
-    if (spec.limits?.memoryBytes !== undefined) args.push(`--mem=${Math.ceil(spec.limits.memoryBytes / 2 ** 20)}M`);
+    if (spec.limits?.memoryBytes !== undefined)
+      args.push(`--mem=${Math.ceil(spec.limits.memoryBytes / 2 ** 20)}M`);
     args.push(paths.script, paths.dir);
 
-    const jobId = await submitJob((command, a) => this.slurm(command, a), args, this.options.submitRetryMs ?? SUBMIT_RETRY_MS, signal);
+    const jobId = await submitJob(
+      (command, a) => this.slurm(command, a),
+      args,
+      this.options.submitRetryMs ?? SUBMIT_RETRY_MS,
+      signal,
+    );
     if (jobId === null) {
       finalizeLog(paths, spec.logPath, 0, null);
-      return jobResult(spec, config, null, submittedAt, { state: 'NOT_SUBMITTED', reason: 'aborted before the job was submitted', aborted: true });
+      return jobResult(spec, config, null, submittedAt, {
+        state: 'NOT_SUBMITTED',
+        reason: 'aborted before the job was submitted',
+        aborted: true,
+      });
     }
     spec.onStart?.({ jobId });
     return this.follow(jobId, spec, paths, config, submittedAt, signal);
@@ -170,19 +205,28 @@ export class SlurmExecutor implements Executor {
 
   /** Before a run: the controller answers, and sbatch accepts the job options. */
   check(): Promise<void> {
-    return checkCluster((command, args) => this.slurm(command, args, 30_000), jobOptions(this.options, this.options.time ?? '1'));
+    return checkCluster(
+      (command, args) => this.slurm(command, args, 30_000),
+      jobOptions(this.options, this.options.time ?? '1'),
+    );
   }
 
   async killLeftovers(handle: ProcessHandle, marker: Record<string, string>): Promise<number> {
     const jobId = handle.jobId;
     if (!jobId) return 0;
     const q = await this.queryJob(jobId);
-    if (q.kind === 'error') throw new Error(`SlurmExecutor: cannot look up job ${jobId}: ${q.message}`);
+    if (q.kind === 'error')
+      throw new Error(`SlurmExecutor: cannot look up job ${jobId}: ${q.message}`);
     if (q.kind === 'gone' || isTerminalState(q.info.state)) return 0;
     // Job ids can be reused (a controller reset): only cancel what is visibly ours.
     const expected = marker.AUTORESEARCH_EXPERIMENT_ID;
     const name = q.info.name ?? '';
-    if (expected !== undefined ? name !== `autoresearch-${expected}` : !name.startsWith('autoresearch-')) return 0;
+    if (
+      expected !== undefined
+        ? name !== `autoresearch-${expected}`
+        : !name.startsWith('autoresearch-')
+    )
+      return 0;
     const completing = baseState(q.info.state) === 'COMPLETING';
     if (!completing) await this.slurm('scancel', [jobId], 30_000);
     const config = await this.config();
@@ -196,13 +240,18 @@ export class SlurmExecutor implements Executor {
     return completing ? 0 : 1;
   }
 
-  async reattach(handle: ProcessHandle, spec: ExperimentSpec, signal?: AbortSignal): Promise<SlurmExecutionResult | null> {
+  async reattach(
+    handle: ProcessHandle,
+    spec: ExperimentSpec,
+    signal?: AbortSignal,
+  ): Promise<SlurmExecutionResult | null> {
     const jobId = handle.jobId;
     if (!jobId) return null;
     const paths = jobPaths(spec.logPath);
     const config = await this.config();
     const q = await this.queryJob(jobId);
-    if (q.kind === 'error') throw new Error(`SlurmExecutor: cannot look up job ${jobId}: ${q.message}`);
+    if (q.kind === 'error')
+      throw new Error(`SlurmExecutor: cannot look up job ${jobId}: ${q.message}`);
     if (q.kind === 'found') {
       // A reused id (the controller was reset) belongs to another job.
       if (q.info.name !== jobName(spec)) return null;
@@ -211,7 +260,10 @@ export class SlurmExecutor implements Executor {
     const status = readStatus(paths.status);
     const started = readStarted(paths.started);
     const record = await this.lookupFinished(jobId, config);
-    const ours = status?.jobId === jobId || started?.jobId === jobId || (record !== null && record.name === jobName(spec));
+    const ours =
+      status?.jobId === jobId ||
+      started?.jobId === jobId ||
+      (record !== null && record.name === jobName(spec));
     if (!ours) return null;
     return this.follow(jobId, spec, paths, config, record?.submitTime ?? Date.now(), signal);
   }
@@ -223,14 +275,32 @@ export class SlurmExecutor implements Executor {
       return info ? { kind: 'found', info } : { kind: 'gone' };
     }
     if (/invalid job id/i.test(r.stderr + r.stdout)) return { kind: 'gone' };
-    return { kind: 'error', message: (r.stderr || r.stdout).trim() || `scontrol exited with ${r.code ?? 'a signal'}` };
+    return {
+      kind: 'error',
+      message: (r.stderr || r.stdout).trim() || `scontrol exited with ${r.code ?? 'a signal'}`,
+    };
   }
 
   /** The final record of a job the controller no longer knows: sacct, else the jobcomp file. */
-  private async lookupFinished(jobId: string, config: Map<string, string>): Promise<JobInfo | null> {
+  private async lookupFinished(
+    jobId: string,
+    config: Map<string, string>,
+  ): Promise<JobInfo | null> {
     const storage = config.get('AccountingStorageType') ?? '';
     if (storage !== '' && !storage.endsWith('/none')) {
-      const r = await this.slurm('sacct', ['-X', '-n', '-P', '-j', jobId, '-o', 'JobID,JobName,State,ExitCode,Submit,Start,End,NodeList'], 30_000);
+      const r = await this.slurm(
+        'sacct',
+        [
+          '-X',
+          '-n',
+          '-P',
+          '-j',
+          jobId,
+          '-o',
+          'JobID,JobName,State,ExitCode,Submit,Start,End,NodeList',
+        ],
+        30_000,
+      );
       const info = r.code === 0 ? parseSacct(r.stdout, jobId) : null;
       if (info) return info;
     }
@@ -243,7 +313,11 @@ export class SlurmExecutor implements Executor {
   }
 
   private async sstatPeak(jobId: string): Promise<number | null> {
-    const r = await this.slurm('sstat', ['-n', '-P', '-a', '-j', jobId, '-o', 'MaxRSS'], 10_000).catch(() => null);
+    const r = await this.slurm(
+      'sstat',
+      ['-n', '-P', '-a', '-j', jobId, '-o', 'MaxRSS'],
+      10_000,
+    ).catch(() => null);
     if (!r || r.code !== 0) return null;
     let peak: number | null = null;
     for (const line of r.stdout.split('\n')) {
@@ -326,10 +400,23 @@ export class SlurmExecutor implements Executor {
       }
     }
     fs.mkdirSync(paths.dir, { recursive: true });
-    const totals = finalizeLog(paths, spec.logPath, Math.min(sanitizeBytes(spec.logTailBytes, 0), MAX_TAIL_BYTES), status);
+    const totals = finalizeLog(
+      paths,
+      spec.logPath,
+      Math.min(sanitizeBytes(spec.logTailBytes, 0), MAX_TAIL_BYTES),
+      status,
+    );
     const started = readStarted(paths.started);
     return jobResult(spec, config, jobId, submittedAt, {
-      ...mapJobState(final, status, started !== null, cancelSentAt > 0, spec.timeoutSeconds, jobId, readJobError(paths)),
+      ...mapJobState(
+        final,
+        status,
+        started !== null,
+        cancelSentAt > 0,
+        spec.timeoutSeconds,
+        jobId,
+        readJobError(paths),
+      ),
       job: final,
       status,
       startedMs: started?.jobId === jobId ? started.startMs : null,

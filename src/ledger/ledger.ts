@@ -6,7 +6,13 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { CommandRow, ExperimentRow, ExperimentStatus, MeasurementRow, RunRow } from './types.js';
+import type {
+  CommandRow,
+  ExperimentRow,
+  ExperimentStatus,
+  MeasurementRow,
+  RunRow,
+} from './types.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -148,7 +154,9 @@ export class Ledger {
   /** Columns added after a ledger was first written: an older ledger gains them in place, its rows kept. */
   private addMissingColumns(): void {
     for (const [table, column, decl] of ADDED_COLUMNS) {
-      const have = (this.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).some((c) => c.name === column);
+      const have = (
+        this.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>
+      ).some((c) => c.name === column);
       if (!have) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${decl}`);
     }
   }
@@ -175,7 +183,9 @@ export class Ledger {
 
   createRun(run: RunRow): void {
     const cols = Object.keys(run);
-    this.stmt(`INSERT INTO runs (${cols.join(',')}) VALUES (${cols.map((c) => '@' + c).join(',')})`).run(run);
+    this.stmt(
+      `INSERT INTO runs (${cols.join(',')}) VALUES (${cols.map((c) => '@' + c).join(',')})`,
+    ).run(run);
   }
 
   getRun(tag: string): RunRow | undefined {
@@ -189,7 +199,9 @@ export class Ledger {
   updateRun(tag: string, patch: Patch<RunRow>): void {
     const cols = Object.keys(patch);
     if (cols.length === 0) return;
-    this.stmt(`UPDATE runs SET ${cols.map((c) => `${c} = @${c}`).join(', ')}, updated_at = @__now WHERE tag = @__tag`).run({
+    this.stmt(
+      `UPDATE runs SET ${cols.map((c) => `${c} = @${c}`).join(', ')}, updated_at = @__now WHERE tag = @__tag`,
+    ).run({
       ...patch,
       __now: Date.now(),
       __tag: tag,
@@ -201,10 +213,18 @@ export class Ledger {
   /** Allocates the next id and inserts the row in one transaction (ids never collide across slots). */
   insertExperiment(row: Omit<ExperimentRow, 'id'> & { id?: number }): ExperimentRow {
     const tx = this.db.transaction(() => {
-      const id = row.id ?? ((this.stmt('SELECT MAX(id) AS m FROM experiments WHERE run_tag = ?').get(row.run_tag) as { m: number | null }).m ?? -1) + 1;
+      const id =
+        row.id ??
+        ((
+          this.stmt('SELECT MAX(id) AS m FROM experiments WHERE run_tag = ?').get(row.run_tag) as {
+            m: number | null;
+          }
+        ).m ?? -1) + 1;
       const full = { ...row, id } as ExperimentRow;
       const cols = Object.keys(full);
-      this.stmt(`INSERT INTO experiments (${cols.join(',')}) VALUES (${cols.map((c) => '@' + c).join(',')})`).run(full);
+      this.stmt(
+        `INSERT INTO experiments (${cols.join(',')}) VALUES (${cols.map((c) => '@' + c).join(',')})`,
+      ).run(full);
       return full;
     });
     return tx.immediate();
@@ -213,7 +233,9 @@ export class Ledger {
   updateExperiment(tag: string, id: number, patch: Patch<ExperimentRow>): void {
     const cols = Object.keys(patch);
     if (cols.length === 0) return;
-    this.stmt(`UPDATE experiments SET ${cols.map((c) => `${c} = @${c}`).join(', ')} WHERE run_tag = @__tag AND id = @__id`).run({
+    this.stmt(
+      `UPDATE experiments SET ${cols.map((c) => `${c} = @${c}`).join(', ')} WHERE run_tag = @__tag AND id = @__id`,
+    ).run({
       ...patch,
       __tag: tag,
       __id: id,
@@ -234,10 +256,13 @@ export class Ledger {
    * them, or the old base commit's runs would be taken for the new one's.
    */
   deleteRun(tag: string): void {
-    this.db.transaction(() => {
-      for (const table of ['commands', 'measurements', 'reruns', 'notes', 'experiments']) this.stmt(`DELETE FROM ${table} WHERE run_tag = ?`).run(tag);
-      this.stmt('DELETE FROM runs WHERE tag = ?').run(tag);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const table of ['commands', 'measurements', 'reruns', 'notes', 'experiments'])
+          this.stmt(`DELETE FROM ${table} WHERE run_tag = ?`).run(tag);
+        this.stmt('DELETE FROM runs WHERE tag = ?').run(tag);
+      })
+      .immediate();
   }
 
   // ---- commands ----
@@ -249,43 +274,61 @@ export class Ledger {
   }
 
   commandsOf(tag: string, id: number): CommandRow[] {
-    return this.stmt('SELECT * FROM commands WHERE run_tag = ? AND experiment_id = ? ORDER BY started_at').all(tag, id) as CommandRow[];
+    return this.stmt(
+      'SELECT * FROM commands WHERE run_tag = ? AND experiment_id = ? ORDER BY started_at',
+    ).all(tag, id) as CommandRow[];
   }
 
   /** What refs/autoresearch/<tag>/* should hold: every committed experiment's proposed and carried commits. */
-  candidateCommits(tag: string): Array<{ id: number; proposed: string | null; candidate: string | null; recorded: number }> {
+  candidateCommits(
+    tag: string,
+  ): Array<{ id: number; proposed: string | null; candidate: string | null; recorded: number }> {
     return this.stmt(
       "SELECT id, proposed_commit AS proposed, candidate_commit AS candidate, state = 'recorded' AS recorded FROM experiments WHERE run_tag = ? AND id > 0 AND candidate_commit IS NOT NULL",
-    ).all(tag) as Array<{ id: number; proposed: string | null; candidate: string | null; recorded: number }>;
+    ).all(tag) as Array<{
+      id: number;
+      proposed: string | null;
+      candidate: string | null;
+      recorded: number;
+    }>;
   }
 
   getExperiment(tag: string, id: number): ExperimentRow | undefined {
-    return this.stmt('SELECT * FROM experiments WHERE run_tag = ? AND id = ?').get(tag, id) as ExperimentRow | undefined;
+    return this.stmt('SELECT * FROM experiments WHERE run_tag = ? AND id = ?').get(tag, id) as
+      ExperimentRow | undefined;
   }
 
   listExperiments(tag: string): ExperimentRow[] {
-    return this.stmt('SELECT * FROM experiments WHERE run_tag = ? ORDER BY id').all(tag) as ExperimentRow[];
+    return this.stmt('SELECT * FROM experiments WHERE run_tag = ? ORDER BY id').all(
+      tag,
+    ) as ExperimentRow[];
   }
 
   /** The most recent `limit` experiments, oldest first (for briefs and progress). */
   recentExperiments(tag: string, limit: number): ExperimentRow[] {
-    const rows = this.stmt('SELECT * FROM experiments WHERE run_tag = ? ORDER BY id DESC LIMIT ?').all(tag, limit) as ExperimentRow[];
+    const rows = this.stmt(
+      'SELECT * FROM experiments WHERE run_tag = ? ORDER BY id DESC LIMIT ?',
+    ).all(tag, limit) as ExperimentRow[];
     return rows.reverse();
   }
 
   unfinishedExperiments(tag: string): ExperimentRow[] {
-    return this.stmt("SELECT * FROM experiments WHERE run_tag = ? AND state != 'recorded' ORDER BY id").all(tag) as ExperimentRow[];
+    return this.stmt(
+      "SELECT * FROM experiments WHERE run_tag = ? AND state != 'recorded' ORDER BY id",
+    ).all(tag) as ExperimentRow[];
   }
 
   /** An earlier experiment with the same tree (a duplicate candidate), if any. */
   findByTree(tag: string, tree: string, excludeId: number): ExperimentRow | undefined {
-    return this.stmt('SELECT * FROM experiments WHERE run_tag = ? AND tree = ? AND id != ? ORDER BY id LIMIT 1').get(tag, tree, excludeId) as
-      | ExperimentRow
-      | undefined;
+    return this.stmt(
+      'SELECT * FROM experiments WHERE run_tag = ? AND tree = ? AND id != ? ORDER BY id LIMIT 1',
+    ).get(tag, tree, excludeId) as ExperimentRow | undefined;
   }
 
   countByStatus(tag: string): Partial<Record<ExperimentStatus, number>> {
-    const rows = this.stmt("SELECT status, COUNT(*) AS n FROM experiments WHERE run_tag = ? AND state = 'recorded' AND id > 0 GROUP BY status").all(tag) as {
+    const rows = this.stmt(
+      "SELECT status, COUNT(*) AS n FROM experiments WHERE run_tag = ? AND state = 'recorded' AND id > 0 GROUP BY status",
+    ).all(tag) as {
       status: ExperimentStatus;
       n: number;
     }[];
@@ -302,9 +345,18 @@ export class Ledger {
 
   // ---- measurements (every run of a commit: repeats, re-measures of the incumbent) ----
 
-  addMeasurement(m: Omit<MeasurementRow, 'id' | 'seq' | 'measured_at' | 'machine_json'> & { machine_json?: string | null }): MeasurementRow {
+  addMeasurement(
+    m: Omit<MeasurementRow, 'id' | 'seq' | 'measured_at' | 'machine_json'> & {
+      machine_json?: string | null;
+    },
+  ): MeasurementRow {
     const tx = this.db.transaction(() => {
-      const seq = ((this.stmt('SELECT MAX(seq) AS m FROM measurements WHERE run_tag = ? AND experiment_id = ?').get(m.run_tag, m.experiment_id) as { m: number | null }).m ?? -1) + 1;
+      const seq =
+        ((
+          this.stmt(
+            'SELECT MAX(seq) AS m FROM measurements WHERE run_tag = ? AND experiment_id = ?',
+          ).get(m.run_tag, m.experiment_id) as { m: number | null }
+        ).m ?? -1) + 1;
       const row = { ...m, machine_json: m.machine_json ?? null, seq, measured_at: Date.now() };
       const info = this.stmt(
         'INSERT INTO measurements (run_tag, experiment_id, seq, during_id, commit_sha, slot, value, metrics_json, exit_code, wall_seconds, peak_memory_bytes, log_path, measured_at, machine_json) VALUES (@run_tag, @experiment_id, @seq, @during_id, @commit_sha, @slot, @value, @metrics_json, @exit_code, @wall_seconds, @peak_memory_bytes, @log_path, @measured_at, @machine_json)',
@@ -316,7 +368,9 @@ export class Ledger {
 
   /** Measurements of an experiment, optionally only those of one commit (a re-based keep is a new commit). */
   measurementsOf(tag: string, experimentId: number, commit?: string): MeasurementRow[] {
-    const rows = this.stmt('SELECT rowid AS id, * FROM measurements WHERE run_tag = ? AND experiment_id = ? ORDER BY seq').all(tag, experimentId) as MeasurementRow[];
+    const rows = this.stmt(
+      'SELECT rowid AS id, * FROM measurements WHERE run_tag = ? AND experiment_id = ? ORDER BY seq',
+    ).all(tag, experimentId) as MeasurementRow[];
     return commit ? rows.filter((r) => r.commit_sha === commit) : rows;
   }
 
@@ -333,7 +387,9 @@ export class Ledger {
    * incumbent's re-measures), in the order they were measured: the judgement's sequence.
    */
   measurementsDuring(tag: string, duringId: number): MeasurementRow[] {
-    return this.stmt('SELECT rowid AS id, * FROM measurements WHERE run_tag = ? AND during_id = ? ORDER BY rowid').all(tag, duringId) as MeasurementRow[];
+    return this.stmt(
+      'SELECT rowid AS id, * FROM measurements WHERE run_tag = ? AND during_id = ? ORDER BY rowid',
+    ).all(tag, duringId) as MeasurementRow[];
   }
 
   /**
@@ -341,7 +397,16 @@ export class Ledger {
    * than once (only those can tell the noise of a paired difference), oldest first, each with
    * the commits it was judged on.
    */
-  recentJudgements(tag: string, exceptId: number, limit: number): Array<{ id: number; candidate: string | null; incumbent: string | null; runs: MeasurementRow[] }> {
+  recentJudgements(
+    tag: string,
+    exceptId: number,
+    limit: number,
+  ): Array<{
+    id: number;
+    candidate: string | null;
+    incumbent: string | null;
+    runs: MeasurementRow[];
+  }> {
     const ids = (
       this.stmt(
         'SELECT during_id AS id FROM measurements WHERE run_tag = ? AND during_id > 0 AND during_id != ? GROUP BY during_id HAVING COUNT(*) > 1 ORDER BY MAX(rowid) DESC LIMIT ?',
@@ -349,7 +414,12 @@ export class Ledger {
     ).map((r) => r.id);
     return ids.reverse().map((id) => {
       const e = this.getExperiment(tag, id);
-      return { id, candidate: e?.candidate_commit ?? null, incumbent: e?.incumbent_commit ?? null, runs: this.measurementsDuring(tag, id) };
+      return {
+        id,
+        candidate: e?.candidate_commit ?? null,
+        incumbent: e?.incumbent_commit ?? null,
+        runs: this.measurementsDuring(tag, id),
+      };
     });
   }
 
@@ -359,30 +429,41 @@ export class Ledger {
       'SELECT commit_sha AS experiment_id, value FROM measurements WHERE run_tag = ? AND value IS NOT NULL AND commit_sha IN (SELECT commit_sha FROM measurements WHERE run_tag = ? AND value IS NOT NULL GROUP BY commit_sha HAVING COUNT(*) > 1) ORDER BY commit_sha, seq',
     ).all(tag, tag) as { experiment_id: string; value: number }[];
     const groups = new Map<string, number[]>();
-    for (const r of rows) groups.set(r.experiment_id, [...(groups.get(r.experiment_id) ?? []), r.value]);
+    for (const r of rows)
+      groups.set(r.experiment_id, [...(groups.get(r.experiment_id) ?? []), r.value]);
     return [...groups.values()];
   }
 
   /** The kept experiment whose commit this is (what a candidate was re-based onto), if any. */
   keptIdOf(tag: string, commit: string): number | null {
-    const row = this.stmt("SELECT id FROM experiments WHERE run_tag = ? AND candidate_commit = ? AND status = 'keep' ORDER BY id DESC LIMIT 1").get(tag, commit) as { id: number } | undefined;
+    const row = this.stmt(
+      "SELECT id FROM experiments WHERE run_tag = ? AND candidate_commit = ? AND status = 'keep' ORDER BY id DESC LIMIT 1",
+    ).get(tag, commit) as { id: number } | undefined;
     return row?.id ?? null;
   }
 
   /** Kept experiments in the order they were kept (the branch's history). */
   keptExperiments(tag: string): ExperimentRow[] {
-    return this.stmt("SELECT * FROM experiments WHERE run_tag = ? AND status = 'keep' AND state = 'recorded' ORDER BY recorded_at, id").all(tag) as ExperimentRow[];
+    return this.stmt(
+      "SELECT * FROM experiments WHERE run_tag = ? AND status = 'keep' AND state = 'recorded' ORDER BY recorded_at, id",
+    ).all(tag) as ExperimentRow[];
   }
 
   /** Asks the loop to measure an experiment's commit once more (to check it reproduces). */
   requestRerun(tag: string, experimentId: number): void {
-    this.stmt('INSERT INTO reruns (run_tag, experiment_id, requested_at) VALUES (?, ?, ?)').run(tag, experimentId, Date.now());
+    this.stmt('INSERT INTO reruns (run_tag, experiment_id, requested_at) VALUES (?, ?, ?)').run(
+      tag,
+      experimentId,
+      Date.now(),
+    );
   }
 
   /** Claims the oldest pending re-run request, if any (one slot takes it). */
   takeRerun(tag: string): number | null {
     const tx = this.db.transaction(() => {
-      const row = this.stmt('SELECT rowid AS r, experiment_id FROM reruns WHERE run_tag = ? AND done_at IS NULL ORDER BY requested_at, rowid LIMIT 1').get(tag) as { r: number; experiment_id: number } | undefined;
+      const row = this.stmt(
+        'SELECT rowid AS r, experiment_id FROM reruns WHERE run_tag = ? AND done_at IS NULL ORDER BY requested_at, rowid LIMIT 1',
+      ).get(tag) as { r: number; experiment_id: number } | undefined;
       if (!row) return null;
       this.stmt('UPDATE reruns SET done_at = ? WHERE rowid = ?').run(Date.now(), row.r);
       return row.experiment_id;
@@ -392,11 +473,19 @@ export class Ledger {
 
   /** A steering note from the human: it goes into every following brief. */
   addNote(tag: string, text: string): void {
-    this.stmt('INSERT INTO notes (run_tag, created_at, text) VALUES (?, ?, ?)').run(tag, Date.now(), text);
+    this.stmt('INSERT INTO notes (run_tag, created_at, text) VALUES (?, ?, ?)').run(
+      tag,
+      Date.now(),
+      text,
+    );
   }
 
   notes(tag: string): string[] {
-    return (this.stmt('SELECT text FROM notes WHERE run_tag = ? ORDER BY created_at, rowid').all(tag) as { text: string }[]).map((n) => n.text);
+    return (
+      this.stmt('SELECT text FROM notes WHERE run_tag = ? ORDER BY created_at, rowid').all(tag) as {
+        text: string;
+      }[]
+    ).map((n) => n.text);
   }
 
   /** What the agent has cost this run so far (tokens are input + output). */
@@ -427,7 +516,9 @@ export class Ledger {
   /** How many of the latest recorded proposals have `status`; interrupted ones neither count nor break the run. */
   private trailing(tag: string, status: ExperimentStatus): number {
     // Read lazily from the newest: the loop asks before every proposal, and the run may be long.
-    const rows = this.stmt("SELECT status FROM experiments WHERE run_tag = ? AND state = 'recorded' AND id > 0 AND status != 'interrupted' ORDER BY id DESC").iterate(tag) as IterableIterator<{
+    const rows = this.stmt(
+      "SELECT status FROM experiments WHERE run_tag = ? AND state = 'recorded' AND id > 0 AND status != 'interrupted' ORDER BY id DESC",
+    ).iterate(tag) as IterableIterator<{
       status: ExperimentStatus;
     }>;
     let n = 0;

@@ -43,14 +43,19 @@ export function resultsTsvLine(e: ExperimentRow): string | null {
   const status = e.status ? STATUS[e.status] : undefined;
   if (e.state !== 'recorded' || !status) return null;
   const commit = (e.candidate_commit ?? e.parent_commit).slice(0, 7);
-  const value = e.primary_value !== null && Number.isFinite(e.primary_value) ? e.primary_value.toFixed(6) : '0.000000';
+  const value =
+    e.primary_value !== null && Number.isFinite(e.primary_value)
+      ? e.primary_value.toFixed(6)
+      : '0.000000';
   const title = (e.title ?? '').replace(/[\t\r\n]+/g, ' ');
   const description = status === e.status ? title : `${e.status}: ${title}`;
   return `${commit}\t${value}\t${memoryGb(e).toFixed(1)}\t${status}\t${description}`;
 }
 
 export function renderResultsTsv(metric: string, rows: ExperimentRow[]): string {
-  const ordered = [...rows].sort((a, b) => (a.recorded_at ?? 0) - (b.recorded_at ?? 0) || a.id - b.id);
+  const ordered = [...rows].sort(
+    (a, b) => (a.recorded_at ?? 0) - (b.recorded_at ?? 0) || a.id - b.id,
+  );
   const lines = [`commit\t${metric}\tmemory_gb\tstatus\tdescription`];
   for (const e of ordered) {
     const line = resultsTsvLine(e);

@@ -1,7 +1,8 @@
 /** Rows of the ledger, in the domain's words. */
 
 /** Where an experiment is in its lifecycle; persisted at each step so `kill -9` loses nothing. */
-export type ExperimentState = 'proposing' | 'committed' | 'running' | 'measured' | 'decided' | 'recorded';
+export type ExperimentState =
+  'proposing' | 'committed' | 'running' | 'measured' | 'decided' | 'recorded';
 
 /**
  * The outcome. keep/discard come from the Policy; crash/timeout from the run; invalid when a rule
@@ -9,7 +10,8 @@ export type ExperimentState = 'proposing' | 'committed' | 'running' | 'measured'
  * failed when the agent could not produce a proposal; interrupted when the harness stopped while
  * the agent was still proposing.
  */
-export type ExperimentStatus = 'keep' | 'discard' | 'crash' | 'timeout' | 'invalid' | 'skipped' | 'failed' | 'interrupted';
+export type ExperimentStatus =
+  'keep' | 'discard' | 'crash' | 'timeout' | 'invalid' | 'skipped' | 'failed' | 'interrupted';
 
 export type Goal = 'minimize' | 'maximize';
 

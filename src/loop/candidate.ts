@@ -14,14 +14,31 @@ import { parseConstraint, violatedConstraint } from './constraints.js';
 import type { RunContext } from './context.js';
 import { carryAndCompare, dropCarried, settleCarried, type PendingKeep } from './carry.js';
 import { crashPoint } from './crash-point.js';
-import { awaitRuns, backToCommitted, keep, measured, record, recordBaseline, remeasured, startRunning } from './lifecycle.js';
+import {
+  awaitRuns,
+  backToCommitted,
+  keep,
+  measured,
+  record,
+  recordBaseline,
+  remeasured,
+  startRunning,
+} from './lifecycle.js';
 import { verifyRefs } from './refs.js';
 import { measureOnce, runSideCommand } from './measurement.js';
 import { watchDrift } from './drift-watch.js';
 import { currentSequence, judgementHistory } from './judgement.js';
-import { checkPrimary, describeRefusal, type MetricRefusal, type ParsedMetrics } from '../metrics/parse.js';
+import {
+  checkPrimary,
+  describeRefusal,
+  type MetricRefusal,
+  type ParsedMetrics,
+} from '../metrics/parse.js';
 
-const sd = (xs: number[]) => (xs.length < 2 ? null : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+const sd = (xs: number[]) =>
+  xs.length < 2
+    ? null
+    : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
 
 /**
  * The measured values of one commit of an experiment. A re-based keep that was verified has
@@ -35,7 +52,14 @@ function values(ctx: RunContext, id: number, commit: string): number[] {
 }
 
 function execPatch(exec: ExecutionResult): Partial<ExperimentRow> {
-  return { exit_code: exec.exitCode, signal: exec.signal, wall_seconds: exec.wallSeconds, peak_memory_bytes: exec.peakMemoryBytes, output_bytes: exec.outputBytes, finished_at: Date.now() };
+  return {
+    exit_code: exec.exitCode,
+    signal: exec.signal,
+    wall_seconds: exec.wallSeconds,
+    peak_memory_bytes: exec.peakMemoryBytes,
+    output_bytes: exec.outputBytes,
+    finished_at: Date.now(),
+  };
 }
 
 /** The experiment during which this commit was last measured (its age, for drift). */
@@ -44,7 +68,13 @@ function lastMeasuredDuring(ctx: RunContext, id: number): number {
 }
 
 /** Re-derives an experiment's value (the mean), n and spread from its measurements. */
-function updateStats(ctx: RunContext, id: number, commit: string, exec?: ExecutionResult, metricsJson?: string): number {
+function updateStats(
+  ctx: RunContext,
+  id: number,
+  commit: string,
+  exec?: ExecutionResult,
+  metricsJson?: string,
+): number {
   const vs = values(ctx, id, commit);
   ctx.ledger.updateExperiment(ctx.run.tag, id, {
     primary_value: mean(vs),
@@ -54,15 +84,24 @@ function updateStats(ctx: RunContext, id: number, commit: string, exec?: Executi
     ...(metricsJson ? { metrics_json: metricsJson } : {}),
   });
   remeasured(ctx, id);
-  if (id === ctx.incumbent.experimentId && commit === ctx.incumbent.commit) ctx.incumbent = { ...ctx.incumbent, value: mean(vs) };
+  if (id === ctx.incumbent.experimentId && commit === ctx.incumbent.commit)
+    ctx.incumbent = { ...ctx.incumbent, value: mean(vs) };
   return mean(vs);
 }
 
 /** Protected files, then the cheap checks: true when the candidate may run. */
-async function preflight(ctx: RunContext, row: ExperimentRow, wt: Worktree, slot: number): Promise<boolean | 'aborted'> {
+async function preflight(
+  ctx: RunContext,
+  row: ExperimentRow,
+  wt: Worktree,
+  slot: number,
+): Promise<boolean | 'aborted'> {
   const before = tamperedFiles(ctx.protectedHashes, join(wt.path, ctx.programDir));
   if (before.length > 0) {
-    record(ctx, row.id, 'invalid', { reason: `protected files differ from the start of the run: ${before.join(', ')}`, finished_at: Date.now() });
+    record(ctx, row.id, 'invalid', {
+      reason: `protected files differ from the start of the run: ${before.join(', ')}`,
+      finished_at: Date.now(),
+    });
     return false;
   }
   if (ctx.ledger.measurementsOf(ctx.run.tag, row.id).length > 0) return true; // checks passed before a crash
@@ -91,22 +130,42 @@ export async function measureBaseline(ctx: RunContext, wt: Worktree): Promise<vo
     const missing = ctx.program.config.repeats.baseline - values(ctx, 0, base).length;
     if (missing <= 0) break;
     const slots = Array.from({ length: Math.min(missing, ctx.limits.slots) }, (_, slot) => slot);
-    const runs = await Promise.all(slots.map((slot) => measureOnce(ctx, { experimentId: 0, commit: base }, 0, slot === 0 ? wt : new Worktree(ctx.paths.repo, ctx.paths.slot(slot)), slot)));
-    if (runs.some((m) => m.kind === 'aborted' || m.kind === 'cancelled')) return backToCommitted(ctx, 0);
+    const runs = await Promise.all(
+      slots.map((slot) =>
+        measureOnce(
+          ctx,
+          { experimentId: 0, commit: base },
+          0,
+          slot === 0 ? wt : new Worktree(ctx.paths.repo, ctx.paths.slot(slot)),
+          slot,
+        ),
+      ),
+    );
+    if (runs.some((m) => m.kind === 'aborted' || m.kind === 'cancelled'))
+      return backToCommitted(ctx, 0);
     for (const m of runs) {
       if (m.kind === 'crash' || m.kind === 'timeout' || m.kind === 'invalid') {
-        record(ctx, 0, m.kind, { ...execPatch(m.exec), metrics_json: JSON.stringify(m.metrics), reason: m.reason });
+        record(ctx, 0, m.kind, {
+          ...execPatch(m.exec),
+          metrics_json: JSON.stringify(m.metrics),
+          reason: m.reason,
+        });
         return;
       }
     }
     // Slot 0's run is the one whose output the holdout and the brief read.
     const first = runs[0]!;
-    if (first.kind === 'measured') updateStats(ctx, 0, base, first.exec, first.row.metrics_json ?? undefined);
+    if (first.kind === 'measured')
+      updateStats(ctx, 0, base, first.exec, first.row.metrics_json ?? undefined);
   }
   const vs = values(ctx, 0, base);
   const value = mean(vs);
   const spread = sd(vs);
-  recordBaseline(ctx, value, `baseline: ${Number(value.toPrecision(7))}${spread !== null ? ` +- ${Number(spread.toPrecision(2))}` : ''}, n=${vs.length}`);
+  recordBaseline(
+    ctx,
+    value,
+    `baseline: ${Number(value.toPrecision(7))}${spread !== null ? ` +- ${Number(spread.toPrecision(2))}` : ''}, n=${vs.length}`,
+  );
   await holdout(ctx, 0, wt, base, null, 0);
 }
 
@@ -131,7 +190,13 @@ const INCUMBENT_FAILURES = 2;
  * are done outside it. Every run is in the ledger the moment it is measured, so a harness killed
  * mid-judgement resumes with the run that was due.
  */
-export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: number, wt: Worktree, reattach?: ProcessHandle): Promise<void> {
+export async function runCandidate(
+  ctx: RunContext,
+  row: ExperimentRow,
+  slot: number,
+  wt: Worktree,
+  reattach?: ProcessHandle,
+): Promise<void> {
   const tag = ctx.run.tag;
   const id = row.id;
   const ok = await preflight(ctx, row, wt, slot);
@@ -150,7 +215,10 @@ export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: nu
       if (m.kind === 'ended') return;
       if (m.kind === 'failed') {
         if (++incumbentFailures >= INCUMBENT_FAILURES) {
-          record(ctx, id, 'discard', { reason: `not decided: the incumbent (experiment ${ctx.incumbent.experimentId}) failed ${incumbentFailures} times while it was re-measured beside this candidate: ${m.reason}`, finished_at: Date.now() });
+          record(ctx, id, 'discard', {
+            reason: `not decided: the incumbent (experiment ${ctx.incumbent.experimentId}) failed ${incumbentFailures} times while it was re-measured beside this candidate: ${m.reason}`,
+            finished_at: Date.now(),
+          });
           return;
         }
         break; // look again: the policy asks for the partner that is still missing
@@ -163,9 +231,17 @@ export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: nu
       due = ['candidate'];
       continue;
     }
-    const violation = violatedConstraint(constraints, JSON.parse(current.metrics_json ?? '{}') as Record<string, number>, refused);
+    const violation = violatedConstraint(
+      constraints,
+      JSON.parse(current.metrics_json ?? '{}') as Record<string, number>,
+      refused,
+    );
     if (violation) {
-      record(ctx, id, 'discard', { reason: `discarded: ${violation}`, incumbent_commit: ctx.incumbent.commit, incumbent_value: ctx.incumbent.value });
+      record(ctx, id, 'discard', {
+        reason: `discarded: ${violation}`,
+        incumbent_commit: ctx.incumbent.commit,
+        incumbent_value: ctx.incumbent.value,
+      });
       return;
     }
     const look = await lookAt(ctx, current, slot);
@@ -185,14 +261,27 @@ export async function runCandidate(ctx: RunContext, row: ExperimentRow, slot: nu
  * carried onto the current one outside the lock (git, maybe the agent), then settled under it,
  * unless another keep came first: the carry is then stale, and the judgement looks again.
  */
-async function lookAt(ctx: RunContext, row: ExperimentRow, slot: number): Promise<Exclude<Look, { kind: 'carry' }>> {
+async function lookAt(
+  ctx: RunContext,
+  row: ExperimentRow,
+  slot: number,
+): Promise<Exclude<Look, { kind: 'carry' }>> {
   for (;;) {
     const look = await ctx.decisionLock.run(() => judge(ctx, row));
     if (look.kind !== 'carry') return look;
     const pending = look.keep;
     // A scratch worktree: the slot's own still holds what the experiment produced (for the holdout).
-    const outcome = await carryAndCompare(ctx, row, new Worktree(ctx.paths.repo, `${ctx.paths.slot(slot)}-carry`), pending.onto);
-    const settled = await ctx.decisionLock.run(async () => (ctx.incumbent.commit === pending.onto.commit ? settleCarried(ctx, row, pending, outcome) : 'stale'));
+    const outcome = await carryAndCompare(
+      ctx,
+      row,
+      new Worktree(ctx.paths.repo, `${ctx.paths.slot(slot)}-carry`),
+      pending.onto,
+    );
+    const settled = await ctx.decisionLock.run(async () =>
+      ctx.incumbent.commit === pending.onto.commit
+        ? settleCarried(ctx, row, pending, outcome)
+        : 'stale',
+    );
     if (settled === 'rebased') return { kind: 'rebased' };
     if (settled !== 'stale') return { kind: 'decided', status: settled };
     if (outcome.kind === 'carried') await dropCarried(ctx, row.id);
@@ -204,46 +293,93 @@ async function lookAt(ctx: RunContext, row: ExperimentRow, slot: number): Promis
  * there was the incumbent's (a keep at the third pair: C I I C C I), or ran in another slot
  * before a resume, the candidate runs once more first. False when that run failed.
  */
-async function candidateRanLast(ctx: RunContext, measured: ExperimentRow, slot: number, wt: Worktree): Promise<boolean> {
+async function candidateRanLast(
+  ctx: RunContext,
+  measured: ExperimentRow,
+  slot: number,
+  wt: Worktree,
+): Promise<boolean> {
   if (!ctx.program.config.holdout) return true;
   const last = ctx.ledger.measurementsDuring(ctx.run.tag, measured.id).at(-1);
   if (last && last.commit_sha === measured.candidate_commit && last.slot === slot) return true;
-  const m = await measureOnce(ctx, { experimentId: measured.id, commit: measured.candidate_commit! }, measured.id, wt, slot);
+  const m = await measureOnce(
+    ctx,
+    { experimentId: measured.id, commit: measured.candidate_commit! },
+    measured.id,
+    wt,
+    slot,
+  );
   if (m.kind === 'measured') {
     updateStats(ctx, measured.id, measured.candidate_commit!);
     return true;
   }
-  const why = m.kind === 'aborted' || m.kind === 'cancelled' ? 'interrupted' : m.reason.split('\n')[0];
-  ctx.emit({ type: 'note', level: 'warn', text: `experiment ${measured.id}: no holdout: the run that gives it what to score failed: ${why}` });
+  const why =
+    m.kind === 'aborted' || m.kind === 'cancelled' ? 'interrupted' : m.reason.split('\n')[0];
+  ctx.emit({
+    type: 'note',
+    level: 'warn',
+    text: `experiment ${measured.id}: no holdout: the run that gives it what to score failed: ${why}`,
+  });
   return false;
 }
 
-type ArmOutcome = { kind: 'measured'; refused: Record<string, MetricRefusal> } | { kind: 'failed'; reason: string } | { kind: 'ended' };
+type ArmOutcome =
+  | { kind: 'measured'; refused: Record<string, MetricRefusal> }
+  | { kind: 'failed'; reason: string }
+  | { kind: 'ended' };
 
 /**
  * One run of a judgement: the candidate's commit, or the incumbent of this moment, in the
  * slot's worktree. A candidate that fails ends the experiment with that status; an incumbent
  * that fails is said and measured again.
  */
-async function measureArm(ctx: RunContext, row: ExperimentRow, arm: Arm, slot: number, wt: Worktree, reattach?: ProcessHandle): Promise<ArmOutcome> {
+async function measureArm(
+  ctx: RunContext,
+  row: ExperimentRow,
+  arm: Arm,
+  slot: number,
+  wt: Worktree,
+  reattach?: ProcessHandle,
+): Promise<ArmOutcome> {
   const inc = ctx.incumbent;
-  const target = arm === 'candidate' ? { experimentId: row.id, commit: row.candidate_commit! } : { experimentId: inc.experimentId, commit: inc.commit };
-  const m = await measureOnce(ctx, target, row.id, wt, slot, arm === 'candidate' ? reattach : undefined);
+  const target =
+    arm === 'candidate'
+      ? { experimentId: row.id, commit: row.candidate_commit! }
+      : { experimentId: inc.experimentId, commit: inc.commit };
+  const m = await measureOnce(
+    ctx,
+    target,
+    row.id,
+    wt,
+    slot,
+    arm === 'candidate' ? reattach : undefined,
+  );
   if (m.kind === 'aborted') {
     backToCommitted(ctx, row.id);
     return { kind: 'ended' };
   }
   if (m.kind === 'cancelled') {
-    record(ctx, row.id, 'interrupted', { reason: 'aborted by the user (autoresearch abort)', finished_at: Date.now() });
+    record(ctx, row.id, 'interrupted', {
+      reason: 'aborted by the user (autoresearch abort)',
+      finished_at: Date.now(),
+    });
     return { kind: 'ended' };
   }
   if (m.kind !== 'measured') {
     if (arm === 'incumbent') {
       const reason = m.reason.split('\n')[0] ?? m.kind;
-      ctx.emit({ type: 'note', level: 'warn', text: `re-measuring the incumbent (experiment ${inc.experimentId}) failed: ${reason}` });
+      ctx.emit({
+        type: 'note',
+        level: 'warn',
+        text: `re-measuring the incumbent (experiment ${inc.experimentId}) failed: ${reason}`,
+      });
       return { kind: 'failed', reason };
     }
-    record(ctx, row.id, m.kind, { ...execPatch(m.exec), metrics_json: JSON.stringify(m.metrics), reason: m.reason });
+    record(ctx, row.id, m.kind, {
+      ...execPatch(m.exec),
+      metrics_json: JSON.stringify(m.metrics),
+      reason: m.reason,
+    });
     return { kind: 'ended' };
   }
   if (arm === 'incumbent') {
@@ -261,7 +397,9 @@ async function measureArm(ctx: RunContext, row: ExperimentRow, arm: Arm, slot: n
  * incumbent after it was measured (and so measured again), for its reason; else null.
  */
 function remeasuredAfterRebase(ctx: RunContext, row: ExperimentRow): string | null {
-  const before = ctx.ledger.measurementsDuring(ctx.run.tag, row.id).some((m) => m.experiment_id === row.id && m.commit_sha !== row.candidate_commit);
+  const before = ctx.ledger
+    .measurementsDuring(ctx.run.tag, row.id)
+    .some((m) => m.experiment_id === row.id && m.commit_sha !== row.candidate_commit);
   if (!before) return null;
   const onto = ctx.ledger.keptIdOf(ctx.run.tag, row.parent_commit);
   return `re-based onto ${onto === null ? 'a newer incumbent' : `experiment ${onto}`} and re-measured`;
@@ -289,7 +427,10 @@ async function judge(ctx: RunContext, row: ExperimentRow): Promise<Look> {
   const decision = ctx.policy.decide({
     goal: ctx.run.goal,
     candidate: { values: values(ctx, row.id, row.candidate_commit!) },
-    incumbent: { values: values(ctx, inc.experimentId, inc.commit), runsSince: row.id - lastMeasuredDuring(ctx, inc.experimentId) },
+    incumbent: {
+      values: values(ctx, inc.experimentId, inc.commit),
+      runsSince: row.id - lastMeasuredDuring(ctx, inc.experimentId),
+    },
     noise: pooledNoise(ctx.ledger.repeatedGroups(tag)) ?? undefined,
     penalty: penalty || undefined,
     sequence,
@@ -305,64 +446,118 @@ async function judge(ctx: RunContext, row: ExperimentRow): Promise<Look> {
   const rebased = remeasuredAfterRebase(ctx, row);
   if (decision.status === 'rerun') {
     awaitRuns(ctx, row.id, { ...judged, reason: decision.reason });
-    return { kind: 'measure', next: decision.next ?? (decision.remeasureIncumbent ? ['incumbent', 'candidate'] : ['candidate']) };
+    return {
+      kind: 'measure',
+      next:
+        decision.next ?? (decision.remeasureIncumbent ? ['incumbent', 'candidate'] : ['candidate']),
+    };
   }
   if (decision.status === 'discard') {
-    record(ctx, row.id, 'discard', { ...judged, reason: rebased ? `${rebased}: ${decision.reason}` : decision.reason });
+    record(ctx, row.id, 'discard', {
+      ...judged,
+      reason: rebased ? `${rebased}: ${decision.reason}` : decision.reason,
+    });
     return { kind: 'decided', status: 'discard' };
   }
   const reason = rebased ? `${decision.reason}; ${rebased}` : decision.reason;
   // Proposed against an older incumbent (parallel slots): its change is carried onto the new one first.
-  if (row.parent_commit !== inc.commit) return { kind: 'carry', keep: { onto: inc, judged, decision: decision.reason, reason } };
+  if (row.parent_commit !== inc.commit)
+    return { kind: 'carry', keep: { onto: inc, judged, decision: decision.reason, reason } };
   await keep(ctx, row, { ...judged, reason });
   return { kind: 'decided', status: 'keep' };
 }
 
 function holdoutProblem(parsed: ParsedMetrics, name: string): string {
   const refused = Object.hasOwn(parsed.refused, name) ? parsed.refused[name] : undefined;
-  return refused ? `the holdout's ${describeRefusal(name, refused)}` : `the holdout did not print ${name}`;
+  return refused
+    ? `the holdout's ${describeRefusal(name, refused)}`
+    : `the holdout did not print ${name}`;
 }
 
 /**
  * The holdout of a kept candidate (and of the baseline): a protected command run on what the
  * experiment produced. Warns when validation improved but the holdout got worse (overfitting).
  */
-async function holdout(ctx: RunContext, id: number, wt: Worktree, commit: string, previousCommit: string | null, slot: number): Promise<void> {
+async function holdout(
+  ctx: RunContext,
+  id: number,
+  wt: Worktree,
+  commit: string,
+  previousCommit: string | null,
+  slot: number,
+): Promise<void> {
   const outcome = await runSideCommand(ctx, id, wt, commit, 'holdout', slot);
   if (!outcome || outcome.aborted) return;
   const parsed = outcome.metrics;
   const primary = checkPrimary(parsed, ctx.run.metric_name);
   const value = primary.ok ? primary.value : undefined;
   const info: Record<string, unknown> = { metrics: parsed.values };
-  if (!outcome.ok || !primary.ok) info.error = outcome.ok ? holdoutProblem(parsed, ctx.run.metric_name) : outcome.reason;
-  const previous = previousCommit ? ctx.ledger.listExperiments(ctx.run.tag).find((e) => e.candidate_commit === previousCommit && e.status === 'keep') : undefined;
+  if (!outcome.ok || !primary.ok)
+    info.error = outcome.ok ? holdoutProblem(parsed, ctx.run.metric_name) : outcome.reason;
+  const previous = previousCommit
+    ? ctx.ledger
+        .listExperiments(ctx.run.tag)
+        .find((e) => e.candidate_commit === previousCommit && e.status === 'keep')
+    : undefined;
   if (value !== undefined && Number.isFinite(value) && previous?.holdout_value != null) {
-    const worse = ctx.run.goal === 'minimize' ? value > previous.holdout_value : value < previous.holdout_value;
+    const worse =
+      ctx.run.goal === 'minimize' ? value > previous.holdout_value : value < previous.holdout_value;
     if (worse) {
       info.warning = `validation improved but the holdout got worse: ${previous.holdout_value} -> ${value} (overfitting to the validation set?)`;
-      ctx.emit({ type: 'note', level: 'warn', text: `experiment ${id}: ${info.warning as string}` });
+      ctx.emit({
+        type: 'note',
+        level: 'warn',
+        text: `experiment ${id}: ${info.warning as string}`,
+      });
     }
   }
-  ctx.ledger.updateExperiment(ctx.run.tag, id, { holdout_value: value !== undefined && Number.isFinite(value) ? value : null, holdout_json: JSON.stringify(info) });
+  ctx.ledger.updateExperiment(ctx.run.tag, id, {
+    holdout_value: value !== undefined && Number.isFinite(value) ? value : null,
+    holdout_json: JSON.stringify(info),
+  });
 }
 
 /**
  * `autoresearch rerun <id>`: measures an experiment's commit once more in this slot's worktree
  * (its value becomes the mean of all its runs), so a person can check a result reproduces.
  */
-export async function rerunExperiment(ctx: RunContext, id: number, slot: number, wt: Worktree): Promise<void> {
+export async function rerunExperiment(
+  ctx: RunContext,
+  id: number,
+  slot: number,
+  wt: Worktree,
+): Promise<void> {
   const row = ctx.ledger.getExperiment(ctx.run.tag, id);
   if (!row?.candidate_commit || row.state !== 'recorded') {
-    ctx.emit({ type: 'note', level: 'warn', text: `re-run of experiment ${id} skipped: it has no finished commit` });
+    ctx.emit({
+      type: 'note',
+      level: 'warn',
+      text: `re-run of experiment ${id} skipped: it has no finished commit`,
+    });
     return;
   }
-  const m = await measureOnce(ctx, { experimentId: id, commit: row.candidate_commit }, id, wt, slot);
+  const m = await measureOnce(
+    ctx,
+    { experimentId: id, commit: row.candidate_commit },
+    id,
+    wt,
+    slot,
+  );
   if (m.kind !== 'measured') {
-    ctx.emit({ type: 'note', level: 'warn', text: `re-run of experiment ${id}: ${m.kind === 'aborted' || m.kind === 'cancelled' ? 'interrupted' : m.reason.split('\n')[0]}` });
+    ctx.emit({
+      type: 'note',
+      level: 'warn',
+      text: `re-run of experiment ${id}: ${m.kind === 'aborted' || m.kind === 'cancelled' ? 'interrupted' : m.reason.split('\n')[0]}`,
+    });
     return;
   }
   const value = updateStats(ctx, id, row.candidate_commit);
-  ctx.emit({ type: 'note', level: 'info', text: `re-ran experiment ${id}: ${Number(m.value.toPrecision(7))} (its value is now ${Number(value.toPrecision(7))}, n=${values(ctx, id, row.candidate_commit).length})` });
+  ctx.emit({
+    type: 'note',
+    level: 'info',
+    text: `re-ran experiment ${id}: ${Number(m.value.toPrecision(7))} (its value is now ${Number(value.toPrecision(7))}, n=${values(ctx, id, row.candidate_commit).length})`,
+  });
   // Another run of the incumbent: the drift watch looks at it at once.
-  if (id === ctx.incumbent.experimentId && row.candidate_commit === ctx.incumbent.commit) await ctx.decisionLock.run(async () => watchDrift(ctx, id, judgementHistory(ctx, id)));
+  if (id === ctx.incumbent.experimentId && row.candidate_commit === ctx.incumbent.commit)
+    await ctx.decisionLock.run(async () => watchDrift(ctx, id, judgementHistory(ctx, id)));
 }

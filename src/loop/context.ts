@@ -39,7 +39,12 @@ export interface RunPaths {
  * `workDir` is the run's recorded work_dir (null or absent: under the run's own folder);
  * `resultsTsv` the program's `results_tsv:` setting (absent: in the run's folder).
  */
-export function runPaths(repo: string, tag: string, workDir?: string | null, resultsTsv?: string | null): RunPaths {
+export function runPaths(
+  repo: string,
+  tag: string,
+  workDir?: string | null,
+  resultsTsv?: string | null,
+): RunPaths {
   const stateDir = join(repo, STATE_DIR);
   const runDir = join(stateDir, tag);
   const work = workDir ?? runDir;

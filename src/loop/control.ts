@@ -72,7 +72,11 @@ export function findRun(repo: string, ledger: Ledger | null, tag?: string): RunT
   const run = tag === undefined ? ledger.listRuns()[0] : ledger.getRun(tag);
   if (run) return { repo, ledger, run };
   const tags = ledger.listRuns().map((r) => r.tag);
-  return refuse('no-run', `no run ${tag === undefined ? '' : `"${tag}" `}in the ledger`, tags.length ? `pick one of: ${tags.join(', ')} (--tag)` : 'autoresearch run');
+  return refuse(
+    'no-run',
+    `no run ${tag === undefined ? '' : `"${tag}" `}in the ledger`,
+    tags.length ? `pick one of: ${tags.join(', ')} (--tag)` : 'autoresearch run',
+  );
 }
 
 export function isRefusal(x: RunTarget | Outcome): x is Refusal {
@@ -81,15 +85,22 @@ export function isRefusal(x: RunTarget | Outcome): x is Refusal {
 
 /** Finish the experiments in flight, then wait (the harness keeps running) until resume. */
 export function pause(t: RunTarget): Outcome {
-  if (!harnessOf(t.run)) return refuse('not-running', `run ${t.run.tag} is not running; nothing to pause`);
+  if (!harnessOf(t.run))
+    return refuse('not-running', `run ${t.run.tag} is not running; nothing to pause`);
   request(t, 'pause');
-  return done(`run ${t.run.tag}: pausing after the experiments in flight (autoresearch resume to continue)`);
+  return done(
+    `run ${t.run.tag}: pausing after the experiments in flight (autoresearch resume to continue)`,
+  );
 }
 
 /** Continue a paused run. The PAUSE file goes either way: a new start would drop it too. */
 export function resume(t: RunTarget): Outcome {
   rmSync(runPaths(t.repo, t.run.tag).pauseFile, { force: true });
-  if (!harnessOf(t.run)) return refuse('not-running', `run ${t.run.tag} is not running: start it with autoresearch run --tag ${t.run.tag}`);
+  if (!harnessOf(t.run))
+    return refuse(
+      'not-running',
+      `run ${t.run.tag} is not running: start it with autoresearch run --tag ${t.run.tag}`,
+    );
   return done(`run ${t.run.tag}: resumed`);
 }
 
@@ -99,31 +110,46 @@ export function resume(t: RunTarget): Outcome {
  * what it started may still run (Slurm jobs, orphaned processes): those are cancelled. In the
  * dashboard `autoresearch run` serves, the harness is this process: its SIGTERM handler stops the loop.
  */
-export async function stop(t: RunTarget, { now = false }: { now?: boolean } = {}): Promise<Outcome<{ cancelled: number }>> {
+export async function stop(
+  t: RunTarget,
+  { now = false }: { now?: boolean } = {},
+): Promise<Outcome<{ cancelled: number }>> {
   const { run } = t;
   const pid = harnessOf(run);
   if (!pid) {
     const cancelled = await cancelLeftovers(t);
-    const last = run.state === 'running' ? 'its harness ended unexpectedly' : `${run.state}${run.stop_reason ? `: ${run.stop_reason}` : ''}`;
+    const last =
+      run.state === 'running'
+        ? 'its harness ended unexpectedly'
+        : `${run.state}${run.stop_reason ? `: ${run.stop_reason}` : ''}`;
     const was = `run ${run.tag} is not running (${last})`;
     if (!cancelled) return refuse('not-running', `${was}; nothing to stop`);
-    return done(`${was}; cancelled ${cancelled} leftover job(s)/process(es) of experiments in flight (they are re-run on resume)`, { cancelled });
+    return done(
+      `${was}; cancelled ${cancelled} leftover job(s)/process(es) of experiments in flight (they are re-run on resume)`,
+      { cancelled },
+    );
   }
   request(t, 'stop');
   if (now) {
     try {
       process.kill(pid, 'SIGTERM');
     } catch {
-      return refuse('not-running', `run ${run.tag} is not running (its harness ${pid} just ended); nothing to stop`);
+      return refuse(
+        'not-running',
+        `run ${run.tag} is not running (its harness ${pid} just ended); nothing to stop`,
+      );
     }
   }
-  const what = now ? 'stopping now: the experiments in flight are killed and run again on resume' : 'will stop after the experiment in flight';
+  const what = now
+    ? 'stopping now: the experiments in flight are killed and run again on resume'
+    : 'will stop after the experiment in flight';
   return done(`run ${run.tag}: ${what} (harness pid ${pid})`, { cancelled: 0 });
 }
 
 /** Kill the experiments in flight (recorded as interrupted); the loop goes on with the next proposal. */
 export function abort(t: RunTarget): Outcome {
-  if (!harnessOf(t.run)) return refuse('not-running', `run ${t.run.tag} is not running; nothing to abort`);
+  if (!harnessOf(t.run))
+    return refuse('not-running', `run ${t.run.tag} is not running; nothing to abort`);
   // Its time is what counts: measurements started before it end; later ones are not affected.
   request(t, 'abort');
   return done(`run ${t.run.tag}: aborting the experiments in flight`);
@@ -139,10 +165,22 @@ export function rerun(t: RunTarget, id: number | string): Outcome<{ experiment: 
   const row = Number.isInteger(n) && n >= 0 ? ledger.getExperiment(run.tag, n) : undefined;
   const results = `autoresearch results --tag ${run.tag}`;
   if (!row) return refuse('no-experiment', `run ${run.tag} has no experiment ${id}`, results);
-  if (!row.candidate_commit) return refuse('not-finished', `experiment ${n} of run ${run.tag} has no commit to measure again`, results);
-  if (row.state !== 'recorded') return refuse('not-finished', `experiment ${n} of run ${run.tag} is not finished yet (${row.state}): re-run it once it is recorded`, results);
+  if (!row.candidate_commit)
+    return refuse(
+      'not-finished',
+      `experiment ${n} of run ${run.tag} has no commit to measure again`,
+      results,
+    );
+  if (row.state !== 'recorded')
+    return refuse(
+      'not-finished',
+      `experiment ${n} of run ${run.tag} is not finished yet (${row.state}): re-run it once it is recorded`,
+      results,
+    );
   ledger.requestRerun(run.tag, n);
-  const when = harnessOf(run) ? 'before the next proposal' : 'when the run continues (autoresearch run)';
+  const when = harnessOf(run)
+    ? 'before the next proposal'
+    : 'when the run continues (autoresearch run)';
   return done(`run ${run.tag}: experiment ${n} will be measured again ${when}`, { experiment: n });
 }
 
@@ -150,26 +188,42 @@ export function rerun(t: RunTarget, id: number | string): Outcome<{ experiment: 
 export function note(t: RunTarget, text: string): Outcome<{ notes: string[] }> {
   const body = text.trim();
   if (!body) return refuse('bad-note', 'a note needs text', 'autoresearch note "try wider layers"');
-  if (body.length > NOTE_MAX_CHARS) return refuse('bad-note', `a note holds at most ${NOTE_MAX_CHARS} characters (this one has ${body.length})`);
+  if (body.length > NOTE_MAX_CHARS)
+    return refuse(
+      'bad-note',
+      `a note holds at most ${NOTE_MAX_CHARS} characters (this one has ${body.length})`,
+    );
   t.ledger.addNote(t.run.tag, body);
   const notes = t.ledger.notes(t.run.tag);
-  return done(`run ${t.run.tag}: ${notes.length} steering note${notes.length === 1 ? '' : 's'}; the next brief shows them`, { notes });
+  return done(
+    `run ${t.run.tag}: ${notes.length} steering note${notes.length === 1 ? '' : 's'}; the next brief shows them`,
+    { notes },
+  );
 }
 
 function request(t: RunTarget, verb: 'pause' | 'stop' | 'abort'): void {
   const paths = runPaths(t.repo, t.run.tag);
-  const file = verb === 'pause' ? paths.pauseFile : verb === 'abort' ? paths.abortFile : paths.stopFile;
+  const file =
+    verb === 'pause' ? paths.pauseFile : verb === 'abort' ? paths.abortFile : paths.stopFile;
   mkdirSync(paths.runDir, { recursive: true });
   writeFileSync(file, `${verb} requested at ${new Date().toISOString()}\n`);
 }
 
 async function cancelLeftovers({ ledger, run }: RunTarget): Promise<number> {
-  const unfinished = ledger.unfinishedExperiments(run.tag).filter((e) => e.state === 'running' && e.process_json);
+  const unfinished = ledger
+    .unfinishedExperiments(run.tag)
+    .filter((e) => e.state === 'running' && e.process_json);
   if (unfinished.length === 0) return 0;
-  const executor = await createExecutor({ config: JSON.parse(run.config_json) } as Program, process.env);
+  const executor = await createExecutor(
+    { config: JSON.parse(run.config_json) } as Program,
+    process.env,
+  );
   let cancelled = 0;
   for (const e of unfinished) {
-    cancelled += await executor.killLeftovers(JSON.parse(e.process_json!) as ProcessHandle, { AUTORESEARCH_EXPERIMENT_ID: String(e.id), AUTORESEARCH_RUN_TAG: run.tag });
+    cancelled += await executor.killLeftovers(JSON.parse(e.process_json!) as ProcessHandle, {
+      AUTORESEARCH_EXPERIMENT_ID: String(e.id),
+      AUTORESEARCH_RUN_TAG: run.tag,
+    });
   }
   return cancelled;
 }

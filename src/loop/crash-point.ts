@@ -14,7 +14,14 @@ let armed: Set<string> | null = null;
 
 /** Arms the crash points listed in `spec` (the value of AUTORESEARCH_CRASH_AT); empty or absent disarms. */
 export function armCrashPoints(spec: string | undefined): void {
-  armed = spec ? new Set(spec.split(',').map((s) => s.trim()).filter(Boolean)) : null;
+  armed = spec
+    ? new Set(
+        spec
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+    : null;
 }
 
 export function crashPoint(state: string, id: number): void {

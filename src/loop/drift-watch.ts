@@ -52,18 +52,29 @@ function parse<T>(json: string | null): T | null {
 /** The incumbent's runs: those of its commit (a re-based keep that was not re-measured stands on its candidate's). */
 function incumbentRuns(ctx: RunContext): MeasurementRow[] {
   const inc = ctx.incumbent;
-  const all = ctx.ledger.measurementsOf(ctx.run.tag, inc.experimentId).filter((m) => m.value !== null && Number.isFinite(m.value));
+  const all = ctx.ledger
+    .measurementsOf(ctx.run.tag, inc.experimentId)
+    .filter((m) => m.value !== null && Number.isFinite(m.value));
   const own = all.filter((m) => m.commit_sha === inc.commit);
   return (own.length > 0 ? own : all).slice(-DRIFT_WINDOW);
 }
 
 /** Secondary metrics of the incumbent that drift: "its steps -12% since run 40 (z=-6.1)". */
-function secondaryDrifts(ctx: RunContext, runs: MeasurementRow[]): Array<{ name: string; verdict: DriftVerdict }> {
+function secondaryDrifts(
+  ctx: RunContext,
+  runs: MeasurementRow[],
+): Array<{ name: string; verdict: DriftVerdict }> {
   const series = new Map<string, Timed[]>();
   for (const m of runs) {
     const metrics = parse<Record<string, unknown>>(m.metrics_json) ?? {};
     for (const [name, v] of Object.entries(metrics)) {
-      if (name === ctx.run.metric_name || HARNESS_METRICS.has(name) || typeof v !== 'number' || !Number.isFinite(v)) continue;
+      if (
+        name === ctx.run.metric_name ||
+        HARNESS_METRICS.has(name) ||
+        typeof v !== 'number' ||
+        !Number.isFinite(v)
+      )
+        continue;
       series.set(name, [...(series.get(name) ?? []), { value: v, at: m.id }]);
     }
   }
@@ -75,23 +86,39 @@ function secondaryDrifts(ctx: RunContext, runs: MeasurementRow[]): Array<{ name:
 /** Steal and memory stall before and after the step, when the runs carry machine samples. */
 function machineNote(runs: MeasurementRow[], since: number | null): string {
   if (since === null) return '';
-  const samples = runs.map((m) => ({ at: m.id, s: parse<MachineSample>(m.machine_json) })).filter((x) => x.s !== null);
+  const samples = runs
+    .map((m) => ({ at: m.id, s: parse<MachineSample>(m.machine_json) }))
+    .filter((x) => x.s !== null);
   const notes: string[] = [];
   const field = (key: 'steal' | 'memoryPressure', label: string) => {
-    const before = samples.filter((x) => x.at < since && x.s![key] !== undefined).map((x) => x.s![key]!);
-    const after = samples.filter((x) => x.at >= since && x.s![key] !== undefined).map((x) => x.s![key]!);
-    if (before.length && after.length && (mean(before) > 0 || mean(after) > 0)) notes.push(`${label} ${sig2(100 * mean(before))}% -> ${sig2(100 * mean(after))}%`);
+    const before = samples
+      .filter((x) => x.at < since && x.s![key] !== undefined)
+      .map((x) => x.s![key]!);
+    const after = samples
+      .filter((x) => x.at >= since && x.s![key] !== undefined)
+      .map((x) => x.s![key]!);
+    if (before.length && after.length && (mean(before) > 0 || mean(after) > 0))
+      notes.push(`${label} ${sig2(100 * mean(before))}% -> ${sig2(100 * mean(after))}%`);
   };
   field('steal', 'CPU steal');
   field('memoryPressure', 'memory stall');
   return notes.length ? `; ${notes.join(', ')}` : '';
 }
 
-const changeOf = (v: DriftVerdict) => (v.scale === 'log' ? pct(v.kind === 'trend' ? v.trend : v.shift) : sig2(v.kind === 'trend' ? v.trend : v.shift));
-const shapeOf = (v: DriftVerdict) => (v.kind === 'trend' ? `${changeOf(v)} every 100 runs (z=${sig2(v.trendZ)})` : `${changeOf(v)} since run ${v.since} (z=${sig2(v.z)})`);
+const changeOf = (v: DriftVerdict) =>
+  v.scale === 'log'
+    ? pct(v.kind === 'trend' ? v.trend : v.shift)
+    : sig2(v.kind === 'trend' ? v.trend : v.shift);
+const shapeOf = (v: DriftVerdict) =>
+  v.kind === 'trend'
+    ? `${changeOf(v)} every 100 runs (z=${sig2(v.trendZ)})`
+    : `${changeOf(v)} since run ${v.since} (z=${sig2(v.z)})`;
 
 /** The verdict on the incumbent now, in one sentence; pure but for reading the ledger. */
-function driftVerdict(ctx: RunContext, history: Run[][]): { drifting: boolean; kind: DriftVerdict['kind']; sentence: string } {
+function driftVerdict(
+  ctx: RunContext,
+  history: Run[][],
+): { drifting: boolean; kind: DriftVerdict['kind']; sentence: string } {
   const runs = incumbentRuns(ctx);
   const values = runs.map((m) => m.value!);
   const scale = scaleOf(values);
@@ -100,11 +127,22 @@ function driftVerdict(ctx: RunContext, history: Run[][]): { drifting: boolean; k
     const s = parse<MachineSample>(m.machine_json);
     return s && Number.isFinite(s.load) ? [{ value: s.load, at: m.id }] : [];
   });
-  const primary = detectDrift({ runs: runs.map((m) => ({ value: m.value!, at: m.id })), noise: paired ? { sigma: paired.sigma / Math.SQRT2, df: paired.df } : null, load });
+  const primary = detectDrift({
+    runs: runs.map((m) => ({ value: m.value!, at: m.id })),
+    noise: paired ? { sigma: paired.sigma / Math.SQRT2, df: paired.df } : null,
+    load,
+  });
   const secondary = secondaryDrifts(ctx, runs);
   const also = secondary.map((d) => `${d.name} ${shapeOf(d.verdict)}`);
   if (primary.drifting) {
-    return { drifting: true, kind: primary.kind, sentence: primary.sentence + machineNote(runs, primary.since) + (also.length ? `; also its ${also.join(', ')}` : '') };
+    return {
+      drifting: true,
+      kind: primary.kind,
+      sentence:
+        primary.sentence +
+        machineNote(runs, primary.since) +
+        (also.length ? `; also its ${also.join(', ')}` : ''),
+    };
   }
   if (secondary.length > 0) {
     const first = secondary[0]!.verdict;
@@ -134,17 +172,38 @@ export function watchDrift(ctx: RunContext, duringId: number, history: Run[][]):
   const inc = ctx.incumbent.experimentId;
   const now = Date.now();
   const state: DriftState = { ...v, incumbent: inc, experimentId: duringId, at: now };
-  if (v.drifting) state.last = { sentence: v.sentence, incumbent: inc, experimentId: duringId, at: now };
+  if (v.drifting)
+    state.last = { sentence: v.sentence, incumbent: inc, experimentId: duringId, at: now };
   else if (prev?.last) state.last = prev.last;
   ctx.drift = state;
   ctx.ledger.updateRun(ctx.run.tag, { drift_json: JSON.stringify(state) });
   const wasDrifting = prev?.drifting === true && prev.incumbent === inc;
   if (v.drifting && !wasDrifting) {
-    ctx.emit({ type: 'note', level: 'warn', text: `experiment ${duringId}: ${v.sentence}; until it ends, every candidate is measured next to a fresh run of the incumbent` });
-    ctx.emit({ type: 'drift', drifting: true, text: v.sentence, experimentId: duringId, incumbent: inc });
+    ctx.emit({
+      type: 'note',
+      level: 'warn',
+      text: `experiment ${duringId}: ${v.sentence}; until it ends, every candidate is measured next to a fresh run of the incumbent`,
+    });
+    ctx.emit({
+      type: 'drift',
+      drifting: true,
+      text: v.sentence,
+      experimentId: duringId,
+      incumbent: inc,
+    });
   } else if (!v.drifting && wasDrifting && v.kind === 'none') {
-    ctx.emit({ type: 'note', level: 'info', text: `experiment ${duringId}: drift over: ${v.sentence}` });
-    ctx.emit({ type: 'drift', drifting: false, text: v.sentence, experimentId: duringId, incumbent: inc });
+    ctx.emit({
+      type: 'note',
+      level: 'info',
+      text: `experiment ${duringId}: drift over: ${v.sentence}`,
+    });
+    ctx.emit({
+      type: 'drift',
+      drifting: false,
+      text: v.sentence,
+      experimentId: duringId,
+      incumbent: inc,
+    });
   }
   return state;
 }

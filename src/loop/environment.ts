@@ -25,12 +25,15 @@ export interface EnvironmentInput {
  */
 export function measurementSeed(runTag: string, experimentId: number, measurement: number): number {
   let h = 2166136261;
-  for (const ch of `${runTag}/${experimentId}/${measurement}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+  for (const ch of `${runTag}/${experimentId}/${measurement}`)
+    h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
   return h % 2147483647;
 }
 
 export function experimentEnvironment(input: EnvironmentInput): Record<string, string> {
-  const strip = new Set([...DEFAULT_SECRETS, ...input.secrets].filter((name) => !input.allow.includes(name)));
+  const strip = new Set(
+    [...DEFAULT_SECRETS, ...input.secrets].filter((name) => !input.allow.includes(name)),
+  );
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(input.base)) {
     if (v === undefined || strip.has(k) || k.startsWith('AUTORESEARCH_')) continue;
@@ -41,17 +44,30 @@ export function experimentEnvironment(input: EnvironmentInput): Record<string, s
   env.AUTORESEARCH_EXPERIMENT_ID = String(input.experimentId);
   env.AUTORESEARCH_RUN_TAG = input.runTag;
   if (input.slot !== undefined) env.AUTORESEARCH_SLOT = String(input.slot);
-  if (input.measurement !== undefined) env.AUTORESEARCH_SEED = String(measurementSeed(input.runTag, input.experimentId, input.measurement));
+  if (input.measurement !== undefined)
+    env.AUTORESEARCH_SEED = String(
+      measurementSeed(input.runTag, input.experimentId, input.measurement),
+    );
   Object.assign(env, input.devices);
   Object.assign(env, input.sandbox);
   return env;
 }
 
 /** The variables that give slot `slot` its own device(s), e.g. CUDA_VISIBLE_DEVICES=2. */
-export function deviceEnvironment(devices: string[] | undefined, deviceEnv: string | Record<string, string>, slot: number): Record<string, string> {
+export function deviceEnvironment(
+  devices: string[] | undefined,
+  deviceEnv: string | Record<string, string>,
+  slot: number,
+): Record<string, string> {
   if (!devices) return {};
   const device = devices[slot];
-  if (device === undefined) throw new Error(`slot ${slot} has no device (devices: ${devices.join(', ')})`);
+  if (device === undefined)
+    throw new Error(`slot ${slot} has no device (devices: ${devices.join(', ')})`);
   if (typeof deviceEnv === 'string') return { [deviceEnv]: device };
-  return Object.fromEntries(Object.entries(deviceEnv).map(([k, v]) => [k, v.replaceAll('{device}', device).replaceAll('{slot}', String(slot))]));
+  return Object.fromEntries(
+    Object.entries(deviceEnv).map(([k, v]) => [
+      k,
+      v.replaceAll('{device}', device).replaceAll('{slot}', String(slot)),
+    ]),
+  );
 }

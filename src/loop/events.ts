@@ -10,10 +10,37 @@ export interface Incumbent {
 }
 
 export type LoopEvent =
-  | { type: 'run-start'; tag: string; branch: string; resumed: boolean; runDir: string; workDir: string; maxExperiments?: number; slots: number; sealed: boolean; sandbox: string }
+  | {
+      type: 'run-start';
+      tag: string;
+      branch: string;
+      resumed: boolean;
+      runDir: string;
+      workDir: string;
+      maxExperiments?: number;
+      slots: number;
+      sealed: boolean;
+      sandbox: string;
+    }
   | { type: 'proposing'; id: number; slot: number }
-  | { type: 'running'; id: number; slot: number; title: string; startedAt: number; budgetSeconds: number; timeoutSeconds: number; candidates: number }
-  | { type: 'recorded'; experiment: ExperimentRow; incumbent: Incumbent; baselineValue: number | null; newBest: boolean; candidates: number }
+  | {
+      type: 'running';
+      id: number;
+      slot: number;
+      title: string;
+      startedAt: number;
+      budgetSeconds: number;
+      timeoutSeconds: number;
+      candidates: number;
+    }
+  | {
+      type: 'recorded';
+      experiment: ExperimentRow;
+      incumbent: Incumbent;
+      baselineValue: number | null;
+      newBest: boolean;
+      candidates: number;
+    }
   | { type: 'note'; level: 'info' | 'warn'; text: string }
   /** The drift watch: the incumbent started (or stopped) measuring differently than the noise allows; `text` says how. */
   | { type: 'drift'; drifting: boolean; text: string; experimentId: number; incumbent: number }

@@ -27,10 +27,17 @@ export function slotWorktree(ctx: RunContext, slot: number): Worktree {
 
 const candidateRef = (ctx: RunContext, id: number) => `refs/autoresearch/${ctx.run.tag}/${id}`;
 
-function writeBrief(ctx: RunContext, id: number): { path: string; brief: ReturnType<typeof buildBrief> } {
+function writeBrief(
+  ctx: RunContext,
+  id: number,
+): { path: string; brief: ReturnType<typeof buildBrief> } {
   const tag = ctx.run.tag;
   const recent = ctx.ledger.recentExperiments(tag, 60);
-  const failures = recent.filter((e) => e.state === 'recorded' && ['crash', 'timeout', 'invalid'].includes(e.status ?? '')).slice(-3);
+  const failures = recent
+    .filter(
+      (e) => e.state === 'recorded' && ['crash', 'timeout', 'invalid'].includes(e.status ?? ''),
+    )
+    .slice(-3);
   const c = ctx.program.config;
   const kept = ctx.ledger.keptExperiments(tag);
   const noise = pooledNoise(ctx.ledger.repeatedGroups(tag));
@@ -43,12 +50,27 @@ function writeBrief(ctx: RunContext, id: number): { path: string; brief: ReturnT
   });
   const brief = buildBrief({
     experimentId: id,
-    objective: { metric: c.metric.name, goal: c.metric.goal, budgetSeconds: c.budget, run: c.run, editable: c.editable, protected: c.protected },
+    objective: {
+      metric: c.metric.name,
+      goal: c.metric.goal,
+      budgetSeconds: c.budget,
+      run: c.run,
+      editable: c.editable,
+      protected: c.protected,
+    },
     directions: ctx.program.body,
     incumbent: {
       ...ctx.incumbent,
       noise: noise?.sigma ?? null,
-      changes: kept.filter((k) => k.id > 0 && k.recorded_at! <= (kept.find((x) => x.candidate_commit === ctx.incumbent.commit)?.recorded_at ?? Infinity)).map((k) => `${k.id}: ${k.title ?? ''}`),
+      changes: kept
+        .filter(
+          (k) =>
+            k.id > 0 &&
+            k.recorded_at! <=
+              (kept.find((x) => x.candidate_commit === ctx.incumbent.commit)?.recorded_at ??
+                Infinity),
+        )
+        .map((k) => `${k.id}: ${k.title ?? ''}`),
     },
     notes: ctx.ledger.notes(tag),
     ...(ctx.drift?.drifting ? { drift: ctx.drift.sentence } : {}),
@@ -69,13 +91,25 @@ function writeBrief(ctx: RunContext, id: number): { path: string; brief: ReturnT
 /** What the harness accepts as a candidate's files (see workspace/snapshot.ts). */
 export function snapshotRules(ctx: RunContext): SnapshotRules {
   const c = ctx.program.config;
-  return { programDir: ctx.programDir, editable: c.editable, protected: c.protected, keepIgnored: c.keep_ignored, maxFileBytes: c.max_file_bytes };
+  return {
+    programDir: ctx.programDir,
+    editable: c.editable,
+    protected: c.protected,
+    keepIgnored: c.keep_ignored,
+    maxFileBytes: c.max_file_bytes,
+  };
 }
 
 /** The sandbox of an agent working in `wt`: it writes that worktree and a private temp folder, and keeps its network. */
 function agentSeal(ctx: RunContext, wt: Worktree): AgentSeal {
   const tmp = ctx.sandbox.tempDir(`agent-${basename(wt.path)}`);
-  const seal = ctx.sandbox.seal({ role: 'agent', root: wt.path, cwd: join(wt.path, ctx.programDir), tmp, network: true });
+  const seal = ctx.sandbox.seal({
+    role: 'agent',
+    root: wt.path,
+    cwd: join(wt.path, ctx.programDir),
+    tmp,
+    network: true,
+  });
   return { prefix: seal.prefix, env: seal.env, tmp };
 }
 
@@ -84,13 +118,21 @@ function agentSeal(ctx: RunContext, wt: Worktree): AgentSeal {
  * broke every later resume; an escape sequence rewrites the user's terminal) makes the proposal
  * invalid, recorded with the characters written out.
  */
-function proposalText(rawTitle: string, rawHypothesis?: string): { title: string; hypothesis: string | null; problem: string | null } {
-  const title = (rawTitle.split('\n')[0] ?? '').replace(/\r$/, '').replace(/\t/g, ' ').trim().slice(0, 200);
+function proposalText(
+  rawTitle: string,
+  rawHypothesis?: string,
+): { title: string; hypothesis: string | null; problem: string | null } {
+  const title = (rawTitle.split('\n')[0] ?? '')
+    .replace(/\r$/, '')
+    .replace(/\t/g, ' ')
+    .trim()
+    .slice(0, 200);
   const hypothesis = rawHypothesis === undefined ? null : rawHypothesis.replace(/\r\n/g, '\n');
   const inTitle = CONTROL.test(title);
   const inHypothesis = hypothesis !== null && CONTROL.test(hypothesis.replace(/[\n\t]/g, ' '));
   if (!inTitle && !inHypothesis) return { title, hypothesis, problem: null };
-  const shown = (t: string) => t.replace(CONTROLS, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const shown = (t: string) =>
+    t.replace(CONTROLS, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return {
     title: shown(title),
     hypothesis: hypothesis === null ? null : shown(hypothesis),
@@ -118,7 +160,11 @@ export async function proposeAndRun(ctx: RunContext, slot: number): Promise<Prop
  * `wt`, committed and checked against the rules. Returns the committed row when it should run,
  * or how it ended without a run.
  */
-export async function prepareCandidate(ctx: RunContext, slot: number, wt: Worktree): Promise<ExperimentRow | 'exhausted' | 'recorded'> {
+export async function prepareCandidate(
+  ctx: RunContext,
+  slot: number,
+  wt: Worktree,
+): Promise<ExperimentRow | 'exhausted' | 'recorded'> {
   const tag = ctx.run.tag;
   const parent = ctx.incumbent;
   await wt.reset(parent.commit);
@@ -136,7 +182,8 @@ export async function prepareCandidate(ctx: RunContext, slot: number, wt: Worktr
       experimentId: row.id,
       signal: ctx.abort.signal,
       seal: agentSeal(ctx, wt),
-      onProcess: (handle) => ctx.ledger.updateExperiment(tag, row.id, { agent_process_json: JSON.stringify(handle) }),
+      onProcess: (handle) =>
+        ctx.ledger.updateExperiment(tag, row.id, { agent_process_json: JSON.stringify(handle) }),
     });
   } catch (e) {
     if (e instanceof AgentExhausted) {
@@ -147,22 +194,43 @@ export async function prepareCandidate(ctx: RunContext, slot: number, wt: Worktr
       return 'exhausted';
     }
     if (ctx.abort.signal.aborted) {
-      record(ctx, row.id, 'interrupted', { reason: 'the harness stopped while the agent was proposing' });
+      record(ctx, row.id, 'interrupted', {
+        reason: 'the harness stopped while the agent was proposing',
+      });
       return 'recorded';
     }
-    record(ctx, row.id, 'failed', { reason: `agent error: ${(e as Error).message}`, finished_at: Date.now() });
+    record(ctx, row.id, 'failed', {
+      reason: `agent error: ${(e as Error).message}`,
+      finished_at: Date.now(),
+    });
     return 'recorded';
   } finally {
     if (ctx.ledger.getExperiment(tag, row.id)) {
       const wall = (Date.now() - agentStarted) / 1000;
-      ctx.ledger.addCommand({ run_tag: tag, experiment_id: row.id, kind: 'agent', started_at: agentStarted, wall_seconds: wall, exit_code: null, signal: null, timed_out: 0, sealed: ctx.sandbox.sealed ? 1 : 0, log_path: null });
+      ctx.ledger.addCommand({
+        run_tag: tag,
+        experiment_id: row.id,
+        kind: 'agent',
+        started_at: agentStarted,
+        wall_seconds: wall,
+        exit_code: null,
+        signal: null,
+        timed_out: 0,
+        sealed: ctx.sandbox.sealed ? 1 : 0,
+        log_path: null,
+      });
     }
   }
   const usage = proposal.usage ?? {};
   const text = proposalText(proposal.title, proposal.hypothesis);
   const title = text.title || 'untitled change';
   const message = `${title}\n\n${text.hypothesis ?? ''}\n\nautoresearch-run: ${tag}\nautoresearch-experiment: ${row.id}\n`;
-  const snap = await snapshot(wt, parent.commit, snapshotRules(ctx), ctx.paths.indexFile(basename(wt.path)));
+  const snap = await snapshot(
+    wt,
+    parent.commit,
+    snapshotRules(ctx),
+    ctx.paths.indexFile(basename(wt.path)),
+  );
   const commit = await wt.commit(parent.commit, snap.tree, message, candidateRef(ctx, row.id));
   // Sealed, nothing but the harness touches the files now: when the snapshot saw them all, the
   // slot already holds exactly the candidate and the run needs no reset first.
@@ -184,19 +252,31 @@ export async function prepareCandidate(ctx: RunContext, slot: number, wt: Worktr
     cache_write_tokens: usage.cacheWriteTokens ?? null,
     cost_usd: usage.costUsd ?? null,
   });
-  const refused = text.problem ?? (snap.violations.length > 0 ? describeViolations(snap.violations, ctx.program.config.editable) : null);
+  const refused =
+    text.problem ??
+    (snap.violations.length > 0
+      ? describeViolations(snap.violations, ctx.program.config.editable)
+      : null);
   if (refused) {
     record(ctx, row.id, 'invalid', { reason: refused, finished_at: Date.now() });
     return 'recorded';
   }
   if (snap.changed.length === 0) {
-    const left = snap.dropped.length ? ` (only ignored files outside editable, not part of a candidate: ${snap.dropped.slice(0, 3).join(', ')})` : '';
-    record(ctx, row.id, 'skipped', { reason: `the agent made no change${left}`, finished_at: Date.now() });
+    const left = snap.dropped.length
+      ? ` (only ignored files outside editable, not part of a candidate: ${snap.dropped.slice(0, 3).join(', ')})`
+      : '';
+    record(ctx, row.id, 'skipped', {
+      reason: `the agent made no change${left}`,
+      finished_at: Date.now(),
+    });
     return 'recorded';
   }
   const duplicate = ctx.ledger.findByTree(tag, snap.tree, row.id);
   if (duplicate) {
-    record(ctx, row.id, 'skipped', { reason: `same files as experiment ${duplicate.id} (${duplicate.status ?? duplicate.state})`, finished_at: Date.now() });
+    record(ctx, row.id, 'skipped', {
+      reason: `same files as experiment ${duplicate.id} (${duplicate.status ?? duplicate.state})`,
+      finished_at: Date.now(),
+    });
     return 'recorded';
   }
   return ctx.ledger.getExperiment(tag, row.id)!;

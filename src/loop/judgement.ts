@@ -16,7 +16,11 @@ const HISTORY_JUDGEMENTS = 100;
  * was replaced meanwhile, the candidate before it was re-based) ends what came before it: those
  * runs compared other code, and pairing across it would compare runs that were not neighbours.
  */
-export function judgementSequence(runs: MeasurementRow[], candidate: string, incumbent: string | null): Run[] {
+export function judgementSequence(
+  runs: MeasurementRow[],
+  candidate: string,
+  incumbent: string | null,
+): Run[] {
   let start = 0;
   runs.forEach((r, i) => {
     if (r.commit_sha !== candidate && r.commit_sha !== incumbent) start = i + 1;
@@ -29,7 +33,11 @@ export function judgementSequence(runs: MeasurementRow[], candidate: string, inc
 
 /** Experiment `id`'s runs against the incumbent of this moment. */
 export function currentSequence(ctx: RunContext, id: number, candidate: string): Run[] {
-  return judgementSequence(ctx.ledger.measurementsDuring(ctx.run.tag, id), candidate, ctx.incumbent.commit);
+  return judgementSequence(
+    ctx.ledger.measurementsDuring(ctx.run.tag, id),
+    candidate,
+    ctx.incumbent.commit,
+  );
 }
 
 /** The other judgements of the run, newest last: their pairs tell the noise of a paired difference. */

@@ -24,7 +24,12 @@ import type { Incumbent } from './events.js';
 type Patch = Partial<ExperimentRow>;
 
 /** A new experiment, proposed against `parent` in `slot`: the agent is about to work. */
-export function beginProposal(ctx: RunContext, slot: number, agent: string, parent: Incumbent): ExperimentRow {
+export function beginProposal(
+  ctx: RunContext,
+  slot: number,
+  agent: string,
+  parent: Incumbent,
+): ExperimentRow {
   const row = ctx.ledger.insertExperiment({
     ...emptyExperiment(ctx.run.tag, slot, agent, parent.commit),
     incumbent_commit: parent.commit,
@@ -41,7 +46,11 @@ export function withdrawProposal(ctx: RunContext, id: number): void {
 }
 
 /** The proposal is a commit (title, files, tokens): it can be checked and run. */
-export function commitProposal(ctx: RunContext, id: number, committed: Patch & { candidate_commit: string; tree: string }): void {
+export function commitProposal(
+  ctx: RunContext,
+  id: number,
+  committed: Patch & { candidate_commit: string; tree: string },
+): void {
   ctx.ledger.updateExperiment(ctx.run.tag, id, { ...committed, state: 'committed' });
   crashPoint('committed', id);
 }
@@ -49,14 +58,28 @@ export function commitProposal(ctx: RunContext, id: number, committed: Patch & {
 /** Experiment 0: the unchanged starting commit, to be measured. */
 export function beginBaseline(ctx: RunContext, tree: string): ExperimentRow {
   const base = ctx.run.base_commit;
-  return ctx.ledger.insertExperiment({ ...emptyExperiment(ctx.run.tag, 0, 'baseline', base), id: 0, state: 'committed', title: 'baseline', candidate_commit: base, tree });
+  return ctx.ledger.insertExperiment({
+    ...emptyExperiment(ctx.run.tag, 0, 'baseline', base),
+    id: 0,
+    state: 'committed',
+    title: 'baseline',
+    candidate_commit: base,
+    tree,
+  });
 }
 
 /**
  * A candidate now stands on a newer incumbent: its change carried onto `onto` as `commit`. What
  * was measured before belongs to the old commit; its judgement starts again on this one.
  */
-export function carried(ctx: RunContext, id: number, onto: Incumbent, commit: { commit: string; tree: string }, stat: { files: number; added: number; deleted: number }, patch: Patch = {}): ExperimentRow {
+export function carried(
+  ctx: RunContext,
+  id: number,
+  onto: Incumbent,
+  commit: { commit: string; tree: string },
+  stat: { files: number; added: number; deleted: number },
+  patch: Patch = {},
+): ExperimentRow {
   ctx.ledger.updateExperiment(ctx.run.tag, id, {
     ...patch,
     parent_commit: onto.commit,
@@ -73,9 +96,22 @@ export function carried(ctx: RunContext, id: number, onto: Incumbent, commit: { 
 export function startRunning(ctx: RunContext, row: ExperimentRow, slot: number): void {
   const c = ctx.program.config;
   const startedAt = Date.now();
-  ctx.ledger.updateExperiment(ctx.run.tag, row.id, { state: 'running', started_at: startedAt, log_path: join(ctx.paths.experimentDir(row.id), 'run.log') });
+  ctx.ledger.updateExperiment(ctx.run.tag, row.id, {
+    state: 'running',
+    started_at: startedAt,
+    log_path: join(ctx.paths.experimentDir(row.id), 'run.log'),
+  });
   crashPoint('running', row.id);
-  ctx.emit({ type: 'running', id: row.id, slot, title: row.title ?? '', startedAt, budgetSeconds: c.budget, timeoutSeconds: c.timeout, candidates: ctx.ledger.countCandidates(ctx.run.tag) });
+  ctx.emit({
+    type: 'running',
+    id: row.id,
+    slot,
+    title: row.title ?? '',
+    startedAt,
+    budgetSeconds: c.budget,
+    timeoutSeconds: c.timeout,
+    candidates: ctx.ledger.countCandidates(ctx.run.tag),
+  });
 }
 
 /** A run of the candidate is stored: it can be decided. */
@@ -91,7 +127,11 @@ export function awaitRuns(ctx: RunContext, id: number, patch: Patch = {}): void 
 
 /** Interrupted (Ctrl-C, SIGTERM): the next start runs it again. */
 export function backToCommitted(ctx: RunContext, id: number): void {
-  ctx.ledger.updateExperiment(ctx.run.tag, id, { state: 'committed', started_at: null, reason: 'interrupted; will be re-run on resume' });
+  ctx.ledger.updateExperiment(ctx.run.tag, id, {
+    state: 'committed',
+    started_at: null,
+    reason: 'interrupted; will be re-run on resume',
+  });
 }
 
 /** Kept, the branch not moved yet: a harness killed now finishes the keep on resume. */
@@ -114,10 +154,22 @@ export async function applyKeep(ctx: RunContext, row: ExperimentRow): Promise<vo
   const ref = `refs/heads/${ctx.run.branch}`;
   const head = (await git(ctx.paths.repo, ['rev-parse', ref])).trim();
   if (head !== row.candidate_commit) {
-    await git(ctx.paths.repo, ['update-ref', '-m', `autoresearch: keep experiment ${row.id}`, ref, row.candidate_commit!, row.incumbent_commit!]);
+    await git(ctx.paths.repo, [
+      'update-ref',
+      '-m',
+      `autoresearch: keep experiment ${row.id}`,
+      ref,
+      row.candidate_commit!,
+      row.incumbent_commit!,
+    ]);
     crashPoint('branch-moved', row.id);
   }
-  ctx.incumbent = { experimentId: row.id, commit: row.candidate_commit!, value: row.primary_value!, title: row.title ?? '' };
+  ctx.incumbent = {
+    experimentId: row.id,
+    commit: row.candidate_commit!,
+    value: row.primary_value!,
+    title: row.title ?? '',
+  };
   record(ctx, row.id, 'keep', {});
 }
 
@@ -128,9 +180,19 @@ export function recordBaseline(ctx: RunContext, value: number, reason: string): 
 }
 
 /** Ends an experiment: its terminal status in the ledger, its line in results.tsv, an event. */
-export function record(ctx: RunContext, id: number, status: ExperimentStatus, patch: Patch = {}): ExperimentRow {
+export function record(
+  ctx: RunContext,
+  id: number,
+  status: ExperimentStatus,
+  patch: Patch = {},
+): ExperimentRow {
   const tag = ctx.run.tag;
-  ctx.ledger.updateExperiment(tag, id, { ...patch, status, state: 'recorded', recorded_at: Date.now() });
+  ctx.ledger.updateExperiment(tag, id, {
+    ...patch,
+    status,
+    state: 'recorded',
+    recorded_at: Date.now(),
+  });
   crashPoint('recorded', id);
   const row = ctx.ledger.getExperiment(tag, id)!;
   appendResultsTsv(ctx.paths.resultsTsv, row);
@@ -148,7 +210,11 @@ export function record(ctx: RunContext, id: number, status: ExperimentStatus, pa
 /** results.tsv from the ledger, whole (at the start of a run, after a re-measurement). */
 export function rewriteResultsTsv(ctx: RunSetup): void {
   mkdirSync(dirname(ctx.paths.resultsTsv), { recursive: true });
-  writeResultsTsv(ctx.paths.resultsTsv, ctx.run.metric_name, ctx.ledger.listExperiments(ctx.run.tag));
+  writeResultsTsv(
+    ctx.paths.resultsTsv,
+    ctx.run.metric_name,
+    ctx.ledger.listExperiments(ctx.run.tag),
+  );
 }
 
 /**
@@ -161,7 +227,12 @@ export function remeasured(ctx: RunSetup, id: number): void {
   if (row && resultsTsvLine(row) !== null) rewriteResultsTsv(ctx);
 }
 
-export function emptyExperiment(tag: string, slot: number, agent: string, parent: string): Omit<ExperimentRow, 'id'> {
+export function emptyExperiment(
+  tag: string,
+  slot: number,
+  agent: string,
+  parent: string,
+): Omit<ExperimentRow, 'id'> {
   return {
     run_tag: tag,
     slot,

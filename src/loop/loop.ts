@@ -26,7 +26,19 @@ import { summarize, type RunSummary } from './summary.js';
 /** What the caller provides; the rest of the RunContext is the loop's own state. */
 export type LoopInput = Pick<
   RunContext,
-  'run' | 'paths' | 'program' | 'programDir' | 'ledger' | 'agent' | 'executor' | 'sandbox' | 'policy' | 'limits' | 'protectedHashes' | 'emit' | 'env'
+  | 'run'
+  | 'paths'
+  | 'program'
+  | 'programDir'
+  | 'ledger'
+  | 'agent'
+  | 'executor'
+  | 'sandbox'
+  | 'policy'
+  | 'limits'
+  | 'protectedHashes'
+  | 'emit'
+  | 'env'
 > & {
   resumed: boolean;
   /** Aborting it kills experiments in flight and stops the loop (Ctrl-C). */
@@ -52,8 +64,22 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     drift: storedDrift(input.run.drift_json),
   };
   const tag = ctx.run.tag;
-  ctx.emit({ type: 'run-start', tag, branch: ctx.run.branch, resumed: input.resumed, runDir: ctx.paths.runDir, workDir: ctx.paths.workDir, maxExperiments: ctx.limits.maxExperiments, slots: ctx.limits.slots, sealed: ctx.sandbox.sealed, sandbox: ctx.sandbox.describe() });
-  const heartbeat = setInterval(() => ctx.ledger.updateRun(tag, { heartbeat_at: Date.now() }), 5000);
+  ctx.emit({
+    type: 'run-start',
+    tag,
+    branch: ctx.run.branch,
+    resumed: input.resumed,
+    runDir: ctx.paths.runDir,
+    workDir: ctx.paths.workDir,
+    maxExperiments: ctx.limits.maxExperiments,
+    slots: ctx.limits.slots,
+    sealed: ctx.sandbox.sealed,
+    sandbox: ctx.sandbox.describe(),
+  });
+  const heartbeat = setInterval(
+    () => ctx.ledger.updateRun(tag, { heartbeat_at: Date.now() }),
+    5000,
+  );
   heartbeat.unref();
   let reason = 'stopped';
   let finalState: RunRow['state'] = 'stopped';
@@ -65,8 +91,12 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     await ensureBaseline(ctx);
     if (!ctx.abort.signal.aborted) await recoverUnfinished(ctx);
     await verifyRefs(ctx, 'at start');
-    const reasons = await Promise.all(Array.from({ length: ctx.limits.slots }, (_, slot) => slotLoop(ctx, slot)));
-    reason = ctx.abort.signal.aborted ? 'interrupted' : (reasons.find((r) => r !== null) ?? 'stopped');
+    const reasons = await Promise.all(
+      Array.from({ length: ctx.limits.slots }, (_, slot) => slotLoop(ctx, slot)),
+    );
+    reason = ctx.abort.signal.aborted
+      ? 'interrupted'
+      : (reasons.find((r) => r !== null) ?? 'stopped');
     await ctx.decisionLock.run(() => verifyRefs(ctx, 'at the end of the run'));
     finalState = ctx.abort.signal.aborted || ctx.stopRequested ? 'stopped' : 'finished';
   } catch (e) {
@@ -75,14 +105,32 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     throw e;
   } finally {
     clearInterval(heartbeat);
-    ctx.ledger.updateRun(tag, { state: finalState, stop_reason: reason, pid: null, heartbeat_at: Date.now() });
+    ctx.ledger.updateRun(tag, {
+      state: finalState,
+      stop_reason: reason,
+      pid: null,
+      heartbeat_at: Date.now(),
+    });
     if (finalState === 'failed') {
       // Webhooks hear about a run that died as well as one that finished.
-      const summary = summarize(ctx.ledger.getRun(tag)!, ctx.ledger.listExperiments(tag), ctx.incumbent.commit);
-      ctx.emit({ type: 'run-stop', reason: `error: ${reason.split('\n')[0]}`, summary, failed: true });
+      const summary = summarize(
+        ctx.ledger.getRun(tag)!,
+        ctx.ledger.listExperiments(tag),
+        ctx.incumbent.commit,
+      );
+      ctx.emit({
+        type: 'run-stop',
+        reason: `error: ${reason.split('\n')[0]}`,
+        summary,
+        failed: true,
+      });
     }
   }
-  const summary = summarize(ctx.ledger.getRun(tag)!, ctx.ledger.listExperiments(tag), ctx.incumbent.commit);
+  const summary = summarize(
+    ctx.ledger.getRun(tag)!,
+    ctx.ledger.listExperiments(tag),
+    ctx.incumbent.commit,
+  );
   ctx.emit({ type: 'run-stop', reason, summary });
   return { reason, summary };
 }
@@ -93,18 +141,27 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
  */
 async function waitWhilePaused(ctx: RunContext): Promise<void> {
   let announced = false;
-  while (existsSync(ctx.paths.pauseFile) && !ctx.abort.signal.aborted && !existsSync(ctx.paths.stopFile)) {
-    if (!announced) ctx.emit({ type: 'note', level: 'info', text: 'paused: `autoresearch resume` continues' });
+  while (
+    existsSync(ctx.paths.pauseFile) &&
+    !ctx.abort.signal.aborted &&
+    !existsSync(ctx.paths.stopFile)
+  ) {
+    if (!announced)
+      ctx.emit({ type: 'note', level: 'info', text: 'paused: `autoresearch resume` continues' });
     announced = true;
     await new Promise((r) => setTimeout(r, 300));
   }
-  if (announced && !existsSync(ctx.paths.pauseFile)) ctx.emit({ type: 'note', level: 'info', text: 'resumed' });
+  if (announced && !existsSync(ctx.paths.pauseFile))
+    ctx.emit({ type: 'note', level: 'info', text: 'resumed' });
 }
 
 function currentStop(ctx: RunContext): string | null {
   if (existsSync(ctx.paths.stopFile)) ctx.stopRequested = true;
   if (ctx.abort.signal.aborted) return 'interrupted';
-  const spend = ctx.limits.maxSpendUsd !== undefined || ctx.limits.maxTokens !== undefined ? ctx.ledger.spend(ctx.run.tag) : undefined;
+  const spend =
+    ctx.limits.maxSpendUsd !== undefined || ctx.limits.maxTokens !== undefined
+      ? ctx.ledger.spend(ctx.run.tag)
+      : undefined;
   return stopReason({
     spentUsd: spend?.usd,
     maxSpendUsd: ctx.limits.maxSpendUsd,
@@ -206,17 +263,26 @@ async function ensureBaseline(ctx: RunContext): Promise<void> {
     const wt = slotWorktree(ctx, 0);
     await wt.reset(ctx.run.base_commit);
     baseline ??= beginBaseline(ctx, await wt.treeOf(ctx.run.base_commit));
-    ctx.emit({ type: 'note', level: 'info', text: `running the baseline (${ctx.run.base_commit.slice(0, 10)})` });
+    ctx.emit({
+      type: 'note',
+      level: 'info',
+      text: `running the baseline (${ctx.run.base_commit.slice(0, 10)})`,
+    });
     await measureBaseline(ctx, wt);
     baseline = ctx.ledger.getExperiment(tag, 0)!;
     if (baseline.state !== 'recorded') {
       if (ctx.abort.signal.aborted) return; // Ctrl-C: the next start measures it again
-      throw new UserError('the baseline was aborted before it was measured', `autoresearch run --tag ${tag}   (measures it again)`);
+      throw new UserError(
+        'the baseline was aborted before it was measured',
+        `autoresearch run --tag ${tag}   (measures it again)`,
+      );
     }
   }
   if (baseline.status !== 'keep') {
-    throw new UserError(`the baseline did not produce a usable ${ctx.run.metric_name}: ${baseline.status}: ${baseline.reason}`,
-      `fix the run command or the code, commit, and run again (log: ${baseline.log_path ?? join(ctx.paths.experimentDir(0), 'run.log')})`);
+    throw new UserError(
+      `the baseline did not produce a usable ${ctx.run.metric_name}: ${baseline.status}: ${baseline.reason}`,
+      `fix the run command or the code, commit, and run again (log: ${baseline.log_path ?? join(ctx.paths.experimentDir(0), 'run.log')})`,
+    );
   }
   ctx.baselineValue = baseline.primary_value;
   ctx.incumbent = await currentIncumbent(ctx);
@@ -231,10 +297,30 @@ async function currentIncumbent(ctx: RunContext): Promise<Incumbent> {
   const head = await resolveRef(ctx.paths.repo, ref);
   const rows = ctx.ledger.listExperiments(ctx.run.tag);
   const known = rows.filter((r) => r.candidate_commit === head && r.status === 'keep').at(-1);
-  const row = known ?? rows.filter((r) => r.status === 'keep' && r.state === 'recorded').sort((a, b) => (a.recorded_at ?? 0) - (b.recorded_at ?? 0)).at(-1)!;
+  const row =
+    known ??
+    rows
+      .filter((r) => r.status === 'keep' && r.state === 'recorded')
+      .sort((a, b) => (a.recorded_at ?? 0) - (b.recorded_at ?? 0))
+      .at(-1)!;
   if (!known) {
-    await git(ctx.paths.repo, ['update-ref', '-m', 'autoresearch: restore from the ledger', ref, row.candidate_commit!]);
-    ctx.emit({ type: 'note', level: 'warn', text: `branch ${ctx.run.branch} was moved to ${head?.slice(0, 10) ?? 'nothing'}, which the ledger does not know as kept; restored to experiment ${row.id} (${row.candidate_commit!.slice(0, 10)}): only the harness moves it` });
+    await git(ctx.paths.repo, [
+      'update-ref',
+      '-m',
+      'autoresearch: restore from the ledger',
+      ref,
+      row.candidate_commit!,
+    ]);
+    ctx.emit({
+      type: 'note',
+      level: 'warn',
+      text: `branch ${ctx.run.branch} was moved to ${head?.slice(0, 10) ?? 'nothing'}, which the ledger does not know as kept; restored to experiment ${row.id} (${row.candidate_commit!.slice(0, 10)}): only the harness moves it`,
+    });
   }
-  return { experimentId: row.id, commit: row.candidate_commit!, value: row.primary_value!, title: row.title ?? '' };
+  return {
+    experimentId: row.id,
+    commit: row.candidate_commit!,
+    value: row.primary_value!,
+    title: row.title ?? '',
+  };
 }

@@ -45,18 +45,29 @@ export function parsePressureTotal(psi: string): number | undefined {
 export function parseMemAvailable(meminfo: string): number | undefined {
   const total = /^MemTotal:\s+(\d+)/m.exec(meminfo);
   const available = /^MemAvailable:\s+(\d+)/m.exec(meminfo);
-  return total && available && Number(total[1]) > 0 ? Number(available[1]) / Number(total[1]) : undefined;
+  return total && available && Number(total[1]) > 0
+    ? Number(available[1]) / Number(total[1])
+    : undefined;
 }
 
 /** Between two readings: steal and memory stall as shares of the time between them. */
-export function machineSample(before: MachineCounters, after: MachineCounters, load: number, memoryAvailable?: number): MachineSample {
+export function machineSample(
+  before: MachineCounters,
+  after: MachineCounters,
+  load: number,
+  memoryAvailable?: number,
+): MachineSample {
   const sample: MachineSample = { load: round(load) };
   if (before.cpu && after.cpu && after.cpu.total > before.cpu.total) {
-    sample.steal = round(Math.max(0, after.cpu.steal - before.cpu.steal) / (after.cpu.total - before.cpu.total));
+    sample.steal = round(
+      Math.max(0, after.cpu.steal - before.cpu.steal) / (after.cpu.total - before.cpu.total),
+    );
   }
   const wallUs = (after.at - before.at) * 1000;
   if (before.memoryStallUs !== undefined && after.memoryStallUs !== undefined && wallUs > 0) {
-    sample.memoryPressure = round(Math.min(1, Math.max(0, after.memoryStallUs - before.memoryStallUs) / wallUs));
+    sample.memoryPressure = round(
+      Math.min(1, Math.max(0, after.memoryStallUs - before.memoryStallUs) / wallUs),
+    );
   } else if (memoryAvailable !== undefined) sample.memoryAvailable = round(memoryAvailable);
   return sample;
 }
@@ -74,12 +85,21 @@ function read(path: string): string | undefined {
 export function readCounters(): MachineCounters {
   const stat = read('/proc/stat');
   const psi = read('/proc/pressure/memory');
-  return { cpu: stat ? parseCpuLine(stat) : undefined, memoryStallUs: psi ? parsePressureTotal(psi) : undefined, at: Date.now() };
+  return {
+    cpu: stat ? parseCpuLine(stat) : undefined,
+    memoryStallUs: psi ? parsePressureTotal(psi) : undefined,
+    at: Date.now(),
+  };
 }
 
 /** The sample of a run that started at `before`, read now. */
 export function sampleSince(before: MachineCounters): MachineSample {
   const after = readCounters();
   const meminfo = after.memoryStallUs === undefined ? read('/proc/meminfo') : undefined;
-  return machineSample(before, after, loadavg()[0] ?? 0, meminfo ? parseMemAvailable(meminfo) : undefined);
+  return machineSample(
+    before,
+    after,
+    loadavg()[0] ?? 0,
+    meminfo ? parseMemAvailable(meminfo) : undefined,
+  );
 }

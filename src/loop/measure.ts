@@ -5,12 +5,24 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionResult } from '../executors/executor.js';
-import { checkPrimary, type MetricRefusal, type Metrics, mergeMetrics, parseMetricOutput, parseMetricsJson } from '../metrics/parse.js';
+import {
+  checkPrimary,
+  type MetricRefusal,
+  type Metrics,
+  mergeMetrics,
+  parseMetricOutput,
+  parseMetricsJson,
+} from '../metrics/parse.js';
 
 /** `refused`: the names whose last occurrence was not a plain number (constraints need them). */
 export type MeasuredOutcome =
   | { kind: 'measured'; value: number; metrics: Metrics; refused: Record<string, MetricRefusal> }
-  | { kind: 'crash' | 'timeout'; reason: string; metrics: Metrics; refused: Record<string, MetricRefusal> }
+  | {
+      kind: 'crash' | 'timeout';
+      reason: string;
+      metrics: Metrics;
+      refused: Record<string, MetricRefusal>;
+    }
   | { kind: 'aborted' };
 
 export function tailLines(text: string, lines: number, maxChars = 4000): string {
@@ -24,7 +36,14 @@ export function readLogTail(logPath: string | null, lines = 20): string {
 }
 
 /** `requirePrimary: false` when a separate `eval` command produces the metric. */
-export function measureOutcome(result: ExecutionResult, logPath: string, metric: string, metricsFile: string | undefined, cwd: string, requirePrimary = true): MeasuredOutcome {
+export function measureOutcome(
+  result: ExecutionResult,
+  logPath: string,
+  metric: string,
+  metricsFile: string | undefined,
+  cwd: string,
+  requirePrimary = true,
+): MeasuredOutcome {
   if (result.aborted) return { kind: 'aborted' };
   const output = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
   // The executor read the whole stream; the log holds only its head and tail.
@@ -43,15 +62,31 @@ export function measureOutcome(result: ExecutionResult, logPath: string, metric:
   const metrics = parsed.values;
   const refused = parsed.refused;
   const tail = tailLines(output, 15);
-  const withTail = (reason: string) => (tail ? `${reason}\n--- last lines of the log ---\n${tail}` : reason);
-  if (result.timedOut) return { kind: 'timeout', reason: withTail(`killed at the hard timeout after ${result.wallSeconds.toFixed(1)}s`), metrics, refused };
+  const withTail = (reason: string) =>
+    tail ? `${reason}\n--- last lines of the log ---\n${tail}` : reason;
+  if (result.timedOut)
+    return {
+      kind: 'timeout',
+      reason: withTail(`killed at the hard timeout after ${result.wallSeconds.toFixed(1)}s`),
+      metrics,
+      refused,
+    };
   if (result.exitCode !== 0) {
-    const how = result.exitCode === null ? `killed by ${result.signal}` : `exit code ${result.exitCode}`;
+    const how =
+      result.exitCode === null ? `killed by ${result.signal}` : `exit code ${result.exitCode}`;
     return { kind: 'crash', reason: withTail(`the run failed (${how})`), metrics, refused };
   }
   if (!requirePrimary) return { kind: 'measured', value: NaN, metrics, refused };
   const primary = checkPrimary(parsed, metric);
   const missing = !Object.hasOwn(metrics, metric) && !Object.hasOwn(refused, metric);
-  if (!primary.ok) return { kind: 'crash', reason: withTail(fileProblem && missing ? `${primary.reason}; ${fileProblem}` : primary.reason), metrics, refused };
+  if (!primary.ok)
+    return {
+      kind: 'crash',
+      reason: withTail(
+        fileProblem && missing ? `${primary.reason}; ${fileProblem}` : primary.reason,
+      ),
+      metrics,
+      refused,
+    };
   return { kind: 'measured', value: primary.value, metrics, refused };
 }

@@ -7,7 +7,12 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionResult, ExperimentSpec, ProcessHandle } from '../executors/executor.js';
 import type { CommandRow, MeasurementRow } from '../ledger/types.js';
-import { type MetricRefusal, type Metrics, parseMetricOutput, type ParsedMetrics } from '../metrics/parse.js';
+import {
+  type MetricRefusal,
+  type Metrics,
+  parseMetricOutput,
+  type ParsedMetrics,
+} from '../metrics/parse.js';
 import { commandOf, graceSeconds } from '../program/schema.js';
 import { failingPart } from '../program/failing-output.js';
 import type { SealRole } from '../sandbox/sandbox.js';
@@ -24,8 +29,20 @@ const LOG_HEAD_BYTES = 1024 * 1024;
 const LOG_TAIL_BYTES = 1024 * 1024;
 
 export type MeasureResult =
-  | { kind: 'measured'; value: number; metrics: Metrics; refused: Record<string, MetricRefusal>; exec: ExecutionResult; row: MeasurementRow }
-  | { kind: 'crash' | 'timeout' | 'invalid'; reason: string; metrics: Metrics; exec: ExecutionResult }
+  | {
+      kind: 'measured';
+      value: number;
+      metrics: Metrics;
+      refused: Record<string, MetricRefusal>;
+      exec: ExecutionResult;
+      row: MeasurementRow;
+    }
+  | {
+      kind: 'crash' | 'timeout' | 'invalid';
+      reason: string;
+      metrics: Metrics;
+      exec: ExecutionResult;
+    }
   | { kind: 'aborted' }
   | { kind: 'cancelled' };
 
@@ -33,7 +50,11 @@ export type MeasureResult =
  * A signal for one measurement: the run's (Ctrl-C: re-run on resume) or the user's
  * `autoresearch abort`, an ABORT file newer than the measurement's start (this experiment ends).
  */
-function measurementSignal(ctx: RunSetup): { signal: AbortSignal; cancelled: () => boolean; done: () => void } {
+function measurementSignal(ctx: RunSetup): {
+  signal: AbortSignal;
+  cancelled: () => boolean;
+  done: () => void;
+} {
   const user = new AbortController();
   const startedAt = Date.now();
   const timer = setInterval(() => {
@@ -44,17 +65,40 @@ function measurementSignal(ctx: RunSetup): { signal: AbortSignal; cancelled: () 
     }
   }, 300);
   timer.unref();
-  return { signal: AbortSignal.any([ctx.abort.signal, user.signal]), cancelled: () => user.signal.aborted && !ctx.abort.signal.aborted, done: () => clearInterval(timer) };
+  return {
+    signal: AbortSignal.any([ctx.abort.signal, user.signal]),
+    cancelled: () => user.signal.aborted && !ctx.abort.signal.aborted,
+    done: () => clearInterval(timer),
+  };
 }
 
 /**
  * How one command of an experiment starts: in its sandbox (`root` is the folder it may write: the
  * worktree, or the pristine evaluation folder), with a fresh private temp folder.
  */
-function spec(ctx: RunSetup, id: number, slot: number, role: SealRole, root: string, cwd: string, command: string, timeout: number, logPath: string, budget: number, measurement?: number): ExperimentSpec {
+function spec(
+  ctx: RunSetup,
+  id: number,
+  slot: number,
+  role: SealRole,
+  root: string,
+  cwd: string,
+  command: string,
+  timeout: number,
+  logPath: string,
+  budget: number,
+  measurement?: number,
+): ExperimentSpec {
   const c = ctx.program.config;
   const tmp = ctx.sandbox.tempDir(`${role}-${slot}`);
-  const seal = ctx.sandbox.seal({ role, root, cwd, tmp, network: c.limits.network, seesHidden: role === 'holdout' || (role === 'eval' && readsHidden(c.eval)) });
+  const seal = ctx.sandbox.seal({
+    role,
+    root,
+    cwd,
+    tmp,
+    network: c.limits.network,
+    seesHidden: role === 'holdout' || (role === 'eval' && readsHidden(c.eval)),
+  });
   return {
     experimentId: id,
     command,
@@ -79,7 +123,11 @@ function spec(ctx: RunSetup, id: number, slot: number, role: SealRole, root: str
     logPath,
     logHeadBytes: LOG_HEAD_BYTES,
     logTailBytes: LOG_TAIL_BYTES,
-    limits: { memoryBytes: c.limits.memory, processes: c.limits.processes, network: c.limits.network },
+    limits: {
+      memoryBytes: c.limits.memory,
+      processes: c.limits.processes,
+      network: c.limits.network,
+    },
   };
 }
 
@@ -97,7 +145,10 @@ const lastNumber = new WeakMap<RunSetup, Map<number, number>>();
 function runNumber(ctx: RunSetup, id: number): number {
   const numbers = lastNumber.get(ctx) ?? new Map<number, number>();
   lastNumber.set(ctx, numbers);
-  const n = Math.max(ctx.ledger.measurementsOf(ctx.run.tag, id).length, (numbers.get(id) ?? -1) + 1);
+  const n = Math.max(
+    ctx.ledger.measurementsOf(ctx.run.tag, id).length,
+    (numbers.get(id) ?? -1) + 1,
+  );
   numbers.set(id, n);
   return n;
 }
@@ -114,10 +165,18 @@ function warnUnenforcedLimits(ctx: RunSetup, exec: ExecutionResult): void {
   ].filter(Boolean);
   warned.add(ctx);
   if (missing.length > 0) {
-    ctx.emit({ type: 'note', level: 'warn', text: `limits not enforced on this machine: ${missing.join(', ')} (see the README's table of what each platform supports)` });
+    ctx.emit({
+      type: 'note',
+      level: 'warn',
+      text: `limits not enforced on this machine: ${missing.join(', ')} (see the README's table of what each platform supports)`,
+    });
   }
   if (l.memory !== undefined && applied.memory === 'prlimit') {
-    ctx.emit({ type: 'note', level: 'warn', text: 'limits.memory is enforced as an address-space limit (ulimit -v) here, not on real memory use' });
+    ctx.emit({
+      type: 'note',
+      level: 'warn',
+      text: 'limits.memory is enforced as an address-space limit (ulimit -v) here, not on real memory use',
+    });
   }
 }
 
@@ -129,20 +188,36 @@ export interface Target {
   commit: string;
 }
 
-const readsHidden = (setting: RunSetup['program']['config']['eval']) => typeof setting === 'object' && setting.reads_hidden;
+const readsHidden = (setting: RunSetup['program']['config']['eval']) =>
+  typeof setting === 'object' && setting.reads_hidden;
 
 /**
  * How long `run` may take: the budget plus its grace, when that comes before the hard timeout
  * (a run past its budget is not a fair comparison, whatever it reports about itself).
  */
-export function runTimeLimit(budget: number, timeout: number, grace: number): { seconds: number; overBudget: boolean } {
-  return budget + grace < timeout ? { seconds: budget + grace, overBudget: true } : { seconds: timeout, overBudget: false };
+export function runTimeLimit(
+  budget: number,
+  timeout: number,
+  grace: number,
+): { seconds: number; overBudget: boolean } {
+  return budget + grace < timeout
+    ? { seconds: budget + grace, overBudget: true }
+    : { seconds: timeout, overBudget: false };
 }
 
 /** Runs one command and records it (kind, wall time, exit) in the ledger. */
-async function execute(ctx: RunSetup, kind: CommandRow['kind'], experimentId: number, s: ExperimentSpec, signal: AbortSignal, reattach?: ProcessHandle): Promise<ExecutionResult> {
+async function execute(
+  ctx: RunSetup,
+  kind: CommandRow['kind'],
+  experimentId: number,
+  s: ExperimentSpec,
+  signal: AbortSignal,
+  reattach?: ProcessHandle,
+): Promise<ExecutionResult> {
   // A job that outlived its harness (Slurm) is followed to its end instead of being run again.
-  const exec = (reattach && ctx.executor.reattach ? await ctx.executor.reattach(reattach, s, signal) : null) ?? (await ctx.executor.run(s, signal));
+  const exec =
+    (reattach && ctx.executor.reattach ? await ctx.executor.reattach(reattach, s, signal) : null) ??
+    (await ctx.executor.run(s, signal));
   ctx.ledger.addCommand({
     run_tag: ctx.run.tag,
     experiment_id: experimentId,
@@ -163,7 +238,14 @@ async function execute(ctx: RunSetup, kind: CommandRow['kind'], experimentId: nu
  * (its folder gets the logs). The worktree is first put at exactly that commit, so nothing an
  * earlier run, the checks or the agent left behind reaches this run.
  */
-export async function measureOnce(ctx: RunSetup, target: Target, duringId: number, wt: Worktree, slot: number, reattach?: ProcessHandle): Promise<MeasureResult> {
+export async function measureOnce(
+  ctx: RunSetup,
+  target: Target,
+  duringId: number,
+  wt: Worktree,
+  slot: number,
+  reattach?: ProcessHandle,
+): Promise<MeasureResult> {
   const experimentId = target.experimentId;
   const c = ctx.program.config;
   const dir = ctx.paths.experimentDir(duringId);
@@ -173,13 +255,37 @@ export async function measureOnce(ctx: RunSetup, target: Target, duringId: numbe
   wt.touched();
   const cwd = join(wt.path, ctx.programDir);
   const previous = runNumber(ctx, experimentId);
-  const suffix = experimentId === duringId ? (previous === 0 ? '' : `-${previous + 1}`) : `-incumbent${experimentId}-${previous + 1}`;
+  const suffix =
+    experimentId === duringId
+      ? previous === 0
+        ? ''
+        : `-${previous + 1}`
+      : `-incumbent${experimentId}-${previous + 1}`;
   const logPath = join(dir, `run${suffix}.log`);
   const tag = ctx.run.tag;
-  const onStart = experimentId === duringId ? (handle: ProcessHandle) => ctx.ledger.updateExperiment(tag, duringId, { process_json: JSON.stringify(handle) }) : undefined;
+  const onStart =
+    experimentId === duringId
+      ? (handle: ProcessHandle) =>
+          ctx.ledger.updateExperiment(tag, duringId, { process_json: JSON.stringify(handle) })
+      : undefined;
   const grace = graceSeconds(c.budget, c.budget_grace);
   const limit = runTimeLimit(c.budget, c.timeout, grace);
-  const runSpec = { ...spec(ctx, experimentId, slot, 'run', wt.path, cwd, c.run, limit.seconds, logPath, c.budget, previous), onStart };
+  const runSpec = {
+    ...spec(
+      ctx,
+      experimentId,
+      slot,
+      'run',
+      wt.path,
+      cwd,
+      c.run,
+      limit.seconds,
+      logPath,
+      c.budget,
+      previous,
+    ),
+    onStart,
+  };
   const abort = measurementSignal(ctx);
   // The machine is sampled where the run runs: this one, for the local executor.
   const counters = ctx.executor.name === 'local' ? readCounters() : null;
@@ -193,33 +299,81 @@ export async function measureOnce(ctx: RunSetup, target: Target, duringId: numbe
   if (abort.cancelled()) return { kind: 'cancelled' };
   warnUnenforcedLimits(ctx, exec);
   const evalCommand = commandOf(c.eval, c.timeout);
-  let outcome = measureOutcome(exec, logPath, c.metric.name, evalCommand ? undefined : c.metrics_file, cwd, !evalCommand);
+  let outcome = measureOutcome(
+    exec,
+    logPath,
+    c.metric.name,
+    evalCommand ? undefined : c.metrics_file,
+    cwd,
+    !evalCommand,
+  );
   if (outcome.kind === 'aborted') return { kind: 'aborted' };
   if (outcome.kind === 'timeout' && limit.overBudget) {
-    outcome = { ...outcome, reason: `over budget: still running at ${fmt(limit.seconds)}s (budget ${fmt(c.budget)}s + ${fmt(grace)}s grace); a run must end within AUTORESEARCH_TIME_BUDGET\n${outcome.reason}` };
+    outcome = {
+      ...outcome,
+      reason: `over budget: still running at ${fmt(limit.seconds)}s (budget ${fmt(c.budget)}s + ${fmt(grace)}s grace); a run must end within AUTORESEARCH_TIME_BUDGET\n${outcome.reason}`,
+    };
   }
   if (exec.schedulerReason && outcome.kind !== 'measured') {
-    outcome = { ...outcome, reason: `${exec.schedulerState ?? 'job'}: ${exec.schedulerReason}\n${outcome.reason}` };
+    outcome = {
+      ...outcome,
+      reason: `${exec.schedulerState ?? 'job'}: ${exec.schedulerReason}\n${outcome.reason}`,
+    };
   }
   if (exec.oomKilled && outcome.kind !== 'measured') {
-    outcome = { ...outcome, kind: 'crash', reason: `out of memory: the tree hit the ${gb(c.limits.memory ?? 0)} limit\n${outcome.reason}` };
+    outcome = {
+      ...outcome,
+      kind: 'crash',
+      reason: `out of memory: the tree hit the ${gb(c.limits.memory ?? 0)} limit\n${outcome.reason}`,
+    };
   }
   let evalLog: string | null = null;
   if (evalCommand && outcome.kind === 'measured') {
     // The metric comes from the protected evaluator alone, run apart from the run's files.
     evalLog = join(dir, `eval${suffix}.log`);
     const folder = await pristineFolder(ctx, `slot-${slot}`, wt.path);
-    const evalExec = await execute(ctx, 'eval', duringId, spec(ctx, experimentId, slot, 'eval', folder.root, folder.cwd, evalCommand.run, evalCommand.timeout, evalLog, c.budget, previous), ctx.abort.signal);
+    const evalExec = await execute(
+      ctx,
+      'eval',
+      duringId,
+      spec(
+        ctx,
+        experimentId,
+        slot,
+        'eval',
+        folder.root,
+        folder.cwd,
+        evalCommand.run,
+        evalCommand.timeout,
+        evalLog,
+        c.budget,
+        previous,
+      ),
+      ctx.abort.signal,
+    );
     const evaluated = measureOutcome(evalExec, evalLog, c.metric.name, c.metrics_file, folder.cwd);
     if (evaluated.kind === 'aborted') return { kind: 'aborted' };
-    outcome = evaluated.kind === 'measured' ? evaluated : { ...evaluated, kind: 'crash', reason: `the evaluation failed: ${evaluated.reason}${pristineHint(folder)}` };
+    outcome =
+      evaluated.kind === 'measured'
+        ? evaluated
+        : {
+            ...evaluated,
+            kind: 'crash',
+            reason: `the evaluation failed: ${evaluated.reason}${pristineHint(folder)}`,
+          };
   }
   const tampered = tamperedFiles(ctx.protectedHashes, cwd);
   const metrics = withHarnessMetrics(outcome.metrics, exec.peakMemoryBytes, exec.wallSeconds);
   if (tampered.length > 0) {
-    return { kind: 'invalid', reason: `the experiment changed protected files while it ran: ${tampered.join(', ')}`, metrics, exec };
+    return {
+      kind: 'invalid',
+      reason: `the experiment changed protected files while it ran: ${tampered.join(', ')}`,
+      metrics,
+      exec,
+    };
   }
-  if (outcome.kind !== 'measured') return { kind: outcome.kind, reason: outcome.reason, metrics, exec };
+  if (outcome.kind !== 'measured')
+    return { kind: outcome.kind, reason: outcome.reason, metrics, exec };
   const row = ctx.ledger.addMeasurement({
     run_tag: tag,
     experiment_id: experimentId,
@@ -241,8 +395,12 @@ const fmt = (seconds: number) => Number(seconds.toFixed(1)).toString();
 
 /** What an evaluator saw, for a failure that may come from a file it expected and did not get. */
 function pristineHint(folder: PristineFolder): string {
-  const seen = folder.artifacts.length ? `artifacts ${folder.artifacts.slice(0, 5).join(', ')}${folder.artifacts.length > 5 ? ', ...' : ''}` : 'no artifacts (declare what it reads under `artifacts:`)';
-  const refused = folder.refused.length ? `; left out: ${folder.refused.slice(0, 3).join(', ')}` : '';
+  const seen = folder.artifacts.length
+    ? `artifacts ${folder.artifacts.slice(0, 5).join(', ')}${folder.artifacts.length > 5 ? ', ...' : ''}`
+    : 'no artifacts (declare what it reads under `artifacts:`)';
+  const refused = folder.refused.length
+    ? `; left out: ${folder.refused.slice(0, 3).join(', ')}`
+    : '';
   return `\n(it ran in a pristine folder with the protected files and ${seen}${refused})`;
 }
 
@@ -259,7 +417,14 @@ export interface CommandOutcome {
  * Runs a side command: `checks` on the candidate's commit, sealed in its clean worktree; the
  * `holdout` in a pristine folder with the artifacts of the run that left `wt` as it is now.
  */
-export async function runSideCommand(ctx: RunSetup, id: number, wt: Worktree, commit: string, name: 'checks' | 'holdout', slot: number): Promise<CommandOutcome | null> {
+export async function runSideCommand(
+  ctx: RunSetup,
+  id: number,
+  wt: Worktree,
+  commit: string,
+  name: 'checks' | 'holdout',
+  slot: number,
+): Promise<CommandOutcome | null> {
   const c = ctx.program.config;
   const cmd = commandOf(c[name], c.timeout);
   if (!cmd) return null;
@@ -277,12 +442,28 @@ export async function runSideCommand(ctx: RunSetup, id: number, wt: Worktree, co
     root = folder.root;
     cwd = folder.cwd;
   }
-  const exec = await execute(ctx, name, id, spec(ctx, id, slot, name, root, cwd, cmd.run, cmd.timeout, logPath, cmd.timeout), ctx.abort.signal);
+  const exec = await execute(
+    ctx,
+    name,
+    id,
+    spec(ctx, id, slot, name, root, cwd, cmd.run, cmd.timeout, logPath, cmd.timeout),
+    ctx.abort.signal,
+  );
   const output = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
-  const how = exec.timedOut ? `timed out after ${cmd.timeout}s` : exec.exitCode === null ? `killed by ${exec.signal}` : `exit code ${exec.exitCode}`;
+  const how = exec.timedOut
+    ? `timed out after ${cmd.timeout}s`
+    : exec.exitCode === null
+      ? `killed by ${exec.signal}`
+      : `exit code ${exec.exitCode}`;
   const ok = !exec.timedOut && exec.exitCode === 0;
   const hint = !ok && folder ? pristineHint(folder) : '';
-  return { ok, aborted: exec.aborted, output, metrics: exec.metrics ?? parseMetricOutput(output), reason: ok ? '' : `${name} failed (${how})${excerpt(name, output)}${hint}` };
+  return {
+    ok,
+    aborted: exec.aborted,
+    output,
+    metrics: exec.metrics ?? parseMetricOutput(output),
+    reason: ok ? '' : `${name} failed (${how})${excerpt(name, output)}${hint}`,
+  };
 }
 
 /**
@@ -292,7 +473,8 @@ export async function runSideCommand(ctx: RunSetup, id: number, wt: Worktree, co
 function excerpt(name: 'checks' | 'holdout', output: string): string {
   if (name === 'checks') {
     const part = failingPart(output);
-    if (part.text) return `\n--- ${part.runner === 'tail' ? 'last lines' : 'failing part'} of checks.log ---\n${part.text}`;
+    if (part.text)
+      return `\n--- ${part.runner === 'tail' ? 'last lines' : 'failing part'} of checks.log ---\n${part.text}`;
     return '';
   }
   const tail = tailLines(output, 15);

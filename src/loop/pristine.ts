@@ -25,7 +25,11 @@ export interface PristineFolder {
 }
 
 /** Builds the folder `key` afresh from the base commit's protected files and `from`'s artifacts. */
-export async function pristineFolder(ctx: RunSetup, key: string, from: string): Promise<PristineFolder> {
+export async function pristineFolder(
+  ctx: RunSetup,
+  key: string,
+  from: string,
+): Promise<PristineFolder> {
   const root = ctx.paths.evalDir(key);
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
@@ -38,9 +42,22 @@ export async function pristineFolder(ctx: RunSetup, key: string, from: string): 
     const index = `${ctx.paths.indexFile(`eval-${key}`)}`;
     mkdirSync(dirname(index), { recursive: true });
     rmSync(index, { force: true });
-    await git(ctx.paths.repo, [`--work-tree=${root}`, 'checkout', ctx.run.base_commit, '--', ...protectedFiles.map((f) => `:(literal)${prefix}${f}`)], { env: { GIT_INDEX_FILE: index } });
+    await git(
+      ctx.paths.repo,
+      [
+        `--work-tree=${root}`,
+        'checkout',
+        ctx.run.base_commit,
+        '--',
+        ...protectedFiles.map((f) => `:(literal)${prefix}${f}`),
+      ],
+      { env: { GIT_INDEX_FILE: index } },
+    );
     const changed = tamperedFiles(ctx.protectedHashes, cwd);
-    if (changed.length > 0) throw new Error(`the protected files of the base commit do not match their hashes: ${changed.join(', ')}`);
+    if (changed.length > 0)
+      throw new Error(
+        `the protected files of the base commit do not match their hashes: ${changed.join(', ')}`,
+      );
   }
   const isProtected = makeMatcher(ctx.program.config.protected);
   const artifacts: string[] = [];
@@ -49,7 +66,8 @@ export async function pristineFolder(ctx: RunSetup, key: string, from: string): 
     const source = join(from, ctx.programDir, rel);
     const stat = lstatSync(source);
     if (isProtected(rel)) refused.push(`${rel} (protected: the evaluator's own copy is used)`);
-    else if (stat.isSymbolicLink()) refused.push(`${rel} (a symlink: artifacts must be regular files)`);
+    else if (stat.isSymbolicLink())
+      refused.push(`${rel} (a symlink: artifacts must be regular files)`);
     else if (stat.isFile()) {
       const target = join(cwd, rel);
       mkdirSync(dirname(target), { recursive: true });
@@ -78,12 +96,18 @@ function matchArtifacts(dir: string, patterns: string[]): string[] {
   const found = new Set<string>();
   const clean = patterns.map((p) => posix.normalize(p.replace(/^\.\//, '')).replace(/\/$/, ''));
   const globs = clean.filter((p) => picomatch.scan(p).isGlob);
-  for (const p of clean.filter((c) => !picomatch.scan(c).isGlob)) walkFiles(dir, p, () => true, found);
+  for (const p of clean.filter((c) => !picomatch.scan(c).isGlob))
+    walkFiles(dir, p, () => true, found);
   if (globs.length > 0) walkFiles(dir, '', makeMatcher(globs), found);
   return [...found].sort();
 }
 
-function walkFiles(dir: string, start: string, take: (path: string) => boolean, out: Set<string>): void {
+function walkFiles(
+  dir: string,
+  start: string,
+  take: (path: string) => boolean,
+  out: Set<string>,
+): void {
   let top;
   try {
     top = lstatSync(join(dir, start));

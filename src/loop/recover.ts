@@ -21,8 +21,15 @@ export async function killAgentOrphans(ctx: RunContext): Promise<void> {
   const agents = new LocalExecutor();
   for (const row of ctx.ledger.unfinishedExperiments(ctx.run.tag)) {
     if (row.state !== 'proposing' || !row.agent_process_json) continue;
-    const killed = await agents.killLeftovers(JSON.parse(row.agent_process_json) as ProcessHandle, { AUTORESEARCH_EXPERIMENT_ID: String(row.id) });
-    if (killed > 0) ctx.emit({ type: 'note', level: 'info', text: `experiment ${row.id}: killed ${killed} process(es) of the agent interrupted while proposing` });
+    const killed = await agents.killLeftovers(JSON.parse(row.agent_process_json) as ProcessHandle, {
+      AUTORESEARCH_EXPERIMENT_ID: String(row.id),
+    });
+    if (killed > 0)
+      ctx.emit({
+        type: 'note',
+        level: 'info',
+        text: `experiment ${row.id}: killed ${killed} process(es) of the agent interrupted while proposing`,
+      });
   }
 }
 
@@ -40,26 +47,43 @@ async function killOrphans(ctx: RunContext, row: ExperimentRow): Promise<void> {
   const handle = JSON.parse(row.process_json!) as ProcessHandle;
   const mark = { AUTORESEARCH_EXPERIMENT_ID: String(row.id), AUTORESEARCH_RUN_TAG: ctx.run.tag };
   const killed = await ctx.executor.killLeftovers(handle, mark);
-  if (killed > 0) ctx.emit({ type: 'note', level: 'info', text: `experiment ${row.id}: killed ${killed} orphaned process(es) of the interrupted run` });
+  if (killed > 0)
+    ctx.emit({
+      type: 'note',
+      level: 'info',
+      text: `experiment ${row.id}: killed ${killed} orphaned process(es) of the interrupted run`,
+    });
 }
 
 async function recoverOne(ctx: RunContext, row: ExperimentRow): Promise<void> {
-  const note = (text: string) => ctx.emit({ type: 'note', level: 'info', text: `experiment ${row.id}: ${text}` });
+  const note = (text: string) =>
+    ctx.emit({ type: 'note', level: 'info', text: `experiment ${row.id}: ${text}` });
   switch (row.state) {
     case 'proposing':
       note('the agent was interrupted while proposing; recorded as interrupted');
-      record(ctx, row.id, 'interrupted', { reason: 'the harness stopped while the agent was proposing' });
+      record(ctx, row.id, 'interrupted', {
+        reason: 'the harness stopped while the agent was proposing',
+      });
       return;
     case 'committed':
     case 'running':
     case 'measured': {
-      const handle = row.process_json && row.state === 'running' ? (JSON.parse(row.process_json) as ProcessHandle) : undefined;
+      const handle =
+        row.process_json && row.state === 'running'
+          ? (JSON.parse(row.process_json) as ProcessHandle)
+          : undefined;
       if (handle?.jobId && ctx.executor.reattach) {
         note(`was in flight when the harness stopped; following job ${handle.jobId} to its end`);
       } else {
         const stored = ctx.ledger.measurementsDuring(ctx.run.tag, row.id).length;
         const resumed = `was in flight when the harness stopped; its judgement goes on from the ${stored} run${stored === 1 ? '' : 's'} stored`;
-        note(row.state === 'measured' ? 'was measured but not decided; deciding now' : stored > 0 ? resumed : 'was in flight when the harness stopped; running it again');
+        note(
+          row.state === 'measured'
+            ? 'was measured but not decided; deciding now'
+            : stored > 0
+              ? resumed
+              : 'was in flight when the harness stopped; running it again',
+        );
         if (row.process_json) await killOrphans(ctx, row);
       }
       // A job still running in its own worktree is left there; anything else runs again in slot 0.
@@ -77,12 +101,16 @@ async function recoverOne(ctx: RunContext, row: ExperimentRow): Promise<void> {
     }
     case 'decided': {
       // Only keeps pass through `decided`: finish moving the branch if it had not moved yet.
-      const head = (await git(ctx.paths.repo, ['rev-parse', `refs/heads/${ctx.run.branch}`])).trim();
+      const head = (
+        await git(ctx.paths.repo, ['rev-parse', `refs/heads/${ctx.run.branch}`])
+      ).trim();
       if (head === row.candidate_commit || head === row.incumbent_commit) {
         note('was kept but not recorded; finishing');
         await ctx.decisionLock.run(() => applyKeep(ctx, row));
       } else {
-        record(ctx, row.id, 'discard', { reason: `${row.reason ?? 'kept'}, but the branch moved on before it was recorded` });
+        record(ctx, row.id, 'discard', {
+          reason: `${row.reason ?? 'kept'}, but the branch moved on before it was recorded`,
+        });
       }
       return;
     }

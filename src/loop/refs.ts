@@ -20,14 +20,18 @@ function expectedRefs(ctx: RunContext): Map<string, string> {
   for (const e of ctx.ledger.candidateCommits(tag)) {
     if (!e.proposed || !e.candidate || !e.recorded) continue;
     expected.set(`refs/autoresearch/${tag}/${e.id}`, e.proposed);
-    if (e.candidate !== e.proposed) expected.set(`refs/autoresearch/${tag}/${e.id}-rebased`, e.candidate);
+    if (e.candidate !== e.proposed)
+      expected.set(`refs/autoresearch/${tag}/${e.id}-rebased`, e.candidate);
   }
   return expected;
 }
 
 /** The refs as git has them now. */
 function actualRefs(ctx: RunContext): Promise<Map<string, string>> {
-  return listRefs(ctx.paths.repo, [`refs/autoresearch/${ctx.run.tag}/`, `refs/heads/${ctx.run.branch}`]);
+  return listRefs(ctx.paths.repo, [
+    `refs/autoresearch/${ctx.run.tag}/`,
+    `refs/heads/${ctx.run.branch}`,
+  ]);
 }
 
 /** Refs of experiments the ledger knows but is still writing: not judged yet. */
@@ -54,10 +58,26 @@ export async function verifyRefs(ctx: RunContext, when: string): Promise<RefProb
     if (!expected.has(ref) && !inFlight(ctx, ref)) problems.push({ ref, found, expected: null });
   }
   for (const p of problems) {
-    if (p.expected) await git(ctx.paths.repo, ['update-ref', '-m', 'autoresearch: restore from the ledger', p.ref, p.expected]);
+    if (p.expected)
+      await git(ctx.paths.repo, [
+        'update-ref',
+        '-m',
+        'autoresearch: restore from the ledger',
+        p.ref,
+        p.expected,
+      ]);
     else await git(ctx.paths.repo, ['update-ref', '-d', p.ref]);
-    const what = p.expected === null ? `appeared (at ${short(p.found)}); removed` : p.found === null ? `was deleted; restored to ${short(p.expected)}` : `was moved to ${short(p.found)}; restored to ${short(p.expected)}`;
-    ctx.emit({ type: 'note', level: 'warn', text: `${when}: ${p.ref} ${what} (only the harness writes the run's refs)` });
+    const what =
+      p.expected === null
+        ? `appeared (at ${short(p.found)}); removed`
+        : p.found === null
+          ? `was deleted; restored to ${short(p.expected)}`
+          : `was moved to ${short(p.found)}; restored to ${short(p.expected)}`;
+    ctx.emit({
+      type: 'note',
+      level: 'warn',
+      text: `${when}: ${p.ref} ${what} (only the harness writes the run's refs)`,
+    });
   }
   return problems;
 }

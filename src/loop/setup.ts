@@ -3,13 +3,28 @@
  * tag or resume an existing one, and refuse clearly when something would be unsafe.
  */
 import { createHash } from 'node:crypto';
-import { accessSync, appendFileSync, constants, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  accessSync,
+  appendFileSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { Ledger } from '../ledger/ledger.js';
 import type { RunRow } from '../ledger/types.js';
 import { UserError } from '../program/errors.js';
 import { loadProgram, type Program } from '../program/program.js';
-import { ensureIdentity, git, gitCommonDir, headCommit, repoRoot, resolveRef } from '../workspace/git.js';
+import {
+  ensureIdentity,
+  git,
+  gitCommonDir,
+  headCommit,
+  repoRoot,
+  resolveRef,
+} from '../workspace/git.js';
 import { hashFiles, missingFiles, resolveProtected, type Hashes } from '../workspace/protect.js';
 import { Worktree } from '../workspace/worktree.js';
 import { runPaths, STATE_DIR, type RunPaths } from './context.js';
@@ -26,7 +41,13 @@ export interface OpenRunOptions {
 }
 
 /** Called once the program and ledger are known and before anything is created, so bad settings stop the run early. */
-export type Prepare<T> = (info: { program: Program; programDirAbs: string; ledger: Ledger; tag: string; repo: string }) => Promise<T>;
+export type Prepare<T> = (info: {
+  program: Program;
+  programDirAbs: string;
+  ledger: Ledger;
+  tag: string;
+  repo: string;
+}) => Promise<T>;
 
 export interface OpenedRun<T = unknown> {
   prepared: T;
@@ -48,16 +69,31 @@ function defaultTag(now = new Date()): string {
 }
 
 function validateTag(tag: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(tag) || tag.includes('..') || tag.endsWith('.lock')) {
-    throw new UserError(`invalid tag "${tag}": use letters, digits, '.', '_' and '-' (it becomes the branch autoresearch/${tag})`, '--tag nov28-lr');
+  if (
+    !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(tag) ||
+    tag.includes('..') ||
+    tag.endsWith('.lock')
+  ) {
+    throw new UserError(
+      `invalid tag "${tag}": use letters, digits, '.', '_' and '-' (it becomes the branch autoresearch/${tag})`,
+      '--tag nov28-lr',
+    );
   }
   return tag;
 }
 
-function programLocation(repo: string, cwd: string, program?: string): { file: string; dir: string } {
+function programLocation(
+  repo: string,
+  cwd: string,
+  program?: string,
+): { file: string; dir: string } {
   const file = resolve(cwd, program ?? 'program.md');
   const dir = relative(repo, dirname(file)).split('\\').join('/');
-  if (dir.startsWith('..')) throw new UserError(`${file} is outside the repository ${repo}`, 'run autoresearch inside the repository that holds program.md');
+  if (dir.startsWith('..'))
+    throw new UserError(
+      `${file} is outside the repository ${repo}`,
+      'run autoresearch inside the repository that holds program.md',
+    );
   return { file, dir };
 }
 
@@ -67,7 +103,10 @@ async function excludeFromGit(repo: string, line: string, comment: string): Prom
   const current = existsSync(exclude) ? readFileSync(exclude, 'utf8') : '';
   if (current.split('\n').some((l) => l.trim() === line)) return;
   mkdirSync(dirname(exclude), { recursive: true });
-  appendFileSync(exclude, `${current && !current.endsWith('\n') ? '\n' : ''}# ${comment}\n${line}\n`);
+  appendFileSync(
+    exclude,
+    `${current && !current.endsWith('\n') ? '\n' : ''}# ${comment}\n${line}\n`,
+  );
 }
 
 /**
@@ -79,10 +118,16 @@ async function prepareResultsTsv(repo: string, program: Program): Promise<void> 
   if (!path) return;
   const rel = relative(repo, resolve(repo, path)).split('\\').join('/');
   if ((await git(repo, ['ls-files', '--', `:(literal)${rel}`])).trim()) {
-    throw new UserError(`results_tsv: ${rel} is tracked by git; each run rewrites it, which would show as your change`,
-      `untrack it (git rm --cached ${rel} && git commit -m "untrack results.tsv") or set another path in ${program.file}`);
+    throw new UserError(
+      `results_tsv: ${rel} is tracked by git; each run rewrites it, which would show as your change`,
+      `untrack it (git rm --cached ${rel} && git commit -m "untrack results.tsv") or set another path in ${program.file}`,
+    );
   }
-  await excludeFromGit(repo, `/${rel.replace(/[*?[\]\\!# ]/g, '\\$&')}`, 'autoresearch results.tsv (results_tsv: in program.md)');
+  await excludeFromGit(
+    repo,
+    `/${rel.replace(/[*?[\]\\!# ]/g, '\\$&')}`,
+    'autoresearch results.tsv (results_tsv: in program.md)',
+  );
 }
 
 function pidAlive(pid: number): boolean {
@@ -106,7 +151,10 @@ export async function openRun<T>(opts: OpenRunOptions, prepare: Prepare<T>): Pro
   const program = loadProgram(location.file);
   if (opts.budget !== undefined) {
     if (opts.budget > program.config.timeout) {
-      throw new UserError(`--budget ${opts.budget}s is longer than the hard timeout (${program.config.timeout}s)`, `raise \`timeout:\` in ${program.file} or pass a shorter --budget`);
+      throw new UserError(
+        `--budget ${opts.budget}s is longer than the hard timeout (${program.config.timeout}s)`,
+        `raise \`timeout:\` in ${program.file} or pass a shorter --budget`,
+      );
     }
     program.config.budget = opts.budget;
   }
@@ -123,26 +171,60 @@ export async function openRun<T>(opts: OpenRunOptions, prepare: Prepare<T>): Pro
       await discardRun(repo, ledger, run);
       run = undefined;
     }
-    const prepared = await prepare({ program, programDirAbs: dirname(location.file), ledger, tag, repo });
+    const prepared = await prepare({
+      program,
+      programDirAbs: dirname(location.file),
+      ledger,
+      tag,
+      repo,
+    });
     await checkUntracked(repo, run?.base_commit ?? (await headCommit(repo)), location.dir, program);
     const resumed = Boolean(run);
     if (run) {
       const other = liveHarness(run);
-      if (other) throw new UserError(`run ${tag} is already running in process ${other}`, `autoresearch stop --tag ${tag}   (or watch it: autoresearch status --tag ${tag})`);
+      if (other)
+        throw new UserError(
+          `run ${tag} is already running in process ${other}`,
+          `autoresearch stop --tag ${tag}   (or watch it: autoresearch status --tag ${tag})`,
+        );
       if (run.program_path !== relative(repo, location.file)) {
-        throw new UserError(`run ${tag} belongs to ${run.program_path}, not ${relative(repo, location.file)}`, `pick another tag: --tag ${tag}-2`);
+        throw new UserError(
+          `run ${tag} belongs to ${run.program_path}, not ${relative(repo, location.file)}`,
+          `pick another tag: --tag ${tag}-2`,
+        );
       }
       // The worktrees stay where the run started them, whatever program.md says now.
       paths = runPaths(repo, tag, run.work_dir, program.config.results_tsv);
     } else {
-      paths = runPaths(repo, tag, workDirFor(repo, tag, program, dirname(location.file)), program.config.results_tsv);
+      paths = runPaths(
+        repo,
+        tag,
+        workDirFor(repo, tag, program, dirname(location.file)),
+        program.config.results_tsv,
+      );
       run = await createRun(repo, paths, program, location, tag, ledger);
     }
-    ledger.updateRun(tag, { pid: process.pid, heartbeat_at: Date.now(), state: 'running', stop_reason: null, config_json: JSON.stringify(program.config) });
+    ledger.updateRun(tag, {
+      pid: process.pid,
+      heartbeat_at: Date.now(),
+      state: 'running',
+      stop_reason: null,
+      config_json: JSON.stringify(program.config),
+    });
     run = ledger.getRun(tag)!;
     // A new start runs: stop and pause requests belonged to the previous harness.
     for (const f of [paths.stopFile, paths.pauseFile]) if (existsSync(f)) rmSync(f);
-    return { prepared, repo, paths, program, programDir: location.dir, ledger, run, resumed, protectedHashes: JSON.parse(run.protected_json) as Hashes };
+    return {
+      prepared,
+      repo,
+      paths,
+      program,
+      programDir: location.dir,
+      ledger,
+      run,
+      resumed,
+      protectedHashes: JSON.parse(run.protected_json) as Hashes,
+    };
   } catch (e) {
     ledger.close();
     throw e;
@@ -159,7 +241,10 @@ async function createRun(
 ): Promise<RunRow> {
   const branch = `autoresearch/${tag}`;
   if (await resolveRef(repo, `refs/heads/${branch}`)) {
-    throw new UserError(`branch ${branch} already exists but the ledger has no run ${tag}`, `use another tag (--tag ${tag}-2) or delete the branch: git branch -D ${branch}`);
+    throw new UserError(
+      `branch ${branch} already exists but the ledger has no run ${tag}`,
+      `use another tag (--tag ${tag}-2) or delete the branch: git branch -D ${branch}`,
+    );
   }
   const base = await headCommit(repo);
   await checkProtectedClean(repo, location.dir, program);
@@ -171,8 +256,10 @@ async function createRun(
   const hashes = hashFiles(programDirAbs, files);
   const missing = missingFiles(hashes);
   if (missing.length > 0) {
-    throw new UserError(`protected file ${missing.join(', ')} is not in the last commit (untracked or ignored?); experiments run on committed files`,
-      `git add ${missing.map((m) => join(location.dir, m)).join(' ')} && git commit -m "add protected files"`);
+    throw new UserError(
+      `protected file ${missing.join(', ')} is not in the last commit (untracked or ignored?); experiments run on committed files`,
+      `git add ${missing.map((m) => join(location.dir, m)).join(' ')} && git commit -m "add protected files"`,
+    );
   }
   await git(repo, ['update-ref', `refs/heads/${branch}`, base, '']);
   const now = Date.now();
@@ -205,30 +292,54 @@ async function createRun(
  * <shared_dir>/<repo name>-<hash of its path>/<tag>, so that compute nodes see what they run and
  * two repositories (or two clones of one) never share a folder. Null: under .autoresearch/<tag>.
  */
-function workDirFor(repo: string, tag: string, program: Program, programDirAbs: string): string | null {
+function workDirFor(
+  repo: string,
+  tag: string,
+  program: Program,
+  programDirAbs: string,
+): string | null {
   const shared = program.config.executor === 'slurm' ? program.config.slurm.shared_dir : undefined;
   if (!shared) return null;
   const root = resolve(programDirAbs, shared);
-  const dir = join(root, `${basename(repo)}-${createHash('sha256').update(repo).digest('hex').slice(0, 8)}`, tag);
+  const dir = join(
+    root,
+    `${basename(repo)}-${createHash('sha256').update(repo).digest('hex').slice(0, 8)}`,
+    tag,
+  );
   try {
     mkdirSync(dir, { recursive: true });
     accessSync(dir, constants.W_OK);
   } catch (e) {
-    throw new UserError(`slurm.shared_dir: cannot create a folder for the run in ${root}: ${(e as Error).message}`,
-      `create ${root} and make it writable, or change slurm.shared_dir in ${program.file}`);
+    throw new UserError(
+      `slurm.shared_dir: cannot create a folder for the run in ${root}: ${(e as Error).message}`,
+      `create ${root} and make it writable, or change slurm.shared_dir in ${program.file}`,
+    );
   }
   return dir;
 }
 
 /** Uncommitted edits to protected files would make the user's evaluator differ from the run's. */
-async function checkProtectedClean(repo: string, programDir: string, program: Program): Promise<void> {
+async function checkProtectedClean(
+  repo: string,
+  programDir: string,
+  program: Program,
+): Promise<void> {
   if (program.config.protected.length === 0) return;
   const cwd = join(repo, programDir);
-  const out = await git(cwd, ['status', '--porcelain=v1', '--', ...program.config.protected.map((p) => `:(glob)${p}`)], { allowFail: true });
-  const dirty = out.split('\n').filter(Boolean).map((l) => l.slice(3));
+  const out = await git(
+    cwd,
+    ['status', '--porcelain=v1', '--', ...program.config.protected.map((p) => `:(glob)${p}`)],
+    { allowFail: true },
+  );
+  const dirty = out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.slice(3));
   if (dirty.length > 0) {
-    throw new UserError(`protected files have uncommitted changes: ${dirty.join(', ')}. The run starts from the last commit, so its evaluator would differ from yours`,
-      `commit them (git commit -am "update evaluator") or put them aside (git stash)`);
+    throw new UserError(
+      `protected files have uncommitted changes: ${dirty.join(', ')}. The run starts from the last commit, so its evaluator would differ from yours`,
+      `commit them (git commit -am "update evaluator") or put them aside (git stash)`,
+    );
   }
 }
 
@@ -237,16 +348,38 @@ async function checkProtectedClean(repo: string, programDir: string, program: Pr
  * would be readable through git's objects (and in every worktree), and a tracked kept path would
  * be covered by its mount.
  */
-async function checkUntracked(repo: string, base: string, programDir: string, program: Program): Promise<void> {
+async function checkUntracked(
+  repo: string,
+  base: string,
+  programDir: string,
+  program: Program,
+): Promise<void> {
   const prefix = programDir ? `${programDir}/` : '';
   for (const key of ['hidden', 'keep_ignored'] as const) {
     const paths = program.config[key];
     if (paths.length === 0) continue;
-    const tracked = (await git(repo, ['ls-tree', '-r', '--name-only', '-z', base, '--', ...paths.map((p) => prefix + p.replace(/^\.\//, '').replace(/\/$/, ''))])).split('\0').filter(Boolean);
+    const tracked = (
+      await git(repo, [
+        'ls-tree',
+        '-r',
+        '--name-only',
+        '-z',
+        base,
+        '--',
+        ...paths.map((p) => prefix + p.replace(/^\.\//, '').replace(/\/$/, '')),
+      ])
+    )
+      .split('\0')
+      .filter(Boolean);
     if (tracked.length > 0) {
-      const why = key === 'hidden' ? 'agents and runs could read it through git' : 'the sandbox mounts it from your checkout over the tracked files';
-      throw new UserError(`${key}: ${tracked.slice(0, 3).join(', ')}${tracked.length > 3 ? ` and ${tracked.length - 3} more` : ''} is tracked by git, and ${why}`,
-        `untrack it and ignore it: git rm -r --cached ${tracked[0]} && echo '/${tracked[0]}' >> .gitignore && git commit -m "untrack ${tracked[0]}"`);
+      const why =
+        key === 'hidden'
+          ? 'agents and runs could read it through git'
+          : 'the sandbox mounts it from your checkout over the tracked files';
+      throw new UserError(
+        `${key}: ${tracked.slice(0, 3).join(', ')}${tracked.length > 3 ? ` and ${tracked.length - 3} more` : ''} is tracked by git, and ${why}`,
+        `untrack it and ignore it: git rm -r --cached ${tracked[0]} && echo '/${tracked[0]}' >> .gitignore && git commit -m "untrack ${tracked[0]}"`,
+      );
     }
   }
 }
@@ -265,7 +398,12 @@ function baselineFailed(ledger: Ledger, run: RunRow): boolean {
 /** Refs first: killed in between, the ledger still has the run and the next start discards it again. */
 async function discardRun(repo: string, ledger: Ledger, run: RunRow): Promise<void> {
   await git(repo, ['update-ref', '-d', `refs/heads/${run.branch}`], { allowFail: true });
-  const refs = await git(repo, ['for-each-ref', '--format=%(refname)', `refs/autoresearch/${run.tag}/`], { allowFail: true });
-  for (const ref of refs.split('\n').filter(Boolean)) await git(repo, ['update-ref', '-d', ref], { allowFail: true });
+  const refs = await git(
+    repo,
+    ['for-each-ref', '--format=%(refname)', `refs/autoresearch/${run.tag}/`],
+    { allowFail: true },
+  );
+  for (const ref of refs.split('\n').filter(Boolean))
+    await git(repo, ['update-ref', '-d', ref], { allowFail: true });
   ledger.deleteRun(run.tag);
 }

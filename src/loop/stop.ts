@@ -22,13 +22,17 @@ export interface StopInput {
 export function stopReason(s: StopInput): string | null {
   if (s.stopRequested) return 'stop requested';
   if (s.agentExhausted) return 'the agent has no more proposals';
-  if (s.maxSpendUsd !== undefined && (s.spentUsd ?? 0) >= s.maxSpendUsd) return `spent $${(s.spentUsd ?? 0).toFixed(2)}, the cap is $${s.maxSpendUsd}`;
-  if (s.maxTokens !== undefined && (s.tokensUsed ?? 0) >= s.maxTokens) return `used ${s.tokensUsed} tokens, the cap is ${s.maxTokens}`;
-  if (s.trailingFailures >= s.maxFailures) return `the agent failed ${s.trailingFailures} times in a row`;
+  if (s.maxSpendUsd !== undefined && (s.spentUsd ?? 0) >= s.maxSpendUsd)
+    return `spent $${(s.spentUsd ?? 0).toFixed(2)}, the cap is $${s.maxSpendUsd}`;
+  if (s.maxTokens !== undefined && (s.tokensUsed ?? 0) >= s.maxTokens)
+    return `used ${s.tokensUsed} tokens, the cap is ${s.maxTokens}`;
+  if (s.trailingFailures >= s.maxFailures)
+    return `the agent failed ${s.trailingFailures} times in a row`;
   if (s.maxSkips !== undefined && (s.trailingSkips ?? 0) >= s.maxSkips) {
     return `${s.trailingSkips} proposals in a row were skipped (duplicates or no change): the agent is not finding anything new`;
   }
-  if (s.maxExperiments !== undefined && s.candidates >= s.maxExperiments) return `reached ${s.maxExperiments} experiments`;
+  if (s.maxExperiments !== undefined && s.candidates >= s.maxExperiments)
+    return `reached ${s.maxExperiments} experiments`;
   if (s.maxHours !== undefined && s.elapsedHours >= s.maxHours) return `reached ${s.maxHours} h`;
   return null;
 }

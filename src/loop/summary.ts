@@ -21,17 +21,28 @@ export interface RunSummary {
   lastRecorded: ExperimentRow | null;
 }
 
-export function improvementPercent(goal: Goal, baseline: number | null, best: number | null): number | null {
+export function improvementPercent(
+  goal: Goal,
+  baseline: number | null,
+  best: number | null,
+): number | null {
   if (baseline === null || best === null || baseline === 0) return null;
   const change = ((best - baseline) / Math.abs(baseline)) * 100;
   return goal === 'minimize' ? -change : change;
 }
 
 /** The incumbent is the head of the run branch; the caller passes that commit. */
-export function summarize(run: RunRow, rows: ExperimentRow[], branchHead: string | null): RunSummary {
+export function summarize(
+  run: RunRow,
+  rows: ExperimentRow[],
+  branchHead: string | null,
+): RunSummary {
   const baselineRow = rows.find((r) => r.id === 0 && r.status === 'keep');
   const kept = rows.filter((r) => r.status === 'keep' && r.state === 'recorded');
-  const bestRow = (branchHead ? kept.find((r) => r.candidate_commit === branchHead) : undefined) ?? kept.at(-1) ?? null;
+  const bestRow =
+    (branchHead ? kept.find((r) => r.candidate_commit === branchHead) : undefined) ??
+    kept.at(-1) ??
+    null;
   const counts: RunSummary['counts'] = {};
   let candidates = 0;
   let lastRecorded: ExperimentRow | null = null;
@@ -68,10 +79,17 @@ export function summarize(run: RunRow, rows: ExperimentRow[], branchHead: string
  * Spend so far and projected for the rest of the run: the average cost of a proposal times the
  * experiments left, or the cost per hour times the hours left; null when nothing bounds the run.
  */
-export function projectSpend(spentUsd: number, proposals: number, elapsedHours: number, left: { experiments?: number; hours?: number }): number | null {
+export function projectSpend(
+  spentUsd: number,
+  proposals: number,
+  elapsedHours: number,
+  left: { experiments?: number; hours?: number },
+): number | null {
   if (proposals === 0) return null;
-  const byExperiments = left.experiments !== undefined ? (spentUsd / proposals) * left.experiments : null;
-  const byHours = left.hours !== undefined && elapsedHours > 0 ? (spentUsd / elapsedHours) * left.hours : null;
+  const byExperiments =
+    left.experiments !== undefined ? (spentUsd / proposals) * left.experiments : null;
+  const byHours =
+    left.hours !== undefined && elapsedHours > 0 ? (spentUsd / elapsedHours) * left.hours : null;
   if (byExperiments === null) return byHours;
   return byHours === null ? byExperiments : Math.min(byExperiments, byHours);
 }

@@ -37,7 +37,8 @@ export type Occurrence = number | MetricRefusal;
 
 const SUMMARY = new RegExp(String.raw`^\s*(${METRIC_NAME})\s*[:=]\s*(.*?)\s*$`, 'u');
 /** A summary value must start like a number for the line to be a metric line at all. */
-const NUMBERISH = /^(?:[-+]?\.?\d|[-+]?(?:nan|inf)\b|[-+]?infinity\b|(?:none|null|n\/a|undefined)$)/i;
+const NUMBERISH =
+  /^(?:[-+]?\.?\d|[-+]?(?:nan|inf)\b|[-+]?infinity\b|(?:none|null|n\/a|undefined)$)/i;
 /** A value that starts like a number (or is nan/inf/none): it is read, or refused. */
 export const looksNumeric = (value: string): boolean => NUMBERISH.test(value);
 const METRIC_LINE = /^\s*METRIC\s+(.*)$/;
@@ -56,40 +57,87 @@ function refusal(text: string, ctx: LineContext, reason: string, fix: string): M
 }
 
 /** "print a plain number: `t: 12.5`", or an example when there is no number to suggest. */
-export function plainFix(verb: string, printed: (plain: string) => string, plain: string | null): string {
-  return plain === null ? `${verb} a plain decimal number, e.g. \`${printed('0.25')}\`` : `${verb} a plain number: \`${printed(plain)}\``;
+export function plainFix(
+  verb: string,
+  printed: (plain: string) => string,
+  plain: string | null,
+): string {
+  return plain === null
+    ? `${verb} a plain decimal number, e.g. \`${printed('0.25')}\``
+    : `${verb} a plain number: \`${printed(plain)}\``;
 }
 
-function occurrence(value: string, text: string, ctx: LineContext, printed: (plain: string) => string): Occurrence {
-  if (ctx.overlong) return refusal(text, ctx, `is on a line longer than ${MAX_LINE_BYTES} bytes`, `print it on a line of its own: \`${printed('…')}\``);
+function occurrence(
+  value: string,
+  text: string,
+  ctx: LineContext,
+  printed: (plain: string) => string,
+): Occurrence {
+  if (ctx.overlong)
+    return refusal(
+      text,
+      ctx,
+      `is on a line longer than ${MAX_LINE_BYTES} bytes`,
+      `print it on a line of its own: \`${printed('…')}\``,
+    );
   const r = readValue(value);
   if (r.ok) return r.value;
   if (r.reason.startsWith('is not finite')) {
-    return refusal(text, ctx, r.reason, 'print a finite number, or exit with a non-zero status when the run failed');
+    return refusal(
+      text,
+      ctx,
+      r.reason,
+      'print a finite number, or exit with a non-zero status when the run failed',
+    );
   }
   return refusal(text, ctx, r.reason, plainFix('print', printed, r.plain));
 }
 
 /** Calls `emit` for every metric on the line, in order (a later one of the same name wins). */
-export function readMetricLine(text: string, ctx: LineContext, emit: (name: string, o: Occurrence) => void): void {
+export function readMetricLine(
+  text: string,
+  ctx: LineContext,
+  emit: (name: string, o: Occurrence) => void,
+): void {
   const metric = METRIC_LINE.exec(text);
   if (metric) return readPairs(metric[1]!, text, ctx, emit);
   const s = SUMMARY.exec(text);
   if (!s || !looksNumeric(s[2]!)) return;
   const name = s[1]!;
-  emit(name, occurrence(s[2]!, text, ctx, (plain) => `${name}: ${plain}`));
+  emit(
+    name,
+    occurrence(s[2]!, text, ctx, (plain) => `${name}: ${plain}`),
+  );
 }
 
 const pairFix = (name: string) => (plain: string) => `METRIC ${name}=${plain}`;
 
-function readPairs(rest: string, text: string, ctx: LineContext, emit: (name: string, o: Occurrence) => void): void {
-  const tokens = rest.replace(/\s*=\s*/g, '=').split(/\s+/).map((t) => t.replace(/^,+/, '')).filter(Boolean);
+function readPairs(
+  rest: string,
+  text: string,
+  ctx: LineContext,
+  emit: (name: string, o: Occurrence) => void,
+): void {
+  const tokens = rest
+    .replace(/\s*=\s*/g, '=')
+    .split(/\s+/)
+    .map((t) => t.replace(/^,+/, ''))
+    .filter(Boolean);
   let previous: { name: string; value: string } | null = null;
   for (const token of tokens) {
     const pair = PAIR.exec(token);
     if (!pair) {
       // `METRIC n=1 234 567`, `METRIC t=5 ms`: the value goes on after the pair.
-      if (previous) emit(previous.name, refusal(text, ctx, 'has text after its number', plainFix('print', pairFix(previous.name), previous.value)));
+      if (previous)
+        emit(
+          previous.name,
+          refusal(
+            text,
+            ctx,
+            'has text after its number',
+            plainFix('print', pairFix(previous.name), previous.value),
+          ),
+        );
       previous = null;
       continue;
     }

@@ -73,17 +73,28 @@ export function parseMetricsJson(text: string): ParsedMetrics {
 
 /** `over`'s names replace `base`'s (the metrics file is applied after the output). */
 export function mergeMetrics(base: ParsedMetrics, over: ParsedMetrics): ParsedMetrics {
-  const found = new Map<string, number | MetricRefusal>([...Object.entries(base.values), ...Object.entries(base.refused)]);
-  for (const [k, v] of [...Object.entries(over.values), ...Object.entries(over.refused)]) found.set(k, v);
+  const found = new Map<string, number | MetricRefusal>([
+    ...Object.entries(base.values),
+    ...Object.entries(base.refused),
+  ]);
+  for (const [k, v] of [...Object.entries(over.values), ...Object.entries(over.refused)])
+    found.set(k, v);
   return fromOccurrences(found, base.truncated || over.truncated);
 }
 
-function fromOccurrences(found: Map<string, number | MetricRefusal>, truncated: boolean): ParsedMetrics {
+function fromOccurrences(
+  found: Map<string, number | MetricRefusal>,
+  truncated: boolean,
+): ParsedMetrics {
   const entries = [...found];
   // fromEntries defines own properties: a metric called `__proto__` stays a metric.
   return {
-    values: Object.fromEntries(entries.filter((e): e is [string, number] => typeof e[1] === 'number')),
-    refused: Object.fromEntries(entries.filter((e): e is [string, MetricRefusal] => typeof e[1] !== 'number')),
+    values: Object.fromEntries(
+      entries.filter((e): e is [string, number] => typeof e[1] === 'number'),
+    ),
+    refused: Object.fromEntries(
+      entries.filter((e): e is [string, MetricRefusal] => typeof e[1] !== 'number'),
+    ),
     truncated,
   };
 }
@@ -100,10 +111,13 @@ export function checkPrimary(metrics: ParsedMetrics, name: string): PrimaryCheck
   const refused = Object.hasOwn(metrics.refused, name) ? metrics.refused[name] : undefined;
   if (refused) return { ok: false, reason: `metric ${describeRefusal(name, refused)}` };
   if (!Object.hasOwn(metrics.values, name)) {
-    const more = metrics.truncated ? ` (the output named too many metrics: only the first ${MAX_METRIC_NAMES} names were kept)` : '';
+    const more = metrics.truncated
+      ? ` (the output named too many metrics: only the first ${MAX_METRIC_NAMES} names were kept)`
+      : '';
     return { ok: false, reason: `metric ${name} not found in the output${more}` };
   }
   const value = metrics.values[name]!;
-  if (!Number.isFinite(value)) return { ok: false, reason: `metric ${name} is not finite (${value})` };
+  if (!Number.isFinite(value))
+    return { ok: false, reason: `metric ${name} is not finite (${value})` };
   return { ok: true, value };
 }

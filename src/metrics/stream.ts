@@ -71,7 +71,11 @@ export class MetricStream {
       else refused.push([name, o]);
     }
     // fromEntries defines own properties: a metric called `__proto__` stays a metric.
-    this.result = { values: Object.fromEntries(values) as Metrics, refused: Object.fromEntries(refused), truncated: this.truncated };
+    this.result = {
+      values: Object.fromEntries(values) as Metrics,
+      refused: Object.fromEntries(refused),
+      truncated: this.truncated,
+    };
     return this.result;
   }
 
@@ -95,16 +99,21 @@ export class MetricStream {
     if (!mayBeMetric(buf, start, end)) return;
     const tooLong = overlong || end - start > MAX_LINE_BYTES;
     const text = buf.toString('utf8', start, Math.min(end, start + MAX_LINE_BYTES + 1));
-    readMetricLine(text, { line: this.numbered ? this.line : null, overlong: tooLong }, (name, o) => {
-      if (this.found.size >= MAX_METRIC_NAMES && !this.found.has(name)) this.truncated = true;
-      else this.found.set(name, o);
-    });
+    readMetricLine(
+      text,
+      { line: this.numbered ? this.line : null, overlong: tooLong },
+      (name, o) => {
+        if (this.found.size >= MAX_METRIC_NAMES && !this.found.has(name)) this.truncated = true;
+        else this.found.set(name, o);
+      },
+    );
   }
 }
 
 const isBlank = (c: number) => c === 32 || c === 9 || c === 11 || c === 12;
 /** ASCII letters, digits, `_ . / -`, and every byte of a non-ASCII character (a letter, a mark, a Unicode space). */
-const isNameByte = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 45 && c <= 57) || c === 95 || c >= 128;
+const isNameByte = (c: number) =>
+  (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 45 && c <= 57) || c === 95 || c >= 128;
 const METRIC = Buffer.from('METRIC');
 
 /**
@@ -119,7 +128,8 @@ function mayBeMetric(buf: Buffer, start: number, end: number): boolean {
   const name = i;
   while (i < end && isNameByte(buf[i]!)) i++;
   if (i === name) return false;
-  if (i - name === 6 && i < end && isBlank(buf[i]!) && buf.compare(METRIC, 0, 6, name, i) === 0) return true;
+  if (i - name === 6 && i < end && isBlank(buf[i]!) && buf.compare(METRIC, 0, 6, name, i) === 0)
+    return true;
   while (i < end && isBlank(buf[i]!)) i++;
   return i < end && (buf[i] === 58 || buf[i] === 61);
 }

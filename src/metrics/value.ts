@@ -40,15 +40,25 @@ export function readValue(text: string): ValueReading {
     const value = parseInt(digits, base);
     const name = { 16: 'hexadecimal', 8: 'octal', 2: 'binary' }[base];
     const valid = /^[0-9a-f]+$/i.test(digits) && [...digits].every((d) => parseInt(d, 16) < base);
-    return { ok: false, reason: `is ${name}`, plain: valid && Number.isSafeInteger(value) ? `${radix[1] === '-' ? '-' : ''}${value}` : null };
+    return {
+      ok: false,
+      reason: `is ${name}`,
+      plain: valid && Number.isSafeInteger(value) ? `${radix[1] === '-' ? '-' : ''}${value}` : null,
+    };
   }
   const grouped = GROUPED.exec(text);
   if (grouped) {
-    const sep = grouped[2] === ',' ? 'thousands separators or a decimal comma' : 'thousands separators';
-    return { ok: false, reason: `has ${sep}`, plain: clean(grouped[1]! + grouped[3]!.split(grouped[2]!).join('') + (grouped[4] ?? '')) };
+    const sep =
+      grouped[2] === ',' ? 'thousands separators or a decimal comma' : 'thousands separators';
+    return {
+      ok: false,
+      reason: `has ${sep}`,
+      plain: clean(grouped[1]! + grouped[3]!.split(grouped[2]!).join('') + (grouped[4] ?? '')),
+    };
   }
   const comma = DECIMAL_COMMA.exec(text);
-  if (comma) return { ok: false, reason: 'has a decimal comma', plain: clean(`${comma[1]}.${comma[2]}`) };
+  if (comma)
+    return { ok: false, reason: 'has a decimal comma', plain: clean(`${comma[1]}.${comma[2]}`) };
   const leading = LEADING.exec(text);
   if (leading) {
     const rest = text.slice(leading[0].length).trim();

@@ -23,7 +23,10 @@ export const DEFAULT_DIGEST_EVERY = 3600;
 const seconds = DurationSchema;
 
 export const WebhookSchema = z.strictObject({
-  url: z.string().url('a webhook URL such as https://hooks.slack.com/services/...').refine((u) => /^https?:\/\//i.test(u), 'the webhook URL must be http(s)'),
+  url: z
+    .string()
+    .url('a webhook URL such as https://hooks.slack.com/services/...')
+    .refine((u) => /^https?:\/\//i.test(u), 'the webhook URL must be http(s)'),
   format: z.enum(['json', 'slack', 'discord', 'ntfy']).default('json'),
   on: z.array(z.enum(NOTICE_KINDS)).min(1).optional(),
   crashes_in_a_row: z.number().int().positive().optional(),

@@ -7,7 +7,13 @@
 import type { LoopEvent } from '../loop/events.js';
 import { improvementPercent } from '../loop/summary.js';
 import type { Goal } from '../ledger/types.js';
-import { DEFAULT_CRASHES_IN_A_ROW, DEFAULT_DIGEST_EVERY, NOTICE_KINDS, type NoticeKind, type WebhookConfig } from './config.js';
+import {
+  DEFAULT_CRASHES_IN_A_ROW,
+  DEFAULT_DIGEST_EVERY,
+  NOTICE_KINDS,
+  type NoticeKind,
+  type WebhookConfig,
+} from './config.js';
 import { buildDelivery, firstLine, type Delivery, type Notice } from './payloads.js';
 import { retry, retryAfterMs, RetryFailure } from '../util/retry.js';
 
@@ -64,13 +70,19 @@ function redactUrl(url: string): string {
 
 /** A webhook's answer that is not 2xx. */
 class HttpFailure extends Error {
-  constructor(readonly status: number, statusText: string, readonly retryAfter: number | null) {
+  constructor(
+    readonly status: number,
+    statusText: string,
+    readonly retryAfter: number | null,
+  ) {
     super(`HTTP ${status}${statusText ? ` ${statusText}` : ''}`);
   }
 }
 
 export class Notifier {
-  private readonly hooks: Required<Pick<WebhookConfig, 'url' | 'format' | 'on' | 'crashes_in_a_row' | 'digest_every'>>[];
+  private readonly hooks: Required<
+    Pick<WebhookConfig, 'url' | 'format' | 'on' | 'crashes_in_a_row' | 'digest_every'>
+  >[];
   private readonly queue: QueueItem[] = [];
   private pumping: Promise<void> | null = null;
   private readonly warned = new Set<number>();
@@ -97,7 +109,10 @@ export class Notifier {
     this.digests = this.hooks.map(() => ({ since: now, experiments: 0, keeps: 0, crashes: 0 }));
     this.hooks.forEach((h, i) => {
       if (!h.on.includes('digest')) return;
-      const timer = setInterval(() => this.safely(() => this.sendDigest(i)), Math.max(10, h.digest_every * 1000));
+      const timer = setInterval(
+        () => this.safely(() => this.sendDigest(i)),
+        Math.max(10, h.digest_every * 1000),
+      );
       timer.unref();
       this.timers.push(timer);
     });
@@ -140,7 +155,14 @@ export class Notifier {
       // Only the start of a drift is news; its end shows in status and the dashboard.
       if (!event.drifting) return;
       const { run } = this.options;
-      this.send('drift', { kind: 'drift', tag: run.tag, metric: run.metric_name, sentence: event.text, incumbent: event.incumbent, experimentId: event.experimentId });
+      this.send('drift', {
+        kind: 'drift',
+        tag: run.tag,
+        metric: run.metric_name,
+        sentence: event.text,
+        incumbent: event.incumbent,
+        experimentId: event.experimentId,
+      });
     } else if (event.type === 'run-stop') {
       this.stopTimers();
       const s = event.summary;
@@ -252,9 +274,16 @@ export class Notifier {
     for (let item = this.queue.shift(); item; item = this.queue.shift()) {
       try {
         const failure = await this.deliver(item);
-        if (failure) this.warnOnce(item.hook, `webhook ${redactUrl(this.hooks[item.hook]!.url)} (${this.hooks[item.hook]!.format}): could not deliver the ${item.kind} notice: ${failure}`);
+        if (failure)
+          this.warnOnce(
+            item.hook,
+            `webhook ${redactUrl(this.hooks[item.hook]!.url)} (${this.hooks[item.hook]!.format}): could not deliver the ${item.kind} notice: ${failure}`,
+          );
       } catch (err) {
-        this.warnOnce(item.hook, `webhook ${redactUrl(this.hooks[item.hook]!.url)}: ${(err as Error).message}`);
+        this.warnOnce(
+          item.hook,
+          `webhook ${redactUrl(this.hooks[item.hook]!.url)}: ${(err as Error).message}`,
+        );
       }
     }
   }
@@ -270,21 +299,32 @@ export class Notifier {
         signal: AbortSignal.timeout(this.retry.timeoutMs),
       });
       await res.arrayBuffer().catch(() => undefined);
-      if (!res.ok) throw new HttpFailure(res.status, res.statusText, retryAfterMs(res.headers.get('retry-after')));
+      if (!res.ok)
+        throw new HttpFailure(
+          res.status,
+          res.statusText,
+          retryAfterMs(res.headers.get('retry-after')),
+        );
     };
     try {
       await retry(post, {
         attempts: this.retry.attempts,
         delay: { baseMs: this.retry.baseMs, maxMs: this.retry.maxMs },
         // Network errors and timeouts are worth another try; of the answers, only these.
-        retryable: (e) => !(e instanceof HttpFailure) || e.status >= 500 || e.status === 429 || e.status === 408,
+        retryable: (e) =>
+          !(e instanceof HttpFailure) || e.status >= 500 || e.status === 429 || e.status === 408,
         retryAfterMs: (e) => (e instanceof HttpFailure ? e.retryAfter : null),
       });
       return null;
     } catch (err) {
-      const e = (err instanceof RetryFailure ? err.cause : err) as Error & { cause?: { code?: string; message?: string } };
-      const why = e instanceof HttpFailure ? e.message : e.cause?.code ?? e.cause?.message ?? e.message;
-      return err instanceof RetryFailure && err.exhausted ? `${why} (after ${err.attempts} tries)` : why;
+      const e = (err instanceof RetryFailure ? err.cause : err) as Error & {
+        cause?: { code?: string; message?: string };
+      };
+      const why =
+        e instanceof HttpFailure ? e.message : (e.cause?.code ?? e.cause?.message ?? e.message);
+      return err instanceof RetryFailure && err.exhausted
+        ? `${why} (after ${err.attempts} tries)`
+        : why;
     }
   }
 

@@ -83,7 +83,11 @@ function fmtPct(p: number | null | undefined): string {
 
 /** First line, trimmed and shortened. */
 export function firstLine(text: string | null | undefined, max = 120): string {
-  const line = (text ?? '').split(/\r?\n/).map((l) => l.trim()).find((l) => l !== '') ?? '';
+  const line =
+    (text ?? '')
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .find((l) => l !== '') ?? '';
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
@@ -126,13 +130,17 @@ function detailLines(n: Notice): string[] {
         `${n.metric} ${fmtNum(n.previous)} → ${fmtNum(n.value)} (${n.goal}); baseline ${fmtNum(n.baseline)}`,
       ];
     case 'crashes':
-      return n.experiments.map((e) => `#${e.id} ${e.status}: ${firstLine(e.reason, 100) || '(no reason recorded)'}`);
+      return n.experiments.map(
+        (e) => `#${e.id} ${e.status}: ${firstLine(e.reason, 100) || '(no reason recorded)'}`,
+      );
     case 'stop': {
       const counts = countsText(n.counts);
       return [
         `${n.experiments} experiments${counts ? ` (${counts})` : ''}`,
         `${n.metric} baseline ${fmtNum(n.baseline)} → best ${fmtNum(n.best)}${n.improvementPct !== null ? ` (${fmtPct(n.improvementPct)})` : ''}`,
-        ...(n.bestExperiment !== null && n.bestExperiment > 0 ? [`best: #${n.bestExperiment} ${firstLine(n.bestTitle, 80)}`] : []),
+        ...(n.bestExperiment !== null && n.bestExperiment > 0
+          ? [`best: #${n.bestExperiment} ${firstLine(n.bestTitle, 80)}`]
+          : []),
         ...(n.spendUsd !== null ? [`spend $${n.spendUsd.toFixed(2)}`] : []),
       ];
     }
@@ -170,18 +178,36 @@ export function slackPayload(n: Notice): { text: string; blocks: unknown[] } {
     text: [head, ...details].join('\n'),
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: `*${head}*` } },
-      ...(details.length ? [{ type: 'section', text: { type: 'mrkdwn', text: details.join('\n') } }] : []),
+      ...(details.length
+        ? [{ type: 'section', text: { type: 'mrkdwn', text: details.join('\n') } }]
+        : []),
     ],
   };
 }
 
-const DISCORD_COLORS: Record<Notice['kind'], number> = { 'new-best': 0x2ea043, crashes: 0xd73a49, stop: 0x0969da, digest: 0x8b949e, drift: 0xbf8700 };
+const DISCORD_COLORS: Record<Notice['kind'], number> = {
+  'new-best': 0x2ea043,
+  crashes: 0xd73a49,
+  stop: 0x0969da,
+  digest: 0x8b949e,
+  drift: 0xbf8700,
+};
 
-export function discordPayload(n: Notice): { content: string; embeds: unknown[]; allowed_mentions: { parse: string[] } } {
+export function discordPayload(n: Notice): {
+  content: string;
+  embeds: unknown[];
+  allowed_mentions: { parse: string[] };
+} {
   const head = headline(n);
   return {
     content: head.slice(0, 2000),
-    embeds: [{ title: head.slice(0, 256), description: detailLines(n).join('\n').slice(0, 4096), color: DISCORD_COLORS[n.kind] }],
+    embeds: [
+      {
+        title: head.slice(0, 256),
+        description: detailLines(n).join('\n').slice(0, 4096),
+        color: DISCORD_COLORS[n.kind],
+      },
+    ],
     // Titles come from agents: never let them ping @everyone.
     allowed_mentions: { parse: [] },
   };
@@ -190,22 +216,44 @@ export function discordPayload(n: Notice): { content: string; embeds: unknown[];
 /** Header values must be one line of Latin-1; others go as RFC 2047 encoded words, which ntfy decodes. */
 function headerValue(text: string): string {
   const line = text.replace(/[\r\n]+/g, ' ').slice(0, 200);
-  return /^[\x20-\x7e]*$/.test(line) ? line : `=?UTF-8?B?${Buffer.from(line, 'utf8').toString('base64')}?=`;
+  return /^[\x20-\x7e]*$/.test(line)
+    ? line
+    : `=?UTF-8?B?${Buffer.from(line, 'utf8').toString('base64')}?=`;
 }
 
-const NTFY_TAGS: Record<Notice['kind'], string> = { 'new-best': 'tada', crashes: 'rotating_light', stop: 'checkered_flag', digest: 'bar_chart', drift: 'warning' };
-const NTFY_PRIORITY: Record<Notice['kind'], string> = { 'new-best': '4', crashes: '4', stop: '3', digest: '2', drift: '3' };
+const NTFY_TAGS: Record<Notice['kind'], string> = {
+  'new-best': 'tada',
+  crashes: 'rotating_light',
+  stop: 'checkered_flag',
+  digest: 'bar_chart',
+  drift: 'warning',
+};
+const NTFY_PRIORITY: Record<Notice['kind'], string> = {
+  'new-best': '4',
+  crashes: '4',
+  stop: '3',
+  digest: '2',
+  drift: '3',
+};
 
 export function ntfyPayload(n: Notice): Delivery {
   return {
     body: detailLines(n).join('\n') || headline(n),
-    headers: { 'Content-Type': 'text/plain; charset=utf-8', Title: headerValue(headline(n)), Tags: NTFY_TAGS[n.kind], Priority: NTFY_PRIORITY[n.kind] },
+    headers: {
+      'Content-Type': 'text/plain; charset=utf-8',
+      Title: headerValue(headline(n)),
+      Tags: NTFY_TAGS[n.kind],
+      Priority: NTFY_PRIORITY[n.kind],
+    },
   };
 }
 
 /** The HTTP body and headers for a notice in a webhook's format. */
 export function buildDelivery(format: WebhookFormat, n: Notice): Delivery {
-  const json = (value: unknown): Delivery => ({ body: JSON.stringify(value), headers: { 'Content-Type': 'application/json' } });
+  const json = (value: unknown): Delivery => ({
+    body: JSON.stringify(value),
+    headers: { 'Content-Type': 'application/json' },
+  });
   switch (format) {
     case 'json':
       return json(jsonPayload(n));

@@ -75,18 +75,41 @@ function successiveNoise(xs: number[]): Noise | null {
 export function detectDrift(input: DriftInput): DriftVerdict {
   const k = input.k ?? 3.5;
   const runs = [...input.runs].filter((r) => Number.isFinite(r.value)).sort((a, b) => a.at - b.at);
-  const scale = scaleOf(runs.map((r) => r.value), input.scale ?? 'auto');
+  const scale = scaleOf(
+    runs.map((r) => r.value),
+    input.scale ?? 'auto',
+  );
   const xs = runs.map((r) => (scale === 'log' ? Math.log(r.value) : r.value));
   const n = xs.length;
-  const given = input.noise && Number.isFinite(input.noise.sigma) && input.noise.sigma > 0 ? input.noise : null;
+  const given =
+    input.noise && Number.isFinite(input.noise.sigma) && input.noise.sigma > 0 ? input.noise : null;
   const noise = given ?? successiveNoise(xs);
-  const base = { scale, n, shift: 0, z: 0, since: null, trend: 0, trendZ: 0, sigma: noise?.sigma ?? null };
+  const base = {
+    scale,
+    n,
+    shift: 0,
+    z: 0,
+    since: null,
+    trend: 0,
+    trendZ: 0,
+    sigma: noise?.sigma ?? null,
+  };
   // Given no noise, successive runs that never differ mean identical runs: nothing moved.
   if (n >= 4 && noise && noise.sigma === 0) {
-    return { ...base, drifting: false, kind: 'none', sentence: `no drift: the incumbent's ${n} runs are identical` };
+    return {
+      ...base,
+      drifting: false,
+      kind: 'none',
+      sentence: `no drift: the incumbent's ${n} runs are identical`,
+    };
   }
   if (n < 4 || !noise || !(noise.sigma > 0)) {
-    return { ...base, drifting: false, kind: 'unknown', sentence: `too few runs of the incumbent to tell drift from noise (n=${n}, needs 4)` };
+    return {
+      ...base,
+      drifting: false,
+      kind: 'unknown',
+      sentence: `too few runs of the incumbent to tell drift from noise (n=${n}, needs 4)`,
+    };
   }
   const sigma = noise.sigma;
 
@@ -120,9 +143,12 @@ export function detectDrift(input: DriftInput): DriftVerdict {
   if (input.load && input.load.length > 1 && since !== null) {
     const before = input.load.filter((l) => l.at < since).map((l) => l.value);
     const after = input.load.filter((l) => l.at >= since).map((l) => l.value);
-    if (before.length > 0 && after.length > 0) verdict.load = { before: mean(before), after: mean(after) };
+    if (before.length > 0 && after.length > 0)
+      verdict.load = { before: mean(before), after: mean(after) };
   }
-  const loadNote = verdict.load ? `; machine load ${show(Number(verdict.load.before.toPrecision(3)))} -> ${show(Number(verdict.load.after.toPrecision(3)))}` : '';
+  const loadNote = verdict.load
+    ? `; machine load ${show(Number(verdict.load.before.toPrecision(3)))} -> ${show(Number(verdict.load.after.toPrecision(3)))}`
+    : '';
   if (!verdict.drifting) {
     verdict.sentence = `no drift: the incumbent's ${n} runs agree within the noise (largest shift ${showChange(verdict.shift, scale)}, z=${sig2(best.z)}; ${noiseNote})${loadNote}`;
     return verdict;

@@ -33,19 +33,42 @@ export interface KeepBarSettings {
  * From the newest decision that states its final keep bar (the paired policy does), else from
  * the run's pooled noise and the noise-aware policy's test. Null when the noise is not known yet.
  */
-export function currentKeepBar(experiments: ExperimentRow[], noise: Noise | null, s: KeepBarSettings): KeepBar | null {
-  if (s.deterministic) return { gain: Math.max(s.tolerance, s.minEffect), runs: 1, unit: 'runs', how: 'the metric is deterministic', deterministic: true };
+export function currentKeepBar(
+  experiments: ExperimentRow[],
+  noise: Noise | null,
+  s: KeepBarSettings,
+): KeepBar | null {
+  if (s.deterministic)
+    return {
+      gain: Math.max(s.tolerance, s.minEffect),
+      runs: 1,
+      unit: 'runs',
+      how: 'the metric is deterministic',
+      deterministic: true,
+    };
   for (let k = experiments.length - 1; k >= 0; k--) {
     const e = experiments[k]!;
     if (e.id <= 0 || e.state !== 'recorded' || !e.decision_json) continue;
     const stats = JSON.parse(e.decision_json) as DecisionStats;
     if (stats.keepBarFinal == null || !Number.isFinite(stats.keepBarFinal)) continue;
     const test = stats.alpha !== undefined ? ` at p < ${sig2(stats.alpha)}` : '';
-    return { gain: stats.keepBarFinal, runs: stats.maxPairs ?? s.maxRuns, unit: 'pairs', how: `paired t-test${test}, from the noise as of experiment ${e.id}` };
+    return {
+      gain: stats.keepBarFinal,
+      runs: stats.maxPairs ?? s.maxRuns,
+      unit: 'pairs',
+      how: `paired t-test${test}, from the noise as of experiment ${e.id}`,
+    };
   }
   if (!noise || !Number.isFinite(noise.sigma)) return null;
-  const bar = noiseAwareKeepBar(noise, { confidence: s.confidence, minEffect: s.minEffect, maxRepeats: s.maxRuns }, s.maxRuns);
+  const bar = noiseAwareKeepBar(
+    noise,
+    { confidence: s.confidence, minEffect: s.minEffect, maxRepeats: s.maxRuns },
+    s.maxRuns,
+  );
   const test = `one-sided t-test at p < ${sig2(bar.alpha)} on the noise sd ${sig2(noise.sigma)} of repeated runs (df ${noise.df})`;
-  const floor = s.minEffect > 0 && bar.gain === s.minEffect ? `min_effect ${sig2(s.minEffect)}, above the ${test}` : test;
+  const floor =
+    s.minEffect > 0 && bar.gain === s.minEffect
+      ? `min_effect ${sig2(s.minEffect)}, above the ${test}`
+      : test;
   return { gain: bar.gain, runs: bar.runs, unit: 'runs', how: floor };
 }

@@ -6,8 +6,23 @@
  * and is kept only when a one-sided Welch test says it is better at the asked confidence.
  */
 import type { Goal } from '../ledger/types.js';
-import { applyPenalty, penaltyNote, show, type Decision, type DecisionInput, type DecisionStats, type Policy } from './policy.js';
-import { mean, pooledNoise, studentTQuantile, welchOneSided, type Noise, type WelchOptions } from './stats.js';
+import {
+  applyPenalty,
+  penaltyNote,
+  show,
+  type Decision,
+  type DecisionInput,
+  type DecisionStats,
+  type Policy,
+} from './policy.js';
+import {
+  mean,
+  pooledNoise,
+  studentTQuantile,
+  welchOneSided,
+  type Noise,
+  type WelchOptions,
+} from './stats.js';
 
 export interface NoiseOptions {
   /** Confidence that a kept candidate is truly better (default 0.95). */
@@ -28,7 +43,8 @@ export interface NoiseOptions {
   staleIncumbentRuns?: number;
 }
 
-type Resolved = Required<Omit<NoiseOptions, 'staleIncumbentRuns'>> & Pick<NoiseOptions, 'staleIncumbentRuns'>;
+type Resolved = Required<Omit<NoiseOptions, 'staleIncumbentRuns'>> &
+  Pick<NoiseOptions, 'staleIncumbentRuns'>;
 
 function resolve(o: NoiseOptions): Resolved {
   const r: Resolved = {
@@ -39,9 +55,11 @@ function resolve(o: NoiseOptions): Resolved {
     tolerance: o.tolerance ?? 0,
     staleIncumbentRuns: o.staleIncumbentRuns,
   };
-  if (!(r.confidence > 0 && r.confidence < 1)) throw new RangeError(`confidence must be in (0, 1), got ${r.confidence}`);
+  if (!(r.confidence > 0 && r.confidence < 1))
+    throw new RangeError(`confidence must be in (0, 1), got ${r.confidence}`);
   if (!(r.minEffect >= 0)) throw new RangeError(`minEffect must be >= 0, got ${r.minEffect}`);
-  if (!(Number.isInteger(r.maxRepeats) && r.maxRepeats >= 1)) throw new RangeError(`maxRepeats must be an integer >= 1, got ${r.maxRepeats}`);
+  if (!(Number.isInteger(r.maxRepeats) && r.maxRepeats >= 1))
+    throw new RangeError(`maxRepeats must be an integer >= 1, got ${r.maxRepeats}`);
   if (!(r.tolerance >= 0)) throw new RangeError(`tolerance must be >= 0, got ${r.tolerance}`);
   return r;
 }
@@ -74,7 +92,13 @@ const gainOf = (goal: Goal, diff: number) => (goal === 'minimize' ? -diff : diff
  * pooled from the two groups at hand. Null when nothing says how noisy the metric is.
  */
 function testOptions(noise: Noise | null, cand: number[], inc: number[]): WelchOptions | null {
-  const shared = (n: Noise): WelchOptions => ({ sigmaA: n.sigma, sigmaB: n.sigma, dfA: n.df, dfB: n.df, preferProvided: true });
+  const shared = (n: Noise): WelchOptions => ({
+    sigmaA: n.sigma,
+    sigmaB: n.sigma,
+    dfA: n.df,
+    dfB: n.df,
+    preferProvided: true,
+  });
   if (noise) return shared(noise);
   if (cand.length >= 2 && inc.length >= 2) return {};
   const local = pooledNoise([cand, inc]);
@@ -96,7 +120,8 @@ export function noiseAwarePolicy(options: NoiseOptions = {}): Policy {
       const penalty = input.penalty ?? 0;
       const nC = candidate.values.length;
       const nI = incumbent.values.length;
-      if (nC === 0 || nI === 0) throw new RangeError('noise-aware policy: both sides need at least one measurement');
+      if (nC === 0 || nI === 0)
+        throw new RangeError('noise-aware policy: both sides need at least one measurement');
       // The penalty shifts every candidate value alike: the mean moves, the spread does not.
       const cand = candidate.values.map((v) => applyPenalty(goal, v, penalty));
       const inc = incumbent.values;
@@ -113,22 +138,51 @@ export function noiseAwarePolicy(options: NoiseOptions = {}): Policy {
         if (gain <= 0) return { status: 'discard', reason: `discarded: ${vs}, not better`, stats };
         // "Exceeds the tolerance" up to float rounding: 1 - 0.99 is 0.010000000000000009, and a
         // result exactly at the tolerance must not pass on the last bit.
-        const rounding = o.tolerance > 0 ? 1e-12 * Math.max(Math.abs(c), Math.abs(i), o.tolerance) : 0;
-        if (gain <= o.tolerance + rounding) return { status: 'discard', reason: `discarded: ${vs}, within tolerance ${show(o.tolerance)}`, stats };
-        if (gain < o.minEffect) return { status: 'discard', reason: `discarded: ${vs}, below minEffect ${show(o.minEffect)}`, stats };
-        return { status: 'keep', reason: `kept: ${vs}, beats tolerance ${show(o.tolerance)}`, stats };
+        const rounding =
+          o.tolerance > 0 ? 1e-12 * Math.max(Math.abs(c), Math.abs(i), o.tolerance) : 0;
+        if (gain <= o.tolerance + rounding)
+          return {
+            status: 'discard',
+            reason: `discarded: ${vs}, within tolerance ${show(o.tolerance)}`,
+            stats,
+          };
+        if (gain < o.minEffect)
+          return {
+            status: 'discard',
+            reason: `discarded: ${vs}, below minEffect ${show(o.minEffect)}`,
+            stats,
+          };
+        return {
+          status: 'keep',
+          reason: `kept: ${vs}, beats tolerance ${show(o.tolerance)}`,
+          stats,
+        };
       }
 
       const opts = testOptions(usable(input.noise), cand, inc);
       // Oriented so that "a > b" means "the candidate is better".
-      const test = opts && (goal === 'minimize' ? welchOneSided(inc, cand, opts) : welchOneSided(cand, inc, opts));
+      const test =
+        opts &&
+        (goal === 'minimize' ? welchOneSided(inc, cand, opts) : welchOneSided(cand, inc, opts));
       const se = test ? test.se : null;
       const p = test ? test.p : null;
       // The keep bar: the gain this test would have needed here, at least minEffect.
-      const keepBar = test ? Math.max(o.minEffect, test.se === 0 ? 0 : studentTQuantile(alpha, test.df) * test.se) : null;
-      const stats: DecisionStats = { diff, se, p, nCandidate: nC, nIncumbent: nI, alpha, keepBar, ...(test ? { df: test.df } : {}) };
+      const keepBar = test
+        ? Math.max(o.minEffect, test.se === 0 ? 0 : studentTQuantile(alpha, test.df) * test.se)
+        : null;
+      const stats: DecisionStats = {
+        diff,
+        se,
+        p,
+        nCandidate: nC,
+        nIncumbent: nI,
+        alpha,
+        keepBar,
+        ...(test ? { df: test.df } : {}),
+      };
       const canRerun = nC < o.maxRepeats;
-      const stale = o.staleIncumbentRuns !== undefined && (incumbent.runsSince ?? 0) > o.staleIncumbentRuns;
+      const stale =
+        o.staleIncumbentRuns !== undefined && (incumbent.runsSince ?? 0) > o.staleIncumbentRuns;
       // Equal evidence on both sides: the incumbent is measured again when it would otherwise
       // have fewer runs than the candidate after this rerun (or when its runs are stale).
       const remeasureIncumbent = nI < nC + 1 || stale;
@@ -146,8 +200,13 @@ export function noiseAwarePolicy(options: NoiseOptions = {}): Policy {
 
       if (!test) {
         // Both sides have one run and the run has no noise estimate yet: nothing to judge against.
-        if (canRerun) return rerun(`looks better (${showDiff(diff, null)}${note}) but noise is unknown`);
-        return { status: 'keep', reason: `kept: ${vs}, ${n}, noise unknown: strictly better`, stats };
+        if (canRerun)
+          return rerun(`looks better (${showDiff(diff, null)}${note}) but noise is unknown`);
+        return {
+          status: 'keep',
+          reason: `kept: ${vs}, ${n}, noise unknown: strictly better`,
+          stats,
+        };
       }
 
       const d = `${showDiff(diff, se)} +- ${sig2(test.se)}`;
@@ -155,14 +214,27 @@ export function noiseAwarePolicy(options: NoiseOptions = {}): Policy {
       const bigEnough = gain >= o.minEffect;
       if (significant && bigEnough) {
         if (stale && canRerun) {
-          return rerun(`looks better (${d}, p=${sig2(test.p)}${note}) but the incumbent was measured ${incumbent.runsSince} runs ago`);
+          return rerun(
+            `looks better (${d}, p=${sig2(test.p)}${note}) but the incumbent was measured ${incumbent.runsSince} runs ago`,
+          );
         }
         return { status: 'keep', reason: `kept: ${d}, ${n}, p=${sig2(test.p)}${note}`, stats };
       }
-      const why = significant ? `below minEffect ${show(o.minEffect)}` : `p=${sig2(test.p)} (${needs})`;
+      const why = significant
+        ? `below minEffect ${show(o.minEffect)}`
+        : `p=${sig2(test.p)} (${needs})`;
       if (canRerun) return rerun(`looks better (${showDiff(diff, se)}${note}) but ${why}`);
-      if (!significant) return { status: 'discard', reason: `not significant: ${d}, ${n}, p=${sig2(test.p)} (${needs})${note}`, stats };
-      return { status: 'discard', reason: `discarded: ${d}, ${n}, p=${sig2(test.p)}${note}, below minEffect ${show(o.minEffect)}`, stats };
+      if (!significant)
+        return {
+          status: 'discard',
+          reason: `not significant: ${d}, ${n}, p=${sig2(test.p)} (${needs})${note}`,
+          stats,
+        };
+      return {
+        status: 'discard',
+        reason: `discarded: ${d}, ${n}, p=${sig2(test.p)}${note}, below minEffect ${show(o.minEffect)}`,
+        stats,
+      };
     },
   };
 }
@@ -173,10 +245,18 @@ export function noiseAwarePolicy(options: NoiseOptions = {}): Policy {
  * test the policy runs (the shared noise for both sides, alpha split over the looks), at least
  * minEffect. Zero noise: any gain above minEffect passes.
  */
-export function noiseAwareKeepBar(noise: Noise, options: NoiseOptions = {}, runs?: number): { gain: number; alpha: number; runs: number } {
+export function noiseAwareKeepBar(
+  noise: Noise,
+  options: NoiseOptions = {},
+  runs?: number,
+): { gain: number; alpha: number; runs: number } {
   const o = resolve(options);
   const n = runs ?? o.maxRepeats;
   const alpha = (1 - o.confidence) / o.maxRepeats;
   const se = noise.sigma * Math.sqrt(2 / n);
-  return { gain: Math.max(o.minEffect, se === 0 ? 0 : studentTQuantile(alpha, noise.df) * se), alpha, runs: n };
+  return {
+    gain: Math.max(o.minEffect, se === 0 ? 0 : studentTQuantile(alpha, noise.df) * se),
+    alpha,
+    runs: n,
+  };
 }

@@ -11,7 +11,18 @@
  * is pooled over the recent judgements of the run (a 2-pair group alone has one degree of freedom).
  */
 import type { Goal } from '../ledger/types.js';
-import { applyPenalty, isBetter, penaltyNote, show, type Arm, type Decision, type DecisionInput, type DecisionStats, type Policy, type Run } from './policy.js';
+import {
+  applyPenalty,
+  isBetter,
+  penaltyNote,
+  show,
+  type Arm,
+  type Decision,
+  type DecisionInput,
+  type DecisionStats,
+  type Policy,
+  type Run,
+} from './policy.js';
 import { noiseAwarePolicy, showDiff, sig2 } from './noise.js';
 import { mean, studentTQuantile, studentTSurvival, type Noise } from './stats.js';
 
@@ -55,10 +66,15 @@ function resolve(o: PairedOptions): Resolved {
     noiseWindow: o.noiseWindow ?? 30,
     scale: o.scale ?? 'auto',
   };
-  if (!(r.confidence > 0 && r.confidence < 1)) throw new RangeError(`confidence must be in (0, 1), got ${r.confidence}`);
+  if (!(r.confidence > 0 && r.confidence < 1))
+    throw new RangeError(`confidence must be in (0, 1), got ${r.confidence}`);
   if (!(r.minEffect >= 0)) throw new RangeError(`minEffect must be >= 0, got ${r.minEffect}`);
-  if (!(Number.isInteger(r.confirm) && r.confirm >= 2)) throw new RangeError(`confirm must be an integer >= 2 (one run never keeps), got ${r.confirm}`);
-  if (!(Number.isInteger(r.maxPairs) && r.maxPairs >= r.confirm)) throw new RangeError(`maxPairs must be an integer >= confirm (${r.confirm}), got ${r.maxPairs}`);
+  if (!(Number.isInteger(r.confirm) && r.confirm >= 2))
+    throw new RangeError(`confirm must be an integer >= 2 (one run never keeps), got ${r.confirm}`);
+  if (!(Number.isInteger(r.maxPairs) && r.maxPairs >= r.confirm))
+    throw new RangeError(
+      `maxPairs must be an integer >= confirm (${r.confirm}), got ${r.maxPairs}`,
+    );
   if (!(r.screenRuns >= 0)) throw new RangeError(`screenRuns must be >= 0, got ${r.screenRuns}`);
   if (!(r.noiseWindow >= 1)) throw new RangeError(`noiseWindow must be >= 1, got ${r.noiseWindow}`);
   return r;
@@ -81,7 +97,11 @@ export function pairRuns(sequence: Run[]): { pairs: Pair[]; paired: boolean[] } 
     const a = sequence[k]!;
     const b = sequence[k + 1]!;
     if (a.arm === b.arm) continue;
-    pairs.push(a.arm === 'candidate' ? { candidate: a.value, incumbent: b.value } : { candidate: b.value, incumbent: a.value });
+    pairs.push(
+      a.arm === 'candidate'
+        ? { candidate: a.value, incumbent: b.value }
+        : { candidate: b.value, incumbent: a.value },
+    );
     paired[k] = paired[k + 1] = true;
     k++;
   }
@@ -106,12 +126,16 @@ export type Scale = 'log' | 'linear';
 
 /** Log when every value is positive (a ratio then exists), unless told to stay linear. */
 export function scaleOf(values: number[], option: 'auto' | 'linear' = 'auto'): Scale {
-  return option === 'auto' && values.length > 0 && values.every((v) => v > 0 && Number.isFinite(v)) ? 'log' : 'linear';
+  return option === 'auto' && values.length > 0 && values.every((v) => v > 0 && Number.isFinite(v))
+    ? 'log'
+    : 'linear';
 }
 
 /** Candidate minus incumbent on the scale, for every pair (the noise does not care for the sign). */
 function differences(pairs: Pair[], scale: Scale): number[] {
-  return pairs.map((p) => (scale === 'log' ? Math.log(p.candidate) - Math.log(p.incumbent) : p.candidate - p.incumbent));
+  return pairs.map((p) =>
+    scale === 'log' ? Math.log(p.candidate) - Math.log(p.incumbent) : p.candidate - p.incumbent,
+  );
 }
 
 function sumSquares(xs: number[]): number {
@@ -154,7 +178,12 @@ const pct = (rel: number) => `${rel > 0 ? '+' : ''}${sig2(100 * rel)}%`;
 
 export function pairedPolicy(options: PairedOptions = {}): Policy {
   const o = resolve(options);
-  if (o.deterministic) return noiseAwarePolicy({ deterministic: true, tolerance: o.tolerance, minEffect: o.minEffect });
+  if (o.deterministic)
+    return noiseAwarePolicy({
+      deterministic: true,
+      tolerance: o.tolerance,
+      minEffect: o.minEffect,
+    });
   // A candidate may be kept at each look n = confirm .. maxPairs, and each look is another chance
   // for noise to pass. Splitting 1 - confidence evenly over those looks (Bonferroni) bounds the
   // chance that a candidate that is not better is ever kept by 1 - confidence. Looks before
@@ -171,17 +200,40 @@ export function pairedPolicy(options: PairedOptions = {}): Policy {
       // Without the time order nothing can be paired, and a loop that does not pass it would
       // be asked for runs forever: say so instead.
       const given = input.sequence;
-      if (!given) throw new RangeError("paired policy: pass this judgement's runs in the order they were measured (DecisionInput.sequence)");
+      if (!given)
+        throw new RangeError(
+          "paired policy: pass this judgement's runs in the order they were measured (DecisionInput.sequence)",
+        );
       // The penalty moves every candidate value alike, before pairing (and before the log).
-      const sequence = penalty === 0 ? given : given.map((r) => (r.arm === 'candidate' ? { arm: r.arm, value: applyPenalty(goal, r.value, penalty) } : r));
+      const sequence =
+        penalty === 0
+          ? given
+          : given.map((r) =>
+              r.arm === 'candidate'
+                ? { arm: r.arm, value: applyPenalty(goal, r.value, penalty) }
+                : r,
+            );
       const nC = sequence.reduce((k, r) => k + (r.arm === 'candidate' ? 1 : 0), 0);
-      if (nC === 0) throw new RangeError('paired policy: the sequence needs at least one candidate run');
+      if (nC === 0)
+        throw new RangeError('paired policy: the sequence needs at least one candidate run');
       const { pairs, paired } = pairRuns(sequence);
       const rerun = (why: string, stats: DecisionStats): Decision => {
         const next = nextRuns(sequence);
-        return { status: 'rerun', reason: `${why}: measuring ${describe(next)}`, next, remeasureIncumbent: next.includes('incumbent'), stats };
+        return {
+          status: 'rerun',
+          reason: `${why}: measuring ${describe(next)}`,
+          next,
+          remeasureIncumbent: next.includes('incumbent'),
+          stats,
+        };
       };
-      const base = { alpha, confirm: o.confirm, maxPairs: o.maxPairs, pairs: pairs.length, nCandidate: nC };
+      const base = {
+        alpha,
+        confirm: o.confirm,
+        maxPairs: o.maxPairs,
+        pairs: pairs.length,
+        nCandidate: nC,
+      };
 
       if (pairs.length === 0) {
         // Before any pair: a first run that is not even better than the incumbent's newest runs
@@ -192,19 +244,58 @@ export function pairedPolicy(options: PairedOptions = {}): Policy {
         const age = input.incumbent.runsSince ?? 0;
         if (newest.length === 0 || age > o.screenRuns || input.drifting) {
           const stats: DecisionStats = { ...base, diff: NaN, se: null, p: null, nIncumbent: 0 };
-          const why = newest.length === 0 ? 'no incumbent run to compare with' : input.drifting ? 'the machine drifts' : `the incumbent was measured ${age} experiments ago`;
+          const why =
+            newest.length === 0
+              ? 'no incumbent run to compare with'
+              : input.drifting
+                ? 'the machine drifts'
+                : `the incumbent was measured ${age} experiments ago`;
           return rerun(`${why}, to compare in pairs`, stats);
         }
         const i = mean(newest);
-        const stats: DecisionStats = { ...base, diff: c - i, se: null, p: null, nIncumbent: newest.length };
+        const stats: DecisionStats = {
+          ...base,
+          diff: c - i,
+          se: null,
+          p: null,
+          nIncumbent: newest.length,
+        };
         const vs = `${show(c)} vs ${show(i)} (${showDiff(c - i, null)}${note})`;
-        if (!isBetter(goal, c, i)) return { status: 'discard', reason: `discarded: ${vs}, n=${nC} vs the incumbent's newest ${newest.length}, not better`, stats };
-        return rerun(`looks better (${showDiff(c - i, null)}${note}) than the incumbent's newest runs, to confirm in pairs`, stats);
+        if (!isBetter(goal, c, i))
+          return {
+            status: 'discard',
+            reason: `discarded: ${vs}, n=${nC} vs the incumbent's newest ${newest.length}, not better`,
+            stats,
+          };
+        return rerun(
+          `looks better (${showDiff(c - i, null)}${note}) than the incumbent's newest runs, to confirm in pairs`,
+          stats,
+        );
       }
 
-      const t = pairedTest(pairs, goal, scaleOf(sequence.map((r) => r.value), o.scale), o.noiseWindow, input);
+      const t = pairedTest(
+        pairs,
+        goal,
+        scaleOf(
+          sequence.map((r) => r.value),
+          o.scale,
+        ),
+        o.noiseWindow,
+        input,
+      );
       const n = pairs.length;
-      const bar = (k: number) => (t.noise ? Math.max(o.minEffect, toMetric(studentTQuantile(alpha, t.noise.df) * (t.noise.sigma / Math.sqrt(k)), t.scale, goal, t.ref)) : null);
+      const bar = (k: number) =>
+        t.noise
+          ? Math.max(
+              o.minEffect,
+              toMetric(
+                studentTQuantile(alpha, t.noise.df) * (t.noise.sigma / Math.sqrt(k)),
+                t.scale,
+                goal,
+                t.ref,
+              ),
+            )
+          : null;
       const stats: DecisionStats = {
         ...base,
         diff: t.diff,
@@ -223,20 +314,33 @@ export function pairedPolicy(options: PairedOptions = {}): Policy {
       const rel = t.relative !== undefined ? ` (${pct(t.relative)})` : '';
       const d = `paired ${showDiff(t.diff, t.se)}${t.se !== null ? ` +- ${sig2(t.se)}` : ''}${rel}`;
 
-      if (!(t.gain > 0)) return { status: 'discard', reason: `discarded: ${d}, ${pn}, not better${note}`, stats };
-      if (t.p === null) return rerun(`looks better (${d}${note}) but noise is unknown, ${pn}`, stats);
+      if (!(t.gain > 0))
+        return { status: 'discard', reason: `discarded: ${d}, ${pn}, not better${note}`, stats };
+      if (t.p === null)
+        return rerun(`looks better (${d}${note}) but noise is unknown, ${pn}`, stats);
       const ps = `p=${sig2(t.p)}`;
-      if (n < o.confirm) return rerun(`looks better (${d}, ${ps}${note}) but ${pn} < confirm ${o.confirm}`, stats);
+      if (n < o.confirm)
+        return rerun(`looks better (${d}, ${ps}${note}) but ${pn} < confirm ${o.confirm}`, stats);
       const significant = t.p < alpha;
       const bigEnough = (goal === 'minimize' ? -t.diff : t.diff) >= o.minEffect;
-      if (significant && bigEnough) return { status: 'keep', reason: `kept: ${d}, ${pn}, ${ps} (${needs})${note}`, stats };
+      if (significant && bigEnough)
+        return { status: 'keep', reason: `kept: ${d}, ${pn}, ${ps} (${needs})${note}`, stats };
       const why = significant ? `below minEffect ${show(o.minEffect)}` : `${ps} (${needs})`;
       if (n < o.maxPairs) return rerun(`looks better (${d}${note}) but ${why}, ${pn}`, stats);
       if (!significant) {
-        const keepBar = stats.keepBar != null ? `; keeping needs a gain of ${sig2(stats.keepBar)}` : '';
-        return { status: 'discard', reason: `not significant: ${d}, ${pn}, ${ps} (${needs}${keepBar})${note}`, stats };
+        const keepBar =
+          stats.keepBar != null ? `; keeping needs a gain of ${sig2(stats.keepBar)}` : '';
+        return {
+          status: 'discard',
+          reason: `not significant: ${d}, ${pn}, ${ps} (${needs}${keepBar})${note}`,
+          stats,
+        };
       }
-      return { status: 'discard', reason: `discarded: ${d}, ${pn}, ${ps}${note}, below minEffect ${show(o.minEffect)}`, stats };
+      return {
+        status: 'discard',
+        reason: `discarded: ${d}, ${pn}, ${ps}${note}, below minEffect ${show(o.minEffect)}`,
+        stats,
+      };
     },
   };
 }
@@ -256,15 +360,30 @@ interface PairedTest {
 }
 
 /** One-sided paired t-test that the candidate is better, on the noise of a difference. */
-function pairedTest(pairs: Pair[], goal: Goal, scale: Scale, window: number, input: DecisionInput): PairedTest {
+function pairedTest(
+  pairs: Pair[],
+  goal: Goal,
+  scale: Scale,
+  window: number,
+  input: DecisionInput,
+): PairedTest {
   const ds = differences(pairs, scale);
   const gain = (goal === 'minimize' ? -1 : 1) * mean(ds);
   const ref = scale === 'log' ? Math.exp(mean(pairs.map((p) => Math.log(p.incumbent)))) : NaN;
   const diff = mean(pairs.map((p) => p.candidate - p.incumbent));
-  const magnitude = Math.max(...pairs.map((p) => Math.max(Math.abs(p.candidate), Math.abs(p.incumbent))));
+  const magnitude = Math.max(
+    ...pairs.map((p) => Math.max(Math.abs(p.candidate), Math.abs(p.incumbent))),
+  );
   const noise = noiseOf(ds, input.history ?? [], scale, window, input.noise, ref, magnitude);
   const se = noise ? noise.sigma / Math.sqrt(ds.length) : null;
-  const p = se === null || !noise ? null : se === 0 ? (gain > 0 ? 0 : 1) : studentTSurvival(gain / se, noise.df);
+  const p =
+    se === null || !noise
+      ? null
+      : se === 0
+        ? gain > 0
+          ? 0
+          : 1
+        : studentTSurvival(gain / se, noise.df);
   return {
     scale,
     gain,
@@ -283,11 +402,25 @@ function pairedTest(pairs: Pair[], goal: Goal, scale: Scale, window: number, inp
  * (a difference of two runs has sqrt(2) of it; relative on the log scale): a drift inflates that
  * one, which only makes the test stricter. Null when nothing says how noisy the metric is.
  */
-function noiseOf(ds: number[], history: Run[][], scale: Scale, window: number, runNoise: Noise | undefined, ref: number, magnitude: number): Noise | null {
-  const usable = runNoise && Number.isFinite(runNoise.sigma) && runNoise.sigma >= 0 && runNoise.df > 0;
+function noiseOf(
+  ds: number[],
+  history: Run[][],
+  scale: Scale,
+  window: number,
+  runNoise: Noise | undefined,
+  ref: number,
+  magnitude: number,
+): Noise | null {
+  const usable =
+    runNoise && Number.isFinite(runNoise.sigma) && runNoise.sigma >= 0 && runNoise.df > 0;
   const past =
     pairedNoise(history, scale, window) ??
-    (usable ? { sigma: Math.SQRT2 * (scale === 'log' ? runNoise.sigma / ref : runNoise.sigma), df: runNoise.df } : null);
+    (usable
+      ? {
+          sigma: Math.SQRT2 * (scale === 'log' ? runNoise.sigma / ref : runNoise.sigma),
+          df: runNoise.df,
+        }
+      : null);
   const ownDf = ds.length - 1;
   const df = (past?.df ?? 0) + ownDf;
   if (df === 0) return null;

@@ -132,11 +132,25 @@ export const strictPolicy: Policy = {
     const delta = c - i;
     const sign = delta > 0 ? '+' : '';
     const note = penaltyNote(penalty);
-    const stats: DecisionStats = { diff: delta, se: null, p: null, nCandidate: candidate.values.length, nIncumbent: incumbent.values.length };
-    if (isBetter(goal, c, i)) return { status: 'keep', reason: `kept: ${show(c)} vs ${show(i)} (${sign}${show(delta)}${note}), strictly better`, stats };
+    const stats: DecisionStats = {
+      diff: delta,
+      se: null,
+      p: null,
+      nCandidate: candidate.values.length,
+      nIncumbent: incumbent.values.length,
+    };
+    if (isBetter(goal, c, i))
+      return {
+        status: 'keep',
+        reason: `kept: ${show(c)} vs ${show(i)} (${sign}${show(delta)}${note}), strictly better`,
+        stats,
+      };
     return {
       status: 'discard',
-      reason: delta === 0 ? `discarded: ${show(c)} ties the incumbent${note}` : `discarded: ${show(c)} vs ${show(i)} (${sign}${show(delta)}${note}), not better`,
+      reason:
+        delta === 0
+          ? `discarded: ${show(c)} ties the incumbent${note}`
+          : `discarded: ${show(c)} vs ${show(i)} (${sign}${show(delta)}${note}), not better`,
       stats,
     };
   },

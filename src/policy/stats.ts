@@ -43,8 +43,9 @@ export function pooledNoise(groups: number[][]): Noise | null {
 
 // Lanczos approximation (g = 7, n = 9): ~1e-15 relative accuracy for x > 0.
 const LANCZOS = [
-  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
-  -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
+  -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
+  1.5056327351493116e-7,
 ];
 
 /** ln Γ(x) for x > 0. */
@@ -209,13 +210,20 @@ export interface WelchResult {
 }
 
 /** The variance term of one group: its sigma^2 (own or provided), its df, and whether provided. */
-function groupVariance(xs: number[], sigma: number | undefined, df: number | undefined, prefer: boolean, label: string) {
+function groupVariance(
+  xs: number[],
+  sigma: number | undefined,
+  df: number | undefined,
+  prefer: boolean,
+  label: string,
+) {
   if (xs.length === 0) throw new RangeError(`welchOneSided: group ${label} is empty`);
   const ownDf = xs.length - 1;
   const providedDf = df ?? Infinity;
   const useProvided = sigma !== undefined && (ownDf === 0 || (prefer && providedDf >= ownDf));
   if (useProvided) return { v: sigma * sigma, df: providedDf, provided: true };
-  if (ownDf === 0) throw new RangeError(`welchOneSided: group ${label} has one value and no sigma to use`);
+  if (ownDf === 0)
+    throw new RangeError(`welchOneSided: group ${label} has one value and no sigma to use`);
   return { v: variance(xs), df: ownDf, provided: false };
 }
 
@@ -238,7 +246,8 @@ export function welchOneSided(a: number[], b: number[], opts: WelchOptions = {})
   if (shared) df = ga.df;
   else if (va + vb === 0) df = ga.df + gb.df;
   else {
-    const denom = (ga.df === Infinity ? 0 : (va * va) / ga.df) + (gb.df === Infinity ? 0 : (vb * vb) / gb.df);
+    const denom =
+      (ga.df === Infinity ? 0 : (va * va) / ga.df) + (gb.df === Infinity ? 0 : (vb * vb) / gb.df);
     df = denom === 0 ? Infinity : (va + vb) ** 2 / denom;
   }
   if (se === 0) {

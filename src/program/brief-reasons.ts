@@ -9,7 +9,10 @@ import type { DecisionStats } from '../policy/policy.js';
 /** Two significant digits, as the policy writes p and se. */
 const sig2 = (v: number) => Number(v.toPrecision(2)).toString();
 const showP = (p: number) => (p < 0.001 ? 'p<0.001' : `p=${sig2(p)}`);
-const runsOf = (s: DecisionStats) => (s.pairs !== undefined && s.pairs > 0 ? `${s.pairs} pairs` : `n=${s.nCandidate} vs ${s.nIncumbent}`);
+const runsOf = (s: DecisionStats) =>
+  s.pairs !== undefined && s.pairs > 0
+    ? `${s.pairs} pairs`
+    : `n=${s.nCandidate} vs ${s.nIncumbent}`;
 
 export function decisionStats(row: ExperimentRow): DecisionStats | null {
   if (!row.decision_json) return null;
@@ -37,7 +40,15 @@ export function historyReason(row: ExperimentRow, goal: Goal): string {
   const s = decisionStats(row);
   switch (row.status) {
     case 'keep':
-      return shorten([s?.p != null ? showP(s.p) : null, s ? runsOf(s) : null, reason.includes('re-based') ? 're-based onto a newer keep' : null].filter(Boolean).join(', ') || 'kept');
+      return shorten(
+        [
+          s?.p != null ? showP(s.p) : null,
+          s ? runsOf(s) : null,
+          reason.includes('re-based') ? 're-based onto a newer keep' : null,
+        ]
+          .filter(Boolean)
+          .join(', ') || 'kept',
+      );
     case 'discard':
       return discardReason(reason, s, goal);
     case 'crash': {
@@ -46,9 +57,16 @@ export function historyReason(row: ExperimentRow, goal: Goal): string {
       return shorten(reason || 'crashed');
     }
     case 'timeout':
-      return reason.startsWith('over budget') ? 'over budget' : reason.startsWith('killed at the hard timeout') ? 'hit the hard timeout' : shorten(reason || 'timed out');
+      return reason.startsWith('over budget')
+        ? 'over budget'
+        : reason.startsWith('killed at the hard timeout')
+          ? 'hit the hard timeout'
+          : shorten(reason || 'timed out');
     case 'invalid': {
-      const prot = /^(?:protected files differ from the start of the run|the experiment changed protected files while it ran): (.+)$/.exec(reason);
+      const prot =
+        /^(?:protected files differ from the start of the run|the experiment changed protected files while it ran): (.+)$/.exec(
+          reason,
+        );
       if (prot) return shorten(`changed protected ${prot[1]}`);
       const checks = /^checks failed \((?:exit code (\S+)|(.+))\)$/.exec(reason);
       if (checks) return `checks failed (${checks[1] ? `exit ${checks[1]}` : checks[2]})`;
@@ -65,17 +83,23 @@ export function historyReason(row: ExperimentRow, goal: Goal): string {
 
 function discardReason(reason: string, s: DecisionStats | null, goal: Goal): string {
   const bare = reason.replace(/^discarded: /, '');
-  if (reason.includes('conflicts with the newer incumbent')) return 'better, but conflicts with a newer keep';
-  if (reason.startsWith('re-based onto')) return shorten(`not confirmed after re-basing onto a newer keep`);
-  if (/^discarded: violates constraint /.test(reason)) return shorten(bare.replace(/^violates constraint /, 'violates '));
+  if (reason.includes('conflicts with the newer incumbent'))
+    return 'better, but conflicts with a newer keep';
+  if (reason.startsWith('re-based onto'))
+    return shorten(`not confirmed after re-basing onto a newer keep`);
+  if (/^discarded: violates constraint /.test(reason))
+    return shorten(bare.replace(/^violates constraint /, 'violates '));
   if (!s || !Number.isFinite(s.diff)) return shorten(bare || 'discarded');
   const gain = gainOf(goal, s);
   const n = runsOf(s);
   if (gain < 0) return `worse, ${n}`;
   if (gain === 0) return `tie, ${n}`;
-  if (reason.includes('within tolerance')) return shorten(bare.replace(/^.*?, (within tolerance .*)$/, '$1'));
-  if (reason.includes('below minEffect')) return `too small (${reason.replace(/^.*below minEffect (\S+).*$/, 'min_effect $1')})${s.p != null ? `, ${showP(s.p)}` : ''}, ${n}`;
-  if (s.p != null && s.alpha !== undefined && s.p >= s.alpha) return `not sig.: ${showP(s.p)} (needs < ${sig2(s.alpha)}), ${n}`;
+  if (reason.includes('within tolerance'))
+    return shorten(bare.replace(/^.*?, (within tolerance .*)$/, '$1'));
+  if (reason.includes('below minEffect'))
+    return `too small (${reason.replace(/^.*below minEffect (\S+).*$/, 'min_effect $1')})${s.p != null ? `, ${showP(s.p)}` : ''}, ${n}`;
+  if (s.p != null && s.alpha !== undefined && s.p >= s.alpha)
+    return `not sig.: ${showP(s.p)} (needs < ${sig2(s.alpha)}), ${n}`;
   if (s.p != null) return `${showP(s.p)}, ${n}`;
   return `not better, ${n}`;
 }
@@ -105,5 +129,12 @@ export function nearMiss(row: ExperimentRow, goal: Goal): NearMiss | null {
   const closeP = s.p < 2 * s.alpha;
   const closeBar = s.keepBar != null && s.se != null && gain >= s.keepBar - s.se / 2;
   if (!closeP && !closeBar) return null;
-  return { id: row.id, title: row.title ?? '(untitled)', diff: s.diff, p: s.p, alpha: s.alpha, keepBar: s.keepBar ?? null };
+  return {
+    id: row.id,
+    title: row.title ?? '(untitled)',
+    diff: s.diff,
+    p: s.p,
+    alpha: s.alpha,
+    keepBar: s.keepBar ?? null,
+  };
 }

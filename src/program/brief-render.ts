@@ -2,7 +2,8 @@
 import type { Brief } from './brief.js';
 
 const fmt = (v: number | null) => (v === null ? '—' : Number(v.toPrecision(7)).toString());
-const fmtDelta = (v: number | null) => (v === null ? '' : `${v > 0 ? '+' : ''}${Number(v.toPrecision(4))}`);
+const fmtDelta = (v: number | null) =>
+  v === null ? '' : `${v > 0 ? '+' : ''}${Number(v.toPrecision(4))}`;
 const sig2 = (v: number) => Number(v.toPrecision(2)).toString();
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
@@ -21,17 +22,32 @@ export function renderBriefWithin(brief: Brief, maxTokens: number): string {
   while (text.length > limit && b.history.length > 5) {
     const drop = Math.max(1, Math.floor(b.history.length / 4));
     const olderSummary = { ...b.olderSummary };
-    for (const h of b.history.slice(0, drop)) olderSummary[h.status] = (olderSummary[h.status] ?? 0) + 1;
+    for (const h of b.history.slice(0, drop))
+      olderSummary[h.status] = (olderSummary[h.status] ?? 0) + 1;
     const shown = new Set(b.history.slice(drop).map((h) => h.id));
-    b = { ...b, history: b.history.slice(drop), olderSummary, nearMisses: b.nearMisses.filter((m) => shown.has(m.id)) };
+    b = {
+      ...b,
+      history: b.history.slice(drop),
+      olderSummary,
+      nearMisses: b.nearMisses.filter((m) => shown.has(m.id)),
+    };
     text = renderBrief(b);
   }
   for (const lines of [8, 3, 0]) {
     if (text.length <= limit) break;
     // A log's end says how it died; a failure's detail (the failing assertion) starts with what matters.
-    const tail = (t?: string) => (t ? t.split('\n').slice(-lines).join('\n') || undefined : undefined);
-    const head = (t?: string) => (t && lines > 0 ? t.split('\n').slice(0, lines).join('\n') : undefined);
-    b = { ...b, failures: b.failures.map((f) => ({ ...f, logTail: lines ? tail(f.logTail) : undefined, detail: head(f.detail) })) };
+    const tail = (t?: string) =>
+      t ? t.split('\n').slice(-lines).join('\n') || undefined : undefined;
+    const head = (t?: string) =>
+      t && lines > 0 ? t.split('\n').slice(0, lines).join('\n') : undefined;
+    b = {
+      ...b,
+      failures: b.failures.map((f) => ({
+        ...f,
+        logTail: lines ? tail(f.logTail) : undefined,
+        detail: head(f.detail),
+      })),
+    };
     text = renderBrief(b);
   }
   if (text.length > limit) {
@@ -44,7 +60,10 @@ export function renderBriefWithin(brief: Brief, maxTokens: number): string {
       kept.push(line);
       size += line.length + 1;
     }
-    b = { ...b, directions: `${kept.join('\n')}\n\n(the rest of program.md is left out to keep this brief under ${maxTokens} tokens)` };
+    b = {
+      ...b,
+      directions: `${kept.join('\n')}\n\n(the rest of program.md is left out to keep this brief under ${maxTokens} tokens)`,
+    };
     text = renderBrief(b);
   }
   return text;
@@ -55,27 +74,53 @@ export function renderBrief(brief: Brief): string {
   const lines: string[] = [];
   lines.push(`# Research brief for experiment ${brief.experimentId}`, '');
   lines.push('## Objective', '');
-  lines.push(`- ${o.goal === 'minimize' ? 'Lower' : 'Raise'} the metric \`${o.metric}\` (goal: ${o.goal}).`);
-  lines.push(`- Each experiment runs \`${o.run}\` with a fixed budget of ${o.budgetSeconds}s (AUTORESEARCH_TIME_BUDGET).`);
+  lines.push(
+    `- ${o.goal === 'minimize' ? 'Lower' : 'Raise'} the metric \`${o.metric}\` (goal: ${o.goal}).`,
+  );
+  lines.push(
+    `- Each experiment runs \`${o.run}\` with a fixed budget of ${o.budgetSeconds}s (AUTORESEARCH_TIME_BUDGET).`,
+  );
   lines.push(`- You may change only: ${o.editable.join(', ')}.`);
-  if (o.protected.length > 0) lines.push(`- Never change: ${o.protected.join(', ')} (a change makes the experiment invalid).`);
-  lines.push('- Make one focused change, then stop. The harness runs, measures and decides; do not run the experiment yourself.', '');
+  if (o.protected.length > 0)
+    lines.push(
+      `- Never change: ${o.protected.join(', ')} (a change makes the experiment invalid).`,
+    );
+  lines.push(
+    '- Make one focused change, then stop. The harness runs, measures and decides; do not run the experiment yourself.',
+    '',
+  );
   lines.push('## Incumbent (best so far)', '');
-  lines.push(`- ${o.metric} = ${fmt(brief.incumbent.value)} at experiment ${brief.incumbent.experimentId} (${brief.incumbent.commit.slice(0, 10)}): ${brief.incumbent.title}`);
-  if (brief.incumbent.noise != null) lines.push(`- measurement noise (standard deviation of repeated runs): ${fmt(brief.incumbent.noise)}`);
+  lines.push(
+    `- ${o.metric} = ${fmt(brief.incumbent.value)} at experiment ${brief.incumbent.experimentId} (${brief.incumbent.commit.slice(0, 10)}): ${brief.incumbent.title}`,
+  );
+  if (brief.incumbent.noise != null)
+    lines.push(
+      `- measurement noise (standard deviation of repeated runs): ${fmt(brief.incumbent.noise)}`,
+    );
   const bar = keepBarLine(brief);
   if (bar) lines.push(bar);
-  if (brief.drift) lines.push(`- Note: measurements are drifting: ${brief.drift}; the harness re-measures the incumbent alongside each candidate.`);
+  if (brief.drift)
+    lines.push(
+      `- Note: measurements are drifting: ${brief.drift}; the harness re-measures the incumbent alongside each candidate.`,
+    );
   lines.push(`- baseline: ${fmt(brief.baseline.value)}`);
   if (brief.incumbent.changes && brief.incumbent.changes.length > 0) {
-    lines.push('- kept changes since the baseline, oldest first:', ...brief.incumbent.changes.map((c) => `  - ${c}`));
+    lines.push(
+      '- kept changes since the baseline, oldest first:',
+      ...brief.incumbent.changes.map((c) => `  - ${c}`),
+    );
   }
   lines.push('');
   if (brief.notes.length > 0) {
     lines.push('## Steering notes from the human', '', ...brief.notes.map((n) => `- ${n}`), '');
   }
   if (brief.inFlight.length > 0) {
-    lines.push('## Being tried right now in other slots (do not duplicate)', '', ...brief.inFlight.map((e) => `- ${e.id} (slot ${e.slot}): ${e.title}`), '');
+    lines.push(
+      '## Being tried right now in other slots (do not duplicate)',
+      '',
+      ...brief.inFlight.map((e) => `- ${e.id} (slot ${e.slot}): ${e.title}`),
+      '',
+    );
   }
   lines.push(...historySection(brief));
   lines.push(...nearMissSection(brief));
@@ -84,7 +129,12 @@ export function renderBrief(brief: Brief): string {
     for (const r of brief.repeated) {
       // The newest tries say how it went lately; the rest are counted.
       const earlier = r.tries.length > 8 ? `${r.tries.length - 8} earlier tries, then ` : '';
-      lines.push(`- ${r.idea} (or the same with other numbers): ${earlier}${r.tries.slice(-8).map((t) => `${t.id} ${t.status}`).join(', ')}`);
+      lines.push(
+        `- ${r.idea} (or the same with other numbers): ${earlier}${r.tries
+          .slice(-8)
+          .map((t) => `${t.id} ${t.status}`)
+          .join(', ')}`,
+      );
     }
     lines.push('');
   }
@@ -100,7 +150,10 @@ export function renderBrief(brief: Brief): string {
   lines.push('## Research directions (program.md)', '');
   if (brief.harnessDuties.length > 0) {
     const asked = brief.harnessDuties.map((d) => `${d.duty} ("${d.quote}")`).join('; ');
-    lines.push(`Note: the harness does these for you, whatever program.md below says: ${asked}. Make one change to the editable files and stop.`, '');
+    lines.push(
+      `Note: the harness does these for you, whatever program.md below says: ${asked}. Make one change to the editable files and stop.`,
+      '',
+    );
   }
   lines.push(brief.directions || '(none given)', '');
   return lines.join('\n');
@@ -123,18 +176,32 @@ function keepBarLine(brief: Brief): string | null {
 function historySection(brief: Brief): string[] {
   const lines = ['## History', ''];
   const older = Object.entries(brief.olderSummary);
-  if (older.length > 0) lines.push(`Earlier: ${older.map(([s, n]) => `${n} ${s}`).join(', ')}.`, '');
+  if (older.length > 0)
+    lines.push(`Earlier: ${older.map(([s, n]) => `${n} ${s}`).join(', ')}.`, '');
   if (brief.history.length === 0) return [...lines, 'No experiments yet besides the baseline.', ''];
   const cols = brief.metricColumns;
-  lines.push(`| id | status | value (n) | delta | why | ${cols.map((c) => `${cell(c)} | `).join('')}change |`);
+  lines.push(
+    `| id | status | value (n) | delta | why | ${cols.map((c) => `${cell(c)} | `).join('')}change |`,
+  );
   lines.push(`|---|---|---|---|---|${cols.map(() => '---|').join('')}---|`);
   for (const h of brief.history) {
-    const value = h.value === null ? '—' : `${fmt(h.value)}${h.remeasured ? '*' : ''}${h.n != null ? ` (${h.n})` : ''}`;
+    const value =
+      h.value === null
+        ? '—'
+        : `${fmt(h.value)}${h.remeasured ? '*' : ''}${h.n != null ? ` (${h.n})` : ''}`;
     const metrics = cols.map((c) => `${fmt(h.metrics[c] ?? null)} | `).join('');
-    lines.push(`| ${h.id} | ${h.status} | ${value} | ${fmtDelta(h.delta)} | ${cell(h.reason)} | ${metrics}${cell(h.title)} |`);
+    lines.push(
+      `| ${h.id} | ${h.status} | ${value} | ${fmtDelta(h.delta)} | ${cell(h.reason)} | ${metrics}${cell(h.title)} |`,
+    );
   }
-  lines.push('', 'value (n): the mean of n runs. delta: the difference the decision compared, against the incumbent of that moment.');
-  if (brief.history.some((h) => h.remeasured)) lines.push('*: measured again after its decision (the incumbent is re-measured next to later candidates); the value is the mean of all its runs.');
+  lines.push(
+    '',
+    'value (n): the mean of n runs. delta: the difference the decision compared, against the incumbent of that moment.',
+  );
+  if (brief.history.some((h) => h.remeasured))
+    lines.push(
+      '*: measured again after its decision (the incumbent is re-measured next to later candidates); the value is the mean of all its runs.',
+    );
   lines.push('');
   return lines;
 }
@@ -144,7 +211,9 @@ function nearMissSection(brief: Brief): string[] {
   const lines = ['## Close calls: better, but not clearly', ''];
   for (const m of brief.nearMisses) {
     const bar = m.keepBar != null ? `, the bar was ${sig2(m.keepBar)}` : '';
-    lines.push(`- ${m.id} ${m.title}: ${fmtDelta(m.diff)}, p=${sig2(m.p)} (needed < ${sig2(m.alpha)}${bar})`);
+    lines.push(
+      `- ${m.id} ${m.title}: ${fmtDelta(m.diff)}, p=${sig2(m.p)} (needed < ${sig2(m.alpha)}${bar})`,
+    );
   }
   lines.push(
     '',

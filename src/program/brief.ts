@@ -112,16 +112,26 @@ export function buildBrief(input: BriefInput): Brief {
   const maxHistory = input.maxHistory ?? 30;
   const maxFailures = input.maxFailures ?? 3;
   const goal = input.objective.goal;
-  const done = input.experiments.filter((e) => e.state === 'recorded' && e.id > 0 && e.status !== 'interrupted');
+  const done = input.experiments.filter(
+    (e) => e.state === 'recorded' && e.id > 0 && e.status !== 'interrupted',
+  );
   const recent = done.slice(-maxHistory);
   const older = done.slice(0, done.length - recent.length);
   const olderSummary: Brief['olderSummary'] = {};
   for (const e of older) olderSummary[e.status!] = (olderSummary[e.status!] ?? 0) + 1;
-  const metricColumns = (input.briefMetrics ?? []).filter((m, i, all) => m !== input.objective.metric && all.indexOf(m) === i);
+  const metricColumns = (input.briefMetrics ?? []).filter(
+    (m, i, all) => m !== input.objective.metric && all.indexOf(m) === i,
+  );
   const remeasured = new Set(input.remeasured ?? []);
   const history = recent.map((e) => historyItem(e, goal, metricColumns, remeasured.has(e.id)));
   const failures = done
-    .filter((e) => e.status === 'crash' || e.status === 'timeout' || e.status === 'invalid' || e.status === 'failed')
+    .filter(
+      (e) =>
+        e.status === 'crash' ||
+        e.status === 'timeout' ||
+        e.status === 'invalid' ||
+        e.status === 'failed',
+    )
     .slice(-maxFailures)
     .map((e) => failure(e, input.logTails?.[e.id]));
   return {
@@ -135,7 +145,10 @@ export function buildBrief(input: BriefInput): Brief {
     metricColumns,
     history,
     olderSummary,
-    nearMisses: recent.map((e) => nearMiss(e, goal)).filter((m): m is NearMiss => m !== null).slice(-3),
+    nearMisses: recent
+      .map((e) => nearMiss(e, goal))
+      .filter((m): m is NearMiss => m !== null)
+      .slice(-3),
     failures,
     repeated: repeatedIdeas(done),
     inFlight: input.experiments
@@ -146,9 +159,17 @@ export function buildBrief(input: BriefInput): Brief {
   };
 }
 
-function historyItem(e: ExperimentRow, goal: Goal, columns: string[], remeasured: boolean): BriefHistoryItem {
+function historyItem(
+  e: ExperimentRow,
+  goal: Goal,
+  columns: string[],
+  remeasured: boolean,
+): BriefHistoryItem {
   const stats = decisionStats(e);
-  const judged = e.primary_value !== null && e.incumbent_value !== null ? e.primary_value - e.incumbent_value : null;
+  const judged =
+    e.primary_value !== null && e.incumbent_value !== null
+      ? e.primary_value - e.incumbent_value
+      : null;
   const metrics = parseMetrics(e.metrics_json);
   return {
     id: e.id,
@@ -158,7 +179,14 @@ function historyItem(e: ExperimentRow, goal: Goal, columns: string[], remeasured
     remeasured: remeasured && e.primary_value !== null,
     delta: stats && Number.isFinite(stats.diff) ? stats.diff : judged,
     reason: historyReason(e, goal),
-    metrics: Object.fromEntries(columns.map((m) => [m, typeof metrics[m] === 'number' && Number.isFinite(metrics[m]) ? (metrics[m] as number) : null])),
+    metrics: Object.fromEntries(
+      columns.map((m) => [
+        m,
+        typeof metrics[m] === 'number' && Number.isFinite(metrics[m])
+          ? (metrics[m] as number)
+          : null,
+      ]),
+    ),
     title: e.title ?? '(untitled)',
   };
 }
@@ -191,11 +219,18 @@ function failure(e: ExperimentRow, logTail: string | undefined): BriefFailure {
 
 /** The shape of an idea: its title with numbers masked, so "LR 0.04 -> 0.02" and "LR 0.04 -> 0.01" match. */
 function ideaKey(title: string): string {
-  return title.toLowerCase().replace(/[-+]?\d+(\.\d+)?(e[-+]?\d+)?/g, '#').replace(/\s+/g, ' ').trim();
+  return title
+    .toLowerCase()
+    .replace(/[-+]?\d+(\.\d+)?(e[-+]?\d+)?/g, '#')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 function repeatedIdeas(done: ExperimentRow[]): Brief['repeated'] {
-  const groups = new Map<string, { idea: string; tries: Array<{ id: number; status: ExperimentStatus }> }>();
+  const groups = new Map<
+    string,
+    { idea: string; tries: Array<{ id: number; status: ExperimentStatus }> }
+  >();
   for (const e of done) {
     if (!e.title) continue;
     const key = ideaKey(e.title);
@@ -203,5 +238,8 @@ function repeatedIdeas(done: ExperimentRow[]): Brief['repeated'] {
     g.tries.push({ id: e.id, status: e.status! });
     groups.set(key, g);
   }
-  return [...groups.values()].filter((g) => g.tries.length > 1).sort((a, b) => b.tries.length - a.tries.length).slice(0, 10);
+  return [...groups.values()]
+    .filter((g) => g.tries.length > 1)
+    .sort((a, b) => b.tries.length - a.tries.length)
+    .slice(0, 10);
 }

@@ -8,7 +8,8 @@ export class ProgramError extends Error {
     readonly hint?: string,
   ) {
     super(
-      `${file}${line !== null ? `:${line}` : ''}: ${key ? `${key}: ` : ''}${problem}` + (hint ? `\n  fix: ${hint}` : ''),
+      `${file}${line !== null ? `:${line}` : ''}: ${key ? `${key}: ` : ''}${problem}` +
+        (hint ? `\n  fix: ${hint}` : ''),
     );
     this.name = 'ProgramError';
   }
@@ -16,7 +17,10 @@ export class ProgramError extends Error {
 
 /** An error the user can fix with a command; `fix` is that command or instruction. */
 export class UserError extends Error {
-  constructor(message: string, readonly fix?: string) {
+  constructor(
+    message: string,
+    readonly fix?: string,
+  ) {
     super(fix ? `${message}\n  fix: ${fix}` : message);
     this.name = 'UserError';
   }

@@ -45,8 +45,15 @@ export function failingPart(output: string, limits: FailingLimits = {}): Failing
   const blockLines = limits.blockLines ?? 20;
   const lines = clean(output);
   for (const [runner, extract] of EXTRACTORS) {
-    const blocks = extract(lines).map((b) => trimBlank(b)).filter((b) => b.length > 0);
-    if (blocks.length > 0) return { runner, text: assemble(blocks, maxLines, maxChars, blockLines), blocks: blocks.length };
+    const blocks = extract(lines)
+      .map((b) => trimBlank(b))
+      .filter((b) => b.length > 0);
+    if (blocks.length > 0)
+      return {
+        runner,
+        text: assemble(blocks, maxLines, maxChars, blockLines),
+        blocks: blocks.length,
+      };
   }
   const tail = trimBlank(lines).slice(-Math.min(15, maxLines)).join('\n');
   return { runner: 'tail', text: tail.length > maxChars ? tail.slice(-maxChars) : tail, blocks: 0 };
@@ -94,7 +101,8 @@ function until(lines: string[], start: number, stop: (line: string) => boolean):
 }
 
 /** Stack frames inside the runtime or the runner itself: noise next to the test's own frame. */
-const INTERNAL_FRAME = /\(?node:[a-z_]+[:/]|node_modules[\\/](vitest|@vitest|jest-|@jest|mocha)|\/rustc\/[0-9a-f]+\/library\/|\/src\/(runtime|testing)\//;
+const INTERNAL_FRAME =
+  /\(?node:[a-z_]+[:/]|node_modules[\\/](vitest|@vitest|jest-|@jest|mocha)|\/rustc\/[0-9a-f]+\/library\/|\/src\/(runtime|testing)\//;
 
 // ---- node:test -------------------------------------------------------------------------------
 
@@ -105,7 +113,15 @@ function tap(lines: string[]): string[][] {
     if (!/^\s*not ok \d+/.test(line) || /#\s*(SKIP|TODO)\b/i.test(line)) return;
     const block = indentedBlock(lines, i);
     if (block.some((l) => /failureType:\s*'subtestsFailed'/.test(l))) return;
-    blocks.push(dedent(block.filter((l) => !/^\s*(duration_ms|type|failureType|code|name):|^\s*(---|\.\.\.)\s*$/.test(l) && !INTERNAL_FRAME.test(l))));
+    blocks.push(
+      dedent(
+        block.filter(
+          (l) =>
+            !/^\s*(duration_ms|type|failureType|code|name):|^\s*(---|\.\.\.)\s*$/.test(l) &&
+            !INTERNAL_FRAME.test(l),
+        ),
+      ),
+    );
   });
   return blocks;
 }
@@ -132,7 +148,9 @@ function jest(lines: string[]): string[][] {
   const blocks: string[][] = [];
   lines.forEach((line, i) => {
     if (!/^\s*● /.test(line) || /^\s*● Console\s*$/.test(line)) return;
-    blocks.push(dedent(until(lines, i, (l) => JEST_END.test(l)).filter((l) => !INTERNAL_FRAME.test(l))));
+    blocks.push(
+      dedent(until(lines, i, (l) => JEST_END.test(l)).filter((l) => !INTERNAL_FRAME.test(l))),
+    );
   });
   return blocks;
 }
@@ -145,7 +163,11 @@ function vitest(lines: string[]): string[][] {
   const blocks: string[][] = [];
   lines.forEach((line, i) => {
     if (!VITEST_FAIL.test(line)) return;
-    const block = until(lines, i, (l) => /^\s*⎯{3,}/.test(l) || VITEST_FAIL.test(l) || /^\s*(Test Files|Tests)\s{2}/.test(l));
+    const block = until(
+      lines,
+      i,
+      (l) => /^\s*⎯{3,}/.test(l) || VITEST_FAIL.test(l) || /^\s*(Test Files|Tests)\s{2}/.test(l),
+    );
     blocks.push([line.trim(), ...block.slice(1).filter((l) => !INTERNAL_FRAME.test(l))]);
   });
   return blocks;
@@ -173,7 +195,8 @@ function pytest(lines: string[]): string[][] {
       const h = PYTEST_HEADER.exec(line);
       if (h) blocks.push((current = [line]));
       else if (current && (/^(>|E) /.test(line) || /^\S+:\d+: \S/.test(line))) current.push(line);
-    } else if (section === 'short test summary info' && current && /^(FAILED|ERROR) /.test(line)) current.push(line);
+    } else if (section === 'short test summary info' && current && /^(FAILED|ERROR) /.test(line))
+      current.push(line);
   }
   return blocks.filter((b) => b.length > 1);
 }
@@ -186,7 +209,13 @@ function cargo(lines: string[]): string[][] {
   const blocks: string[][] = [];
   lines.forEach((line, i) => {
     if (!/^---- .+ stdout ----$/.test(line)) return;
-    blocks.push(until(lines, i, (l) => /^---- .+ ----$/.test(l) || /^failures:$/.test(l) || /^test result:/.test(l)).filter((l) => !noise(l)));
+    blocks.push(
+      until(
+        lines,
+        i,
+        (l) => /^---- .+ ----$/.test(l) || /^failures:$/.test(l) || /^test result:/.test(l),
+      ).filter((l) => !noise(l)),
+    );
   });
   if (blocks.length > 0) return blocks;
   lines.forEach((line, i) => {
@@ -207,13 +236,16 @@ function goTest(lines: string[]): string[][] {
       const block = trimBlank(indentedBlock(lines, i));
       if (block.slice(1).some((l) => /^\s*--- FAIL: /.test(l))) return;
       // `go test -v` prints a test's messages before its result, under "=== RUN   name".
-      blocks.push(block.length > 1 ? dedent(block) : [line.trim(), ...verboseMessages(lines, fail[1]!)]);
+      blocks.push(
+        block.length > 1 ? dedent(block) : [line.trim(), ...verboseMessages(lines, fail[1]!)],
+      );
     } else if (/^panic: /.test(line)) {
       const head = until(lines, i, (l) => /^goroutine \d+ \[/.test(l));
       // The test's own frames (a function line, then its file:line), not the runtime's.
       const frames: string[] = [];
       for (let k = i + head.length + 1; k < lines.length && frames.length < 8; k++) {
-        if (/\.go:\d+/.test(lines[k]!) && !INTERNAL_FRAME.test(lines[k]!)) frames.push(lines[k - 1]!, lines[k]!);
+        if (/\.go:\d+/.test(lines[k]!) && !INTERNAL_FRAME.test(lines[k]!))
+          frames.push(lines[k - 1]!, lines[k]!);
       }
       blocks.push([...head, ...frames]);
     }
@@ -225,8 +257,16 @@ function goTest(lines: string[]): string[][] {
 function verboseMessages(lines: string[], name: string): string[] {
   const out: string[] = [];
   lines.forEach((line, i) => {
-    if (!new RegExp(`^=== (RUN|CONT)\\s+${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`).test(line)) return;
-    for (let k = i + 1; k < lines.length && /^\s+\S/.test(lines[k]!) && !/^\s*--- /.test(lines[k]!); k++) out.push(`    ${lines[k]!.trim()}`);
+    if (
+      !new RegExp(`^=== (RUN|CONT)\\s+${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`).test(line)
+    )
+      return;
+    for (
+      let k = i + 1;
+      k < lines.length && /^\s+\S/.test(lines[k]!) && !/^\s*--- /.test(lines[k]!);
+      k++
+    )
+      out.push(`    ${lines[k]!.trim()}`);
   });
   return out;
 }
@@ -241,11 +281,15 @@ function errors(lines: string[]): string[][] {
   const blocks: string[][] = [];
   let eslintFile: string | null = null;
   lines.forEach((line, i) => {
-    if (/^error(\[E\d+\])?: /.test(line) && !/^error: (test failed|could not compile|aborting due to)/.test(line)) {
+    if (
+      /^error(\[E\d+\])?: /.test(line) &&
+      !/^error: (test failed|could not compile|aborting due to)/.test(line)
+    ) {
       blocks.push(until(lines, i, blank));
     } else if (/\berror TS\d+:/.test(line)) blocks.push([line]);
     else if (/^\S.*\.[cm]?[jt]sx?$/.test(line)) eslintFile = line;
-    else if (/^\s+\d+:\d+\s+error\s/.test(line)) blocks.push(eslintFile ? [eslintFile, line] : [line]);
+    else if (/^\s+\d+:\d+\s+error\s/.test(line))
+      blocks.push(eslintFile ? [eslintFile, line] : [line]);
   });
   if (blocks.length > 0) return blocks;
   let start = lines.length - 1;
@@ -262,12 +306,20 @@ function errors(lines: string[]): string[][] {
 // ---- assembling ------------------------------------------------------------------------------------
 
 /** Blocks in order, each cut to `blockLines`, until the limits; says how many were left out. */
-function assemble(blocks: string[][], maxLines: number, maxChars: number, blockLines: number): string {
+function assemble(
+  blocks: string[][],
+  maxLines: number,
+  maxChars: number,
+  blockLines: number,
+): string {
   const out: string[] = [];
   let chars = 0;
   let shown = 0;
   for (const block of blocks) {
-    let b = block.length > blockLines ? [...block.slice(0, blockLines - 1), `  … (${block.length - blockLines + 1} more lines)`] : block;
+    let b =
+      block.length > blockLines
+        ? [...block.slice(0, blockLines - 1), `  … (${block.length - blockLines + 1} more lines)`]
+        : block;
     b = b.map((l) => (l.length > 300 ? `${l.slice(0, 297)}...` : l));
     const size = b.reduce((s, l) => s + l.length + 1, 0);
     const room = maxLines - out.length - (shown > 0 ? 1 : 0);

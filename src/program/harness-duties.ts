@@ -19,8 +19,20 @@ interface Rule {
 }
 
 const RULES: Rule[] = [
-  { duty: 'creating the branch', patterns: [/\b(?:create|make) (?:a |the )?(?:new )?branch\b/i, /\bgit (?:checkout -b|switch -c|branch)\b/i] },
-  { duty: 'committing your change', patterns: [/\bgit commit\b/i, /\bcommit (?:it|them|the changes?|your (?:changes?|work|code))\b/i] },
+  {
+    duty: 'creating the branch',
+    patterns: [
+      /\b(?:create|make) (?:a |the )?(?:new )?branch\b/i,
+      /\bgit (?:checkout -b|switch -c|branch)\b/i,
+    ],
+  },
+  {
+    duty: 'committing your change',
+    patterns: [
+      /\bgit commit\b/i,
+      /\bcommit (?:it|them|the changes?|your (?:changes?|work|code))\b/i,
+    ],
+  },
   {
     duty: 'running the experiment and reading its output',
     patterns: [
@@ -31,16 +43,29 @@ const RULES: Rule[] = [
   },
   {
     duty: 'recording results (results.tsv)',
-    patterns: [/\b(?:log|record|append|write|add)\b[^.\n]{0,40}\b(?:results\.tsv|the tsv)\b/i, /\b(?:create|initiali[sz]e)\b[^.\n]{0,20}\bresults\.tsv\b/i],
+    patterns: [
+      /\b(?:log|record|append|write|add)\b[^.\n]{0,40}\b(?:results\.tsv|the tsv)\b/i,
+      /\b(?:create|initiali[sz]e)\b[^.\n]{0,20}\bresults\.tsv\b/i,
+    ],
   },
   {
     duty: 'keeping or reverting the change (git reset, advancing the branch)',
-    patterns: [/\bgit (?:reset|revert|stash)\b/i, /\badvance the branch\b/i, /\b(?:discard and revert|revert the change)\b/i],
+    patterns: [
+      /\bgit (?:reset|revert|stash)\b/i,
+      /\badvance the branch\b/i,
+      /\b(?:discard and revert|revert the change)\b/i,
+    ],
   },
   { duty: 'timing out runs that take too long', patterns: [/\bkill (?:it|the run)\b/i] },
   {
     duty: 'looping: it asks for the next change when this one is measured',
-    patterns: [/\bloop forever\b/i, /\bnever stop\b/i, /\bdo not (?:pause|stop)\b/i, /\b(?:keep going|continue working) indefinitely\b/i, /\bthe loop runs until\b/i],
+    patterns: [
+      /\bloop forever\b/i,
+      /\bnever stop\b/i,
+      /\bdo not (?:pause|stop)\b/i,
+      /\b(?:keep going|continue working) indefinitely\b/i,
+      /\bthe loop runs until\b/i,
+    ],
   },
 ];
 
@@ -51,7 +76,12 @@ const RULES: Rule[] = [
 export function harnessDuties(body: string): HarnessDuty[] {
   const sentences = body
     .split(/\n\s*\n|(?<=[.!?])\s+|\n(?=\s*(?:\d+[.)]|[-*+])\s)/)
-    .map((s) => s.replace(/[`*]{1,2}/g, '').replace(/\s+/g, ' ').trim())
+    .map((s) =>
+      s
+        .replace(/[`*]{1,2}/g, '')
+        .replace(/\s+/g, ' ')
+        .trim(),
+    )
     .filter((s) => s && !/\bharness\b/i.test(s));
   const found: HarnessDuty[] = [];
   for (const rule of RULES) {
@@ -66,7 +96,8 @@ function firstMatch(sentences: string[], patterns: RegExp[]): string | null {
     for (const p of patterns) {
       const m = p.exec(s);
       // "do not run the experiment yourself" asks the opposite.
-      if (m && !/\b(?:do not|don't|never|not|no need to)\s+(?:\w+\s+)?$/i.test(s.slice(0, m.index))) return quoteAround(s, m.index, m[0].length);
+      if (m && !/\b(?:do not|don't|never|not|no need to)\s+(?:\w+\s+)?$/i.test(s.slice(0, m.index)))
+        return quoteAround(s, m.index, m[0].length);
     }
   }
   return null;

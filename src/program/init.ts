@@ -29,13 +29,32 @@ export function detectLayout(files: string[]): Layout | null {
   if (has('train.py') && has('prepare.py')) {
     return {
       name: 'single-GPU training (train.py + prepare.py)',
-      defaults: { metric: 'val_bpb', goal: 'minimize', run: has('pyproject.toml') || has('uv.lock') || has('program.md') ? 'uv run train.py' : 'python train.py', budget: '300s', timeout: '600s', editable: ['train.py'], protected: ['prepare.py'] },
+      defaults: {
+        metric: 'val_bpb',
+        goal: 'minimize',
+        run:
+          has('pyproject.toml') || has('uv.lock') || has('program.md')
+            ? 'uv run train.py'
+            : 'python train.py',
+        budget: '300s',
+        timeout: '600s',
+        editable: ['train.py'],
+        protected: ['prepare.py'],
+      },
     };
   }
   if (has('train.ts') && has('prepare.ts')) {
     return {
       name: 'TypeScript training (train.ts + prepare.ts)',
-      defaults: { metric: 'val_bpb', goal: 'minimize', run: 'node --import tsx train.ts', budget: '10s', timeout: '60s', editable: ['train.ts'], protected: ['prepare.ts'] },
+      defaults: {
+        metric: 'val_bpb',
+        goal: 'minimize',
+        run: 'node --import tsx train.ts',
+        budget: '10s',
+        timeout: '60s',
+        editable: ['train.ts'],
+        protected: ['prepare.ts'],
+      },
     };
   }
   if (has('package.json') && has('bench.js')) {
@@ -47,16 +66,30 @@ export function detectLayout(files: string[]): Layout | null {
 /** Nested settings in block style, with one flow-style line per search parameter. */
 function renderExtra(extra: Record<string, unknown>): string {
   const doc = stringify(extra, { lineWidth: 0 });
-  return doc.trimEnd().replace(/^( {4})(\w+):\n((?: {6}.+\n?)+)/gm, (_m, indent: string, name: string, body: string) => {
-    const obj = Object.fromEntries(body.trimEnd().split('\n').map((l) => {
-      const [k, ...v] = l.trim().split(': ');
-      return [k, v.join(': ')];
-    }));
-    return `${indent}${name}: { ${Object.entries(obj).map(([k, v]) => `${k}: ${v}`).join(', ')} }\n`;
-  }).trimEnd();
+  return doc
+    .trimEnd()
+    .replace(
+      /^( {4})(\w+):\n((?: {6}.+\n?)+)/gm,
+      (_m, indent: string, name: string, body: string) => {
+        const obj = Object.fromEntries(
+          body
+            .trimEnd()
+            .split('\n')
+            .map((l) => {
+              const [k, ...v] = l.trim().split(': ');
+              return [k, v.join(': ')];
+            }),
+        );
+        return `${indent}${name}: { ${Object.entries(obj)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ')} }\n`;
+      },
+    )
+    .trimEnd();
 }
 
-const flow = (value: unknown) => stringify(value, { flowCollectionPadding: true, collectionStyle: 'flow', lineWidth: 0 }).trim();
+const flow = (value: unknown) =>
+  stringify(value, { flowCollectionPadding: true, collectionStyle: 'flow', lineWidth: 0 }).trim();
 
 export function renderProgram(a: InitAnswers, body: string): string {
   const lines = [

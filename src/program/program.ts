@@ -24,17 +24,38 @@ export interface Program {
 
 const FENCE = /^---[ \t]*\r?$/;
 
-function splitFrontMatter(text: string, file: string): { yaml: string; body: string; yamlStartLine: number } {
+function splitFrontMatter(
+  text: string,
+  file: string,
+): { yaml: string; body: string; yamlStartLine: number } {
   const lines = text.split('\n');
   if (!FENCE.test(lines[0] ?? '')) {
-    throw new ProgramError(file, 1, null, 'no front matter: the file must start with a line `---`, then YAML settings, then `---`',
-      'run `autoresearch init` to write one, or add at the top:\n---\nmetric: { name: val_bpb, goal: minimize }\nrun: python train.py\neditable: [train.py]\n---');
+    throw new ProgramError(
+      file,
+      1,
+      null,
+      'no front matter: the file must start with a line `---`, then YAML settings, then `---`',
+      'run `autoresearch init` to write one, or add at the top:\n---\nmetric: { name: val_bpb, goal: minimize }\nrun: python train.py\neditable: [train.py]\n---',
+    );
   }
   const end = lines.findIndex((line, i) => i > 0 && FENCE.test(line));
   if (end < 0) {
-    throw new ProgramError(file, 1, null, 'the front matter opened with `---` on line 1 is never closed', 'add a line `---` after the settings');
+    throw new ProgramError(
+      file,
+      1,
+      null,
+      'the front matter opened with `---` on line 1 is never closed',
+      'add a line `---` after the settings',
+    );
   }
-  return { yaml: lines.slice(1, end).join('\n'), body: lines.slice(end + 1).join('\n').replace(/^\s*\n/, ''), yamlStartLine: 2 };
+  return {
+    yaml: lines.slice(1, end).join('\n'),
+    body: lines
+      .slice(end + 1)
+      .join('\n')
+      .replace(/^\s*\n/, ''),
+    yamlStartLine: 2,
+  };
 }
 
 export function parseProgram(text: string, file: string): Program {
@@ -45,41 +66,77 @@ export function parseProgram(text: string, file: string): Program {
     offset === undefined ? null : lineCounter.linePos(offset).line + yamlStartLine - 1;
   if (doc.errors.length > 0) {
     const err = doc.errors[0]!;
-    throw new ProgramError(file, lineOf(err.pos[0]), null, `YAML syntax: ${err.message.split('\n')[0]}`,
-      'check indentation and quoting on that line (strings with `:` or `#` need quotes)');
+    throw new ProgramError(
+      file,
+      lineOf(err.pos[0]),
+      null,
+      `YAML syntax: ${err.message.split('\n')[0]}`,
+      'check indentation and quoting on that line (strings with `:` or `#` need quotes)',
+    );
   }
   const raw = doc.toJS() ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ProgramError(file, yamlStartLine, null, 'the front matter must be a set of `key: value` settings');
+    throw new ProgramError(
+      file,
+      yamlStartLine,
+      null,
+      'the front matter must be a set of `key: value` settings',
+    );
   }
   const parsed = FrontMatterSchema.safeParse(raw);
   if (!parsed.success) {
     // A typo shows up twice (unknown key + missing key); the unknown key is the useful one to report.
-    const issues = [...parsed.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+    const issues = [...parsed.error.issues].sort(
+      (a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'),
+    );
     throw issueToError(issues[0]!, doc, file, lineOf);
   }
   const config = parsed.data;
   const timeout = config.timeout ?? Math.max(config.budget * 2, config.budget + 60);
   if (timeout < config.budget) {
-    throw new ProgramError(file, lineOf(nodeRange(doc, ['timeout'])), 'timeout',
-      `the hard timeout (${timeout}s) is shorter than the budget (${config.budget}s)`, `set timeout to at least ${config.budget}s, e.g. ${Math.ceil(config.budget * 2)}s`);
+    throw new ProgramError(
+      file,
+      lineOf(nodeRange(doc, ['timeout'])),
+      'timeout',
+      `the hard timeout (${timeout}s) is shorter than the budget (${config.budget}s)`,
+      `set timeout to at least ${config.budget}s, e.g. ${Math.ceil(config.budget * 2)}s`,
+    );
   }
   // Noise is measured, not assumed: unless the metric is declared deterministic, the baseline
   // runs three times and a promising candidate may be measured up to three times.
   const runs = config.metric.deterministic ? 1 : 3;
-  const repeats = { baseline: config.repeats.baseline ?? runs, max: config.repeats.max ?? runs, confirm: config.repeats.confirm, refresh_incumbent: config.repeats.refresh_incumbent };
+  const repeats = {
+    baseline: config.repeats.baseline ?? runs,
+    max: config.repeats.max ?? runs,
+    confirm: config.repeats.confirm,
+    refresh_incumbent: config.repeats.refresh_incumbent,
+  };
   if (!config.metric.deterministic && repeats.max < repeats.confirm) {
-    throw new ProgramError(file, lineOf(nodeRange(doc, ['repeats', 'max'])), 'repeats.max',
+    throw new ProgramError(
+      file,
+      lineOf(nodeRange(doc, ['repeats', 'max'])),
+      'repeats.max',
       `repeats.max (${repeats.max}) is below repeats.confirm (${repeats.confirm}): on a noisy metric a keep needs ${repeats.confirm} runs of the candidate`,
-      `set repeats.max to at least ${repeats.confirm}, or mark the metric \`deterministic: true\` if it has no noise`);
+      `set repeats.max to at least ${repeats.confirm}, or mark the metric \`deterministic: true\` if it has no noise`,
+    );
   }
   const slots = config.slots ?? config.devices?.length ?? 1;
   if (config.devices && slots > config.devices.length) {
-    throw new ProgramError(file, lineOf(nodeRange(doc, ['slots'])), 'slots', `${slots} slots but only ${config.devices.length} devices: two experiments would share a device`,
-      `list one device per slot in \`devices:\`, or set \`slots: ${config.devices.length}\``);
+    throw new ProgramError(
+      file,
+      lineOf(nodeRange(doc, ['slots'])),
+      'slots',
+      `${slots} slots but only ${config.devices.length} devices: two experiments would share a device`,
+      `list one device per slot in \`devices:\`, or set \`slots: ${config.devices.length}\``,
+    );
   }
   const verify_rebased = config.verify_rebased ?? !config.metric.deterministic;
-  return { file, config: { ...config, timeout, repeats, slots, verify_rebased }, body, frontMatterText: yaml };
+  return {
+    file,
+    config: { ...config, timeout, repeats, slots, verify_rebased },
+    body,
+    frontMatterText: yaml,
+  };
 }
 
 /** Reads program.md; errors name it as the user would (relative to the current folder when inside it). */
@@ -91,8 +148,15 @@ export function loadProgram(path: string): Program {
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ProgramError(file, null, null, code === 'ENOENT' ? 'file not found' : `cannot read: ${(e as Error).message}`,
-      code === 'ENOENT' ? 'run `autoresearch init` to write it, or pass --program <path>' : undefined);
+    throw new ProgramError(
+      file,
+      null,
+      null,
+      code === 'ENOENT' ? 'file not found' : `cannot read: ${(e as Error).message}`,
+      code === 'ENOENT'
+        ? 'run `autoresearch init` to write it, or pass --program <path>'
+        : undefined,
+    );
   }
   return parseProgram(text, file);
 }
@@ -127,29 +191,63 @@ function issueToError(
     const known = KNOWN_KEYS[dotted] ?? [];
     const guess = closest(key, known);
     const where = dotted ? `${dotted}.${key}` : key;
-    return new ProgramError(file, lineOf(keyRange(doc, path, key)), where, 'unknown setting',
-      guess ? `did you mean \`${guess}\`? Known settings here: ${known.join(', ')}` : `known settings here: ${known.join(', ')}`);
+    return new ProgramError(
+      file,
+      lineOf(keyRange(doc, path, key)),
+      where,
+      'unknown setting',
+      guess
+        ? `did you mean \`${guess}\`? Known settings here: ${known.join(', ')}`
+        : `known settings here: ${known.join(', ')}`,
+    );
   }
   const present = doc.hasIn(path);
   const line = lineOf(present ? nodeRange(doc, path) : nodeRange(doc, path.slice(0, -1)));
   if (!present && issue.code === 'invalid_type') {
-    return new ProgramError(file, line, dotted, 'required setting is missing', REQUIRED_HINTS[dotted] ?? `add \`${dotted}: ...\``);
+    return new ProgramError(
+      file,
+      line,
+      dotted,
+      'required setting is missing',
+      REQUIRED_HINTS[dotted] ?? `add \`${dotted}: ...\``,
+    );
   }
   if (issue.code === 'invalid_value' && 'values' in issue) {
-    return new ProgramError(file, line, dotted, `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`,
-      `write e.g. \`${path.at(-1)}: ${String(issue.values[0])}\``);
+    return new ProgramError(
+      file,
+      line,
+      dotted,
+      `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`,
+      `write e.g. \`${path.at(-1)}: ${String(issue.values[0])}\``,
+    );
   }
   // An item of a list (`brief_metrics.1`) takes the list's hint and names the value it got.
   const item = typeof path.at(-1) === 'number';
   const hint = TYPE_HINTS[dotted] ?? (item ? TYPE_HINTS[path.slice(0, -1).join('.')] : undefined);
   if (issue.code === 'invalid_type') {
-    return new ProgramError(file, line, dotted, `expected ${describeExpected(issue.expected)}, got ${describeValue(doc.getIn(path))}`, hint);
+    return new ProgramError(
+      file,
+      line,
+      dotted,
+      `expected ${describeExpected(issue.expected)}, got ${describeValue(doc.getIn(path))}`,
+      hint,
+    );
   }
-  return new ProgramError(file, line, dotted || null, item ? `${issue.message}; got ${describeValue(doc.getIn(path))}` : issue.message, hint);
+  return new ProgramError(
+    file,
+    line,
+    dotted || null,
+    item ? `${issue.message}; got ${describeValue(doc.getIn(path))}` : issue.message,
+    hint,
+  );
 }
 
 function describeExpected(expected: string): string {
-  return expected === 'object' ? 'a mapping of settings' : expected === 'array' ? 'a list such as [a.py, b.py]' : `a ${expected}`;
+  return expected === 'object'
+    ? 'a mapping of settings'
+    : expected === 'array'
+      ? 'a list such as [a.py, b.py]'
+      : `a ${expected}`;
 }
 
 function describeValue(value: unknown): string {
@@ -160,8 +258,10 @@ function describeValue(value: unknown): string {
 }
 
 const REQUIRED_HINTS: Record<string, string> = {
-  metric: 'add `metric: { name: val_bpb, goal: minimize }` (the number your run prints, and whether lower or higher is better)',
-  'metric.name': 'add the metric name your run prints, e.g. `metric: { name: val_bpb, goal: minimize }`',
+  metric:
+    'add `metric: { name: val_bpb, goal: minimize }` (the number your run prints, and whether lower or higher is better)',
+  'metric.name':
+    'add the metric name your run prints, e.g. `metric: { name: val_bpb, goal: minimize }`',
   'metric.goal': 'add `goal: minimize` or `goal: maximize` to metric',
   run: 'add the experiment command, e.g. `run: python train.py`',
   editable: 'add the files the agent may change, e.g. `editable: [train.py]`',
@@ -176,7 +276,9 @@ const TYPE_HINTS: Record<string, string> = {
   stop: 'write e.g. `stop: { experiments: 100, hours: 8 }`',
   'stop.experiments': 'a whole number, e.g. `experiments: 100`',
   'stop.hours': 'a number of hours, e.g. `hours: 8`',
-  agent: 'write `agent: tune`, `agent: command` or `agent: { name: command, command: ./propose.sh }`',
+  agent:
+    'write `agent: tune`, `agent: command` or `agent: { name: command, command: ./propose.sh }`',
   slots: 'a whole number of experiments to run at once, e.g. `slots: 2`',
-  brief_metrics: 'write a list of metric names the run prints, e.g. `brief_metrics: [peak_vram_mb, tokens_per_s]`',
+  brief_metrics:
+    'write a list of metric names the run prints, e.g. `brief_metrics: [peak_vram_mb, tokens_per_s]`',
 };

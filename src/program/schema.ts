@@ -12,14 +12,33 @@ const duration = DurationSchema;
 const pathList = z.array(z.string().min(1)).describe('a list of paths or glob patterns');
 
 const MetricSchema = z.strictObject({
-  name: z.string().regex(METRIC_NAME_PATTERN, 'a metric name is letters (any alphabet, e.g. total_µs), digits, _ . / - (starting with a letter or _)'),
+  name: z
+    .string()
+    .regex(
+      METRIC_NAME_PATTERN,
+      'a metric name is letters (any alphabet, e.g. total_µs), digits, _ . / - (starting with a letter or _)',
+    ),
   goal: z.enum(['minimize', 'maximize']),
   /** The same code always gives the same value: one run each, keep on any improvement above `tolerance`. */
   deterministic: z.boolean().default(false),
   tolerance: z.number().nonnegative().default(0),
 });
 
-const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4 };
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1024 ** 4,
+};
 
 /** `4GB`, `512MB`, `1.5G`, or a number of bytes. */
 function parseBytes(value: string | number): number | null {
@@ -32,7 +51,10 @@ function parseBytes(value: string | number): number | null {
 const bytes = z.union([z.number(), z.string()]).transform((value, ctx) => {
   const n = parseBytes(value);
   if (n === null) {
-    ctx.addIssue({ code: 'custom', message: `expected a size such as 4GB or 512MB, got ${JSON.stringify(value)}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a size such as 4GB or 512MB, got ${JSON.stringify(value)}`,
+    });
     return z.NEVER;
   }
   return n;
@@ -41,11 +63,20 @@ const bytes = z.union([z.number(), z.string()]).transform((value, ctx) => {
 /** A file inside the repository, relative to its root: no absolute path, no `..`, not in .git. */
 function insideRepo(path: string): boolean {
   const parts = path.split(/[\\/]+/);
-  return !/^([\\/]|[A-Za-z]:)/.test(path) && !parts.includes('..') && parts[0] !== '.git' && parts.at(-1) !== '' && parts.at(-1) !== '.';
+  return (
+    !/^([\\/]|[A-Za-z]:)/.test(path) &&
+    !parts.includes('..') &&
+    parts[0] !== '.git' &&
+    parts.at(-1) !== '' &&
+    parts.at(-1) !== '.'
+  );
 }
 
 /** `memory_gb <= 60`: a secondary metric that must hold for a candidate to be kept. */
-export const CONSTRAINT_PATTERN = new RegExp(String.raw`^\s*(${METRIC_NAME})\s*(<=|<|>=|>|==|!=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$`, 'u');
+export const CONSTRAINT_PATTERN = new RegExp(
+  String.raw`^\s*(${METRIC_NAME})\s*(<=|<|>=|>|==|!=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$`,
+  'u',
+);
 
 const RepeatsSchema = z.strictObject({
   /** Runs of the baseline, to measure the noise (default 3, or 1 for a deterministic metric). */
@@ -72,12 +103,19 @@ const DecisionSchema = z.strictObject({
   min_effect: z.number().nonnegative().default(0),
 });
 
-const command = z.union([z.string().min(1), z.strictObject({ run: z.string().min(1), timeout: duration.optional() })]);
+const command = z.union([
+  z.string().min(1),
+  z.strictObject({ run: z.string().min(1), timeout: duration.optional() }),
+]);
 
 /** `eval:` may also read the `hidden:` paths (an answer key), when it says so. */
 const evalCommand = z.union([
   z.string().min(1),
-  z.strictObject({ run: z.string().min(1), timeout: duration.optional(), reads_hidden: z.boolean().default(false) }),
+  z.strictObject({
+    run: z.string().min(1),
+    timeout: duration.optional(),
+    reads_hidden: z.boolean().default(false),
+  }),
 ]);
 
 /** `10%` of the budget (at least 5 s), or a duration such as `30s`. */
@@ -86,22 +124,25 @@ const grace = z.union([z.number(), z.string()]).transform((value, ctx) => {
   if (percent) return { percent: Number(percent[1]) };
   const seconds = DurationSchema.safeParse(value);
   if (!seconds.success) {
-    ctx.addIssue({ code: 'custom', message: `expected a percentage of the budget such as 10% or a duration such as 30s, got ${JSON.stringify(value)}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a percentage of the budget such as 10% or a duration such as 30s, got ${JSON.stringify(value)}`,
+    });
     return z.NEVER;
   }
   return { seconds: seconds.data };
 });
 
 /** Seconds a run may exceed its budget before it ends as "over budget". */
-export function graceSeconds(budget: number, setting: { percent: number } | { seconds: number }): number {
+export function graceSeconds(
+  budget: number,
+  setting: { percent: number } | { seconds: number },
+): number {
   return 'seconds' in setting ? setting.seconds : Math.max(5, (budget * setting.percent) / 100);
 }
 
 /** `agent: tune` or `agent: { name: command, command: ./propose.sh }`; options belong to the agent. */
-const AgentSchema = z.union([
-  z.string().min(1),
-  z.looseObject({ name: z.string().min(1) }),
-]);
+const AgentSchema = z.union([z.string().min(1), z.looseObject({ name: z.string().min(1) })]);
 
 const StopSchema = z.strictObject({
   experiments: z.number().int().positive().optional(),
@@ -129,7 +170,9 @@ const EnvSchema = z.strictObject({
   /** More variable names to strip, beyond the built-in list of API keys. */
   secrets: z.array(z.string()).default([]),
   /** Variables set for every experiment. */
-  set: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
+  set: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String))
+    .default({}),
 });
 
 export const FrontMatterSchema = z.strictObject({
@@ -145,14 +188,29 @@ export const FrontMatterSchema = z.strictObject({
   /** Experiments at once, one worktree each (default: one per device, else 1). */
   slots: z.number().int().positive().max(256).optional(),
   /** Devices handed out one per slot, e.g. [0, 1, 2, 3] or ["0,1", "2,3"]. */
-  devices: z.array(z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String)).min(1).optional(),
+  devices: z
+    .array(z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String))
+    .min(1)
+    .optional(),
   /** The variable that gets a slot's device, or a map of variables to templates with {device} and {slot}. */
-  device_env: z.union([z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name such as CUDA_VISIBLE_DEVICES'), z.record(z.string(), z.string())]).default('CUDA_VISIBLE_DEVICES'),
+  device_env: z
+    .union([
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name such as CUDA_VISIBLE_DEVICES'),
+      z.record(z.string(), z.string()),
+    ])
+    .default('CUDA_VISIBLE_DEVICES'),
   /** The most tokens (about 4 characters each) a brief may take; older history is summarized first. */
   brief_tokens: z.number().int().min(500).default(8000),
   /** Secondary metrics the run prints, shown per experiment in the brief's history (e.g. memory next to the score). */
   brief_metrics: z
-    .array(z.string().regex(METRIC_NAME_PATTERN, 'a metric name is letters (any alphabet), digits, _ . / - (starting with a letter or _), as the run prints it, e.g. peak_vram_mb'))
+    .array(
+      z
+        .string()
+        .regex(
+          METRIC_NAME_PATTERN,
+          'a metric name is letters (any alphabet), digits, _ . / - (starting with a letter or _), as the run prints it, e.g. peak_vram_mb',
+        ),
+    )
     .max(8, 'at most 8 metrics: each is a column of every history row in the brief')
     .default([]),
   /** Model prices in US dollars per million tokens, keyed "provider:model" (overrides the built-in table). */
@@ -184,7 +242,14 @@ export const FrontMatterSchema = z.strictObject({
   verify_rebased: z.boolean().optional(),
   metrics_file: z.string().min(1).optional(),
   /** Where results.tsv is written, relative to the repository root (default: .autoresearch/<tag>/results.tsv). */
-  results_tsv: z.string().min(1).refine(insideRepo, 'write a file path inside the repository, relative to its root, e.g. `results_tsv: results.tsv`').optional(),
+  results_tsv: z
+    .string()
+    .min(1)
+    .refine(
+      insideRepo,
+      'write a file path inside the repository, relative to its root, e.g. `results_tsv: results.tsv`',
+    )
+    .optional(),
   env: EnvSchema.default({ allow: [], secrets: [], set: {} }),
   /** The tune agent's search space; validated by the tune agent, which owns its shape. */
   search: z.unknown().optional(),
@@ -197,7 +262,16 @@ export const FrontMatterSchema = z.strictObject({
   /** Protected command run on kept candidates only; its metrics are recorded as the holdout. */
   holdout: command.optional(),
   /** Secondary metrics that must hold, e.g. ["memory_gb <= 60", "p99_ms <= 20"]. */
-  constraints: z.array(z.string().regex(CONSTRAINT_PATTERN, 'write a constraint as `name <= number` (operators <=, <, >=, >, ==, !=)')).default([]),
+  constraints: z
+    .array(
+      z
+        .string()
+        .regex(
+          CONSTRAINT_PATTERN,
+          'write a constraint as `name <= number` (operators <=, <, >=, >, ==, !=)',
+        ),
+    )
+    .default([]),
   /** Penalty in metric units per net added line of code (deleting lines earns it back). */
   simplicity: z.number().nonnegative().default(0),
   /** auto: seal agents and experiments where bubblewrap works, say "unsealed" elsewhere; required: refuse to run unsealed; off. */
@@ -225,9 +299,14 @@ export type FrontMatter = z.output<typeof FrontMatterSchema>;
 export type CommandSetting = z.output<typeof command>;
 
 /** A command setting as `{ run, timeout }`, the timeout defaulting to the program's hard timeout. */
-export function commandOf(setting: CommandSetting | undefined, fallbackTimeout: number): { run: string; timeout: number } | null {
+export function commandOf(
+  setting: CommandSetting | undefined,
+  fallbackTimeout: number,
+): { run: string; timeout: number } | null {
   if (setting === undefined) return null;
-  return typeof setting === 'string' ? { run: setting, timeout: fallbackTimeout } : { run: setting.run, timeout: setting.timeout ?? fallbackTimeout };
+  return typeof setting === 'string'
+    ? { run: setting, timeout: fallbackTimeout }
+    : { run: setting.run, timeout: setting.timeout ?? fallbackTimeout };
 }
 
 export const KNOWN_KEYS: Record<string, string[]> = {

@@ -6,11 +6,16 @@ import { parseDuration } from './duration.js';
 export const DurationSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
   const seconds = parseDuration(value);
   if (seconds === null || seconds <= 0) {
-    ctx.addIssue({ code: 'custom', message: `expected a duration such as 300s, 5m or 1h, got ${JSON.stringify(value)}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a duration such as 300s, 5m or 1h, got ${JSON.stringify(value)}`,
+    });
     return z.NEVER;
   }
   return seconds;
 });
 
 /** The name of an environment variable (for API keys and the like). */
-export const EnvNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
+export const EnvNameSchema = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');

@@ -50,11 +50,13 @@ function decisionRule(configJson: string): string[] {
   try {
     c = JSON.parse(configJson) as Config;
   } catch {
-    return ['(the run\'s configuration could not be read)'];
+    return ["(the run's configuration could not be read)"];
   }
   const lines: string[] = [];
   if (c.metric?.deterministic) {
-    lines.push(`Strict (deterministic metric): one run per candidate, kept on any improvement${c.metric.tolerance ? ` larger than ${fmtNum(c.metric.tolerance)}` : ''}.`);
+    lines.push(
+      `Strict (deterministic metric): one run per candidate, kept on any improvement${c.metric.tolerance ? ` larger than ${fmtNum(c.metric.tolerance)}` : ''}.`,
+    );
   } else {
     const conf = c.decision?.confidence ?? 0.95;
     const max = c.repeats?.max ?? 3;
@@ -72,7 +74,11 @@ function decisionRule(configJson: string): string[] {
   }
   if (c.simplicity) lines.push(`Simplicity penalty: ${fmtNum(c.simplicity)} per net added line.`);
   if (c.constraints?.length) lines.push(`Constraints: ${c.constraints.join(', ')}.`);
-  lines.push(c.eval ? 'Metric computed by the protected eval command.' : 'Metric read from the run\'s own output.');
+  lines.push(
+    c.eval
+      ? 'Metric computed by the protected eval command.'
+      : "Metric read from the run's own output.",
+  );
   if (c.holdout) lines.push('Kept candidates are also scored on a protected holdout.');
   return lines;
 }
@@ -97,33 +103,63 @@ code{font-family:ui-monospace,Menlo,monospace;font-size:12px}
 
 function table(head: string[], rows: string[][], numeric: number[] = []): string {
   const th = head.map((h) => `<th>${esc(h)}</th>`).join('');
-  const body = rows.map((r) => `<tr>${r.map((c, i) => `<td${numeric.includes(i) ? ' class="n"' : ''}>${c}</td>`).join('')}</tr>`).join('\n');
+  const body = rows
+    .map(
+      (r) =>
+        `<tr>${r.map((c, i) => `<td${numeric.includes(i) ? ' class="n"' : ''}>${c}</td>`).join('')}</tr>`,
+    )
+    .join('\n');
   return `<table><thead><tr>${th}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
-const pct = (p: number | null) => (p === null || !Number.isFinite(p) ? '—' : `${p >= 0 ? '+' : ''}${p.toFixed(2)}%`);
-const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '—');
+const pct = (p: number | null) =>
+  p === null || !Number.isFinite(p) ? '—' : `${p >= 0 ? '+' : ''}${p.toFixed(2)}%`;
+const iso = (ms: number | null | undefined) =>
+  ms
+    ? new Date(ms)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, ' UTC')
+    : '—';
 
-export function renderReportHtml(run: RunRow, rows: ExperimentRow[], summary: RunSummary, options: ReportOptions = {}): string {
+export function renderReportHtml(
+  run: RunRow,
+  rows: ExperimentRow[],
+  summary: RunSummary,
+  options: ReportOptions = {},
+): string {
   const goal = run.goal;
-  const chart = options.chartSvg ?? renderChartSvg(rows, { metric: run.metric_name, goal, baseline: summary.baseline });
+  const chart =
+    options.chartSvg ??
+    renderChartSvg(rows, { metric: run.metric_name, goal, baseline: summary.baseline });
   const ranked = rankKept(rows, goal);
-  const failures = rows.filter((r) => r.state === 'recorded' && r.id > 0 && ['crash', 'timeout', 'invalid', 'failed'].includes(r.status ?? ''));
+  const failures = rows.filter(
+    (r) =>
+      r.state === 'recorded' &&
+      r.id > 0 &&
+      ['crash', 'timeout', 'invalid', 'failed'].includes(r.status ?? ''),
+  );
   const times = rows.map((r) => r.proposed_at).filter((t) => t > 0);
   const ends = rows.map((r) => r.recorded_at ?? 0).filter((t) => t > 0);
   const first = times.length ? Math.min(...times) : null;
   const last = ends.length ? Math.max(...ends) : null;
-  const counts = Object.entries(summary.counts).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(', ');
+  const counts = Object.entries(summary.counts)
+    .filter(([, n]) => n)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
   const spend = options.spend;
   const improvement = summary.improvementPct;
 
-  const card = (k: string, v: string, cls = '') => `<div class="card"><div class="k">${esc(k)}</div><div class="v ${cls}">${v}</div></div>`;
+  const card = (k: string, v: string, cls = '') =>
+    `<div class="card"><div class="k">${esc(k)}</div><div class="v ${cls}">${v}</div></div>`;
   const out: string[] = [];
   out.push('<!DOCTYPE html>');
   out.push('<html lang="en"><head><meta charset="utf-8">');
   out.push('<meta name="viewport" content="width=device-width, initial-scale=1">');
   // Nothing may load from anywhere: no network, no scripts.
-  out.push(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`);
+  out.push(
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
+  );
   out.push(`<title>autoresearch report: ${esc(run.tag)}</title>`);
   out.push(`<style>${CSS}</style></head><body><main>`);
   out.push(`<h1>autoresearch: ${esc(run.tag)}</h1>`);
@@ -131,16 +167,35 @@ export function renderReportHtml(run: RunRow, rows: ExperimentRow[], summary: Ru
     `<div class="sub">branch <code>${esc(run.branch)}</code> · ${esc(run.metric_name)} (${goal}) · ${esc(run.state)}${run.stop_reason ? `: ${esc(run.stop_reason)}` : ''}</div>`,
   );
   out.push('<div class="cards">');
-  out.push(card('baseline → best', `${esc(fmtNum(summary.baseline))} → ${esc(fmtNum(summary.best))}`));
-  out.push(card('improvement', esc(pct(improvement)), improvement === null ? '' : improvement > 0 ? 'good' : improvement < 0 ? 'bad' : ''));
+  out.push(
+    card('baseline → best', `${esc(fmtNum(summary.baseline))} → ${esc(fmtNum(summary.best))}`),
+  );
+  out.push(
+    card(
+      'improvement',
+      esc(pct(improvement)),
+      improvement === null ? '' : improvement > 0 ? 'good' : improvement < 0 ? 'bad' : '',
+    ),
+  );
   out.push(card('experiments', `${summary.candidates}`));
   out.push(card('kept', `${ranked.length}`));
-  out.push(card('time', first !== null && last !== null && last >= first ? esc(formatDuration((last - first) / 1000)) : '—'));
+  out.push(
+    card(
+      'time',
+      first !== null && last !== null && last >= first
+        ? esc(formatDuration((last - first) / 1000))
+        : '—',
+    ),
+  );
   out.push(card('spend', spend ? `$${spend.usd.toFixed(2)}` : '—'));
   out.push('</div>');
-  out.push(`<div class="sub" style="margin-top:8px">${esc(counts || 'no experiments recorded')}; ${esc(iso(first))} to ${esc(iso(last))}${spend && spend.tokens ? `; ${spend.tokens.toLocaleString('en-US')} tokens${spend.priced < spend.proposals ? ` (${spend.proposals - spend.priced} proposals without a known price)` : ''}` : ''}</div>`);
+  out.push(
+    `<div class="sub" style="margin-top:8px">${esc(counts || 'no experiments recorded')}; ${esc(iso(first))} to ${esc(iso(last))}${spend && spend.tokens ? `; ${spend.tokens.toLocaleString('en-US')} tokens${spend.priced < spend.proposals ? ` (${spend.proposals - spend.priced} proposals without a known price)` : ''}` : ''}</div>`,
+  );
   if (summary.bestExperiment !== null && summary.bestExperiment > 0) {
-    out.push(`<div class="sub">best: #${summary.bestExperiment} <code>${esc((summary.bestCommit ?? '').slice(0, 10))}</code> ${esc(summary.bestTitle ?? '')}</div>`);
+    out.push(
+      `<div class="sub">best: #${summary.bestExperiment} <code>${esc((summary.bestCommit ?? '').slice(0, 10))}</code> ${esc(summary.bestTitle ?? '')}</div>`,
+    );
   }
   out.push(`<div class="chart">${chart}</div>`);
 
@@ -169,7 +224,12 @@ export function renderReportHtml(run: RunRow, rows: ExperimentRow[], summary: Ru
     failures.length
       ? table(
           ['#', 'status', 'change', 'reason'],
-          failures.map((r) => [String(r.id), esc(r.status), esc(shorten(r.title, 80)), `<code>${esc(shorten(r.reason, 240))}</code>`]),
+          failures.map((r) => [
+            String(r.id),
+            esc(r.status),
+            esc(shorten(r.title, 80)),
+            `<code>${esc(shorten(r.reason, 240))}</code>`,
+          ]),
           [0],
         ).replace('<table>', '<table class="failures">')
       : '<p class="empty">No crashes, timeouts or invalid candidates.</p>',
@@ -184,11 +244,19 @@ export function renderReportHtml(run: RunRow, rows: ExperimentRow[], summary: Ru
         holdouts.map((r) => {
           let warning = '';
           try {
-            warning = r.holdout_json ? String((JSON.parse(r.holdout_json) as { warning?: string }).warning ?? '') : '';
+            warning = r.holdout_json
+              ? String((JSON.parse(r.holdout_json) as { warning?: string }).warning ?? '')
+              : '';
           } catch {
             // not JSON: nothing to say
           }
-          return [String(r.id), esc(shorten(r.title, 80) || (r.id === 0 ? 'baseline' : '')), esc(fmtNum(r.primary_value)), esc(fmtNum(r.holdout_value)), esc(warning)];
+          return [
+            String(r.id),
+            esc(shorten(r.title, 80) || (r.id === 0 ? 'baseline' : '')),
+            esc(fmtNum(r.primary_value)),
+            esc(fmtNum(r.holdout_value)),
+            esc(warning),
+          ];
         }),
         [0, 2, 3],
       ),
@@ -196,10 +264,18 @@ export function renderReportHtml(run: RunRow, rows: ExperimentRow[], summary: Ru
   }
 
   out.push('<h2>Decision rule</h2>');
-  out.push(`<ul>${decisionRule(run.config_json).map((l) => `<li>${esc(l)}</li>`).join('')}</ul>`);
+  out.push(
+    `<ul>${decisionRule(run.config_json)
+      .map((l) => `<li>${esc(l)}</li>`)
+      .join('')}</ul>`,
+  );
   const sandbox = sandboxOf(run);
-  out.push(`<h2>Sandbox</h2><p>${esc(sandbox ? sandbox.text : 'not recorded (a run from before the sandbox existed): agents and experiments were unsealed')}</p>`);
-  out.push(`<footer>Generated by autoresearch at ${esc(iso(options.generatedAt ?? Date.now()))} from the ledger of run ${esc(run.tag)}.</footer>`);
+  out.push(
+    `<h2>Sandbox</h2><p>${esc(sandbox ? sandbox.text : 'not recorded (a run from before the sandbox existed): agents and experiments were unsealed')}</p>`,
+  );
+  out.push(
+    `<footer>Generated by autoresearch at ${esc(iso(options.generatedAt ?? Date.now()))} from the ledger of run ${esc(run.tag)}.</footer>`,
+  );
   out.push('</main></body></html>');
   return out.join('\n');
 }

@@ -1,6 +1,14 @@
 /** `autoresearch report`: reads the ledger, writes report.html, chart.svg and (with chromium) chart.png. */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -27,7 +35,12 @@ function reportDir(repo: string, tag: string): string {
   return join(runPaths(repo, tag).runDir, 'report');
 }
 
-export async function writeReport(repo: string, tag: string, outDir?: string, opts: { chromium?: string | null } = {}): Promise<WrittenReport> {
+export async function writeReport(
+  repo: string,
+  tag: string,
+  outDir?: string,
+  opts: { chromium?: string | null } = {},
+): Promise<WrittenReport> {
   const path = ledgerPath(repo);
   if (!existsSync(path)) throw new Error(`no ledger at ${path}: run autoresearch first`);
   const ledger = new Ledger(path);
@@ -35,11 +48,23 @@ export async function writeReport(repo: string, tag: string, outDir?: string, op
   let svg: string;
   try {
     const run = ledger.getRun(tag);
-    if (!run) throw new Error(`no run "${tag}" in the ledger (runs: ${ledger.listRuns().map((r) => r.tag).join(', ') || 'none'})`);
+    if (!run)
+      throw new Error(
+        `no run "${tag}" in the ledger (runs: ${
+          ledger
+            .listRuns()
+            .map((r) => r.tag)
+            .join(', ') || 'none'
+        })`,
+      );
     const rows = ledger.listExperiments(tag);
     const head = await resolveRef(repo, `refs/heads/${run.branch}`).catch(() => null);
     const summary = summarize(run, rows, head);
-    svg = renderChartSvg(rows, { metric: run.metric_name, goal: run.goal, baseline: summary.baseline });
+    svg = renderChartSvg(rows, {
+      metric: run.metric_name,
+      goal: run.goal,
+      baseline: summary.baseline,
+    });
     html = renderReportHtml(run, rows, summary, { spend: ledger.spend(tag), chartSvg: svg });
   } finally {
     ledger.close();
@@ -50,7 +75,12 @@ export async function writeReport(repo: string, tag: string, outDir?: string, op
   writeFileSync(files.html, html);
   writeFileSync(files.svg, svg);
   const chromium = opts.chromium === undefined ? CHROMIUM : opts.chromium;
-  if (!chromium || !existsSync(chromium)) return { ...files, png: null, pngNote: `no PNG: ${chromium ?? 'chromium'} not found (the SVG is the chart)` };
+  if (!chromium || !existsSync(chromium))
+    return {
+      ...files,
+      png: null,
+      pngNote: `no PNG: ${chromium ?? 'chromium'} not found (the SVG is the chart)`,
+    };
   const png = join(dir, 'chart.png');
   const problem = await renderPng(chromium, svg, png);
   return problem ? { ...files, png: null, pngNote: `no PNG: ${problem}` } : { ...files, png };
@@ -62,12 +92,20 @@ function svgSize(svg: string): { width: number; height: number } {
 }
 
 /** Screenshots the SVG with headless chromium; returns why it failed, or null. */
-async function renderPng(chromium: string, svg: string, out: string, timeoutMs = 60_000): Promise<string | null> {
+async function renderPng(
+  chromium: string,
+  svg: string,
+  out: string,
+  timeoutMs = 60_000,
+): Promise<string | null> {
   const work = mkdtempSync(join(tmpdir(), 'ar-png-'));
   try {
     const { width, height } = svgSize(svg);
     const page = join(work, 'chart.html');
-    writeFileSync(page, `<!DOCTYPE html><html><head><meta charset="utf-8"><style>html,body{margin:0;padding:0;background:#fff;overflow:hidden}svg{display:block}</style></head><body>${svg}</body></html>`);
+    writeFileSync(
+      page,
+      `<!DOCTYPE html><html><head><meta charset="utf-8"><style>html,body{margin:0;padding:0;background:#fff;overflow:hidden}svg{display:block}</style></head><body>${svg}</body></html>`,
+    );
     rmSync(out, { force: true });
     const args = [
       '--headless',
@@ -105,7 +143,8 @@ async function renderPng(chromium: string, svg: string, out: string, timeoutMs =
       const last = result.err.trim().split('\n').filter(Boolean).at(-1) ?? '';
       return `chromium did not write a screenshot (exit ${result.code})${last ? `: ${last}` : ''}`;
     }
-    if (!readFileSync(out).subarray(0, 8).equals(PNG_MAGIC)) return 'chromium wrote something that is not a PNG';
+    if (!readFileSync(out).subarray(0, 8).equals(PNG_MAGIC))
+      return 'chromium wrote something that is not a PNG';
     return null;
   } finally {
     rmSync(work, { recursive: true, force: true });

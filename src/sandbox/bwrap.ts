@@ -32,7 +32,10 @@ export function bwrapArgs(bwrap: string, spec: SealSpec): string[] {
   // folder is bound back, and a hidden folder inside a writable one stays hidden.
   const mounts: Array<{ target: string; args: string[] }> = [
     // A file is covered by /dev/null, which bwrap mounts nodev: opening it fails with EACCES.
-    ...spec.hidden.map(({ path, kind }) => ({ target: path, args: kind === 'file' ? ['--ro-bind', '/dev/null', path] : ['--tmpfs', path] })),
+    ...spec.hidden.map(({ path, kind }) => ({
+      target: path,
+      args: kind === 'file' ? ['--ro-bind', '/dev/null', path] : ['--tmpfs', path],
+    })),
     ...spec.writable.map((path) => ({ target: path, args: ['--bind', path, path] })),
     ...spec.binds.map(({ source, target }) => ({ target, args: ['--ro-bind', source, target] })),
   ];
@@ -43,7 +46,14 @@ export function bwrapArgs(bwrap: string, spec: SealSpec): string[] {
   // No capabilities (root inside could otherwise remount the read-only views writable, unmount a
   // hidden folder or join another namespace), its own pid namespace (nothing it starts outlives
   // it; the harness's processes are invisible), and death with the harness.
-  args.push('--cap-drop', 'ALL', '--unshare-pid', '--unshare-ipc', '--unshare-cgroup-try', '--die-with-parent');
+  args.push(
+    '--cap-drop',
+    'ALL',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-cgroup-try',
+    '--die-with-parent',
+  );
   if (!spec.network) args.push('--unshare-net');
   args.push('--chdir', spec.cwd, '--');
   return args;

@@ -15,9 +15,14 @@ const cache = new Map<string, Promise<SandboxSupport>>();
 
 function run(file: string, args: string[]): Promise<{ ok: boolean; out: string }> {
   return new Promise((resolve) => {
-    execFile(file, args, { timeout: 10_000, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } }, (err, stdout, stderr) => {
-      resolve({ ok: err === null, out: `${stdout}${stderr}`.trim() });
-    });
+    execFile(
+      file,
+      args,
+      { timeout: 10_000, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } },
+      (err, stdout, stderr) => {
+        resolve({ ok: err === null, out: `${stdout}${stderr}`.trim() });
+      },
+    );
   });
 }
 
@@ -28,7 +33,21 @@ function bwrapBinary(env: NodeJS.ProcessEnv = process.env): string | null {
   return findExecutable('bwrap');
 }
 
-const PROBE_OPTIONS = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--cap-drop', 'ALL', '--unshare-pid', '--unshare-ipc', '--unshare-cgroup-try', '--die-with-parent'];
+const PROBE_OPTIONS = [
+  '--ro-bind',
+  '/',
+  '/',
+  '--dev',
+  '/dev',
+  '--proc',
+  '/proc',
+  '--cap-drop',
+  'ALL',
+  '--unshare-pid',
+  '--unshare-ipc',
+  '--unshare-cgroup-try',
+  '--die-with-parent',
+];
 
 /** Probes once per binary for the life of the process. */
 export function detectSandbox(env: NodeJS.ProcessEnv = process.env): Promise<SandboxSupport> {
@@ -59,7 +78,11 @@ async function probeBwrap(bwrap: string): Promise<SandboxSupport> {
   const truePath = findExecutable('true') ?? '/bin/true';
   const version = await run(bwrap, ['--version']);
   if (!version.ok) {
-    return { sealed: false, reason: `${bwrap} does not run: ${version.out.split('\n')[0] || 'no output'}`, fix: 'install bubblewrap from your distribution, or point AUTORESEARCH_BWRAP at a working bwrap' };
+    return {
+      sealed: false,
+      reason: `${bwrap} does not run: ${version.out.split('\n')[0] || 'no output'}`,
+      fix: 'install bubblewrap from your distribution, or point AUTORESEARCH_BWRAP at a working bwrap',
+    };
   }
   const base = await run(bwrap, [...PROBE_OPTIONS, '--', truePath]);
   if (!base.ok) {
@@ -70,5 +93,10 @@ async function probeBwrap(bwrap: string): Promise<SandboxSupport> {
     };
   }
   const net = await run(bwrap, [...PROBE_OPTIONS, '--unshare-net', '--', truePath]);
-  return { sealed: true, bwrap, version: version.out.replace(/^bubblewrap\s*/i, '') || 'unknown', network: net.ok };
+  return {
+    sealed: true,
+    bwrap,
+    version: version.out.replace(/^bubblewrap\s*/i, '') || 'unknown',
+    network: net.ok,
+  };
 }

@@ -8,7 +8,15 @@
  * Where bubblewrap cannot run, the same calls return no prefix and the run is "unsealed": it
  * still works, and says so (`status()`), unless the program asked for `sandbox: required`.
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { UserError } from '../program/errors.js';
 import { bwrapArgs, type SealSpec } from './bwrap.js';
@@ -64,7 +72,9 @@ const DEVICE_PATTERNS = [/^nvidia/, /^dri$/, /^kfd$/, /^infiniband$/, /^accel$/]
 
 function devices(): string[] {
   try {
-    return readdirSync('/dev').filter((n) => DEVICE_PATTERNS.some((p) => p.test(n))).map((n) => join('/dev', n));
+    return readdirSync('/dev')
+      .filter((n) => DEVICE_PATTERNS.some((p) => p.test(n)))
+      .map((n) => join('/dev', n));
   } catch {
     return [];
   }
@@ -83,18 +93,36 @@ export class Sandbox {
 
   private readonly layout: SandboxLayout;
 
-  constructor(readonly support: SandboxSupport, layout: SandboxLayout) {
-    this.layout = { ...layout, repo: real(layout.repo), stateDir: real(layout.stateDir), workDir: real(layout.workDir) };
+  constructor(
+    readonly support: SandboxSupport,
+    layout: SandboxLayout,
+  ) {
+    this.layout = {
+      ...layout,
+      repo: real(layout.repo),
+      stateDir: real(layout.stateDir),
+      workDir: real(layout.workDir),
+    };
   }
 
   /**
    * What this machine can do for `mode`, found before a run creates anything. `required` without
    * a working sandbox is a UserError that says why and what to install; `off` never seals.
    */
-  static async detect(mode: SandboxMode, env: NodeJS.ProcessEnv = process.env): Promise<SandboxSupport> {
+  static async detect(
+    mode: SandboxMode,
+    env: NodeJS.ProcessEnv = process.env,
+  ): Promise<SandboxSupport> {
     const support: SandboxSupport =
-      mode === 'off' ? { sealed: false, reason: 'the program sets `sandbox: off`', fix: 'remove `sandbox: off` to seal agents and experiments' } : await detectSandbox(env);
-    if (mode === 'required' && !support.sealed) throw new UserError(`sandbox: required, but ${support.reason}`, support.fix);
+      mode === 'off'
+        ? {
+            sealed: false,
+            reason: 'the program sets `sandbox: off`',
+            fix: 'remove `sandbox: off` to seal agents and experiments',
+          }
+        : await detectSandbox(env);
+    if (mode === 'required' && !support.sealed)
+      throw new UserError(`sandbox: required, but ${support.reason}`, support.fix);
     return support;
   }
 
@@ -157,7 +185,14 @@ export class Sandbox {
       }
     }
     const network = req.network || !s.network;
-    const spec: SealSpec = { writable: [root, real(req.tmp)], hidden, binds, network, devices: this.devices, cwd: real(req.cwd) };
+    const spec: SealSpec = {
+      writable: [root, real(req.tmp)],
+      hidden,
+      binds,
+      network,
+      devices: this.devices,
+      cwd: real(req.cwd),
+    };
     return { prefix: bwrapArgs(s.bwrap, spec), env, isolatesNetwork: !network };
   }
 

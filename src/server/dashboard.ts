@@ -70,11 +70,21 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const token = opts.token ?? randomBytes(16).toString('hex');
   // The app needs the port (cookie name, Host check), known once listening.
   let handle: Hono['fetch'] = () => new Response('starting', { status: 503 });
-  const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolveListen, reject) => {
-    const s = serve({ fetch: (req, env) => handle(req, env), hostname: host, port: opts.port ?? 0 }, (info: AddressInfo) => resolveListen({ server: s, port: info.port }));
-    s.once('error', reject);
+  const { server, port } = await new Promise<{ server: ServerType; port: number }>(
+    (resolveListen, reject) => {
+      const s = serve(
+        { fetch: (req, env) => handle(req, env), hostname: host, port: opts.port ?? 0 },
+        (info: AddressInfo) => resolveListen({ server: s, port: info.port }),
+      );
+      s.once('error', reject);
+    },
+  );
+  const dash = createDashboardApp({
+    repo: opts.repo,
+    token,
+    cookieName: `autoresearch_token_${port}`,
+    hostAllowed: hostGuard(host, port, opts.allowHosts),
   });
-  const dash = createDashboardApp({ repo: opts.repo, token, cookieName: `autoresearch_token_${port}`, hostAllowed: hostGuard(host, port, opts.allowHosts) });
   handle = dash.app.fetch;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
 

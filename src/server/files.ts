@@ -1,5 +1,14 @@
 /** What the dashboard reads from disk: its own static files, and bounded tails of run files. */
-import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,8 +26,14 @@ function uplotDir(): string {
 export const STATIC: Record<string, { file: () => string; type: string }> = {
   'app.js': { file: () => join(webDir(), 'app.js'), type: 'text/javascript; charset=utf-8' },
   'style.css': { file: () => join(webDir(), 'style.css'), type: 'text/css; charset=utf-8' },
-  'uPlot.iife.min.js': { file: () => join(uplotDir(), 'uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
-  'uPlot.min.css': { file: () => join(uplotDir(), 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
+  'uPlot.iife.min.js': {
+    file: () => join(uplotDir(), 'uPlot.iife.min.js'),
+    type: 'text/javascript; charset=utf-8',
+  },
+  'uPlot.min.css': {
+    file: () => join(uplotDir(), 'uPlot.min.css'),
+    type: 'text/css; charset=utf-8',
+  },
 };
 
 /**
@@ -33,7 +48,10 @@ function openBelow(root: string, rel: string): number | null {
   if (!inside(root, path)) return null;
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
+    fd = openSync(
+      path,
+      constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0),
+    );
   } catch {
     return null;
   }
@@ -41,7 +59,13 @@ function openBelow(root: string, rel: string): number | null {
     const opened = fstatSync(fd);
     const expected = join(realpathSync(root), rel);
     const there = statSync(expected);
-    if (opened.isFile() && realpathSync(path) === expected && there.ino === opened.ino && there.dev === opened.dev) return fd;
+    if (
+      opened.isFile() &&
+      realpathSync(path) === expected &&
+      there.ino === opened.ino &&
+      there.dev === opened.dev
+    )
+      return fd;
   } catch {
     // Gone or swapped while checking: refused like a link.
   }
@@ -61,7 +85,11 @@ function readFd(fd: number, start: number, length: number): Buffer {
 }
 
 /** The last `bytes` of `root`/`rel` (or all of it), as text; null when missing or refused by openBelow. */
-export function readTail(root: string, rel: string, bytes: number): { text: string; size: number; truncated: boolean } | null {
+export function readTail(
+  root: string,
+  rel: string,
+  bytes: number,
+): { text: string; size: number; truncated: boolean } | null {
   const fd = openBelow(root, rel);
   if (fd === null) return null;
   try {

@@ -58,7 +58,8 @@ export function tokenAuth(token: string, cookieName: string): MiddlewareHandler 
       return c.redirect(url.pathname + url.search, 303);
     }
     const bearer = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '')?.[1]?.trim();
-    if (!sameToken(getCookie(c, cookieName), token) && !sameToken(bearer, token)) return c.json({ error: 'unauthorized' }, 401);
+    if (!sameToken(getCookie(c, cookieName), token) && !sameToken(bearer, token))
+      return c.json({ error: 'unauthorized' }, 401);
     await next();
   };
 }
@@ -75,8 +76,16 @@ export function sameOrigin(): MiddlewareHandler {
       const expected = (c.req.header('host') ?? '').toLowerCase();
       const origin = c.req.header('origin');
       const referer = c.req.header('referer');
-      const from = origin !== undefined ? (origin === 'null' ? null : hostOf(origin)) : referer !== undefined ? hostOf(referer) : expected;
-      if (!expected || from !== expected) return c.json({ error: 'cross-origin request refused' }, 403);
+      const from =
+        origin !== undefined
+          ? origin === 'null'
+            ? null
+            : hostOf(origin)
+          : referer !== undefined
+            ? hostOf(referer)
+            : expected;
+      if (!expected || from !== expected)
+        return c.json({ error: 'cross-origin request refused' }, 403);
     }
     await next();
   };

@@ -4,7 +4,10 @@ import { hostname, networkInterfaces } from 'node:os';
 
 /** True unless `host` only accepts connections from this machine; the CLI warns when it is not. */
 export function isNonLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
   if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return false;
   if (/^127\.\d+\.\d+\.\d+$/.test(h)) return false;
   if (/^::ffff:127\.\d+\.\d+\.\d+$/.test(h)) return false;
@@ -33,7 +36,9 @@ export interface Machine {
 }
 
 function thisMachine(): Machine {
-  const addresses = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
+  const addresses = Object.values(networkInterfaces()).flatMap((list) =>
+    (list ?? []).map((a) => a.address),
+  );
   return { hostname: hostname(), addresses };
 }
 
@@ -44,7 +49,10 @@ export function parseHostHeader(header: string | undefined): { name: string; por
   if (!header || !HOST_HEADER.test(header)) return null;
   try {
     const url = new URL(`http://${header}`);
-    return { name: url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, ''), port: url.port ? Number(url.port) : 80 };
+    return {
+      name: url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, ''),
+      port: url.port ? Number(url.port) : 80,
+    };
   } catch {
     return null;
   }
@@ -62,7 +70,12 @@ function canonicalName(name: string): string | null {
  * machine's host name) with its port, names given with --allow-host, and loopback names on any
  * port (no outside page can send those; an SSH tunnel `-L 8000:localhost:<port>` does).
  */
-export function hostGuard(bind: string, port: number, allow: string[] = [], machine: Machine = thisMachine()): (header: string | undefined) => boolean {
+export function hostGuard(
+  bind: string,
+  port: number,
+  allow: string[] = [],
+  machine: Machine = thisMachine(),
+): (header: string | undefined) => boolean {
   const withPort = new Set<string>();
   const anyPort = new Set<string>();
   const b = canonicalName(bind);
@@ -79,6 +92,8 @@ export function hostGuard(bind: string, port: number, allow: string[] = [], mach
   return (header) => {
     const h = parseHostHeader(header);
     if (!h) return false;
-    return !isNonLoopbackHost(h.name) || anyPort.has(h.name) || (h.port === port && withPort.has(h.name));
+    return (
+      !isNonLoopbackHost(h.name) || anyPort.has(h.name) || (h.port === port && withPort.has(h.name))
+    );
   };
 }

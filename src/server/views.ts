@@ -5,7 +5,9 @@ import { storedDrift } from '../loop/drift-watch.js';
 import { parseJson } from './files.js';
 
 /** The drift watch's state for the header: drifting or not, and the sentence to show. */
-function driftView(run: RunRow): { drifting: boolean; sentence: string; last: string | null } | null {
+function driftView(
+  run: RunRow,
+): { drifting: boolean; sentence: string; last: string | null } | null {
   const d = storedDrift(run.drift_json);
   return d ? { drifting: d.drifting, sentence: d.sentence, last: d.last?.sentence ?? null } : null;
 }
@@ -29,7 +31,10 @@ export function experimentJson(r: ExperimentRow) {
     proposed_at: r.proposed_at,
     started_at: r.started_at,
     recorded_at: r.recorded_at,
-    tokens: r.input_tokens === null && r.output_tokens === null ? null : (r.input_tokens ?? 0) + (r.output_tokens ?? 0),
+    tokens:
+      r.input_tokens === null && r.output_tokens === null
+        ? null
+        : (r.input_tokens ?? 0) + (r.output_tokens ?? 0),
     cost: r.cost_usd,
   };
 }
@@ -45,13 +50,20 @@ export function runView(
 ) {
   const s = summarize(run, rows, head);
   const config = (parseJson(run.config_json) ?? {}) as RunConfig;
-  const end = state === 'running' || state === 'paused' ? now : Math.max(run.updated_at, ...rows.map((r) => r.recorded_at ?? 0));
+  const end =
+    state === 'running' || state === 'paused'
+      ? now
+      : Math.max(run.updated_at, ...rows.map((r) => r.recorded_at ?? 0));
   const elapsedMs = Math.max(0, end - run.created_at);
   const hours = elapsedMs / 3_600_000;
   const left: { experiments?: number; hours?: number } = {};
-  if (config.stop?.experiments !== undefined) left.experiments = Math.max(0, config.stop.experiments - s.candidates);
+  if (config.stop?.experiments !== undefined)
+    left.experiments = Math.max(0, config.stop.experiments - s.candidates);
   if (config.stop?.hours !== undefined) left.hours = Math.max(0, config.stop.hours - hours);
-  const spreads = rows.filter((r) => (r.n_runs ?? 0) >= 2 && r.spread !== null).map((r) => r.spread!).sort((a, b) => a - b);
+  const spreads = rows
+    .filter((r) => (r.n_runs ?? 0) >= 2 && r.spread !== null)
+    .map((r) => r.spread!)
+    .sort((a, b) => a - b);
   return {
     tag: run.tag,
     branch: run.branch,
@@ -71,10 +83,24 @@ export function runView(
     experimentsPerHour: hours > 0 ? s.candidates / hours : null,
     createdAt: run.created_at,
     elapsedSeconds: elapsedMs / 1000,
-    left: { experiments: left.experiments ?? null, seconds: left.hours !== undefined ? left.hours * 3600 : null },
-    spend: { usd: spend.usd, tokens: spend.tokens, projectedUsd: projectSpend(spend.usd, spend.proposals, hours, left) },
+    left: {
+      experiments: left.experiments ?? null,
+      seconds: left.hours !== undefined ? left.hours * 3600 : null,
+    },
+    spend: {
+      usd: spend.usd,
+      tokens: spend.tokens,
+      projectedUsd: projectSpend(spend.usd, spend.proposals, hours, left),
+    },
     budgetSeconds: config.budget ?? null,
-    inFlight: s.inFlight.map((r) => ({ id: r.id, state: r.state, title: r.title, proposed_at: r.proposed_at, started_at: r.started_at, budgetSeconds: config.budget ?? null })),
+    inFlight: s.inFlight.map((r) => ({
+      id: r.id,
+      state: r.state,
+      title: r.title,
+      proposed_at: r.proposed_at,
+      started_at: r.started_at,
+      budgetSeconds: config.budget ?? null,
+    })),
     noise: spreads.length ? spreads[Math.floor(spreads.length / 2)] : null,
     sandbox: sandboxOf(run),
     drift: driftView(run),

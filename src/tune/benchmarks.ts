@@ -26,7 +26,12 @@ function floats(names: string[], min: number, max: number): ParamSpec[] {
 }
 
 function space(params: ParamSpec[]): SearchSpace {
-  return { strategy: 'tpe', initial: Math.min(10, Math.max(4, 2 * params.length)), seed: 0, params };
+  return {
+    strategy: 'tpe',
+    initial: Math.min(10, Math.max(4, 2 * params.length)),
+    seed: 0,
+    params,
+  };
 }
 
 const num = (c: Config, k: string): number => c[k] as number;
@@ -58,7 +63,8 @@ function hartmann6(c: Config): number {
   let s = 0;
   for (let i = 0; i < 4; i++) {
     let inner = 0;
-    for (let j = 0; j < 6; j++) inner += H6_A[i]![j]! * (num(c, `x${j + 1}`) - H6_P[i]![j]! * 1e-4) ** 2;
+    for (let j = 0; j < 6; j++)
+      inner += H6_A[i]![j]! * (num(c, `x${j + 1}`) - H6_P[i]![j]! * 1e-4) ** 2;
     s += H6_ALPHA[i]! * Math.exp(-inner);
   }
   return -s;
@@ -76,9 +82,30 @@ function rosenbrock4(c: Config): number {
 
 export function testFunctions(): TestFunction[] {
   const base = [
-    { name: 'branin', space: space([...floats(['x1'], -5, 10), ...floats(['x2'], 0, 15)]), f: branin, optimum: 0.397887, target: 0.5, sigma: 0.1 },
-    { name: 'hartmann6', space: space(floats(['x1', 'x2', 'x3', 'x4', 'x5', 'x6'], 0, 1)), f: hartmann6, optimum: -3.32237, target: -2.5, sigma: 0.1 },
-    { name: 'rosenbrock4', space: space(floats(['x1', 'x2', 'x3', 'x4'], -2, 2)), f: rosenbrock4, optimum: 0, target: 30, sigma: 10 },
+    {
+      name: 'branin',
+      space: space([...floats(['x1'], -5, 10), ...floats(['x2'], 0, 15)]),
+      f: branin,
+      optimum: 0.397887,
+      target: 0.5,
+      sigma: 0.1,
+    },
+    {
+      name: 'hartmann6',
+      space: space(floats(['x1', 'x2', 'x3', 'x4', 'x5', 'x6'], 0, 1)),
+      f: hartmann6,
+      optimum: -3.32237,
+      target: -2.5,
+      sigma: 0.1,
+    },
+    {
+      name: 'rosenbrock4',
+      space: space(floats(['x1', 'x2', 'x3', 'x4'], -2, 2)),
+      f: rosenbrock4,
+      optimum: 0,
+      target: 30,
+      sigma: 10,
+    },
   ];
   return base.flatMap(({ sigma, ...t }) => [
     { ...t, noise: 0 },
@@ -116,7 +143,17 @@ export function runStudy(
   while (t < budget) {
     const pending: Config[] = [];
     while (pending.length < slots && t + pending.length < budget) {
-      pending.push(propose({ space: fn.space, history, pending, goal, strategy, seed, ...(tpe ? { tpe } : {}) }).config);
+      pending.push(
+        propose({
+          space: fn.space,
+          history,
+          pending,
+          goal,
+          strategy,
+          seed,
+          ...(tpe ? { tpe } : {}),
+        }).config,
+      );
     }
     for (const config of pending) {
       t++;

@@ -20,7 +20,8 @@ export interface CandidateConstant {
 }
 
 // Top level only: indented constants live in functions or classes, where rewriting is riskier.
-const TOP_LEVEL = /^(?:(?:export[ \t]+)?(?:declare[ \t]+)?(?:const|let|var)[ \t]+)?([A-Z][A-Z0-9_]*)\b/;
+const TOP_LEVEL =
+  /^(?:(?:export[ \t]+)?(?:declare[ \t]+)?(?:const|let|var)[ \t]+)?([A-Z][A-Z0-9_]*)\b/;
 
 // Seeds and budgets are not knobs to optimize: tuning a seed only fits noise.
 const NOT_TUNABLE = /SEED|BUDGET|TIMEOUT|DEVICE|PATH|DIR$|FILE$|URL|PORT|VERBOSE|DEBUG/;
@@ -45,20 +46,48 @@ export function detectCandidateConstants(text: string, file = ''): CandidateCons
   return found.filter((c) => counts.get(c.name) === 1);
 }
 
-function suggest(name: string, file: string, v: ParamValue, raw: string): { suggested: ParamSpec; complete: boolean } {
+function suggest(
+  name: string,
+  file: string,
+  v: ParamValue,
+  raw: string,
+): { suggested: ParamSpec; complete: boolean } {
   if (typeof v === 'boolean') return { suggested: { name, file, type: 'bool' }, complete: true };
-  if (typeof v === 'string') return { suggested: { name, file, type: 'categorical', values: [v] }, complete: false };
+  if (typeof v === 'string')
+    return { suggested: { name, file, type: 'categorical', values: [v] }, complete: false };
   if (Number.isInteger(v) && !isFloatLiteral(raw)) {
     if (v >= 1) {
       // Sizes (widths, batch sizes) act multiplicatively; small counts (depth, heads) do not.
-      return { suggested: { name, file, type: 'int', min: Math.max(1, Math.floor(v / 2)), max: v * 2, log: v >= 16 }, complete: true };
+      return {
+        suggested: {
+          name,
+          file,
+          type: 'int',
+          min: Math.max(1, Math.floor(v / 2)),
+          max: v * 2,
+          log: v >= 16,
+        },
+        complete: true,
+      };
     }
-    if (v === 0) return { suggested: { name, file, type: 'int', min: 0, max: 4, log: false }, complete: true };
-    return { suggested: { name, file, type: 'int', min: 2 * v, max: Math.ceil(v / 2) + 0, log: false }, complete: true };
+    if (v === 0)
+      return { suggested: { name, file, type: 'int', min: 0, max: 4, log: false }, complete: true };
+    return {
+      suggested: { name, file, type: 'int', min: 2 * v, max: Math.ceil(v / 2) + 0, log: false },
+      complete: true,
+    };
   }
-  if (v > 0) return { suggested: { name, file, type: 'float', min: sig(v / 10), max: sig(v * 10), log: true }, complete: true };
-  if (v === 0) return { suggested: { name, file, type: 'float', min: 0, max: 1, log: false }, complete: true };
-  return { suggested: { name, file, type: 'float', min: sig(v * 10), max: sig(v / 10), log: false }, complete: true };
+  if (v > 0)
+    return {
+      suggested: { name, file, type: 'float', min: sig(v / 10), max: sig(v * 10), log: true },
+      complete: true,
+    };
+  if (v === 0)
+    return { suggested: { name, file, type: 'float', min: 0, max: 1, log: false }, complete: true };
+  return {
+    suggested: { name, file, type: 'float', min: sig(v * 10), max: sig(v / 10), log: false },
+    complete: true,
+  };
 }
 
 function sig(v: number): number {

@@ -5,9 +5,18 @@
  */
 import { readAssignment } from './rewrite.js';
 import { formatValue, listAssignedNames } from './literals.js';
-import { fitsParam, SearchSpaceError, type Config, type ParamSpec, type SearchSpace } from './space.js';
+import {
+  fitsParam,
+  SearchSpaceError,
+  type Config,
+  type ParamSpec,
+  type SearchSpace,
+} from './space.js';
 
-export function checkSpaceAgainstFiles(space: SearchSpace, readFile: (relPath: string) => string | null): { defaults: Config } {
+export function checkSpaceAgainstFiles(
+  space: SearchSpace,
+  readFile: (relPath: string) => string | null,
+): { defaults: Config } {
   const defaults: Config = {};
   const cache = new Map<string, string | null>();
   for (const p of space.params) {
@@ -22,7 +31,10 @@ export function checkSpaceAgainstFiles(space: SearchSpace, readFile: (relPath: s
     const a = readAssignment(text, p.name);
     if (!a) {
       const names = closest(p.name, listAssignedNames(text));
-      const hint = names.length > 0 ? `; names assigned there: ${names.join(', ')}` : '; it assigns no names at all';
+      const hint =
+        names.length > 0
+          ? `; names assigned there: ${names.join(', ')}`
+          : '; it assigns no names at all';
       throw new SearchSpaceError(
         `param ${p.name}: ${p.file} has no \`${p.name} = <literal>\` assignment${hint}. Use one of those as the key, or add the assignment`,
         p.name,
@@ -41,10 +53,16 @@ function checkDefault(p: ParamSpec, v: ParamValue, line: number): void {
     case 'float':
     case 'int':
       if (typeof v !== 'number') {
-        throw new SearchSpaceError(`${where}: the file assigns ${shown}, not a number; declare it as \`type: ${typeof v === 'boolean' ? 'bool' : 'categorical'}\` instead`, p.name);
+        throw new SearchSpaceError(
+          `${where}: the file assigns ${shown}, not a number; declare it as \`type: ${typeof v === 'boolean' ? 'bool' : 'categorical'}\` instead`,
+          p.name,
+        );
       }
       if (p.type === 'int' && !Number.isInteger(v)) {
-        throw new SearchSpaceError(`${where}: the file assigns ${shown}, not an integer; declare it as \`type: float\``, p.name);
+        throw new SearchSpaceError(
+          `${where}: the file assigns ${shown}, not an integer; declare it as \`type: float\``,
+          p.name,
+        );
       }
       if (v < p.min || v > p.max) {
         const min = Math.min(p.min, v);
@@ -57,7 +75,10 @@ function checkDefault(p: ParamSpec, v: ParamValue, line: number): void {
       return;
     case 'bool':
       if (typeof v !== 'boolean') {
-        throw new SearchSpaceError(`${where}: the file assigns ${shown}, not a boolean; declare it as \`type: ${typeof v === 'number' ? 'float' : 'categorical'}\` or assign true/false`, p.name);
+        throw new SearchSpaceError(
+          `${where}: the file assigns ${shown}, not a boolean; declare it as \`type: ${typeof v === 'number' ? 'float' : 'categorical'}\` or assign true/false`,
+          p.name,
+        );
       }
       return;
     case 'categorical':
@@ -95,7 +116,11 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
     for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      cur[j] = Math.min(
+        prev[j]! + 1,
+        cur[j - 1]! + 1,
+        prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
     prev = cur;
   }

@@ -27,7 +27,14 @@ export function dimsOf(params: ParamSpec[]): Dim[] {
     const int = p.type === 'int';
     const lo = int ? p.min - 0.5 : p.min;
     const hi = int ? p.max + 0.5 : p.max;
-    return { kind: 'num', param: p, lo: p.log ? Math.log(lo) : lo, hi: p.log ? Math.log(hi) : hi, log: p.log, int };
+    return {
+      kind: 'num',
+      param: p,
+      lo: p.log ? Math.log(lo) : lo,
+      hi: p.log ? Math.log(hi) : hi,
+      log: p.log,
+      int,
+    };
   });
 }
 
@@ -46,7 +53,8 @@ function encodeValue(dim: Dim, v: ParamValue | undefined): number | null {
 }
 
 function decodeValue(dim: Dim, x: number): ParamValue {
-  if (dim.kind === 'cat') return dim.choices[Math.min(dim.choices.length - 1, Math.max(0, Math.round(x)))]!;
+  if (dim.kind === 'cat')
+    return dim.choices[Math.min(dim.choices.length - 1, Math.max(0, Math.round(x)))]!;
   const u = Math.min(1, Math.max(0, x));
   const t = dim.lo + u * (dim.hi - dim.lo);
   const v = dim.log ? Math.exp(t) : t;
@@ -96,8 +104,10 @@ export function decodeConfig(dims: Dim[], xs: number[]): Config {
 
 /** Identity of a config over the space's params, in declaration order (extra keys ignored). */
 export function configKey(dims: Dim[], config: Config): string {
-  return dims.map((d) => {
-    const v = config[d.param.name];
-    return v === undefined ? '-' : valueKey(v);
-  }).join('|');
+  return dims
+    .map((d) => {
+      const v = config[d.param.name];
+      return v === undefined ? '-' : valueKey(v);
+    })
+    .join('|');
 }

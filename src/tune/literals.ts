@@ -85,7 +85,20 @@ const ANY_ASSIGNMENT = new RegExp(String.raw`^[ \t]*(?:${DECL})?([A-Za-z_$][\w$]
 const LITERAL_AT_START = new RegExp(String.raw`^[ \t]*(${NUMBER}|${STRING}|${BOOL})(?=${TAIL})`);
 
 // Words that can start a line followed by `:` in Python and would otherwise look like annotations.
-const NOT_NAMES = new Set(['else', 'try', 'finally', 'lambda', 'return', 'case', 'default', 'if', 'elif', 'while', 'for', 'with']);
+const NOT_NAMES = new Set([
+  'else',
+  'try',
+  'finally',
+  'lambda',
+  'return',
+  'case',
+  'default',
+  'if',
+  'elif',
+  'while',
+  'for',
+  'with',
+]);
 
 /** Identifiers assigned anywhere in the file, in first-seen order (for "did you mean" hints). */
 export function listAssignedNames(text: string): string[] {
@@ -116,14 +129,17 @@ export function literalAfter(line: string, prefixEnd: number): LiteralMatch | nu
   const value = parseLiteral(raw);
   if (value === null) return null;
   const first = raw[0];
-  return first === '"' || first === "'" ? { start, raw, value, quote: first } : { start, raw, value };
+  return first === '"' || first === "'"
+    ? { start, raw, value, quote: first }
+    : { start, raw, value };
 }
 
 function parseLiteral(raw: string): ParamValue | null {
   if (raw === 'true' || raw === 'True') return true;
   if (raw === 'false' || raw === 'False') return false;
   const q = raw[0];
-  if (q === '"' || q === "'") return raw.slice(1, -1).replace(/\\(.)/g, (_, c: string) => ESCAPES[c] ?? c);
+  if (q === '"' || q === "'")
+    return raw.slice(1, -1).replace(/\\(.)/g, (_, c: string) => ESCAPES[c] ?? c);
   // Separators must sit between digits in both languages; anything else is not a number literal.
   if (/_(?!\d)|(?<!\d)_/.test(raw)) return null;
   const n = Number(raw.replace(/_/g, ''));
@@ -153,11 +169,18 @@ export function formatValue(v: ParamValue): string {
 }
 
 export function formatString(s: string, quote: '"' | "'"): string {
-  const body = s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\t/g, '\\t').replace(/\r/g, '\\r');
+  const body = s
+    .replace(/\\/g, '\\\\')
+    .replace(/\n/g, '\\n')
+    .replace(/\t/g, '\\t')
+    .replace(/\r/g, '\\r');
   return quote + body.split(quote).join(`\\${quote}`) + quote;
 }
 
 /** Python spells booleans True/False; a file that imports or defs like Python gets that spelling. */
 export function looksPython(text: string): boolean {
-  return /^(?:def |import |from \S+ import |if __name__)/m.test(text) || /(?:=|return)[ \t]*(?:True|False|None)\b/.test(text);
+  return (
+    /^(?:def |import |from \S+ import |if __name__)/m.test(text) ||
+    /(?:=|return)[ \t]*(?:True|False|None)\b/.test(text)
+  );
 }

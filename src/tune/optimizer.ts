@@ -70,7 +70,9 @@ export function propose(input: SuggestInput): Suggestion {
   const dims = dimsOf(space.params);
   // Taken without a result: never proposed again, but each one moves the design and the stream on.
   const unmeasured = [...(input.pending ?? []), ...(input.retired ?? [])];
-  const seen = new Set([...history.map((h) => h.config), ...unmeasured].map((c) => configKey(dims, c)));
+  const seen = new Set(
+    [...history.map((h) => h.config), ...unmeasured].map((c) => configKey(dims, c)),
+  );
   const proposed = history.length + unmeasured.length;
   const rng = createRng(hashSeed(seed, proposed));
   const fresh = (c: Config): boolean => !seen.has(configKey(dims, c));
@@ -87,7 +89,10 @@ export function propose(input: SuggestInput): Suggestion {
     first = halton(proposed, dims.length, seed).map((u, i) => fromUnit(dims[i]!, u));
     source = 'initial';
   } else {
-    const candidates = tpeCandidates(dims, observations, rng, snapAll, { ...DEFAULT_TPE, ...input.tpe });
+    const candidates = tpeCandidates(dims, observations, rng, snapAll, {
+      ...DEFAULT_TPE,
+      ...input.tpe,
+    });
     const best = candidates.map((c) => decodeConfig(dims, c.x)).find(fresh);
     if (best) return { config: best, source: 'tpe' };
     first = candidates[0]!.x;
@@ -119,7 +124,13 @@ function fromUnit(d: Dim, u: number): number {
  * The proposal repeats a tried config (common once ints and categoricals are mostly explored):
  * perturb it with growing noise, then sample uniformly, and for small finite spaces enumerate.
  */
-function unseen(dims: Dim[], x: number[], fresh: (c: Config) => boolean, rng: Rng, seenCount: number): Suggestion {
+function unseen(
+  dims: Dim[],
+  x: number[],
+  fresh: (c: Config) => boolean,
+  rng: Rng,
+  seenCount: number,
+): Suggestion {
   for (let i = 1; i <= 32; i++) {
     const scale = 0.02 * i;
     const y = dims.map((d, k) => {
@@ -130,7 +141,10 @@ function unseen(dims: Dim[], x: number[], fresh: (c: Config) => boolean, rng: Rn
     if (fresh(c)) return { config: c, source: 'jitter' };
   }
   for (let i = 0; i < 256; i++) {
-    const c = decodeConfig(dims, dims.map((d) => uniform(d, rng)));
+    const c = decodeConfig(
+      dims,
+      dims.map((d) => uniform(d, rng)),
+    );
     if (fresh(c)) return { config: c, source: 'random' };
   }
   const size = finiteSize(dims);
@@ -156,7 +170,10 @@ function finiteSize(dims: Dim[]): number | null {
 function enumerate(dims: Dim[]): Config[] {
   let configs: Config[] = [{}];
   for (const d of dims) {
-    const values = d.kind === 'cat' ? d.choices : Array.from({ length: d.param.max - d.param.min + 1 }, (_, i) => d.param.min + i);
+    const values =
+      d.kind === 'cat'
+        ? d.choices
+        : Array.from({ length: d.param.max - d.param.min + 1 }, (_, i) => d.param.min + i);
     configs = configs.flatMap((c) => values.map((v) => ({ ...c, [d.param.name]: v })));
   }
   return configs;

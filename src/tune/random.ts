@@ -81,15 +81,20 @@ export function uniformCoordinate(dim: Dim, rng: Rng): number {
 /** A config drawn uniformly (log-uniformly for `log: true`) from the space. */
 export function sampleConfig(params: ParamSpec[], rng: Rng): Config {
   const dims = dimsOf(params);
-  return decodeConfig(dims, dims.map((d) => uniformCoordinate(d, rng)));
+  return decodeConfig(
+    dims,
+    dims.map((d) => uniformCoordinate(d, rng)),
+  );
 }
 
-const PRIMES = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97];
+const PRIMES = [
+  2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97,
+];
 
 function nthPrime(i: number): number {
   if (i < PRIMES.length) return PRIMES[i]!;
   let p = PRIMES[PRIMES.length - 1]!;
-  for (let k = PRIMES.length - 1; k < i; ) {
+  for (let k = PRIMES.length - 1; k < i;) {
     p += 2;
     let prime = true;
     for (let d = 3; d * d <= p; d += 2) if (p % d === 0) prime = false;

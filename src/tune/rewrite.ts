@@ -80,7 +80,10 @@ export function readAssignment(text: string, name: string): Assignment | null {
 export function rewriteAssignment(text: string, name: string, value: ParamValue): string {
   const a = locate(text, name);
   if (!a) {
-    throw new SearchSpaceError(`cannot rewrite ${name}: no \`${name} = <literal>\` assignment in the file`, name);
+    throw new SearchSpaceError(
+      `cannot rewrite ${name}: no \`${name} = <literal>\` assignment in the file`,
+      name,
+    );
   }
   const lines = splitLines(text);
   const line = lines[a.index]!;
@@ -92,7 +95,12 @@ export function rewriteAssignment(text: string, name: string, value: ParamValue)
 /** The new literal, written in the style of the one it replaces. */
 function formatLiteral(value: ParamValue, old: Assignment, text: string): string {
   if (typeof value === 'boolean') {
-    const python = old.raw === 'True' || old.raw === 'False' ? true : old.raw === 'true' || old.raw === 'false' ? false : looksPython(text);
+    const python =
+      old.raw === 'True' || old.raw === 'False'
+        ? true
+        : old.raw === 'true' || old.raw === 'false'
+          ? false
+          : looksPython(text);
     return python ? (value ? 'True' : 'False') : String(value);
   }
   if (typeof value === 'string') return formatString(value, old.quote ?? '"');

@@ -64,7 +64,9 @@ export class SearchSpaceError extends Error {
 }
 
 // strictObject everywhere: a typo such as `mni:` should be an error, not a silently ignored key.
-const file = z.string().min(1, 'file must name the file holding the assignment, e.g. `file: train.py`');
+const file = z
+  .string()
+  .min(1, 'file must name the file holding the assignment, e.g. `file: train.py`');
 const FloatSchema = z.strictObject({
   file,
   type: z.literal('float'),
@@ -86,9 +88,15 @@ const CategoricalSchema = z.strictObject({
 });
 const BoolSchema = z.strictObject({ file, type: z.literal('bool') });
 
-const ParamSchema = z.discriminatedUnion('type', [FloatSchema, IntSchema, CategoricalSchema, BoolSchema]);
+const ParamSchema = z.discriminatedUnion('type', [
+  FloatSchema,
+  IntSchema,
+  CategoricalSchema,
+  BoolSchema,
+]);
 
-const SEED_HINT = 'expected a whole number, e.g. `seed: 7` (or no `seed:` at all, to seed from the run tag)';
+const SEED_HINT =
+  'expected a whole number, e.g. `seed: 7` (or no `seed:` at all, to seed from the run tag)';
 
 /** The value of the top-level `search:` key in `program.md`'s front matter. */
 export const SearchSchema = z.strictObject({
@@ -113,15 +121,21 @@ export function parseSearchSpace(raw: unknown): SearchSpace {
   const parsed = SearchSchema.safeParse(raw);
   if (!parsed.success) {
     // Unknown keys first: `mni:` also makes `min` missing, and the typo is the thing to fix.
-    const issues = [...parsed.error.issues].sort((a, b) => rankIssue(a.code) - rankIssue(b.code)).slice(0, 3);
+    const issues = [...parsed.error.issues]
+      .sort((a, b) => rankIssue(a.code) - rankIssue(b.code))
+      .slice(0, 3);
     const path = issues[0]!.path.map(String);
     const param = path[0] === 'params' && path.length > 1 ? path[1] : undefined;
     const key = path[0] !== undefined && path[0] !== 'params' ? path[0] : undefined;
-    const text = issues.map((i) => `${['search', ...i.path.map(String)].join('.')}: ${i.message}`).join('; ');
+    const text = issues
+      .map((i) => `${['search', ...i.path.map(String)].join('.')}: ${i.message}`)
+      .join('; ');
     throw new SearchSpaceError(`${text}${schemaHint(path)}`, param, key);
   }
   const data = parsed.data;
-  const params: ParamSpec[] = Object.entries(data.params).map(([name, p]) => ({ name, ...p }) as ParamSpec);
+  const params: ParamSpec[] = Object.entries(data.params).map(
+    ([name, p]) => ({ name, ...p }) as ParamSpec,
+  );
   if (params.length === 0) {
     throw new SearchSpaceError(
       'search.params is empty: declare at least one, e.g. `LR: { file: train.py, type: float, min: 0.0001, max: 0.1, log: true }`',
@@ -179,7 +193,10 @@ function validateParam(p: ParamSpec): void {
       );
     }
     if (p.log && p.min <= 0) {
-      const suggestion = p.max > 0 ? `e.g. \`min: ${p.type === 'int' ? 1 : formatPlain(p.max / 1000)}\`` : 'or drop `log: true`';
+      const suggestion =
+        p.max > 0
+          ? `e.g. \`min: ${p.type === 'int' ? 1 : formatPlain(p.max / 1000)}\``
+          : 'or drop `log: true`';
       throw new SearchSpaceError(
         `param ${name}: log scale needs min > 0 (got ${p.min}); use a positive lower bound, ${suggestion}`,
         name,
@@ -194,7 +211,10 @@ function validateParam(p: ParamSpec): void {
       );
     }
     if (distinct.size !== p.values.length) {
-      throw new SearchSpaceError(`param ${name}: values ${JSON.stringify(p.values)} repeat an entry; list each value once`, name);
+      throw new SearchSpaceError(
+        `param ${name}: values ${JSON.stringify(p.values)} repeat an entry; list each value once`,
+        name,
+      );
     }
   }
 }

@@ -81,7 +81,10 @@ function fitParzen(dims: Dim[], xs: number[][], opts: TpeOptions): Parzen {
         const s = p.reduce((a, b) => a + b, 0);
         return p.map((v) => Math.log(v / s));
       };
-      return { kind: 'cat', logp: [...obs.map(row), Array.from({ length: k }, () => -Math.log(k))] };
+      return {
+        kind: 'cat',
+        logp: [...obs.map(row), Array.from({ length: k }, () => -Math.log(k))],
+      };
     }
     // The prior kernel: centred, as wide as the whole range, so nothing is ever ruled out.
     const mus = [...obs, 0.5];
@@ -153,9 +156,16 @@ function logKernel(dim: Dim, k: NumKernels | CatKernels, j: number, x: number): 
 
 function logDensity(dims: Dim[], p: Parzen, x: number[]): number {
   if (p.multivariate) {
-    return logSumExp(p.logw.map((lw, j) => lw + p.dims.reduce((s, k, d) => s + logKernel(dims[d]!, k, j, x[d]!), 0)));
+    return logSumExp(
+      p.logw.map(
+        (lw, j) => lw + p.dims.reduce((s, k, d) => s + logKernel(dims[d]!, k, j, x[d]!), 0),
+      ),
+    );
   }
-  return p.dims.reduce((s, k, d) => s + logSumExp(p.logw.map((lw, j) => lw + logKernel(dims[d]!, k, j, x[d]!))), 0);
+  return p.dims.reduce(
+    (s, k, d) => s + logSumExp(p.logw.map((lw, j) => lw + logKernel(dims[d]!, k, j, x[d]!))),
+    0,
+  );
 }
 
 export interface Candidate {
@@ -176,7 +186,9 @@ export function tpeCandidates(
   opts: TpeOptions = DEFAULT_TPE,
 ): Candidate[] {
   // Stable sort: equal losses keep history order, so the split is a function of history alone.
-  const ranked = observations.map((o, i) => ({ o, i })).sort((a, b) => a.o.loss - b.o.loss || a.i - b.i);
+  const ranked = observations
+    .map((o, i) => ({ o, i }))
+    .sort((a, b) => a.o.loss - b.o.loss || a.i - b.i);
   const finite = ranked.filter((r) => Number.isFinite(r.o.loss)).length;
   const nBelow = Math.min(Math.max(1, opts.gamma(observations.length)), finite);
   const below = ranked.slice(0, nBelow).map((r) => r.o.x);

@@ -44,7 +44,8 @@ export class RetryFailure extends Error {
 
 /** The wait before retry number `retry` (1 for the first), before jitter and retry-after. */
 function plannedDelay(delay: RetryOptions['delay'], retry: number): number {
-  if (Array.isArray(delay)) return delay.length === 0 ? 0 : delay[Math.min(retry, delay.length) - 1]!;
+  if (Array.isArray(delay))
+    return delay.length === 0 ? 0 : delay[Math.min(retry, delay.length) - 1]!;
   const { baseMs, maxMs = Infinity } = delay as { baseMs: number; maxMs?: number };
   return Math.min(maxMs, baseMs * 2 ** (retry - 1));
 }
@@ -56,7 +57,9 @@ function plannedDelay(delay: RetryOptions['delay'], retry: number): number {
 export async function retry<T>(attempt: (n: number) => Promise<T>, o: RetryOptions): Promise<T> {
   const attempts = Math.max(1, Math.floor(o.attempts));
   const random = o.random ?? Math.random;
-  const maxMs = Array.isArray(o.delay) ? Infinity : ((o.delay as { maxMs?: number }).maxMs ?? Infinity);
+  const maxMs = Array.isArray(o.delay)
+    ? Infinity
+    : ((o.delay as { maxMs?: number }).maxMs ?? Infinity);
   for (let n = 1; ; n++) {
     o.signal?.throwIfAborted();
     try {

@@ -5,8 +5,14 @@ import { join } from 'node:path';
 import { UserError } from '../program/errors.js';
 
 class GitError extends Error {
-  constructor(readonly args: string[], readonly code: number | null, readonly stderr: string) {
-    super(`git ${args.filter((a) => !a.startsWith('--git-dir=') && !a.startsWith('--work-tree=')).join(' ')} failed (${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  constructor(
+    readonly args: string[],
+    readonly code: number | null,
+    readonly stderr: string,
+  ) {
+    super(
+      `git ${args.filter((a) => !a.startsWith('--git-dir=') && !a.startsWith('--work-tree=')).join(' ')} failed (${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
+    );
     this.name = 'GitError';
   }
 }
@@ -51,7 +57,8 @@ export function git(cwd: string, args: string[], opts: GitOptions = {}): Promise
         env: { ...process.env, ...identityEnv, ...opts.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
       },
       (error, stdout, stderr) => {
-        if (error && !opts.allowFail) reject(new GitError(args, (error as { code?: number }).code ?? null, String(stderr)));
+        if (error && !opts.allowFail)
+          reject(new GitError(args, (error as { code?: number }).code ?? null, String(stderr)));
         else resolve(error && opts.allowFail ? '' : String(stdout));
       },
     );
@@ -60,32 +67,52 @@ export function git(cwd: string, args: string[], opts: GitOptions = {}): Promise
 }
 
 /** Like git() but returns the exit code instead of throwing (for merge-tree, which exits 1 on conflict). */
-export function gitStatus(cwd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export function gitStatus(
+  cwd: string,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('git', [...SAFE, ...args], { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...identityEnv, LC_ALL: 'C' } }, (error, stdout, stderr) => {
-      const code = error ? ((error as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout: String(stdout), stderr: String(stderr) });
-    });
+    execFile(
+      'git',
+      [...SAFE, ...args],
+      { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...identityEnv, LC_ALL: 'C' } },
+      (error, stdout, stderr) => {
+        const code = error ? ((error as { code?: number }).code ?? 1) : 0;
+        resolve({
+          code: typeof code === 'number' ? code : 1,
+          stdout: String(stdout),
+          stderr: String(stderr),
+        });
+      },
+    );
   });
 }
 
 export async function repoRoot(cwd: string): Promise<string> {
   const out = await git(cwd, ['rev-parse', '--show-toplevel'], { allowFail: true });
   if (!out.trim()) {
-    throw new UserError(`${cwd} is not inside a git repository: autoresearch records every candidate as a git commit.`,
-      'git init && git add -A && git commit -m "initial"');
+    throw new UserError(
+      `${cwd} is not inside a git repository: autoresearch records every candidate as a git commit.`,
+      'git init && git add -A && git commit -m "initial"',
+    );
   }
   return out.trim();
 }
 
 export async function headCommit(cwd: string): Promise<string> {
   const out = await git(cwd, ['rev-parse', '--verify', '-q', 'HEAD^{commit}'], { allowFail: true });
-  if (!out.trim()) throw new UserError('the repository has no commits yet; the baseline is a commit.', 'git add -A && git commit -m "initial"');
+  if (!out.trim())
+    throw new UserError(
+      'the repository has no commits yet; the baseline is a commit.',
+      'git add -A && git commit -m "initial"',
+    );
   return out.trim();
 }
 
 export async function resolveRef(cwd: string, ref: string): Promise<string | null> {
-  const out = await git(cwd, ['rev-parse', '--verify', '-q', `${ref}^{commit}`], { allowFail: true });
+  const out = await git(cwd, ['rev-parse', '--verify', '-q', `${ref}^{commit}`], {
+    allowFail: true,
+  });
   return out.trim() || null;
 }
 
@@ -126,11 +153,17 @@ export async function listRefs(repo: string, prefixes: string[]): Promise<Map<st
   if (!common) commonDirs.set(repo, (common = await gitCommonDir(repo)));
   const viaGit = async () => {
     const out = await git(repo, ['for-each-ref', '--format=%(objectname) %(refname)', ...prefixes]);
-    return new Map(out.split('\n').filter(Boolean).map((l) => [l.slice(l.indexOf(' ') + 1), l.slice(0, l.indexOf(' '))] as [string, string]));
+    return new Map(
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => [l.slice(l.indexOf(' ') + 1), l.slice(0, l.indexOf(' '))] as [string, string]),
+    );
   };
   if (existsSync(join(common, 'reftable'))) return viaGit();
   const refs = new Map<string, string>();
-  const wanted = (name: string) => prefixes.some((p) => (p.endsWith('/') ? name.startsWith(p) : name === p));
+  const wanted = (name: string) =>
+    prefixes.some((p) => (p.endsWith('/') ? name.startsWith(p) : name === p));
   try {
     for (const line of readFileSync(join(common, 'packed-refs'), 'utf8').split('\n')) {
       if (!line || line.startsWith('#') || line.startsWith('^')) continue;

@@ -84,14 +84,21 @@ export function workspacePaths(o: PathRulesOptions): WorkspacePaths {
     if (typeof path !== 'string') return refuse('a path is required');
     if (absoluteOk) {
       const abs = resolve(programDir, path);
-      for (const [from, to] of [[given, programDir], [readGiven, readRoot]] as const) {
+      for (const [from, to] of [
+        [given, programDir],
+        [readGiven, readRoot],
+      ] as const) {
         if (from !== to && inside(from, abs)) return join(to, relative(from, abs));
       }
       return abs;
     }
     const p = path.trim().replace(/\\/g, '/');
-    if (isAbsolute(p) || /^[a-zA-Z]:/.test(p)) return refuse(`${path}: absolute paths are not allowed; use a path relative to the program folder`);
-    if (p.split('/').includes('..')) return refuse(`${path}: ".." is not allowed; paths stay inside the program folder`);
+    if (isAbsolute(p) || /^[a-zA-Z]:/.test(p))
+      return refuse(
+        `${path}: absolute paths are not allowed; use a path relative to the program folder`,
+      );
+    if (p.split('/').includes('..'))
+      return refuse(`${path}: ".." is not allowed; paths stay inside the program folder`);
     return resolve(programDir, posix.normalize(p === '' ? '.' : p));
   }
 
@@ -111,12 +118,17 @@ export function workspacePaths(o: PathRulesOptions): WorkspacePaths {
   function mayRead(path: string): PathVerdict {
     const abs = lexical(path);
     if (typeof abs !== 'string') return abs;
-    if (!inside(readRoot, abs)) return refuse(`${path} is outside the ${readName} (${readRoot}); only files inside it may be read`);
+    if (!inside(readRoot, abs))
+      return refuse(
+        `${path} is outside the ${readName} (${readRoot}); only files inside it may be read`,
+      );
     if (hasGit(readRoot, abs)) return refuse(`${path}: .git folders are off limits`);
     const real = realLocation(abs);
     if (real === null) return refuse(`${path}: a symlink that leads nowhere; refused`);
-    if (!inside(readRoot, real)) return refuse(`${programRel(abs)}: resolves outside the ${readName} (symlink); refused`);
-    if (hasGit(readRoot, real)) return refuse(`${path}: leads into a .git folder (symlink); refused`);
+    if (!inside(readRoot, real))
+      return refuse(`${programRel(abs)}: resolves outside the ${readName} (symlink); refused`);
+    if (hasGit(readRoot, real))
+      return refuse(`${path}: leads into a .git folder (symlink); refused`);
     const rel = programRel(abs);
     if (isHidden(rel) || (inside(programDir, real) && isHidden(programRel(real)))) {
       return refuse(`${rel}: not available (protected files are hidden from the agent)`);
@@ -127,18 +139,28 @@ export function workspacePaths(o: PathRulesOptions): WorkspacePaths {
   function mayWrite(path: string): PathVerdict {
     const abs = lexical(path);
     if (typeof abs !== 'string') return abs;
-    if (!inside(programDir, abs)) return refuse(`${path} is outside the program folder (${programDir}); only editable files may be changed (${rulesText}). The change was not applied`);
+    if (!inside(programDir, abs))
+      return refuse(
+        `${path} is outside the program folder (${programDir}); only editable files may be changed (${rulesText}). The change was not applied`,
+      );
     const rel = programRel(abs);
     if (rel === '.') return refuse('a file path is required');
     if (hasGit(programDir, abs)) return refuse(`${path}: .git folders are off limits`);
-    if (isProtected(rel)) return refuse(`${rel} is protected and may not be changed (${rulesText}); the change was not applied`);
-    if (!isEditable(rel)) return refuse(`${rel} is not editable (${rulesText}); the change was not applied`);
+    if (isProtected(rel))
+      return refuse(
+        `${rel} is protected and may not be changed (${rulesText}); the change was not applied`,
+      );
+    if (!isEditable(rel))
+      return refuse(`${rel} is not editable (${rulesText}); the change was not applied`);
     const real = realLocation(abs);
-    if (real === null) return refuse(`${rel} is a symlink that leads nowhere; refusing to write through it`);
-    if (!inside(programDir, real)) return refuse(`${rel}: resolves outside the program folder (symlink); refused`);
+    if (real === null)
+      return refuse(`${rel} is a symlink that leads nowhere; refusing to write through it`);
+    if (!inside(programDir, real))
+      return refuse(`${rel}: resolves outside the program folder (symlink); refused`);
     const stats = lstat(abs);
     if (stats?.isSymbolicLink()) return refuse(`${rel} is a symlink; refusing to write through it`);
-    if (real !== abs) return refuse(`${rel} goes through a symlinked folder; refusing to write through it`);
+    if (real !== abs)
+      return refuse(`${rel} goes through a symlinked folder; refusing to write through it`);
     if (stats && !stats.isFile()) return refuse(`${rel} is not a regular file`);
     return { ok: true, abs, rel };
   }

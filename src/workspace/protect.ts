@@ -26,7 +26,10 @@ function walk(dir: string, rel: string, out: string[]): void {
  * Resolves protected patterns to files in `programDirAbs`: literal paths (even ignored, untracked
  * ones, such as a data file) are taken as given; globs are matched against tracked files.
  */
-export async function resolveProtected(programDirAbs: string, patterns: string[]): Promise<string[]> {
+export async function resolveProtected(
+  programDirAbs: string,
+  patterns: string[],
+): Promise<string[]> {
   const files = new Set<string>();
   const globs: string[] = [];
   for (const raw of patterns) {
@@ -44,7 +47,9 @@ export async function resolveProtected(programDirAbs: string, patterns: string[]
   }
   if (globs.length > 0) {
     const isMatch = makeMatcher(globs);
-    const tracked = (await git(programDirAbs, ['ls-files', '-z', '--', '.'])).split('\0').filter(Boolean);
+    const tracked = (await git(programDirAbs, ['ls-files', '-z', '--', '.']))
+      .split('\0')
+      .filter(Boolean);
     tracked.filter(isMatch).forEach((f) => files.add(f));
   }
   return [...files].sort();
@@ -66,5 +71,7 @@ export function tamperedFiles(expected: Hashes, programDirAbs: string): string[]
 }
 
 export function missingFiles(hashes: Hashes): string[] {
-  return Object.entries(hashes).filter(([, h]) => h === MISSING).map(([f]) => f);
+  return Object.entries(hashes)
+    .filter(([, h]) => h === MISSING)
+    .map(([f]) => f);
 }

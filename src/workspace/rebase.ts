@@ -6,12 +6,25 @@
  */
 import { git, gitStatus } from './git.js';
 
-export async function rebaseCommit(repo: string, candidate: string, oldParent: string, newParent: string): Promise<string | null> {
+export async function rebaseCommit(
+  repo: string,
+  candidate: string,
+  oldParent: string,
+  newParent: string,
+): Promise<string | null> {
   const base = (await git(repo, ['merge-base', newParent, candidate])).trim();
   if (base !== oldParent) return null; // not a fast-forward history: refuse rather than guess
-  const merge = await gitStatus(repo, ['merge-tree', '--write-tree', '--no-messages', newParent, candidate]);
+  const merge = await gitStatus(repo, [
+    'merge-tree',
+    '--write-tree',
+    '--no-messages',
+    newParent,
+    candidate,
+  ]);
   if (merge.code !== 0) return null;
   const tree = merge.stdout.split('\n')[0]!.trim();
   const message = await git(repo, ['log', '-1', '--format=%B', candidate]);
-  return (await git(repo, ['commit-tree', tree, '-p', newParent, '-F', '-'], { input: message })).trim();
+  return (
+    await git(repo, ['commit-tree', tree, '-p', newParent, '-F', '-'], { input: message })
+  ).trim();
 }

@@ -7,7 +7,13 @@ import { posix } from 'node:path';
 
 export interface RuleViolation {
   path: string;
-  rule: 'outside-editable' | 'protected' | 'nested-git' | 'symlink-outside' | 'too-large' | 'special-file';
+  rule:
+    | 'outside-editable'
+    | 'protected'
+    | 'nested-git'
+    | 'symlink-outside'
+    | 'too-large'
+    | 'special-file';
   /** The symlink's target, the file's size. */
   detail?: string;
 }
@@ -24,7 +30,9 @@ export function makeMatcher(patterns: string[]): (path: string) => boolean {
   // A plain folder name such as `src` or `src/` means everything under it.
   const expanded = patterns.flatMap((p) => {
     const clean = posix.normalize(p.replace(/^\.\//, ''));
-    return picomatch.scan(clean).isGlob ? [clean] : [clean.replace(/\/$/, ''), `${clean.replace(/\/$/, '')}/**`];
+    return picomatch.scan(clean).isGlob
+      ? [clean]
+      : [clean.replace(/\/$/, ''), `${clean.replace(/\/$/, '')}/**`];
   });
   return picomatch(expanded, { dot: true });
 }
@@ -42,7 +50,8 @@ export function checkChangedPaths(
   for (const repoPath of changed) {
     const rel = toProgramPath(repoPath, programDir);
     if (rel !== null && isProtected(rel)) violations.push({ path: repoPath, rule: 'protected' });
-    else if (rel === null || !isEditable(rel)) violations.push({ path: repoPath, rule: 'outside-editable' });
+    else if (rel === null || !isEditable(rel))
+      violations.push({ path: repoPath, rule: 'outside-editable' });
   }
   return violations;
 }

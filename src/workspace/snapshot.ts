@@ -13,7 +13,14 @@
  * The tree is written through a private index (never the worktree's), so it is exactly the
  * parent's tree plus the accepted change.
  */
-import { copyFileSync, lstatSync, mkdirSync, readdirSync, readlinkSync, type Dirent } from 'node:fs';
+import {
+  copyFileSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  type Dirent,
+} from 'node:fs';
 import { dirname, isAbsolute, join, posix } from 'node:path';
 import { treeEntries, treeOf } from './trees.js';
 import { makeMatcher, toProgramPath, type RuleViolation } from './rules.js';
@@ -47,7 +54,13 @@ interface Walked {
 }
 
 /** Every file of the worktree (repository-relative), without following symlinks; returns how many folders are empty. */
-function walk(root: string, skip: Set<string>, gitlinks: Set<string>, found: Map<string, Walked>, violations: RuleViolation[]): number {
+function walk(
+  root: string,
+  skip: Set<string>,
+  gitlinks: Set<string>,
+  found: Map<string, Walked>,
+  violations: RuleViolation[],
+): number {
   let empty = 0;
   const stack = [''];
   while (stack.length > 0) {
@@ -94,13 +107,22 @@ function modeOf(root: string, path: string, w: Walked): string {
  * private index the harness owns). The worktree's own index must be the parent's (as after
  * Worktree.reset): its stat data says cheaply which tracked files may have changed.
  */
-export async function snapshot(wt: Worktree, parent: string, rules: SnapshotRules, indexFile: string): Promise<Snapshot> {
+export async function snapshot(
+  wt: Worktree,
+  parent: string,
+  rules: SnapshotRules,
+  indexFile: string,
+): Promise<Snapshot> {
   const worktree = wt.path;
   const gitIn = (args: string[]) => wt.git(args);
   const tracked = await treeEntries(wt.repo, parent);
   const gitlinks = new Set([...tracked].filter(([, e]) => e.mode === '160000').map(([p]) => p));
   const prefix = rules.programDir ? `${rules.programDir}/` : '';
-  const skip = new Set(rules.keepIgnored.map((p) => prefix + posix.normalize(p.replace(/^\.\//, '')).replace(/\/$/, '')));
+  const skip = new Set(
+    rules.keepIgnored.map(
+      (p) => prefix + posix.normalize(p.replace(/^\.\//, '')).replace(/\/$/, ''),
+    ),
+  );
   const violations: RuleViolation[] = [];
   const found = new Map<string, Walked>();
   const emptyFolders = walk(worktree, skip, gitlinks, found, violations);
@@ -116,16 +138,29 @@ export async function snapshot(wt: Worktree, parent: string, rules: SnapshotRule
   // agent may have flagged entries skip-worktree or assume-unchanged, so git would not look at
   // those files) every tracked file is a candidate.
   const indexAtParent = (await wt.indexCommit()) === parent;
-  const dirty = indexAtParent ? new Set((await gitIn(['diff-files', '--name-only', '-z'])).split('\0').filter(Boolean)) : null;
+  const dirty = indexAtParent
+    ? new Set((await gitIn(['diff-files', '--name-only', '-z'])).split('\0').filter(Boolean))
+    : null;
   const candidates: string[] = [];
   for (const [path, w] of found) {
     const before = tracked.get(path);
-    if (!before || !dirty || dirty.has(path) || (before.mode === '120000') !== (w.kind === 'symlink')) candidates.push(path);
+    if (
+      !before ||
+      !dirty ||
+      dirty.has(path) ||
+      (before.mode === '120000') !== (w.kind === 'symlink')
+    )
+      candidates.push(path);
   }
   // Content is compared only where it decides something: a tracked file outside the rules, or a
   // symlink. An editable file goes into the tree as it is (the same content makes the same tree).
-  const confirm = candidates.filter((p) => tracked.has(p) && (!accepts(p) || found.get(p)!.kind === 'symlink'));
-  const hashes = await hashAll(wt, confirm.filter((p) => found.get(p)!.kind !== 'symlink'));
+  const confirm = candidates.filter(
+    (p) => tracked.has(p) && (!accepts(p) || found.get(p)!.kind === 'symlink'),
+  );
+  const hashes = await hashAll(
+    wt,
+    confirm.filter((p) => found.get(p)!.kind !== 'symlink'),
+  );
   const changed: string[] = [];
   for (const path of candidates) {
     const w = found.get(path)!;
@@ -136,7 +171,8 @@ export async function snapshot(wt: Worktree, parent: string, rules: SnapshotRule
     }
     changed.push(path);
   }
-  for (const [path, e] of tracked) if (e.mode !== '160000' && !found.has(path) && !isUnder(path, skip)) changed.push(path);
+  for (const [path, e] of tracked)
+    if (e.mode !== '160000' && !found.has(path) && !isUnder(path, skip)) changed.push(path);
 
   const outside: string[] = [];
   const accepted: string[] = [];
@@ -146,18 +182,24 @@ export async function snapshot(wt: Worktree, parent: string, rules: SnapshotRule
     else if (!accepts(path)) outside.push(path);
     else accepted.push(path);
   }
-  const ignoredNew = await ignoredByGitignore(wt, outside.filter((p) => !tracked.has(p)));
+  const ignoredNew = await ignoredByGitignore(
+    wt,
+    outside.filter((p) => !tracked.has(p)),
+  );
   const dropped = outside.filter((p) => ignoredNew.has(p));
-  for (const path of outside) if (!ignoredNew.has(path)) violations.push({ path, rule: 'outside-editable' });
+  for (const path of outside)
+    if (!ignoredNew.has(path)) violations.push({ path, rule: 'outside-editable' });
   for (const path of accepted) {
     const w = found.get(path);
     if (!w) continue;
     if (w.kind === 'symlink') {
       const target = readlinkSync(join(worktree, path));
-      if (symlinkEscapes(path, target)) violations.push({ path, rule: 'symlink-outside', detail: target });
+      if (symlinkEscapes(path, target))
+        violations.push({ path, rule: 'symlink-outside', detail: target });
     } else {
       const size = lstatSync(join(worktree, path)).size;
-      if (size > rules.maxFileBytes) violations.push({ path, rule: 'too-large', detail: `${size} bytes` });
+      if (size > rules.maxFileBytes)
+        violations.push({ path, rule: 'too-large', detail: `${size} bytes` });
     }
   }
   const tree = await writeTree(wt, parent, indexFile, accepted, indexAtParent, found);
@@ -180,13 +222,19 @@ function isUnder(path: string, roots: Set<string>): boolean {
 /** The blob ids of files as they are in the worktree (`write`: also store them). */
 async function hashAll(wt: Worktree, paths: string[], write = false): Promise<Map<string, string>> {
   if (paths.length === 0) return new Map();
-  const out = await wt.git(['hash-object', ...(write ? ['-w'] : []), '--stdin-paths'], { input: paths.join('\n') + '\n' });
+  const out = await wt.git(['hash-object', ...(write ? ['-w'] : []), '--stdin-paths'], {
+    input: paths.join('\n') + '\n',
+  });
   const shas = out.split('\n').filter(Boolean);
   return new Map(paths.map((p, i) => [p, shas[i]!]));
 }
 
 async function linkSha(wt: Worktree, path: string, write = false): Promise<string> {
-  return (await wt.git(['hash-object', ...(write ? ['-w'] : []), '--stdin'], { input: readlinkSync(join(wt.path, path)) })).trim();
+  return (
+    await wt.git(['hash-object', ...(write ? ['-w'] : []), '--stdin'], {
+      input: readlinkSync(join(wt.path, path)),
+    })
+  ).trim();
 }
 
 /** Which of `paths` (new, untracked) the repository's .gitignore files ignore; info/exclude and global excludes do not count. */
@@ -194,7 +242,15 @@ async function ignoredByGitignore(wt: Worktree, paths: string[]): Promise<Set<st
   const ignored = new Set<string>();
   for (let i = 0; i < paths.length; i += 500) {
     const chunk = paths.slice(i, i + 500);
-    const out = await wt.git(['ls-files', '-z', '--others', '--ignored', '--exclude-per-directory=.gitignore', '--', ...chunk.map((p) => `:(literal)${p}`)]);
+    const out = await wt.git([
+      'ls-files',
+      '-z',
+      '--others',
+      '--ignored',
+      '--exclude-per-directory=.gitignore',
+      '--',
+      ...chunk.map((p) => `:(literal)${p}`),
+    ]);
     for (const p of out.split('\0')) if (p) ignored.add(p);
   }
   return ignored;
@@ -206,7 +262,14 @@ async function ignoredByGitignore(wt: Worktree, paths: string[]): Promise<Set<st
  * Every path is hashed and entered explicitly: git's stat shortcuts (which trust a file whose size
  * and mtime look unchanged) never decide what a candidate contains.
  */
-async function writeTree(wt: Worktree, parent: string, indexFile: string, paths: string[], indexAtParent: boolean, found: Map<string, Walked>): Promise<string> {
+async function writeTree(
+  wt: Worktree,
+  parent: string,
+  indexFile: string,
+  paths: string[],
+  indexAtParent: boolean,
+  found: Map<string, Walked>,
+): Promise<string> {
   const env = { GIT_INDEX_FILE: indexFile };
   mkdirSync(dirname(indexFile), { recursive: true });
   if (indexAtParent) copyFileSync(await wt.indexFile(), indexFile);

@@ -22,7 +22,10 @@ function remember<T>(cache: Map<string, T>, key: string, value: T): T {
 
 /** A commit's root tree. */
 export async function treeOf(repo: string, commit: string): Promise<string> {
-  return rootTrees.get(commit) ?? remember(rootTrees, commit, (await git(repo, ['rev-parse', `${commit}^{tree}`])).trim());
+  return (
+    rootTrees.get(commit) ??
+    remember(rootTrees, commit, (await git(repo, ['rev-parse', `${commit}^{tree}`])).trim())
+  );
 }
 
 /** A commit's files (repository-relative path -> mode and blob), submodules as mode 160000. */

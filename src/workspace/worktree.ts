@@ -8,7 +8,16 @@
  * worktree's git folder explicitly (found from the repository's side), and a reset writes the
  * link back. Otherwise a forged link could point git at a folder whose config runs a command.
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { git, gitCommonDir, type GitOptions } from './git.js';
 import { treeEntries, type TreeEntry } from './trees.js';
@@ -38,7 +47,8 @@ async function findGitDir(repo: string, path: string): Promise<string | null> {
   }
   for (const name of names) {
     try {
-      if (resolve(readFileSync(join(root, name, 'gitdir'), 'utf8').trim()) === link) return join(root, name);
+      if (resolve(readFileSync(join(root, name, 'gitdir'), 'utf8').trim()) === link)
+        return join(root, name);
     } catch {
       // a half-written or pruned entry
     }
@@ -74,14 +84,19 @@ function stamp(file: string): string | null {
 export class Worktree {
   private readonly k: Known;
 
-  constructor(readonly repo: string, readonly path: string) {
+  constructor(
+    readonly repo: string,
+    readonly path: string,
+  ) {
     let k = known.get(path);
     if (!k) known.set(path, (k = { gitDir: null, index: null, indexAt: null, exactAt: null }));
     this.k = k;
   }
 
   private async gitDirOf(): Promise<string | null> {
-    return (this.k.gitDir ??= existsSync(this.path) ? await findGitDir(this.repo, this.path) : null);
+    return (this.k.gitDir ??= existsSync(this.path)
+      ? await findGitDir(this.repo, this.path)
+      : null);
   }
 
   /** git in this worktree, never through its `.git` file. */
@@ -131,7 +146,8 @@ export class Worktree {
     } else {
       this.restoreLink();
       // An index someone else wrote may hide files from the reset (flagged entries): start over.
-      if (!(await this.indexTrusted()) && /^[^H]/m.test(await this.git(['ls-files', '-v']))) rmSync(await this.indexFile(), { force: true });
+      if (!(await this.indexTrusted()) && /^[^H]/m.test(await this.git(['ls-files', '-v'])))
+        rmSync(await this.indexFile(), { force: true });
       // `clean -ffdx` then `reset --hard`, in one git process: everything that is not one of the
       // commit's files removed here (a symlink or folder where a file belongs too), then the index
       // and the tracked files from the commit, and HEAD detached at it.
@@ -171,7 +187,9 @@ export class Worktree {
 
   /** Records `tree` as a commit on `parent`, reachable under `ref` even if it is never kept. */
   async commit(parent: string, tree: string, message: string, ref: string): Promise<string> {
-    const commit = (await git(this.repo, ['commit-tree', tree, '-p', parent, '-F', '-'], { input: message })).trim();
+    const commit = (
+      await git(this.repo, ['commit-tree', tree, '-p', parent, '-F', '-'], { input: message })
+    ).trim();
     await git(this.repo, ['update-ref', ref, commit]);
     return commit;
   }
@@ -190,7 +208,8 @@ export class Worktree {
 function removeUntracked(root: string, tracked: Map<string, TreeEntry>): void {
   const folders = new Set<string>();
   for (const path of tracked.keys()) {
-    for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) folders.add(path.slice(0, i));
+    for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1))
+      folders.add(path.slice(0, i));
   }
   const stack = [''];
   while (stack.length > 0) {

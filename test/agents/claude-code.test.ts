@@ -39,29 +39,55 @@ const FILES = {
  */
 const fake = fakeServers((script) => {
   const turns = script as Turn[];
-  return { turns: (req: FakeRequest) => (Array.isArray(req.body?.tools) && req.body.tools.length > 0 ? (turns[req.turn] ?? { text: 'Done.' }) : { text: 'ok' }) };
+  return {
+    turns: (req: FakeRequest) =>
+      Array.isArray(req.body?.tools) && req.body.tools.length > 0
+        ? (turns[req.turn] ?? { text: 'Done.' })
+        : { text: 'ok' },
+  };
 });
 
 /** A repository, a fake model scripted with the program folder's real path, and the agent. */
 async function setup(script: (dir: string) => Turn[], options: Record<string, unknown> = {}) {
   const home = tempDir('ar-claude-home-');
-  const { repo, dir, actx, ctx } = agentFixture(FILES, { PATH: process.env.PATH, HOME: home, ANTHROPIC_API_KEY: 'sk-fake' }, join(home, 'no-brief.md'));
+  const { repo, dir, actx, ctx } = agentFixture(
+    FILES,
+    { PATH: process.env.PATH, HOME: home, ANTHROPIC_API_KEY: 'sk-fake' },
+    join(home, 'no-brief.md'),
+  );
   const server = await fake(script(dir));
-  const agent = await createClaudeCodeAgent({ model: 'fake-model', base_url: server.url, ...options }, actx);
+  const agent = await createClaudeCodeAgent(
+    { model: 'fake-model', base_url: server.url, ...options },
+    actx,
+  );
   return { repo, dir, agent, ctx, server };
 }
 
 const read = (dir: string, f: string) => readFileSync(join(dir, f), 'utf8');
 /** Every tool result Claude Code sent back to the model, as text. */
-const toolResults = (s: FakeLlm) => s.requests.map((r) => JSON.stringify(r.body?.messages?.at(-1)?.content ?? '')).join('\n');
+const toolResults = (s: FakeLlm) =>
+  s.requests.map((r) => JSON.stringify(r.body?.messages?.at(-1)?.content ?? '')).join('\n');
 
 describe('the claude-code agent (real Claude Agent SDK against the fake model server)', () => {
   it('edits an editable file, then reports title, hypothesis, tokens and cost', async () => {
     // Claude Code's file tools take absolute paths, and edit only files read first.
     const { dir, agent, ctx, server } = await setup((d) => [
       { toolCalls: [{ name: 'Read', args: { file_path: join(d, 'train.py') } }] },
-      { toolCalls: [{ name: 'Edit', args: { file_path: join(d, 'train.py'), old_string: 'lr = 0.1', new_string: 'lr = 0.05' } }] },
-      { text: 'I halved the learning rate.\nTITLE: lr 0.1 -> 0.05\nHYPOTHESIS: a smaller step lowers the loss' },
+      {
+        toolCalls: [
+          {
+            name: 'Edit',
+            args: {
+              file_path: join(d, 'train.py'),
+              old_string: 'lr = 0.1',
+              new_string: 'lr = 0.05',
+            },
+          },
+        ],
+      },
+      {
+        text: 'I halved the learning rate.\nTITLE: lr 0.1 -> 0.05\nHYPOTHESIS: a smaller step lowers the loss',
+      },
     ]);
     const p = await agent.propose(ctx);
     expect(read(dir, 'train.py')).toBe('import prepare\nlr = 0.05\nsteps = 100\n');
@@ -70,7 +96,13 @@ describe('the claude-code agent (real Claude Agent SDK against the fake model se
     // Three model turns of the fake's default usage (100 in with 10 cached, 20 out); priced by program.md's `prices:`.
     expect(p.usage).toMatchObject({ inputTokens: 300, outputTokens: 60, cachedTokens: 30 });
     expect(p.usage!.costUsd).toBeCloseTo((270 * 1 + 30 * 0.5 + 60 * 2) / 1e6, 12);
-    expect(p.meta).toMatchObject({ model: 'fake-model', turns: 3, toolCalls: { Read: 1, Edit: 1 }, toolCallsAllowed: 1, toolCallsRefused: 0 });
+    expect(p.meta).toMatchObject({
+      model: 'fake-model',
+      turns: 3,
+      toolCalls: { Read: 1, Edit: 1 },
+      toolCallsAllowed: 1,
+      toolCallsRefused: 0,
+    });
     // The model was given the brief, with the human's directions and the instructions.
     const first = server.requests.find((r) => Array.isArray(r.body?.tools) && r.body.tools.length)!;
     expect(JSON.stringify(first.body)).toContain('BRIEF-MARKER');
@@ -80,7 +112,18 @@ describe('the claude-code agent (real Claude Agent SDK against the fake model se
   it('refuses an edit of a protected file through canUseTool; the file is unchanged', async () => {
     const { dir, agent, ctx, server } = await setup((d) => [
       { toolCalls: [{ name: 'Read', args: { file_path: join(d, 'prepare.py') } }] },
-      { toolCalls: [{ name: 'Edit', args: { file_path: join(d, 'prepare.py'), old_string: 'SECRET_SPLIT = 42', new_string: 'SECRET_SPLIT = 0' } }] },
+      {
+        toolCalls: [
+          {
+            name: 'Edit',
+            args: {
+              file_path: join(d, 'prepare.py'),
+              old_string: 'SECRET_SPLIT = 42',
+              new_string: 'SECRET_SPLIT = 0',
+            },
+          },
+        ],
+      },
       { text: 'TITLE: tried to change the split\nHYPOTHESIS: none' },
     ]);
     const p = await agent.propose(ctx);
@@ -94,7 +137,11 @@ describe('the claude-code agent (real Claude Agent SDK against the fake model se
     const outside = join(tempDir('ar-outside-'), 'secret.txt');
     writeFileSync(outside, 'OUTSIDE-SECRET\n');
     const { dir, agent, ctx, server } = await setup(() => [
-      { toolCalls: [{ name: 'Bash', args: { command: 'echo ok > ran.txt', description: 'make a file' } }] },
+      {
+        toolCalls: [
+          { name: 'Bash', args: { command: 'echo ok > ran.txt', description: 'make a file' } },
+        ],
+      },
       { toolCalls: [{ name: 'Read', args: { file_path: outside } }] },
       { text: 'TITLE: nothing\nHYPOTHESIS: none' },
     ]);
@@ -110,8 +157,16 @@ describe('the claude-code agent (real Claude Agent SDK against the fake model se
   }, 60_000);
 
   it('fails with a clear error when it runs out of turns', async () => {
-    const { agent, ctx } = await setup((d) => Array.from({ length: 5 }, () => ({ toolCalls: [{ name: 'Read', args: { file_path: join(d, 'train.py') } }] })), { max_turns: 2 });
-    await expect(agent.propose(ctx)).rejects.toThrow(/claude-code agent failed.*maximum number of turns \(2\)/);
+    const { agent, ctx } = await setup(
+      (d) =>
+        Array.from({ length: 5 }, () => ({
+          toolCalls: [{ name: 'Read', args: { file_path: join(d, 'train.py') } }],
+        })),
+      { max_turns: 2 },
+    );
+    await expect(agent.propose(ctx)).rejects.toThrow(
+      /claude-code agent failed.*maximum number of turns \(2\)/,
+    );
   }, 60_000);
 });
 
@@ -119,7 +174,13 @@ describe('the claude-code permission policy', () => {
   it('allows reads inside the workspace, edits only to editable unprotected files, no commands or web', () => {
     const repo = makeRepo(FILES);
     const dir = join(repo, 'exp');
-    const policy = permissionPolicy({ workspace: repo, programDir: dir, editable: ['train.py', 'model/**'], protected: ['prepare.py'], allowBash: false });
+    const policy = permissionPolicy({
+      workspace: repo,
+      programDir: dir,
+      editable: ['train.py', 'model/**'],
+      protected: ['prepare.py'],
+      allowBash: false,
+    });
     expect(policy('Read', { file_path: join(dir, 'prepare.py') })).toBeNull();
     expect(policy('Read', { file_path: join(repo, 'secret.txt') })).toBeNull();
     expect(policy('Read', { file_path: '/etc/passwd' })).toMatch(/outside the workspace/);
@@ -127,13 +188,21 @@ describe('the claude-code permission policy', () => {
     expect(policy('Edit', { file_path: join(dir, 'train.py') })).toBeNull();
     expect(policy('Write', { file_path: 'model/new.py' })).toBeNull();
     expect(policy('Edit', { file_path: join(dir, 'prepare.py') })).toMatch(/protected/);
-    expect(policy('Write', { file_path: join(repo, 'secret.txt') })).toMatch(/outside the program folder/);
+    expect(policy('Write', { file_path: join(repo, 'secret.txt') })).toMatch(
+      /outside the program folder/,
+    );
     expect(policy('Write', { file_path: '../secret.txt' })).toMatch(/outside the program folder/);
     expect(policy('Write', { file_path: 'program.md' })).toMatch(/not editable/);
     expect(policy('Bash', { command: 'ls' })).toMatch(/not allowed/);
     expect(policy('WebFetch', { url: 'https://x' })).toMatch(/not allowed/);
     expect(policy('Task', {})).toMatch(/not available/);
-    const withBash = permissionPolicy({ workspace: repo, programDir: dir, editable: ['train.py'], protected: [], allowBash: true });
+    const withBash = permissionPolicy({
+      workspace: repo,
+      programDir: dir,
+      editable: ['train.py'],
+      protected: [],
+      allowBash: true,
+    });
     expect(withBash('Bash', { command: 'ls' })).toBeNull();
     expect(withBash('WebSearch', { query: 'x' })).toMatch(/not allowed/);
   });
@@ -142,7 +211,15 @@ describe('the claude-code permission policy', () => {
     const repo = makeRepo(FILES);
     const dir = join(repo, 'exp');
     const program = parseProgram(PROGRAM, join(dir, 'program.md'));
-    const actx: AgentContext = { program, programDirAbs: dir, ledger: {} as Ledger, runTag: 't', env: {} };
-    await expect(createClaudeCodeAgent({ max_step: 3 }, actx)).rejects.toThrow(/unknown option max_step/);
+    const actx: AgentContext = {
+      program,
+      programDirAbs: dir,
+      ledger: {} as Ledger,
+      runTag: 't',
+      env: {},
+    };
+    await expect(createClaudeCodeAgent({ max_step: 3 }, actx)).rejects.toThrow(
+      /unknown option max_step/,
+    );
   });
 });

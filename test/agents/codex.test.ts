@@ -52,13 +52,18 @@ async function setup(env: NodeJS.ProcessEnv = { ...BASE_ENV, OPENAI_API_KEY: 'sk
 const fake = fakeServers();
 
 const shell = (cmd: string): Turn => ({ toolCalls: [{ name: 'exec_command', args: { cmd } }] });
-const DONE: Turn = { text: 'Lowered the learning rate.\nTITLE: Lower LR to 0.05\nHYPOTHESIS: A smaller step reduces loss noise.' };
+const DONE: Turn = {
+  text: 'Lowered the learning rate.\nTITLE: Lower LR to 0.05\nHYPOTHESIS: A smaller step reduces loss noise.',
+};
 
 describe('the codex agent', () => {
   it('edits an editable file through a codex tool; title, hypothesis, usage and cost from the turn', async () => {
     const server = await fake([shell("sed -i 's/lr = 0.1/lr = 0.05/' train.py"), DONE]);
     const { repo, dir, expDir, actx, ctx } = await setup();
-    const agent = await createCodexAgent({ model: 'fake-model', base_url: `${server.url}/v1` }, actx);
+    const agent = await createCodexAgent(
+      { model: 'fake-model', base_url: `${server.url}/v1` },
+      actx,
+    );
 
     const proposal = await agent.propose(ctx);
 
@@ -69,11 +74,21 @@ describe('the codex agent', () => {
     // Two model calls of 100 input (10 cached) and 20 output tokens each.
     expect(proposal.usage).toMatchObject({ inputTokens: 200, cachedTokens: 20, outputTokens: 40 });
     expect(proposal.usage!.costUsd).toBeCloseTo((180 * 1 + 20 * 0.5 + 40 * 2) / 1e6, 12);
-    expect(proposal.meta).toMatchObject({ model: 'fake-model', items: { command_execution: 1, agent_message: 1 } });
+    expect(proposal.meta).toMatchObject({
+      model: 'fake-model',
+      items: { command_execution: 1, agent_message: 1 },
+    });
 
     const posts = server.requests.filter((r) => r.method === 'POST');
     expect(posts.map((r) => r.path)).toEqual(['/v1/responses', '/v1/responses']);
-    expect(posts.every((r) => r.headers.authorization === 'Bearer sk-fake' && r.body.model === 'fake-model' && r.body.stream === true)).toBe(true);
+    expect(
+      posts.every(
+        (r) =>
+          r.headers.authorization === 'Bearer sk-fake' &&
+          r.body.model === 'fake-model' &&
+          r.body.stream === true,
+      ),
+    ).toBe(true);
     const prompt = JSON.stringify(posts[0]!.body.input);
     expect(prompt).toContain('BRIEF-MARKER');
     expect(prompt).toContain('TITLE:');
@@ -82,38 +97,66 @@ describe('the codex agent', () => {
     void expDir;
   }, 30_000);
 
-  it.skipIf(!sealed)('sealed, a protected file is read-only to every command Codex runs', async () => {
-    const server = await fake([shell("echo 'SPLIT = 0' > prepare.py; echo 'lr = 0.05' >> train.py"), DONE]);
-    const { dir, actx, ctx } = await setup();
-    const agent = await createCodexAgent({ model: 'fake-model', base_url: `${server.url}/v1` }, actx);
+  it.skipIf(!sealed)(
+    'sealed, a protected file is read-only to every command Codex runs',
+    async () => {
+      const server = await fake([
+        shell("echo 'SPLIT = 0' > prepare.py; echo 'lr = 0.05' >> train.py"),
+        DONE,
+      ]);
+      const { dir, actx, ctx } = await setup();
+      const agent = await createCodexAgent(
+        { model: 'fake-model', base_url: `${server.url}/v1` },
+        actx,
+      );
 
-    await agent.propose(ctx);
-    expect(readFileSync(join(dir, 'prepare.py'), 'utf8')).toBe('SPLIT = 42\n');
-    expect(readFileSync(join(dir, 'train.py'), 'utf8')).toContain('lr = 0.05');
-    const output = JSON.stringify(server.requests.filter((r) => r.method === 'POST')[1]!.body.input);
-    expect(output).toContain('prepare.py: Read-only file system');
-  }, 30_000);
+      await agent.propose(ctx);
+      expect(readFileSync(join(dir, 'prepare.py'), 'utf8')).toBe('SPLIT = 42\n');
+      expect(readFileSync(join(dir, 'train.py'), 'utf8')).toContain('lr = 0.05');
+      const output = JSON.stringify(
+        server.requests.filter((r) => r.method === 'POST')[1]!.body.input,
+      );
+      expect(output).toContain('prepare.py: Read-only file system');
+    },
+    30_000,
+  );
 
   it('unsealed, Codex runs in its own workspace-write sandbox, even beside an old system bubblewrap', async () => {
     const server = await fake([shell("sed -i 's/lr = 0.1/lr = 0.05/' train.py"), DONE]);
     const { dir, actx, ctx } = await setup();
-    const agent = await createCodexAgent({ model: 'fake-model', base_url: `${server.url}/v1` }, actx);
+    const agent = await createCodexAgent(
+      { model: 'fake-model', base_url: `${server.url}/v1` },
+      actx,
+    );
     await agent.propose({ ...ctx, seal: { ...ctx.seal, prefix: [] } });
     expect(readFileSync(join(dir, 'train.py'), 'utf8')).toBe('import prepare\nlr = 0.05\n');
   }, 30_000);
 
   it('a model error fails the proposal with a clear message', async () => {
-    const server = await fake([{ status: 400, body: { error: { message: 'bad request from fake', type: 'invalid_request_error' } } }]);
+    const server = await fake([
+      {
+        status: 400,
+        body: { error: { message: 'bad request from fake', type: 'invalid_request_error' } },
+      },
+    ]);
     const { actx, ctx } = await setup();
-    const agent = await createCodexAgent({ model: 'fake-model', base_url: `${server.url}/v1` }, actx);
-    await expect(agent.propose(ctx)).rejects.toThrow(/the codex agent failed \(model fake-model at http.*bad request from fake/s);
+    const agent = await createCodexAgent(
+      { model: 'fake-model', base_url: `${server.url}/v1` },
+      actx,
+    );
+    await expect(agent.propose(ctx)).rejects.toThrow(
+      /the codex agent failed \(model fake-model at http.*bad request from fake/s,
+    );
   }, 30_000);
 
   it('gives up when the run stops', async () => {
     const server = await fake([shell('sleep 20'), DONE]);
     const { actx, ctx } = await setup();
     const stop = new AbortController();
-    const agent = await createCodexAgent({ model: 'fake-model', base_url: `${server.url}/v1` }, actx);
+    const agent = await createCodexAgent(
+      { model: 'fake-model', base_url: `${server.url}/v1` },
+      actx,
+    );
     const started = Date.now();
     const proposing = agent.propose({ ...ctx, signal: stop.signal });
     // Stopped once the model has asked for the 20 s command.
@@ -129,6 +172,8 @@ describe('the codex agent', () => {
     await expect(createCodexAgent({ modle: 'x' }, actx)).rejects.toThrow(/unknown option modle/);
     await expect(createCodexAgent({ timeout: 'soon' }, actx)).rejects.toThrow(/duration/);
     await expect(createCodexAgent({}, actx)).rejects.toThrow(/OPENAI_API_KEY/);
-    await expect(createCodexAgent({ base_url: 'http://127.0.0.1:9/v1' }, actx)).resolves.toMatchObject({ name: 'codex' });
+    await expect(
+      createCodexAgent({ base_url: 'http://127.0.0.1:9/v1' }, actx),
+    ).resolves.toMatchObject({ name: 'codex' });
   });
 });

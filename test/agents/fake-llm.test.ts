@@ -15,9 +15,13 @@ afterEach(async () => {
 
 const MODELS: Record<string, (url: string) => LanguageModel> = {
   anthropic: (url) => createAnthropic({ baseURL: `${url}/v1`, apiKey: 'k' })('fake-model'),
-  'openai responses': (url) => createOpenAI({ baseURL: `${url}/v1`, apiKey: 'k' }).responses('fake-model'),
+  'openai responses': (url) =>
+    createOpenAI({ baseURL: `${url}/v1`, apiKey: 'k' }).responses('fake-model'),
   'openai chat': (url) => createOpenAI({ baseURL: `${url}/v1`, apiKey: 'k' }).chat('fake-model'),
-  'openai-compatible': (url) => createOpenAICompatible({ name: 'x', baseURL: `${url}/v1`, includeUsage: true }).chatModel('fake-model'),
+  'openai-compatible': (url) =>
+    createOpenAICompatible({ name: 'x', baseURL: `${url}/v1`, includeUsage: true }).chatModel(
+      'fake-model',
+    ),
 };
 
 describe('the fake model server', () => {
@@ -25,7 +29,11 @@ describe('the fake model server', () => {
     for (const mode of ['json', 'sse'] as const) {
       it(`${name} (${mode}): multi-step tool calls, text and usage`, async () => {
         server = await startFakeLlm([
-          { text: 'Adding.', toolCalls: [{ name: 'add', args: { a: 2, b: 3 } }], usage: { input: 50, output: 5, cached: 0 } },
+          {
+            text: 'Adding.',
+            toolCalls: [{ name: 'add', args: { a: 2, b: 3 } }],
+            usage: { input: 50, output: 5, cached: 0 },
+          },
           { text: 'The sum is 5.', usage: { input: 70, output: 7, cached: 20 } },
         ]);
         const seen: unknown[] = [];
@@ -33,7 +41,12 @@ describe('the fake model server', () => {
           model: make(server.url),
           prompt: 'add 2 and 3',
           maxOutputTokens: 100,
-          tools: { add: tool({ inputSchema: z.object({ a: z.number(), b: z.number() }), execute: async ({ a, b }) => (seen.push({ a, b }), String(a + b)) }) },
+          tools: {
+            add: tool({
+              inputSchema: z.object({ a: z.number(), b: z.number() }),
+              execute: async ({ a, b }) => (seen.push({ a, b }), String(a + b)),
+            }),
+          },
           stopWhen: stepCountIs(3),
         };
         let text: string;
@@ -57,14 +70,28 @@ describe('the fake model server', () => {
   }
 
   it('lists models, injects failures, and answers unknown routes with 404', async () => {
-    server = await startFakeLlm({ turns: [{ text: 'hi' }], fail: { count: 1, status: 429, headers: { 'retry-after': '0' } } });
+    server = await startFakeLlm({
+      turns: [{ text: 'hi' }],
+      fail: { count: 1, status: 429, headers: { 'retry-after': '0' } },
+    });
     expect((await (await fetch(`${server.url}/v1/models`)).json()).data[0].id).toBe('fake-model');
-    const post = () => fetch(`${server!.url}/v1/chat/completions?x=1`, { method: 'POST', body: JSON.stringify({ model: 'm', messages: [] }) });
+    const post = () =>
+      fetch(`${server!.url}/v1/chat/completions?x=1`, {
+        method: 'POST',
+        body: JSON.stringify({ model: 'm', messages: [] }),
+      });
     const first = await post();
     expect(first.status).toBe(429);
     expect(first.headers.get('retry-after')).toBe('0');
     expect((await (await post()).json()).choices[0].message.content).toBe('hi');
-    expect((await fetch(`${server.url}/v2/nothing`, { method: 'POST', body: '{}' })).status).toBe(404);
-    expect(server.requests.map((r) => r.path)).toEqual(['/v1/models', '/v1/chat/completions', '/v1/chat/completions', '/v2/nothing']);
+    expect((await fetch(`${server.url}/v2/nothing`, { method: 'POST', body: '{}' })).status).toBe(
+      404,
+    );
+    expect(server.requests.map((r) => r.path)).toEqual([
+      '/v1/models',
+      '/v1/chat/completions',
+      '/v1/chat/completions',
+      '/v2/nothing',
+    ]);
   });
 });

@@ -19,8 +19,21 @@ beforeAll(async () => {
   const usage = { cacheWrite: 50 };
   fake = await startFakeLlm([
     { toolCalls: [{ name: 'read_file', args: { path: 'params.sh' } }], usage },
-    { toolCalls: [{ name: 'edit_file', args: { path: 'params.sh', search: 'VALUE=5', replace: 'VALUE=3' } }], usage },
-    { toolCalls: [{ name: 'finish', args: { title: 'VALUE 5 -> 3', hypothesis: 'a lower value scores lower' } }], usage },
+    {
+      toolCalls: [
+        { name: 'edit_file', args: { path: 'params.sh', search: 'VALUE=5', replace: 'VALUE=3' } },
+      ],
+      usage,
+    },
+    {
+      toolCalls: [
+        {
+          name: 'finish',
+          args: { title: 'VALUE 5 -> 3', hypothesis: 'a lower value scores lower' },
+        },
+      ],
+      usage,
+    },
   ]);
 });
 afterAll(() => fake?.close());
@@ -46,8 +59,20 @@ Lower the score.
     const r = await run(repo, ['run', '--tag', 'l'], { ANTHROPIC_API_KEY: 'test-key' });
     expect(r.output).not.toContain('autoresearch:');
     expect(r.code).toBe(0);
-    const rows = ledgerRows(repo, 'l') as Array<{ status: string; title: string; primary_value: number; input_tokens: number; output_tokens: number; cached_tokens: number; cache_write_tokens: number; cost_usd: number }>;
-    expect(rows.map((x) => [x.status, x.primary_value])).toEqual([['keep', 5], ['keep', 3]]);
+    const rows = ledgerRows(repo, 'l') as Array<{
+      status: string;
+      title: string;
+      primary_value: number;
+      input_tokens: number;
+      output_tokens: number;
+      cached_tokens: number;
+      cache_write_tokens: number;
+      cost_usd: number;
+    }>;
+    expect(rows.map((x) => [x.status, x.primary_value])).toEqual([
+      ['keep', 5],
+      ['keep', 3],
+    ]);
     expect(rows[1]!.title).toBe('VALUE 5 -> 3');
     expect(rows[1]!.input_tokens).toBe(300);
     expect(rows[1]!.output_tokens).toBe(60);
@@ -80,7 +105,11 @@ describe('--agent and --model on the command line', () => {
       'program.md': `---\nmetric: { name: score, goal: minimize, deterministic: true }\nrun: bash exp.sh\nbudget: 5s\neditable: [params.sh]\nagent: { name: llm, model: "anthropic:some-other-model", base_url: "${fake.url}/v1" }\nstop: { experiments: 1 }\n---\n`,
     });
     const before = fake.requests.length;
-    const r = await run(repo, ['run', '--tag', 'm', '--agent', 'llm', '--model', 'anthropic:fake-model-2'], { ANTHROPIC_API_KEY: 'k' });
+    const r = await run(
+      repo,
+      ['run', '--tag', 'm', '--agent', 'llm', '--model', 'anthropic:fake-model-2'],
+      { ANTHROPIC_API_KEY: 'k' },
+    );
     expect(r.code).toBe(0);
     const sent = fake.requests.slice(before).map((q) => (q.body as { model?: string }).model);
     expect(sent.length).toBeGreaterThan(0);
@@ -99,7 +128,9 @@ describe('an agent whose optional SDK is not installed', () => {
     });
     const r = cli(repo, ['run', '--tag', 's'], { [keyVar]: 'k', ...hideModulesEnv([pkg]) });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`autoresearch: the ${agent} agent needs ${pkg}, which is not installed\n  fix: npm install ${pkg}\n`);
+    expect(r.stderr).toContain(
+      `autoresearch: the ${agent} agent needs ${pkg}, which is not installed\n  fix: npm install ${pkg}\n`,
+    );
     expect(r.stderr.match(/npm install/g)).toHaveLength(1);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(gitIn(repo, 'branch', '--list', 'autoresearch/*')).toBe('');

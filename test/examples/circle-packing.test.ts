@@ -105,16 +105,21 @@ describe('circle-packing verifier: zero tolerance', () => {
   it('rejects a circle poking out of the right and top walls by 1e-15', () => {
     const circles = dyadicPacking();
     circles[25] = [1 - 1 / 64 + 1e-15, 0.5, 1 / 64];
-    expect(verifyPacking(circles).violations).toEqual([expect.stringMatching(/circle 25: crosses the right wall/)]);
+    expect(verifyPacking(circles).violations).toEqual([
+      expect.stringMatching(/circle 25: crosses the right wall/),
+    ]);
     circles[25] = [0.5, 1 - 1 / 64, 1 / 64 + 1e-15];
-    expect(verifyPacking(circles).violations).toEqual([expect.stringMatching(/circle 25: crosses the top wall/)]);
+    expect(verifyPacking(circles).violations).toEqual([
+      expect.stringMatching(/circle 25: crosses the top wall/),
+    ]);
   });
 
   it('rejects a decimal grid that only touches on paper (0.1 + 0.2 rounding)', () => {
     // Centers 0.1, 0.3, ..., 0.9 with r = 0.1 look like touching circles, but as doubles the
     // neighbours overlap by ~3e-17 and the last column sticks out of the wall by ~3e-17.
     const circles: Circle[] = [];
-    for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) circles.push([0.1 + 0.2 * i, 0.1 + 0.2 * j, 0.1]);
+    for (let i = 0; i < 5; i++)
+      for (let j = 0; j < 5; j++) circles.push([0.1 + 0.2 * i, 0.1 + 0.2 * j, 0.1]);
     circles.push([0.2, 0.2, 0.04]);
     const verdict = verifyPacking(circles);
     expect(verdict.valid).toBe(false);
@@ -175,14 +180,18 @@ describe('circle-packing example end to end', () => {
     copyFileSync(join(exampleDir, 'verify.ts'), join(work, 'verify.ts'));
     const started = Date.now();
     await run(process.execPath, ['--import', tsxLoader, 'pack.ts'], { cwd: work });
-    const verified = await run(process.execPath, ['--import', tsxLoader, 'verify.ts'], { cwd: work });
+    const verified = await run(process.execPath, ['--import', tsxLoader, 'verify.ts'], {
+      cwd: work,
+    });
     const seconds = (Date.now() - started) / 1000;
     const metric = /^METRIC sum_radii=(\S+)$/m.exec(verified.stdout);
     expect(metric, verified.stdout).not.toBeNull();
     const score = Number(metric![1]);
     expect(score).toBeGreaterThan(2.3);
     expect(score).toBeLessThan(2.7);
-    expect(verified.stdout).toMatch(new RegExp(`^sum_radii: ${metric![1]!.replace('.', '\\.')}$`, 'm'));
+    expect(verified.stdout).toMatch(
+      new RegExp(`^sum_radii: ${metric![1]!.replace('.', '\\.')}$`, 'm'),
+    );
     expect(verified.stderr).not.toMatch(/violation/);
     // The library function agrees with the CLI.
     const circles = JSON.parse(readFileSync(join(work, 'circles.json'), 'utf8'));
@@ -197,7 +206,9 @@ describe('circle-packing example end to end', () => {
     circles[25] = [6 / 32, 6 / 32, GAP + 1e-12];
     writeFileSync(join(work, 'bad.json'), JSON.stringify(circles));
     copyFileSync(join(exampleDir, 'verify.ts'), join(work, 'verify.ts'));
-    const out = await run(process.execPath, ['--import', tsxLoader, 'verify.ts', 'bad.json'], { cwd: work });
+    const out = await run(process.execPath, ['--import', tsxLoader, 'verify.ts', 'bad.json'], {
+      cwd: work,
+    });
     expect(out.stdout).toMatch(/^sum_radii: 0$/m);
     expect(out.stdout).toMatch(/^METRIC sum_radii=0$/m);
     expect(out.stderr).toMatch(/^violation: circles 0 and 25 overlap/m);
@@ -206,10 +217,17 @@ describe('circle-packing example end to end', () => {
   it('program.md is a valid program whose knobs exist in pack.ts within their ranges', () => {
     const text = readFileSync(join(exampleDir, 'program.md'), 'utf8');
     const program = parseProgram(text, 'program.md');
-    expect(program.config.metric).toEqual({ name: 'sum_radii', goal: 'maximize', deterministic: true, tolerance: 0 });
+    expect(program.config.metric).toEqual({
+      name: 'sum_radii',
+      goal: 'maximize',
+      deterministic: true,
+      tolerance: 0,
+    });
     expect(program.config.editable).toEqual(['pack.ts']);
     expect(program.config.protected).toEqual(['verify.ts']);
-    const search = program.config.search as { params: Record<string, { file: string; type: string; min: number; max: number }> };
+    const search = program.config.search as {
+      params: Record<string, { file: string; type: string; min: number; max: number }>;
+    };
     const pack = readFileSync(join(exampleDir, 'pack.ts'), 'utf8');
     for (const [name, spec] of Object.entries(search.params)) {
       expect(spec.file).toBe('pack.ts');

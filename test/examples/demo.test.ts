@@ -2,11 +2,21 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cliAsync, exited, gitIn, ledgerRows, readResultsTsv, tempDir, waitFor } from '../helpers/repo.js';
+import {
+  cliAsync,
+  exited,
+  gitIn,
+  ledgerRows,
+  readResultsTsv,
+  tempDir,
+  waitFor,
+} from '../helpers/repo.js';
 
 /** Busy loops on every core, as other jobs on a shared machine. */
 function cpuHogs(n: number): ChildProcess[] {
-  return Array.from({ length: n }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  return Array.from({ length: n }, () =>
+    spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }),
+  );
 }
 
 describe('the tinylm demo through the real CLI', () => {
@@ -22,7 +32,9 @@ describe('the tinylm demo through the real CLI', () => {
     const { code } = await exited(run);
     expect(run.output()).not.toMatch(/Error|error:/);
     expect(code).toBe(0);
-    const rows = ledgerRows(dir, 'demo') as Array<ReturnType<typeof ledgerRows>[number] & { n_runs: number }>;
+    const rows = ledgerRows(dir, 'demo') as Array<
+      ReturnType<typeof ledgerRows>[number] & { n_runs: number }
+    >;
     expect(rows).toHaveLength(6);
     expect(rows.every((x) => x.state === 'recorded')).toBe(true);
     expect(rows[0]!.status).toBe('keep');
@@ -33,9 +45,14 @@ describe('the tinylm demo through the real CLI', () => {
     // The training is budgeted in work, not time: the busy machine changed nothing but the clock.
     // The best was run once more at the end, recorded as its second measurement.
     expect(best.n_runs).toBe(2);
-    expect(run.output()).toMatch(/re-run\s+val_bpb = [\d.]+ when the best commit runs again \(\+\d+\.\d+% over baseline, exactly the same\); recorded: its value is now [\d.]+, n=2/);
+    expect(run.output()).toMatch(
+      /re-run\s+val_bpb = [\d.]+ when the best commit runs again \(\+\d+\.\d+% over baseline, exactly the same\); recorded: its value is now [\d.]+, n=2/,
+    );
     // Each proposal is a real edit of train.ts's hyperparameters, nothing else.
-    for (const x of rows.slice(1)) expect(gitIn(dir, 'diff', '--name-only', x.parent_commit, x.candidate_commit!)).toBe('train.ts');
+    for (const x of rows.slice(1))
+      expect(gitIn(dir, 'diff', '--name-only', x.parent_commit, x.candidate_commit!)).toBe(
+        'train.ts',
+      );
     expect(readResultsTsv(dir, 'demo')).toHaveLength(7);
     expect(run.output()).toMatch(/improvement\s+\+\d+\.\d+% over baseline/);
     expect(run.output()).toMatch(/floor\s+0\.\d+ bits per byte/);

@@ -57,7 +57,12 @@ describe('tinylm prepare: the entropy floor', () => {
   });
 
   it('handles a periodic chain (stationary distribution of a 2-cycle)', () => {
-    const cycle: MarkovSource = { strings: [' x', ' yyy'], succ: [[1], [0]], prob: [[1], [1]], start: 0 };
+    const cycle: MarkovSource = {
+      strings: [' x', ' yyy'],
+      succ: [[1], [0]],
+      prob: [[1], [1]],
+      start: 0,
+    };
     const pi = stationaryDistribution(cycle);
     expect(pi[0]).toBeCloseTo(0.5, 12);
     expect(entropyRateBitsPerChar(cycle)).toBe(0);
@@ -98,7 +103,8 @@ describe('tinylm prepare: the entropy floor', () => {
     const succ = SOURCE.succ[prevOfLast]!;
     let pBoundary = 0;
     succ.forEach((u, k) => {
-      if (SOURCE.strings[u]![0] === SOURCE.strings[last]![0]) pBoundary += SOURCE.prob[prevOfLast]![k]!;
+      if (SOURCE.strings[u]![0] === SOURCE.strings[last]![0])
+        pBoundary += SOURCE.prob[prevOfLast]![k]!;
     });
     const expected = tokenNllBits(SOURCE, tokens) - Math.log2(pBoundary);
     expect(bits).toBeCloseTo(expected, 6);
@@ -136,7 +142,8 @@ describe('tinylm prepare: the data', () => {
     expect(d.vocabSize).toBe(VOCAB_SIZE);
     expect(d.alphabet).toBe(ALPHABET);
     expect(EVAL_CONTEXT + EVAL_POSITIONS).toBeLessThanOrEqual(VAL_CHARS);
-    for (const text of [d.train, d.val]) expect(text.reduce((a, b) => Math.max(a, b), 0)).toBe(VOCAB_SIZE - 1);
+    for (const text of [d.train, d.val])
+      expect(text.reduce((a, b) => Math.max(a, b), 0)).toBe(VOCAB_SIZE - 1);
   });
 
   it('is deterministic (the source, the samples, and a pinned fingerprint)', () => {
@@ -202,7 +209,15 @@ describe('tinylm train.ts', () => {
     expect(out).toMatch(/^---$/m);
     const values: Record<string, number> = {};
     for (const m of out.matchAll(/^(\w+):\s+(\S+)$/gm)) values[m[1]!] = Number(m[2]);
-    for (const key of ['val_bpb', 'training_seconds', 'total_seconds', 'peak_memory_mb', 'num_steps', 'num_params', 'floor_bpb']) {
+    for (const key of [
+      'val_bpb',
+      'training_seconds',
+      'total_seconds',
+      'peak_memory_mb',
+      'num_steps',
+      'num_params',
+      'floor_bpb',
+    ]) {
       expect(values, key).toHaveProperty(key);
       expect(Number.isFinite(values[key]), key).toBe(true);
     }
@@ -211,7 +226,9 @@ describe('tinylm train.ts', () => {
     expect(values.val_bpb).toBeGreaterThan(values.floor_bpb!);
     expect(values.val_bpb).toBeLessThan(3.5); // far better than a unigram model (~4.09) even in 2 s
     // The budget is work: 2 budget seconds at the nominal speed, whatever the clock says.
-    expect(values.num_steps).toBe(Math.floor((2 * FLOPS_PER_BUDGET_SECOND) / stepFlops(32, 3, 8, 64, VOCAB_SIZE)));
+    expect(values.num_steps).toBe(
+      Math.floor((2 * FLOPS_PER_BUDGET_SECOND) / stepFlops(32, 3, 8, 64, VOCAB_SIZE)),
+    );
   });
 });
 

@@ -15,11 +15,13 @@ const readPids = (file: string): number[] => (fs.existsSync(file) ? readPidsOf(f
 const CGROUP = detectCgroupSupport();
 const CGROUP_SKIP = 'cgroup v1 memory/pids/freezer hierarchies are not writable here';
 const NETNS = await detectNetnsSupport();
-const NETNS_SKIP = 'fresh network namespaces cannot be created here (`unshare --net` missing or not permitted; needs root)';
+const NETNS_SKIP =
+  'fresh network namespaces cannot be created here (`unshare --net` missing or not permitted; needs root)';
 const LOOPBACK_SKIP = 'no `ip`/`ifconfig` can bring loopback up inside a network namespace here';
 if (!CGROUP) console.warn(`[limits.test] skipping cgroup limit tests: ${CGROUP_SKIP}`);
 if (!NETNS) console.warn(`[limits.test] skipping network namespace tests: ${NETNS_SKIP}`);
-else if (!NETNS.loopback) console.warn(`[limits.test] skipping the in-namespace loopback check: ${LOOPBACK_SKIP}`);
+else if (!NETNS.loopback)
+  console.warn(`[limits.test] skipping the in-namespace loopback check: ${LOOPBACK_SKIP}`);
 
 const MB = 1024 * 1024;
 const NODE = process.execPath;
@@ -35,7 +37,8 @@ function myGroups(): string[] {
   const out: string[] = [];
   for (const controller of ['memory', 'pids', 'freezer'] as const) {
     const dir = cgroupParentDir(controller);
-    if (fs.existsSync(dir)) out.push(...fs.readdirSync(dir).filter((n) => n.includes(`-${process.pid}-`)));
+    if (fs.existsSync(dir))
+      out.push(...fs.readdirSync(dir).filter((n) => n.includes(`-${process.pid}-`)));
   }
   return out;
 }
@@ -45,64 +48,75 @@ const allocScript = (mb: number) =>
   `const b = Buffer.alloc(${mb} * 1024 * 1024, 1); setTimeout(() => console.log('allocated', b[12345]), 200);`;
 
 describe('memory limit', () => {
-  it.skipIf(!CGROUP)(`cgroup: ~300 MB under a 100 MB limit is OOM-killed${CGROUP ? '' : ` [skipped: ${CGROUP_SKIP}]`}`, async () => {
-    const exec = new LocalExecutor({ containment: 'cgroup' });
-    const spec = makeSpec('"$NODE" -e "$SCRIPT"', {
-      env: { PATH: BASE_PATH, NODE, SCRIPT: allocScript(300) },
-      limits: { memoryBytes: 100 * MB },
-    });
-    const r = await exec.run(spec);
-    expect(r.oomKilled).toBe(true);
-    expect(r.limitsApplied).toEqual({ memory: 'cgroup', processes: null, network: null });
-    // Otherwise it looks like a crash: killed by the kernel, not a timeout or an abort.
-    expect(r.exitCode).toBeNull();
-    expect(r.signal).toBe('SIGKILL');
-    expect(r.timedOut).toBe(false);
-    expect(r.aborted).toBe(false);
-    expect(r.containment).toBe('cgroup');
-    expect(logOf(spec)).not.toContain('allocated');
-    expect(r.peakMemoryBytes!).toBeLessThanOrEqual(100 * MB);
+  it.skipIf(!CGROUP)(
+    `cgroup: ~300 MB under a 100 MB limit is OOM-killed${CGROUP ? '' : ` [skipped: ${CGROUP_SKIP}]`}`,
+    async () => {
+      const exec = new LocalExecutor({ containment: 'cgroup' });
+      const spec = makeSpec('"$NODE" -e "$SCRIPT"', {
+        env: { PATH: BASE_PATH, NODE, SCRIPT: allocScript(300) },
+        limits: { memoryBytes: 100 * MB },
+      });
+      const r = await exec.run(spec);
+      expect(r.oomKilled).toBe(true);
+      expect(r.limitsApplied).toEqual({ memory: 'cgroup', processes: null, network: null });
+      // Otherwise it looks like a crash: killed by the kernel, not a timeout or an abort.
+      expect(r.exitCode).toBeNull();
+      expect(r.signal).toBe('SIGKILL');
+      expect(r.timedOut).toBe(false);
+      expect(r.aborted).toBe(false);
+      expect(r.containment).toBe('cgroup');
+      expect(logOf(spec)).not.toContain('allocated');
+      expect(r.peakMemoryBytes!).toBeLessThanOrEqual(100 * MB);
 
-    // A kill of any process in the tree counts, even when the top process carries on.
-    const nested = makeSpec('"$NODE" -e "$SCRIPT"; echo "child=$?"', {
-      env: { PATH: BASE_PATH, NODE, SCRIPT: allocScript(300) },
-      limits: { memoryBytes: 100 * MB },
-    });
-    const r2 = await exec.run(nested);
-    expect(r2.exitCode).toBe(0);
-    expect(r2.oomKilled).toBe(true);
-    expect(logOf(nested)).toContain('child=137');
-    expect(myGroups()).toEqual([]);
-  });
+      // A kill of any process in the tree counts, even when the top process carries on.
+      const nested = makeSpec('"$NODE" -e "$SCRIPT"; echo "child=$?"', {
+        env: { PATH: BASE_PATH, NODE, SCRIPT: allocScript(300) },
+        limits: { memoryBytes: 100 * MB },
+      });
+      const r2 = await exec.run(nested);
+      expect(r2.exitCode).toBe(0);
+      expect(r2.oomKilled).toBe(true);
+      expect(logOf(nested)).toContain('child=137');
+      expect(myGroups()).toEqual([]);
+    },
+  );
 
-  it.skipIf(!CGROUP)(`cgroup: the same allocation under a 1 GB limit succeeds${CGROUP ? '' : ` [skipped: ${CGROUP_SKIP}]`}`, async () => {
-    const exec = new LocalExecutor({ containment: 'cgroup' });
-    const spec = makeSpec(
-      [
-        'cg=/sys/fs/cgroup/memory$(grep -m1 "^[0-9]*:memory:" /proc/self/cgroup | cut -d: -f3)',
-        'cat "$cg/memory.limit_in_bytes"',
-        'if [ -e "$cg/memory.memsw.limit_in_bytes" ]; then cat "$cg/memory.memsw.limit_in_bytes"; else echo 1073741824; fi',
-        'ulimit -v',
-        '"$NODE" -e "$SCRIPT"',
-      ].join('\n'),
-      { env: { PATH: BASE_PATH, NODE, SCRIPT: allocScript(300) }, limits: { memoryBytes: 1024 * MB } },
-    );
-    const r = await exec.run(spec);
-    expect(r.exitCode).toBe(0);
-    expect(r.signal).toBeNull();
-    expect(r.oomKilled).toBe(false);
-    expect(r.limitsApplied).toEqual({ memory: 'cgroup', processes: null, network: null });
-    // Memory and memory+swap are limited; the cgroup limit replaces the address-space limit.
-    expect(logOf(spec)).toBe('1073741824\n1073741824\nunlimited\nallocated 1\n');
-    expect(r.peakMemoryBytes! / MB).toBeGreaterThan(295);
-    expect(r.peakMemoryBytes!).toBeLessThanOrEqual(1024 * MB);
-  });
+  it.skipIf(!CGROUP)(
+    `cgroup: the same allocation under a 1 GB limit succeeds${CGROUP ? '' : ` [skipped: ${CGROUP_SKIP}]`}`,
+    async () => {
+      const exec = new LocalExecutor({ containment: 'cgroup' });
+      const spec = makeSpec(
+        [
+          'cg=/sys/fs/cgroup/memory$(grep -m1 "^[0-9]*:memory:" /proc/self/cgroup | cut -d: -f3)',
+          'cat "$cg/memory.limit_in_bytes"',
+          'if [ -e "$cg/memory.memsw.limit_in_bytes" ]; then cat "$cg/memory.memsw.limit_in_bytes"; else echo 1073741824; fi',
+          'ulimit -v',
+          '"$NODE" -e "$SCRIPT"',
+        ].join('\n'),
+        {
+          env: { PATH: BASE_PATH, NODE, SCRIPT: allocScript(300) },
+          limits: { memoryBytes: 1024 * MB },
+        },
+      );
+      const r = await exec.run(spec);
+      expect(r.exitCode).toBe(0);
+      expect(r.signal).toBeNull();
+      expect(r.oomKilled).toBe(false);
+      expect(r.limitsApplied).toEqual({ memory: 'cgroup', processes: null, network: null });
+      // Memory and memory+swap are limited; the cgroup limit replaces the address-space limit.
+      expect(logOf(spec)).toBe('1073741824\n1073741824\nunlimited\nallocated 1\n');
+      expect(r.peakMemoryBytes! / MB).toBeGreaterThan(295);
+      expect(r.peakMemoryBytes!).toBeLessThanOrEqual(1024 * MB);
+    },
+  );
 
   it('process-group: an address-space limit makes a large allocation fail inside the process', async () => {
     const exec = new LocalExecutor({ containment: 'process-group' });
     // tail keeps the whole (newline-free) last line in memory: 150 MB of it cannot fit in 100 MB.
     const command = 'ulimit -v; head -c 150m /dev/zero | tail | wc -c';
-    const spec = makeSpec(`${command}; exit "\${PIPESTATUS[1]}"`, { limits: { memoryBytes: 100 * MB } });
+    const spec = makeSpec(`${command}; exit "\${PIPESTATUS[1]}"`, {
+      limits: { memoryBytes: 100 * MB },
+    });
     const r = await exec.run(spec);
     expect(r.limitsApplied).toEqual({ memory: 'prlimit', processes: null, network: null });
     expect(r.oomKilled).toBe(false);
@@ -123,38 +137,44 @@ describe('memory limit', () => {
 });
 
 describe('process limit', () => {
-  it.skipIf(!CGROUP)(`cgroup pids.max = 20 stops a fork loop without harming the harness${CGROUP ? '' : ` [skipped: ${CGROUP_SKIP}]`}`, async () => {
-    const exec = new LocalExecutor({ containment: 'cgroup' });
-    let handle: ProcessHandle | null = null;
-    const spec = makeSpec('for ((i = 0; i < 50; i++)); do sleep 30 & echo $! >> pids; done; echo looped; wait', {
-      limits: { processes: 20 },
-      timeoutSeconds: 2.5,
-      onStart: (h) => (handle = h),
-    });
-    const t0 = Date.now();
-    const r = await exec.run(spec);
-    const pids = readPids(path.join(spec.cwd, 'pids'));
-    try {
-      expect(r.limitsApplied).toEqual({ memory: null, processes: 'cgroup', network: null });
-      expect(handle).not.toBeNull();
-      // bash itself is one of the 20; it retries a failed fork with a back-off until the timeout.
-      expect(pids.length).toBeGreaterThanOrEqual(10);
-      expect(pids.length).toBeLessThanOrEqual(19);
-      expect(logOf(spec)).toMatch(/fork: (retry: )?Resource temporarily unavailable/);
-      expect(logOf(spec)).not.toContain('looped');
-      expect(r.timedOut).toBe(true);
-      expect(Date.now() - t0).toBeLessThan(6000);
-      for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
-    } finally {
-      killQuietly(pids);
-    }
-    expect(myGroups()).toEqual([]);
-    // The harness (outside the group) can still start processes, and the next run is unlimited.
-    const next = makeSpec('for ((i = 0; i < 30; i++)); do sleep 0.2 & done; wait; echo ok');
-    const r2 = await exec.run(next);
-    expect(r2.exitCode).toBe(0);
-    expect(logOf(next)).toBe('ok\n');
-  });
+  it.skipIf(!CGROUP)(
+    `cgroup pids.max = 20 stops a fork loop without harming the harness${CGROUP ? '' : ` [skipped: ${CGROUP_SKIP}]`}`,
+    async () => {
+      const exec = new LocalExecutor({ containment: 'cgroup' });
+      let handle: ProcessHandle | null = null;
+      const spec = makeSpec(
+        'for ((i = 0; i < 50; i++)); do sleep 30 & echo $! >> pids; done; echo looped; wait',
+        {
+          limits: { processes: 20 },
+          timeoutSeconds: 2.5,
+          onStart: (h) => (handle = h),
+        },
+      );
+      const t0 = Date.now();
+      const r = await exec.run(spec);
+      const pids = readPids(path.join(spec.cwd, 'pids'));
+      try {
+        expect(r.limitsApplied).toEqual({ memory: null, processes: 'cgroup', network: null });
+        expect(handle).not.toBeNull();
+        // bash itself is one of the 20; it retries a failed fork with a back-off until the timeout.
+        expect(pids.length).toBeGreaterThanOrEqual(10);
+        expect(pids.length).toBeLessThanOrEqual(19);
+        expect(logOf(spec)).toMatch(/fork: (retry: )?Resource temporarily unavailable/);
+        expect(logOf(spec)).not.toContain('looped');
+        expect(r.timedOut).toBe(true);
+        expect(Date.now() - t0).toBeLessThan(6000);
+        for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+      } finally {
+        killQuietly(pids);
+      }
+      expect(myGroups()).toEqual([]);
+      // The harness (outside the group) can still start processes, and the next run is unlimited.
+      const next = makeSpec('for ((i = 0; i < 30; i++)); do sleep 0.2 & done; wait; echo ok');
+      const r2 = await exec.run(next);
+      expect(r2.exitCode).toBe(0);
+      expect(logOf(next)).toBe('ok\n');
+    },
+  );
 
   it('process-group: a process limit is reported as not enforced', async () => {
     const exec = new LocalExecutor({ containment: 'process-group' });
@@ -198,25 +218,31 @@ describe('network limit', () => {
     const skip = !NETNS ? NETNS_SKIP : mode === 'cgroup' && !CGROUP ? CGROUP_SKIP : null;
     const title = (t: string) => (skip ? `${t} [skipped: ${skip}]` : t);
 
-    it.skipIf(skip !== null)(title('network false: the host is unreachable, loopback inside works'), async () => {
-      const exec = new LocalExecutor({ containment: mode });
-      const spec = makeSpec(probe, { env: env(), limits: { network: false } });
-      const r = await exec.run(spec);
-      expect(r.limitsApplied).toEqual({ memory: null, processes: null, network: 'netns' });
-      expect(r.exitCode).toBe(0);
-      const lines = logOf(spec).split('\n');
-      expect(lines[0]).toBe('host:unreachable');
-      if (NETNS!.loopback) expect(lines[1]).toBe('inner:pong');
-    });
+    it.skipIf(skip !== null)(
+      title('network false: the host is unreachable, loopback inside works'),
+      async () => {
+        const exec = new LocalExecutor({ containment: mode });
+        const spec = makeSpec(probe, { env: env(), limits: { network: false } });
+        const r = await exec.run(spec);
+        expect(r.limitsApplied).toEqual({ memory: null, processes: null, network: 'netns' });
+        expect(r.exitCode).toBe(0);
+        const lines = logOf(spec).split('\n');
+        expect(lines[0]).toBe('host:unreachable');
+        if (NETNS!.loopback) expect(lines[1]).toBe('inner:pong');
+      },
+    );
 
-    it.skipIf(skip !== null)(title('network true / absent: the host server is reachable'), async () => {
-      const exec = new LocalExecutor({ containment: mode });
-      const spec = makeSpec(probe, { env: env(), limits: { network: true } });
-      const r = await exec.run(spec);
-      expect(r.limitsApplied).toEqual({ memory: null, processes: null, network: null });
-      expect(r.exitCode).toBe(0);
-      expect(logOf(spec)).toBe('host:reachable\ninner:pong\n');
-    });
+    it.skipIf(skip !== null)(
+      title('network true / absent: the host server is reachable'),
+      async () => {
+        const exec = new LocalExecutor({ containment: mode });
+        const spec = makeSpec(probe, { env: env(), limits: { network: true } });
+        const r = await exec.run(spec);
+        expect(r.limitsApplied).toEqual({ memory: null, processes: null, network: null });
+        expect(r.exitCode).toBe(0);
+        expect(logOf(spec)).toBe('host:reachable\ninner:pong\n');
+      },
+    );
 
     it.skipIf(skip !== null)(
       title('the namespace keeps the cgroups, the process-group kill, the log pipe and exact env'),
@@ -253,7 +279,9 @@ describe('network limit', () => {
           if (mode === 'cgroup') {
             expect(cg).not.toBeNull();
             for (const controller of ['memory', 'pids', 'freezer']) {
-              expect(logOf(spec)).toMatch(new RegExp(`^\\d+:${controller}:/autoresearch/${cg}$`, 'm'));
+              expect(logOf(spec)).toMatch(
+                new RegExp(`^\\d+:${controller}:/autoresearch/${cg}$`, 'm'),
+              );
             }
           }
           expect(logOf(spec)).toContain('\nNODE PATH PWD SHLVL _ \nerr\n');
@@ -266,25 +294,31 @@ describe('network limit', () => {
       },
     );
 
-    it.skipIf(skip !== null)(title('timeout still kills the whole tree inside the namespace'), async () => {
-      const exec = new LocalExecutor({ containment: mode });
-      const spec = makeSpec('sleep 100 & echo $! > pid; setsid sleep 100 & echo $! >> pid; echo started; wait', {
-        limits: { network: false },
-        timeoutSeconds: 0.5,
-      });
-      const r = await exec.run(spec);
-      const pids = readPids(path.join(spec.cwd, 'pid'));
-      try {
-        expect(r.timedOut).toBe(true);
-        expect(r.signal).toBe('SIGTERM');
-        expect(logOf(spec)).toBe('started\n');
-        expect(isAlive(pids[0]!)).toBe(false);
-        // The setsid escapee is caught only by cgroups (the documented process-group limitation).
-        if (mode === 'cgroup') expect(isAlive(pids[1]!)).toBe(false);
-      } finally {
-        killQuietly(pids);
-      }
-    });
+    it.skipIf(skip !== null)(
+      title('timeout still kills the whole tree inside the namespace'),
+      async () => {
+        const exec = new LocalExecutor({ containment: mode });
+        const spec = makeSpec(
+          'sleep 100 & echo $! > pid; setsid sleep 100 & echo $! >> pid; echo started; wait',
+          {
+            limits: { network: false },
+            timeoutSeconds: 0.5,
+          },
+        );
+        const r = await exec.run(spec);
+        const pids = readPids(path.join(spec.cwd, 'pid'));
+        try {
+          expect(r.timedOut).toBe(true);
+          expect(r.signal).toBe('SIGTERM');
+          expect(logOf(spec)).toBe('started\n');
+          expect(isAlive(pids[0]!)).toBe(false);
+          // The setsid escapee is caught only by cgroups (the documented process-group limitation).
+          if (mode === 'cgroup') expect(isAlive(pids[1]!)).toBe(false);
+        } finally {
+          killQuietly(pids);
+        }
+      },
+    );
   });
 });
 
@@ -313,7 +347,12 @@ describe('limitsApplied and validation', () => {
   });
 
   it('rejects nonsensical limits before anything starts', async () => {
-    for (const limits of [{ memoryBytes: 0 }, { memoryBytes: Number.NaN }, { processes: 1.5 }, { processes: 0 }]) {
+    for (const limits of [
+      { memoryBytes: 0 },
+      { memoryBytes: Number.NaN },
+      { processes: 1.5 },
+      { processes: 0 },
+    ]) {
       const spec = makeSpec('echo ran > ran', { limits });
       await expect(exec.run(spec)).rejects.toThrow(RangeError);
       expect(fs.existsSync(path.join(spec.cwd, 'ran'))).toBe(false);

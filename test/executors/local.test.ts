@@ -24,7 +24,9 @@ const modes = ['process-group', 'cgroup'] as const;
 
 describe.each(modes)('LocalExecutor (%s)', (mode) => {
   const unsupported = mode === 'cgroup' && !CGROUP;
-  const exec = unsupported ? (null as unknown as LocalExecutor) : new LocalExecutor({ containment: mode });
+  const exec = unsupported
+    ? (null as unknown as LocalExecutor)
+    : new LocalExecutor({ containment: mode });
   const t = (title: string, fn: () => Promise<void>) =>
     it.skipIf(unsupported)(unsupported ? `${title} [skipped: ${CGROUP_SKIP_REASON}]` : title, fn);
 
@@ -48,20 +50,28 @@ describe.each(modes)('LocalExecutor (%s)', (mode) => {
     const missingSpec = makeSpec('definitely-not-a-command-ar');
     const missing = await exec.run(missingSpec);
     expect(missing.exitCode).toBe(127);
-    expect(fs.readFileSync(missingSpec.logPath, 'utf8')).toMatch(/^bash: line 1: definitely-not-a-command-ar: command not found/);
+    expect(fs.readFileSync(missingSpec.logPath, 'utf8')).toMatch(
+      /^bash: line 1: definitely-not-a-command-ar: command not found/,
+    );
   });
 
   t('passes exactly spec.env', async () => {
     process.env.AR_PARENT_ONLY = 'must-not-leak';
     try {
-      const spec = makeSpec('printf "%s|%s|%s\\n" "$AR_VAR" "${AR_PARENT_ONLY-unset}" "${HOME-unset}"; env', {
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', AR_VAR: 'with spaces $and \'quotes\'' },
-      });
+      const spec = makeSpec(
+        'printf "%s|%s|%s\\n" "$AR_VAR" "${AR_PARENT_ONLY-unset}" "${HOME-unset}"; env',
+        {
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', AR_VAR: "with spaces $and 'quotes'" },
+        },
+      );
       const r = await exec.run(spec);
       expect(r.exitCode).toBe(0);
       const lines = fs.readFileSync(spec.logPath, 'utf8').split('\n');
       expect(lines[0]).toBe("with spaces $and 'quotes'|unset|unset");
-      const names = lines.slice(1).filter((l) => l.includes('=')).map((l) => l.slice(0, l.indexOf('=')));
+      const names = lines
+        .slice(1)
+        .filter((l) => l.includes('='))
+        .map((l) => l.slice(0, l.indexOf('=')));
       // bash itself always sets PWD, SHLVL and _ (as a plain `bash -c` would).
       expect(new Set(names)).toEqual(new Set(['PATH', 'AR_VAR', 'PWD', 'SHLVL', '_']));
     } finally {
@@ -157,7 +167,13 @@ describe.each(modes)('LocalExecutor (%s)', (mode) => {
     const controller = new AbortController();
     const running = exec.run(spec, controller.signal);
     // Aborted once the tree is there.
-    await waitFor(() => fs.existsSync(path.join(spec.cwd, 'pid')) && readPids(path.join(spec.cwd, 'pid')).length > 0, 10_000, 'the tree to start');
+    await waitFor(
+      () =>
+        fs.existsSync(path.join(spec.cwd, 'pid')) &&
+        readPids(path.join(spec.cwd, 'pid')).length > 0,
+      10_000,
+      'the tree to start',
+    );
     controller.abort();
     const r = await running;
     const pid = readPids(path.join(spec.cwd, 'pid'));
@@ -197,7 +213,8 @@ describe.each(modes)('LocalExecutor (%s)', (mode) => {
   });
 
   t('measures the peak memory of the tree (~200 MB allocation)', async () => {
-    const script = 'const b = Buffer.alloc(200 * 1024 * 1024, 1); setTimeout(() => console.log(b[12345]), 500);';
+    const script =
+      'const b = Buffer.alloc(200 * 1024 * 1024, 1); setTimeout(() => console.log(b[12345]), 500);';
     const spec = makeSpec(`"${process.execPath}" -e "$SCRIPT"; true`, {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', SCRIPT: script },
     });
@@ -211,40 +228,52 @@ describe.each(modes)('LocalExecutor (%s)', (mode) => {
 });
 
 describe('LocalExecutor containment specifics', () => {
-  it.skipIf(!CGROUP)(cgTitle('cgroup containment kills a setsid escapee (timeout and normal exit)'), async () => {
-    const exec = new LocalExecutor({ containment: 'cgroup' });
-    const spec = makeSpec('setsid sleep 100 & echo $! > pid; sleep 100', { timeoutSeconds: 0.5 });
-    const r = await exec.run(spec);
-    const pid = readPids(path.join(spec.cwd, 'pid'));
-    const spec2 = makeSpec(
-      "setsid sleep 100 >/dev/null 2>&1 & echo $! > pid; sleep 0.2; cut -d' ' -f6 /proc/$!/stat > sid; exit 3",
-    );
-    const r2 = await exec.run(spec2);
-    const pid2 = readPids(path.join(spec2.cwd, 'pid'));
-    try {
-      expect(r.timedOut).toBe(true);
-      expect(isAlive(pid[0]!)).toBe(false);
-      expect(r2.exitCode).toBe(3);
-      // It really had escaped: its own session (and so its own process group).
-      expect(readPids(path.join(spec2.cwd, 'sid'))).toEqual(pid2);
-      expect(r2.wallSeconds).toBeLessThan(2);
-      expect(isAlive(pid2[0]!)).toBe(false);
-    } finally {
-      killQuietly([...pid, ...pid2]);
-    }
-  });
+  it.skipIf(!CGROUP)(
+    cgTitle('cgroup containment kills a setsid escapee (timeout and normal exit)'),
+    async () => {
+      const exec = new LocalExecutor({ containment: 'cgroup' });
+      const spec = makeSpec('setsid sleep 100 & echo $! > pid; sleep 100', { timeoutSeconds: 0.5 });
+      const r = await exec.run(spec);
+      const pid = readPids(path.join(spec.cwd, 'pid'));
+      const spec2 = makeSpec(
+        "setsid sleep 100 >/dev/null 2>&1 & echo $! > pid; sleep 0.2; cut -d' ' -f6 /proc/$!/stat > sid; exit 3",
+      );
+      const r2 = await exec.run(spec2);
+      const pid2 = readPids(path.join(spec2.cwd, 'pid'));
+      try {
+        expect(r.timedOut).toBe(true);
+        expect(isAlive(pid[0]!)).toBe(false);
+        expect(r2.exitCode).toBe(3);
+        // It really had escaped: its own session (and so its own process group).
+        expect(readPids(path.join(spec2.cwd, 'sid'))).toEqual(pid2);
+        expect(r2.wallSeconds).toBeLessThan(2);
+        expect(isAlive(pid2[0]!)).toBe(false);
+      } finally {
+        killQuietly([...pid, ...pid2]);
+      }
+    },
+  );
 
-  it.skipIf(!CGROUP)(cgTitle('auto uses cgroups when supported and removes every group it made'), async () => {
-    const exec = new LocalExecutor();
-    const r = await exec.run(makeSpec('sleep 100 & exit 0'));
-    expect(r.containment).toBe('cgroup');
-    const failing = makeSpec('echo x', { logPath: path.join(specs.root(), 'no-such-dir', 'run.log') });
-    await expect(new LocalExecutor({ containment: 'cgroup' }).run(failing)).rejects.toThrow(/ENOENT/);
-    for (const controller of ['memory', 'pids', 'freezer'] as const) {
-      const mine = fs.readdirSync(cgroupParentDir(controller)).filter((n) => n.includes(`-${process.pid}-`));
-      expect(mine, controller).toEqual([]);
-    }
-  });
+  it.skipIf(!CGROUP)(
+    cgTitle('auto uses cgroups when supported and removes every group it made'),
+    async () => {
+      const exec = new LocalExecutor();
+      const r = await exec.run(makeSpec('sleep 100 & exit 0'));
+      expect(r.containment).toBe('cgroup');
+      const failing = makeSpec('echo x', {
+        logPath: path.join(specs.root(), 'no-such-dir', 'run.log'),
+      });
+      await expect(new LocalExecutor({ containment: 'cgroup' }).run(failing)).rejects.toThrow(
+        /ENOENT/,
+      );
+      for (const controller of ['memory', 'pids', 'freezer'] as const) {
+        const mine = fs
+          .readdirSync(cgroupParentDir(controller))
+          .filter((n) => n.includes(`-${process.pid}-`));
+        expect(mine, controller).toEqual([]);
+      }
+    },
+  );
 
   it('process-group mode does not hang on a setsid escapee that holds the output pipe', async () => {
     const exec = new LocalExecutor({ containment: 'process-group' });
@@ -264,7 +293,9 @@ describe('LocalExecutor containment specifics', () => {
   it('reads metrics from the whole output, also the middle the log drops', async () => {
     // 64 KiB head and tail; the metrics are printed between 3 MiB of filler on each side.
     const filler = 'head -c 3145728 /dev/zero | tr "\\0" x; echo';
-    const spec = makeSpec(`${filler}; echo "total_µs: 17"; printf 'acc: 0.1\\racc: 0.2\\racc: 0.3\\n'; echo "n: 1,234"; ${filler}`);
+    const spec = makeSpec(
+      `${filler}; echo "total_µs: 17"; printf 'acc: 0.1\\racc: 0.2\\racc: 0.3\\n'; echo "n: 1,234"; ${filler}`,
+    );
     const r = await new LocalExecutor().run(spec);
     expect(r.exitCode).toBe(0);
     expect(r.droppedBytes).toBeGreaterThan(6_000_000);
@@ -275,7 +306,9 @@ describe('LocalExecutor containment specifics', () => {
 
   it('rejects for harness errors: unwritable log path, missing cwd', async () => {
     const exec = new LocalExecutor();
-    const spec = makeSpec('echo ran > ran', { logPath: path.join(specs.root(), 'missing', 'x.log') });
+    const spec = makeSpec('echo ran > ran', {
+      logPath: path.join(specs.root(), 'missing', 'x.log'),
+    });
     await expect(exec.run(spec)).rejects.toThrow(/ENOENT/);
     expect(fs.existsSync(path.join(spec.cwd, 'ran'))).toBe(false);
     const noCwd = makeSpec('echo hi', { cwd: path.join(specs.root(), 'no-such-cwd') });
@@ -301,7 +334,7 @@ describe('BoundedLog', () => {
         const file = path.join(dir, `t${trial}`);
         const fd = fs.openSync(file, 'w');
         const log = new BoundedLog(fd, head, tail);
-        for (let off = 0; off < total; ) {
+        for (let off = 0; off < total;) {
           const len = Math.min(total - off, 1 + rand(tail > 0 ? tail * 2 : 10));
           log.write(data.subarray(off, off + len));
           off += len;
@@ -316,7 +349,10 @@ describe('BoundedLog', () => {
           (dropped > 0 ? omissionMarker(dropped) : '') +
           data.subarray(total - keptTail).toString('latin1');
         expect(totals).toEqual({ outputBytes: total, droppedBytes: dropped });
-        expect(fs.readFileSync(file, 'latin1'), `trial ${trial} head=${head} tail=${tail} total=${total}`).toBe(expected);
+        expect(
+          fs.readFileSync(file, 'latin1'),
+          `trial ${trial} head=${head} tail=${tail} total=${total}`,
+        ).toBe(expected);
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -14,8 +14,19 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import type { ExperimentSpec, ProcessHandle } from '../../src/executors/executor.js';
-import { mapJobState, SlurmExecutor, type SlurmExecutionResult, type SlurmExecutorOptions } from '../../src/executors/slurm.js';
-import { type JobInfo, parseJobcompRecord, parseSacct, parseScontrolJob, parseSize } from '../../src/executors/slurm-cli.js';
+import {
+  mapJobState,
+  SlurmExecutor,
+  type SlurmExecutionResult,
+  type SlurmExecutorOptions,
+} from '../../src/executors/slurm.js';
+import {
+  type JobInfo,
+  parseJobcompRecord,
+  parseSacct,
+  parseScontrolJob,
+  parseSize,
+} from '../../src/executors/slurm-cli.js';
 import { type JobStatus, renderParams, shellQuote } from '../../src/executors/slurm-job.js';
 import { NODE_SEAL } from '../../src/executors/slurm-script.js';
 import { detectSandbox } from '../../src/sandbox/detect.js';
@@ -58,7 +69,9 @@ beforeAll(() => {
   if (process.env.SLURM_CONF && sinfoAnswers(process.env)) {
     clusterEnv = { SLURM_CONF: process.env.SLURM_CONF };
   } else {
-    const wasRunning = spawnSync('bash', [SCRIPT, 'status', BASE], { encoding: 'utf8', timeout: 30_000 }).status === 0;
+    const wasRunning =
+      spawnSync('bash', [SCRIPT, 'status', BASE], { encoding: 'utf8', timeout: 30_000 }).status ===
+      0;
     const r = spawnSync('bash', [SCRIPT, 'start', BASE], { encoding: 'utf8', timeout: 280_000 });
     if (r.status !== 0) {
       skipReason = `no Slurm cluster: SLURM_CONF is not set or does not answer, and scripts/slurm-local.sh start failed: ${(r.stderr || String(r.error)).trim().split('\n').slice(-3).join(' | ')}`;
@@ -66,7 +79,8 @@ beforeAll(() => {
       return;
     }
     stopAtEnd = !wasRunning;
-    for (const m of r.stdout.matchAll(/^export (\w+)=(.*)$/gm)) clusterEnv[m[1]!] = m[2]!.replace(/^'(.*)'$/, '$1');
+    for (const m of r.stdout.matchAll(/^export (\w+)=(.*)$/gm))
+      clusterEnv[m[1]!] = m[2]!.replace(/^'(.*)'$/, '$1');
     if (!sinfoAnswers(slurmEnv())) {
       skipReason = `the cluster started by scripts/slurm-local.sh does not answer sinfo (${r.stdout.trim()})`;
       console.warn(`[slurm.test] skipping: ${skipReason}`);
@@ -115,7 +129,11 @@ function makeSpec(command: string, overrides: Partial<ExperimentSpec> = {}): Exp
  * state (a ledger stand-in) holding the worktree and the log, and the run's sandbox around the
  * worktree. Null where this machine cannot seal.
  */
-async function sealedSpec(command: string, overrides: Partial<ExperimentSpec> = {}, network = true) {
+async function sealedSpec(
+  command: string,
+  overrides: Partial<ExperimentSpec> = {},
+  network = true,
+) {
   const support = await detectSandbox();
   if (!support.sealed) return null;
   const id = ++counter;
@@ -127,7 +145,15 @@ async function sealedSpec(command: string, overrides: Partial<ExperimentSpec> = 
   for (const dir of [worktree, logDir]) fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(checkout, 'secret.txt'), 'the holdout answers\n');
   fs.writeFileSync(path.join(stateDir, 'ledger.sqlite'), 'ledger\n');
-  const sandbox = new Sandbox(support, { repo: checkout, programDir: '', stateDir, workDir, hidden: ['secret.txt'], keepIgnored: [], protectedFiles: [] });
+  const sandbox = new Sandbox(support, {
+    repo: checkout,
+    programDir: '',
+    stateDir,
+    workDir,
+    hidden: ['secret.txt'],
+    keepIgnored: [],
+    protectedFiles: [],
+  });
   const tmp = sandbox.tempDir('run-0');
   const seal = sandbox.seal({ role: 'run', root: worktree, cwd: worktree, tmp, network });
   const spec: ExperimentSpec = {
@@ -194,8 +220,17 @@ describe.concurrent('SlurmExecutor (real local cluster)', { timeout: 120_000 }, 
     expect(handles).toHaveLength(1);
     expect(handles[0]!.jobId).toMatch(/^\d+$/);
     expect(r.jobId).toBe(handles[0]!.jobId);
-    expect(r).toMatchObject({ exitCode: 0, signal: null, timedOut: false, aborted: false, oomKilled: false, schedulerState: 'COMPLETED' });
-    expect(r.containment).toBe((config.get('ProctrackType') ?? '').includes('cgroup') ? 'cgroup' : 'process-group');
+    expect(r).toMatchObject({
+      exitCode: 0,
+      signal: null,
+      timedOut: false,
+      aborted: false,
+      oomKilled: false,
+      schedulerState: 'COMPLETED',
+    });
+    expect(r.containment).toBe(
+      (config.get('ProctrackType') ?? '').includes('cgroup') ? 'cgroup' : 'process-group',
+    );
     expect(r.wallSeconds).toBeGreaterThanOrEqual(0);
     expect(r.wallSeconds).toBeLessThan(5);
     expect(r.startedAt).toBeGreaterThanOrEqual(t0 - 1000);
@@ -224,12 +259,17 @@ describe.concurrent('SlurmExecutor (real local cluster)', { timeout: 120_000 }, 
     const status = fs.readFileSync(`${spec.logPath}.slurm/status`, 'utf8');
     const startMs = Number(/start_ms=(\d+)/.exec(status)![1]);
     const endMs = Number(/end_ms=(\d+)/.exec(status)![1]);
-    console.log(`[slurm.test] latency: submit->start ${startMs - t0} ms, end->result ${tEnd - endMs} ms, total ${tEnd - t0} ms`);
+    console.log(
+      `[slurm.test] latency: submit->start ${startMs - t0} ms, end->result ${tEnd - endMs} ms, total ${tEnd - t0} ms`,
+    );
   });
 
   it('keeps the log bounded: head, omission marker, tail, exact byte counts', async (ctx) => {
     requireCluster(ctx);
-    const spec = makeSpec(`head -c 1000000 /dev/zero | tr '\\0' x; echo; echo END`, { logHeadBytes: 1000, logTailBytes: 500 });
+    const spec = makeSpec(`head -c 1000000 /dev/zero | tr '\\0' x; echo; echo END`, {
+      logHeadBytes: 1000,
+      logTailBytes: 500,
+    });
     const r = await executor().run(spec);
     expect(r.exitCode).toBe(0);
     const total = 1_000_000 + 1 + 4;
@@ -256,16 +296,28 @@ describe.concurrent('SlurmExecutor (real local cluster)', { timeout: 120_000 }, 
     expect(r.exitCode).toBe(0);
     expect(fs.readFileSync(spec.logPath, 'utf8')).not.toContain('total_µs: 17');
     expect(r.metrics!.values).toEqual({ total_µs: 17, acc: 0.3, loss: 200 });
-    expect(r.metrics!.refused.n).toMatchObject({ line: null, where: 'the output', text: 'n: 1,234' });
+    expect(r.metrics!.refused.n).toMatchObject({
+      line: null,
+      where: 'the output',
+      text: 'n: 1,234',
+    });
     // Only the last line of each name is kept on the node.
-    expect(fs.readFileSync(`${spec.logPath}.slurm/metrics`, 'utf8')).toBe('total_µs: 17\nacc: 0.3\nn: 1,234\nloss: 200\n');
+    expect(fs.readFileSync(`${spec.logPath}.slurm/metrics`, 'utf8')).toBe(
+      'total_µs: 17\nacc: 0.3\nn: 1,234\nloss: 200\n',
+    );
   });
 
   it('reports a FAILED job with its exit code', async (ctx) => {
     requireCluster(ctx);
     const spec = makeSpec('echo about to fail; exit 3');
     const r = (await executor().run(spec)) as SlurmExecutionResult;
-    expect(r).toMatchObject({ exitCode: 3, signal: null, timedOut: false, aborted: false, schedulerState: 'FAILED' });
+    expect(r).toMatchObject({
+      exitCode: 3,
+      signal: null,
+      timedOut: false,
+      aborted: false,
+      schedulerState: 'FAILED',
+    });
     expect(fs.readFileSync(spec.logPath, 'utf8')).toContain('about to fail');
   });
 
@@ -273,9 +325,15 @@ describe.concurrent('SlurmExecutor (real local cluster)', { timeout: 120_000 }, 
     requireCluster(ctx);
     const spec = makeSpec('echo started; sleep 60', { timeoutSeconds: 3, killGraceSeconds: 1 });
     // A command that ignores SIGTERM is killed after the grace period (both jobs at once).
-    const stubborn = makeSpec(`trap '' TERM; echo stubborn; sleep 60`, { timeoutSeconds: 2, killGraceSeconds: 1 });
+    const stubborn = makeSpec(`trap '' TERM; echo stubborn; sleep 60`, {
+      timeoutSeconds: 2,
+      killGraceSeconds: 1,
+    });
     const t0 = Date.now();
-    const [r, s] = (await Promise.all([executor().run(spec), executor().run(stubborn)])) as SlurmExecutionResult[];
+    const [r, s] = (await Promise.all([
+      executor().run(spec),
+      executor().run(stubborn),
+    ])) as SlurmExecutionResult[];
     // Well under Slurm's own (minute-granular) limit, queue time included.
     expect(Date.now() - t0).toBeLessThan(45_000);
     expect(r).toMatchObject({ timedOut: true, aborted: false, exitCode: null, signal: 'SIGTERM' });
@@ -288,7 +346,7 @@ describe.concurrent('SlurmExecutor (real local cluster)', { timeout: 120_000 }, 
     expect(s!.wallSeconds).toBeLessThan(7);
   });
 
-  it('seals a job: it writes only its worktree and temp folder, sees neither the run\'s state, hidden paths nor other jobs\' output, has no network', async (ctx) => {
+  it("seals a job: it writes only its worktree and temp folder, sees neither the run's state, hidden paths nor other jobs' output, has no network", async (ctx) => {
     requireCluster(ctx);
     const command = [
       'echo inside > inside.txt',
@@ -309,7 +367,12 @@ describe.concurrent('SlurmExecutor (real local cluster)', { timeout: 120_000 }, 
     const r = (await executor().run(spec)) as SlurmExecutionResult;
     const log = fs.readFileSync(spec.logPath, 'utf8');
     // bwrap reports the command killed by signal N as 128+N: mapped back to the signal.
-    expect(r, log).toMatchObject({ exitCode: null, signal: 'SIGUSR1', timedOut: false, schedulerState: 'FAILED' });
+    expect(r, log).toMatchObject({
+      exitCode: null,
+      signal: 'SIGUSR1',
+      timedOut: false,
+      schedulerState: 'FAILED',
+    });
     expect(log).toContain('tmp-writable');
     expect(log).toContain('checkout-refused');
     expect(log).toContain('tmp-refused');
@@ -357,11 +420,19 @@ describe.concurrent('SlurmExecutor (real local cluster)', { timeout: 120_000 }, 
     const trap = `trap 'echo got-term; sleep 1; echo trap-done; exit 0' TERM; echo started; sleep 60 & wait`;
     const sealed = await sealedSpec(trap, { timeoutSeconds: 2, killGraceSeconds: 20 });
     if (!sealed) return ctx.skip('bubblewrap cannot seal processes on this machine');
-    const stubborn = await sealedSpec(`trap '' TERM; echo stubborn; sleep 60`, { timeoutSeconds: 2, killGraceSeconds: 1 });
+    const stubborn = await sealedSpec(`trap '' TERM; echo stubborn; sleep 60`, {
+      timeoutSeconds: 2,
+      killGraceSeconds: 1,
+    });
     // Both jobs at once.
     const [r, s] = await Promise.all([executor().run(sealed.spec), executor().run(stubborn!.spec)]);
     const log = fs.readFileSync(sealed.spec.logPath, 'utf8');
-    expect(r, log).toMatchObject({ timedOut: true, aborted: false, exitCode: null, signal: 'SIGTERM' });
+    expect(r, log).toMatchObject({
+      timedOut: true,
+      aborted: false,
+      exitCode: null,
+      signal: 'SIGTERM',
+    });
     expect(log).toContain('got-term');
     expect(log).toContain('trap-done');
     expect(r!.wallSeconds).toBeLessThan(20);
@@ -377,11 +448,22 @@ describe.concurrent('SlurmExecutor (real local cluster)', { timeout: 120_000 }, 
     const { spec } = sealed;
     // A source path this node does not have, as when the checkout is not on a shared filesystem.
     const prefix = spec.seal!.prefix;
-    spec.seal = { ...spec.seal!, prefix: [...prefix.slice(0, -1), '--ro-bind', '/nonexistent/autoresearch', path.join(spec.cwd, 'data'), '--'] };
+    spec.seal = {
+      ...spec.seal!,
+      prefix: [
+        ...prefix.slice(0, -1),
+        '--ro-bind',
+        '/nonexistent/autoresearch',
+        path.join(spec.cwd, 'data'),
+        '--',
+      ],
+    };
     const r = (await executor().run(spec)) as SlurmExecutionResult;
     const log = fs.readFileSync(spec.logPath, 'utf8');
     expect(r).toMatchObject({ exitCode: 2, schedulerState: 'FAILED' });
-    expect(r.schedulerReason).toMatch(/^bubblewrap cannot seal the job on \S+: bwrap: Can't find source path \/nonexistent\/autoresearch.*; keep the repository on a filesystem the compute nodes share, or set `sandbox: off`/);
+    expect(r.schedulerReason).toMatch(
+      /^bubblewrap cannot seal the job on \S+: bwrap: Can't find source path \/nonexistent\/autoresearch.*; keep the repository on a filesystem the compute nodes share, or set `sandbox: off`/,
+    );
     expect(log).toContain('[autoresearch: bubblewrap cannot seal the job on');
     expect(log).not.toContain('must-not-run');
   });
@@ -394,19 +476,29 @@ describe.concurrent('SlurmExecutor (real local cluster)', { timeout: 120_000 }, 
     const { jobId, result } = startInBackground(executor(), spec, controller.signal);
     const id = await jobId;
     // The head of the log is written while the job runs.
-    const logShows = (text: string) => () => fs.existsSync(spec.logPath) && fs.readFileSync(spec.logPath, 'utf8').includes(text);
+    const logShows = (text: string) => () =>
+      fs.existsSync(spec.logPath) && fs.readFileSync(spec.logPath, 'utf8').includes(text);
     expect(await waitFor(logShows('running'), 45_000)).toBe(true);
     controller.abort();
     const r = (await result) as SlurmExecutionResult;
     expect(Date.now() - t0).toBeLessThan(45_000);
-    expect(r).toMatchObject({ aborted: true, timedOut: false, exitCode: null, schedulerState: 'CANCELLED', jobId: id });
+    expect(r).toMatchObject({
+      aborted: true,
+      timedOut: false,
+      exitCode: null,
+      schedulerState: 'CANCELLED',
+      jobId: id,
+    });
     expect(inQueue(id)).toBe(false);
     expect(fs.readFileSync(spec.logPath, 'utf8')).toContain('running');
 
     // Aborted as soon as it is submitted (most likely still pending).
     const early = makeSpec('echo should-not-matter; sleep 60');
     const c2 = new AbortController();
-    const r2 = (await executor().run({ ...early, onStart: () => c2.abort() }, c2.signal)) as SlurmExecutionResult;
+    const r2 = (await executor().run(
+      { ...early, onStart: () => c2.abort() },
+      c2.signal,
+    )) as SlurmExecutionResult;
     expect(r2).toMatchObject({ aborted: true, schedulerState: 'CANCELLED' });
     expect(inQueue(r2.jobId!)).toBe(false);
 
@@ -419,14 +511,27 @@ describe.concurrent('SlurmExecutor (real local cluster)', { timeout: 120_000 }, 
 
   it('reports OUT_OF_MEMORY as oomKilled with limits.memoryBytes (--mem)', async (ctx) => {
     requireCluster(ctx);
-    const enforced = (config.get('TaskPlugin') ?? '').includes('cgroup') && (config.get('ConstrainRAMSpace') ?? '').toLowerCase() === 'yes';
-    if (!enforced) ctx.skip('the cluster does not enforce memory (needs TaskPlugin=task/cgroup and ConstrainRAMSpace=yes)');
+    const enforced =
+      (config.get('TaskPlugin') ?? '').includes('cgroup') &&
+      (config.get('ConstrainRAMSpace') ?? '').toLowerCase() === 'yes';
+    if (!enforced)
+      ctx.skip(
+        'the cluster does not enforce memory (needs TaskPlugin=task/cgroup and ConstrainRAMSpace=yes)',
+      );
     // `tail -c N` holds N bytes of a pipe in memory: 300 MB against a 50 MB limit.
-    const spec = makeSpec('echo allocating; head -c 300000000 /dev/zero | tail -c 300000000 > /dev/null', {
-      limits: { memoryBytes: 50 * 1000 * 1000 },
-    });
+    const spec = makeSpec(
+      'echo allocating; head -c 300000000 /dev/zero | tail -c 300000000 > /dev/null',
+      {
+        limits: { memoryBytes: 50 * 1000 * 1000 },
+      },
+    );
     const r = (await executor().run(spec)) as SlurmExecutionResult;
-    expect(r).toMatchObject({ oomKilled: true, schedulerState: 'OUT_OF_MEMORY', timedOut: false, aborted: false });
+    expect(r).toMatchObject({
+      oomKilled: true,
+      schedulerState: 'OUT_OF_MEMORY',
+      timedOut: false,
+      aborted: false,
+    });
     expect(r.exitCode).not.toBe(0);
     expect(r.limitsApplied).toEqual({ memory: 'cgroup', processes: null, network: null });
     expect(r.peakMemoryBytes).not.toBeNull();
@@ -444,7 +549,13 @@ describe.concurrent('SlurmExecutor (real local cluster)', { timeout: 120_000 }, 
     const fresh = executor();
     const r = (await fresh.reattach({ jobId }, spec)) as SlurmExecutionResult;
     expect(r).not.toBeNull();
-    expect(r).toMatchObject({ exitCode: 5, schedulerState: 'FAILED', jobId, timedOut: false, aborted: false });
+    expect(r).toMatchObject({
+      exitCode: 5,
+      schedulerState: 'FAILED',
+      jobId,
+      timedOut: false,
+      aborted: false,
+    });
     expect(r.wallSeconds).toBeGreaterThanOrEqual(1.9);
     const log = fs.readFileSync(spec.logPath, 'utf8');
     expect(log).toContain('first');
@@ -473,34 +584,57 @@ describe.concurrent('SlurmExecutor (real local cluster)', { timeout: 120_000 }, 
     // Another experiment's marker: not ours to cancel.
     expect(await ex.killLeftovers({ jobId }, { AUTORESEARCH_EXPERIMENT_ID: '424242' })).toBe(0);
     expect(inQueue(jobId)).toBe(true);
-    const marker = { AUTORESEARCH_EXPERIMENT_ID: String(spec.experimentId), AUTORESEARCH_RUN_TAG: 'test' };
+    const marker = {
+      AUTORESEARCH_EXPERIMENT_ID: String(spec.experimentId),
+      AUTORESEARCH_RUN_TAG: 'test',
+    };
     expect(await ex.killLeftovers({ jobId }, marker)).toBe(1);
     expect(inQueue(jobId)).toBe(false);
     expect(await ex.killLeftovers({ jobId }, marker)).toBe(0);
     expect(await ex.killLeftovers({ pgid: 12345 }, marker)).toBe(0);
     // The (abandoned) follower sees a cancellation it did not ask for: a crash, not an abort.
     const r = (await bg.result) as SlurmExecutionResult;
-    expect(r).toMatchObject({ aborted: false, schedulerState: 'CANCELLED', exitCode: null, signal: 'SIGTERM' });
+    expect(r).toMatchObject({
+      aborted: false,
+      schedulerState: 'CANCELLED',
+      exitCode: null,
+      signal: 'SIGTERM',
+    });
     expect(r.schedulerReason).toMatch(/outside/);
   });
 
   it('gives two concurrent --gres=gpu:1 jobs different CUDA_VISIBLE_DEVICES', async (ctx) => {
     requireCluster(ctx);
-    if (!hasGpus) ctx.skip('the cluster has no gres/gpu (scripts/slurm-local.sh could not create the fake GPU devices)');
+    if (!hasGpus)
+      ctx.skip(
+        'the cluster has no gres/gpu (scripts/slurm-local.sh could not create the fake GPU devices)',
+      );
     const ex = executor({ gres: 'gpu:1' });
     // Each job waits (up to 45 s: other tests may share the cluster) until the other one runs
     // too, so both hold a GPU at once.
-    const command = 'echo "CVD=$CUDA_VISIBLE_DEVICES"; : > "$MARK_SELF"; for i in $(seq 450); do [ -e "$MARK_OTHER" ] && break; sleep 0.1; done; sleep 0.3';
+    const command =
+      'echo "CVD=$CUDA_VISIBLE_DEVICES"; : > "$MARK_SELF"; for i in $(seq 450); do [ -e "$MARK_OTHER" ] && break; sleep 0.1; done; sleep 0.3';
     const specs = [makeSpec(command), makeSpec(command)];
     const marks = specs.map((s) => path.join(s.cwd, 'running'));
-    specs.forEach((s, i) => (s.env = { ...s.env, CUDA_VISIBLE_DEVICES: '7', MARK_SELF: marks[i]!, MARK_OTHER: marks[1 - i]! }));
+    specs.forEach(
+      (s, i) =>
+        (s.env = {
+          ...s.env,
+          CUDA_VISIBLE_DEVICES: '7',
+          MARK_SELF: marks[i]!,
+          MARK_OTHER: marks[1 - i]!,
+        }),
+    );
     const results = await Promise.all(specs.map((s) => ex.run(s)));
     for (const r of results) expect(r.exitCode).toBe(0);
     const devices = specs.map((s) => /CVD=(\S*)/.exec(fs.readFileSync(s.logPath, 'utf8'))?.[1]);
     expect(new Set(devices)).toEqual(new Set(['0', '1']));
     // They really ran at the same time.
     const [a, b] = results as [SlurmExecutionResult, SlurmExecutionResult];
-    expect(a.startedAt < b.startedAt + b.wallSeconds * 1000 && b.startedAt < a.startedAt + a.wallSeconds * 1000).toBe(true);
+    expect(
+      a.startedAt < b.startedAt + b.wallSeconds * 1000 &&
+        b.startedAt < a.startedAt + a.wallSeconds * 1000,
+    ).toBe(true);
   });
 
   it('re-submits a job sbatch refused, and gives up with the reason after the last attempt', async (ctx) => {
@@ -509,11 +643,15 @@ describe.concurrent('SlurmExecutor (real local cluster)', { timeout: 120_000 }, 
     // controller does while it restarts.
     const bin = fs.mkdtempSync(path.join(root, 'bin-'));
     const real = spawnSync('bash', ['-c', 'command -v sbatch'], { encoding: 'utf8' }).stdout.trim();
-    fs.writeFileSync(path.join(bin, 'sbatch'), `#!/bin/bash
+    fs.writeFileSync(
+      path.join(bin, 'sbatch'),
+      `#!/bin/bash
 n=$(cat "${bin}/count" 2>/dev/null || echo 0); echo $((n + 1)) > "${bin}/count"
 if [ "$n" -lt "$(cat "${bin}/failures")" ]; then echo "sbatch: error: Batch job submission failed: Socket timed out on send/recv operation" >&2; exit 1; fi
 exec ${real} "$@"
-`, { mode: 0o755 });
+`,
+      { mode: 0o755 },
+    );
     const env = { ...clusterEnv, PATH: `${bin}:${process.env.PATH}` };
     fs.writeFileSync(path.join(bin, 'failures'), '2\n');
     const r = await executor({ env, submitRetryMs: [10, 10] }).run(makeSpec('echo ok'));
@@ -524,17 +662,28 @@ exec ${real} "$@"
     await expect(executor({ env, submitRetryMs: [10, 10] }).run(makeSpec('true'))).rejects.toThrow(
       /^sbatch refused the experiment 3 times, the last one with: sbatch: error: Batch job submission failed: Socket timed out/,
     );
-    await expect(executor({ partition: 'no-such-partition', submitRetryMs: [] }).run(makeSpec('true'))).rejects.toThrow(/sbatch refused the experiment 1 times, the last one with: .*partition/i);
+    await expect(
+      executor({ partition: 'no-such-partition', submitRetryMs: [] }).run(makeSpec('true')),
+    ).rejects.toThrow(/sbatch refused the experiment 1 times, the last one with: .*partition/i);
   });
 
   it('check(): the controller answers and sbatch accepts the job options, else says what to fix', async (ctx) => {
     requireCluster(ctx);
     await expect(executor({ gres: 'gpu:1' }).check()).resolves.toBeUndefined();
-    await expect(executor({ partition: 'no-such-partition' }).check()).rejects.toThrow(/^sbatch does not accept the job options from program.md: .*partition.*\n  fix: fix `slurm:`/is);
+    await expect(executor({ partition: 'no-such-partition' }).check()).rejects.toThrow(
+      /^sbatch does not accept the job options from program.md: .*partition.*\n  fix: fix `slurm:`/is,
+    );
     const noController = path.join(root, 'nowhere.conf');
-    fs.writeFileSync(noController, 'ClusterName=nowhere\nSlurmctldHost=localhost(127.0.0.1)\nSlurmctldPort=1\n');
-    await expect(executor({ env: { SLURM_CONF: noController } }).check()).rejects.toThrow(/^the Slurm controller does not answer: /);
-    await expect(executor({ env: { PATH: root } }).check()).rejects.toThrow(/^executor: slurm, but 'scontrol' not found/);
+    fs.writeFileSync(
+      noController,
+      'ClusterName=nowhere\nSlurmctldHost=localhost(127.0.0.1)\nSlurmctldPort=1\n',
+    );
+    await expect(executor({ env: { SLURM_CONF: noController } }).check()).rejects.toThrow(
+      /^the Slurm controller does not answer: /,
+    );
+    await expect(executor({ env: { PATH: root } }).check()).rejects.toThrow(
+      /^executor: slurm, but 'scontrol' not found/,
+    );
   });
 });
 
@@ -566,19 +715,54 @@ describe('Slurm job-state mapping and parsers (no cluster needed)', () => {
   });
 
   it('maps each final state', () => {
-    expect(mapJobState(job('COMPLETED'), status(0), true, false, 30, '42')).toMatchObject({ exitCode: 0, signal: null, state: 'COMPLETED', reason: null });
-    expect(mapJobState(job('FAILED', { exitCode: 3 }), status(3), true, false, 30, '42')).toMatchObject({ exitCode: 3, signal: null, state: 'FAILED' });
+    expect(mapJobState(job('COMPLETED'), status(0), true, false, 30, '42')).toMatchObject({
+      exitCode: 0,
+      signal: null,
+      state: 'COMPLETED',
+      reason: null,
+    });
+    expect(
+      mapJobState(job('FAILED', { exitCode: 3 }), status(3), true, false, 30, '42'),
+    ).toMatchObject({ exitCode: 3, signal: null, state: 'FAILED' });
     // Killed by a signal inside the job: bash reports 128+n.
-    expect(mapJobState(job('FAILED'), status(139), true, false, 30, '42')).toMatchObject({ exitCode: null, signal: 'SIGSEGV' });
+    expect(mapJobState(job('FAILED'), status(139), true, false, 30, '42')).toMatchObject({
+      exitCode: null,
+      signal: 'SIGSEGV',
+    });
     // The hard timeout inside the job (GNU timeout: 124, or 137 after SIGKILL), only once it is due.
-    expect(mapJobState(job('FAILED'), status(124, 30), true, false, 30, '42')).toMatchObject({ timedOut: true, signal: 'SIGTERM', exitCode: null });
-    expect(mapJobState(job('FAILED'), status(137, 31), true, false, 30, '42')).toMatchObject({ timedOut: true, signal: 'SIGKILL' });
-    expect(mapJobState(job('FAILED'), status(124, 2), true, false, 30, '42')).toMatchObject({ timedOut: false, exitCode: 124 });
+    expect(mapJobState(job('FAILED'), status(124, 30), true, false, 30, '42')).toMatchObject({
+      timedOut: true,
+      signal: 'SIGTERM',
+      exitCode: null,
+    });
+    expect(mapJobState(job('FAILED'), status(137, 31), true, false, 30, '42')).toMatchObject({
+      timedOut: true,
+      signal: 'SIGKILL',
+    });
+    expect(mapJobState(job('FAILED'), status(124, 2), true, false, 30, '42')).toMatchObject({
+      timedOut: false,
+      exitCode: 124,
+    });
     // Slurm's own time limit (the backstop).
-    expect(mapJobState(job('TIMEOUT'), null, true, false, 30, '42')).toMatchObject({ timedOut: true, state: 'TIMEOUT', exitCode: null, signal: 'SIGTERM' });
-    expect(mapJobState(job('OUT_OF_MEMORY'), status(137), true, false, 30, '42')).toMatchObject({ oomKilled: true, signal: 'SIGKILL', state: 'OUT_OF_MEMORY' });
-    expect(mapJobState(job('OUT_OF_MEMORY'), null, true, false, 30, '42')).toMatchObject({ oomKilled: true, signal: 'SIGKILL' });
-    expect(mapJobState(job('CANCELLED'), null, true, true, 30, '42')).toMatchObject({ aborted: true, state: 'CANCELLED' });
+    expect(mapJobState(job('TIMEOUT'), null, true, false, 30, '42')).toMatchObject({
+      timedOut: true,
+      state: 'TIMEOUT',
+      exitCode: null,
+      signal: 'SIGTERM',
+    });
+    expect(mapJobState(job('OUT_OF_MEMORY'), status(137), true, false, 30, '42')).toMatchObject({
+      oomKilled: true,
+      signal: 'SIGKILL',
+      state: 'OUT_OF_MEMORY',
+    });
+    expect(mapJobState(job('OUT_OF_MEMORY'), null, true, false, 30, '42')).toMatchObject({
+      oomKilled: true,
+      signal: 'SIGKILL',
+    });
+    expect(mapJobState(job('CANCELLED'), null, true, true, 30, '42')).toMatchObject({
+      aborted: true,
+      state: 'CANCELLED',
+    });
     const foreign = mapJobState(job('CANCELLED'), null, true, false, 30, '42');
     expect(foreign).toMatchObject({ exitCode: null, signal: 'SIGTERM' });
     expect(foreign.aborted).toBeFalsy();
@@ -592,12 +776,33 @@ describe('Slurm job-state mapping and parsers (no cluster needed)', () => {
     expect(early).toMatchObject({ exitCode: 2, state: 'FAILED' });
     expect(early.reason).toMatch(/before the command started/);
     // The wrapper said why (a node that cannot seal, a missing working directory): that is the reason.
-    const said = mapJobState(job('FAILED', { exitCode: 2 }), null, false, false, 30, '42', 'bubblewrap is not installed on node7: ...');
-    expect(said).toMatchObject({ exitCode: 2, state: 'FAILED', reason: 'bubblewrap is not installed on node7: ...' });
+    const said = mapJobState(
+      job('FAILED', { exitCode: 2 }),
+      null,
+      false,
+      false,
+      30,
+      '42',
+      'bubblewrap is not installed on node7: ...',
+    );
+    expect(said).toMatchObject({
+      exitCode: 2,
+      state: 'FAILED',
+      reason: 'bubblewrap is not installed on node7: ...',
+    });
     // Forgotten by Slurm: the status file decides; with nothing left, UNKNOWN.
-    expect(mapJobState(null, status(0), true, false, 30, '42')).toMatchObject({ exitCode: 0, state: 'COMPLETED' });
-    expect(mapJobState(null, status(4), true, false, 30, '42')).toMatchObject({ exitCode: 4, state: 'FAILED' });
-    expect(mapJobState(null, null, true, false, 30, '42')).toMatchObject({ exitCode: null, state: 'UNKNOWN' });
+    expect(mapJobState(null, status(0), true, false, 30, '42')).toMatchObject({
+      exitCode: 0,
+      state: 'COMPLETED',
+    });
+    expect(mapJobState(null, status(4), true, false, 30, '42')).toMatchObject({
+      exitCode: 4,
+      state: 'FAILED',
+    });
+    expect(mapJobState(null, null, true, false, 30, '42')).toMatchObject({
+      exitCode: null,
+      state: 'UNKNOWN',
+    });
   });
 
   it('fits the sandbox to the node: its own bwrap and devices, no mounts for paths it lacks; says when bwrap is missing', async (ctx) => {
@@ -607,26 +812,92 @@ describe('Slurm job-state mapping and parsers (no cluster needed)', () => {
     const hide = path.join(dir, 'fifos');
     fs.mkdirSync(hide);
     const fit = (prefix: string[], pathVar = '/usr/local/bin:/usr/bin:/bin') =>
-      spawnSync('/bin/bash', ['-c', `${NODE_SEAL}\n__ar_d=$1 __ar_hide=$2; shift 2; __ar_seal=("$@"); PATH=$__ar_path; __ar_node_seal; printf '%s\\n' "\${__ar_seal[@]}"`, 'bash', dir, hide, ...prefix], {
-        encoding: 'utf8',
-        env: { __ar_path: pathVar },
-        // Not a socket: bash would read ~/.bashrc, thinking it was started by sshd.
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-    const r = fit(['/nonexistent/bwrap', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--dev-bind-try', '/dev/harness-gpu', '/dev/harness-gpu',
-      '--tmpfs', '/nonexistent/state', '--ro-bind', '/dev/null', '/nonexistent/secret', '--tmpfs', dir, '--bind', hide, hide, '--remount-ro', '/nonexistent/state', '--remount-ro', dir,
-      '--unshare-pid', '--die-with-parent', '--chdir', dir, '--']);
+      spawnSync(
+        '/bin/bash',
+        [
+          '-c',
+          `${NODE_SEAL}\n__ar_d=$1 __ar_hide=$2; shift 2; __ar_seal=("$@"); PATH=$__ar_path; __ar_node_seal; printf '%s\\n' "\${__ar_seal[@]}"`,
+          'bash',
+          dir,
+          hide,
+          ...prefix,
+        ],
+        {
+          encoding: 'utf8',
+          env: { __ar_path: pathVar },
+          // Not a socket: bash would read ~/.bashrc, thinking it was started by sshd.
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+    const r = fit([
+      '/nonexistent/bwrap',
+      '--ro-bind',
+      '/',
+      '/',
+      '--dev',
+      '/dev',
+      '--proc',
+      '/proc',
+      '--dev-bind-try',
+      '/dev/harness-gpu',
+      '/dev/harness-gpu',
+      '--tmpfs',
+      '/nonexistent/state',
+      '--ro-bind',
+      '/dev/null',
+      '/nonexistent/secret',
+      '--tmpfs',
+      dir,
+      '--bind',
+      hide,
+      hide,
+      '--remount-ro',
+      '/nonexistent/state',
+      '--remount-ro',
+      dir,
+      '--unshare-pid',
+      '--die-with-parent',
+      '--chdir',
+      dir,
+      '--',
+    ]);
     expect(r.stderr).toBe('');
-    const nodeDevices = fs.readdirSync('/dev').filter((n) => /^(nvidia.*|dri|kfd|infiniband|accel)$/.test(n)).flatMap((n) => ['--dev-bind-try', `/dev/${n}`, `/dev/${n}`]);
+    const nodeDevices = fs
+      .readdirSync('/dev')
+      .filter((n) => /^(nvidia.*|dri|kfd|infiniband|accel)$/.test(n))
+      .flatMap((n) => ['--dev-bind-try', `/dev/${n}`, `/dev/${n}`]);
     expect(r.stdout.trimEnd().split('\n')).toEqual([
       spawnSync('bash', ['-c', 'command -v bwrap'], { encoding: 'utf8' }).stdout.trim(),
-      '--ro-bind', '/', '/', '--dev', '/dev', ...nodeDevices, '--proc', '/proc',
-      '--tmpfs', dir, '--bind', hide, hide, '--remount-ro', dir,
-      '--unshare-pid', '--die-with-parent', '--chdir', dir, '--tmpfs', hide, '--remount-ro', hide, '--',
+      '--ro-bind',
+      '/',
+      '/',
+      '--dev',
+      '/dev',
+      ...nodeDevices,
+      '--proc',
+      '/proc',
+      '--tmpfs',
+      dir,
+      '--bind',
+      hide,
+      hide,
+      '--remount-ro',
+      dir,
+      '--unshare-pid',
+      '--die-with-parent',
+      '--chdir',
+      dir,
+      '--tmpfs',
+      hide,
+      '--remount-ro',
+      hide,
+      '--',
     ]);
     const missing = fit(['/nonexistent/bwrap', '--ro-bind', '/', '/', '--'], dir);
     expect(missing.status).toBe(2);
-    expect(fs.readFileSync(path.join(dir, 'error'), 'utf8')).toMatch(/^bubblewrap is not installed on \S+: neither \/nonexistent\/bwrap nor bwrap on PATH; install it on the compute nodes .*`sandbox: off`/);
+    expect(fs.readFileSync(path.join(dir, 'error'), 'utf8')).toMatch(
+      /^bubblewrap is not installed on \S+: neither \/nonexistent\/bwrap nor bwrap on PATH; install it on the compute nodes .*`sandbox: off`/,
+    );
     expect(missing.stderr).toMatch(/^\[autoresearch: bubblewrap is not installed on /);
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -636,7 +907,14 @@ describe('Slurm job-state mapping and parsers (no cluster needed)', () => {
       'JobId=45887907 JobName=autoresearch-3 UserId=root(0) JobState=OUT_OF_MEMORY Reason=OutOfMemory ExitCode=0:125 ' +
       'SubmitTime=2026-11-28T17:28:33 StartTime=2026-11-28T17:28:34 EndTime=2026-11-28T17:28:40 NodeList=localhost StdOut=/x/slurm.out';
     const info = parseScontrolJob(line, '45887907')!;
-    expect(info).toMatchObject({ name: 'autoresearch-3', state: 'OUT_OF_MEMORY', reason: 'OutOfMemory', exitCode: 0, exitSignal: 125, nodeList: 'localhost' });
+    expect(info).toMatchObject({
+      name: 'autoresearch-3',
+      state: 'OUT_OF_MEMORY',
+      reason: 'OutOfMemory',
+      exitCode: 0,
+      exitSignal: 125,
+      nodeList: 'localhost',
+    });
     expect(info.endTime! - info.startTime!).toBe(6000);
     expect(parseScontrolJob(line, '4588790')).toBeNull();
     const comp = [
@@ -644,8 +922,18 @@ describe('Slurm job-state mapping and parsers (no cluster needed)', () => {
       'JobId=7 UserId=root(0) GroupId=root(0) Name=autoresearch-9 JobState=FAILED Partition=debug StartTime=2026-11-28T17:28:42 EndTime=2026-11-28T17:28:45 NodeList=localhost ExitCode=3:0',
       '',
     ].join('\n');
-    expect(parseJobcompRecord(comp, '7')).toMatchObject({ name: 'autoresearch-9', state: 'FAILED', exitCode: 3, source: 'jobcomp' });
-    expect(parseSacct('12|autoresearch-4|CANCELLED by 0|0:15|2026-11-28T17:28:41|2026-11-28T17:28:42|2026-11-28T17:28:50|node1\n', '12')).toMatchObject({
+    expect(parseJobcompRecord(comp, '7')).toMatchObject({
+      name: 'autoresearch-9',
+      state: 'FAILED',
+      exitCode: 3,
+      source: 'jobcomp',
+    });
+    expect(
+      parseSacct(
+        '12|autoresearch-4|CANCELLED by 0|0:15|2026-11-28T17:28:41|2026-11-28T17:28:42|2026-11-28T17:28:50|node1\n',
+        '12',
+      ),
+    ).toMatchObject({
       name: 'autoresearch-4',
       state: 'CANCELLED',
       exitSignal: 15,
@@ -655,8 +943,21 @@ describe('Slurm job-state mapping and parsers (no cluster needed)', () => {
     expect(parseSize('1.5M')).toBe(1.5 * 1024 * 1024);
     expect(parseSize('')).toBeNull();
     const nasty = `a'b"c$d\`e\\f\ng; rm -rf /`;
-    const r = spawnSync('bash', ['-c', `x=${shellQuote(nasty)}; printf %s "$x"`], { encoding: 'utf8' });
+    const r = spawnSync('bash', ['-c', `x=${shellQuote(nasty)}; printf %s "$x"`], {
+      encoding: 'utf8',
+    });
     expect(r.stdout).toBe(nasty);
-    expect(() => renderParams({ command: 'a\0b', cwd: '/', env: {}, logPath: '/x', headBytes: 1, tailBytes: 1, timeoutSeconds: 1, graceSeconds: 1 })).toThrow(/NUL/);
+    expect(() =>
+      renderParams({
+        command: 'a\0b',
+        cwd: '/',
+        env: {},
+        logPath: '/x',
+        headBytes: 1,
+        tailBytes: 1,
+        timeoutSeconds: 1,
+        graceSeconds: 1,
+      }),
+    ).toThrow(/NUL/);
   });
 });

@@ -26,15 +26,32 @@ export interface AgentFixture {
 }
 
 /** `files` must hold `exp/program.md`; `briefPath` defaults to a file in the repository. */
-export function agentFixture(files: Record<string, string>, env: NodeJS.ProcessEnv, briefPath?: string): AgentFixture {
+export function agentFixture(
+  files: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+  briefPath?: string,
+): AgentFixture {
   const repo = makeRepo(files);
   const dir = join(repo, 'exp');
   const program = parseProgram(files['exp/program.md']!, join(dir, 'program.md'));
-  const actx: AgentContext = { program, programDirAbs: dir, ledger: {} as Ledger, runTag: 'test', env };
+  const actx: AgentContext = {
+    program,
+    programDirAbs: dir,
+    ledger: {} as Ledger,
+    runTag: 'test',
+    env,
+  };
   const c = program.config;
   const brief = buildBrief({
     experimentId: 1,
-    objective: { metric: c.metric.name, goal: c.metric.goal, budgetSeconds: 60, run: c.run, editable: c.editable, protected: c.protected },
+    objective: {
+      metric: c.metric.name,
+      goal: c.metric.goal,
+      budgetSeconds: 60,
+      run: c.run,
+      editable: c.editable,
+      protected: c.protected,
+    },
     directions: program.body,
     incumbent: { commit: 'abcdef1234567', value: 1.5, experimentId: 0, title: 'baseline' },
     baselineValue: 1.5,
@@ -42,7 +59,15 @@ export function agentFixture(files: Record<string, string>, env: NodeJS.ProcessE
   });
   // Unsealed by default: tests of one agent's own behaviour; `sealed()` below puts it in the sandbox.
   const seal = { prefix: [], env: {}, tmp: tempDir('ar-agent-tmp-') };
-  const ctx: ProposalContext = { workspace: repo, programDir: dir, brief, briefPath: briefPath ?? join(repo, 'brief.md'), experimentId: 1, signal: new AbortController().signal, seal };
+  const ctx: ProposalContext = {
+    workspace: repo,
+    programDir: dir,
+    brief,
+    briefPath: briefPath ?? join(repo, 'brief.md'),
+    experimentId: 1,
+    signal: new AbortController().signal,
+    seal,
+  };
   return { repo, dir, program, actx, ctx };
 }
 
@@ -72,7 +97,9 @@ async function protectedHashesOf(f: AgentFixture): Promise<Record<string, string
 }
 
 /** Starts fake model servers on demand and closes them after each test of the file. */
-export function fakeServers(wrap: (script: FakeLlmScript | Turn[]) => FakeLlmScript | Turn[] = (s) => s): (script: FakeLlmScript | Turn[]) => Promise<FakeLlm> {
+export function fakeServers(
+  wrap: (script: FakeLlmScript | Turn[]) => FakeLlmScript | Turn[] = (s) => s,
+): (script: FakeLlmScript | Turn[]) => Promise<FakeLlm> {
   let servers: FakeLlm[] = [];
   afterEach(async () => {
     await Promise.all(servers.map((s) => s.close()));

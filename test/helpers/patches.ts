@@ -8,7 +8,11 @@ import { gitIn, sh, writeFiles } from './repo.js';
  * worktree so the repository itself is not changed. It applies to any tree where the files
  * have the `before` content.
  */
-export function patchBetween(repo: string, before: Record<string, string>, after: Record<string, string>): string {
+export function patchBetween(
+  repo: string,
+  before: Record<string, string>,
+  after: Record<string, string>,
+): string {
   const scratch = mkdtempSync(join(tmpdir(), 'ar-patch-'));
   try {
     gitIn(repo, 'worktree', 'add', '-q', '--detach', scratch, 'HEAD');

@@ -45,7 +45,11 @@ export function processesNamed(name: string): number[] {
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'latin1').split('\0')[0] === name && isAlive(Number(entry))) out.push(Number(entry));
+      if (
+        fs.readFileSync(`/proc/${entry}/cmdline`, 'latin1').split('\0')[0] === name &&
+        isAlive(Number(entry))
+      )
+        out.push(Number(entry));
     } catch {
       // gone
     }

@@ -52,21 +52,37 @@ export interface CliResult {
 }
 
 export function cli(cwd: string, args: string[], env: Record<string, string> = {}): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-export function cliAsync(cwd: string, args: string[], env: Record<string, string> = {}): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function cliAsync(
+  cwd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): ChildProcess & { output: () => string } {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   return Object.assign(child, { output: () => out });
 }
 
-export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+export function exited(
+  child: ChildProcess,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    if (child.exitCode !== null || child.signalCode !== null)
+      resolve({ code: child.exitCode, signal: child.signalCode });
     else child.once('exit', (code, signal) => resolve({ code, signal }));
   });
 }
@@ -88,15 +104,24 @@ export interface LedgerExperiment {
 }
 
 export function ledgerRows(repo: string, tag: string): LedgerExperiment[] {
-  const db = new Database(join(repo, '.autoresearch/ledger.sqlite'), { readonly: true, timeout: 5000 });
+  const db = new Database(join(repo, '.autoresearch/ledger.sqlite'), {
+    readonly: true,
+    timeout: 5000,
+  });
   try {
-    return db.prepare('SELECT * FROM experiments WHERE run_tag = ? ORDER BY id').all(tag) as LedgerExperiment[];
+    return db
+      .prepare('SELECT * FROM experiments WHERE run_tag = ? ORDER BY id')
+      .all(tag) as LedgerExperiment[];
   } finally {
     db.close();
   }
 }
 
-export async function waitFor<T>(probe: () => T | undefined | false, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  probe: () => T | undefined | false,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<T> {
   const start = Date.now();
   for (;;) {
     try {
@@ -111,7 +136,10 @@ export async function waitFor<T>(probe: () => T | undefined | false, timeoutMs =
 }
 
 export function readResultsTsv(repo: string, tag: string): string[][] {
-  return readFileSync(join(repo, '.autoresearch', tag, 'results.tsv'), 'utf8').trim().split('\n').map((l) => l.split('\t'));
+  return readFileSync(join(repo, '.autoresearch', tag, 'results.tsv'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split('\t'));
 }
 
 /** True while a process with this pid exists (zombies count as gone). */

@@ -18,7 +18,10 @@ export interface RunHere {
   output: string;
 }
 
-export async function runHere(repo: string, opts: Omit<StartRunOptions, 'cwd'> = {}): Promise<RunHere> {
+export async function runHere(
+  repo: string,
+  opts: Omit<StartRunOptions, 'cwd'> = {},
+): Promise<RunHere> {
   const events: LoopEvent[] = [];
   let output = '';
   const reporter = new ProgressReporter({ write: (s: string) => ((output += s), true) });

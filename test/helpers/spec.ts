@@ -13,7 +13,11 @@ export interface SpecFactory {
 }
 
 /** `defaults` are merged under each spec's overrides (e.g. a longer timeout or extra env). */
-export function specFactory(prefix: string, defaults: Partial<ExperimentSpec> = {}, firstId = 1): SpecFactory {
+export function specFactory(
+  prefix: string,
+  defaults: Partial<ExperimentSpec> = {},
+  firstId = 1,
+): SpecFactory {
   let root: string | undefined;
   let counter = 0;
   const ensureRoot = () => (root ??= fs.mkdtempSync(path.join(os.tmpdir(), prefix)));

@@ -34,37 +34,45 @@ describe('a baseline that failed', () => {
   it.each([
     ['the run failed with it', {}],
     ['the harness was killed right after it was recorded', { AUTORESEARCH_CRASH_AT: 'recorded:0' }],
-  ])('is measured afresh on the fixed commit when the same tag runs again (%s)', (_, env: Record<string, string>) => {
-    // Its first run prints a score, its second crashes: one run of the broken commit is stored.
-    const first = measurementSeed('b', 0, 0);
-    const repo = makeRepo({
-      'exp.sh': `if [ "$AUTORESEARCH_SEED" = ${first} ]; then echo "score: 5"; else echo "boom" >&2; exit 3; fi\n`,
-      'params.sh': 'X=1\n',
-      'program.md': PROGRAM(2),
-    });
-    const broken = cli(repo, ['run', '--tag', 'b', '-n', '1', '--no-dashboard'], env);
-    expect(broken.code).not.toBe(0);
-    const before = stored(repo, 'b');
-    expect(before.runs.map((m) => m.value)).toEqual([5]);
-    expect(ledgerRows(repo, 'b')[0]).toMatchObject({ id: 0, state: 'recorded', status: 'crash' });
+  ])(
+    'is measured afresh on the fixed commit when the same tag runs again (%s)',
+    (_, env: Record<string, string>) => {
+      // Its first run prints a score, its second crashes: one run of the broken commit is stored.
+      const first = measurementSeed('b', 0, 0);
+      const repo = makeRepo({
+        'exp.sh': `if [ "$AUTORESEARCH_SEED" = ${first} ]; then echo "score: 5"; else echo "boom" >&2; exit 3; fi\n`,
+        'params.sh': 'X=1\n',
+        'program.md': PROGRAM(2),
+      });
+      const broken = cli(repo, ['run', '--tag', 'b', '-n', '1', '--no-dashboard'], env);
+      expect(broken.code).not.toBe(0);
+      const before = stored(repo, 'b');
+      expect(before.runs.map((m) => m.value)).toEqual([5]);
+      expect(ledgerRows(repo, 'b')[0]).toMatchObject({ id: 0, state: 'recorded', status: 'crash' });
 
-    writeFiles(repo, { 'exp.sh': 'echo "score: 7"\n' });
-    gitIn(repo, 'commit', '-q', '-am', 'fix the experiment');
-    const fixed = gitIn(repo, 'rev-parse', 'HEAD');
-    const again = cli(repo, ['run', '--tag', 'b', '-n', '1', '--no-dashboard']);
-    expect(again.code).toBe(0);
-    expect(again.stdout).not.toContain('resuming run b');
+      writeFiles(repo, { 'exp.sh': 'echo "score: 7"\n' });
+      gitIn(repo, 'commit', '-q', '-am', 'fix the experiment');
+      const fixed = gitIn(repo, 'rev-parse', 'HEAD');
+      const again = cli(repo, ['run', '--tag', 'b', '-n', '1', '--no-dashboard']);
+      expect(again.code).toBe(0);
+      expect(again.stdout).not.toContain('resuming run b');
 
-    const after = stored(repo, 'b');
-    expect(after.run.base_commit).toBe(fixed);
-    // Only the fixed commit's runs: none of the broken commit's is taken for the new baseline's.
-    expect(after.runs.map((m) => [m.commit_sha, m.value])).toEqual([
-      [fixed, 7],
-      [fixed, 7],
-    ]);
-    expect(ledgerRows(repo, 'b')[0]).toMatchObject({ id: 0, status: 'keep', primary_value: 7, candidate_commit: fixed });
-    expect(gitIn(repo, 'rev-parse', 'autoresearch/b')).toBe(fixed);
-  });
+      const after = stored(repo, 'b');
+      expect(after.run.base_commit).toBe(fixed);
+      // Only the fixed commit's runs: none of the broken commit's is taken for the new baseline's.
+      expect(after.runs.map((m) => [m.commit_sha, m.value])).toEqual([
+        [fixed, 7],
+        [fixed, 7],
+      ]);
+      expect(ledgerRows(repo, 'b')[0]).toMatchObject({
+        id: 0,
+        status: 'keep',
+        primary_value: 7,
+        candidate_commit: fixed,
+      });
+      expect(gitIn(repo, 'rev-parse', 'autoresearch/b')).toBe(fixed);
+    },
+  );
 });
 
 describe('the baseline with several slots', () => {
@@ -83,7 +91,9 @@ describe('the baseline with several slots', () => {
     await run;
     const { runs } = stored(repo, 's');
     expect(runs.map((m) => m.slot).sort()).toEqual([0, 1, 2]);
-    expect(runs.map((m) => m.value).sort()).toEqual([0, 1, 2].map((n) => measurementSeed('s', 0, n)).sort());
+    expect(runs.map((m) => m.value).sort()).toEqual(
+      [0, 1, 2].map((n) => measurementSeed('s', 0, n)).sort(),
+    );
     expect(new Set(runs.map((m) => m.log_path)).size).toBe(3);
     expect(ledgerRows(repo, 's')[0]).toMatchObject({ status: 'keep' });
   });

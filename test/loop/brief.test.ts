@@ -50,20 +50,33 @@ LOOP FOREVER:
     gitIn(repo, 'add', '-A');
     gitIn(repo, 'commit', '-q', '-m', 'program');
     await runHere(repo, { tag: 'w' });
-    expect(ledgerRows(repo, 'w').map((r) => r.status)).toEqual(['keep', 'discard', 'keep', 'invalid']);
+    expect(ledgerRows(repo, 'w').map((r) => r.status)).toEqual([
+      'keep',
+      'discard',
+      'keep',
+      'invalid',
+    ]);
 
     const brief = readFileSync(join(repo, '.autoresearch/w/experiments/4/brief.md'), 'utf8');
     expect(brief).toContain('| id | status | value (n) | delta | why | mem_mb | change |');
     // The neutral change: not significant at its p (or worse on its first run), with its n.
     // (paired policy: worse on its first run, or not significant after its pairs).
-    expect(brief).toMatch(/\| 1 \| discard \| [\d.]+ \(\d\) \| [-+][\d.]+ \| (not sig\.: p=[\d.]+ \(needs < 0\.025\), \d pairs|worse, n=1 vs \d) \| 120 \| /);
-    expect(brief).toMatch(/\| 2 \| keep \| [\d.]+\*? \(\d\) \| -[\d.]+ \| p[<=][\d.]+, \d pairs \| 140 \| /);
+    expect(brief).toMatch(
+      /\| 1 \| discard \| [\d.]+ \(\d\) \| [-+][\d.]+ \| (not sig\.: p=[\d.]+ \(needs < 0\.025\), \d pairs|worse, n=1 vs \d) \| 120 \| /,
+    );
+    expect(brief).toMatch(
+      /\| 2 \| keep \| [\d.]+\*? \(\d\) \| -[\d.]+ \| p[<=][\d.]+, \d pairs \| 140 \| /,
+    );
     expect(brief).toMatch(/\| 3 \| invalid \| — \| {2}\| checks failed \(exit 1\) \| — \| /);
-    expect(brief).toMatch(/- keep bar: with the current noise a decrease of about [\d.]+ in `score` is needed to keep a change \(3 pairs each; paired t-test at p < 0\.025, from the noise as of experiment \d+\)/);
+    expect(brief).toMatch(
+      /- keep bar: with the current noise a decrease of about [\d.]+ in `score` is needed to keep a change \(3 pairs each; paired t-test at p < 0\.025, from the noise as of experiment \d+\)/,
+    );
     // The failing assertion, not the runner's totals.
     expect(brief).toContain('not ok 1 - memory stays within the limit');
     expect(brief).toContain('MEM=999 is over the limit of 150');
     expect(brief).not.toMatch(/^# (pass|fail) \d/m);
-    expect(brief).toMatch(/Note: the harness does these for you, whatever program\.md below says: committing your change \("git commit"\); running the experiment/);
+    expect(brief).toMatch(
+      /Note: the harness does these for you, whatever program\.md below says: committing your change \("git commit"\); running the experiment/,
+    );
   });
 });

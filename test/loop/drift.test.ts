@@ -45,7 +45,11 @@ interface Measured {
 function measurements(repo: string, tag: string): Measured[] {
   const db = new Database(join(repo, '.autoresearch/ledger.sqlite'), { readonly: true });
   try {
-    return db.prepare('SELECT experiment_id, during_id, commit_sha, value FROM measurements WHERE run_tag = ? ORDER BY rowid').all(tag) as Measured[];
+    return db
+      .prepare(
+        'SELECT experiment_id, during_id, commit_sha, value FROM measurements WHERE run_tag = ? ORDER BY rowid',
+      )
+      .all(tag) as Measured[];
   } finally {
     db.close();
   }
@@ -78,7 +82,15 @@ awk -v v="$VALUE" -v m="$SPEED" -v s="$AUTORESEARCH_SEED" 'BEGIN { srand(s); u =
     ];
     const hook = await hookServer();
     const repo = makeRepo({ 'exp.sh': exp, 'params.sh': params(100, 'tuned') });
-    steps.forEach(([a, na, b, nb], i) => writeFiles(repo, { [`ideas/${i + 1}.patch`]: patchBetween(repo, { 'params.sh': params(a, na) }, { 'params.sh': params(b, nb) }) }));
+    steps.forEach(([a, na, b, nb], i) =>
+      writeFiles(repo, {
+        [`ideas/${i + 1}.patch`]: patchBetween(
+          repo,
+          { 'params.sh': params(a, na) },
+          { 'params.sh': params(b, nb) },
+        ),
+      }),
+    );
     writeFiles(repo, {
       'program.md': `---
 metric: { name: throughput, goal: maximize }
@@ -95,30 +107,54 @@ webhooks: [{ url: "${hook.url}", format: json, on: [drift] }]
     gitIn(repo, 'commit', '-q', '-m', 'program');
 
     const run = runHere(repo, { tag: 'd' });
-    await waitFor(() => ledgerRows(repo, 'd').some((r) => r.id === 3 && r.state === 'running'), 90_000, 'experiment 3 to start');
+    await waitFor(
+      () => ledgerRows(repo, 'd').some((r) => r.id === 3 && r.state === 'running'),
+      90_000,
+      'experiment 3 to start',
+    );
     writeFileSync(speedFile, '2\n');
     expect((await run).result.reason).toBe('the agent has no more proposals');
 
     const rows = ledgerRows(repo, 'd');
     // The two real improvements are kept; none of the four neutral changes is, though after the
     // speed doubled each of them measured twice the incumbent's earlier runs.
-    expect(rows.map((r) => r.status)).toEqual(['keep', 'discard', 'keep', 'discard', 'discard', 'keep', 'discard']);
+    expect(rows.map((r) => r.status)).toEqual([
+      'keep',
+      'discard',
+      'keep',
+      'discard',
+      'discard',
+      'keep',
+      'discard',
+    ]);
     const all = measurements(repo, 'd');
     for (const kept of rows.filter((r) => r.status === 'keep' && r.id > 0)) {
-      expect(kept.reason).toMatch(/^kept: paired \+[\d.]+ \+- [\d.]+ \(\+\d[\d.]*%\), \d pairs, p=/);
+      expect(kept.reason).toMatch(
+        /^kept: paired \+[\d.]+ \+- [\d.]+ \(\+\d[\d.]*%\), \d pairs, p=/,
+      );
       // Never on one run: every run of the candidate has a run of the incumbent next to it in time.
       const during = all.filter((m) => m.during_id === kept.id);
       const arms = during.map((m) => (m.commit_sha === kept.candidate_commit ? 'C' : 'I')).join('');
       expect(arms).toMatch(/^(CI|IC){2,}$/);
     }
     // The neutral candidates measured after the change were paired with the incumbent at the new speed.
-    for (const id of [3, 4]) expect(all.filter((m) => m.during_id === id).some((m) => m.experiment_id !== id)).toBe(true);
+    for (const id of [3, 4])
+      expect(all.filter((m) => m.during_id === id).some((m) => m.experiment_id !== id)).toBe(true);
 
     const status = cli(repo, ['status', '--tag', 'd']).stdout;
-    expect(status).toMatch(/^drift {8}.*drift: the incumbent measures \+100% since run \d+ compared with before/m);
+    expect(status).toMatch(
+      /^drift {8}.*drift: the incumbent measures \+100% since run \d+ compared with before/m,
+    );
     const drifts = hook.bodies.filter((b) => b.kind === 'drift');
     expect(drifts).toHaveLength(1);
-    expect(drifts[0]).toMatchObject({ source: 'autoresearch', tag: 'd', metric: 'throughput', incumbent: 2 });
-    expect(String(drifts[0]!.sentence)).toMatch(/^drift: the incumbent measures \+100% since run \d+/);
+    expect(drifts[0]).toMatchObject({
+      source: 'autoresearch',
+      tag: 'd',
+      metric: 'throughput',
+      incumbent: 2,
+    });
+    expect(String(drifts[0]!.sentence)).toMatch(
+      /^drift: the incumbent measures \+100% since run \d+/,
+    );
   });
 });

@@ -24,7 +24,11 @@ protected: [exp.sh]
 Lower the score.
 `;
 
-const FILES = { 'program.md': PROGRAM, 'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n', 'params.sh': 'VALUE=10\n' };
+const FILES = {
+  'program.md': PROGRAM,
+  'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n',
+  'params.sh': 'VALUE=10\n',
+};
 
 /** What the agent saw from inside its sandbox, per proposal. */
 interface Seen {
@@ -43,12 +47,17 @@ function loweringAgent(repo: string, outside: string, seen: Seen[]): Agent {
   return {
     name: 'lowering',
     async propose(ctx: ProposalContext) {
-      const value = Number(/VALUE=(\d+)/.exec(readFileSync(join(ctx.programDir, 'params.sh'), 'utf8'))![1]) - 1;
+      const value =
+        Number(/VALUE=(\d+)/.exec(readFileSync(join(ctx.programDir, 'params.sh'), 'utf8'))![1]) - 1;
       const sh = (script: string) =>
-        spawnSync(ctx.seal.prefix[0] ?? 'bash', [...ctx.seal.prefix.slice(1), ...(ctx.seal.prefix.length ? ['bash'] : []), '-c', script], {
-          cwd: ctx.programDir,
-          env: { PATH: process.env.PATH ?? '', ...ctx.seal.env },
-        }).status === 0;
+        spawnSync(
+          ctx.seal.prefix[0] ?? 'bash',
+          [...ctx.seal.prefix.slice(1), ...(ctx.seal.prefix.length ? ['bash'] : []), '-c', script],
+          {
+            cwd: ctx.programDir,
+            env: { PATH: process.env.PATH ?? '', ...ctx.seal.env },
+          },
+        ).status === 0;
       seen.push({
         experimentId: ctx.experimentId,
         edited: sh(`echo VALUE=${value} > params.sh`),
@@ -64,17 +73,34 @@ function loweringAgent(repo: string, outside: string, seen: Seen[]): Agent {
 describe('the library entry point', () => {
   it('exports exactly the documented surface (no Ledger writer, no fault injection)', () => {
     expect(Object.keys(lib).sort()).toEqual([
-      'AgentExhausted', 'CommandAgent', 'LedgerReader', 'LocalExecutor', 'ProgramError', 'SlurmExecutor', 'UserError',
-      'detectSandbox', 'noiseAwarePolicy', 'openLedger', 'pairedPolicy', 'startRun', 'strictPolicy',
+      'AgentExhausted',
+      'CommandAgent',
+      'LedgerReader',
+      'LocalExecutor',
+      'ProgramError',
+      'SlurmExecutor',
+      'UserError',
+      'detectSandbox',
+      'noiseAwarePolicy',
+      'openLedger',
+      'pairedPolicy',
+      'startRun',
+      'strictPolicy',
     ]);
   });
 
   it('refuses an agent that is neither a name nor an Agent, and a model for an Agent object, before a run starts', async () => {
     const repo = makeRepo(FILES);
-    await expect(lib.startRun({ cwd: repo, agent: { name: 'x' } as unknown as Agent })).rejects.toThrow(/neither a registered name nor an Agent/);
+    await expect(
+      lib.startRun({ cwd: repo, agent: { name: 'x' } as unknown as Agent }),
+    ).rejects.toThrow(/neither a registered name nor an Agent/);
     const agent: Agent = { name: 'mine', propose: async () => ({ title: 't' }) };
-    await expect(lib.startRun({ cwd: repo, agent, model: 'openai:gpt-5' })).rejects.toThrow(/`model` configures a named agent/);
-    await expect(lib.startRun({ cwd: repo, agent, model: 'openai:gpt-5' })).rejects.toBeInstanceOf(lib.UserError);
+    await expect(lib.startRun({ cwd: repo, agent, model: 'openai:gpt-5' })).rejects.toThrow(
+      /`model` configures a named agent/,
+    );
+    await expect(lib.startRun({ cwd: repo, agent, model: 'openai:gpt-5' })).rejects.toBeInstanceOf(
+      lib.UserError,
+    );
     const reader = await lib.openLedger(repo);
     try {
       expect(reader.runs()).toEqual([]);
@@ -86,7 +112,9 @@ describe('the library entry point', () => {
 
   it('tells a reader of a repository without runs how to start one, and creates nothing', async () => {
     const repo = makeRepo(FILES);
-    await expect(lib.openLedger(repo)).rejects.toThrow(/no runs yet in .*\n {2}fix: start a run first/);
+    await expect(lib.openLedger(repo)).rejects.toThrow(
+      /no runs yet in .*\n {2}fix: start a run first/,
+    );
     expect(existsSync(join(repo, '.autoresearch'))).toBe(false);
   });
 });
@@ -100,12 +128,22 @@ describe('startRun with an Agent object', () => {
   beforeAll(async () => {
     repo = makeRepo(FILES); // program.md names no agent: the object is the agent
     outside = tempDir('ar-outside-');
-    result = await lib.startRun({ cwd: repo, tag: 'obj', agent: loweringAgent(repo, outside, seen), maxExperiments: 3 });
+    result = await lib.startRun({
+      cwd: repo,
+      tag: 'obj',
+      agent: loweringAgent(repo, outside, seen),
+      maxExperiments: 3,
+    });
   });
 
   it('runs it like a built-in: each proposal committed, measured, kept and recorded under its name', async () => {
     expect(result.reason).toBe('reached 3 experiments');
-    expect(result.summary).toMatchObject({ baseline: 10, best: 7, candidates: 3, counts: { keep: 3 } });
+    expect(result.summary).toMatchObject({
+      baseline: 10,
+      best: 7,
+      candidates: 3,
+      counts: { keep: 3 },
+    });
     const reader = await lib.openLedger(repo);
     try {
       expect(reader.run()?.tag).toBe('obj');
@@ -122,11 +160,24 @@ describe('startRun with an Agent object', () => {
     } finally {
       reader.close();
     }
-    expect(seen.map((s) => [s.experimentId, s.edited])).toEqual([[1, true], [2, true], [3, true]]);
+    expect(seen.map((s) => [s.experimentId, s.edited])).toEqual([
+      [1, true],
+      [2, true],
+      [3, true],
+    ]);
   });
 
-  it.skipIf(!sealed.sealed)('gives it the same seal: its processes write only the workspace and their temp folder, and see no ledger', () => {
-    for (const s of seen) expect(s).toMatchObject({ edited: true, wroteTmp: true, wroteOutside: false, sawLedger: false });
-    expect(existsSync(join(outside, 'escaped.txt'))).toBe(false);
-  });
+  it.skipIf(!sealed.sealed)(
+    'gives it the same seal: its processes write only the workspace and their temp folder, and see no ledger',
+    () => {
+      for (const s of seen)
+        expect(s).toMatchObject({
+          edited: true,
+          wroteTmp: true,
+          wroteOutside: false,
+          sawLedger: false,
+        });
+      expect(existsSync(join(outside, 'escaped.txt'))).toBe(false);
+    },
+  );
 });

@@ -46,15 +46,30 @@ describe('the experiment lifecycle on a real repository', () => {
   let baseCommit: string;
 
   beforeAll(async () => {
-    repo = makeRepo({ 'exp.sh': EXP, 'params.sh': params(5), 'data.txt': 'evaluation data\n', 'notes.txt': 'notes\n', 'program.md': '' });
+    repo = makeRepo({
+      'exp.sh': EXP,
+      'params.sh': params(5),
+      'data.txt': 'evaluation data\n',
+      'notes.txt': 'notes\n',
+      'program.md': '',
+    });
     const base = { 'params.sh': params(4) };
     const steps: Array<[Record<string, string>, Record<string, string>]> = [
       [{ 'params.sh': params(5) }, { 'params.sh': params(4) }], // 1 keep
       [base, { 'params.sh': params(6) }], // 2 discard
       [base, { 'params.sh': params(3, 'crash') }], // 3 crash
       [base, { 'params.sh': params(3, 'nan') }], // 4 crash (NaN)
-      [{ ...base, 'exp.sh': EXP }, { 'params.sh': params(3), 'exp.sh': EXP.replace('score: $VALUE";;\nesac', 'score: 0";;\nesac') }], // 5 invalid (protected)
-      [{ ...base, 'notes.txt': 'notes\n' }, { 'params.sh': params(3), 'notes.txt': 'more notes\n' }], // 6 invalid (not editable)
+      [
+        { ...base, 'exp.sh': EXP },
+        {
+          'params.sh': params(3),
+          'exp.sh': EXP.replace('score: $VALUE";;\nesac', 'score: 0";;\nesac'),
+        },
+      ], // 5 invalid (protected)
+      [
+        { ...base, 'notes.txt': 'notes\n' },
+        { 'params.sh': params(3), 'notes.txt': 'more notes\n' },
+      ], // 6 invalid (not editable)
       [base, { 'params.sh': params(6) }], // 7 skipped: same as 2
       [base, base], // 8 skipped: no change
       [base, { 'params.sh': params(2, 'hang') }], // 9 timeout
@@ -101,13 +116,18 @@ describe('the experiment lifecycle on a real repository', () => {
     expect(byId[2]!.primary_value).toBe(6);
     expect(byId[3]!.reason).toContain('exit code 3');
     expect(byId[3]!.reason).toContain('boom: model diverged'); // the log tail comes with it
-    expect(byId[4]!.reason).toContain('metric score is not finite (nan) on line 1 of the output ("score: nan")');
+    expect(byId[4]!.reason).toContain(
+      'metric score is not finite (nan) on line 1 of the output ("score: nan")',
+    );
     expect(byId[5]!.reason).toContain('exp.sh (protected)');
     expect(byId[6]!.reason).toContain('notes.txt (not editable)');
     expect(byId[7]!.reason).toContain('same files as experiment 2');
     expect(byId[8]!.reason).toContain('no change');
     expect(byId[9]!.reason).toContain('hard timeout');
-    if (sealed) expect(readFileSync(byId[10]!.log_path!, 'utf8')).toContain('data.txt: Read-only file system');
+    if (sealed)
+      expect(readFileSync(byId[10]!.log_path!, 'utf8')).toContain(
+        'data.txt: Read-only file system',
+      );
     else expect(byId[10]!.reason).toContain('changed protected files while it ran: data.txt');
     expect(byId[11]!.primary_value).toBe(1);
   });
@@ -119,7 +139,9 @@ describe('the experiment lifecycle on a real repository', () => {
     expect(gitIn(repo, 'rev-parse', `${head}^`)).toBe(rows[1]!.candidate_commit);
     expect(gitIn(repo, 'rev-parse', `${head}^^`)).toBe(baseCommit);
     for (const id of [1, 2, 3, 4, 5, 6, 7, 9, 10, 11]) {
-      expect(gitIn(repo, 'rev-parse', `refs/autoresearch/t1/${id}`)).toBe(rows[id]!.candidate_commit);
+      expect(gitIn(repo, 'rev-parse', `refs/autoresearch/t1/${id}`)).toBe(
+        rows[id]!.candidate_commit,
+      );
     }
     expect(gitIn(repo, 'show', 'refs/autoresearch/t1/2:params.sh')).toContain('VALUE=6');
     expect(gitIn(repo, 'log', '-1', '--format=%s', 'refs/autoresearch/t1/3')).toBe('3');
@@ -149,7 +171,13 @@ describe('the experiment lifecycle on a real repository', () => {
   it('writes results.tsv in the 5-column format: keep, discard or crash, the finer status in the description', () => {
     const tsv = readResultsTsv(repo, 't1');
     expect(tsv[0]).toEqual(['commit', 'score', 'memory_gb', 'status', 'description']);
-    expect(tsv[1]).toEqual([baseCommit.slice(0, 7), '5.000000', expect.stringMatching(/^\d+\.\d$/), 'keep', 'baseline']);
+    expect(tsv[1]).toEqual([
+      baseCommit.slice(0, 7),
+      '5.000000',
+      expect.stringMatching(/^\d+\.\d$/),
+      'keep',
+      'baseline',
+    ]);
     // Skipped proposals (7: a duplicate, 8: no change) ran nothing and have no row.
     expect(tsv.slice(1).map((r) => [r[3], r[4]])).toEqual([
       ['keep', 'baseline'],
@@ -183,8 +211,15 @@ describe('the experiment lifecycle on a real repository', () => {
   it('emits events a display can follow', () => {
     const recorded = events.filter((e) => e.type === 'recorded');
     expect(recorded).toHaveLength(12);
-    expect(events.filter((e) => e.type === 'recorded' && e.newBest).map((e) => (e as { experiment: { id: number } }).experiment.id)).toEqual([1, 11]);
-    expect(events.at(-1)).toMatchObject({ type: 'run-stop', summary: { baseline: 5, best: 1, candidates: 11 } });
+    expect(
+      events
+        .filter((e) => e.type === 'recorded' && e.newBest)
+        .map((e) => (e as { experiment: { id: number } }).experiment.id),
+    ).toEqual([1, 11]);
+    expect(events.at(-1)).toMatchObject({
+      type: 'run-stop',
+      summary: { baseline: 5, best: 1, candidates: 11 },
+    });
     expect(existsSync(join(repo, '.autoresearch/t1/slots/0'))).toBe(true);
   });
 });

@@ -7,7 +7,11 @@ import { runHere } from '../helpers/run.js';
 /** params.sh prints the metrics; each step is [incumbent's params.sh, candidate's params.sh]. */
 function repoWith(baseline: string, steps: Array<[string, string]>): string {
   const repo = makeRepo({ 'exp.sh': 'source ./params.sh\n', 'params.sh': baseline });
-  steps.forEach(([from, to], i) => writeFiles(repo, { [`ideas/${i + 1}.patch`]: patchBetween(repo, { 'params.sh': from }, { 'params.sh': to }) }));
+  steps.forEach(([from, to], i) =>
+    writeFiles(repo, {
+      [`ideas/${i + 1}.patch`]: patchBetween(repo, { 'params.sh': from }, { 'params.sh': to }),
+    }),
+  );
   writeFiles(repo, {
     'program.md': `---
 metric: { name: total_µs, goal: minimize, deterministic: true }
@@ -57,7 +61,9 @@ describe('metrics parsed exactly, or loudly refused (end to end)', () => {
     expect(rows[1]!.reason).toContain(
       'metric total_µs has thousands separators or a decimal comma on line 1 of the output ("total_µs: 1,234,567"); print a plain number: `total_µs: 1234567`',
     );
-    expect(rows[2]!.reason).toContain('metric total_µs has a unit (ms) on line 2 of the output ("total_µs: 12.5ms"); print a plain number: `total_µs: 12.5`');
+    expect(rows[2]!.reason).toContain(
+      'metric total_µs has a unit (ms) on line 2 of the output ("total_µs: 12.5ms"); print a plain number: `total_µs: 12.5`',
+    );
     // The measured value was printed only in the middle, which the log does not keep.
     expect(rows[5]!.output_bytes).toBeGreaterThan(3_000_000);
     expect(readFileSync(rows[5]!.log_path!, 'utf8')).not.toContain('total_µs: 20');

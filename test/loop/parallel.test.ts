@@ -36,8 +36,17 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
     const slots = new Set(rows.slice(1).map((x) => (x as unknown as { slot: number }).slot));
     expect(slots.size).toBe(3);
     // The branch is a first-parent chain of exactly the kept commits, in the order they were kept.
-    const kept = rows.filter((x) => x.status === 'keep' && x.id > 0).sort((a, b) => (a as unknown as { recorded_at: number }).recorded_at - (b as unknown as { recorded_at: number }).recorded_at);
-    const chain = gitIn(repo, 'rev-list', '--first-parent', 'autoresearch/p').split('\n').reverse().slice(1);
+    const kept = rows
+      .filter((x) => x.status === 'keep' && x.id > 0)
+      .sort(
+        (a, b) =>
+          (a as unknown as { recorded_at: number }).recorded_at -
+          (b as unknown as { recorded_at: number }).recorded_at,
+      );
+    const chain = gitIn(repo, 'rev-list', '--first-parent', 'autoresearch/p')
+      .split('\n')
+      .reverse()
+      .slice(1);
     expect(chain).toEqual(kept.map((k) => k.candidate_commit));
     // A re-based keep carries every earlier kept change plus its own.
     const head = gitIn(repo, 'ls-tree', '--name-only', 'autoresearch/p', 'v/').split('\n').sort();
@@ -81,14 +90,19 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
       const log = readFileSync(x.log_path!, 'utf8');
       expect(log).toContain(`slot ${slot} device ${['a', 'b', 'c'][slot]}`);
       const device = /device (\w+)/.exec(log)![1]!;
-      (held[device] ??= []).push([Number(/held (\d+)/.exec(log)![1]), Number(/released (\d+)/.exec(log)![1])]);
+      (held[device] ??= []).push([
+        Number(/held (\d+)/.exec(log)![1]),
+        Number(/released (\d+)/.exec(log)![1]),
+      ]);
     }
     // No two runs ever held the same device at the same time.
     for (const spans of Object.values(held)) {
       spans.sort((a, b) => a[0] - b[0]);
       for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThan(spans[i - 1]![1]);
     }
-    await expect(runHere(repo, { tag: 'd2', parallel: 4 })).rejects.toThrow('--parallel 4 but only 3 devices');
+    await expect(runHere(repo, { tag: 'd2', parallel: 4 })).rejects.toThrow(
+      '--parallel 4 but only 3 devices',
+    );
   });
 
   it('kill -9 with several experiments in flight: resume finishes each exactly once', async () => {
@@ -108,7 +122,11 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
 `,
     });
     const child = cliAsync(repo, ['run', '--tag', 'k', '-j', '3', '-n', '6']);
-    await waitFor(() => ledgerRows(repo, 'k').filter((x) => x.state === 'running' && x.id > 0).length >= 2, 30_000, 'two experiments in flight');
+    await waitFor(
+      () => ledgerRows(repo, 'k').filter((x) => x.state === 'running' && x.id > 0).length >= 2,
+      30_000,
+      'two experiments in flight',
+    );
     child.kill('SIGKILL');
     await exited(child);
     writeFileSync(release, '');
@@ -126,12 +144,25 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
     for (const id of proposing) expect(rows[id]!.status).toBe('interrupted');
     expect(rows.filter((x) => x.id > 0 && x.status !== 'interrupted')).toHaveLength(6);
     const kept = rows.filter((x) => x.status === 'keep');
-    expect(gitIn(repo, 'rev-parse', 'autoresearch/k')).toBe(kept.sort((a, b) => (a as unknown as { recorded_at: number }).recorded_at - (b as unknown as { recorded_at: number }).recorded_at).at(-1)!.candidate_commit);
+    expect(gitIn(repo, 'rev-parse', 'autoresearch/k')).toBe(
+      kept
+        .sort(
+          (a, b) =>
+            (a as unknown as { recorded_at: number }).recorded_at -
+            (b as unknown as { recorded_at: number }).recorded_at,
+        )
+        .at(-1)!.candidate_commit,
+    );
   });
 });
 
 /** A deterministic maximize program whose agent (0.3 s) is faster than its experiment (0.6 s). */
-function pipelineRepo(score: string, files: Record<string, string>, editable: string, agentWrites: string): string {
+function pipelineRepo(
+  score: string,
+  files: Record<string, string>,
+  editable: string,
+  agentWrites: string,
+): string {
   return makeRepo({
     'exp.sh': `sleep 0.6\n${score}`,
     ...files,
@@ -149,9 +180,23 @@ agent: { name: command, command: 'sleep 0.3; echo $AUTORESEARCH_EXPERIMENT_ID > 
 
 describe('pipelining', () => {
   it('prepares the next candidate while the current one runs, and keeps the ledger and branch consistent', async () => {
-    const repo = pipelineRepo('total=0; for f in v/*; do total=$((total + $(cat "$f"))); done\necho "score: $total"\n', { 'v/0': '0\n' }, '"v/*"', 'v/$AUTORESEARCH_EXPERIMENT_ID');
+    const repo = pipelineRepo(
+      'total=0; for f in v/*; do total=$((total + $(cat "$f"))); done\necho "score: $total"\n',
+      { 'v/0': '0\n' },
+      '"v/*"',
+      'v/$AUTORESEARCH_EXPERIMENT_ID',
+    );
     const { output } = await runHere(repo, { tag: 'pl', pipeline: true, maxExperiments: 5 });
-    const rows = ledgerRows(repo, 'pl') as Array<{ id: number; status: string; state: string; proposed_at: number; finished_at: number; reason: string | null; candidate_commit: string; primary_value: number }>;
+    const rows = ledgerRows(repo, 'pl') as Array<{
+      id: number;
+      status: string;
+      state: string;
+      proposed_at: number;
+      finished_at: number;
+      reason: string | null;
+      candidate_commit: string;
+      primary_value: number;
+    }>;
     expect(rows.map((x) => x.id)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(rows.every((x) => x.state === 'recorded')).toBe(true);
     // Experiment k+1 was being proposed before experiment k had finished running.
@@ -162,19 +207,31 @@ describe('pipelining', () => {
     const kept = rows.filter((x) => x.status === 'keep' && x.id > 0);
     expect(kept.length).toBe(5);
     expect(rows.map((x) => x.primary_value)).toEqual([0, 1, 3, 6, 10, 15]);
-    expect(output).toMatch(/experiment \d: carried onto experiment \d, kept while it waited to run/);
-    expect(gitIn(repo, 'ls-tree', '--name-only', 'autoresearch/pl', 'v/').split('\n').sort()).toEqual(['v/0', 'v/1', 'v/2', 'v/3', 'v/4', 'v/5']);
+    expect(output).toMatch(
+      /experiment \d: carried onto experiment \d, kept while it waited to run/,
+    );
+    expect(
+      gitIn(repo, 'ls-tree', '--name-only', 'autoresearch/pl', 'v/').split('\n').sort(),
+    ).toEqual(['v/0', 'v/1', 'v/2', 'v/3', 'v/4', 'v/5']);
   });
 
   it('skips a prepared candidate whose change no longer applies to the new incumbent, and proposes again from there', async () => {
     // Every proposal rewrites the same line, so a candidate prepared before the previous keep conflicts with it.
     const repo = pipelineRepo('echo "score: $(cat v)"\n', { v: '0\n' }, 'v', 'v');
     await runHere(repo, { tag: 'pc', pipeline: true, maxExperiments: 5 });
-    const rows = ledgerRows(repo, 'pc') as Array<{ id: number; status: string; reason: string | null; parent_commit: string; primary_value: number | null }>;
+    const rows = ledgerRows(repo, 'pc') as Array<{
+      id: number;
+      status: string;
+      reason: string | null;
+      parent_commit: string;
+      primary_value: number | null;
+    }>;
     const conflicted = rows.filter((x) => x.status === 'skipped');
     expect(conflicted.length).toBeGreaterThan(0);
     for (const x of conflicted) {
-      expect(x.reason).toMatch(/^its change no longer applies on top of experiment \d+, kept while it waited to run; the next proposal starts from there$/);
+      expect(x.reason).toMatch(
+        /^its change no longer applies on top of experiment \d+, kept while it waited to run; the next proposal starts from there$/,
+      );
       expect(x.primary_value).toBeNull(); // never run
       // The next proposal was made against the incumbent that replaced its parent.
       const next = rows.find((y) => y.id === x.id + 1);

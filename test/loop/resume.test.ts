@@ -2,7 +2,18 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { alive, cli, cliAsync, exited, gitIn, ledgerRows, makeRepo, readResultsTsv, waitFor, writeFiles } from '../helpers/repo.js';
+import {
+  alive,
+  cli,
+  cliAsync,
+  exited,
+  gitIn,
+  ledgerRows,
+  makeRepo,
+  readResultsTsv,
+  waitFor,
+  writeFiles,
+} from '../helpers/repo.js';
 import { runHere } from '../helpers/run.js';
 import { patchBetween } from '../helpers/patches.js';
 import { processesNamed } from '../helpers/processes.js';
@@ -30,7 +41,15 @@ function scriptedRepo(noisy = false): string {
     [4, 3],
     [3, 7],
   ];
-  steps.forEach(([from, to], i) => writeFiles(repo, { [`ideas/${i + 1}.patch`]: patchBetween(repo, { 'params.sh': params(from) }, { 'params.sh': params(to) }) }));
+  steps.forEach(([from, to], i) =>
+    writeFiles(repo, {
+      [`ideas/${i + 1}.patch`]: patchBetween(
+        repo,
+        { 'params.sh': params(from) },
+        { 'params.sh': params(to) },
+      ),
+    }),
+  );
   writeFiles(repo, {
     'program.md': `---
 metric: { name: score, goal: minimize${noisy ? '' : ', deterministic: true'} }
@@ -105,7 +124,9 @@ describe('kill -9 in the middle of a judgement', () => {
     expect(first.code).toBeNull();
     expect(arms(repo, 'j', 3)).toBe('CI');
     const { output } = await runHere(repo, { tag: 'j' });
-    expect(output).toContain('experiment 3: was in flight when the harness stopped; its judgement goes on from the 2 runs stored');
+    expect(output).toContain(
+      'experiment 3: was in flight when the harness stopped; its judgement goes on from the 2 runs stored',
+    );
     expect(arms(repo, 'j', 3)).toBe('CIIC');
     const rows = expectConsistentRun(repo, 'j');
     expect(rows[3]!.reason).toMatch(/^kept: paired -1 \+- 0 \(-25%\), 2 pairs, p=0 /);
@@ -117,7 +138,11 @@ function arms(repo: string, tag: string, id: number): string {
   const candidate = ledgerRows(repo, tag).find((r) => r.id === id)!.candidate_commit;
   const db = new Database(join(repo, '.autoresearch/ledger.sqlite'), { readonly: true });
   try {
-    const runs = db.prepare('SELECT commit_sha FROM measurements WHERE run_tag = ? AND during_id = ? ORDER BY rowid').all(tag, id) as Array<{ commit_sha: string }>;
+    const runs = db
+      .prepare(
+        'SELECT commit_sha FROM measurements WHERE run_tag = ? AND during_id = ? ORDER BY rowid',
+      )
+      .all(tag, id) as Array<{ commit_sha: string }>;
     return runs.map((m) => (m.commit_sha === candidate ? 'C' : 'I')).join('');
   } finally {
     db.close();

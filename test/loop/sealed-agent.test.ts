@@ -85,7 +85,8 @@ describe.skipIf(!sealed.sealed)('a sealed run against a malicious agent', () => 
   let pwnedByGit: string;
   const rows = () => ledgerRows(repo, 't');
   const row = (id: number) => rows()[id]!;
-  const agentLog = (id: number) => readFileSync(join(repo, `.autoresearch/t/experiments/${id}/agent.log`), 'utf8');
+  const agentLog = (id: number) =>
+    readFileSync(join(repo, `.autoresearch/t/experiments/${id}/agent.log`), 'utf8');
 
   beforeAll(async () => {
     const scratch = tempDir('ar-outside-');
@@ -134,7 +135,11 @@ describe.skipIf(!sealed.sealed)('a sealed run against a malicious agent', () => 
     const db = new Database(join(repo, '.autoresearch/ledger.sqlite'), { readonly: true });
     try {
       expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-      expect(db.prepare('SELECT value FROM measurements WHERE run_tag = ? AND experiment_id = 0').all('t')).toEqual([{ value: 5 }]);
+      expect(
+        db
+          .prepare('SELECT value FROM measurements WHERE run_tag = ? AND experiment_id = 0')
+          .all('t'),
+      ).toEqual([{ value: 5 }]);
     } finally {
       db.close();
     }
@@ -144,7 +149,9 @@ describe.skipIf(!sealed.sealed)('a sealed run against a malicious agent', () => 
 
   it('an ignored file the agent leaves is not part of the candidate and never reaches the run', () => {
     expect(row(2).reason).toMatch(/^discarded: 5 vs 5 \(0\), not better/);
-    expect(gitIn(repo, 'ls-tree', '-r', '--name-only', row(2).candidate_commit!)).not.toContain('boost.cache');
+    expect(gitIn(repo, 'ls-tree', '-r', '--name-only', row(2).candidate_commit!)).not.toContain(
+      'boost.cache',
+    );
   });
 
   it('a file hidden through .git/info/exclude is seen, and is outside editable', () => {
@@ -166,7 +173,9 @@ describe.skipIf(!sealed.sealed)('a sealed run against a malicious agent', () => 
   });
 
   it('a symlink out of the worktree is refused, and nothing is written through it', () => {
-    expect(row(7).reason).toContain('src/host (a symlink pointing outside the worktree: /etc/hostname)');
+    expect(row(7).reason).toContain(
+      'src/host (a symlink pointing outside the worktree: /etc/hostname)',
+    );
     expect(existsSync(join(repo, 'pwned-through-link.txt'))).toBe(false);
   });
 

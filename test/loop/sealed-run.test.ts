@@ -17,19 +17,41 @@ const sealed = await detectSandbox();
 
 /** The run writes a prediction; the evaluator scores it against the hidden answer (2). */
 const EXP = 'source ./params.sh\necho "{\\"pred\\": $PRED}" > pred.json\n';
-const EVAL = "import json\npred = json.load(open('pred.json'))['pred']\nanswer = int(open('answer.txt').read())\nprint(f'score: {abs(pred - answer)}')\n";
+const EVAL =
+  "import json\npred = json.load(open('pred.json'))['pred']\nanswer = int(open('answer.txt').read())\nprint(f'score: {abs(pred - answer)}')\n";
 
 /** The editable file the run sources: one attack per experiment (the run's folder is the worktree). */
 const ATTACKS: Array<[string, string]> = [
   ['read the hidden answer key', 'PRED=$(cat ../../../../answer.txt)\n'],
-  ['forge the ledger', `python3 -c "import sqlite3; c = sqlite3.connect('../../../ledger.sqlite'); c.execute('update measurements set value = 100'); c.commit()"\nPRED=6\n`],
-  ['resume from a checkpoint (v1)', 'PRED=$(cat ckpt.bin 2>/dev/null || echo 5)\nPRED=$((PRED - 1))\necho $PRED > ckpt.bin\n'],
-  ['resume from a checkpoint (v2)', '# v2\nPRED=$(cat ckpt.bin 2>/dev/null || echo 5)\nPRED=$((PRED - 1))\necho $PRED > ckpt.bin\n'],
-  ['shadow the evaluator', "PRED=9\nprintf 'import sys\\nprint(\"score: 0\")\\nsys.exit(0)\\n' > json.py\n"],
-  ['escape the kill', "for f in /sys/fs/cgroup/*/cgroup.procs /sys/fs/cgroup/*/*/cgroup.procs; do echo $$ > \"$f\"; done 2>/dev/null\nsetsid bash -c 'exec -a ar-escapee-4251 sleep 600' &\nPRED=6\n"],
-  ['reach the network', 'PRED=5\nnsenter -t 1 -n -- bash -c "echo hi > /dev/tcp/127.0.0.1/$PROBE_PORT" && PRED=2\nbash -c "echo hi > /dev/tcp/127.0.0.1/$PROBE_PORT" 2>/dev/null && PRED=2\n'],
+  [
+    'forge the ledger',
+    `python3 -c "import sqlite3; c = sqlite3.connect('../../../ledger.sqlite'); c.execute('update measurements set value = 100'); c.commit()"\nPRED=6\n`,
+  ],
+  [
+    'resume from a checkpoint (v1)',
+    'PRED=$(cat ckpt.bin 2>/dev/null || echo 5)\nPRED=$((PRED - 1))\necho $PRED > ckpt.bin\n',
+  ],
+  [
+    'resume from a checkpoint (v2)',
+    '# v2\nPRED=$(cat ckpt.bin 2>/dev/null || echo 5)\nPRED=$((PRED - 1))\necho $PRED > ckpt.bin\n',
+  ],
+  [
+    'shadow the evaluator',
+    'PRED=9\nprintf \'import sys\\nprint("score: 0")\\nsys.exit(0)\\n\' > json.py\n',
+  ],
+  [
+    'escape the kill',
+    'for f in /sys/fs/cgroup/*/cgroup.procs /sys/fs/cgroup/*/*/cgroup.procs; do echo $$ > "$f"; done 2>/dev/null\nsetsid bash -c \'exec -a ar-escapee-4251 sleep 600\' &\nPRED=6\n',
+  ],
+  [
+    'reach the network',
+    'PRED=5\nnsenter -t 1 -n -- bash -c "echo hi > /dev/tcp/127.0.0.1/$PROBE_PORT" && PRED=2\nbash -c "echo hi > /dev/tcp/127.0.0.1/$PROBE_PORT" 2>/dev/null && PRED=2\n',
+  ],
   ['train past the budget', 'sleep 30\nPRED=3\n'],
-  ['write outside the worktree', 'echo pwned > ../../../../pwned-by-run.txt\ntouch ../../STOP\necho fake >> ../../results.tsv\nPRED=5\n'],
+  [
+    'write outside the worktree',
+    'echo pwned > ../../../../pwned-by-run.txt\ntouch ../../STOP\necho fake >> ../../results.tsv\nPRED=5\n',
+  ],
   ['honest', 'PRED=3\n'],
 ];
 
@@ -67,7 +89,8 @@ describe.skipIf(!sealed.sealed)('a sealed run against experiment code that games
   let connections = 0;
   const rows = () => ledgerRows(repo, 'r');
   const row = (id: number) => rows()[id]!;
-  const log = (id: number) => readFileSync(join(repo, `.autoresearch/r/experiments/${id}/run.log`), 'utf8');
+  const log = (id: number) =>
+    readFileSync(join(repo, `.autoresearch/r/experiments/${id}/run.log`), 'utf8');
 
   beforeAll(async () => {
     probe = createServer((s) => {
@@ -77,7 +100,13 @@ describe.skipIf(!sealed.sealed)('a sealed run against experiment code that games
     });
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
     const port = (probe.address() as { port: number }).port;
-    repo = makeRepo({ 'exp.sh': EXP, 'eval.py': EVAL, 'params.sh': 'PRED=5\n', '.gitignore': '*.bin\nanswer.txt\n', 'program.md': '' });
+    repo = makeRepo({
+      'exp.sh': EXP,
+      'eval.py': EVAL,
+      'params.sh': 'PRED=5\n',
+      '.gitignore': '*.bin\nanswer.txt\n',
+      'program.md': '',
+    });
     writeFileSync(join(repo, 'answer.txt'), '2\n');
     // Each attack is proposed against the incumbent of its moment: the baseline, then the first
     // checkpoint version once it is kept (a failed defence keeps something else, and the
@@ -85,7 +114,9 @@ describe.skipIf(!sealed.sealed)('a sealed run against experiment code that games
     const patches = ATTACKS.map(([, body], i) => {
       const name = `ideas/${i + 1}.patch`;
       const incumbent = i <= 2 ? 'PRED=5\n' : ATTACKS[2]![1];
-      writeFiles(repo, { [name]: patchBetween(repo, { 'params.sh': incumbent }, { 'params.sh': body }) });
+      writeFiles(repo, {
+        [name]: patchBetween(repo, { 'params.sh': incumbent }, { 'params.sh': body }),
+      });
       return name;
     });
     writeFiles(repo, { 'program.md': PROGRAM(patches) });
@@ -156,32 +187,38 @@ describe.skipIf(!sealed.sealed)('a sealed run against experiment code that games
   });
 });
 
-describe.skipIf(!sealed.sealed)('a protected file swapped during the run and put back before the hash check', () => {
-  it('cannot be swapped: protected files are read-only to the run', async () => {
-    // The run scores itself with the protected score.sh (the metric comes from the run, as in the
-    // original single-GPU setup); the editable params.sh swaps in a fake scorer and a background
-    // process puts the real one back once the score is printed, before the after-run hash check.
-    const swap = [
-      "cat score.sh > \"$TMPDIR/real\" && printf 'echo \"score: 0\"\\n' > score.sh",
-      '(while [ ! -e printed.flag ]; do sleep 0.05; done; cat "$TMPDIR/real" > score.sh) &',
-      '',
-    ].join('\n');
-    const repo = makeRepo({
-      'exp.sh': 'source ./params.sh\nbash score.sh\ntouch printed.flag\nwait\n',
-      'score.sh': 'echo "score: $(cat reference.txt)"\n',
-      'reference.txt': '5\n',
-      'params.sh': '# honest\n',
-      'program.md': '',
+describe.skipIf(!sealed.sealed)(
+  'a protected file swapped during the run and put back before the hash check',
+  () => {
+    it('cannot be swapped: protected files are read-only to the run', async () => {
+      // The run scores itself with the protected score.sh (the metric comes from the run, as in the
+      // original single-GPU setup); the editable params.sh swaps in a fake scorer and a background
+      // process puts the real one back once the score is printed, before the after-run hash check.
+      const swap = [
+        'cat score.sh > "$TMPDIR/real" && printf \'echo "score: 0"\\n\' > score.sh',
+        '(while [ ! -e printed.flag ]; do sleep 0.05; done; cat "$TMPDIR/real" > score.sh) &',
+        '',
+      ].join('\n');
+      const repo = makeRepo({
+        'exp.sh': 'source ./params.sh\nbash score.sh\ntouch printed.flag\nwait\n',
+        'score.sh': 'echo "score: $(cat reference.txt)"\n',
+        'reference.txt': '5\n',
+        'params.sh': '# honest\n',
+        'program.md': '',
+      });
+      writeFiles(repo, {
+        'ideas/1.patch': patchBetween(repo, { 'params.sh': '# honest\n' }, { 'params.sh': swap }),
+        'program.md': `---\nmetric: { name: score, goal: minimize, deterministic: true }\nrun: bash exp.sh\nbudget: 5s\neditable: [params.sh]\nprotected: [exp.sh, score.sh, reference.txt]\nagent: { name: scripted, patches: [ideas/1.patch] }\n---\n`,
+      });
+      gitIn(repo, 'add', '-A');
+      gitIn(repo, 'commit', '-q', '-m', 'program');
+      await runHere(repo, { tag: 's' });
+      const rows = ledgerRows(repo, 's');
+      expect(rows.map((x) => [x.status, x.primary_value])).toEqual([
+        ['keep', 5],
+        ['discard', 5],
+      ]);
+      expect(readFileSync(rows[1]!.log_path!, 'utf8')).toContain('score.sh: Read-only file system');
     });
-    writeFiles(repo, {
-      'ideas/1.patch': patchBetween(repo, { 'params.sh': '# honest\n' }, { 'params.sh': swap }),
-      'program.md': `---\nmetric: { name: score, goal: minimize, deterministic: true }\nrun: bash exp.sh\nbudget: 5s\neditable: [params.sh]\nprotected: [exp.sh, score.sh, reference.txt]\nagent: { name: scripted, patches: [ideas/1.patch] }\n---\n`,
-    });
-    gitIn(repo, 'add', '-A');
-    gitIn(repo, 'commit', '-q', '-m', 'program');
-    await runHere(repo, { tag: 's' });
-    const rows = ledgerRows(repo, 's');
-    expect(rows.map((x) => [x.status, x.primary_value])).toEqual([['keep', 5], ['discard', 5]]);
-    expect(readFileSync(rows[1]!.log_path!, 'utf8')).toContain('score.sh: Read-only file system');
-  });
-});
+  },
+);

@@ -23,7 +23,8 @@ const need = (ctx: TestContext) => {
 };
 
 /** The loop in this process, its executor and experiments on the cluster. */
-const runOnCluster = (repo: string, tag: string, maxExperiments: number) => runHere(repo, { tag, maxExperiments, env: { ...process.env, ...cluster.env } });
+const runOnCluster = (repo: string, tag: string, maxExperiments: number) =>
+  runHere(repo, { tag, maxExperiments, env: { ...process.env, ...cluster.env } });
 
 function slurmRepo(exp: string, slurm = ''): string {
   return makeRepo({
@@ -61,8 +62,17 @@ describe('the loop on a real Slurm cluster', () => {
     gitIn(repo, 'commit', '-q', '-m', 'ignore the answer');
     writeFileSync(join(repo, 'answer.txt'), 'the-answer-key\n');
     const { output } = await runOnCluster(repo, 's', 2);
-    const rows = ledgerRows(repo, 's') as Array<{ status: string; primary_value: number; process_json: string; log_path: string }>;
-    expect(rows.map((x) => [x.status, x.primary_value])).toEqual([['keep', 5], ['keep', 4], ['keep', 3]]);
+    const rows = ledgerRows(repo, 's') as Array<{
+      status: string;
+      primary_value: number;
+      process_json: string;
+      log_path: string;
+    }>;
+    expect(rows.map((x) => [x.status, x.primary_value])).toEqual([
+      ['keep', 5],
+      ['keep', 4],
+      ['keep', 3],
+    ]);
     for (const x of rows) {
       const jobId = (JSON.parse(x.process_json) as { jobId: string }).jobId;
       expect(jobId).toMatch(/^\d+$/);
@@ -79,23 +89,48 @@ describe('the loop on a real Slurm cluster', () => {
     }
     expect(existsSync(join(repo, 'pwned-by-job.txt'))).toBe(false);
     const db = new Database(join(repo, '.autoresearch/ledger.sqlite'), { readonly: true });
-    const commands = db.prepare("SELECT kind, sealed FROM commands WHERE run_tag = 's' AND kind = 'run'").all();
+    const commands = db
+      .prepare("SELECT kind, sealed FROM commands WHERE run_tag = 's' AND kind = 'run'")
+      .all();
     db.close();
-    expect(commands).toEqual([{ kind: 'run', sealed: 1 }, { kind: 'run', sealed: 1 }, { kind: 'run', sealed: 1 }]);
+    expect(commands).toEqual([
+      { kind: 'run', sealed: 1 },
+      { kind: 'run', sealed: 1 },
+      { kind: 'run', sealed: 1 },
+    ]);
   }, 120_000);
 
   it('reattaches after kill -9: the job that kept running is recorded, not run twice', async (ctx) => {
     need(ctx);
     // Job 1 runs until the resumed harness has found it (a file the job may read, not write).
     const release = join(tempDir('ar-release-'), 'go');
-    const repo = slurmRepo(`source ./params.sh\nif [ "$VALUE" = 4 ]; then while [ ! -e "${release}" ]; do sleep 0.05; done; fi\necho "score: $VALUE"\n`);
+    const repo = slurmRepo(
+      `source ./params.sh\nif [ "$VALUE" = 4 ]; then while [ ! -e "${release}" ]; do sleep 0.05; done; fi\necho "score: $VALUE"\n`,
+    );
     const child = cliAsync(repo, ['run', '--tag', 'r', '-n', '1'], cluster.env);
-    await waitFor(() => ledgerRows(repo, 'r').some((x) => x.id === 1 && x.state === 'running' && (x as unknown as { process_json: string | null }).process_json), 60_000, 'job 1 to be submitted');
+    await waitFor(
+      () =>
+        ledgerRows(repo, 'r').some(
+          (x) =>
+            x.id === 1 &&
+            x.state === 'running' &&
+            (x as unknown as { process_json: string | null }).process_json,
+        ),
+      60_000,
+      'job 1 to be submitted',
+    );
     child.kill('SIGKILL');
     await exited(child);
     const following = (e: LoopEvent) => e.type === 'note' && e.text.includes('following job');
-    const { output } = await runHere(repo, { tag: 'r', maxExperiments: 1, env: { ...process.env, ...cluster.env }, onEvent: (e) => following(e) && writeFileSync(release, '') });
-    expect(output).toMatch(/experiment 1: was in flight when the harness stopped; following job \d+ to its end/);
+    const { output } = await runHere(repo, {
+      tag: 'r',
+      maxExperiments: 1,
+      env: { ...process.env, ...cluster.env },
+      onEvent: (e) => following(e) && writeFileSync(release, ''),
+    });
+    expect(output).toMatch(
+      /experiment 1: was in flight when the harness stopped; following job \d+ to its end/,
+    );
     const rows = ledgerRows(repo, 'r');
     expect(rows.map((x) => [x.id, x.status, x.primary_value])).toEqual([
       [0, 'keep', 5],
@@ -106,7 +141,10 @@ describe('the loop on a real Slurm cluster', () => {
   it('slurm.shared_dir: worktrees, logs and job files go there, the repository keeps only its ledger and requests', async (ctx) => {
     need(ctx);
     const shared = realpathSync(tempDir('ar-shared-'));
-    const repo = slurmRepo('source ./params.sh\necho "cwd $PWD"\necho "score: $VALUE"\n', `slurm: { shared_dir: "${shared}" }\n`);
+    const repo = slurmRepo(
+      'source ./params.sh\necho "cwd $PWD"\necho "score: $VALUE"\n',
+      `slurm: { shared_dir: "${shared}" }\n`,
+    );
     const { output } = await runOnCluster(repo, 'sh', 1);
     const [own] = readdirSync(shared);
     const work = join(shared, own!, 'sh');
@@ -123,10 +161,15 @@ describe('the loop on a real Slurm cluster', () => {
     expect(existsSync(join(repo, '.autoresearch', 'sh', 'results.tsv'))).toBe(true);
     // A resumed run keeps its worktrees where they are, even if program.md now names another folder.
     const program = join(repo, 'program.md');
-    writeFileSync(program, readFileSync(program, 'utf8').replace(shared, join(shared, 'elsewhere')));
+    writeFileSync(
+      program,
+      readFileSync(program, 'utf8').replace(shared, join(shared, 'elsewhere')),
+    );
     await runOnCluster(repo, 'sh', 2);
     expect(readdirSync(shared)).toEqual([own]);
-    expect(readFileSync(join(work, 'experiments', '2', 'run.log'), 'utf8')).toContain(`cwd ${work}/slots/0`);
+    expect(readFileSync(join(work, 'experiments', '2', 'run.log'), 'utf8')).toContain(
+      `cwd ${work}/slots/0`,
+    );
     expect(cli(repo, ['status', '--tag', 'sh']).stdout).toContain('keep');
   }, 120_000);
 
@@ -134,7 +177,9 @@ describe('the loop on a real Slurm cluster', () => {
     need(ctx);
     const repo = slurmRepo('echo "score: 1"\n', 'slurm: { shared_dir: exp.sh/shared }\n');
     const refused = runOnCluster(repo, 'bad', 1);
-    await expect(refused).rejects.toThrow(`slurm.shared_dir: cannot create a folder for the run in ${join(realpathSync(repo), 'exp.sh', 'shared')}`);
+    await expect(refused).rejects.toThrow(
+      `slurm.shared_dir: cannot create a folder for the run in ${join(realpathSync(repo), 'exp.sh', 'shared')}`,
+    );
     await expect(refused).rejects.toThrow('fix: create');
     expect(gitIn(repo, 'branch', '--list', 'autoresearch/*')).toBe('');
   }, 60_000);
@@ -144,7 +189,9 @@ describe('the loop on a real Slurm cluster', () => {
     const repo = slurmRepo('echo "score: 1"\n', 'slurm: { partition: no-such-partition }\n');
     const r = cli(repo, ['run', '--tag', 'np', '-n', '1'], cluster.env);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^autoresearch: sbatch does not accept the job options from program.md: .*partition/im);
+    expect(r.stderr).toMatch(
+      /^autoresearch: sbatch does not accept the job options from program.md: .*partition/im,
+    );
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(gitIn(repo, 'branch', '--list', 'autoresearch/*')).toBe('');
   }, 60_000);

@@ -1,7 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, gitIn, ledgerRows, makeRepo, waitFor, type LedgerExperiment } from '../helpers/repo.js';
+import {
+  cli,
+  gitIn,
+  ledgerRows,
+  makeRepo,
+  waitFor,
+  type LedgerExperiment,
+} from '../helpers/repo.js';
 import { controlHere, runHere } from '../helpers/run.js';
 
 const EXP = `#!/bin/bash
@@ -47,7 +54,8 @@ fi
 `;
 
 /** Aborts experiments 1 to 3 from inside: the file `autoresearch abort` writes, then a long run. */
-const ABORT_EARLY = 'if [ "$AUTORESEARCH_EXPERIMENT_ID" -ge 1 ] && [ "$AUTORESEARCH_EXPERIMENT_ID" -le 3 ]; then sleep 30; fi\n';
+const ABORT_EARLY =
+  'if [ "$AUTORESEARCH_EXPERIMENT_ID" -ge 1 ] && [ "$AUTORESEARCH_EXPERIMENT_ID" -le 3 ]; then sleep 30; fi\n';
 
 function tuneRepo(search = SEARCH, extra = ''): string {
   return makeRepo({ 'exp.sh': EXP, 'knobs.sh': KNOBS, 'program.md': program(search, extra) });
@@ -65,8 +73,20 @@ describe('the tune agent', () => {
     // Titles say what changed, e.g. "X 0.9 -> 0.27, N 2 -> 6, MODE slow -> fast".
     expect(rows[1]!.title).toMatch(/^(X 0\.9 -> [\d.e-]+|N 2 -> \d+|MODE slow -> fast)(, .+)?$/);
     // The change is a real commit touching only the values, comments preserved.
-    const diff = gitIn(repo, 'diff', `${rows[1]!.parent_commit}`, `${rows[1]!.candidate_commit}`, '--', 'knobs.sh');
-    expect(diff.split('\n').filter((l) => /^[-+][^-+]/.test(l)).every((l) => /^[-+](X=\S+ {3}# a float|N=\d+|MODE="\w+")$/.test(l))).toBe(true);
+    const diff = gitIn(
+      repo,
+      'diff',
+      `${rows[1]!.parent_commit}`,
+      `${rows[1]!.candidate_commit}`,
+      '--',
+      'knobs.sh',
+    );
+    expect(
+      diff
+        .split('\n')
+        .filter((l) => /^[-+][^-+]/.test(l))
+        .every((l) => /^[-+](X=\S+ {3}# a float|N=\d+|MODE="\w+")$/.test(l)),
+    ).toBe(true);
     const head = gitIn(repo, 'show', 'autoresearch/a:knobs.sh');
     expect(head).toContain('# knobs the optimizer may change');
     // Crashes (N > 7) are recorded as crashes, and teach it: they do not dominate.
@@ -79,7 +99,9 @@ describe('the tune agent', () => {
     const straight = tuneRepo(UNSEEDED);
     await runHere(straight, { tag: 's', maxExperiments: 8 });
     const resumed = tuneRepo(UNSEEDED);
-    expect(cli(resumed, ['run', '--tag', 's', '-n', '8'], { AUTORESEARCH_CRASH_AT: 'measured:5' }).code).toBeNull();
+    expect(
+      cli(resumed, ['run', '--tag', 's', '-n', '8'], { AUTORESEARCH_CRASH_AT: 'measured:5' }).code,
+    ).toBeNull();
     await runHere(resumed, { tag: 's', maxExperiments: 8 });
     const titles = (repo: string) => ledgerRows(repo, 's').map((r) => [r.title, r.status]);
     expect(titles(resumed)).toEqual(titles(straight));
@@ -89,7 +111,9 @@ describe('the tune agent', () => {
     const configs = async (search: string, tag: string) => {
       const repo = tuneRepo(search);
       await runHere(repo, { tag, maxExperiments: 2 });
-      return ledgerRows(repo, tag).filter((r) => r.id > 0).map((r) => JSON.parse(r.agent_meta_json!).config as unknown);
+      return ledgerRows(repo, tag)
+        .filter((r) => r.id > 0)
+        .map((r) => JSON.parse(r.agent_meta_json!).config as unknown);
     };
     expect(await configs(UNSEEDED, 'a')).not.toEqual(await configs(UNSEEDED, 'b'));
     expect(await configs(SEARCH, 'a')).toEqual(await configs(SEARCH, 'b'));
@@ -98,13 +122,24 @@ describe('the tune agent', () => {
   it('retires a configuration the user aborted: the run goes on with new ones, never re-proposing it', async () => {
     // Experiments 1 to 3 would run for 30 s: the user aborts each while it runs.
     const repo = tuneRepo();
-    writeFileSync(join(repo, 'exp.sh'), EXP.replace('source ./knobs.sh\n', `source ./knobs.sh\n${ABORT_EARLY}`));
+    writeFileSync(
+      join(repo, 'exp.sh'),
+      EXP.replace('source ./knobs.sh\n', `source ./knobs.sh\n${ABORT_EARLY}`),
+    );
     gitIn(repo, 'commit', '-qam', 'abort the first experiments');
     const run = runHere(repo, { tag: 'ab', maxExperiments: 4 });
     for (const id of [1, 2, 3]) {
-      await waitFor(() => ledgerRows(repo, 'ab').some((x) => x.id === id && x.state === 'running'), 30_000, `experiment ${id} to run`);
+      await waitFor(
+        () => ledgerRows(repo, 'ab').some((x) => x.id === id && x.state === 'running'),
+        30_000,
+        `experiment ${id} to run`,
+      );
       controlHere(repo, 'ab', 'abort');
-      await waitFor(() => ledgerRows(repo, 'ab').some((x) => x.id === id && x.state === 'recorded'), 30_000, `experiment ${id} to end`);
+      await waitFor(
+        () => ledgerRows(repo, 'ab').some((x) => x.id === id && x.state === 'recorded'),
+        30_000,
+        `experiment ${id} to end`,
+      );
     }
     expect((await run).result.reason).toBe('reached 4 experiments');
     const rows = ledgerRows(repo, 'ab').filter((x) => x.id > 0);
@@ -131,7 +166,9 @@ describe('the tune agent', () => {
     expect(e2).toContain('knobs.sh');
     expect(e2).toContain('MODE'); // suggests what is assigned there
 
-    const e3 = await refusal(tuneRepo(SEARCH.replace('min: 0.01, max: 1.0', 'min: 0.01, max: 0.5')));
+    const e3 = await refusal(
+      tuneRepo(SEARCH.replace('min: 0.01, max: 1.0', 'min: 0.01, max: 0.5')),
+    );
     expect(e3).toContain('search.params.X');
     expect(e3).toContain('0.9');
 
@@ -157,12 +194,20 @@ async function refusal(repo: string): Promise<string> {
 /** The knobs a commit holds, as the optimizer's configuration. */
 function knobs(repo: string, commit: string) {
   const text = gitIn(repo, 'show', `${commit}:knobs.sh`);
-  return { X: Number(/^X=(\S+)/m.exec(text)![1]), N: Number(/^N=(\d+)/m.exec(text)![1]), MODE: /^MODE="(\w+)"/m.exec(text)![1] };
+  return {
+    X: Number(/^X=(\S+)/m.exec(text)![1]),
+    N: Number(/^N=(\d+)/m.exec(text)![1]),
+    MODE: /^MODE="(\w+)"/m.exec(text)![1],
+  };
 }
 
 /** Runs `n` tune experiments that take a while each, so proposals happen while others run. */
 async function slowTuneRun(extra: string, n: number) {
-  const repo = makeRepo({ 'exp.sh': EXP.replace('source ./knobs.sh\n', 'source ./knobs.sh\nsleep 0.4\n'), 'knobs.sh': KNOBS, 'program.md': program(SEARCH, extra) });
+  const repo = makeRepo({
+    'exp.sh': EXP.replace('source ./knobs.sh\n', 'source ./knobs.sh\nsleep 0.4\n'),
+    'knobs.sh': KNOBS,
+    'program.md': program(SEARCH, extra),
+  });
   const { output } = await runHere(repo, { tag: 't', maxExperiments: n });
   const rows = ledgerRows(repo, 't').filter((x) => x.id > 0);
   expect(rows).toHaveLength(n);
@@ -173,23 +218,32 @@ describe('the tune agent with parallel slots', () => {
   it('never proposes a configuration that another slot is running', async () => {
     const { repo, rows } = await slowTuneRun('slots: 2\n', 8);
     expect(rows.filter((x) => x.status === 'skipped')).toEqual([]);
-    const configs = rows.map((x) => JSON.stringify((JSON.parse(x.agent_meta_json!) as { config: unknown }).config));
+    const configs = rows.map((x) =>
+      JSON.stringify((JSON.parse(x.agent_meta_json!) as { config: unknown }).config),
+    );
     expect(new Set(configs).size).toBe(8);
     // What each experiment ran, and what the branch holds, is exactly the configuration the
     // optimizer proposed and learns from, even for winners carried onto a newer incumbent.
-    for (const x of rows) expect(knobs(repo, x.candidate_commit!), `experiment ${x.id}`).toEqual(JSON.parse(x.agent_meta_json!).config);
+    for (const x of rows)
+      expect(knobs(repo, x.candidate_commit!), `experiment ${x.id}`).toEqual(
+        JSON.parse(x.agent_meta_json!).config,
+      );
     expect(rows.filter((x) => x.reason?.includes('conflicts'))).toEqual([]);
   });
 
   it('pipelined: a configuration prepared before a keep runs on the new incumbent exactly as proposed', async () => {
     const { repo, stdout, rows } = await slowTuneRun('pipeline: true\n', 6);
     // Each candidate was prepared while the one before it ran; after a keep it had to be carried.
-    expect(stdout).toMatch(/experiment \d: carried onto experiment \d, kept while it waited to run/);
+    expect(stdout).toMatch(
+      /experiment \d: carried onto experiment \d, kept while it waited to run/,
+    );
     // A textual merge of two configurations conflicts (both rewrite X) and would lose the
     // candidate; the agent writes its configuration again instead, so none is skipped.
     expect(rows.filter((x) => x.status === 'skipped')).toEqual([]);
     for (const x of rows) {
-      expect(knobs(repo, x.candidate_commit!), `experiment ${x.id}`).toEqual(JSON.parse(x.agent_meta_json!).config);
+      expect(knobs(repo, x.candidate_commit!), `experiment ${x.id}`).toEqual(
+        JSON.parse(x.agent_meta_json!).config,
+      );
       expect(x.parent_commit).toBe(x.incumbent_commit); // measured on top of the incumbent it was judged against
     }
   });
@@ -200,13 +254,21 @@ describe('the tune agent with parallel slots', () => {
     // slot either is in, so it is judged against a newer incumbent and carried onto it. The
     // holdout reads what the run wrote.
     const repo = makeRepo({
-      'exp.sh': EXP.replace(/^awk .*\n$/m, (line) => `score=$(${line.trim()})\n${AFTER_FIRST_KEEP}echo "$score" | tee produced.txt\n`),
+      'exp.sh': EXP.replace(
+        /^awk .*\n$/m,
+        (line) => `score=$(${line.trim()})\n${AFTER_FIRST_KEEP}echo "$score" | tee produced.txt\n`,
+      ),
       'knobs.sh': KNOBS,
       'holdout.sh': 'cat produced.txt\n',
-      'program.md': program(SEARCH.replace('seed: 7', 'seed: 2'), 'slots: 2\nholdout: bash holdout.sh\nartifacts: [produced.txt]\n').replace('protected: [exp.sh]', 'protected: [exp.sh, holdout.sh]'),
+      'program.md': program(
+        SEARCH.replace('seed: 7', 'seed: 2'),
+        'slots: 2\nholdout: bash holdout.sh\nartifacts: [produced.txt]\n',
+      ).replace('protected: [exp.sh]', 'protected: [exp.sh, holdout.sh]'),
     });
     await runHere(repo, { tag: 'c', maxExperiments: 6 });
-    const rows = ledgerRows(repo, 'c') as Array<LedgerExperiment & { holdout_value: number | null }>;
+    const rows = ledgerRows(repo, 'c') as Array<
+      LedgerExperiment & { holdout_value: number | null }
+    >;
     const carried = rows.filter((x) => x.reason?.includes('re-based onto experiment'));
     expect(carried.length).toBeGreaterThan(0);
     for (const x of carried) {
@@ -216,7 +278,7 @@ describe('the tune agent with parallel slots', () => {
     }
     // Every keep got its holdout from its own outputs (carrying did not wipe the slot's worktree).
     // (The value is the mean of its runs, all equal here: equal up to the mean's rounding.)
-    for (const x of rows.filter((y) => y.status === 'keep')) expect(x.holdout_value, `experiment ${x.id}`).toBeCloseTo(x.primary_value!, 12);
+    for (const x of rows.filter((y) => y.status === 'keep'))
+      expect(x.holdout_value, `experiment ${x.id}`).toBeCloseTo(x.primary_value!, 12);
   });
 });
-

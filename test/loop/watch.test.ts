@@ -30,7 +30,11 @@ describe('watching a run', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
     try {
-      const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=1\n', 'program.md': program(`webhooks: [{ url: "${url}", format: json }]\n`) });
+      const repo = makeRepo({
+        'exp.sh': EXP,
+        'params.sh': 'VALUE=1\n',
+        'program.md': program(`webhooks: [{ url: "${url}", format: json }]\n`),
+      });
       await runHere(repo, { tag: 'w' });
       await waitFor(() => received.length >= 3, 10_000, 'three webhook deliveries');
       const text = JSON.stringify(received);
@@ -39,20 +43,48 @@ describe('watching a run', () => {
       // The same from a flag, in Slack's format, for one more experiment (the webhook server lives
       // in this process: the CLI runs without blocking it).
       received.length = 0;
-      const more = cliAsync(repo, ['run', '--tag', 'w', '-n', '3', '--no-dashboard', '--webhook', `slack:${url}`]);
+      const more = cliAsync(repo, [
+        'run',
+        '--tag',
+        'w',
+        '-n',
+        '3',
+        '--no-dashboard',
+        '--webhook',
+        `slack:${url}`,
+      ]);
       expect((await exited(more)).code).toBe(0);
-      await waitFor(() => received.some((r) => typeof r.text === 'string' && String(r.text).includes('reached 3 experiments')), 10_000, 'a Slack-format stop message');
-      expect(cli(repo, ['run', '--webhook', 'ftp://x']).stderr).toContain('expected [json|slack|discord|ntfy:]http(s)://');
+      await waitFor(
+        () =>
+          received.some(
+            (r) => typeof r.text === 'string' && String(r.text).includes('reached 3 experiments'),
+          ),
+        10_000,
+        'a Slack-format stop message',
+      );
+      expect(cli(repo, ['run', '--webhook', 'ftp://x']).stderr).toContain(
+        'expected [json|slack|discord|ntfy:]http(s)://',
+      );
 
       // A run that dies with an error is announced too, with the error as the reason.
       received.length = 0;
-      const broken = makeRepo({ 'exp.sh': 'echo "no score here"\nexit 3\n', 'params.sh': 'VALUE=1\n', 'program.md': program(`webhooks: [{ url: "${url}", format: json }]\n`) });
+      const broken = makeRepo({
+        'exp.sh': 'echo "no score here"\nexit 3\n',
+        'params.sh': 'VALUE=1\n',
+        'program.md': program(`webhooks: [{ url: "${url}", format: json }]\n`),
+      });
       const failing = cliAsync(broken, ['run', '--tag', 'f', '--no-dashboard']);
       expect((await exited(failing)).code).toBe(2);
       expect(failing.output()).toContain('the baseline did not produce a usable score');
       expect(failing.output().match(/the baseline did not produce/g)).toHaveLength(1); // said once, by the command
-      await waitFor(() => received.some((r) => r.kind === 'stop'), 10_000, 'a stop message for the failed run');
-      expect(String(received.find((r) => r.kind === 'stop')!.reason)).toMatch(/^error: the baseline did not produce a usable score: crash/);
+      await waitFor(
+        () => received.some((r) => r.kind === 'stop'),
+        10_000,
+        'a stop message for the failed run',
+      );
+      expect(String(received.find((r) => r.kind === 'stop')!.reason)).toMatch(
+        /^error: the baseline did not produce a usable score: crash/,
+      );
     } finally {
       server.close();
     }
@@ -68,25 +100,42 @@ describe('watching a run', () => {
     expect(html).toContain('raise &lt;b&gt;1&lt;/b&gt;'); // agent text is escaped
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
     expect(existsSync(`${repo}/.autoresearch/r/report/chart.svg`)).toBe(true);
-    if (existsSync('/usr/bin/chromium')) expect(readFileSync(`${repo}/.autoresearch/r/report/chart.png`).subarray(1, 4).toString()).toBe('PNG');
+    if (existsSync('/usr/bin/chromium'))
+      expect(
+        readFileSync(`${repo}/.autoresearch/r/report/chart.png`).subarray(1, 4).toString(),
+      ).toBe('PNG');
   });
 
   it('serve prints a tokenized URL, refuses requests without the token, and stops on SIGINT', async () => {
     const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=1\n', 'program.md': program('') });
     await runHere(repo, { tag: 's' });
     const child = cliAsync(repo, ['serve']);
-    const url = await waitFor(() => /dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=\w+)/.exec(child.output())?.[1], 15_000, 'the dashboard URL');
+    const url = await waitFor(
+      () => /dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=\w+)/.exec(child.output())?.[1],
+      15_000,
+      'the dashboard URL',
+    );
     const base = url.replace(/\/\?token=.*/, '');
     const token = url.split('token=')[1]!;
     expect((await fetch(`${base}/api/runs`)).status).toBe(401);
-    const runs = (await (await fetch(`${base}/api/runs`, { headers: { authorization: `Bearer ${token}` } })).json()) as { runs: Array<{ tag: string }> };
+    const runs = (await (
+      await fetch(`${base}/api/runs`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as { runs: Array<{ tag: string }> };
     expect(runs.runs.map((r) => r.tag)).toEqual(['s']);
-    const post = (path: string) => fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, origin: base } });
+    const post = (path: string) =>
+      fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, origin: base },
+      });
     // Remote control: abort needs a live harness; a re-run request is taken by the next start.
     expect((await post('/api/runs/s/abort')).status).toBe(409);
     expect((await post('/api/runs/s/experiments/99/rerun')).status).toBe(404);
-    const rerun = (await (await post('/api/runs/s/experiments/1/rerun')).json()) as { message: string };
-    expect(rerun.message).toBe('run s: experiment 1 will be measured again when the run continues (autoresearch run)');
+    const rerun = (await (await post('/api/runs/s/experiments/1/rerun')).json()) as {
+      message: string;
+    };
+    expect(rerun.message).toBe(
+      'run s: experiment 1 will be measured again when the run continues (autoresearch run)',
+    );
     child.kill('SIGINT');
     expect((await exited(child)).code).toBe(0);
     expect((await runHere(repo, { tag: 's' })).output).toContain('re-ran experiment 1');

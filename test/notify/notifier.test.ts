@@ -16,7 +16,9 @@ interface Hit {
 let server: Server | null = null;
 
 /** A real HTTP server on 127.0.0.1 answering with `statuses` in turn (then 200). */
-async function hookServer(statuses: number[] = []): Promise<{ url: string; hits: Hit[]; tries: () => number }> {
+async function hookServer(
+  statuses: number[] = [],
+): Promise<{ url: string; hits: Hit[]; tries: () => number }> {
   const hits: Hit[] = [];
   let tries = 0;
   server = createServer((req, res) => {
@@ -30,7 +32,11 @@ async function hookServer(statuses: number[] = []): Promise<{ url: string; hits:
     });
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, hits, tries: () => tries };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    hits,
+    tries: () => tries,
+  };
 }
 
 afterEach(async () => {
@@ -40,16 +46,45 @@ afterEach(async () => {
 
 const RUN = { tag: 'apr', metric_name: 'loss', goal: 'minimize' as const };
 
-function row(id: number, status: ExperimentRow['status'], value: number | null, extra: Partial<ExperimentRow> = {}): ExperimentRow {
-  return { run_tag: "apr", id, slot: 0, state: "recorded", status, reason: null, title: `exp ${id}`, primary_value: value, recorded_at: Date.now(), ...extra } as unknown as ExperimentRow;
+function row(
+  id: number,
+  status: ExperimentRow['status'],
+  value: number | null,
+  extra: Partial<ExperimentRow> = {},
+): ExperimentRow {
+  return {
+    run_tag: 'apr',
+    id,
+    slot: 0,
+    state: 'recorded',
+    status,
+    reason: null,
+    title: `exp ${id}`,
+    primary_value: value,
+    recorded_at: Date.now(),
+    ...extra,
+  } as unknown as ExperimentRow;
 }
 
 function recorded(e: ExperimentRow, incumbent: number, newBest: boolean): LoopEvent {
-  return { type: 'recorded', experiment: e, incumbent: { experimentId: e.id, commit: 'abc', value: incumbent, title: e.title ?? '' }, baselineValue: 1, newBest, candidates: 1 };
+  return {
+    type: 'recorded',
+    experiment: e,
+    incumbent: { experimentId: e.id, commit: 'abc', value: incumbent, title: e.title ?? '' },
+    baselineValue: 1,
+    newBest,
+    candidates: 1,
+  };
 }
 
 function notifier(webhooks: WebhookConfig[], warnings: string[] = []): Notifier {
-  return new Notifier({ webhooks, run: RUN, onWarn: (t) => warnings.push(t), retry: { baseMs: 5, maxMs: 50, timeoutMs: 2000 }, spend: () => 0.42 });
+  return new Notifier({
+    webhooks,
+    run: RUN,
+    onWarn: (t) => warnings.push(t),
+    retry: { baseMs: 5, maxMs: 50, timeoutMs: 2000 },
+    spend: () => 0.42,
+  });
 }
 
 const SUMMARY: RunSummary = {
@@ -81,27 +116,61 @@ describe('Notifier against a real local HTTP server', () => {
     await n.close();
     expect(hits).toHaveLength(1);
     const body = JSON.parse(hits[0]!.body);
-    expect(body).toMatchObject({ kind: 'new-best', tag: 'apr', metric: 'loss', value: 0.8, previous: 1, baseline: 1, experimentId: 2, title: 'smaller lr' });
+    expect(body).toMatchObject({
+      kind: 'new-best',
+      tag: 'apr',
+      metric: 'loss',
+      value: 0.8,
+      previous: 1,
+      baseline: 1,
+      experimentId: 2,
+      title: 'smaller lr',
+    });
     expect(body.improvementPct).toBeCloseTo(20);
   });
 
   it('says when the machine starts to drift, with the sentence, and not when it ends', async () => {
     const { url, hits } = await hookServer();
-    const n = notifier([{ url, format: 'json' }, { url, format: 'slack', on: ['new-best'] }]);
-    const sentence = 'drift: the incumbent measures +100% since run 15 compared with before (z=46; noise 1% a run); the machine\'s speed changed';
+    const n = notifier([
+      { url, format: 'json' },
+      { url, format: 'slack', on: ['new-best'] },
+    ]);
+    const sentence =
+      "drift: the incumbent measures +100% since run 15 compared with before (z=46; noise 1% a run); the machine's speed changed";
     n.handle({ type: 'drift', drifting: true, text: sentence, experimentId: 4, incumbent: 2 });
-    n.handle({ type: 'drift', drifting: false, text: 'no drift: the incumbent\'s 9 runs agree within the noise', experimentId: 9, incumbent: 2 });
+    n.handle({
+      type: 'drift',
+      drifting: false,
+      text: "no drift: the incumbent's 9 runs agree within the noise",
+      experimentId: 9,
+      incumbent: 2,
+    });
     await n.close();
     expect(hits).toHaveLength(1); // the slack hook did not ask for drift
     const body = JSON.parse(hits[0]!.body);
-    expect(body).toMatchObject({ kind: 'drift', tag: 'apr', metric: 'loss', sentence, incumbent: 2, experimentId: 4 });
-    expect(body.text).toBe(`[apr] the machine drifts: loss of the incumbent moved beyond the noise\n${sentence}\nseen at #4 on the incumbent #2; until it ends, every candidate is measured next to a fresh run of the incumbent`);
+    expect(body).toMatchObject({
+      kind: 'drift',
+      tag: 'apr',
+      metric: 'loss',
+      sentence,
+      incumbent: 2,
+      experimentId: 4,
+    });
+    expect(body.text).toBe(
+      `[apr] the machine drifts: loss of the incumbent moved beyond the noise\n${sentence}\nseen at #4 on the incumbent #2; until it ends, every candidate is measured next to a fresh run of the incumbent`,
+    );
   });
 
   it('sends one crash alert for 3 crashes in a row, and another only after a new streak', async () => {
     const { url, hits } = await hookServer();
     const n = notifier([{ url, format: 'ntfy' }]);
-    n.handle(recorded({ ...row(1, 'crash', null), reason: 'Traceback (most recent call last):\n  boom' }, 1, false));
+    n.handle(
+      recorded(
+        { ...row(1, 'crash', null), reason: 'Traceback (most recent call last):\n  boom' },
+        1,
+        false,
+      ),
+    );
     n.handle(recorded({ ...row(2, 'timeout', null), reason: 'killed after 10s' }, 1, false));
     n.handle(recorded({ ...row(3, 'failed', null), reason: 'agent failed' }, 1, false)); // neutral
     n.handle(recorded({ ...row(4, 'crash', null), reason: 'OOM' }, 1, false));
@@ -110,7 +179,9 @@ describe('Notifier against a real local HTTP server', () => {
     expect(hits).toHaveLength(1);
     expect(hits[0]!.headers.title).toBe('[apr] 3 crashes in a row');
     expect(hits[0]!.headers.priority).toBe('4');
-    expect(hits[0]!.body).toBe('#1 crash: Traceback (most recent call last):\n#2 timeout: killed after 10s\n#4 crash: OOM');
+    expect(hits[0]!.body).toBe(
+      '#1 crash: Traceback (most recent call last):\n#2 timeout: killed after 10s\n#4 crash: OOM',
+    );
     n.handle(recorded(row(6, 'discard', 1.1), 1, false));
     for (const id of [7, 8]) n.handle(recorded(row(id, 'crash', null), 1, false));
     await n.flush();
@@ -137,7 +208,10 @@ describe('Notifier against a real local HTTP server', () => {
     const { url } = await hookServer();
     await new Promise<void>((r) => server!.close(() => r())); // nothing listens there now
     server = null;
-    const n = notifier([{ url: url.replace('/hook', '/secret-token'), format: 'discord' }], warnings);
+    const n = notifier(
+      [{ url: url.replace('/hook', '/secret-token'), format: 'discord' }],
+      warnings,
+    );
     expect(() => {
       n.handle(recorded(row(1, 'keep', 0.9), 0.9, true));
       n.handle(recorded(row(2, 'keep', 0.8), 0.8, true));
@@ -171,7 +245,16 @@ describe('Notifier against a real local HTTP server', () => {
     await n.close();
     expect(hits).toHaveLength(1);
     const body = JSON.parse(hits[0]!.body);
-    expect(body).toMatchObject({ kind: 'stop', reason: 'reached 3 experiments', experiments: 3, counts: { keep: 1, discard: 1, crash: 1 }, baseline: 1, best: 0.8, improvementPct: 20, spendUsd: 0.42 });
+    expect(body).toMatchObject({
+      kind: 'stop',
+      reason: 'reached 3 experiments',
+      experiments: 3,
+      counts: { keep: 1, discard: 1, crash: 1 },
+      baseline: 1,
+      best: 0.8,
+      improvementPct: 20,
+      spendUsd: 0.42,
+    });
     expect(body.text).toContain('spend $0.42');
   });
 
@@ -189,6 +272,13 @@ describe('Notifier against a real local HTTP server', () => {
     await n.close();
     vi.useRealTimers();
     expect(hits).toHaveLength(1); // the second tick had nothing new to say
-    expect(JSON.parse(hits[0]!.body)).toMatchObject({ kind: 'digest', experiments: 3, keeps: 1, crashes: 1, best: 0.9, baseline: 1 });
+    expect(JSON.parse(hits[0]!.body)).toMatchObject({
+      kind: 'digest',
+      experiments: 3,
+      keeps: 1,
+      crashes: 1,
+      best: 0.9,
+      baseline: 1,
+    });
   });
 });

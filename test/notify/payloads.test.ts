@@ -1,9 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { WebhooksSchema } from '../../src/notify/config.js';
-import { buildDelivery, discordPayload, jsonPayload, ntfyPayload, slackPayload, type Notice } from '../../src/notify/payloads.js';
+import {
+  buildDelivery,
+  discordPayload,
+  jsonPayload,
+  ntfyPayload,
+  slackPayload,
+  type Notice,
+} from '../../src/notify/payloads.js';
 
 const notices: { [K in Notice['kind']]: Extract<Notice, { kind: K }> } = {
-  'new-best': { kind: 'new-best', tag: 'apr', metric: 'val_bpb', goal: 'minimize', value: 0.97, previous: 0.99, baseline: 1, improvementPct: 3, experimentId: 14, title: 'raise lr <b>"fast"</b> & warmup' },
+  'new-best': {
+    kind: 'new-best',
+    tag: 'apr',
+    metric: 'val_bpb',
+    goal: 'minimize',
+    value: 0.97,
+    previous: 0.99,
+    baseline: 1,
+    improvementPct: 3,
+    experimentId: 14,
+    title: 'raise lr <b>"fast"</b> & warmup',
+  },
   crashes: {
     kind: 'crashes',
     tag: 'apr',
@@ -29,17 +47,42 @@ const notices: { [K in Notice['kind']]: Extract<Notice, { kind: K }> } = {
     improvementPct: 5,
     spendUsd: 1.234,
   },
-  digest: { kind: 'digest', tag: 'apr', metric: 'val_bpb', goal: 'minimize', periodSeconds: 3600, experiments: 12, keeps: 2, crashes: 1, best: 0.96, baseline: 1, improvementPct: 4 },
+  digest: {
+    kind: 'digest',
+    tag: 'apr',
+    metric: 'val_bpb',
+    goal: 'minimize',
+    periodSeconds: 3600,
+    experiments: 12,
+    keeps: 2,
+    crashes: 1,
+    best: 0.96,
+    baseline: 1,
+    improvementPct: 4,
+  },
 };
 
 describe('notification payloads', () => {
   it('generic JSON carries every number and a text', () => {
     const b = jsonPayload(notices['new-best']);
-    expect(b).toMatchObject({ source: 'autoresearch', kind: 'new-best', value: 0.97, baseline: 1, improvementPct: 3, experimentId: 14, metric: 'val_bpb' });
+    expect(b).toMatchObject({
+      source: 'autoresearch',
+      kind: 'new-best',
+      value: 0.97,
+      baseline: 1,
+      improvementPct: 3,
+      experimentId: 14,
+      metric: 'val_bpb',
+    });
     expect(b.text).toContain('new best val_bpb 0.97 (+3.00% vs baseline)');
     expect(b.text).toContain('#14: raise lr <b>"fast"</b> & warmup');
     const stop = jsonPayload(notices.stop);
-    expect(stop).toMatchObject({ experiments: 40, counts: { keep: 5, discard: 30, crash: 5 }, best: 0.95, spendUsd: 1.234 });
+    expect(stop).toMatchObject({
+      experiments: 40,
+      counts: { keep: 5, discard: 30, crash: 5 },
+      best: 0.95,
+      spendUsd: 1.234,
+    });
     expect(stop.text).toContain('40 experiments (5 keep, 30 discard, 5 crash)');
     expect(stop.text).toContain('spend $1.23');
     const d = buildDelivery('json', notices.crashes);
@@ -67,7 +110,9 @@ describe('notification payloads', () => {
       expect(p.embeds).toHaveLength(1);
       expect(p.allowed_mentions).toEqual({ parse: [] });
     }
-    const p = discordPayload(notices.crashes) as { embeds: { description: string; color: number }[] };
+    const p = discordPayload(notices.crashes) as {
+      embeds: { description: string; color: number }[];
+    };
     expect(p.embeds[0]!.description.split('\n')).toHaveLength(3);
     expect(p.embeds[0]!.description).toContain('#6 crash: NaN loss');
   });
@@ -85,16 +130,27 @@ describe('notification payloads', () => {
     // Non-ASCII titles travel as an RFC 2047 encoded word.
     const title = ntfyPayload({ ...notices.stop, reason: 'arrêt\ndemandé' }).headers.Title;
     expect(title).toMatch(/^=\?UTF-8\?B\?[A-Za-z0-9+/=]+\?=$/);
-    expect(Buffer.from(title.slice(10, -2), 'base64').toString('utf8')).toBe('[apr] run stopped: arrêt');
+    expect(Buffer.from(title.slice(10, -2), 'base64').toString('utf8')).toBe(
+      '[apr] run stopped: arrêt',
+    );
   });
 
   it('the webhooks schema applies durations and rejects nonsense', () => {
-    const ok = WebhooksSchema.parse([{ url: 'https://ntfy.sh/x', format: 'ntfy', on: ['stop', 'digest'], digest_every: '1h30m' }, { url: 'http://127.0.0.1:9/hook' }]);
+    const ok = WebhooksSchema.parse([
+      { url: 'https://ntfy.sh/x', format: 'ntfy', on: ['stop', 'digest'], digest_every: '1h30m' },
+      { url: 'http://127.0.0.1:9/hook' },
+    ]);
     expect(ok[0]).toMatchObject({ format: 'ntfy', digest_every: 5400 });
     expect(ok[1]!.format).toBe('json');
-    expect(WebhooksSchema.safeParse([{ url: 'https://x.test', format: 'teams' }]).success).toBe(false);
-    expect(WebhooksSchema.safeParse([{ url: 'https://x.test', digest_every: 'soon' }]).success).toBe(false);
+    expect(WebhooksSchema.safeParse([{ url: 'https://x.test', format: 'teams' }]).success).toBe(
+      false,
+    );
+    expect(
+      WebhooksSchema.safeParse([{ url: 'https://x.test', digest_every: 'soon' }]).success,
+    ).toBe(false);
     expect(WebhooksSchema.safeParse([{ url: 'ftp://x.test' }]).success).toBe(false);
-    expect(WebhooksSchema.safeParse([{ url: 'https://x.test', on: ['everything'] }]).success).toBe(false);
+    expect(WebhooksSchema.safeParse([{ url: 'https://x.test', on: ['everything'] }]).success).toBe(
+      false,
+    );
   });
 });

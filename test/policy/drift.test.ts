@@ -15,12 +15,15 @@ describe('drift detection', () => {
     expect(v.drifting).toBe(false);
     expect(v.kind).toBe('none');
     expect(v.scale).toBe('log');
-    expect(v.sentence).toMatch(/^no drift: the incumbent's 30 runs agree within the noise \(largest shift [+-][\d.]+%, z=[-\d.]+; noise [\d.]+% a run\)$/);
+    expect(v.sentence).toMatch(
+      /^no drift: the incumbent's 30 runs agree within the noise \(largest shift [+-][\d.]+%, z=[-\d.]+; noise [\d.]+% a run\)$/,
+    );
   });
 
   it('rarely cries wolf: fewer than 3% of 400 steady series of 20 runs are called drifting', () => {
     let alarms = 0;
-    for (let s = 1; s <= 400; s++) if (detectDrift({ runs: series(1000 + s, every(20)) }).drifting) alarms++;
+    for (let s = 1; s <= 400; s++)
+      if (detectDrift({ runs: series(1000 + s, every(20)) }).drifting) alarms++;
     expect(alarms / 400).toBeLessThan(0.03);
   });
 
@@ -31,7 +34,9 @@ describe('drift detection', () => {
     expect(v.since).toBe(100);
     expect(v.shift).toBeGreaterThan(-0.06);
     expect(v.shift).toBeLessThan(-0.04);
-    expect(v.sentence).toMatch(/^drift: the incumbent measures -[\d.]+% since run 100 compared with before \(z=-[\d.]+; noise [\d.]+% a run\); the machine's speed changed$/);
+    expect(v.sentence).toMatch(
+      /^drift: the incumbent measures -[\d.]+% since run 100 compared with before \(z=-[\d.]+; noise [\d.]+% a run\); the machine's speed changed$/,
+    );
   });
 
   it('a slow trend: the change per 100 runs', () => {
@@ -60,9 +65,16 @@ describe('drift detection', () => {
   });
 
   it('says it cannot tell with too few runs; works on a linear scale for metrics that are not positive', () => {
-    expect(detectDrift({ runs: series(6, every(3)) })).toMatchObject({ drifting: false, kind: 'unknown' });
+    expect(detectDrift({ runs: series(6, every(3)) })).toMatchObject({
+      drifting: false,
+      kind: 'unknown',
+    });
     // A metric that repeats exactly has no noise to measure a drift against, and no drift.
-    expect(detectDrift({ runs: every(5).map((at) => ({ at, value: 2 })) })).toMatchObject({ drifting: false, kind: 'none', sentence: "no drift: the incumbent's 5 runs are identical" });
+    expect(detectDrift({ runs: every(5).map((at) => ({ at, value: 2 })) })).toMatchObject({
+      drifting: false,
+      kind: 'none',
+      sentence: "no drift: the incumbent's 5 runs are identical",
+    });
     const rng = createRng(7);
     const runs = every(30).map((at) => ({ at, value: (at >= 100 ? 0.5 : 0) + 0.1 * rng.normal() }));
     const v = detectDrift({ runs });

@@ -7,7 +7,11 @@ import { createRng } from '../../src/tune/random.js';
 const noisy = noiseAwarePolicy({});
 const NOISE = { sigma: 0.001, df: 30 };
 const inc3 = [1.0, 1.001, 0.999]; // mean 1.0
-const min = (candidate: number[], incumbent: number[], extra: Partial<DecisionInput> = {}): DecisionInput => ({
+const min = (
+  candidate: number[],
+  incumbent: number[],
+  extra: Partial<DecisionInput> = {},
+): DecisionInput => ({
   goal: 'minimize',
   candidate: { values: candidate },
   incumbent: { values: incumbent },
@@ -24,7 +28,7 @@ describe('noise-aware policy: decisions and reasons', () => {
     expect(d.stats!.p).toBeGreaterThan(0.5);
   });
 
-  it('keeps a significant improvement: difference, its se, the n\'s and p', () => {
+  it("keeps a significant improvement: difference, its se, the n's and p", () => {
     const d = noisy.decide(min([0.995, 0.996, 0.994], inc3, { noise: NOISE }));
     expect(d.status).toBe('keep');
     // se = 0.001 * sqrt(1/3 + 1/3) = 0.00082; the difference is shown to the same decimal.
@@ -37,7 +41,9 @@ describe('noise-aware policy: decisions and reasons', () => {
   it('reruns a candidate that looks better but is not significant yet', () => {
     const d = noisy.decide(min([0.9988], inc3, { noise: NOISE }));
     expect(d.status).toBe('rerun');
-    expect(d.reason).toMatch(/^looks better \(-0\.0012\) but p=0\.1\d \(needs p < 0\.017\), n=1 vs 3: measuring again$/);
+    expect(d.reason).toMatch(
+      /^looks better \(-0\.0012\) but p=0\.1\d \(needs p < 0\.017\), n=1 vs 3: measuring again$/,
+    );
     expect(d.remeasureIncumbent).toBe(false); // 3 incumbent runs >= 2 candidate runs after the rerun
   });
 
@@ -47,14 +53,20 @@ describe('noise-aware policy: decisions and reasons', () => {
     expect(two.status).toBe('rerun');
     expect(two.remeasureIncumbent).toBe(true);
     expect(two.reason).toMatch(/measuring again \(incumbent too\)$/);
-    expect(noisy.decide(min([0.9995, 0.9992], inc3, { noise: NOISE })).remeasureIncumbent).toBe(false);
+    expect(noisy.decide(min([0.9995, 0.9992], inc3, { noise: NOISE })).remeasureIncumbent).toBe(
+      false,
+    );
   });
 
   it('discards at maxRepeats when still not significant', () => {
     const d = noisy.decide(min([0.9995, 0.9985, 0.9994], inc3, { noise: NOISE }));
     expect(d.status).toBe('discard');
-    expect(d.reason).toMatch(/^not significant: -0\.00087 \+- 0\.00082, n=3 vs 3, p=0\.1\d \(needs p < 0\.017\)$/);
-    expect(noiseAwarePolicy({ maxRepeats: 1 }).decide(min([0.9988], inc3, { noise: NOISE })).status).toBe('discard');
+    expect(d.reason).toMatch(
+      /^not significant: -0\.00087 \+- 0\.00082, n=3 vs 3, p=0\.1\d \(needs p < 0\.017\)$/,
+    );
+    expect(
+      noiseAwarePolicy({ maxRepeats: 1 }).decide(min([0.9988], inc3, { noise: NOISE })).status,
+    ).toBe('discard');
   });
 
   it('without any noise estimate and one run each: reruns both, then falls back to strict', () => {
@@ -74,14 +86,29 @@ describe('noise-aware policy: decisions and reasons', () => {
     const d = noisy.decide(min([0.99], inc3));
     expect(d.stats!.se).toBeCloseTo(0.001 * Math.sqrt(1 + 1 / 3), 12); // the incumbent's own spread
     // Both sides with own variances: a plain Welch test.
-    expect(noisy.decide(min([0.99, 0.991], inc3)).stats!.se).toBeCloseTo(Math.sqrt(0.0000005 / 2 + 0.000001 / 3), 12);
+    expect(noisy.decide(min([0.99, 0.991], inc3)).stats!.se).toBeCloseTo(
+      Math.sqrt(0.0000005 / 2 + 0.000001 / 3),
+      12,
+    );
   });
 
   it('works for maximize', () => {
-    const up = noisy.decide({ goal: 'maximize', candidate: { values: [1.005, 1.004, 1.006] }, incumbent: { values: inc3 }, noise: NOISE });
+    const up = noisy.decide({
+      goal: 'maximize',
+      candidate: { values: [1.005, 1.004, 1.006] },
+      incumbent: { values: inc3 },
+      noise: NOISE,
+    });
     expect(up.status).toBe('keep');
     expect(up.reason).toMatch(/^kept: \+0\.00500 /);
-    expect(noisy.decide({ goal: 'maximize', candidate: { values: [0.995] }, incumbent: { values: inc3 }, noise: NOISE }).status).toBe('discard');
+    expect(
+      noisy.decide({
+        goal: 'maximize',
+        candidate: { values: [0.995] },
+        incumbent: { values: inc3 },
+        noise: NOISE,
+      }).status,
+    ).toBe('discard');
   });
 });
 
@@ -93,18 +120,30 @@ describe('noise-aware policy: minEffect, penalty, deterministic, staleness', () 
     expect(early.reason).toMatch(/below minEffect 0\.01/);
     const late = p.decide(min([0.995, 0.996, 0.994], inc3, { noise: NOISE }));
     expect(late.status).toBe('discard');
-    expect(late.reason).toMatch(/^discarded: -0\.00500 \+- 0\.00082, n=3 vs 3, p=.*, below minEffect 0\.01$/);
+    expect(late.reason).toMatch(
+      /^discarded: -0\.00500 \+- 0\.00082, n=3 vs 3, p=.*, below minEffect 0\.01$/,
+    );
     expect(p.decide(min([0.985, 0.986, 0.984], inc3, { noise: NOISE })).status).toBe('keep');
   });
 
   it('a penalty turns a keep into a discard; a negative one turns an equal result into a keep', () => {
-    expect(noisy.decide(min([0.995, 0.996, 0.994], inc3, { noise: NOISE, penalty: 0.006 })).status).toBe('discard');
+    expect(
+      noisy.decide(min([0.995, 0.996, 0.994], inc3, { noise: NOISE, penalty: 0.006 })).status,
+    ).toBe('discard');
     const less = noisy.decide(min([1.0, 1.001, 0.999], inc3, { noise: NOISE, penalty: -0.005 }));
     expect(less.status).toBe('keep');
     expect(less.reason).toMatch(/, penalty -0\.005$/);
     expect(less.stats!.diff).toBeCloseTo(-0.005, 12);
     // Maximize: a positive penalty is subtracted.
-    expect(noisy.decide({ goal: 'maximize', candidate: { values: [1.005, 1.004, 1.006] }, incumbent: { values: inc3 }, noise: NOISE, penalty: 0.006 }).status).toBe('discard');
+    expect(
+      noisy.decide({
+        goal: 'maximize',
+        candidate: { values: [1.005, 1.004, 1.006] },
+        incumbent: { values: inc3 },
+        noise: NOISE,
+        penalty: 0.006,
+      }).status,
+    ).toBe('discard');
   });
 
   it('strict policy honours the penalty too', () => {
@@ -112,9 +151,18 @@ describe('noise-aware policy: minEffect, penalty, deterministic, staleness', () 
     const tie = strictPolicy.decide(min([1], [1], { penalty: -0.001 }));
     expect(tie.status).toBe('keep');
     expect(tie.reason).toBe('kept: 0.999 vs 1 (-0.001, penalty -0.001), strictly better');
-    expect(strictPolicy.decide({ goal: 'maximize', candidate: { values: [1.01] }, incumbent: { values: [1] }, penalty: 0.02 }).status).toBe('discard');
+    expect(
+      strictPolicy.decide({
+        goal: 'maximize',
+        candidate: { values: [1.01] },
+        incumbent: { values: [1] },
+        penalty: 0.02,
+      }).status,
+    ).toBe('discard');
     // No penalty: the reason reads exactly as before.
-    expect(strictPolicy.decide(min([0.75], [1])).reason).toBe('kept: 0.75 vs 1 (-0.25), strictly better');
+    expect(strictPolicy.decide(min([0.75], [1])).reason).toBe(
+      'kept: 0.75 vs 1 (-0.25), strictly better',
+    );
   });
 
   it('deterministic: keeps only beyond the tolerance, never reruns', () => {
@@ -125,8 +173,12 @@ describe('noise-aware policy: minEffect, penalty, deterministic, staleness', () 
     expect(det.decide(min([0.98], [1])).status).toBe('keep');
     expect(det.decide(min([0.99], [1])).status).toBe('discard'); // must exceed, not equal (up to rounding)
     expect(det.decide(min([1.02], [1])).reason).toMatch(/not better$/);
-    expect(noiseAwarePolicy({ deterministic: true, minEffect: 0.05 }).decide(min([0.98], [1])).reason).toMatch(/below minEffect 0\.05$/);
-    expect(noiseAwarePolicy({ deterministic: true }).decide(min([0.999999], [1])).status).toBe('keep');
+    expect(
+      noiseAwarePolicy({ deterministic: true, minEffect: 0.05 }).decide(min([0.98], [1])).reason,
+    ).toMatch(/below minEffect 0\.05$/);
+    expect(noiseAwarePolicy({ deterministic: true }).decide(min([0.999999], [1])).status).toBe(
+      'keep',
+    );
   });
 
   it('does not keep against a stale incumbent while the candidate can be measured again', () => {
@@ -164,7 +216,12 @@ describe('noise-aware policy: minEffect, penalty, deterministic, staleness', () 
 describe('noise-aware policy against simulated noise (fixed seeds)', () => {
   const SIGMA = 1;
   /** Share of `trials` candidates with true effect `effect` (in sigma; negative is better) that end kept. */
-  function keepRate(effect: number, trials: number, seed: number, priorRuns: number): { rate: number; runs: number } {
+  function keepRate(
+    effect: number,
+    trials: number,
+    seed: number,
+    priorRuns: number,
+  ): { rate: number; runs: number } {
     const rng = createRng(seed);
     const measure = (v: number) => v + SIGMA * rng.normal();
     let kept = 0;
@@ -172,7 +229,10 @@ describe('noise-aware policy against simulated noise (fixed seeds)', () => {
     for (let k = 0; k < trials; k++) {
       const inc = [measure(0), measure(0), measure(0)];
       // The run so far: earlier repeated measurements give the pooled noise its degrees of freedom.
-      const groups = [inc, ...(priorRuns ? [Array.from({ length: priorRuns }, () => measure(5))] : [])];
+      const groups = [
+        inc,
+        ...(priorRuns ? [Array.from({ length: priorRuns }, () => measure(5))] : []),
+      ];
       const j = judgeCandidate(noisy, effect, 0, inc, groups, measure);
       if (j.kept) kept++;
       runs += j.runs;

@@ -31,15 +31,26 @@ function quietHistory(seed: number, judgements = 20): Run[][] {
  * 'rerun' asks for. `speed(t)` is the machine at run t of the judgement; the incumbent's older
  * runs were taken at speed 1.
  */
-function judge(policy: Policy, rng: Rng, o: { cand: number; speed: (t: number) => number; history: Run[][]; runsSince?: number }): { d: Decision; sequence: Run[] } {
+function judge(
+  policy: Policy,
+  rng: Rng,
+  o: { cand: number; speed: (t: number) => number; history: Run[][]; runsSince?: number },
+): { d: Decision; sequence: Run[] } {
   let t = 0;
   const measure = (v: number) => o.speed(t++) * v * (1 + 0.01 * rng.normal());
   const older = [1, 1, 1].map((v) => v * (1 + 0.01 * rng.normal()));
   const sequence: Run[] = [C(measure(o.cand))];
   for (;;) {
-    const d = policy.decide(input(sequence, { incumbent: { values: older, runsSince: o.runsSince ?? 0 }, history: o.history, noise: { sigma: 0.01, df: 30 } }));
+    const d = policy.decide(
+      input(sequence, {
+        incumbent: { values: older, runsSince: o.runsSince ?? 0 },
+        history: o.history,
+        noise: { sigma: 0.01, df: 30 },
+      }),
+    );
     if (d.status !== 'rerun') return { d, sequence };
-    for (const arm of d.next!) sequence.push(arm === 'candidate' ? C(measure(o.cand)) : I(measure(1)));
+    for (const arm of d.next!)
+      sequence.push(arm === 'candidate' ? C(measure(o.cand)) : I(measure(1)));
   }
 }
 
@@ -77,16 +88,25 @@ describe('paired policy: decisions', () => {
     const one = paired.decide(input([C(0.5)], { history }));
     expect(one.status).toBe('rerun');
     expect(one.next).toEqual(['incumbent']);
-    expect(one.reason).toBe("looks better (-0.5) than the incumbent's newest runs, to confirm in pairs: measuring the incumbent");
+    expect(one.reason).toBe(
+      "looks better (-0.5) than the incumbent's newest runs, to confirm in pairs: measuring the incumbent",
+    );
     const pair = paired.decide(input([C(0.5), I(1)], { history }));
     expect(pair.status).toBe('rerun');
     expect(pair.next).toEqual(['incumbent', 'candidate']);
-    expect(pair.reason).toMatch(/^looks better \(paired -0\.5\d* \+- [\d.]+ \(-50%\), p=.*\) but 1 pair < confirm 2: measuring a pair \(incumbent, then candidate\)$/);
+    expect(pair.reason).toMatch(
+      /^looks better \(paired -0\.5\d* \+- [\d.]+ \(-50%\), p=.*\) but 1 pair < confirm 2: measuring a pair \(incumbent, then candidate\)$/,
+    );
     const kept = paired.decide(input([C(0.5), I(1), I(1.01), C(0.51)], { history }));
     expect(kept.status).toBe('keep');
-    expect(kept.reason).toMatch(/^kept: paired -0\.50\d* \+- [\d.]+ \(-50%\), 2 pairs, p=.* \(needs p < 0\.025\)$/);
+    expect(kept.reason).toMatch(
+      /^kept: paired -0\.50\d* \+- [\d.]+ \(-50%\), 2 pairs, p=.* \(needs p < 0\.025\)$/,
+    );
     // confirm 3: two pairs are not enough either.
-    expect(pairedPolicy({ confirm: 3 }).decide(input([C(0.5), I(1), I(1.01), C(0.51)], { history })).status).toBe('rerun');
+    expect(
+      pairedPolicy({ confirm: 3 }).decide(input([C(0.5), I(1), I(1.01), C(0.51)], { history }))
+        .status,
+    ).toBe('rerun');
   });
 
   it('a step of machine speed that fools the unpaired comparison cancels in pairs (400 seeded trials)', () => {
@@ -100,11 +120,21 @@ describe('paired policy: decisions', () => {
     let realKeeps = 0;
     const rng = createRng(4);
     for (let k = 0; k < 400; k++) {
-      if (judge(strict, rng, { cand: 1, speed: faster, history }).d.status === 'keep') pairedKeeps++;
+      if (judge(strict, rng, { cand: 1, speed: faster, history }).d.status === 'keep')
+        pairedKeeps++;
       const older = [1, 1, 1].map((v) => v * (1 + 0.01 * rng.normal()));
       const now = [1, 1, 1].map((v) => 0.95 * v * (1 + 0.01 * rng.normal()));
-      if (unpaired.decide({ goal: 'minimize', candidate: { values: now }, incumbent: { values: older }, noise: { sigma: 0.01, df: 30 } }).status === 'keep') unpairedKeeps++;
-      if (judge(strict, rng, { cand: 0.96, speed: faster, history }).d.status === 'keep') realKeeps++;
+      if (
+        unpaired.decide({
+          goal: 'minimize',
+          candidate: { values: now },
+          incumbent: { values: older },
+          noise: { sigma: 0.01, df: 30 },
+        }).status === 'keep'
+      )
+        unpairedKeeps++;
+      if (judge(strict, rng, { cand: 0.96, speed: faster, history }).d.status === 'keep')
+        realKeeps++;
     }
     expect(unpairedKeeps / 400).toBeGreaterThan(0.9);
     expect(pairedKeeps / 400).toBeLessThan(0.025);
@@ -118,7 +148,9 @@ describe('paired policy: decisions', () => {
     expect(d.stats!.scale).toBe('log');
     expect(d.status).toBe('keep'); // both pairs say exactly 2% faster
     // On the linear scale the same runs disagree (-0.02 vs -0.04): not significant on 2 pairs.
-    const linear = pairedPolicy({ maxPairs: 2, scale: 'linear' }).decide(input([C(0.98), I(1), I(2), C(1.96)]));
+    const linear = pairedPolicy({ maxPairs: 2, scale: 'linear' }).decide(
+      input([C(0.98), I(1), I(2), C(1.96)]),
+    );
     expect(linear.stats!.scale).toBe('linear');
     expect(linear.status).toBe('discard');
   });
@@ -129,31 +161,44 @@ describe('paired policy: decisions', () => {
       const rng = createRng(10 + maxPairs);
       const history = quietHistory(5);
       let keeps = 0;
-      for (let k = 0; k < 1000; k++) if (judge(policy, rng, { cand: 1, speed: () => 1, history }).d.status === 'keep') keeps++;
+      for (let k = 0; k < 1000; k++)
+        if (judge(policy, rng, { cand: 1, speed: () => 1, history }).d.status === 'keep') keeps++;
       expect(keeps / 1000).toBeLessThan(0.05);
     }
-    expect(pairedPolicy({ maxPairs: 6 }).decide(input([C(0.99), I(1), I(1), C(0.99)])).stats!.alpha).toBeCloseTo(0.01, 12); // 0.05 over 5 looks
+    expect(
+      pairedPolicy({ maxPairs: 6 }).decide(input([C(0.99), I(1), I(1), C(0.99)])).stats!.alpha,
+    ).toBeCloseTo(0.01, 12); // 0.05 over 5 looks
   });
 
   it('discards a first run that is not better than fresh incumbent runs; pairs it when they are old', () => {
     const d = paired.decide(input([C(1.02)]));
     expect(d.status).toBe('discard');
-    expect(d.reason).toBe("discarded: 1.02 vs 1 (+0.02), n=1 vs the incumbent's newest 3, not better");
-    const old = paired.decide(input([C(1.02)], { incumbent: { values: [1, 1, 1], runsSince: 12 } }));
+    expect(d.reason).toBe(
+      "discarded: 1.02 vs 1 (+0.02), n=1 vs the incumbent's newest 3, not better",
+    );
+    const old = paired.decide(
+      input([C(1.02)], { incumbent: { values: [1, 1, 1], runsSince: 12 } }),
+    );
     expect(old.status).toBe('rerun');
     expect(old.next).toEqual(['incumbent']);
-    expect(old.reason).toBe('the incumbent was measured 12 experiments ago, to compare in pairs: measuring the incumbent');
+    expect(old.reason).toBe(
+      'the incumbent was measured 12 experiments ago, to compare in pairs: measuring the incumbent',
+    );
     // While the machine drifts, fresh runs do not screen either: a slower machine would discard a good candidate.
     const drifting = paired.decide(input([C(1.02)], { drifting: true }));
     expect(drifting.status).toBe('rerun');
     expect(drifting.next).toEqual(['incumbent']);
-    expect(drifting.reason).toBe('the machine drifts, to compare in pairs: measuring the incumbent');
+    expect(drifting.reason).toBe(
+      'the machine drifts, to compare in pairs: measuring the incumbent',
+    );
   });
 
   it('takes the rounding of identical values for no noise: a metric that repeats exactly is decided, not shown with 15 decimals', () => {
     // The run's noise from three runs of 1.76: their mean rounds, and leaves a spread of ~1e-16.
     const noise = { sigma: 2.2e-16, df: 2 };
-    const d = paired.decide(input([C(0.158537), I(1.76), I(1.76), C(0.158537)], { goal: 'maximize', noise }));
+    const d = paired.decide(
+      input([C(0.158537), I(1.76), I(1.76), C(0.158537)], { goal: 'maximize', noise }),
+    );
     expect(d.status).toBe('discard');
     const k = paired.decide(input([C(0.158537), I(1.76), I(1.76), C(0.158537)], { noise }));
     expect(k.reason).toBe('kept: paired -1.60146 +- 0 (-91%), 2 pairs, p=0 (needs p < 0.025)');
@@ -161,11 +206,24 @@ describe('paired policy: decisions', () => {
 
   it('discards when the pairs say not better, and at maxPairs when not significant, with the keep bar', () => {
     const history = quietHistory(6);
-    expect(paired.decide(input([C(0.99), I(0.985)], { history })).reason).toMatch(/^discarded: paired \+0\.00\d+ \+- [\d.]+ \(\+0\.51%\), 1 pair, not better$/);
-    const d = paired.decide(input([C(0.999), I(1), I(1.001), C(0.998), C(1.0), I(1.0)], { history }));
+    expect(paired.decide(input([C(0.99), I(0.985)], { history })).reason).toMatch(
+      /^discarded: paired \+0\.00\d+ \+- [\d.]+ \(\+0\.51%\), 1 pair, not better$/,
+    );
+    const d = paired.decide(
+      input([C(0.999), I(1), I(1.001), C(0.998), C(1.0), I(1.0)], { history }),
+    );
     expect(d.status).toBe('discard');
-    expect(d.reason).toMatch(/^not significant: paired -0\.0013\d* \+- [\d.]+ \(-0\.13%\), 3 pairs, p=0\.\d+ \(needs p < 0\.025; keeping needs a gain of 0\.01\d*\)$/);
-    expect(d.stats).toMatchObject({ pairs: 3, confirm: 2, maxPairs: 3, nCandidate: 3, nIncumbent: 3, scale: 'log' });
+    expect(d.reason).toMatch(
+      /^not significant: paired -0\.0013\d* \+- [\d.]+ \(-0\.13%\), 3 pairs, p=0\.\d+ \(needs p < 0\.025; keeping needs a gain of 0\.01\d*\)$/,
+    );
+    expect(d.stats).toMatchObject({
+      pairs: 3,
+      confirm: 2,
+      maxPairs: 3,
+      nCandidate: 3,
+      nIncumbent: 3,
+      scale: 'log',
+    });
     expect(d.stats!.alpha).toBeCloseTo(0.025, 12);
     expect(d.stats!.keepBar).toBeGreaterThan(0.01);
     expect(d.stats!.keepBarFinal).toBe(d.stats!.keepBar); // at the last look
@@ -177,21 +235,30 @@ describe('paired policy: decisions', () => {
     const kept = [C(0.97), I(1), I(1.0), C(0.97)];
     expect(paired.decide(input(kept, { history })).status).toBe('keep');
     expect(pairedPolicy({ minEffect: 0.05 }).decide(input(kept, { history })).status).toBe('rerun');
-    expect(paired.decide(input(kept, { history, penalty: 0.04 })).reason).toMatch(/^discarded: .*, penalty \+0\.04$/);
-    const up = paired.decide({ ...input([C(1.03), I(1), I(1), C(1.03)], { history }), goal: 'maximize' });
+    expect(paired.decide(input(kept, { history, penalty: 0.04 })).reason).toMatch(
+      /^discarded: .*, penalty \+0\.04$/,
+    );
+    const up = paired.decide({
+      ...input([C(1.03), I(1), I(1), C(1.03)], { history }),
+      goal: 'maximize',
+    });
     expect(up.status).toBe('keep');
     expect(paired.decide({ ...input(kept, { history }), goal: 'maximize' }).status).toBe('discard');
-    expect(paired.decide(input([C(0.9), C(0.97), I(1), I(1), C(0.97)], { history })).reason).toMatch(/2 pairs \(1 unpaired run left out\)/);
+    expect(
+      paired.decide(input([C(0.9), C(0.97), I(1), I(1), C(0.97)], { history })).reason,
+    ).toMatch(/2 pairs \(1 unpaired run left out\)/);
   });
 
   it('without any pooled history, pools its own pairs with the run noise', () => {
     const d = paired.decide(input([C(0.97), I(1)], { noise: { sigma: 0.01, df: 30 } }));
     expect(d.stats!.df).toBe(30);
     expect(d.stats!.se).toBeCloseTo(0.01 * Math.SQRT2, 6); // sqrt(2) sigma, one pair, relative to 1
-    expect(paired.decide(input([C(0.97), I(1)])).reason).toMatch(/noise is unknown, 1 pair: measuring a pair/);
+    expect(paired.decide(input([C(0.97), I(1)])).reason).toMatch(
+      /noise is unknown, 1 pair: measuring a pair/,
+    );
   });
 
-  it('a deterministic metric keeps today\'s rule: one run, the tolerance, never a rerun', () => {
+  it("a deterministic metric keeps today's rule: one run, the tolerance, never a rerun", () => {
     const det = pairedPolicy({ deterministic: true, tolerance: 0.01 });
     const old = noiseAwarePolicy({ deterministic: true, tolerance: 0.01 });
     for (const v of [0.98, 0.995, 1.02, 0.99]) {
@@ -204,8 +271,12 @@ describe('paired policy: decisions', () => {
 
   it('rejects settings that would keep on one run', () => {
     expect(() => pairedPolicy({ confirm: 1 })).toThrow(/confirm must be an integer >= 2/);
-    expect(() => pairedPolicy({ confirm: 3, maxPairs: 2 })).toThrow(/maxPairs must be an integer >= confirm/);
+    expect(() => pairedPolicy({ confirm: 3, maxPairs: 2 })).toThrow(
+      /maxPairs must be an integer >= confirm/,
+    );
     expect(() => paired.decide(input([I(1)]))).toThrow(/at least one candidate run/);
-    expect(() => paired.decide({ ...input([C(1)]), sequence: undefined })).toThrow(/DecisionInput\.sequence/);
+    expect(() => paired.decide({ ...input([C(1)]), sequence: undefined })).toThrow(
+      /DecisionInput\.sequence/,
+    );
   });
 });

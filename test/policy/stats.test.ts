@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { incompleteBeta, mean, normalCdf, pooledNoise, studentTCdf, studentTSurvival, variance, welchOneSided } from '../../src/policy/stats.js';
+import {
+  incompleteBeta,
+  mean,
+  normalCdf,
+  pooledNoise,
+  studentTCdf,
+  studentTSurvival,
+  variance,
+  welchOneSided,
+} from '../../src/policy/stats.js';
 
 // Reference values from scipy.stats (t.cdf / t.sf / norm.cdf), full double precision.
 describe('Student t CDF', () => {
@@ -27,7 +36,8 @@ describe('Student t CDF', () => {
   });
 
   it('is symmetric and handles the edges', () => {
-    for (const df of [1, 3.3, 40]) expect(studentTCdf(-1.7, df) + studentTCdf(1.7, df)).toBeCloseTo(1, 14);
+    for (const df of [1, 3.3, 40])
+      expect(studentTCdf(-1.7, df) + studentTCdf(1.7, df)).toBeCloseTo(1, 14);
     expect(studentTCdf(Infinity, 3)).toBe(1);
     expect(studentTCdf(-Infinity, 3)).toBe(0);
     expect(studentTCdf(1, 0)).toBeNaN();
@@ -64,19 +74,28 @@ describe('welchOneSided', () => {
     expect(r.p).toBeCloseTo(0.09146308084756327, 10);
   });
 
-  it('uses the pooled sigma for n = 1 on both sides, with that estimate\'s df', () => {
+  it("uses the pooled sigma for n = 1 on both sides, with that estimate's df", () => {
     const r = welchOneSided([5], [2], { sigmaA: 1, sigmaB: 1, dfA: 7, dfB: 7 });
     expect(r.se).toBeCloseTo(Math.sqrt(2), 14);
     expect(r.df).toBe(7); // one shared estimate, not two independent ones
     expect(r.p).toBeCloseTo(0.03579090016896483, 12);
     // Without df the sigma is taken as known: the normal.
-    expect(welchOneSided([5], [2], { sigmaA: 1, sigmaB: 1 }).p).toBeCloseTo(0.016947426762344633, 12);
+    expect(welchOneSided([5], [2], { sigmaA: 1, sigmaB: 1 }).p).toBeCloseTo(
+      0.016947426762344633,
+      12,
+    );
   });
 
   it('prefers the provided sigma for small groups only when asked', () => {
     const own = welchOneSided([1, 2], [0, 0.5], { sigmaA: 10, sigmaB: 10, dfA: 50, dfB: 50 });
     expect(own.se).toBeCloseTo(Math.sqrt(0.5 / 2 + 0.125 / 2), 14);
-    const pooled = welchOneSided([1, 2], [0, 0.5], { sigmaA: 10, sigmaB: 10, dfA: 50, dfB: 50, preferProvided: true });
+    const pooled = welchOneSided([1, 2], [0, 0.5], {
+      sigmaA: 10,
+      sigmaB: 10,
+      dfA: 50,
+      dfB: 50,
+      preferProvided: true,
+    });
     expect(pooled.se).toBeCloseTo(10, 12);
     expect(pooled.df).toBe(50);
   });

@@ -7,11 +7,31 @@ import { strayAngles, tableRows, tags, text } from './markup.js';
 
 const HOSTILE = `<script>alert("x")</script> & 'q' <img src=x onerror=alert(1)>`;
 
-function row(id: number, status: ExperimentRow['status'], value: number | null, extra: Partial<ExperimentRow> = {}): ExperimentRow {
+function row(
+  id: number,
+  status: ExperimentRow['status'],
+  value: number | null,
+  extra: Partial<ExperimentRow> = {},
+): ExperimentRow {
   return {
-    run_tag: 't', id, slot: 0, state: 'recorded', status, reason: null, agent: 'command', title: `change ${id}`, hypothesis: null,
-    candidate_commit: `c${id}`.padEnd(40, '0'), incumbent_value: null, primary_value: value, proposed_at: 1_000_000 + id * 60_000,
-    recorded_at: 1_000_000 + id * 60_000 + 30_000, holdout_value: null, holdout_json: null, cost_usd: 0.01, ...extra,
+    run_tag: 't',
+    id,
+    slot: 0,
+    state: 'recorded',
+    status,
+    reason: null,
+    agent: 'command',
+    title: `change ${id}`,
+    hypothesis: null,
+    candidate_commit: `c${id}`.padEnd(40, '0'),
+    incumbent_value: null,
+    primary_value: value,
+    proposed_at: 1_000_000 + id * 60_000,
+    recorded_at: 1_000_000 + id * 60_000 + 30_000,
+    holdout_value: null,
+    holdout_json: null,
+    cost_usd: 0.01,
+    ...extra,
   } as unknown as ExperimentRow;
 }
 
@@ -31,22 +51,80 @@ const ROWS: ExperimentRow[] = [
 ];
 
 const RUN: RunRow = {
-  tag: 't', branch: 'autoresearch/t', created_at: 1_000_000, updated_at: 2_000_000, program_path: 'program.md', program_dir: '', base_commit: 'b'.repeat(40),
-  metric_name: 'val_bpb', goal: 'minimize', config_json: JSON.stringify({ metric: { deterministic: false }, decision: { confidence: 0.9, min_effect: 0 }, repeats: { baseline: 5, max: 4, refresh_incumbent: 25 } }),
-  protected_json: '{}', state: 'finished', stop_reason: 'reached 10 experiments', pid: null, heartbeat_at: null, work_dir: null,
+  tag: 't',
+  branch: 'autoresearch/t',
+  created_at: 1_000_000,
+  updated_at: 2_000_000,
+  program_path: 'program.md',
+  program_dir: '',
+  base_commit: 'b'.repeat(40),
+  metric_name: 'val_bpb',
+  goal: 'minimize',
+  config_json: JSON.stringify({
+    metric: { deterministic: false },
+    decision: { confidence: 0.9, min_effect: 0 },
+    repeats: { baseline: 5, max: 4, refresh_incumbent: 25 },
+  }),
+  protected_json: '{}',
+  state: 'finished',
+  stop_reason: 'reached 10 experiments',
+  pid: null,
+  heartbeat_at: null,
+  work_dir: null,
 };
 
 const SVG_TAGS = new Set(['svg', 'title', 'style', 'rect', 'text', 'line', 'path', 'circle', 'g']);
-const HTML_TAGS = new Set([...SVG_TAGS, 'html', 'head', 'meta', 'body', 'main', 'h1', 'h2', 'div', 'span', 'code', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'p', 'ul', 'li', 'br', 'footer']);
+const HTML_TAGS = new Set([
+  ...SVG_TAGS,
+  'html',
+  'head',
+  'meta',
+  'body',
+  'main',
+  'h1',
+  'h2',
+  'div',
+  'span',
+  'code',
+  'table',
+  'thead',
+  'tbody',
+  'tr',
+  'th',
+  'td',
+  'p',
+  'ul',
+  'li',
+  'br',
+  'footer',
+]);
 
 describe('the progress chart', () => {
   const svg = renderChartSvg(ROWS, { metric: 'val_bpb', goal: 'minimize', baseline: 1.0 });
 
   it('is well-formed SVG with one point per experiment, coloured by outcome', () => {
-    const points = [...svg.matchAll(/<circle class="pt (\w+)" data-id="(\d+)"/g)].map((m) => ({ cls: m[1], id: Number(m[2]) }));
-    expect(points.filter((p) => p.cls === 'keep').map((p) => p.id).sort((a, b) => a - b)).toEqual([0, 2, 5, 7]);
-    expect(points.filter((p) => p.cls === 'discard').map((p) => p.id).sort((a, b) => a - b)).toEqual([1, 8]);
-    expect(points.filter((p) => p.cls === 'failed').map((p) => p.id).sort((a, b) => a - b)).toEqual([3, 4, 6]);
+    const points = [...svg.matchAll(/<circle class="pt (\w+)" data-id="(\d+)"/g)].map((m) => ({
+      cls: m[1],
+      id: Number(m[2]),
+    }));
+    expect(
+      points
+        .filter((p) => p.cls === 'keep')
+        .map((p) => p.id)
+        .sort((a, b) => a - b),
+    ).toEqual([0, 2, 5, 7]);
+    expect(
+      points
+        .filter((p) => p.cls === 'discard')
+        .map((p) => p.id)
+        .sort((a, b) => a - b),
+    ).toEqual([1, 8]);
+    expect(
+      points
+        .filter((p) => p.cls === 'failed')
+        .map((p) => p.id)
+        .sort((a, b) => a - b),
+    ).toEqual([3, 4, 6]);
     expect(svg).toContain('8 experiments, 3 kept'); // failed proposals and skips never ran
     expect(svg).toContain('stroke-dasharray'); // the baseline
     expect(svg.match(/class="label"/g)).toHaveLength(3);
@@ -67,10 +145,16 @@ describe('the progress chart', () => {
     const y0 = Number(/^M[\d.]+,([\d.]+)/.exec(d)![1]);
     [y0, ...vs].reduce((prev, v) => (expect(v).toBeGreaterThan(prev), v));
     // each step is at a kept point's x
-    const keptX = [2, 5, 7].map((id) => Number(new RegExp(`data-id="${id}" cx="([\\d.]+)"`).exec(svg)![1]));
+    const keptX = [2, 5, 7].map((id) =>
+      Number(new RegExp(`data-id="${id}" cx="([\\d.]+)"`).exec(svg)![1]),
+    );
     expect(hs.slice(0, 3)).toEqual(keptX);
     // maximize: only goes up
-    const up = runningBest([row(0, 'keep', 1), row(1, 'keep', 2), row(2, 'keep', 1.5), row(3, 'keep', 3)], 'maximize', 1).map((s) => s.value);
+    const up = runningBest(
+      [row(0, 'keep', 1), row(1, 'keep', 2), row(2, 'keep', 1.5), row(3, 'keep', 3)],
+      'maximize',
+      1,
+    ).map((s) => s.value);
     expect(up).toEqual([1, 2, 3]);
   });
 
@@ -86,12 +170,18 @@ describe('the progress chart', () => {
 
 describe('the HTML report', () => {
   const summary = summarize(RUN, ROWS, 'c7'.padEnd(40, '0'));
-  const html = renderReportHtml(RUN, ROWS, summary, { spend: { usd: 0.1, tokens: 1234, priced: 10, proposals: 10 }, generatedAt: 2_000_000 });
+  const html = renderReportHtml(RUN, ROWS, summary, {
+    spend: { usd: 0.1, tokens: 1234, priced: 10, proposals: 10 },
+    generatedAt: 2_000_000,
+  });
   const all = tags(html);
 
   it('loads nothing from anywhere', () => {
-    for (const t of all) expect(`${t.attrs.src ?? ''}${t.attrs.href ?? ''}`).not.toMatch(/http|\/\//);
-    expect(all.filter((t) => ['script', 'link', 'iframe', 'img', 'object', 'embed'].includes(t.name))).toEqual([]);
+    for (const t of all)
+      expect(`${t.attrs.src ?? ''}${t.attrs.href ?? ''}`).not.toMatch(/http|\/\//);
+    expect(
+      all.filter((t) => ['script', 'link', 'iframe', 'img', 'object', 'embed'].includes(t.name)),
+    ).toEqual([]);
     expect(html).not.toMatch(/url\(|@import/);
   });
 
@@ -124,7 +214,11 @@ describe('the HTML report', () => {
     expect(body).toContain('90% confidence');
     expect(body).toContain('baseline measured 5 times');
     expect(body).not.toContain('Holdout vs validation');
-    const withHoldout = renderReportHtml(RUN, ROWS.map((r) => (r.id === 7 ? { ...r, holdout_value: 0.72 } : r)), summary);
+    const withHoldout = renderReportHtml(
+      RUN,
+      ROWS.map((r) => (r.id === 7 ? { ...r, holdout_value: 0.72 } : r)),
+      summary,
+    );
     expect(withHoldout).toContain('Holdout vs validation');
     expect(withHoldout).toContain('0.72');
   });

@@ -10,7 +10,12 @@ const ATTR = /([^\s=>/]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g;
 export function tags(markup: string): Tag[] {
   return [...markup.matchAll(TAG)].map((m) => ({
     name: m[1]!.toLowerCase(),
-    attrs: Object.fromEntries([...m[2]!.matchAll(ATTR)].map((a) => [a[1]!.toLowerCase(), decode(a[2] ?? a[3] ?? a[4] ?? '')])),
+    attrs: Object.fromEntries(
+      [...m[2]!.matchAll(ATTR)].map((a) => [
+        a[1]!.toLowerCase(),
+        decode(a[2] ?? a[3] ?? a[4] ?? ''),
+      ]),
+    ),
   }));
 }
 
@@ -37,5 +42,7 @@ export function strayAngles(markup: string): number {
 export function tableRows(markup: string, cls: string): string[][] {
   const table = new RegExp(`<table class="${cls}">([\\s\\S]*?)</table>`).exec(markup)?.[1] ?? '';
   const body = /<tbody>([\s\S]*?)<\/tbody>/.exec(table)?.[1] ?? '';
-  return [...body.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((r) => [...r[1]!.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((c) => text(c[1]!)));
+  return [...body.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((r) =>
+    [...r[1]!.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((c) => text(c[1]!)),
+  );
 }

@@ -26,7 +26,12 @@ Raise the score.
 
 describe('writeReport on a real ledger', () => {
   it('writes report.html, chart.svg and, with chromium, a real chart.png', async () => {
-    const repo = makeRepo({ 'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n', 'params.sh': 'VALUE=1\n', 'agent.sh': AGENT, 'program.md': PROGRAM });
+    const repo = makeRepo({
+      'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n',
+      'params.sh': 'VALUE=1\n',
+      'agent.sh': AGENT,
+      'program.md': PROGRAM,
+    });
     await runHere(repo, { tag: 'rep', maxExperiments: 4 });
     const out = await writeReport(repo, 'rep');
     expect(out.dir).toBe(join(repo, '.autoresearch/rep/report'));
@@ -53,9 +58,16 @@ describe('writeReport on a real ledger', () => {
   });
 
   it('writes into another folder and says when there is no chromium', async () => {
-    const repo = makeRepo({ 'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n', 'params.sh': 'VALUE=1\n', 'agent.sh': AGENT, 'program.md': PROGRAM });
+    const repo = makeRepo({
+      'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n',
+      'params.sh': 'VALUE=1\n',
+      'agent.sh': AGENT,
+      'program.md': PROGRAM,
+    });
     await runHere(repo, { tag: 'x', maxExperiments: 1 });
-    const out = await writeReport(repo, 'x', join(repo, 'out'), { chromium: '/nonexistent/chromium' });
+    const out = await writeReport(repo, 'x', join(repo, 'out'), {
+      chromium: '/nonexistent/chromium',
+    });
     expect(existsSync(join(repo, 'out/report.html'))).toBe(true);
     expect(existsSync(join(repo, 'out/chart.svg'))).toBe(true);
     expect(out.png).toBeNull();

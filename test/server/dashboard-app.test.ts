@@ -21,7 +21,8 @@ const TOKEN = 'e'.repeat(32);
 const COOKIE = 'autoresearch_token_test';
 const TAG = 'app';
 const XSS = '<img src=x onerror=alert(1)>';
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 let repo = '';
 let ledger: Ledger;
@@ -31,17 +32,37 @@ let candidate = '';
 const children: ChildProcess[] = [];
 
 /** A request as the page sends it: this Host, the token as Bearer unless `headers` say otherwise. */
-const req = (path: string, init: { method?: string; body?: string; headers?: Record<string, string>; signal?: AbortSignal } = {}) =>
-  dash.app.request(path, { ...init, headers: { host: HOST, authorization: `Bearer ${TOKEN}`, ...init.headers } });
+const req = (
+  path: string,
+  init: {
+    method?: string;
+    body?: string;
+    headers?: Record<string, string>;
+    signal?: AbortSignal;
+  } = {},
+) =>
+  dash.app.request(path, {
+    ...init,
+    headers: { host: HOST, authorization: `Bearer ${TOKEN}`, ...init.headers },
+  });
 const post = (path: string, body?: unknown) =>
-  req(path, { method: 'POST', body: body === undefined ? undefined : JSON.stringify(body), headers: { origin: ORIGIN, 'content-type': 'application/json' } });
+  req(path, {
+    method: 'POST',
+    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: { origin: ORIGIN, 'content-type': 'application/json' },
+  });
 const json = async (r: Response) => (await r.json()) as Record<string, unknown>;
 const paths = () => runPaths(repo, TAG);
 
 function liveHarness(pid?: number): ChildProcess | null {
   const child = pid === undefined ? spawn('sleep', ['600'], { stdio: 'ignore' }) : null;
   if (child) children.push(child);
-  ledger.updateRun(TAG, { state: 'running', stop_reason: null, pid: pid ?? child!.pid!, heartbeat_at: Date.now() });
+  ledger.updateRun(TAG, {
+    state: 'running',
+    stop_reason: null,
+    pid: pid ?? child!.pid!,
+    heartbeat_at: Date.now(),
+  });
   return child;
 }
 
@@ -54,22 +75,64 @@ beforeAll(() => {
   ledger = new Ledger(ledgerPath(repo));
   const now = Date.now();
   ledger.createRun({
-    tag: TAG, branch: `autoresearch/${TAG}`, created_at: now, updated_at: now, program_path: 'program.md', program_dir: '',
-    base_commit: base, metric_name: 'score', goal: 'maximize', config_json: '{"executor":"local","budget":5,"stop":{"experiments":40}}', protected_json: '{}',
-    state: 'stopped', stop_reason: 'reached 40 experiments', pid: null, heartbeat_at: null, work_dir: null,
+    tag: TAG,
+    branch: `autoresearch/${TAG}`,
+    created_at: now,
+    updated_at: now,
+    program_path: 'program.md',
+    program_dir: '',
+    base_commit: base,
+    metric_name: 'score',
+    goal: 'maximize',
+    config_json: '{"executor":"local","budget":5,"stop":{"experiments":40}}',
+    protected_json: '{}',
+    state: 'stopped',
+    stop_reason: 'reached 40 experiments',
+    pid: null,
+    heartbeat_at: null,
+    work_dir: null,
   });
-  const row = (id: number, fields: object) => ledger.insertExperiment({ ...emptyExperiment(TAG, 0, 'test', base), id, recorded_at: now, ...fields });
-  row(0, { state: 'recorded', status: 'keep', candidate_commit: base, primary_value: 1, title: 'baseline' });
-  row(1, { state: 'recorded', status: 'keep', candidate_commit: candidate, primary_value: 2, title: `raise to 2 ${XSS}`, hypothesis: 'a larger VALUE <b>scores</b> higher', log_path: join(paths().experimentDir(1), 'run.log') });
+  const row = (id: number, fields: object) =>
+    ledger.insertExperiment({
+      ...emptyExperiment(TAG, 0, 'test', base),
+      id,
+      recorded_at: now,
+      ...fields,
+    });
+  row(0, {
+    state: 'recorded',
+    status: 'keep',
+    candidate_commit: base,
+    primary_value: 1,
+    title: 'baseline',
+  });
+  row(1, {
+    state: 'recorded',
+    status: 'keep',
+    candidate_commit: candidate,
+    primary_value: 2,
+    title: `raise to 2 ${XSS}`,
+    hypothesis: 'a larger VALUE <b>scores</b> higher',
+    log_path: join(paths().experimentDir(1), 'run.log'),
+  });
   row(2, { state: 'running', candidate_commit: candidate, recorded_at: null, title: 'in flight' });
   mkdirSync(paths().experimentDir(1), { recursive: true });
-  writeFileSync(join(paths().experimentDir(1), 'run.log'), 'starting <script>x</script>\nscore: 2\n');
+  writeFileSync(
+    join(paths().experimentDir(1), 'run.log'),
+    'starting <script>x</script>\nscore: 2\n',
+  );
   writeFileSync(join(paths().experimentDir(1), 'brief.md'), 'Raise the score.\n');
-  dash = createDashboardApp({ repo, token: TOKEN, cookieName: COOKIE, hostAllowed: hostGuard('127.0.0.1', PORT) });
+  dash = createDashboardApp({
+    repo,
+    token: TOKEN,
+    cookieName: COOKIE,
+    hostAllowed: hostGuard('127.0.0.1', PORT),
+  });
 });
 
 afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const c of children.splice(0))
+    if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   ledger.updateRun(TAG, { state: 'stopped', stop_reason: 'reached 40 experiments', pid: null });
 });
 
@@ -82,7 +145,9 @@ describe('access', () => {
   it('needs the token: 401 without it; the token URL sets an HttpOnly cookie and leaves the address bar; Bearer works', async () => {
     expect((await req('/api/runs', { headers: { authorization: '' } })).status).toBe(401);
     expect((await req('/', { headers: { authorization: '' } })).status).toBe(401);
-    expect((await req('/api/runs', { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
+    expect((await req('/api/runs', { headers: { authorization: 'Bearer nope' } })).status).toBe(
+      401,
+    );
     expect((await req('/?token=wrong', { headers: { authorization: '' } })).status).toBe(401);
 
     const login = await req(`/?token=${TOKEN}`, { headers: { authorization: '' } });
@@ -91,7 +156,9 @@ describe('access', () => {
     const set = login.headers.get('set-cookie') ?? '';
     expect(set).toMatch(/HttpOnly/i);
     expect(set).toMatch(/SameSite=Strict/i);
-    const byCookie = await req('/api/runs', { headers: { authorization: '', cookie: set.split(';')[0]! } });
+    const byCookie = await req('/api/runs', {
+      headers: { authorization: '', cookie: set.split(';')[0]! },
+    });
     expect(byCookie.status).toBe(200);
     expect(((await byCookie.json()) as { runs: unknown[] }).runs).toEqual([
       expect.objectContaining({ tag: TAG, metric: 'score', goal: 'maximize', state: 'stopped' }),
@@ -99,7 +166,11 @@ describe('access', () => {
   });
 
   it('sends the CSP and the other protective headers on every answer, refusals included, and never HSTS', async () => {
-    const answers = [await req('/'), await req('/api/runs', { headers: { authorization: '' } }), await req('/api/runs', { headers: { host: 'evil.example' } })];
+    const answers = [
+      await req('/'),
+      await req('/api/runs', { headers: { authorization: '' } }),
+      await req('/api/runs', { headers: { host: 'evil.example' } }),
+    ];
     expect(answers.map((r) => r.status)).toEqual([200, 401, 421]);
     for (const r of answers) {
       expect(r.headers.get('content-security-policy')).toBe(CSP);
@@ -115,19 +186,33 @@ describe('access', () => {
   it('serves only its listed static files', async () => {
     expect((await req('/static/uPlot.iife.min.js')).status).toBe(200);
     expect((await req('/static/app.js')).headers.get('content-type')).toMatch(/^text\/javascript/);
-    for (const bad of ['..%2Fpackage.json', 'constructor', '__proto__', 'index.html']) expect((await req(`/static/${bad}`)).status, bad).toBe(404);
+    for (const bad of ['..%2Fpackage.json', 'constructor', '__proto__', 'index.html'])
+      expect((await req(`/static/${bad}`)).status, bad).toBe(404);
   });
 
   it('refuses state changes by GET, without the token, or from another origin, and changes nothing', async () => {
     liveHarness();
     const note = JSON.stringify({ text: 'cross-site note' });
-    const from = (headers: Record<string, string>) => req(`/api/runs/${TAG}/note`, { method: 'POST', body: note, headers: { 'content-type': 'application/json', ...headers } });
+    const from = (headers: Record<string, string>) =>
+      req(`/api/runs/${TAG}/note`, {
+        method: 'POST',
+        body: note,
+        headers: { 'content-type': 'application/json', ...headers },
+      });
     expect((await from({ origin: ORIGIN, authorization: '' })).status).toBe(401);
     expect((await from({ origin: 'http://evil.example' })).status).toBe(403);
     expect((await from({ origin: 'null' })).status).toBe(403);
     expect((await from({ referer: 'http://evil.example/x' })).status).toBe(403);
     // A form post from another site: text/plain or form bodies too.
-    expect((await req(`/api/runs/${TAG}/pause`, { method: 'POST', body: 'x', headers: { origin: 'http://evil.example', 'content-type': 'text/plain' } })).status).toBe(403);
+    expect(
+      (
+        await req(`/api/runs/${TAG}/pause`, {
+          method: 'POST',
+          body: 'x',
+          headers: { origin: 'http://evil.example', 'content-type': 'text/plain' },
+        })
+      ).status,
+    ).toBe(403);
     expect((await req(`/api/runs/${TAG}/pause`)).status).toBe(404);
     expect(existsSync(paths().pauseFile)).toBe(false);
     expect(ledger.notes(TAG)).toEqual([]);
@@ -136,24 +221,44 @@ describe('access', () => {
 
 describe('the JSON the page reads', () => {
   it('lists the experiments as in the ledger and summarizes the run', async () => {
-    const { experiments } = (await json(await req(`/api/runs/${TAG}/experiments`))) as { experiments: Array<Record<string, unknown>> };
+    const { experiments } = (await json(await req(`/api/runs/${TAG}/experiments`))) as {
+      experiments: Array<Record<string, unknown>>;
+    };
     expect(experiments.map((e) => [e.id, e.state, e.status, e.value, e.title])).toEqual([
       [0, 'recorded', 'keep', 1, 'baseline'],
       [1, 'recorded', 'keep', 2, `raise to 2 ${XSS}`],
       [2, 'running', null, null, 'in flight'],
     ]);
     const summary = await json(await req(`/api/runs/${TAG}`));
-    expect(summary).toMatchObject({ tag: TAG, state: 'stopped', baseline: 1, best: 2, improvementPct: 100, budgetSeconds: 5, candidates: 1 });
+    expect(summary).toMatchObject({
+      tag: TAG,
+      state: 'stopped',
+      baseline: 1,
+      best: 2,
+      improvementPct: 100,
+      budgetSeconds: 5,
+      candidates: 1,
+    });
     expect(summary.left).toEqual({ experiments: 39, seconds: null }); // stop.experiments 40, no stop.hours
     expect((await req('/api/runs/nope')).status).toBe(404);
     expect((await req('/api/runs/nope/experiments')).status).toBe(404);
   });
 
-  it('gives an experiment\'s details as raw text (diff, brief, log tail) and its full log by id only', async () => {
+  it("gives an experiment's details as raw text (diff, brief, log tail) and its full log by id only", async () => {
     const d = await json(await req(`/api/runs/${TAG}/experiments/1`));
-    expect(d).toMatchObject({ id: 1, title: `raise to 2 ${XSS}`, hypothesis: 'a larger VALUE <b>scores</b> higher', brief: 'Raise the score.\n', candidate_commit: candidate });
+    expect(d).toMatchObject({
+      id: 1,
+      title: `raise to 2 ${XSS}`,
+      hypothesis: 'a larger VALUE <b>scores</b> higher',
+      brief: 'Raise the score.\n',
+      candidate_commit: candidate,
+    });
     expect(d.diff).toContain('+VALUE=2');
-    expect(d.log).toEqual({ tail: 'starting <script>x</script>\nscore: 2\n', size: 37, truncated: false });
+    expect(d.log).toEqual({
+      tail: 'starting <script>x</script>\nscore: 2\n',
+      size: 37,
+      truncated: false,
+    });
     const log = await req(`/api/runs/${TAG}/experiments/1/log`);
     expect(log.status).toBe(200);
     expect(log.headers.get('content-type')).toMatch(/^text\/plain/);
@@ -178,13 +283,23 @@ describe('the JSON the page reads', () => {
       }
     };
     await read('event: hello');
-    ledger.updateExperiment(TAG, 2, { state: 'recorded', status: 'discard', primary_value: 1.5, recorded_at: Date.now() });
+    ledger.updateExperiment(TAG, 2, {
+      state: 'recorded',
+      status: 'discard',
+      primary_value: 1.5,
+      recorded_at: Date.now(),
+    });
     await read('event: change');
     ac.abort();
     await reader.cancel().catch(() => {});
     const change = /event: change\ndata: (.*)\n/.exec(text)![1]!;
     expect(JSON.parse(change)).toEqual({ tag: TAG, experiments: [2], run: false });
-    ledger.updateExperiment(TAG, 2, { state: 'running', status: null, primary_value: null, recorded_at: null });
+    ledger.updateExperiment(TAG, 2, {
+      state: 'running',
+      status: null,
+      primary_value: null,
+      recorded_at: null,
+    });
   });
 });
 
@@ -193,9 +308,12 @@ describe('controls', () => {
     const harness = liveHarness()!;
     const paused = await post(`/api/runs/${TAG}/pause`);
     expect(paused.status).toBe(200);
-    expect(await paused.json()).toEqual({ ok: true, message: `run ${TAG}: pausing after the experiments in flight (autoresearch resume to continue)` });
+    expect(await paused.json()).toEqual({
+      ok: true,
+      message: `run ${TAG}: pausing after the experiments in flight (autoresearch resume to continue)`,
+    });
     expect(existsSync(paths().pauseFile)).toBe(true);
-    expect(((await json(await req(`/api/runs/${TAG}`))).state)).toBe('paused');
+    expect((await json(await req(`/api/runs/${TAG}`))).state).toBe('paused');
     expect((await json(await post(`/api/runs/${TAG}/resume`))).message).toBe(`run ${TAG}: resumed`);
     expect(existsSync(paths().pauseFile)).toBe(false);
     expect((await post(`/api/runs/${TAG}/abort`)).status).toBe(200);
@@ -210,8 +328,13 @@ describe('controls', () => {
   it('answers a run that is not running with 409 and the reason, an unknown run with 404', async () => {
     const r = await post(`/api/runs/${TAG}/stop`);
     expect(r.status).toBe(409);
-    expect(await r.json()).toEqual({ ok: false, code: 'not-running', error: `run ${TAG} is not running (stopped: reached 40 experiments); nothing to stop` });
-    for (const verb of ['pause', 'resume', 'abort', 'stop-now']) expect((await post(`/api/runs/${TAG}/${verb}`)).status, verb).toBe(409);
+    expect(await r.json()).toEqual({
+      ok: false,
+      code: 'not-running',
+      error: `run ${TAG} is not running (stopped: reached 40 experiments); nothing to stop`,
+    });
+    for (const verb of ['pause', 'resume', 'abort', 'stop-now'])
+      expect((await post(`/api/runs/${TAG}/${verb}`)).status, verb).toBe(409);
     const unknown = await post('/api/runs/nope/pause');
     expect(unknown.status).toBe(404);
     expect((await json(unknown)).error).toBe('no run "nope" in the ledger');
@@ -219,7 +342,9 @@ describe('controls', () => {
 
   it('controls the run from inside its own harness (the dashboard `autoresearch run` serves)', async () => {
     liveHarness(process.pid);
-    expect(((await json(await req('/api/runs'))).runs as Array<{ state: string }>)[0]!.state).toBe('running');
+    expect(((await json(await req('/api/runs'))).runs as Array<{ state: string }>)[0]!.state).toBe(
+      'running',
+    );
     expect((await post(`/api/runs/${TAG}/pause`)).status).toBe(200);
     expect(existsSync(paths().pauseFile)).toBe(true);
     expect((await post(`/api/runs/${TAG}/resume`)).status).toBe(200);
@@ -227,14 +352,22 @@ describe('controls', () => {
 
   it('re-runs only a recorded experiment with a commit; notes need text', async () => {
     const rerun = await post(`/api/runs/${TAG}/experiments/1/rerun`);
-    expect(await rerun.json()).toEqual({ ok: true, experiment: 1, message: `run ${TAG}: experiment 1 will be measured again when the run continues (autoresearch run)` });
+    expect(await rerun.json()).toEqual({
+      ok: true,
+      experiment: 1,
+      message: `run ${TAG}: experiment 1 will be measured again when the run continues (autoresearch run)`,
+    });
     expect((await post(`/api/runs/${TAG}/experiments/2/rerun`)).status).toBe(409); // still running
     expect((await post(`/api/runs/${TAG}/experiments/99/rerun`)).status).toBe(404);
     expect(ledger.takeRerun(TAG)).toBe(1);
     expect(ledger.takeRerun(TAG)).toBeNull();
 
     const note = await post(`/api/runs/${TAG}/note`, { text: '  try <b>bigger</b> steps  ' });
-    expect(await note.json()).toEqual({ ok: true, notes: ['try <b>bigger</b> steps'], message: `run ${TAG}: 1 steering note; the next brief shows them` });
+    expect(await note.json()).toEqual({
+      ok: true,
+      notes: ['try <b>bigger</b> steps'],
+      message: `run ${TAG}: 1 steering note; the next brief shows them`,
+    });
     expect((await post(`/api/runs/${TAG}/note`, { text: ' ' })).status).toBe(400);
     expect((await post(`/api/runs/${TAG}/note`, { words: 'x' })).status).toBe(400);
     expect((await post(`/api/runs/${TAG}/note`, { text: 'x'.repeat(10_001) })).status).toBe(400);

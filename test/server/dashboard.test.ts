@@ -34,7 +34,8 @@ echo "VALUE=$N" > params.sh
 echo "TITLE: raise to $N ${XSS}"
 echo "HYPOTHESIS: a larger VALUE <b>scores</b> higher"
 `;
-const EXP = '#!/bin/bash\nsource ./params.sh\necho "starting <script>x</script>"\nsleep 0.5\necho "score: $VALUE"\n';
+const EXP =
+  '#!/bin/bash\nsource ./params.sh\necho "starting <script>x</script>"\nsleep 0.5\necho "score: $VALUE"\n';
 
 let repo = '';
 let child: ReturnType<typeof cliAsync>;
@@ -46,7 +47,12 @@ const auth = () => ({ headers: { Authorization: `Bearer ${dash.token}` } });
 const recorded = () => ledgerRows(repo, TAG).filter((r) => r.state === 'recorded');
 
 beforeAll(async () => {
-  repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=1\n', 'agent.sh': AGENT, 'program.md': PROGRAM });
+  repo = makeRepo({
+    'exp.sh': EXP,
+    'params.sh': 'VALUE=1\n',
+    'agent.sh': AGENT,
+    'program.md': PROGRAM,
+  });
   child = cliAsync(repo, ['run', '--tag', TAG]);
   await waitFor(() => recorded().some((r) => r.id >= 1), 30_000, 'experiment 1 to be recorded');
   dash = await startDashboard({ repo });
@@ -79,11 +85,14 @@ describe('dashboard server', () => {
     // fetch() sets Host from the URL; a rebound name reaches the same socket with its own Host.
     const asHost = (host: string, path: string) =>
       new Promise<{ status: number; body: string }>((done, fail) => {
-        const req = request({ host: '127.0.0.1', port: dash.port, path, headers: { Host: host, Cookie: cookie } }, (res) => {
-          let body = '';
-          res.on('data', (d: Buffer) => (body += d.toString()));
-          res.on('end', () => done({ status: res.statusCode ?? 0, body }));
-        });
+        const req = request(
+          { host: '127.0.0.1', port: dash.port, path, headers: { Host: host, Cookie: cookie } },
+          (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += d.toString()));
+            res.on('end', () => done({ status: res.statusCode ?? 0, body }));
+          },
+        );
         req.on('error', fail);
         req.end();
       });
@@ -101,19 +110,43 @@ describe('dashboard server', () => {
 
   it('serves the experiments of the run as the loop records them, with diff, brief and log', async () => {
     const h = auth();
-    const api = (await (await fetch(`${base}/api/runs/${TAG}/experiments`, h)).json()).experiments as Array<Record<string, unknown>>;
+    const api = (await (await fetch(`${base}/api/runs/${TAG}/experiments`, h)).json())
+      .experiments as Array<Record<string, unknown>>;
     const rows = ledgerRows(repo, TAG);
     expect(api.length).toBeGreaterThanOrEqual(2);
     expect(rows.length).toBeGreaterThanOrEqual(api.length);
     for (const e of api.filter((x) => x.state === 'recorded')) {
       const row = rows.find((r) => r.id === e.id)!;
-      expect({ id: e.id, status: e.status, value: e.value, title: e.title, reason: e.reason }).toEqual({ id: row.id, status: row.status, value: row.primary_value, title: row.title, reason: row.reason });
+      expect({
+        id: e.id,
+        status: e.status,
+        value: e.value,
+        title: e.title,
+        reason: e.reason,
+      }).toEqual({
+        id: row.id,
+        status: row.status,
+        value: row.primary_value,
+        title: row.title,
+        reason: row.reason,
+      });
     }
     const summary = await (await fetch(`${base}/api/runs/${TAG}`, h)).json();
-    expect(summary).toMatchObject({ tag: TAG, state: 'running', baseline: 1, goal: 'maximize', budgetSeconds: 5 });
+    expect(summary).toMatchObject({
+      tag: TAG,
+      state: 'running',
+      baseline: 1,
+      goal: 'maximize',
+      budgetSeconds: 5,
+    });
     expect(summary.best).toBeGreaterThanOrEqual(2);
     // The drift watch for the header: exact runs of the incumbent never drift (a new incumbent may have too few runs yet to say).
-    expect(summary.drift).toMatchObject({ drifting: false, sentence: expect.stringMatching(/^(no drift: the incumbent's \d+ runs are identical|too few runs of the incumbent to tell drift from noise \(n=[0-3], needs 4\))$/) });
+    expect(summary.drift).toMatchObject({
+      drifting: false,
+      sentence: expect.stringMatching(
+        /^(no drift: the incumbent's \d+ runs are identical|too few runs of the incumbent to tell drift from noise \(n=[0-3], needs 4\))$/,
+      ),
+    });
 
     const d = await (await fetch(`${base}/api/runs/${TAG}/experiments/1`, h)).json();
     expect(d.title).toBe(`raise to 2 ${XSS}`);
@@ -122,7 +155,9 @@ describe('dashboard server', () => {
     expect(d.brief).toContain('Raise the score.');
     expect(d.log.tail).toContain('starting <script>x</script>');
     const log = await fetch(`${base}/api/runs/${TAG}/experiments/1/log`, h);
-    expect(await log.text()).toBe(readFileSync(join(repo, '.autoresearch', TAG, 'experiments', '1', 'run.log'), 'utf8'));
+    expect(await log.text()).toBe(
+      readFileSync(join(repo, '.autoresearch', TAG, 'experiments', '1', 'run.log'), 'utf8'),
+    );
   });
 
   it('streams a change event when an experiment changes', async () => {
@@ -147,7 +182,15 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
     const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     const artifacts = join(ROOT, 'test-artifacts');
     mkdirSync(artifacts, { recursive: true });
@@ -156,14 +199,20 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
       const page = await context.newPage();
       const dialogs: string[] = [];
       const errors: string[] = [];
-      page.on('dialog', (dlg) => { dialogs.push(dlg.message()); void dlg.dismiss(); });
+      page.on('dialog', (dlg) => {
+        dialogs.push(dlg.message());
+        void dlg.dismiss();
+      });
       page.on('pageerror', (e) => errors.push(e.message));
       await page.goto(dash.url);
       expect(page.url()).toBe(`${base}/`);
-      const points = () => page.evaluate(() => Number(document.getElementById('chart')!.getAttribute('data-points')));
+      const points = () =>
+        page.evaluate(() => Number(document.getElementById('chart')!.getAttribute('data-points')));
 
       // The chart has one point per recorded experiment (the run moves on, so compare when they agree).
-      await page.waitForFunction(() => Number(document.getElementById('chart')!.getAttribute('data-points')) > 0);
+      await page.waitForFunction(
+        () => Number(document.getElementById('chart')!.getAttribute('data-points')) > 0,
+      );
       let agreed = false;
       for (let i = 0; i < 60 && !agreed; i++) {
         const before = recorded().length;
@@ -173,30 +222,64 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
       }
       expect(agreed).toBe(true);
       const p0 = await points();
-      expect(await page.evaluate(() => (window as unknown as { dashboard: { plot: { data: unknown[][] } } }).dashboard.plot.data[0]!.length)).toBe(p0);
-      await page.waitForFunction((n) => Number(document.getElementById('chart')!.getAttribute('data-points')) >= n + 1, p0, { timeout: 20_000 });
+      expect(
+        await page.evaluate(
+          () =>
+            (window as unknown as { dashboard: { plot: { data: unknown[][] } } }).dashboard.plot
+              .data[0]!.length,
+        ),
+      ).toBe(p0);
+      await page.waitForFunction(
+        (n) => Number(document.getElementById('chart')!.getAttribute('data-points')) >= n + 1,
+        p0,
+        { timeout: 20_000 },
+      );
 
       // Agent text shows literally and creates no element.
       await expect.poll(() => page.locator('#experiments tbody').textContent()).toContain(XSS);
       expect(await page.locator('img').count()).toBe(0);
       await page.click('#experiments tbody tr[data-id="1"]');
-      await expect.poll(() => page.locator('#detail-title').textContent()).toBe(`#1 raise to 2 ${XSS}`);
-      expect(await page.locator('#detail-hypothesis').textContent()).toBe('a larger VALUE <b>scores</b> higher');
+      await expect
+        .poll(() => page.locator('#detail-title').textContent())
+        .toBe(`#1 raise to 2 ${XSS}`);
+      expect(await page.locator('#detail-hypothesis').textContent()).toBe(
+        'a larger VALUE <b>scores</b> higher',
+      );
       expect(await page.locator('#detail-diff').textContent()).toContain('+VALUE=2');
-      expect(await page.locator('#detail-log').textContent()).toContain('starting <script>x</script>');
+      expect(await page.locator('#detail-log').textContent()).toContain(
+        'starting <script>x</script>',
+      );
       expect(await page.locator('#detail b, #detail script, #detail img').count()).toBe(0);
       await page.screenshot({ path: join(artifacts, 'dashboard-desktop.png'), fullPage: true });
 
       // Pause from the page: the PAUSE file appears and the loop pauses; resume continues.
       await page.click('#btn-pause');
-      await waitFor(() => existsSync(join(repo, '.autoresearch', TAG, 'PAUSE')), 5_000, 'the PAUSE file');
-      await waitFor(() => child.output().includes('paused: `autoresearch resume` continues'), 20_000, 'the loop to pause');
+      await waitFor(
+        () => existsSync(join(repo, '.autoresearch', TAG, 'PAUSE')),
+        5_000,
+        'the PAUSE file',
+      );
+      await waitFor(
+        () => child.output().includes('paused: `autoresearch resume` continues'),
+        20_000,
+        'the loop to pause',
+      );
       expect(cli(repo, ['status', '--tag', TAG]).stdout).toMatch(/: paused \(pid \d+/);
-      await expect.poll(() => page.locator('#run-state').textContent(), { timeout: 5_000 }).toBe('paused');
+      await expect
+        .poll(() => page.locator('#run-state').textContent(), { timeout: 5_000 })
+        .toBe('paused');
       const atPause = ledgerRows(repo, TAG).length;
       await page.click('#btn-resume');
-      await waitFor(() => !existsSync(join(repo, '.autoresearch', TAG, 'PAUSE')), 5_000, 'the PAUSE file to go');
-      await waitFor(() => ledgerRows(repo, TAG).length > atPause, 20_000, 'a new experiment after resume');
+      await waitFor(
+        () => !existsSync(join(repo, '.autoresearch', TAG, 'PAUSE')),
+        5_000,
+        'the PAUSE file to go',
+      );
+      await waitFor(
+        () => ledgerRows(repo, TAG).length > atPause,
+        20_000,
+        'a new experiment after resume',
+      );
 
       // A steering note from the page reaches the ledger and the next brief.
       const note = 'try <b>bigger</b> steps & report';
@@ -207,16 +290,23 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
       expect(cli(repo, ['note', '--list', '--tag', TAG]).stdout).toContain(note);
       const briefWithNote = () => {
         const dir = join(repo, '.autoresearch', TAG, 'experiments');
-        return readdirSync(dir).map(Number).filter((id) => id > lastId).some((id) => {
-          const f = join(dir, String(id), 'brief.md');
-          return existsSync(f) && readFileSync(f, 'utf8').includes(`- ${note}`);
-        });
+        return readdirSync(dir)
+          .map(Number)
+          .filter((id) => id > lastId)
+          .some((id) => {
+            const f = join(dir, String(id), 'brief.md');
+            return existsSync(f) && readFileSync(f, 'utf8').includes(`- ${note}`);
+          });
       };
       await waitFor(briefWithNote, 20_000, 'a brief with the note');
 
       // A phone: header and chart fit, no horizontal scrolling of the page.
       await page.setViewportSize({ width: 390, height: 844 });
-      await page.waitForFunction(() => document.querySelector('#chart canvas')!.getBoundingClientRect().width <= window.innerWidth);
+      await page.waitForFunction(
+        () =>
+          document.querySelector('#chart canvas')!.getBoundingClientRect().width <=
+          window.innerWidth,
+      );
       const fit = await page.evaluate(() => ({
         scroll: document.scrollingElement!.scrollWidth,
         inner: window.innerWidth,
@@ -240,19 +330,35 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
 describe('stop now', () => {
   it('kills the experiment in flight and stops the run at once; the experiment runs again on resume', async () => {
     // A run of its own, whose candidates run until they are killed.
-    const own = makeRepo({ 'exp.sh': '#!/bin/bash\nsource ./params.sh\n[ "$AUTORESEARCH_EXPERIMENT_ID" -gt 0 ] && sleep 600\necho "score: $VALUE"\n', 'params.sh': 'VALUE=1\n', 'agent.sh': AGENT, 'program.md': PROGRAM });
+    const own = makeRepo({
+      'exp.sh':
+        '#!/bin/bash\nsource ./params.sh\n[ "$AUTORESEARCH_EXPERIMENT_ID" -gt 0 ] && sleep 600\necho "score: $VALUE"\n',
+      'params.sh': 'VALUE=1\n',
+      'agent.sh': AGENT,
+      'program.md': PROGRAM,
+    });
     const run = cliAsync(own, ['run', '--tag', TAG, '--no-dashboard']);
     const server = await startDashboard({ repo: own });
     try {
       const at = `http://127.0.0.1:${server.port}`;
-      const stopNow = () => fetch(`${at}/api/runs/${TAG}/stop-now`, { method: 'POST', headers: { Authorization: `Bearer ${server.token}`, Origin: at } });
-      await waitFor(() => ledgerRows(own, TAG).some((r) => r.id === 1 && r.state === 'running'), 30_000, 'experiment 1 to run');
+      const stopNow = () =>
+        fetch(`${at}/api/runs/${TAG}/stop-now`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${server.token}`, Origin: at },
+        });
+      await waitFor(
+        () => ledgerRows(own, TAG).some((r) => r.id === 1 && r.state === 'running'),
+        30_000,
+        'experiment 1 to run',
+      );
       const r = await stopNow();
       expect(r.status).toBe(200);
       expect(((await r.json()) as { message: string }).message).toContain('stopping now');
       const { code } = await exited(run);
       expect(code).toBe(130); // interrupted, as after Ctrl-C
-      expect(run.output()).toContain('SIGTERM: stopping the experiment in flight and saving the run');
+      expect(run.output()).toContain(
+        'SIGTERM: stopping the experiment in flight and saving the run',
+      );
       const row = ledgerRows(own, TAG).find((x) => x.id === 1)!;
       expect(row.state).toBe('committed'); // not finished, not lost: the next start runs it again
       expect((await stopNow()).status).toBe(409);

@@ -28,22 +28,49 @@ describe('readAssignment', () => {
   });
 
   it('reads strings with their quote style and booleans in both spellings', () => {
-    expect(readAssignment("ACT = 'relu'", 'ACT')).toEqual({ line: 1, raw: "'relu'", value: 'relu', quote: "'" });
-    expect(readAssignment('const ACT = "gelu" as const;', 'ACT')).toEqual({ line: 1, raw: '"gelu"', value: 'gelu', quote: '"' });
+    expect(readAssignment("ACT = 'relu'", 'ACT')).toEqual({
+      line: 1,
+      raw: "'relu'",
+      value: 'relu',
+      quote: "'",
+    });
+    expect(readAssignment('const ACT = "gelu" as const;', 'ACT')).toEqual({
+      line: 1,
+      raw: '"gelu"',
+      value: 'gelu',
+      quote: '"',
+    });
     expect(readAssignment('USE_NORM = True', 'USE_NORM')?.value).toBe(true);
     expect(readAssignment('USE_NORM = False', 'USE_NORM')?.value).toBe(false);
     expect(readAssignment('let USE_NORM = true;', 'USE_NORM')?.value).toBe(true);
   });
 
   it('matches the exact identifier only', () => {
-    const text = ['LR_DECAY = 0.9', 'MY_LR = 0.2', 'LR2 = 0.3', 'self.LR = 0.5', 'LR = 0.01', 'if LR == 0.1: pass'].join('\n');
+    const text = [
+      'LR_DECAY = 0.9',
+      'MY_LR = 0.2',
+      'LR2 = 0.3',
+      'self.LR = 0.5',
+      'LR = 0.01',
+      'if LR == 0.1: pass',
+    ].join('\n');
     expect(readAssignment(text, 'LR')).toEqual({ line: 5, raw: '0.01', value: 0.01 });
     expect(readAssignment(text, 'LR_DECAY')?.value).toBe(0.9);
     expect(readAssignment('LR_DECAY = 0.9\n', 'LR')).toBeNull();
   });
 
   it('ignores comments, block comments and docstrings', () => {
-    const text = ['# LR = 0.5', '// LR = 0.6', '/*', 'LR = 0.7', '*/', '"""', 'LR = 0.8', '"""', 'LR = 0.01'].join('\n');
+    const text = [
+      '# LR = 0.5',
+      '// LR = 0.6',
+      '/*',
+      'LR = 0.7',
+      '*/',
+      '"""',
+      'LR = 0.8',
+      '"""',
+      'LR = 0.01',
+    ].join('\n');
     expect(readAssignment(text, 'LR')).toEqual({ line: 9, raw: '0.01', value: 0.01 });
   });
 
@@ -83,16 +110,23 @@ describe('rewriteAssignment', () => {
     out = rewriteAssignment(out, 'USE_NORM', false);
     out = rewriteAssignment(out, 'DEPTH', 5);
     expect(changedLines(ts, out)).toEqual([6, 7, 8]);
-    expect(out.split('\n').slice(5, 8)).toEqual(["const ACT = 'gelu';", 'let USE_NORM = false;', '  const DEPTH = 5']);
+    expect(out.split('\n').slice(5, 8)).toEqual([
+      "const ACT = 'gelu';",
+      'let USE_NORM = false;',
+      '  const DEPTH = 5',
+    ]);
   });
 
   it('keeps Python booleans, double quotes and float-ness', () => {
-    const py = 'import torch\nUSE_NORM = True  # layer norm\nACT = "relu"\nWIDTH = 4.0\nLR = 4e-2\n';
+    const py =
+      'import torch\nUSE_NORM = True  # layer norm\nACT = "relu"\nWIDTH = 4.0\nLR = 4e-2\n';
     let out = rewriteAssignment(py, 'USE_NORM', false);
     out = rewriteAssignment(out, 'ACT', 'tanh');
     out = rewriteAssignment(out, 'WIDTH', 5);
     out = rewriteAssignment(out, 'LR', 1e-7);
-    expect(out).toBe('import torch\nUSE_NORM = False  # layer norm\nACT = "tanh"\nWIDTH = 5.0\nLR = 1e-7\n');
+    expect(out).toBe(
+      'import torch\nUSE_NORM = False  # layer norm\nACT = "tanh"\nWIDTH = 5.0\nLR = 1e-7\n',
+    );
   });
 
   it('preserves CRLF line endings', () => {

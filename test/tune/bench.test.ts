@@ -9,7 +9,9 @@ describe('benchmarks', () => {
     const byName = new Map(testFunctions().map((f) => [f.name, f]));
     expect(byName.get('branin')!.f({ x1: Math.PI, x2: 2.275 })).toBeCloseTo(0.397887, 5);
     const h = [0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573];
-    expect(byName.get('hartmann6')!.f(Object.fromEntries(h.map((v, i) => [`x${i + 1}`, v])))).toBeCloseTo(-3.32237, 4);
+    expect(
+      byName.get('hartmann6')!.f(Object.fromEntries(h.map((v, i) => [`x${i + 1}`, v]))),
+    ).toBeCloseTo(-3.32237, 4);
     expect(byName.get('rosenbrock4')!.f({ x1: 1, x2: 1, x3: 1, x4: 1 })).toBe(0);
   });
 

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { describeChange, propose, SpaceExhaustedError, suggest, type HistoryEntry } from '../../src/tune/optimizer.js';
+import {
+  describeChange,
+  propose,
+  SpaceExhaustedError,
+  suggest,
+  type HistoryEntry,
+} from '../../src/tune/optimizer.js';
 import type { Config, ParamSpec, SearchSpace, Strategy } from '../../src/tune/space.js';
 
 const MIXED: ParamSpec[] = [
@@ -18,7 +24,13 @@ function spaceOf(params: ParamSpec[], initial = 6): SearchSpace {
 /** A smooth objective over MIXED with its optimum inside the box. */
 function mixedObjective(c: Config): number {
   const lr = Math.log10(c.LR as number) + 2.5;
-  return lr * lr + ((c.DEPTH as number) - 5) ** 2 / 10 + (c.DROPOUT as number) + (c.ACT === 'gelu' ? 0 : 0.5) + (c.USE_NORM ? 0 : 0.3);
+  return (
+    lr * lr +
+    ((c.DEPTH as number) - 5) ** 2 / 10 +
+    (c.DROPOUT as number) +
+    (c.ACT === 'gelu' ? 0 : 0.5) +
+    (c.USE_NORM ? 0 : 0.3)
+  );
 }
 
 function run(
@@ -45,7 +57,9 @@ describe('suggest', () => {
     expect(b).toEqual(a);
     expect(run(space, mixedObjective, 15, 8)).not.toEqual(a);
     // Resuming from a stored history proposes what the uninterrupted run did.
-    expect(suggest({ space, history: a.slice(0, 10), goal: 'minimize', seed: 7 })).toEqual(a[10]!.config);
+    expect(suggest({ space, history: a.slice(0, 10), goal: 'minimize', seed: 7 })).toEqual(
+      a[10]!.config,
+    );
   });
 
   it('respects bounds, int-ness, categorical values and declaration order', () => {
@@ -73,10 +87,14 @@ describe('suggest', () => {
   });
 
   it('spreads log-scale samples across decades', () => {
-    const space = spaceOf([{ name: 'LR', file: 't.py', type: 'float', min: 1e-6, max: 1, log: true }], 200);
+    const space = spaceOf(
+      [{ name: 'LR', file: 't.py', type: 'float', min: 1e-6, max: 1, log: true }],
+      200,
+    );
     const history = run(space, () => 0, 120, 1, 'random');
     const decades = new Array(6).fill(0);
-    for (const h of history) decades[Math.min(5, Math.floor(Math.log10(h.config.LR as number) + 6))]++;
+    for (const h of history)
+      decades[Math.min(5, Math.floor(Math.log10(h.config.LR as number) + 6))]++;
     for (const count of decades) expect(count).toBeGreaterThanOrEqual(8); // 20 expected per decade
     // The space-filling initial design spreads too.
     const initial = run(space, () => 0, 30, 1, 'tpe');
@@ -85,9 +103,17 @@ describe('suggest', () => {
   });
 
   it('avoids a region that always crashes', () => {
-    const space = spaceOf([{ name: 'X', file: 't.py', type: 'float', min: 0, max: 1, log: false }], 5);
+    const space = spaceOf(
+      [{ name: 'X', file: 't.py', type: 'float', min: 0, max: 1, log: false }],
+      5,
+    );
     for (const seed of [1, 2, 3]) {
-      const history = run(space, (c) => ((c.X as number) > 0.5 ? null : ((c.X as number) - 0.3) ** 2), 40, seed);
+      const history = run(
+        space,
+        (c) => ((c.X as number) > 0.5 ? null : ((c.X as number) - 0.3) ** 2),
+        40,
+        seed,
+      );
       const safe = history.slice(20).filter((h) => (h.config.X as number) <= 0.5).length;
       expect(safe).toBeGreaterThanOrEqual(16);
     }
@@ -96,9 +122,12 @@ describe('suggest', () => {
   it('treats null, NaN and Infinity alike as worse than any result', () => {
     const space = spaceOf(MIXED);
     const base = run(space, mixedObjective, 12, 5);
-    const withCrash = (v: number | null): HistoryEntry[] => base.map((h, i) => (i % 3 === 0 ? { ...h, value: v } : h));
+    const withCrash = (v: number | null): HistoryEntry[] =>
+      base.map((h, i) => (i % 3 === 0 ? { ...h, value: v } : h));
     const s = suggest({ space, history: withCrash(null), goal: 'minimize', seed: 5 });
-    expect(suggest({ space, history: withCrash(Number.NaN), goal: 'minimize', seed: 5 })).toEqual(s);
+    expect(suggest({ space, history: withCrash(Number.NaN), goal: 'minimize', seed: 5 })).toEqual(
+      s,
+    );
     expect(suggest({ space, history: withCrash(Infinity), goal: 'minimize', seed: 5 })).toEqual(s);
     expect(suggest({ space, history: withCrash(-Infinity), goal: 'minimize', seed: 5 })).toEqual(s);
     expect(suggest({ space, history: withCrash(null), goal: 'maximize', seed: 5 })).toEqual(
@@ -116,11 +145,16 @@ describe('suggest', () => {
     const history = run(space, (c) => (c.A as number) + (c.B ? 1 : 0), 16, 2);
     const keys = history.map((h) => JSON.stringify(h.config));
     expect(new Set(keys).size).toBe(16);
-    expect(() => suggest({ space, history, goal: 'minimize', seed: 2 })).toThrow(SpaceExhaustedError);
+    expect(() => suggest({ space, history, goal: 'minimize', seed: 2 })).toThrow(
+      SpaceExhaustedError,
+    );
   });
 
   it('does not re-propose a config given in history, such as the baseline', () => {
-    const space = spaceOf([{ name: 'D', file: 't.py', type: 'int', min: 1, max: 3, log: false }], 1);
+    const space = spaceOf(
+      [{ name: 'D', file: 't.py', type: 'int', min: 1, max: 3, log: false }],
+      1,
+    );
     const history: HistoryEntry[] = [{ config: { D: 2 }, value: 0 }];
     const next = suggest({ space, history, goal: 'minimize', seed: 0 });
     expect(next.D).not.toBe(2);
@@ -130,19 +164,34 @@ describe('suggest', () => {
   });
 
   it('beats random search on a quadratic (median over seeds)', () => {
-    const params: ParamSpec[] = ['a', 'b', 'c'].map((name) => ({ name, file: 't.py', type: 'float', min: -5, max: 5, log: false }));
+    const params: ParamSpec[] = ['a', 'b', 'c'].map((name) => ({
+      name,
+      file: 't.py',
+      type: 'float',
+      min: -5,
+      max: 5,
+      log: false,
+    }));
     const space = spaceOf(params);
-    const f = (c: Config): number => ((c.a as number) - 1) ** 2 + ((c.b as number) + 2) ** 2 + ((c.c as number) - 0.5) ** 2;
+    const f = (c: Config): number =>
+      ((c.a as number) - 1) ** 2 + ((c.b as number) + 2) ** 2 + ((c.c as number) - 0.5) ** 2;
     const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
     const best = (strategy: Strategy): number =>
-      median([1, 2, 3, 4, 5, 6, 7, 8, 9].map((seed) => Math.min(...run(space, f, 40, seed, strategy).map((h) => h.value!))));
+      median(
+        [1, 2, 3, 4, 5, 6, 7, 8, 9].map((seed) =>
+          Math.min(...run(space, f, 40, seed, strategy).map((h) => h.value!)),
+        ),
+      );
     const tpe = best('tpe');
     const random = best('random');
     expect(tpe).toBeLessThan(random / 3);
   });
 
   it('maximizes when asked', () => {
-    const space = spaceOf([{ name: 'X', file: 't.py', type: 'float', min: 0, max: 10, log: false }], 4);
+    const space = spaceOf(
+      [{ name: 'X', file: 't.py', type: 'float', min: 0, max: 10, log: false }],
+      4,
+    );
     const history = run(space, (c) => -(((c.X as number) - 7) ** 2), 30, 4, 'tpe', 'maximize');
     const best = history.reduce((a, b) => (b.value! > a.value! ? b : a));
     expect(Math.abs((best.config.X as number) - 7)).toBeLessThan(0.3);
@@ -158,7 +207,10 @@ describe('suggest', () => {
 
   it('never proposes a pending config (another slot runs it), in the initial design or from TPE', () => {
     const key = (c: Config) => JSON.stringify(c);
-    for (const [phase, history] of [['initial', []], ['tpe', run(spaceOf(MIXED, 3), mixedObjective, 8, 0)]] as const) {
+    for (const [phase, history] of [
+      ['initial', []],
+      ['tpe', run(spaceOf(MIXED, 3), mixedObjective, 8, 0)],
+    ] as const) {
       const space = spaceOf(MIXED, 3);
       const pending: Config[] = [];
       for (let slot = 0; slot < 4; slot++) {
@@ -172,10 +224,19 @@ describe('suggest', () => {
 
   it('never proposes a retired config again (aborted or skipped), so retiring each proposal cannot loop', () => {
     const key = (c: Config) => JSON.stringify(c);
-    for (const [phase, history] of [['initial', []], ['tpe', run(spaceOf(MIXED, 3), mixedObjective, 8, 0)]] as const) {
+    for (const [phase, history] of [
+      ['initial', []],
+      ['tpe', run(spaceOf(MIXED, 3), mixedObjective, 8, 0)],
+    ] as const) {
       const retired: Config[] = [];
       for (let i = 0; i < 12; i++) {
-        const s = propose({ space: spaceOf(MIXED, 3), history: [...history], retired: [...retired], goal: 'minimize', seed: 4 });
+        const s = propose({
+          space: spaceOf(MIXED, 3),
+          history: [...history],
+          retired: [...retired],
+          goal: 'minimize',
+          seed: 4,
+        });
         expect(retired.map(key), `${phase}, proposal ${i}`).not.toContain(key(s.config));
         retired.push(s.config);
       }
@@ -185,7 +246,9 @@ describe('suggest', () => {
   it('without pending configs proposes exactly what it proposed before (resume stays exact)', () => {
     const space = spaceOf(MIXED, 3);
     const history = run(space, mixedObjective, 6, 0);
-    expect(propose({ space, history, pending: [], goal: 'minimize' })).toEqual(propose({ space, history, goal: 'minimize' }));
+    expect(propose({ space, history, pending: [], goal: 'minimize' })).toEqual(
+      propose({ space, history, goal: 'minimize' }),
+    );
   });
 
   it('ignores history entries from a different space', () => {
@@ -201,7 +264,9 @@ describe('describeChange', () => {
     const to = { LR: 0.027, DEPTH: 5, ACT: 'relu', USE_NORM: false };
     expect(describeChange(from, to)).toBe('LR 0.04 -> 0.027, DEPTH 4 -> 5, USE_NORM true -> false');
     expect(describeChange(from, { ...from })).toBe('no change');
-    expect(describeChange(from, { DEPTH: 5, LR: 0.01 }, ['LR', 'DEPTH'])).toBe('LR 0.04 -> 0.01, DEPTH 4 -> 5');
+    expect(describeChange(from, { DEPTH: 5, LR: 0.01 }, ['LR', 'DEPTH'])).toBe(
+      'LR 0.04 -> 0.01, DEPTH 4 -> 5',
+    );
     expect(describeChange({}, { LR: 1e-7 })).toBe('LR ? -> 1e-7');
   });
 });

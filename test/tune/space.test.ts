@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { checkSpaceAgainstFiles, detectCandidateConstants } from '../../src/tune/assignments.js';
-import { parseSearchSpace, SearchSchema, SearchSpaceError, type SearchSpace } from '../../src/tune/space.js';
+import {
+  parseSearchSpace,
+  SearchSchema,
+  SearchSpaceError,
+  type SearchSpace,
+} from '../../src/tune/space.js';
 
 const FRONT_MATTER = `
 search:
@@ -46,7 +51,14 @@ describe('parseSearchSpace', () => {
     expect(space.initial).toBe(5);
     expect(space.seed).toBe(1);
     expect(space.params.map((p) => p.name)).toEqual(['LR', 'DEPTH', 'ACT', 'USE_NORM']);
-    expect(space.params[0]).toEqual({ name: 'LR', file: 'train.ts', type: 'float', min: 0.0001, max: 0.1, log: true });
+    expect(space.params[0]).toEqual({
+      name: 'LR',
+      file: 'train.ts',
+      type: 'float',
+      min: 0.0001,
+      max: 0.1,
+      log: true,
+    });
     expect(space.params[1]).toMatchObject({ type: 'int', log: false });
   });
 
@@ -55,30 +67,48 @@ describe('parseSearchSpace', () => {
     expect(one).toMatchObject({ strategy: 'tpe', initial: 4 });
     expect(one.seed).toBeUndefined();
     const three = parseSearchSpace(
-      spaceWith({ A: { file: 'a.py', type: 'bool' }, B: { file: 'a.py', type: 'bool' }, C: { file: 'a.py', type: 'bool' } }),
+      spaceWith({
+        A: { file: 'a.py', type: 'bool' },
+        B: { file: 'a.py', type: 'bool' },
+        C: { file: 'a.py', type: 'bool' },
+      }),
     );
     expect(three.initial).toBe(6);
-    const many = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`P${i}`, { file: 'a.py', type: 'bool' }]));
+    const many = Object.fromEntries(
+      Array.from({ length: 7 }, (_, i) => [`P${i}`, { file: 'a.py', type: 'bool' }]),
+    );
     expect(parseSearchSpace(spaceWith(many)).initial).toBe(10);
   });
 
   it('rejects reversed bounds, naming the param and the fix', () => {
-    const e = errorOf(() => parseSearchSpace(spaceWith({ LR: { file: 'a.py', type: 'float', min: 0.1, max: 0.001 } })));
+    const e = errorOf(() =>
+      parseSearchSpace(spaceWith({ LR: { file: 'a.py', type: 'float', min: 0.1, max: 0.001 } })),
+    );
     expect(e.param).toBe('LR');
     expect(e.message).toMatch(/swap them: `min: 0.001, max: 0.1`/);
   });
 
   it('rejects a log scale that reaches zero', () => {
-    const e = errorOf(() => parseSearchSpace(spaceWith({ LR: { file: 'a.py', type: 'float', min: 0, max: 0.1, log: true } })));
+    const e = errorOf(() =>
+      parseSearchSpace(
+        spaceWith({ LR: { file: 'a.py', type: 'float', min: 0, max: 0.1, log: true } }),
+      ),
+    );
     expect(e.param).toBe('LR');
     expect(e.message).toMatch(/min > 0/);
   });
 
   it('rejects fractional int bounds and single-valued categoricals', () => {
-    expect(errorOf(() => parseSearchSpace(spaceWith({ D: { file: 'a.py', type: 'int', min: 1.5, max: 8 } }))).message).toMatch(
-      /min: 2, max: 8/,
+    expect(
+      errorOf(() =>
+        parseSearchSpace(spaceWith({ D: { file: 'a.py', type: 'int', min: 1.5, max: 8 } })),
+      ).message,
+    ).toMatch(/min: 2, max: 8/);
+    const e = errorOf(() =>
+      parseSearchSpace(
+        spaceWith({ ACT: { file: 'a.py', type: 'categorical', values: ['relu', 'relu'] } }),
+      ),
     );
-    const e = errorOf(() => parseSearchSpace(spaceWith({ ACT: { file: 'a.py', type: 'categorical', values: ['relu', 'relu'] } })));
     expect(e.param).toBe('ACT');
     expect(e.message).toMatch(/at least 2 distinct/);
   });
@@ -95,9 +125,13 @@ describe('parseSearchSpace', () => {
   });
 
   it('reports schema errors as SearchSpaceError with the param', () => {
-    const typo = errorOf(() => parseSearchSpace(spaceWith({ LR: { file: 'a.py', type: 'float', mni: 0, max: 1 } })));
+    const typo = errorOf(() =>
+      parseSearchSpace(spaceWith({ LR: { file: 'a.py', type: 'float', mni: 0, max: 1 } })),
+    );
     expect(typo.param).toBe('LR');
-    const badType = errorOf(() => parseSearchSpace(spaceWith({ LR: { file: 'a.py', type: 'double', min: 0, max: 1 } })));
+    const badType = errorOf(() =>
+      parseSearchSpace(spaceWith({ LR: { file: 'a.py', type: 'double', min: 0, max: 1 } })),
+    );
     expect(badType.param).toBe('LR');
     expect(errorOf(() => parseSearchSpace({ params: {} })).message).toMatch(/at least one/);
   });
@@ -108,7 +142,12 @@ describe('checkSpaceAgainstFiles', () => {
   const files = (text: string) => (p: string) => (p === 'train.ts' ? text : null);
 
   it('returns the current values as defaults', () => {
-    expect(checkSpaceAgainstFiles(space, files(TRAIN_TS)).defaults).toEqual({ LR: 0.01, DEPTH: 4, ACT: 'relu', USE_NORM: false });
+    expect(checkSpaceAgainstFiles(space, files(TRAIN_TS)).defaults).toEqual({
+      LR: 0.01,
+      DEPTH: 4,
+      ACT: 'relu',
+      USE_NORM: false,
+    });
   });
 
   it('names a missing file', () => {
@@ -118,7 +157,10 @@ describe('checkSpaceAgainstFiles', () => {
   });
 
   it('lists assigned identifiers when the assignment is missing', () => {
-    const text = TRAIN_TS.replace('export const LR = 0.01; // learning rate', 'export const LEARNING_RATE = 0.01;');
+    const text = TRAIN_TS.replace(
+      'export const LR = 0.01; // learning rate',
+      'export const LEARNING_RATE = 0.01;',
+    );
     const e = errorOf(() => checkSpaceAgainstFiles(space, files(text)));
     expect(e.param).toBe('LR');
     expect(e.message).toMatch(/train\.ts has no `LR = <literal>`/);
@@ -127,21 +169,28 @@ describe('checkSpaceAgainstFiles', () => {
   });
 
   it('rejects a default outside the bounds, suggesting wider ones', () => {
-    const e = errorOf(() => checkSpaceAgainstFiles(space, files(TRAIN_TS.replace('DEPTH = 4', 'DEPTH = 12'))));
+    const e = errorOf(() =>
+      checkSpaceAgainstFiles(space, files(TRAIN_TS.replace('DEPTH = 4', 'DEPTH = 12'))),
+    );
     expect(e.param).toBe('DEPTH');
     expect(e.message).toMatch(/outside \[1, 8\].*min: 1, max: 12/);
   });
 
   it('rejects a default of the wrong type or not among the values', () => {
-    expect(errorOf(() => checkSpaceAgainstFiles(space, files(TRAIN_TS.replace('DEPTH = 4', 'DEPTH = 4.5')))).message).toMatch(
-      /not an integer/,
-    );
-    expect(errorOf(() => checkSpaceAgainstFiles(space, files(TRAIN_TS.replace("'relu'", "'swish'")))).message).toMatch(
-      /not among values/,
-    );
-    expect(errorOf(() => checkSpaceAgainstFiles(space, files(TRAIN_TS.replace('USE_NORM = false', 'USE_NORM = 1')))).param).toBe(
-      'USE_NORM',
-    );
+    expect(
+      errorOf(() =>
+        checkSpaceAgainstFiles(space, files(TRAIN_TS.replace('DEPTH = 4', 'DEPTH = 4.5'))),
+      ).message,
+    ).toMatch(/not an integer/);
+    expect(
+      errorOf(() => checkSpaceAgainstFiles(space, files(TRAIN_TS.replace("'relu'", "'swish'"))))
+        .message,
+    ).toMatch(/not among values/);
+    expect(
+      errorOf(() =>
+        checkSpaceAgainstFiles(space, files(TRAIN_TS.replace('USE_NORM = false', 'USE_NORM = 1'))),
+      ).param,
+    ).toBe('USE_NORM');
   });
 });
 
@@ -163,11 +212,21 @@ describe('detectCandidateConstants', () => {
     ].join('\n');
     const found = detectCandidateConstants(py, 'train.py');
     expect(found.map((c) => c.name)).toEqual(['LR', 'DEPTH', 'BATCH_SIZE', 'USE_NORM', 'ACT']);
-    expect(found[0]!.suggested).toEqual({ name: 'LR', file: 'train.py', type: 'float', min: 0.004, max: 0.4, log: true });
+    expect(found[0]!.suggested).toEqual({
+      name: 'LR',
+      file: 'train.py',
+      type: 'float',
+      min: 0.004,
+      max: 0.4,
+      log: true,
+    });
     expect(found[1]!.suggested).toMatchObject({ type: 'int', min: 2, max: 8, log: false });
     expect(found[2]!.suggested).toMatchObject({ type: 'int', min: 128, max: 512, log: true });
     expect(found[3]!.suggested).toMatchObject({ type: 'bool' });
-    expect(found[4]).toMatchObject({ complete: false, suggested: { type: 'categorical', values: ['relu'] } });
+    expect(found[4]).toMatchObject({
+      complete: false,
+      suggested: { type: 'categorical', values: ['relu'] },
+    });
     expect(found[0]!.line).toBe(2);
   });
 
@@ -175,7 +234,14 @@ describe('detectCandidateConstants', () => {
     const text = 'LR = 0.04\nDEPTH = 4\nN = 0\nNEG = -3\nW = -0.5\n';
     const params = detectCandidateConstants(text, 'a.py').map((c) => c.suggested);
     const space: SearchSpace = { strategy: 'tpe', initial: 4, seed: 0, params };
-    expect(checkSpaceAgainstFiles(space, () => text).defaults).toEqual({ LR: 0.04, DEPTH: 4, N: 0, NEG: -3, W: -0.5 });
-    for (const { name, ...spec } of params) expect(() => parseSearchSpace({ params: { [name]: spec } })).not.toThrow();
+    expect(checkSpaceAgainstFiles(space, () => text).defaults).toEqual({
+      LR: 0.04,
+      DEPTH: 4,
+      N: 0,
+      NEG: -3,
+      W: -0.5,
+    });
+    for (const { name, ...spec } of params)
+      expect(() => parseSearchSpace({ params: { [name]: spec } })).not.toThrow();
   });
 });

@@ -36,11 +36,20 @@ describe('Ledger', () => {
       program_path TEXT NOT NULL, program_dir TEXT NOT NULL, base_commit TEXT NOT NULL, metric_name TEXT NOT NULL,
       goal TEXT NOT NULL CHECK (goal IN ('minimize','maximize')), config_json TEXT NOT NULL, protected_json TEXT NOT NULL,
       state TEXT NOT NULL, stop_reason TEXT, pid INTEGER, heartbeat_at INTEGER)`);
-    old.prepare(`INSERT INTO runs VALUES ('t', 'autoresearch/t', 1, 2, 'program.md', '', 'abc', 'score', 'minimize', '{}', '{}', 'stopped', 'reached 3 experiments', NULL, NULL)`).run();
+    old
+      .prepare(
+        `INSERT INTO runs VALUES ('t', 'autoresearch/t', 1, 2, 'program.md', '', 'abc', 'score', 'minimize', '{}', '{}', 'stopped', 'reached 3 experiments', NULL, NULL)`,
+      )
+      .run();
     old.close();
 
     const ledger = new Ledger(path);
-    expect(ledger.getRun('t')).toMatchObject({ tag: 't', state: 'stopped', stop_reason: 'reached 3 experiments', work_dir: null });
+    expect(ledger.getRun('t')).toMatchObject({
+      tag: 't',
+      state: 'stopped',
+      stop_reason: 'reached 3 experiments',
+      work_dir: null,
+    });
     ledger.updateRun('t', { work_dir: '/shared/x/t' });
     ledger.close();
     // Opening it again does not add the column twice.
@@ -55,10 +64,15 @@ describe('Ledger trailing runs of one outcome (stop conditions)', () => {
     const ledger = new Ledger(join(tempDir('ar-ledger-'), 'ledger.sqlite'));
     ledger.createRun(runRow('t', 'running'));
     const add = (status: ExperimentStatus | null) =>
-      ledger.insertExperiment({ ...emptyExperiment('t', 0, 'tune', 'abc'), state: status ? 'recorded' : 'running', status });
+      ledger.insertExperiment({
+        ...emptyExperiment('t', 0, 'tune', 'abc'),
+        state: status ? 'recorded' : 'running',
+        status,
+      });
     add('keep'); // the baseline: never counted
     expect(ledger.trailingSkips('t')).toBe(0);
-    for (const s of ['skipped', 'discard', 'skipped', 'skipped', 'interrupted', 'skipped'] as const) add(s);
+    for (const s of ['skipped', 'discard', 'skipped', 'skipped', 'interrupted', 'skipped'] as const)
+      add(s);
     expect(ledger.trailingSkips('t')).toBe(3);
     expect(ledger.trailingFailures('t')).toBe(0);
     add(null); // in flight: not recorded yet
@@ -76,9 +90,26 @@ describe('Ledger re-measured experiments', () => {
     ledger.createRun(runRow('t', 'running'));
     const later = Date.now() + 3_600_000;
     const add = (recordedAt: number | null) =>
-      ledger.insertExperiment({ ...emptyExperiment('t', 0, 'tune', 'abc'), state: recordedAt === null ? 'running' : 'recorded', status: recordedAt === null ? null : 'keep', recorded_at: recordedAt }).id;
+      ledger.insertExperiment({
+        ...emptyExperiment('t', 0, 'tune', 'abc'),
+        state: recordedAt === null ? 'running' : 'recorded',
+        status: recordedAt === null ? null : 'keep',
+        recorded_at: recordedAt,
+      }).id;
     const measure = (id: number, value: number | null, during = id) =>
-      ledger.addMeasurement({ run_tag: 't', experiment_id: id, during_id: during, commit_sha: `c${id}`, slot: 0, value, metrics_json: null, exit_code: 0, wall_seconds: 1, peak_memory_bytes: null, log_path: null });
+      ledger.addMeasurement({
+        run_tag: 't',
+        experiment_id: id,
+        during_id: during,
+        commit_sha: `c${id}`,
+        slot: 0,
+        value,
+        metrics_json: null,
+        exit_code: 0,
+        wall_seconds: 1,
+        peak_memory_bytes: null,
+        log_path: null,
+      });
     const remeasured = add(1); // decided long ago, measured again next to experiment 4
     const fresh = add(later); // its runs all came before its decision
     const failedAgain = add(1); // measured again, but that run failed
@@ -96,9 +127,37 @@ describe('Ledger.deleteRun', () => {
     const ledger = new Ledger(join(tempDir('ar-ledger-'), 'ledger.sqlite'));
     const fill = (tag: string) => {
       ledger.createRun(runRow(tag, 'failed'));
-      const id = ledger.insertExperiment({ ...emptyExperiment(tag, 0, 'baseline', 'abc'), id: 0, state: 'recorded', status: 'crash' }).id;
-      ledger.addMeasurement({ run_tag: tag, experiment_id: id, during_id: id, commit_sha: 'abc', slot: 0, value: 5, metrics_json: null, exit_code: 0, wall_seconds: 1, peak_memory_bytes: null, log_path: null });
-      ledger.addCommand({ run_tag: tag, experiment_id: id, kind: 'run', started_at: 1, wall_seconds: 1, exit_code: 3, signal: null, timed_out: 0, sealed: 1, log_path: null });
+      const id = ledger.insertExperiment({
+        ...emptyExperiment(tag, 0, 'baseline', 'abc'),
+        id: 0,
+        state: 'recorded',
+        status: 'crash',
+      }).id;
+      ledger.addMeasurement({
+        run_tag: tag,
+        experiment_id: id,
+        during_id: id,
+        commit_sha: 'abc',
+        slot: 0,
+        value: 5,
+        metrics_json: null,
+        exit_code: 0,
+        wall_seconds: 1,
+        peak_memory_bytes: null,
+        log_path: null,
+      });
+      ledger.addCommand({
+        run_tag: tag,
+        experiment_id: id,
+        kind: 'run',
+        started_at: 1,
+        wall_seconds: 1,
+        exit_code: 3,
+        signal: null,
+        timed_out: 0,
+        sealed: 1,
+        log_path: null,
+      });
       ledger.requestRerun(tag, id);
       ledger.addNote(tag, 'try smaller steps');
     };

@@ -29,7 +29,9 @@ describe('metric parsing', () => {
   });
 
   it('reads METRIC lines with several pairs, separated by spaces or commas', () => {
-    const m = parseMetricOutput('METRIC loss=4 acc=0.5\nMETRIC a = 1, b=2,c=3.5e-1 , d=4 ,e=5\n').values;
+    const m = parseMetricOutput(
+      'METRIC loss=4 acc=0.5\nMETRIC a = 1, b=2,c=3.5e-1 , d=4 ,e=5\n',
+    ).values;
     expect(m).toEqual({ loss: 4, acc: 0.5, a: 1, b: 2, c: 0.35, d: 4, e: 5 });
   });
 
@@ -42,7 +44,10 @@ describe('metric parsing', () => {
   it('reads names in any alphabet: total_µs, ошибка, 精度', () => {
     const m = parseMetricOutput('total_µs: 35\nошибка = 0.5\nMETRIC 精度=0.9 total_µs=34\n').values;
     expect(m).toEqual({ total_µs: 34, ошибка: 0.5, 精度: 0.9 });
-    expect(checkPrimary(parseMetricOutput('total_µs: 35\n'), 'total_µs')).toEqual({ ok: true, value: 35 });
+    expect(checkPrimary(parseMetricOutput('total_µs: 35\n'), 'total_µs')).toEqual({
+      ok: true,
+      value: 35,
+    });
   });
 
   it('a progress line rewritten with \\r: the text after the last \\r counts', () => {
@@ -55,7 +60,9 @@ describe('metric parsing', () => {
     expect(crash('n: 1,234,567\n', 'n')).toBe(
       'metric n has thousands separators or a decimal comma on line 1 of the output ("n: 1,234,567"); print a plain number: `n: 1234567`',
     );
-    expect(crash('METRIC n=1,234,567 acc=0.5\n', 'n')).toContain('print a plain number: `METRIC n=1234567`');
+    expect(crash('METRIC n=1,234,567 acc=0.5\n', 'n')).toContain(
+      'print a plain number: `METRIC n=1234567`',
+    );
     expect(parseMetricOutput('METRIC n=1,234,567 acc=0.5\n').values).toEqual({ acc: 0.5 });
     expect(crash('METRIC n=1 234 567\n', 'n')).toContain('has text after its number');
     expect(crash('q = 1,5\n', 'q')).toContain('print a plain number: `q: 1.5`');
@@ -66,9 +73,13 @@ describe('metric parsing', () => {
       'metric val_ms has a unit (ms) on line 2 of the output ("val_ms: 12.5ms"); print a plain number: `val_ms: 12.5`',
     );
     expect(crash('METRIC t=5 s\n', 't')).toContain('has text after its number');
-    expect(crash('METRIC t=5s\n', 't')).toContain('has a unit (s) on line 1 of the output ("METRIC t=5s"); print a plain number: `METRIC t=5`');
+    expect(crash('METRIC t=5s\n', 't')).toContain(
+      'has a unit (s) on line 1 of the output ("METRIC t=5s"); print a plain number: `METRIC t=5`',
+    );
     expect(crash('acc: 45%\n', 'acc')).toContain('is a percentage');
-    expect(crash('h: 0x1f\n', 'h')).toContain('is hexadecimal on line 1 of the output ("h: 0x1f"); print a plain number: `h: 31`');
+    expect(crash('h: 0x1f\n', 'h')).toContain(
+      'is hexadecimal on line 1 of the output ("h: 0x1f"); print a plain number: `h: 31`',
+    );
     expect(crash('loss: inf\n', 'loss')).toBe(
       'metric loss is not finite (inf) on line 1 of the output ("loss: inf"); print a finite number, or exit with a non-zero status when the run failed',
     );
@@ -83,8 +94,14 @@ describe('metric parsing', () => {
 
   it('a refusal is an occurrence: the later of a number and a refusal wins', () => {
     expect(crash('val: 0.5\nval: 12ms\n', 'val')).toContain('line 2');
-    expect(checkPrimary(parseMetricOutput('val: 12ms\nval: 0.5\n'), 'val')).toEqual({ ok: true, value: 0.5 });
-    expect(checkPrimary(parseMetricOutput('METRIC val=1,5\nval: 2\n'), 'val')).toEqual({ ok: true, value: 2 });
+    expect(checkPrimary(parseMetricOutput('val: 12ms\nval: 0.5\n'), 'val')).toEqual({
+      ok: true,
+      value: 0.5,
+    });
+    expect(checkPrimary(parseMetricOutput('METRIC val=1,5\nval: 2\n'), 'val')).toEqual({
+      ok: true,
+      value: 2,
+    });
   });
 
   it('quotes at most 200 characters of the line', () => {
@@ -94,9 +111,14 @@ describe('metric parsing', () => {
   });
 
   it('ignores prose, including prose after a colon, and keeps plain forms: 1_000, .5, 1e-05, +3', () => {
-    expect(parseMetricOutput('Note: the run took 3 steps\nresult: ok\nINFO val: 3\nhttp://host:80\n').values).toEqual({});
+    expect(
+      parseMetricOutput('Note: the run took 3 steps\nresult: ok\nINFO val: 3\nhttp://host:80\n')
+        .values,
+    ).toEqual({});
     expect(parseMetricOutput('Note: the run took 3 steps\n').refused).toEqual({});
-    expect(parseMetricOutput('a: 1_000\nb: .5\nc: 1e-05\nd: +3\ne: -0.25\nf: 7.\n').values).toEqual({ a: 1000, b: 0.5, c: 0.00001, d: 3, e: -0.25, f: 7 });
+    expect(parseMetricOutput('a: 1_000\nb: .5\nc: 1e-05\nd: +3\ne: -0.25\nf: 7.\n').values).toEqual(
+      { a: 1000, b: 0.5, c: 0.00001, d: 3, e: -0.25, f: 7 },
+    );
   });
 
   it('a metric on a line longer than the limit is refused, not read from its beginning', () => {
@@ -107,7 +129,9 @@ describe('metric parsing', () => {
   });
 
   it('streams: chunks split anywhere (inside a UTF-8 name, between \\r and \\n) give the same metrics', () => {
-    const out = Buffer.from('total_µs: 10\r\nпрогресс: 1\rпрогресс: 2\nMETRIC 精度=0.5 total_µs=9\nend: 1');
+    const out = Buffer.from(
+      'total_µs: 10\r\nпрогресс: 1\rпрогресс: 2\nMETRIC 精度=0.5 total_µs=9\nend: 1',
+    );
     const whole = parseMetricOutput(out.toString('utf8'));
     for (let size = 1; size <= 7; size++) {
       const s = new MetricStream();
@@ -125,7 +149,10 @@ describe('metric parsing', () => {
     expect(Object.keys(r.values)).toHaveLength(MAX_METRIC_NAMES);
     expect(r.values.m0).toBe(-1); // known names still update
     expect(r.truncated).toBe(true);
-    expect(checkPrimary(r, 'val')).toMatchObject({ ok: false, reason: expect.stringContaining(`only the first ${MAX_METRIC_NAMES} names were kept`) });
+    expect(checkPrimary(r, 'val')).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining(`only the first ${MAX_METRIC_NAMES} names were kept`),
+    });
   });
 
   it('a metric called __proto__ or constructor is an ordinary name', () => {
@@ -135,17 +162,23 @@ describe('metric parsing', () => {
   });
 
   it('flattens JSON metric files: numbers and numeric strings are read, unit strings and null refused', () => {
-    const m = parseMetricsJson('{"val": 1.5, "nested": {"p99_ms": "12.5", "label": "x", "t": "3ms"}, "bad": null, "total_µs": 4}');
+    const m = parseMetricsJson(
+      '{"val": 1.5, "nested": {"p99_ms": "12.5", "label": "x", "t": "3ms"}, "bad": null, "total_µs": 4}',
+    );
     expect(m.values).toEqual({ val: 1.5, 'nested.p99_ms': 12.5, total_µs: 4 });
     expect(Object.keys(m.refused)).toEqual(['nested.t', 'bad']);
     expect(checkPrimary(m, 'nested.t')).toEqual({
       ok: false,
-      reason: 'metric nested.t has a unit (ms) on the metrics file ("\\"nested.t\\": \\"3ms\\""); write a plain number: `"nested.t": 3`',
+      reason:
+        'metric nested.t has a unit (ms) on the metrics file ("\\"nested.t\\": \\"3ms\\""); write a plain number: `"nested.t": 3`',
     });
   });
 
-  it('the metrics file is applied after the output: its names replace the output\'s', () => {
-    const merged = mergeMetrics(parseMetricOutput('a: 1\nb: 2ms\nc: 3\n'), parseMetricsJson('{"a": 10, "b": 20, "c": "3ms"}'));
+  it("the metrics file is applied after the output: its names replace the output's", () => {
+    const merged = mergeMetrics(
+      parseMetricOutput('a: 1\nb: 2ms\nc: 3\n'),
+      parseMetricsJson('{"a": 10, "b": 20, "c": "3ms"}'),
+    );
     expect(merged.values).toEqual({ a: 10, b: 20 });
     expect(Object.keys(merged.refused)).toEqual(['c']);
   });
@@ -162,8 +195,14 @@ describe('constraints on metrics', () => {
   });
 
   it('program.md accepts Unicode metric names in metric.name and in constraints', () => {
-    const p = parseProgram('---\nmetric: { name: total_µs, goal: minimize }\nrun: ./bench\neditable: [bench.c]\nconstraints: ["ошибка <= 0.1", "精度 >= 0.9"]\n---\n', 'program.md');
+    const p = parseProgram(
+      '---\nmetric: { name: total_µs, goal: minimize }\nrun: ./bench\neditable: [bench.c]\nconstraints: ["ошибка <= 0.1", "精度 >= 0.9"]\n---\n',
+      'program.md',
+    );
     expect(p.config.metric.name).toBe('total_µs');
-    expect(p.config.constraints.map(parseConstraint).map((c) => c.metric)).toEqual(['ошибка', '精度']);
+    expect(p.config.constraints.map(parseConstraint).map((c) => c.metric)).toEqual([
+      'ошибка',
+      '精度',
+    ]);
   });
 });

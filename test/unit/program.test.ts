@@ -29,7 +29,12 @@ function errorOf(text: string): ProgramError {
 describe('parseProgram', () => {
   it('reads front matter and keeps the body for the agent', () => {
     const p = parseProgram(ok, 'program.md');
-    expect(p.config.metric).toEqual({ name: 'val_bpb', goal: 'minimize', deterministic: false, tolerance: 0 });
+    expect(p.config.metric).toEqual({
+      name: 'val_bpb',
+      goal: 'minimize',
+      deterministic: false,
+      tolerance: 0,
+    });
     // Noise is measured, not assumed: three baseline runs unless the metric is deterministic.
     expect(p.config.repeats).toEqual({ baseline: 3, max: 3, confirm: 2, refresh_incumbent: 5 });
     expect(p.config.decision).toEqual({ confidence: 0.95, min_effect: 0 });
@@ -46,7 +51,15 @@ describe('parseProgram', () => {
   });
 
   it('runs a deterministic metric once and reads trust settings', () => {
-    const p = parseProgram(ok.replace('goal: minimize }', 'goal: minimize, deterministic: true }').replace('agent: command', 'agent: command\nchecks: npm test\neval: { run: python eval.py, timeout: 2m }\nconstraints: ["memory_gb <= 60", "p99_ms < 20"]\nlimits: { memory: 4GB, processes: 256, network: false }'), 'program.md');
+    const p = parseProgram(
+      ok
+        .replace('goal: minimize }', 'goal: minimize, deterministic: true }')
+        .replace(
+          'agent: command',
+          'agent: command\nchecks: npm test\neval: { run: python eval.py, timeout: 2m }\nconstraints: ["memory_gb <= 60", "p99_ms < 20"]\nlimits: { memory: 4GB, processes: 256, network: false }',
+        ),
+      'program.md',
+    );
     expect(p.config.repeats).toEqual({ baseline: 1, max: 1, confirm: 2, refresh_incumbent: 5 });
     expect(p.config.verify_rebased).toBe(false);
     expect(p.config.checks).toBe('npm test');
@@ -57,22 +70,55 @@ describe('parseProgram', () => {
 
   it('reads the sealing settings, with defaults that seal where possible', () => {
     const d = parseProgram(ok, 'program.md').config;
-    expect([d.sandbox, d.hidden, d.keep_ignored, d.artifacts, d.max_file_bytes, d.budget_grace]).toEqual(['auto', [], [], [], 10 * 1024 ** 2, { percent: 10 }]);
+    expect([
+      d.sandbox,
+      d.hidden,
+      d.keep_ignored,
+      d.artifacts,
+      d.max_file_bytes,
+      d.budget_grace,
+    ]).toEqual(['auto', [], [], [], 10 * 1024 ** 2, { percent: 10 }]);
     const p = parseProgram(
-      ok.replace('agent: command', 'agent: command\nsandbox: required\nhidden: [data/holdout.jsonl]\nkeep_ignored: [node_modules]\nartifacts: [out/**]\nmax_file_bytes: 1MB\nbudget_grace: 30s\neval: { run: python eval.py, reads_hidden: true }'),
+      ok.replace(
+        'agent: command',
+        'agent: command\nsandbox: required\nhidden: [data/holdout.jsonl]\nkeep_ignored: [node_modules]\nartifacts: [out/**]\nmax_file_bytes: 1MB\nbudget_grace: 30s\neval: { run: python eval.py, reads_hidden: true }',
+      ),
       'program.md',
     ).config;
-    expect([p.sandbox, p.hidden, p.keep_ignored, p.artifacts, p.max_file_bytes, p.budget_grace]).toEqual(['required', ['data/holdout.jsonl'], ['node_modules'], ['out/**'], 1024 ** 2, { seconds: 30 }]);
+    expect([
+      p.sandbox,
+      p.hidden,
+      p.keep_ignored,
+      p.artifacts,
+      p.max_file_bytes,
+      p.budget_grace,
+    ]).toEqual([
+      'required',
+      ['data/holdout.jsonl'],
+      ['node_modules'],
+      ['out/**'],
+      1024 ** 2,
+      { seconds: 30 },
+    ]);
     expect(p.eval).toEqual({ run: 'python eval.py', reads_hidden: true });
     expect(graceSeconds(300, { percent: 10 })).toBe(30);
     expect(graceSeconds(10, { percent: 10 })).toBe(5); // at least 5 s
-    expect(errorOf(ok.replace('agent: command', 'agent: command\nbudget_grace: lots')).message).toContain('10%');
-    expect(errorOf(ok.replace('agent: command', 'agent: command\nsandbox: maybe')).message).toContain('required');
+    expect(
+      errorOf(ok.replace('agent: command', 'agent: command\nbudget_grace: lots')).message,
+    ).toContain('10%');
+    expect(
+      errorOf(ok.replace('agent: command', 'agent: command\nsandbox: maybe')).message,
+    ).toContain('required');
   });
 
   it('explains a malformed constraint and a bad size', () => {
-    expect(errorOf(ok.replace('agent: command', 'agent: command\nconstraints: ["memory under 60"]')).message).toContain('name <= number');
-    expect(errorOf(ok.replace('agent: command', 'agent: command\nlimits: { memory: lots }')).message).toContain('4GB');
+    expect(
+      errorOf(ok.replace('agent: command', 'agent: command\nconstraints: ["memory under 60"]'))
+        .message,
+    ).toContain('name <= number');
+    expect(
+      errorOf(ok.replace('agent: command', 'agent: command\nlimits: { memory: lots }')).message,
+    ).toContain('4GB');
   });
 
   it('names the line and suggests the right key for a typo', () => {
@@ -133,11 +179,27 @@ describe('parseProgram', () => {
     const e = errorOf(ok.replace('budget: 5m', 'budget: 5m\nrepeats: { max: 1 }'));
     expect(e.key).toBe('repeats.max');
     expect(e.line).toBe(5);
-    expect(e.message).toMatch(/repeats\.max \(1\) is below repeats\.confirm \(2\).*\n  fix: set repeats\.max to at least 2/);
-    expect(errorOf(ok.replace('budget: 5m', 'budget: 5m\nrepeats: { confirm: 1 }')).key).toBe('repeats.confirm');
-    expect(parseProgram(ok.replace('budget: 5m', 'budget: 5m\nrepeats: { confirm: 4, max: 6 }'), 'program.md').config.repeats).toMatchObject({ confirm: 4, max: 6 });
+    expect(e.message).toMatch(
+      /repeats\.max \(1\) is below repeats\.confirm \(2\).*\n  fix: set repeats\.max to at least 2/,
+    );
+    expect(errorOf(ok.replace('budget: 5m', 'budget: 5m\nrepeats: { confirm: 1 }')).key).toBe(
+      'repeats.confirm',
+    );
+    expect(
+      parseProgram(
+        ok.replace('budget: 5m', 'budget: 5m\nrepeats: { confirm: 4, max: 6 }'),
+        'program.md',
+      ).config.repeats,
+    ).toMatchObject({ confirm: 4, max: 6 });
     // A deterministic metric runs once: confirm does not apply.
-    expect(parseProgram(ok.replace('goal: minimize }', 'goal: minimize, deterministic: true }').replace('budget: 5m', 'budget: 5m\nrepeats: { max: 1 }'), 'program.md').config.repeats.max).toBe(1);
+    expect(
+      parseProgram(
+        ok
+          .replace('goal: minimize }', 'goal: minimize, deterministic: true }')
+          .replace('budget: 5m', 'budget: 5m\nrepeats: { max: 1 }'),
+        'program.md',
+      ).config.repeats.max,
+    ).toBe(1);
   });
 
   it('rejects an unclosed front matter', () => {

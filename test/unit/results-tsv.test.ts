@@ -16,12 +16,27 @@ const row = (id: number, patch: Partial<ExperimentRow>): ExperimentRow => ({
 });
 
 describe('results.tsv', () => {
-  it('gives memory_gb as peak_vram_mb / 1024 when the experiment printed it, else its memory_gb metric, else the harness\'s peak', () => {
+  it("gives memory_gb as peak_vram_mb / 1024 when the experiment printed it, else its memory_gb metric, else the harness's peak", () => {
     const line = (patch: Partial<ExperimentRow>) => resultsTsvLine(row(1, patch))!.split('\t')[2];
-    expect(line({ metrics_json: JSON.stringify({ val_bpb: 0.99, peak_vram_mb: 45060.2, memory_gb: 0.5 }), peak_memory_bytes: 3 * 1024 ** 3 })).toBe('44.0');
-    expect(line({ metrics_json: JSON.stringify({ memory_gb: 12.34 }), peak_memory_bytes: 3 * 1024 ** 3 })).toBe('12.3');
+    expect(
+      line({
+        metrics_json: JSON.stringify({ val_bpb: 0.99, peak_vram_mb: 45060.2, memory_gb: 0.5 }),
+        peak_memory_bytes: 3 * 1024 ** 3,
+      }),
+    ).toBe('44.0');
+    expect(
+      line({
+        metrics_json: JSON.stringify({ memory_gb: 12.34 }),
+        peak_memory_bytes: 3 * 1024 ** 3,
+      }),
+    ).toBe('12.3');
     // NaN is stored as null: not a figure, so the harness's measurement stands.
-    expect(line({ metrics_json: JSON.stringify({ peak_vram_mb: null }), peak_memory_bytes: 3 * 1024 ** 3 })).toBe('3.0');
+    expect(
+      line({
+        metrics_json: JSON.stringify({ peak_vram_mb: null }),
+        peak_memory_bytes: 3 * 1024 ** 3,
+      }),
+    ).toBe('3.0');
     expect(line({ metrics_json: null, peak_memory_bytes: null })).toBe('0.0');
   });
 

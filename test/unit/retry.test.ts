@@ -18,7 +18,12 @@ describe('retry', () => {
   it('tries again until it succeeds, waiting a doubling backoff with jitter, never longer than maxMs', async () => {
     const { op, seen } = flaky(4);
     const waits: number[] = [];
-    const result = await retry(op, { attempts: 5, delay: { baseMs: 1, maxMs: 5 }, random: () => 0.5, onRetry: (r) => waits.push(r.delayMs) });
+    const result = await retry(op, {
+      attempts: 5,
+      delay: { baseMs: 1, maxMs: 5 },
+      random: () => 0.5,
+      onRetry: (r) => waits.push(r.delayMs),
+    });
     expect(result).toBe('ok');
     expect(seen).toEqual([1, 2, 3, 4, 5]);
     expect(waits).toEqual([1.1, 2.2, 4.4, 5]); // +10% jitter (0.2 x 0.5); the fourth, 8.8, is capped
@@ -27,7 +32,12 @@ describe('retry', () => {
   it('follows a fixed schedule, its last wait repeating', async () => {
     const { op } = flaky(3);
     const waits: number[] = [];
-    await retry(op, { attempts: 4, delay: [1, 3], jitter: 0, onRetry: (r) => waits.push(r.delayMs) });
+    await retry(op, {
+      attempts: 4,
+      delay: [1, 3],
+      jitter: 0,
+      onRetry: (r) => waits.push(r.delayMs),
+    });
     expect(waits).toEqual([1, 3, 3]);
   });
 
@@ -40,7 +50,11 @@ describe('retry', () => {
     expect(seen).toHaveLength(3);
 
     const fatal = flaky(9, (n) => ({ status: 404, n }));
-    const refused = await retry(fatal.op, { attempts: 5, delay: [0], retryable: (e) => (e as { status: number }).status >= 500 }).catch((e: unknown) => e);
+    const refused = await retry(fatal.op, {
+      attempts: 5,
+      delay: [0],
+      retryable: (e) => (e as { status: number }).status >= 500,
+    }).catch((e: unknown) => e);
     expect(refused).toMatchObject({ attempts: 1, exhausted: false, cause: { status: 404, n: 1 } });
     expect(fatal.seen).toEqual([1]);
   });
@@ -49,7 +63,11 @@ describe('retry', () => {
     const waits: number[] = [];
     const asked = (e: unknown) => (e as { after: number }).after;
     await retry(flaky(2, (n) => ({ after: n === 1 ? 7 : 500 })).op, {
-      attempts: 3, delay: { baseMs: 1, maxMs: 20 }, jitter: 0, retryAfterMs: asked, onRetry: (r) => waits.push(r.delayMs),
+      attempts: 3,
+      delay: { baseMs: 1, maxMs: 20 },
+      jitter: 0,
+      retryAfterMs: asked,
+      onRetry: (r) => waits.push(r.delayMs),
     });
     expect(waits).toEqual([7, 20]);
   });
@@ -58,12 +76,19 @@ describe('retry', () => {
     const stop = new AbortController();
     const { op, seen } = flaky(9);
     // The wait would be a minute: the abort, not the timer, ends it.
-    const stopped = retry(op, { attempts: 5, delay: [60_000], signal: stop.signal, onRetry: () => stop.abort(new Error('run stopping')) });
+    const stopped = retry(op, {
+      attempts: 5,
+      delay: [60_000],
+      signal: stop.signal,
+      onRetry: () => stop.abort(new Error('run stopping')),
+    });
     await expect(stopped).rejects.toThrow('run stopping');
     expect(seen).toEqual([1]);
 
     const before = flaky(0);
-    await expect(retry(before.op, { attempts: 2, delay: [0], signal: stop.signal })).rejects.toThrow('run stopping');
+    await expect(
+      retry(before.op, { attempts: 2, delay: [0], signal: stop.signal }),
+    ).rejects.toThrow('run stopping');
     expect(before.seen).toEqual([]);
   });
 });

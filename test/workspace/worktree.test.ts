@@ -1,4 +1,13 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -45,13 +54,19 @@ describe('Worktree', () => {
     const spans = logWorktreeCommands();
     const repo = makeRepo({ 'a.txt': 'a\n' });
     const head = gitIn(repo, 'rev-parse', 'HEAD');
-    const trees = Array.from({ length: 12 }, (_, i) => new Worktree(repo, join(repo, '.autoresearch', 't', 'slots', String(i))));
+    const trees = Array.from(
+      { length: 12 },
+      (_, i) => new Worktree(repo, join(repo, '.autoresearch', 't', 'slots', String(i))),
+    );
     const results = await Promise.allSettled(trees.map((t) => t.reset(head)));
     expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
     for (const t of trees) expect(existsSync(join(t.path, 'a.txt'))).toBe(true);
     const seen = spans();
     expect(seen.length).toBeGreaterThanOrEqual(12);
-    for (let i = 1; i < seen.length; i++) expect(seen[i]![0], `git worktree #${i} started before #${i - 1} ended`).toBeGreaterThan(seen[i - 1]![1]);
+    for (let i = 1; i < seen.length; i++)
+      expect(seen[i]![0], `git worktree #${i} started before #${i - 1} ended`).toBeGreaterThan(
+        seen[i - 1]![1],
+      );
     expect(gitIn(repo, 'worktree', 'list').split('\n')).toHaveLength(13);
   });
 });

@@ -12,7 +12,13 @@ import type { Price } from '../pricing.js';
 import { costOf } from '../pricing.js';
 import type { Agent, Proposal, ProposalContext, Usage } from '../agent.js';
 import { parseAgentOptions, type AgentContext } from '../descriptor.js';
-import { DEFAULT_KEY_ENV, llmOptions, parseModel, type LlmOptions, type Provider } from './options.js';
+import {
+  DEFAULT_KEY_ENV,
+  llmOptions,
+  parseModel,
+  type LlmOptions,
+  type Provider,
+} from './options.js';
 import { createModel } from './providers.js';
 import { cachedPrompt, withMovingBreakpoint } from './prompt-cache.js';
 import { workspaceTools, type ToolStats } from './tools.js';
@@ -48,7 +54,10 @@ export class LlmAgent implements Agent {
   private readonly modelId: string;
   private readonly apiKey: string | undefined;
 
-  constructor(private readonly o: LlmOptions, private readonly s: LlmAgentSettings) {
+  constructor(
+    private readonly o: LlmOptions,
+    private readonly s: LlmAgentSettings,
+  ) {
     const m = parseModel(o.model)!;
     this.provider = m.provider;
     this.modelId = m.id;
@@ -64,7 +73,15 @@ export class LlmAgent implements Agent {
 
   async propose(ctx: ProposalContext): Promise<Proposal> {
     const stats: ToolStats = { calls: {}, errors: 0, changed: [] };
-    const tools = workspaceTools({ programDir: ctx.programDir, editable: this.s.editable, protected: this.s.protected, readProtected: this.o.read_protected }, stats);
+    const tools = workspaceTools(
+      {
+        programDir: ctx.programDir,
+        editable: this.s.editable,
+        protected: this.s.protected,
+        readProtected: this.o.read_protected,
+      },
+      stats,
+    );
     const timeout = AbortSignal.timeout(this.o.timeout * 1000);
     const signal = AbortSignal.any([ctx.signal, timeout]);
     // The AI SDK retries one model call at a time (never the whole conversation, whose tools
@@ -84,14 +101,22 @@ export class LlmAgent implements Agent {
     let steps = 0;
     let text = '';
     let finishReason = '';
-    const system = systemPrompt(this.s.editable, this.s.protected, this.o.read_protected, this.o.max_steps);
+    const system = systemPrompt(
+      this.s.editable,
+      this.s.protected,
+      this.o.read_protected,
+      this.o.max_steps,
+    );
     const brief = renderBriefWithin(ctx.brief, this.s.briefTokens ?? 8000);
     const cache = this.provider === 'anthropic' && this.o.prompt_cache;
     try {
       const result = await generateText({
         model,
         ...(cache
-          ? { ...cachedPrompt(system, brief), prepareStep: ({ messages }) => ({ messages: withMovingBreakpoint(messages) }) }
+          ? {
+              ...cachedPrompt(system, brief),
+              prepareStep: ({ messages }) => ({ messages: withMovingBreakpoint(messages) }),
+            }
           : { system, prompt: brief }),
         tools,
         stopWhen: [stepCountIs(this.o.max_steps), hasToolCall('finish')],
@@ -103,7 +128,8 @@ export class LlmAgent implements Agent {
           steps++;
           usage.inputTokens += step.usage.inputTokens ?? 0;
           usage.outputTokens += step.usage.outputTokens ?? 0;
-          usage.cachedTokens += step.usage.inputTokenDetails?.cacheReadTokens ?? step.usage.cachedInputTokens ?? 0;
+          usage.cachedTokens +=
+            step.usage.inputTokenDetails?.cacheReadTokens ?? step.usage.cachedInputTokens ?? 0;
           usage.cacheWriteTokens += step.usage.inputTokenDetails?.cacheWriteTokens ?? 0;
         },
       });
@@ -111,9 +137,14 @@ export class LlmAgent implements Agent {
       finishReason = result.finishReason;
     } catch (e) {
       if (ctx.signal.aborted) throw new Error('the llm agent was interrupted');
-      if (timeout.aborted) throw new Error(`the llm agent timed out after ${this.o.timeout}s (${steps} steps; model ${this.o.model})`);
+      if (timeout.aborted)
+        throw new Error(
+          `the llm agent timed out after ${this.o.timeout}s (${steps} steps; model ${this.o.model})`,
+        );
       // The failing call's last request was no retry.
-      throw new Error(this.describeFailure(e, steps, Math.max(0, requests - steps - 1)), { cause: e });
+      throw new Error(this.describeFailure(e, steps, Math.max(0, requests - steps - 1)), {
+        cause: e,
+      });
     }
 
     const { title, hypothesis } = stats.finish ?? fallbackTitle(text, stats.changed, steps);
@@ -137,7 +168,10 @@ export class LlmAgent implements Agent {
   /** Price keys are "provider:id"; openai-chat models fall back to the openai entries. */
   private cost(usage: Omit<Usage, 'costUsd'>): number | undefined {
     const direct = costOf(this.o.model, usage, this.s.prices);
-    const viaOpenai = direct === null && this.provider === 'openai-chat' ? costOf(`openai:${this.modelId}`, usage, this.s.prices) : null;
+    const viaOpenai =
+      direct === null && this.provider === 'openai-chat'
+        ? costOf(`openai:${this.modelId}`, usage, this.s.prices)
+        : null;
     return direct ?? viaOpenai ?? undefined;
   }
 
@@ -153,9 +187,14 @@ export class LlmAgent implements Agent {
   }
 }
 
-function systemPrompt(editable: string[], protectedPatterns: string[], readProtected: boolean, maxSteps: number): string {
+function systemPrompt(
+  editable: string[],
+  protectedPatterns: string[],
+  readProtected: boolean,
+  maxSteps: number,
+): string {
   return [
-    'You are a research engineer in an automated experiment loop. The user message is a research brief: the metric to improve, what has been tried, and the human\'s directions.',
+    "You are a research engineer in an automated experiment loop. The user message is a research brief: the metric to improve, what has been tried, and the human's directions.",
     'Your job: make ONE focused change to the code that tests one idea for improving the metric, then call `finish`.',
     '',
     'Rules:',
@@ -167,14 +206,23 @@ function systemPrompt(editable: string[], protectedPatterns: string[], readProte
     '- Read the relevant code before editing. `edit_file` replaces text that must occur exactly once in the file; `write_file` replaces a whole file.',
     '- Keep the change small and self-contained so its effect can be measured. Do not try to run anything: after you finish, the harness commits your change, runs the experiment and measures it.',
     `- You have at most ${maxSteps} steps. When the change is made, call \`finish\` with a one-line \`title\` (what changed) and a \`hypothesis\` (why it should help), and stop.`,
-  ].filter((l) => l !== null).join('\n');
+  ]
+    .filter((l) => l !== null)
+    .join('\n');
 }
 
 /** A title when the model never called finish: TITLE:/HYPOTHESIS: lines, else its last words, else what it changed. */
-function fallbackTitle(text: string, changed: string[], steps: number): { title: string; hypothesis?: string } {
+function fallbackTitle(
+  text: string,
+  changed: string[],
+  steps: number,
+): { title: string; hypothesis?: string } {
   const { title, hypothesis } = titleFromMessage(text);
   if (title) return { title, hypothesis };
-  if (changed.length) return { title: `edit ${changed.join(', ')} (the llm agent stopped after ${steps} steps without calling finish)` };
+  if (changed.length)
+    return {
+      title: `edit ${changed.join(', ')} (the llm agent stopped after ${steps} steps without calling finish)`,
+    };
   return { title: `no change (the llm agent stopped after ${steps} steps without calling finish)` };
 }
 

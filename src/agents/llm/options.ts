@@ -30,7 +30,12 @@ const LlmOptionsSchema = z
       message: `expected "provider:model" with provider one of ${PROVIDERS.join(', ')} (e.g. anthropic:claude-sonnet-4-20250514)`,
     }),
     /** API base URL (required for openai-compatible; a proxy for the others). Include the /v1. */
-    base_url: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL such as http://localhost:11434/v1' }).optional(),
+    base_url: z
+      .url({
+        protocol: /^https?$/,
+        message: 'expected an http(s) URL such as http://localhost:11434/v1',
+      })
+      .optional(),
     /** Environment variable holding the API key (default ANTHROPIC_API_KEY / OPENAI_API_KEY). */
     api_key_env: EnvNameSchema.optional(),
     max_steps: z.number().int().min(1).max(1000).default(30),
@@ -47,7 +52,12 @@ const LlmOptionsSchema = z
   })
   .superRefine((o, c) => {
     if (o.model.startsWith('openai-compatible:') && !o.base_url) {
-      c.addIssue({ code: 'custom', path: ['base_url'], message: 'openai-compatible models need `base_url:` (e.g. http://localhost:11434/v1 for Ollama)' });
+      c.addIssue({
+        code: 'custom',
+        path: ['base_url'],
+        message:
+          'openai-compatible models need `base_url:` (e.g. http://localhost:11434/v1 for Ollama)',
+      });
     }
   });
 

@@ -17,7 +17,10 @@ function mark(options: ModelMessage['providerOptions']): ProviderOptions {
 }
 
 /** The first request of a proposal: the system prompt and the brief, each a breakpoint. */
-export function cachedPrompt(system: string, brief: string): { system: SystemModelMessage; prompt: ModelMessage[] } {
+export function cachedPrompt(
+  system: string,
+  brief: string,
+): { system: SystemModelMessage; prompt: ModelMessage[] } {
   return {
     system: { role: 'system', content: system, providerOptions: mark(undefined) },
     prompt: [{ role: 'user', content: brief, providerOptions: mark(undefined) }],
@@ -31,5 +34,10 @@ export function cachedPrompt(system: string, brief: string): { system: SystemMod
  */
 export function withMovingBreakpoint(messages: ModelMessage[]): ModelMessage[] {
   const last = messages.at(-1);
-  return last ? [...messages.slice(0, -1), { ...last, providerOptions: mark(last.providerOptions) } as ModelMessage] : messages;
+  return last
+    ? [
+        ...messages.slice(0, -1),
+        { ...last, providerOptions: mark(last.providerOptions) } as ModelMessage,
+      ]
+    : messages;
 }

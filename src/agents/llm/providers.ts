@@ -26,6 +26,12 @@ export function createModel(s: ModelSettings): LanguageModel {
     case 'openai-chat':
       return createOpenAI({ apiKey: s.apiKey, baseURL: s.baseURL, fetch: s.fetch }).chat(s.id);
     case 'openai-compatible':
-      return createOpenAICompatible({ name: 'openai-compatible', baseURL: s.baseURL!, apiKey: s.apiKey, fetch: s.fetch, includeUsage: true }).chatModel(s.id);
+      return createOpenAICompatible({
+        name: 'openai-compatible',
+        baseURL: s.baseURL!,
+        apiKey: s.apiKey,
+        fetch: s.fetch,
+        includeUsage: true,
+      }).chatModel(s.id);
   }
 }

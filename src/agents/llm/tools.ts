@@ -45,7 +45,12 @@ export interface WorkspaceToolsOptions {
 class ToolError extends Error {}
 
 export function workspaceTools(o: WorkspaceToolsOptions, stats: ToolStats) {
-  const paths = workspacePaths({ programDir: o.programDir, editable: o.editable, protected: o.protected, readProtected: o.readProtected });
+  const paths = workspacePaths({
+    programDir: o.programDir,
+    editable: o.editable,
+    protected: o.protected,
+    readProtected: o.readProtected,
+  });
   const root = paths.programDir;
 
   /** A path the model may read (a file or folder): its absolute and program-relative forms, or a ToolError. */
@@ -70,9 +75,15 @@ export function workspaceTools(o: WorkspaceToolsOptions, stats: ToolStats) {
 
   /** git-tracked and untracked (not ignored) files under `rel` that the model may read, program-relative. */
   function listed(rel: string): string[] {
-    const out = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z', '--', rel], {
-      cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024,
-    });
+    const out = execFileSync(
+      'git',
+      ['ls-files', '--cached', '--others', '--exclude-standard', '-z', '--', rel],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
     const files = [...new Set(out.split('\0').filter(Boolean))];
     // A listed symlink pointing out is no more readable through a search than by name.
     return files.filter((f) => existsSync(join(root, f)) && paths.mayRead(f).ok).sort();
@@ -91,18 +102,33 @@ export function workspaceTools(o: WorkspaceToolsOptions, stats: ToolStats) {
     };
   }
 
-  const changed = (rel: string) => { if (!stats.changed.includes(rel)) stats.changed.push(rel); };
+  const changed = (rel: string) => {
+    if (!stats.changed.includes(rel)) stats.changed.push(rel);
+  };
 
   return {
     list_files: tool({
       description: `List the files (git-tracked and new, not ignored) under a folder of the program, relative to the program folder. At most ${LIMITS.listEntries} entries.`,
-      inputSchema: z.object({ path: z.string().optional().describe('folder relative to the program folder; default "."') }),
+      inputSchema: z.object({
+        path: z.string().optional().describe('folder relative to the program folder; default "."'),
+      }),
       execute: run('list_files', ({ path }: { path?: string }) => {
         const { rel } = readable(path);
         const files = listed(rel);
         if (files.length === 0) return `no files under ${rel}`;
-        const shown = files.slice(0, LIMITS.listEntries).map((f) => (paths.isProtected(f) ? `${f} (protected, read-only)` : paths.isEditable(f) ? `${f} (editable)` : f));
-        return shown.join('\n') + (files.length > shown.length ? `\n... and ${files.length - shown.length} more` : '');
+        const shown = files
+          .slice(0, LIMITS.listEntries)
+          .map((f) =>
+            paths.isProtected(f)
+              ? `${f} (protected, read-only)`
+              : paths.isEditable(f)
+                ? `${f} (editable)`
+                : f,
+          );
+        return (
+          shown.join('\n') +
+          (files.length > shown.length ? `\n... and ${files.length - shown.length} more` : '')
+        );
       }),
     }),
 
@@ -113,22 +139,36 @@ export function workspaceTools(o: WorkspaceToolsOptions, stats: ToolStats) {
         start_line: z.number().int().min(1).optional(),
         end_line: z.number().int().min(1).optional(),
       }),
-      execute: run('read_file', ({ path, start_line, end_line }: { path: string; start_line?: number; end_line?: number }) => {
-        const { abs, rel } = readableFile(path);
-        if (!statSync(abs).isFile()) throw new ToolError(`${rel} is a folder; use list_files`);
-        const lines = readFileSync(abs, 'utf8').split('\n');
-        const from = start_line ?? 1;
-        const to = Math.min(end_line ?? lines.length, lines.length);
-        let out = '';
-        let i = from;
-        for (; i <= to; i++) {
-          const line = `${i}\t${lines[i - 1]}\n`;
-          if (out.length + line.length > LIMITS.readChars) break;
-          out += line;
-        }
-        const more = i <= to ? `\n[truncated at line ${i - 1} of ${lines.length}; read on with start_line=${i}]` : '';
-        return `${rel} (${lines.length} lines)\n${out}${more}`;
-      }),
+      execute: run(
+        'read_file',
+        ({
+          path,
+          start_line,
+          end_line,
+        }: {
+          path: string;
+          start_line?: number;
+          end_line?: number;
+        }) => {
+          const { abs, rel } = readableFile(path);
+          if (!statSync(abs).isFile()) throw new ToolError(`${rel} is a folder; use list_files`);
+          const lines = readFileSync(abs, 'utf8').split('\n');
+          const from = start_line ?? 1;
+          const to = Math.min(end_line ?? lines.length, lines.length);
+          let out = '';
+          let i = from;
+          for (; i <= to; i++) {
+            const line = `${i}\t${lines[i - 1]}\n`;
+            if (out.length + line.length > LIMITS.readChars) break;
+            out += line;
+          }
+          const more =
+            i <= to
+              ? `\n[truncated at line ${i - 1} of ${lines.length}; read on with start_line=${i}]`
+              : '';
+          return `${rel} (${lines.length} lines)\n${out}${more}`;
+        },
+      ),
     }),
 
     search_text: tool({
@@ -138,46 +178,66 @@ export function workspaceTools(o: WorkspaceToolsOptions, stats: ToolStats) {
         regex: z.boolean().optional().describe('treat pattern as a regular expression'),
         path: z.string().optional().describe('folder or file to search; default "."'),
       }),
-      execute: run('search_text', ({ pattern, regex, path }: { pattern: string; regex?: boolean; path?: string }) => {
-        const { rel } = readable(path);
-        let re: RegExp;
-        try {
-          re = new RegExp(regex ? pattern : pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-        } catch (e) {
-          throw new ToolError(`invalid regular expression: ${(e as Error).message}`);
-        }
-        const hits: string[] = [];
-        for (const f of listed(rel)) {
-          const abs = join(root, f);
-          if (statSync(abs).size > LIMITS.searchFileBytes) continue;
-          const text = readFileSync(abs, 'utf8');
-          if (text.includes('\0')) continue;
-          const lines = text.split('\n');
-          for (let i = 0; i < lines.length && hits.length <= LIMITS.searchResults; i++) {
-            if (re.test(lines[i]!)) hits.push(`${f}:${i + 1}: ${lines[i]!.slice(0, LIMITS.searchLineChars)}`);
+      execute: run(
+        'search_text',
+        ({ pattern, regex, path }: { pattern: string; regex?: boolean; path?: string }) => {
+          const { rel } = readable(path);
+          let re: RegExp;
+          try {
+            re = new RegExp(regex ? pattern : pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+          } catch (e) {
+            throw new ToolError(`invalid regular expression: ${(e as Error).message}`);
           }
-          if (hits.length > LIMITS.searchResults) break;
-        }
-        if (hits.length === 0) return 'no matches';
-        return hits.slice(0, LIMITS.searchResults).join('\n') + (hits.length > LIMITS.searchResults ? '\n[more matches not shown; narrow the search]' : '');
-      }),
+          const hits: string[] = [];
+          for (const f of listed(rel)) {
+            const abs = join(root, f);
+            if (statSync(abs).size > LIMITS.searchFileBytes) continue;
+            const text = readFileSync(abs, 'utf8');
+            if (text.includes('\0')) continue;
+            const lines = text.split('\n');
+            for (let i = 0; i < lines.length && hits.length <= LIMITS.searchResults; i++) {
+              if (re.test(lines[i]!))
+                hits.push(`${f}:${i + 1}: ${lines[i]!.slice(0, LIMITS.searchLineChars)}`);
+            }
+            if (hits.length > LIMITS.searchResults) break;
+          }
+          if (hits.length === 0) return 'no matches';
+          return (
+            hits.slice(0, LIMITS.searchResults).join('\n') +
+            (hits.length > LIMITS.searchResults
+              ? '\n[more matches not shown; narrow the search]'
+              : '')
+          );
+        },
+      ),
     }),
 
     edit_file: tool({
-      description: 'Replace one exact piece of text in an editable file. `search` must occur exactly once in the file (include enough surrounding lines to make it unique); it is replaced by `replace`.',
+      description:
+        'Replace one exact piece of text in an editable file. `search` must occur exactly once in the file (include enough surrounding lines to make it unique); it is replaced by `replace`.',
       inputSchema: z.object({ path: z.string(), search: z.string().min(1), replace: z.string() }),
-      execute: run('edit_file', ({ path, search, replace }: { path: string; search: string; replace: string }) => {
-        const { abs, rel } = writable(path);
-        if (!existsSync(abs)) throw new ToolError(`${rel}: no such file; use write_file to create it`);
-        const text = readFileSync(abs, 'utf8');
-        const count = text.split(search).length - 1;
-        if (count === 0) throw new ToolError(`the search text was not found in ${rel}; read the file and copy the text exactly`);
-        if (count > 1) throw new ToolError(`the search text occurs ${count} times in ${rel}; include more surrounding lines so it occurs exactly once`);
-        const at = text.indexOf(search);
-        writeFileSync(abs, text.slice(0, at) + replace + text.slice(at + search.length));
-        changed(rel);
-        return `edited ${rel}`;
-      }),
+      execute: run(
+        'edit_file',
+        ({ path, search, replace }: { path: string; search: string; replace: string }) => {
+          const { abs, rel } = writable(path);
+          if (!existsSync(abs))
+            throw new ToolError(`${rel}: no such file; use write_file to create it`);
+          const text = readFileSync(abs, 'utf8');
+          const count = text.split(search).length - 1;
+          if (count === 0)
+            throw new ToolError(
+              `the search text was not found in ${rel}; read the file and copy the text exactly`,
+            );
+          if (count > 1)
+            throw new ToolError(
+              `the search text occurs ${count} times in ${rel}; include more surrounding lines so it occurs exactly once`,
+            );
+          const at = text.indexOf(search);
+          writeFileSync(abs, text.slice(0, at) + replace + text.slice(at + search.length));
+          changed(rel);
+          return `edited ${rel}`;
+        },
+      ),
     }),
 
     write_file: tool({
@@ -193,7 +253,8 @@ export function workspaceTools(o: WorkspaceToolsOptions, stats: ToolStats) {
     }),
 
     finish: tool({
-      description: 'Call once your change is complete: a one-line title of what changed and the hypothesis (why it should improve the metric). Ends your turn.',
+      description:
+        'Call once your change is complete: a one-line title of what changed and the hypothesis (why it should improve the metric). Ends your turn.',
       inputSchema: z.object({ title: z.string().min(1), hypothesis: z.string().optional() }),
       execute: run('finish', ({ title, hypothesis }: { title: string; hypothesis?: string }) => {
         stats.finish = { title, hypothesis };
@@ -202,4 +263,3 @@ export function workspaceTools(o: WorkspaceToolsOptions, stats: ToolStats) {
     }),
   };
 }
-

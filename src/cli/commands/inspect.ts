@@ -33,8 +33,18 @@ async function statusReport(cwd: string, tag?: string): Promise<{ text: string; 
     const s = summarize(run, rows, head);
     const pid = liveHarness(run);
     const paused = pid && existsSync(runPaths(repo, run.tag).pauseFile);
-    const state = paused ? `paused (pid ${pid}; autoresearch resume continues)` : run.state === 'running' && !pid ? 'not running (the harness stopped unexpectedly; `autoresearch run --tag ' + run.tag + '` resumes it)' : pid ? `running (pid ${pid})` : `${run.state}${run.stop_reason ? `: ${run.stop_reason}` : ''}`;
-    const counts = Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(', ');
+    const state = paused
+      ? `paused (pid ${pid}; autoresearch resume continues)`
+      : run.state === 'running' && !pid
+        ? 'not running (the harness stopped unexpectedly; `autoresearch run --tag ' +
+          run.tag +
+          '` resumes it)'
+        : pid
+          ? `running (pid ${pid})`
+          : `${run.state}${run.stop_reason ? `: ${run.stop_reason}` : ''}`;
+    const counts = Object.entries(s.counts)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ');
     const lines = [
       `run ${run.tag} on branch ${run.branch}: ${state}`,
       `metric       ${run.metric_name} (${run.goal})`,
@@ -43,20 +53,28 @@ async function statusReport(cwd: string, tag?: string): Promise<{ text: string; 
       `improvement  ${fmtPct(s.improvementPct) || '—'} over baseline`,
       `experiments  ${s.candidates}${counts ? ` (${counts})` : ''}`,
     ];
-    const config = JSON.parse(run.config_json) as { budget: number; eval?: unknown; holdout?: unknown };
+    const config = JSON.parse(run.config_json) as {
+      budget: number;
+      eval?: unknown;
+      holdout?: unknown;
+    };
     lines.push(
       config.eval
-        ? 'evaluation   by the protected eval command (the run\'s own output is ignored)'
-        : 'evaluation   from the run\'s own output: code the agent may edit prints the metric (set `eval:` to a protected command to trust it)',
+        ? "evaluation   by the protected eval command (the run's own output is ignored)"
+        : "evaluation   from the run's own output: code the agent may edit prints the metric (set `eval:` to a protected command to trust it)",
     );
     const sandbox = sandboxOf(run);
     if (sandbox) lines.push(`sandbox      ${sandbox.text}`);
     const holdouts = rows.filter((r) => r.holdout_value !== null);
     if (holdouts.length > 0) {
       const best = rows.find((r) => r.candidate_commit === s.bestCommit && r.status === 'keep');
-      lines.push(`holdout      baseline ${fmtValue(rows[0]?.holdout_value)}, best ${fmtValue(best?.holdout_value)}`);
+      lines.push(
+        `holdout      baseline ${fmtValue(rows[0]?.holdout_value)}, best ${fmtValue(best?.holdout_value)}`,
+      );
       for (const r of holdouts) {
-        const warning = r.holdout_json ? (JSON.parse(r.holdout_json) as { warning?: string }).warning : undefined;
+        const warning = r.holdout_json
+          ? (JSON.parse(r.holdout_json) as { warning?: string }).warning
+          : undefined;
         if (warning) lines.push(`warning      #${r.id}: ${warning}`);
       }
     }
@@ -65,24 +83,41 @@ async function statusReport(cwd: string, tag?: string): Promise<{ text: string; 
     for (const e of s.inFlight) {
       if (e.state === 'running' && e.started_at) {
         const elapsed = (Date.now() - e.started_at) / 1000;
-        lines.push(`in flight    #${e.id} ${e.title ?? ''}: running ${formatDuration(elapsed)} of ${formatDuration(config.budget)} ${bar(elapsed / config.budget, 16)}`);
+        lines.push(
+          `in flight    #${e.id} ${e.title ?? ''}: running ${formatDuration(elapsed)} of ${formatDuration(config.budget)} ${bar(elapsed / config.budget, 16)}`,
+        );
       } else lines.push(`in flight    #${e.id} ${e.state}${e.title ? `: ${e.title}` : ''}`);
     }
     const spend = ledger.spend(run.tag);
     if (spend.tokens > 0 || spend.priced > 0) {
-      const stop = (JSON.parse(run.config_json) as { stop?: { experiments?: number; spend_usd?: number } }).stop ?? {};
-      const left = stop.experiments !== undefined ? Math.max(0, stop.experiments - s.candidates) : undefined;
-      const projected = projectSpend(spend.usd, spend.proposals, (Date.now() - run.created_at) / 3_600_000, { experiments: left });
+      const stop =
+        (JSON.parse(run.config_json) as { stop?: { experiments?: number; spend_usd?: number } })
+          .stop ?? {};
+      const left =
+        stop.experiments !== undefined ? Math.max(0, stop.experiments - s.candidates) : undefined;
+      const projected = projectSpend(
+        spend.usd,
+        spend.proposals,
+        (Date.now() - run.created_at) / 3_600_000,
+        { experiments: left },
+      );
       lines.push(
         `spend        $${spend.usd.toFixed(2)} and ${spend.tokens.toLocaleString('en-US')} tokens so far` +
-          (projected !== null ? `; about $${projected.toFixed(2)} more for the ${left} experiments left` : '') +
+          (projected !== null
+            ? `; about $${projected.toFixed(2)} more for the ${left} experiments left`
+            : '') +
           (stop.spend_usd !== undefined ? ` (cap $${stop.spend_usd})` : '') +
-          (spend.priced < spend.proposals ? ` (${spend.proposals - spend.priced} proposals without a known price)` : ''),
+          (spend.priced < spend.proposals
+            ? ` (${spend.proposals - spend.priced} proposals without a known price)`
+            : ''),
       );
     }
     if (s.lastRecorded) lines.push(`last         ${experimentLine(s.lastRecorded).trim()}`);
     lines.push(`results      ${relative(cwd, runPathsOf(repo, run).resultsTsv) || '.'}`);
-    return { text: lines.join('\n'), json: { ...s, running: Boolean(pid), pid, drift: drift ?? null } };
+    return {
+      text: lines.join('\n'),
+      json: { ...s, running: Boolean(pid), pid, drift: drift ?? null },
+    };
   } finally {
     ledger.close();
   }
@@ -91,14 +126,17 @@ async function statusReport(cwd: string, tag?: string): Promise<{ text: string; 
 /** The drift watch's verdict for `status`: the drift while it lasts, else the latest one said, else the current look. */
 function driftLine(d: DriftState): string {
   if (d.drifting) return `${d.sentence} (incumbent #${d.incumbent}, seen at #${d.experimentId})`;
-  if (d.last) return `none now (incumbent #${d.incumbent}); the last, at #${d.last.experimentId}: ${d.last.sentence}`;
+  if (d.last)
+    return `none now (incumbent #${d.incumbent}); the last, at #${d.last.experimentId}: ${d.last.sentence}`;
   return d.sentence;
 }
 
 export function registerInspect(program: Command): void {
   program
     .command('status')
-    .description('show a run: best value and commit, improvement over baseline, counts by status, the experiment in flight')
+    .description(
+      'show a run: best value and commit, improvement over baseline, counts by status, the experiment in flight',
+    )
     .option('-t, --tag <tag>', 'which run (default: the most recent)')
     .option('--json', 'machine-readable output')
     .action(async (o: { tag?: string; json?: boolean }) => {
@@ -116,13 +154,22 @@ export function registerInspect(program: Command): void {
       try {
         const rows = ledger.listExperiments(run.tag);
         if (o.json) {
-          const out = rows.map((r) => ({ ...r, metrics: r.metrics_json ? JSON.parse(r.metrics_json) : null, agent_meta: r.agent_meta_json ? JSON.parse(r.agent_meta_json) : null }));
+          const out = rows.map((r) => ({
+            ...r,
+            metrics: r.metrics_json ? JSON.parse(r.metrics_json) : null,
+            agent_meta: r.agent_meta_json ? JSON.parse(r.agent_meta_json) : null,
+          }));
           process.stdout.write(JSON.stringify(out, null, 2) + '\n');
           return;
         }
         const color = Boolean(process.stdout.isTTY);
         process.stdout.write(`  id status    ${run.metric_name.padStart(10)} delta      change\n`);
-        for (const r of rows) process.stdout.write((r.state === 'recorded' ? experimentLine(r, color) : `#${r.id}`.padStart(4) + ` ${r.state}`) + '\n');
+        for (const r of rows)
+          process.stdout.write(
+            (r.state === 'recorded'
+              ? experimentLine(r, color)
+              : `#${r.id}`.padStart(4) + ` ${r.state}`) + '\n',
+          );
       } finally {
         ledger.close();
       }
@@ -132,7 +179,9 @@ export function registerInspect(program: Command): void {
 export function registerReport(program: Command): void {
   program
     .command('report')
-    .description('write a self-contained report of a run (report.html, works offline) and its progress chart (chart.svg, chart.png)')
+    .description(
+      'write a self-contained report of a run (report.html, works offline) and its progress chart (chart.svg, chart.png)',
+    )
     .option('-t, --tag <tag>', 'which run (default: the most recent)')
     .option('-o, --out <dir>', 'where to write (default .autoresearch/<tag>/report)')
     .action(async (o: { tag?: string; out?: string }) => {
@@ -140,7 +189,9 @@ export function registerReport(program: Command): void {
       ledger.close();
       const { writeReport } = await import('../../report/write.js');
       const r = await writeReport(repo, run.tag, o.out ? resolve(o.out) : undefined);
-      process.stdout.write(`report  ${relative(process.cwd(), r.html)}\nchart   ${relative(process.cwd(), r.svg)}${r.png ? `\npng     ${relative(process.cwd(), r.png)}` : ''}\n`);
+      process.stdout.write(
+        `report  ${relative(process.cwd(), r.html)}\nchart   ${relative(process.cwd(), r.svg)}${r.png ? `\npng     ${relative(process.cwd(), r.png)}` : ''}\n`,
+      );
       if (r.pngNote) process.stderr.write(`note: ${r.pngNote}\n`);
     });
 }

@@ -21,7 +21,10 @@ export function controlRoutes(source: LedgerSource): Hono {
     const found = control.findRun(source.repo, source.open(), c.req.param('tag') ?? '');
     const out = control.isRefusal(found) ? found : await verb(found);
     if (out.ok) return c.json(out);
-    return c.json({ ok: false, code: out.code, error: out.message, ...(out.hint ? { hint: out.hint } : {}) }, STATUS[out.code]);
+    return c.json(
+      { ok: false, code: out.code, error: out.message, ...(out.hint ? { hint: out.hint } : {}) },
+      STATUS[out.code],
+    );
   };
 
   app.post('/:tag/pause', (c) => act(c, control.pause));
@@ -29,7 +32,9 @@ export function controlRoutes(source: LedgerSource): Hono {
   app.post('/:tag/stop', (c) => act(c, (t) => control.stop(t)));
   app.post('/:tag/stop-now', (c) => act(c, (t) => control.stop(t, { now: true })));
   app.post('/:tag/abort', (c) => act(c, control.abort));
-  app.post('/:tag/experiments/:id/rerun', (c) => act(c, (t) => control.rerun(t, c.req.param('id'))));
+  app.post('/:tag/experiments/:id/rerun', (c) =>
+    act(c, (t) => control.rerun(t, c.req.param('id'))),
+  );
   app.post('/:tag/note', async (c) => {
     const body = (await c.req.json().catch(() => null)) as { text?: unknown } | null;
     return act(c, (t) => control.note(t, typeof body?.text === 'string' ? body.text : ''));

@@ -21,12 +21,23 @@ export function eventRoutes(source: LedgerSource): Hono {
         const found = source.run(tag);
         if (found) {
           const rows = found.ledger.listExperiments(tag);
-          const now = new Map(rows.map((r) => [r.id, `${r.state}|${r.status}|${r.primary_value}|${r.holdout_value}`] as const));
-          const changed = first ? [] : rows.filter((r) => seen.get(r.id) !== now.get(r.id)).map((r) => r.id);
+          const now = new Map(
+            rows.map(
+              (r) =>
+                [r.id, `${r.state}|${r.status}|${r.primary_value}|${r.holdout_value}`] as const,
+            ),
+          );
+          const changed = first
+            ? []
+            : rows.filter((r) => seen.get(r.id) !== now.get(r.id)).map((r) => r.id);
           const key = `${runState(source.repo, found.run).state}|${found.run.stop_reason}`;
-          if (first) await stream.writeSSE({ event: 'hello', data: JSON.stringify({ tag, state: key }) });
+          if (first)
+            await stream.writeSSE({ event: 'hello', data: JSON.stringify({ tag, state: key }) });
           else if (changed.length || key !== runKey) {
-            await stream.writeSSE({ event: 'change', data: JSON.stringify({ tag, experiments: changed, run: key !== runKey }) });
+            await stream.writeSSE({
+              event: 'change',
+              data: JSON.stringify({ tag, experiments: changed, run: key !== runKey }),
+            });
           }
           seen = now;
           runKey = key;

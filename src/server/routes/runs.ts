@@ -26,7 +26,8 @@ export function runRoutes(source: LedgerSource): Hono {
   ];
   const logFile = (run: RunRow, r: ExperimentRow): [string, string] => {
     const own = runPaths(repo, run.tag, run.work_dir).experimentDir(r.id);
-    const named = r.log_path && dirname(resolve(repo, r.log_path)) === own ? basename(r.log_path) : 'run.log';
+    const named =
+      r.log_path && dirname(resolve(repo, r.log_path)) === own ? basename(r.log_path) : 'run.log';
     return experimentFile(run, r, named);
   };
 
@@ -73,8 +74,11 @@ export function runRoutes(source: LedgerSource): Hono {
     const { run, row } = found;
     let diff: string | null = null;
     if (row.candidate_commit && row.parent_commit && row.candidate_commit !== row.parent_commit) {
-      diff = await git(repo, ['diff', row.parent_commit, row.candidate_commit], { allowFail: true });
-      if (diff.length > DIFF_MAX_BYTES) diff = diff.slice(0, DIFF_MAX_BYTES) + '\n… (diff truncated)\n';
+      diff = await git(repo, ['diff', row.parent_commit, row.candidate_commit], {
+        allowFail: true,
+      });
+      if (diff.length > DIFF_MAX_BYTES)
+        diff = diff.slice(0, DIFF_MAX_BYTES) + '\n… (diff truncated)\n';
     }
     const tail = readTail(...logFile(run, row), LOG_TAIL_BYTES);
     return c.json({
