@@ -107,7 +107,7 @@ describe('the claude-code agent (real Claude Agent SDK against the fake model se
     const first = server.requests.find((r) => Array.isArray(r.body?.tools) && r.body.tools.length)!;
     expect(JSON.stringify(first.body)).toContain('BRIEF-MARKER');
     expect(JSON.stringify(first.body)).toContain('HYPOTHESIS:');
-  }, 60_000);
+  });
 
   it('refuses an edit of a protected file through canUseTool; the file is unchanged', async () => {
     const { dir, agent, ctx, server } = await setup((d) => [
@@ -131,7 +131,7 @@ describe('the claude-code agent (real Claude Agent SDK against the fake model se
     expect(toolResults(server)).toContain('prepare.py is protected and may not be changed');
     expect(p.meta).toMatchObject({ toolCallsRefused: 1 });
     expect(p.title).toBe('tried to change the split');
-  }, 60_000);
+  });
 
   it('refuses Bash by default and reads outside the workspace; nothing runs, nothing leaks', async () => {
     const outside = join(tempDir('ar-outside-'), 'secret.txt');
@@ -154,7 +154,7 @@ describe('the claude-code agent (real Claude Agent SDK against the fake model se
     expect(results).toContain('is outside the workspace');
     expect(results).not.toContain('OUTSIDE-SECRET');
     expect(p.meta).toMatchObject({ toolCalls: { Bash: 1, Read: 1 }, toolCallsRefused: 1 });
-  }, 60_000);
+  });
 
   it('fails with a clear error when it runs out of turns', async () => {
     const { agent, ctx } = await setup(
@@ -167,7 +167,7 @@ describe('the claude-code agent (real Claude Agent SDK against the fake model se
     await expect(agent.propose(ctx)).rejects.toThrow(
       /claude-code agent failed.*maximum number of turns \(2\)/,
     );
-  }, 60_000);
+  });
 });
 
 describe('the claude-code permission policy', () => {

@@ -95,7 +95,7 @@ describe('the codex agent', () => {
     // Codex kept its state in the agent's private temp folder, not in the user's ~/.codex.
     expect(existsSync(join(ctx.seal.tmp, 'codex-home'))).toBe(true);
     void expDir;
-  }, 30_000);
+  });
 
   it.skipIf(!sealed)(
     'sealed, a protected file is read-only to every command Codex runs',
@@ -130,7 +130,7 @@ describe('the codex agent', () => {
     );
     await agent.propose({ ...ctx, seal: { ...ctx.seal, prefix: [] } });
     expect(readFileSync(join(dir, 'train.py'), 'utf8')).toBe('import prepare\nlr = 0.05\n');
-  }, 30_000);
+  });
 
   it('a model error fails the proposal with a clear message', async () => {
     const server = await fake([
@@ -147,7 +147,7 @@ describe('the codex agent', () => {
     await expect(agent.propose(ctx)).rejects.toThrow(
       /the codex agent failed \(model fake-model at http.*bad request from fake/s,
     );
-  }, 30_000);
+  });
 
   it('gives up when the run stops', async () => {
     const server = await fake([shell('sleep 20'), DONE]);
@@ -160,11 +160,11 @@ describe('the codex agent', () => {
     const started = Date.now();
     const proposing = agent.propose({ ...ctx, signal: stop.signal });
     // Stopped once the model has asked for the 20 s command.
-    await waitFor(() => server.requests.length > 0, 20_000, 'the first model request');
+    await waitFor(() => server.requests.length > 0, 120_000, 'the first model request');
     stop.abort();
     await expect(proposing).rejects.toThrow('the codex agent was interrupted');
     expect(Date.now() - started).toBeLessThan(10_000); // not after the command's 20 s
-  }, 30_000);
+  });
 
   it('validates options and needs a key without base_url', async () => {
     const { actx } = await setup({ ...BASE_ENV });

@@ -78,7 +78,7 @@ beforeAll(() => {
     JSON.stringify({ name: 'embedder', private: true, type: 'module' }),
   );
   copyFileSync(join(installed, 'examples/embed/embed.ts'), join(project, 'embed.ts'));
-}, 120_000);
+});
 
 afterAll(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });

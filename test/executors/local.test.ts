@@ -171,7 +171,7 @@ describe.each(modes)('LocalExecutor (%s)', (mode) => {
       () =>
         fs.existsSync(path.join(spec.cwd, 'pid')) &&
         readPids(path.join(spec.cwd, 'pid')).length > 0,
-      10_000,
+      120_000,
       'the tree to start',
     );
     controller.abort();

@@ -86,7 +86,7 @@ describe('the baseline with several slots', () => {
       'program.md': PROGRAM(3).replace('agent:', `env: { set: { GO: ${go} } }\nagent:`),
     });
     const run = startRun({ cwd: repo, tag: 's', parallel: 3, maxExperiments: 0 });
-    await waitFor(() => processesNamed(marker).length === 3, 30_000, 'the three repeats to run');
+    await waitFor(() => processesNamed(marker).length === 3, 120_000, 'the three repeats to run');
     writeFileSync(go, '');
     await run;
     const { runs } = stored(repo, 's');

@@ -157,7 +157,7 @@ describe('autoresearch CLI', () => {
     const child = cliAsync(repo, ['run', '--tag', 'c']);
     const sleepPid = await waitFor(
       () => processesNamed(marker)[0],
-      30_000,
+      120_000,
       'the experiment to start',
     );
     expect(alive(sleepPid)).toBe(true);
@@ -256,7 +256,7 @@ describe('autoresearch CLI', () => {
     const child = cliAsync(repo, ['run', '--tag', 'st']);
     await waitFor(
       () => ledgerRows(repo, 'st').some((r) => r.id === 2 && r.state === 'running'),
-      30_000,
+      120_000,
       'experiment 2 to run',
     );
     expect(cli(repo, ['status']).stdout).toMatch(/in flight\s+#2 .*running .* of 2\.0s/);
@@ -400,13 +400,13 @@ describe('pause and resume', () => {
     const child = cliAsync(repo, ['run', '--tag', 'p']);
     await waitFor(
       () => ledgerRows(repo, 'p').some((r) => r.id >= 1 && r.state === 'running'),
-      30_000,
+      120_000,
       'experiment 1 to run',
     );
     expect(cli(repo, ['pause']).stdout).toContain('pausing after the experiments in flight');
     await waitFor(
       () => child.output().includes('paused: `autoresearch resume` continues'),
-      30_000,
+      120_000,
       'the loop to pause',
     );
     const atPause = ledgerRows(repo, 'p').length;
@@ -440,7 +440,7 @@ describe('abort', () => {
     const child = cliAsync(repo, ['run', '--tag', 'ab']);
     await waitFor(
       () => ledgerRows(repo, 'ab').some((r) => r.id === 1 && r.state === 'running'),
-      30_000,
+      120_000,
       'experiment 1 to run',
     );
     const started = Date.now();

@@ -90,7 +90,7 @@ describe('the experiment lifecycle on a real repository', () => {
     events = [];
     const result = await startRun({ cwd: repo, tag: 't1', onEvent: (e) => events.push(e) });
     expect(result.reason).toBe('the agent has no more proposals');
-  }, 120_000);
+  });
 
   it('records every outcome with the right status and a reason', () => {
     const rows = ledgerRows(repo, 't1');

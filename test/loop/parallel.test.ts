@@ -124,7 +124,7 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
     const child = cliAsync(repo, ['run', '--tag', 'k', '-j', '3', '-n', '6']);
     await waitFor(
       () => ledgerRows(repo, 'k').filter((x) => x.state === 'running' && x.id > 0).length >= 2,
-      30_000,
+      120_000,
       'two experiments in flight',
     );
     child.kill('SIGKILL');

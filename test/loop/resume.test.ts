@@ -166,12 +166,20 @@ describe('kill -9 while an experiment runs', () => {
     gitIn(repo, 'add', '-A');
     gitIn(repo, 'commit', '-q', '-m', 'program');
     const child = cliAsync(repo, ['run', '--tag', 'o']);
-    const sleeper = await waitFor(() => processesNamed(marker)[0], 30_000, 'experiment 1 to start');
+    const sleeper = await waitFor(
+      () => processesNamed(marker)[0],
+      120_000,
+      'experiment 1 to start',
+    );
     child.kill('SIGKILL');
     await exited(child);
     if (sealed) {
       // Sealed, the experiment dies with the harness (bwrap --die-with-parent, its own pid namespace).
-      await waitFor(() => !alive(sleeper), 10_000, 'the sealed experiment to die with its harness');
+      await waitFor(
+        () => !alive(sleeper),
+        120_000,
+        'the sealed experiment to die with its harness',
+      );
     } else {
       expect(alive(sleeper)).toBe(true); // the harness died; its experiment did not
     }

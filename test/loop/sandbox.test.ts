@@ -151,13 +151,13 @@ describe.each([['off'], ['auto']])(
         const child = cliAsync(repo, ['run', '--tag', 'k', '--no-dashboard']);
         const orphan = await waitFor(
           () => processesNamed(marker)[0],
-          30_000,
+          120_000,
           'the agent to start its writer',
         );
         child.kill('SIGKILL');
         await exited(child);
         if (mode === 'auto') {
-          await waitFor(() => !alive(orphan), 10_000, 'the sealed agent to die with its harness');
+          await waitFor(() => !alive(orphan), 120_000, 'the sealed agent to die with its harness');
         } else {
           expect(alive(orphan)).toBe(true);
         }

@@ -108,7 +108,7 @@ describe.skipIf(!sealed.sealed)('a sealed run against a malicious agent', () => 
     run = await runHere(repo, { tag: 't', env });
     // Resuming the finished run checks its refs and files again.
     await runHere(repo, { tag: 't', env });
-  }, 120_000);
+  });
 
   it('records every attack as not kept, and keeps the honest change', () => {
     expect(run.output).toContain('sandbox: sealed (bubblewrap');

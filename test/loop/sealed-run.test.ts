@@ -123,7 +123,7 @@ describe.skipIf(!sealed.sealed)('a sealed run against experiment code that games
     gitIn(repo, 'add', '-A');
     gitIn(repo, 'commit', '-q', '-m', 'program');
     await runHere(repo, { tag: 'r', env: { ...process.env, PROBE_PORT: String(port) } });
-  }, 150_000);
+  });
 
   afterAll(() => new Promise<void>((r) => probe.close(() => r())));
 

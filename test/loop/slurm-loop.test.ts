@@ -98,7 +98,7 @@ describe('the loop on a real Slurm cluster', () => {
       { kind: 'run', sealed: 1 },
       { kind: 'run', sealed: 1 },
     ]);
-  }, 120_000);
+  });
 
   it('reattaches after kill -9: the job that kept running is recorded, not run twice', async (ctx) => {
     need(ctx);
@@ -136,7 +136,7 @@ describe('the loop on a real Slurm cluster', () => {
       [0, 'keep', 5],
       [1, 'keep', 4],
     ]);
-  }, 120_000);
+  });
 
   it('slurm.shared_dir: worktrees, logs and job files go there, the repository keeps only its ledger and requests', async (ctx) => {
     need(ctx);
@@ -171,7 +171,7 @@ describe('the loop on a real Slurm cluster', () => {
       `cwd ${work}/slots/0`,
     );
     expect(cli(repo, ['status', '--tag', 'sh']).stdout).toContain('keep');
-  }, 120_000);
+  });
 
   it('slurm.shared_dir that cannot be created stops the run before anything starts, naming the folder', async (ctx) => {
     need(ctx);
@@ -182,7 +182,7 @@ describe('the loop on a real Slurm cluster', () => {
     );
     await expect(refused).rejects.toThrow('fix: create');
     expect(gitIn(repo, 'branch', '--list', 'autoresearch/*')).toBe('');
-  }, 60_000);
+  });
 
   it('job options the cluster refuses stop the run before anything starts, saying what to fix', (ctx) => {
     need(ctx);
@@ -194,5 +194,5 @@ describe('the loop on a real Slurm cluster', () => {
     );
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(gitIn(repo, 'branch', '--list', 'autoresearch/*')).toBe('');
-  }, 60_000);
+  });
 });

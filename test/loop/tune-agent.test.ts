@@ -131,13 +131,13 @@ describe('the tune agent', () => {
     for (const id of [1, 2, 3]) {
       await waitFor(
         () => ledgerRows(repo, 'ab').some((x) => x.id === id && x.state === 'running'),
-        30_000,
+        120_000,
         `experiment ${id} to run`,
       );
       controlHere(repo, 'ab', 'abort');
       await waitFor(
         () => ledgerRows(repo, 'ab').some((x) => x.id === id && x.state === 'recorded'),
-        30_000,
+        120_000,
         `experiment ${id} to end`,
       );
     }

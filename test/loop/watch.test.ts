@@ -36,7 +36,7 @@ describe('watching a run', () => {
         'program.md': program(`webhooks: [{ url: "${url}", format: json }]\n`),
       });
       await runHere(repo, { tag: 'w' });
-      await waitFor(() => received.length >= 3, 10_000, 'three webhook deliveries');
+      await waitFor(() => received.length >= 3, 120_000, 'three webhook deliveries');
       const text = JSON.stringify(received);
       expect(received.filter((r) => JSON.stringify(r).includes('new-best'))).toHaveLength(2);
       expect(text).toContain('reached 2 experiments');
@@ -59,7 +59,7 @@ describe('watching a run', () => {
           received.some(
             (r) => typeof r.text === 'string' && String(r.text).includes('reached 3 experiments'),
           ),
-        10_000,
+        120_000,
         'a Slack-format stop message',
       );
       expect(cli(repo, ['run', '--webhook', 'ftp://x']).stderr).toContain(
@@ -79,7 +79,7 @@ describe('watching a run', () => {
       expect(failing.output().match(/the baseline did not produce/g)).toHaveLength(1); // said once, by the command
       await waitFor(
         () => received.some((r) => r.kind === 'stop'),
-        10_000,
+        120_000,
         'a stop message for the failed run',
       );
       expect(String(received.find((r) => r.kind === 'stop')!.reason)).toMatch(

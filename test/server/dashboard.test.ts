@@ -54,7 +54,7 @@ beforeAll(async () => {
     'program.md': PROGRAM,
   });
   child = cliAsync(repo, ['run', '--tag', TAG]);
-  await waitFor(() => recorded().some((r) => r.id >= 1), 30_000, 'experiment 1 to be recorded');
+  await waitFor(() => recorded().some((r) => r.id >= 1), 120_000, 'experiment 1 to be recorded');
   dash = await startDashboard({ repo });
   base = `http://127.0.0.1:${dash.port}`;
 });
@@ -261,7 +261,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
       );
       await waitFor(
         () => child.output().includes('paused: `autoresearch resume` continues'),
-        20_000,
+        120_000,
         'the loop to pause',
       );
       expect(cli(repo, ['status', '--tag', TAG]).stdout).toMatch(/: paused \(pid \d+/);
@@ -277,7 +277,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
       );
       await waitFor(
         () => ledgerRows(repo, TAG).length > atPause,
-        20_000,
+        120_000,
         'a new experiment after resume',
       );
 
@@ -298,7 +298,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
             return existsSync(f) && readFileSync(f, 'utf8').includes(`- ${note}`);
           });
       };
-      await waitFor(briefWithNote, 20_000, 'a brief with the note');
+      await waitFor(briefWithNote, 120_000, 'a brief with the note');
 
       // A phone: header and chart fit, no horizontal scrolling of the page.
       await page.setViewportSize({ width: 390, height: 844 });
@@ -348,7 +348,7 @@ describe('stop now', () => {
         });
       await waitFor(
         () => ledgerRows(own, TAG).some((r) => r.id === 1 && r.state === 'running'),
-        30_000,
+        120_000,
         'experiment 1 to run',
       );
       const r = await stopNow();
