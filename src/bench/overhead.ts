@@ -32,13 +32,23 @@ interface OverheadResult {
   p90Ms: number;
 }
 
+function summarize(ledgerRows: number, times: number[]): OverheadResult {
+  const sorted = [...times].sort((a, b) => a - b);
+  return {
+    ledgerRows,
+    experiments: times.length,
+    medianMs: median(times),
+    p90Ms: sorted[Math.floor(sorted.length * 0.9)]!,
+  };
+}
+
 /** Runs `experiments` scripted no-op experiments after pre-filling the ledger with `prefill` rows. */
 async function measureOverhead(
   experiments: number,
   prefill: number,
   containment: 'auto' | 'process-group' = 'auto',
   sandbox: 'auto' | 'off' = 'auto',
-): Promise<OverheadResult> {
+): Promise<number[]> {
   const repo = mkdtempSync(join(tmpdir(), 'ar-bench-'));
   try {
     git(repo, 'init', '-q');
@@ -95,35 +105,37 @@ async function measureOverhead(
       onEvent,
       executor: new LocalExecutor({ containment }),
     });
-    const sorted = [...times].sort((a, b) => a - b);
-    return {
-      ledgerRows: prefill,
-      experiments: times.length,
-      medianMs: median(times),
-      p90Ms: sorted[Math.floor(sorted.length * 0.9)]!,
-    };
+    return times;
   } finally {
     rmSync(repo, { recursive: true, force: true });
   }
 }
 
 export async function benchOverhead(experiments = 200): Promise<string> {
-  const rows: OverheadResult[] = [];
-  const labels: string[] = [];
   const sealed = (await detectSandbox()).sealed;
-  for (const [prefill, containment, sandbox] of [
+  const configs = [
     [0, 'auto', 'auto'],
     [0, 'auto', 'off'],
     [10_000, 'auto', 'auto'],
     [0, 'process-group', 'auto'],
-  ] as const) {
-    rows.push(await measureOverhead(experiments, prefill, containment, sandbox));
-    labels.push(
-      `${containment === 'auto' ? 'default' : containment}, ${sandbox === 'off' || !sealed ? 'unsealed' : 'sealed'}`,
-    );
+  ] as const;
+  // Side by side: the configurations take turns in rounds, so a machine that gets busier or
+  // quieter during the bench weighs on each of them alike.
+  const rounds = 4;
+  const times: number[][] = configs.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, [prefill, containment, sandbox]] of configs.entries()) {
+      const n = Math.ceil(experiments / rounds);
+      times[i]!.push(...(await measureOverhead(n, prefill, containment, sandbox)));
+    }
   }
+  const rows = configs.map(([prefill], i) => summarize(prefill, times[i]!));
+  const labels = configs.map(
+    ([, containment, sandbox]) =>
+      `${containment === 'auto' ? 'default' : containment}, ${sandbox === 'off' || !sealed ? 'unsealed' : 'sealed'}`,
+  );
   const lines = [
-    `Harness overhead per experiment (no-op experiment, scripted agent, ${experiments} experiments each; targets: sandbox < 20 ms, < 60 ms at 10,000 rows)`,
+    `Harness overhead per experiment (no-op experiment, scripted agent, about ${experiments} experiments each in ${rounds} interleaved rounds; targets: sandbox < 20 ms, < 60 ms at 10,000 rows)`,
     'ledger rows  containment, sandbox        experiments  median ms  p90 ms',
     ...rows.map(
       (r, i) =>
