@@ -30,6 +30,23 @@ export function jobOptions(o: JobOptions, time: string | undefined): string[] {
   ];
 }
 
+/**
+ * The environment sbatch runs in, and so (`--export=ALL`) the one the batch script starts with:
+ * PATH and Slurm's own variables (SLURM_*, SBATCH_*: the client's settings, which Slurm passes
+ * to every job anyway), nothing else of the harness's: no secrets reach the job or the
+ * controller's record of it, nor BASH_ENV into the wrapper. Not `--export=NONE`: that makes
+ * slurmd run a login shell on the node for the user's environment before the job starts (about
+ * 2.5 s here, more with a module system), which the wrapper does not need: the command gets
+ * exactly spec.env.
+ */
+export function submitEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && (key === 'PATH' || /^(SLURM|SBATCH)_/.test(key))) out[key] = value;
+  }
+  return out;
+}
+
 const lastLine = (s: string): string =>
   s
     .trim()

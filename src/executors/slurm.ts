@@ -10,8 +10,9 @@
  * - stdout+stderr go to spec.logPath bounded like the local executor's log (head written live,
  *   tail kept on the node, omission marker between); the node also scans the whole output for
  *   metric lines (result.metrics).
- * - Submitted with `sbatch --parsable --export=NONE`, so nothing of the harness's own environment
- *   (secrets included) reaches the job or the controller's job record.
+ * - Submitted with `sbatch --parsable --export=ALL` from an environment of PATH and Slurm's own
+ *   variables only (slurm-submit.ts), so nothing else of the harness's environment (secrets
+ *   included) reaches the job or the controller's job record.
  * - Followed with `scontrol -o show job` (then sacct or the jobcomp/filetxt log once the
  *   controller has forgotten the job), peak memory from the job's own cgroup (or `sstat`).
  * - Abort: `scancel`, then wait until the job has left the queue (no longer COMPLETING).
@@ -24,7 +25,13 @@
 import * as fs from 'node:fs';
 import type { Executor, ExperimentSpec, ProcessHandle } from './executor.js';
 import { validateLimits } from './limits.js';
-import { checkCluster, jobOptions, submitJob, SUBMIT_RETRY_MS } from './slurm-submit.js';
+import {
+  checkCluster,
+  jobOptions,
+  submitEnvironment,
+  submitJob,
+  SUBMIT_RETRY_MS,
+} from './slurm-submit.js';
 import {
   baseState,
   isTerminalState,
@@ -109,8 +116,17 @@ export class SlurmExecutor implements Executor {
     return s !== undefined && Number.isFinite(s) && s > 0 ? s * 1000 : DEFAULT_POLL_SECONDS * 1000;
   }
 
-  private slurm(command: string, args: string[], timeoutMs = 60_000): Promise<CommandResult> {
-    return runCommand(command, args, { ...process.env, ...this.options.env }, timeoutMs);
+  private get clientEnv(): NodeJS.ProcessEnv {
+    return { ...process.env, ...this.options.env };
+  }
+
+  private slurm(
+    command: string,
+    args: string[],
+    timeoutMs = 60_000,
+    env = this.clientEnv,
+  ): Promise<CommandResult> {
+    return runCommand(command, args, env, timeoutMs);
   }
 
   /** `scontrol show config`, read once (an empty map when the controller does not answer). */
@@ -173,7 +189,7 @@ export class SlurmExecutor implements Executor {
       `--job-name=${jobName(spec)}`,
       `--output=${paths.slurmOut}`,
       `--chdir=${paths.dir}`,
-      '--export=NONE',
+      '--export=ALL',
     ];
     const time =
       this.options.time ??
@@ -185,8 +201,9 @@ export class SlurmExecutor implements Executor {
       args.push(`--mem=${Math.ceil(spec.limits.memoryBytes / 2 ** 20)}M`);
     args.push(paths.script, paths.dir);
 
+    const jobEnv = submitEnvironment(this.clientEnv);
     const jobId = await submitJob(
-      (command, a) => this.slurm(command, a),
+      (command, a) => this.slurm(command, a, 60_000, jobEnv),
       args,
       this.options.submitRetryMs ?? SUBMIT_RETRY_MS,
       signal,

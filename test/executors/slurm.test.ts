@@ -206,6 +206,8 @@ describe.concurrent('SlurmExecutor (real local cluster)', { timeout: 120_000 }, 
         'pwd > where.txt',
         'printf %s "$FOO" > foo.txt',
         'env > env.txt',
+        // The wrapper's environment (the command's parent is `timeout`, which the wrapper started).
+        `tr '\\0' '\\n' < /proc/$PPID/environ > wrapper-env.txt`,
         'echo "METRIC val_loss=0.25 tokens_per_s=1200"',
       ].join('; '),
     );
@@ -254,6 +256,11 @@ describe.concurrent('SlurmExecutor (real local cluster)', { timeout: 120_000 }, 
     expect(env).not.toMatch(/^SLURM_EXPORT_ENV=/m);
     // No GPUs requested: Slurm sets no CUDA_VISIBLE_DEVICES, so the harness's value stays.
     expect(env).toContain('CUDA_VISIBLE_DEVICES=from-harness');
+    // Nor does anything of the harness's own environment reach the batch script (or the
+    // controller's record of the job) besides PATH and the Slurm client's settings.
+    const wrapperEnv = fs.readFileSync(path.join(spec.cwd, 'wrapper-env.txt'), 'utf8');
+    expect(wrapperEnv).toContain(`SLURM_JOB_ID=${r.jobId}\n`);
+    expect(wrapperEnv).not.toContain('AR_HARNESS_ONLY');
 
     // Latencies, for the record: submit -> command start, command end -> result.
     const status = fs.readFileSync(`${spec.logPath}.slurm/status`, 'utf8');
