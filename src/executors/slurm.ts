@@ -23,6 +23,7 @@
  */
 
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Executor, ExperimentSpec, ProcessHandle } from './executor.js';
 import { validateLimits } from './limits.js';
 import {
@@ -58,6 +59,7 @@ import {
   renderParams,
 } from './slurm-job.js';
 import { JOB_SCRIPT } from './slurm-script.js';
+import { FIRST_LOOK_MS, JobPace } from './slurm-pace.js';
 import { sleep } from '../util/sleep.js';
 
 export interface SlurmExecutorOptions {
@@ -74,7 +76,10 @@ export interface SlurmExecutorOptions {
   time?: string;
   /** Extra sbatch options, passed as given (e.g. ['--cpus-per-task=4', '--qos=short']). */
   sbatch?: string[];
-  /** Seconds between two looks at the job (default 0.5). */
+  /**
+   * The longest wait between two looks at the job, in seconds (default 0.5). It looks sooner
+   * after the submission, a cancel and the job's end (slurm-pace.ts).
+   */
   pollSeconds?: number;
   /** Environment for the Slurm client commands (e.g. SLURM_CONF), over the harness's own. */
   env?: Record<string, string>;
@@ -151,8 +156,11 @@ export class SlurmExecutor implements Executor {
     fs.mkdirSync(paths.dir, { recursive: true });
     fs.writeFileSync(spec.logPath, '');
     const submittedAt = Date.now();
-    const config = await this.config();
+    // Read while the job is submitted: only the result needs it.
+    const configRead = this.config();
+    configRead.catch(() => {});
     if (signal?.aborted) {
+      const config = await configRead;
       finalizeLog(paths, spec.logPath, 0, null);
       return jobResult(spec, config, null, submittedAt, {
         state: 'NOT_SUBMITTED',
@@ -208,6 +216,7 @@ export class SlurmExecutor implements Executor {
       this.options.submitRetryMs ?? SUBMIT_RETRY_MS,
       signal,
     );
+    const config = await configRead;
     if (jobId === null) {
       finalizeLog(paths, spec.logPath, 0, null);
       return jobResult(spec, config, null, submittedAt, {
@@ -249,10 +258,10 @@ export class SlurmExecutor implements Executor {
     const config = await this.config();
     const killWait = parseInt(config.get('KillWait') ?? '30', 10) || 30;
     const deadline = Date.now() + (killWait + 60) * 1000;
-    while (Date.now() < deadline) {
+    for (let wait = FIRST_LOOK_MS; Date.now() < deadline; wait = Math.min(wait * 2, 500)) {
       const r = await this.queryJob(jobId);
       if (r.kind === 'gone' || (r.kind === 'found' && isTerminalState(r.info.state))) break;
-      await sleep(Math.min(this.pollMs, 500));
+      await sleep(wait);
     }
     return completing ? 0 : 1;
   }
@@ -355,13 +364,15 @@ export class SlurmExecutor implements Executor {
   ): Promise<SlurmExecutionResult> {
     let cancelRequested = false;
     let cancelSentAt = 0;
-    let wake: (() => void) | null = null;
+    const pace = new JobPace(this.pollMs);
     const onAbort = () => {
       cancelRequested = true;
-      wake?.();
+      pace.hurry();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     if (signal?.aborted) cancelRequested = true;
+    // The job's status file is written as its command ends: look then, not a poll interval later.
+    pace.watch(paths.dir, [path.basename(paths.status), path.basename(paths.error)]);
 
     let info: JobInfo | null = null;
     let sstatMax: number | null = null;
@@ -372,6 +383,7 @@ export class SlurmExecutor implements Executor {
         if (cancelRequested && Date.now() - cancelSentAt >= CANCEL_RESEND_MS) {
           cancelSentAt = Date.now();
           await this.slurm('scancel', [jobId], 30_000);
+          pace.soon();
         }
         const q = await this.queryJob(jobId);
         if (q.kind === 'error') {
@@ -390,17 +402,10 @@ export class SlurmExecutor implements Executor {
             if (peak !== null) sstatMax = Math.max(sstatMax ?? 0, peak);
           }
         }
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, this.pollMs);
-          function done() {
-            clearTimeout(timer);
-            resolve();
-          }
-          wake = done;
-        });
-        wake = null;
+        await pace.wait();
       }
     } finally {
+      pace.unwatch();
       signal?.removeEventListener('abort', onAbort);
     }
 
