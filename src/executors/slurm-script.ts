@@ -122,10 +122,19 @@ if ! . "$__ar_d/params.sh"; then
   exit 2
 fi
 rm -f "$__ar_d/status" "$__ar_d/tail" "$__ar_d/metrics" "$__ar_d/error"
+# Epoch milliseconds into __ar_ms: bash 5's clock, without starting a process; else date.
+__ar_now() {
+  if [ -n "\${EPOCHREALTIME:-}" ]; then
+    __ar_ms=\${EPOCHREALTIME/[.,]/}
+    __ar_ms=\${__ar_ms%???}
+  else
+    __ar_ms=$(date +%s%3N)
+  fi
+}
 ${NODE_SEAL}[ -d "$__ar_cwd" ] || __ar_fail "the working directory $__ar_cwd does not exist on $(hostname): keep the repository on a filesystem the compute nodes share, or set slurm.shared_dir"
 # The output FIFOs: in this user's private folder for them when it can be had (see NODE_SEAL).
-__ar_jobs=\${TMPDIR:-/tmp}/autoresearch-jobs-$(id -u)
-mkdir -p -m 0700 "$__ar_jobs" 2> /dev/null
+__ar_jobs=\${TMPDIR:-/tmp}/autoresearch-jobs-$EUID
+[ -d "$__ar_jobs" ] || mkdir -p -m 0700 "$__ar_jobs" 2> /dev/null
 if [ -d "$__ar_jobs" ] && [ ! -L "$__ar_jobs" ] && [ -O "$__ar_jobs" ]; then
   __ar_tmp=$(mktemp -d "$__ar_jobs/job.XXXXXX") || exit 2
   __ar_hide=$__ar_jobs
@@ -169,7 +178,8 @@ __ar_scanner=$!
   : > "$__ar_tmp/reader-done"
 } < "$__ar_tmp/out" &
 __ar_reader=$!
-__ar_start=$(date +%s%3N)
+__ar_now
+__ar_start=$__ar_ms
 printf 'jobid=%s\\nstart_ms=%s\\n' "\${SLURM_JOB_ID:-}" "$__ar_start" > "$__ar_d/started"
 (
   cd -- "$__ar_cwd" || exit 126
@@ -178,7 +188,8 @@ printf 'jobid=%s\\nstart_ms=%s\\n' "\${SLURM_JOB_ID:-}" "$__ar_start" > "$__ar_d
 __ar_pid=$!
 wait "$__ar_pid"
 __ar_code=$?
-__ar_end=$(date +%s%3N)
+__ar_now
+__ar_end=$__ar_ms
 # Unsealed, stray processes left in the command's process group: SIGTERM, SIGKILL after the grace
 # period. (Sealed, the sandbox's pid namespace ended with the command, and $__ar_pid was bwrap's.)
 if [ \${#__ar_seal[@]} -eq 0 ] && kill -0 -- "-$__ar_pid" 2> /dev/null; then
@@ -190,10 +201,11 @@ if [ \${#__ar_seal[@]} -eq 0 ] && kill -0 -- "-$__ar_pid" 2> /dev/null; then
   done
   kill -KILL -- "-$__ar_pid" 2> /dev/null
 fi
-# The reader ends when the last writer closes the FIFO; a detached escapee may hold it open.
+# The reader ends when the last writer closes the FIFO (in a few ms, looked at every 10 ms at
+# first); a detached escapee may hold it open (given up after about 5 s).
 __ar_i=0
-while [ ! -e "$__ar_tmp/reader-done" ] && [ "$__ar_i" -lt 50 ]; do
-  sleep 0.1
+while [ ! -e "$__ar_tmp/reader-done" ] && [ "$__ar_i" -lt 60 ]; do
+  if [ "$__ar_i" -lt 10 ]; then sleep 0.01; else sleep 0.1; fi
   __ar_i=$((__ar_i + 1))
 done
 __ar_reader_state=done
@@ -204,17 +216,23 @@ else
   __ar_reader_state=stuck
   echo "[autoresearch: the output was still held open after the command ended (a detached process?); the end of the log is missing]" >&2
 fi
-__ar_rest=$(sed -n 's/^\\([0-9][0-9]*\\) bytes.*/\\1/p' "$__ar_tmp/dd" 2> /dev/null)
+# The bytes after the head: dd's "N bytes copied" line (read by bash: no process to start).
+__ar_rest=
+while read -r __ar_a __ar_b __ar_x; do
+  if [ "$__ar_b" = bytes ] && [[ $__ar_a =~ ^[0-9]+$ ]]; then __ar_rest=$__ar_a; fi
+done 2> /dev/null < "$__ar_tmp/dd"
 __ar_headn=$(wc -c < "$__ar_log" 2> /dev/null)
 # Peak memory of this job's own memory cgroup (cgroup v1 or v2), when Slurm put it in one.
-__ar_peak=
-__ar_cg=$(sed -n 's/^[0-9]*:memory:\\(.*\\)$/\\1/p' /proc/self/cgroup 2> /dev/null)
-case $__ar_cg in
-  */job_*) __ar_peak=$(cat "/sys/fs/cgroup/memory$__ar_cg/memory.max_usage_in_bytes" 2> /dev/null) ;;
+__ar_peak= __ar_v1= __ar_v2=
+while IFS= read -r __ar_x; do
+  if [[ $__ar_x =~ ^[0-9]*:memory:(.*)$ ]]; then __ar_v1=\${BASH_REMATCH[1]}; fi
+  if [[ $__ar_x =~ ^0::(.*)$ ]]; then __ar_v2=\${BASH_REMATCH[1]}; fi
+done 2> /dev/null < /proc/self/cgroup
+case $__ar_v1 in
+  */job_*) read -r __ar_peak 2> /dev/null < "/sys/fs/cgroup/memory$__ar_v1/memory.max_usage_in_bytes" ;;
   *)
-    __ar_cg=$(sed -n 's/^0::\\(.*\\)$/\\1/p' /proc/self/cgroup 2> /dev/null)
-    case $__ar_cg in
-      */job_*) __ar_peak=$(cat "/sys/fs/cgroup$__ar_cg/memory.peak" 2> /dev/null) ;;
+    case $__ar_v2 in
+      */job_*) read -r __ar_peak 2> /dev/null < "/sys/fs/cgroup$__ar_v2/memory.peak" ;;
     esac
     ;;
 esac
