@@ -2,9 +2,10 @@
  * The Slurm batch script (`job.sh` in the job's work folder, see slurm-job.ts): static text, with
  * what it runs in `params.sh`.
  *
- * Output stays bounded on disk and in memory: `dd count=HEAD iflag=count_bytes` writes the head
- * (unbuffered, so the log shows progress), `tail -c` keeps the tail in memory on the node, a second
- * `dd` in between counts the bytes dropped. Needs bash 4+ and GNU coreutils on the compute nodes,
+ * Output stays bounded on disk and in memory: `dd count=LEFT iflag=count_bytes` writes the head
+ * (unbuffered, so the log shows progress; again until the head is full, as it stops after one
+ * read from a pipe), `tail -c` keeps the tail in memory on the node, a last `dd` in between counts
+ * the bytes dropped. Needs bash 4+ and GNU coreutils on the compute nodes,
  * and bubblewrap for sealed experiments.
  */
 
@@ -163,12 +164,32 @@ done
     awk '${SCAN_AWK}' | sort -n | cut -f 2- > "$__ar_d/metrics.tmp" && mv -f "$__ar_d/metrics.tmp" "$__ar_d/metrics"
 ) < "$__ar_tmp/scan" &
 __ar_scanner=$!
+# The byte count of dd's report in file $1 (its "N bytes ... copied" line) into __ar_n.
+__ar_bytes() {
+  local a b x
+  __ar_n=
+  while read -r a b x; do
+    if [ "$b" = bytes ] && [[ $a =~ ^[0-9]+$ ]]; then __ar_n=$a; fi
+  done 2> /dev/null < "$1"
+}
+# The head, into the log as it arrives: dd writes each read at once and reads no further than
+# it is told, but ends after one read from a pipe, so it runs again until the head is full or the
+# output ends. The first truncates the log (a requeued job starts it over).
+__ar_head() {
+  local left=$__ar_head_bytes flags=
+  while [ "$left" -gt 0 ]; do
+    dd bs=65536 count="$left" iflag=count_bytes of="$__ar_log" $flags 2> "$__ar_tmp/dd-head" || return
+    __ar_bytes "$__ar_tmp/dd-head"
+    [ "\${__ar_n:-0}" -gt 0 ] || return
+    left=$((left - __ar_n))
+    flags='oflag=append conv=notrunc'
+  done
+}
 # Reader: tee feeds the scanner (-p: a scanner that dies never stops the output); the head goes
-# to the log as it arrives (dd writes each read at once and reads no further than the head), the
-# next dd counts the rest, tail keeps its end.
+# to the log, the next dd counts the rest, tail keeps its end.
 {
   tee -p "$__ar_tmp/scan" | {
-    dd bs=65536 count="$__ar_head_bytes" iflag=count_bytes of="$__ar_log" status=none
+    __ar_head
     if [ "$__ar_tail_bytes" -gt 0 ]; then
       dd bs=65536 2> "$__ar_tmp/dd" | tail -c "$__ar_tail_bytes" > "$__ar_d/tail"
     else
@@ -216,11 +237,8 @@ else
   __ar_reader_state=stuck
   echo "[autoresearch: the output was still held open after the command ended (a detached process?); the end of the log is missing]" >&2
 fi
-# The bytes after the head: dd's "N bytes copied" line (read by bash: no process to start).
-__ar_rest=
-while read -r __ar_a __ar_b __ar_x; do
-  if [ "$__ar_b" = bytes ] && [[ $__ar_a =~ ^[0-9]+$ ]]; then __ar_rest=$__ar_a; fi
-done 2> /dev/null < "$__ar_tmp/dd"
+__ar_bytes "$__ar_tmp/dd"
+__ar_rest=$__ar_n
 __ar_headn=$(wc -c < "$__ar_log" 2> /dev/null)
 # Peak memory of this job's own memory cgroup (cgroup v1 or v2), when Slurm put it in one.
 __ar_peak= __ar_v1= __ar_v2=

@@ -271,22 +271,7 @@ describe.concurrent('SlurmExecutor (real local cluster)', { timeout: 120_000 }, 
     );
   });
 
-  it('keeps the log bounded: head, omission marker, tail, exact byte counts', async (ctx) => {
-    requireCluster(ctx);
-    const spec = makeSpec(`head -c 1000000 /dev/zero | tr '\\0' x; echo; echo END`, {
-      logHeadBytes: 1000,
-      logTailBytes: 500,
-    });
-    const r = await executor().run(spec);
-    expect(r.exitCode).toBe(0);
-    const total = 1_000_000 + 1 + 4;
-    expect(r.outputBytes).toBe(total);
-    expect(r.droppedBytes).toBe(total - 1000 - 500);
-    const log = fs.readFileSync(spec.logPath, 'utf8');
-    expect(log).toBe('x'.repeat(1000) + omissionMarker(total - 1500) + 'x'.repeat(495) + '\nEND\n');
-  });
-
-  it('reads metrics from the whole output on the node, also the middle the log drops', async (ctx) => {
+  it('keeps the log bounded (head, omission marker, tail, exact byte counts), reads metrics from the whole output, reports FAILED with the exit code', async (ctx) => {
     requireCluster(ctx);
     const filler = `head -c 300000 /dev/zero | tr '\\0' x; echo`;
     const command = [
@@ -297,11 +282,39 @@ describe.concurrent('SlurmExecutor (real local cluster)', { timeout: 120_000 }, 
       'echo "n: 1,234"',
       'for i in $(seq 1 200); do echo "loss: $i"; done',
       filler,
+      'echo about to fail',
+      'exit 3',
     ].join('; ');
+    const fill = 'x'.repeat(300_000) + '\n';
+    const losses = Array.from({ length: 200 }, (_, i) => `loss: ${i + 1}\n`).join('');
+    const output = Buffer.from(
+      `METRIC total_µs=99 acc=0.1\n${fill}total_µs: 17\nacc: 0.2\racc: 0.3\nn: 1,234\n${losses}${fill}about to fail\n`,
+    );
     const spec = makeSpec(command, { logHeadBytes: 1000, logTailBytes: 500 });
-    const r = await executor().run(spec);
-    expect(r.exitCode).toBe(0);
-    expect(fs.readFileSync(spec.logPath, 'utf8')).not.toContain('total_µs: 17');
+    const r = (await executor().run(spec)) as SlurmExecutionResult;
+    expect(r).toMatchObject({
+      exitCode: 3,
+      signal: null,
+      timedOut: false,
+      aborted: false,
+      schedulerState: 'FAILED',
+    });
+
+    const total = output.length;
+    expect(r.outputBytes).toBe(total);
+    expect(r.droppedBytes).toBe(total - 1000 - 500);
+    const log = fs.readFileSync(spec.logPath, 'utf8');
+    expect(log).toBe(
+      Buffer.concat([
+        output.subarray(0, 1000),
+        Buffer.from(omissionMarker(total - 1500)),
+        output.subarray(total - 500),
+      ]).toString('utf8'),
+    );
+    expect(log).toContain('about to fail');
+
+    // The metrics come from the whole output, also the middle the log drops.
+    expect(log).not.toContain('total_µs: 17');
     expect(r.metrics!.values).toEqual({ total_µs: 17, acc: 0.3, loss: 200 });
     expect(r.metrics!.refused.n).toMatchObject({
       line: null,
@@ -312,20 +325,6 @@ describe.concurrent('SlurmExecutor (real local cluster)', { timeout: 120_000 }, 
     expect(fs.readFileSync(`${spec.logPath}.slurm/metrics`, 'utf8')).toBe(
       'total_µs: 17\nacc: 0.3\nn: 1,234\nloss: 200\n',
     );
-  });
-
-  it('reports a FAILED job with its exit code', async (ctx) => {
-    requireCluster(ctx);
-    const spec = makeSpec('echo about to fail; exit 3');
-    const r = (await executor().run(spec)) as SlurmExecutionResult;
-    expect(r).toMatchObject({
-      exitCode: 3,
-      signal: null,
-      timedOut: false,
-      aborted: false,
-      schedulerState: 'FAILED',
-    });
-    expect(fs.readFileSync(spec.logPath, 'utf8')).toContain('about to fail');
   });
 
   it('enforces a 3 s hard timeout inside the job (SIGTERM, then SIGKILL after the grace period)', async (ctx) => {
