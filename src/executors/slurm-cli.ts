@@ -1,6 +1,7 @@
 /**
- * The Slurm command-line clients as the SlurmExecutor uses them: running them, and parsing what
- * `scontrol -o show job`, `scontrol show config`, `sstat`, `sacct` and the jobcomp/filetxt log say.
+ * The Slurm command-line clients as the SlurmExecutor uses them: running them, asking about a job,
+ * and parsing what `scontrol -o show job`, `scontrol show config`, `sstat`, `sacct` and the
+ * jobcomp/filetxt log say.
  * Works without accounting (no slurmdbd, so no sacct): `scontrol` answers for MinJobAge seconds
  * after a job ends, then the jobcomp file or sacct (when configured) are the fallbacks.
  */
@@ -53,6 +54,13 @@ export function runCommand(
     );
   });
 }
+
+/** Runs one Slurm client command with the executor's environment. */
+export type SlurmClient = (
+  command: string,
+  args: string[],
+  timeoutMs?: number,
+) => Promise<CommandResult>;
 
 /** States after which the job's processes are gone (COMPLETING is not one of them). */
 const TERMINAL_STATES = new Set([
@@ -232,4 +240,56 @@ export function readFileTail(file: string, maxBytes: number): Buffer {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+export type JobQuery =
+  { kind: 'found'; info: JobInfo } | { kind: 'gone' } | { kind: 'error'; message: string };
+
+/** What the controller says about a job now (`gone`: it no longer knows it). */
+export async function queryJob(slurm: SlurmClient, jobId: string): Promise<JobQuery> {
+  const r = await slurm('scontrol', ['-o', 'show', 'job', jobId], 30_000);
+  if (r.code === 0) {
+    const info = parseScontrolJob(r.stdout, jobId);
+    return info ? { kind: 'found', info } : { kind: 'gone' };
+  }
+  if (/invalid job id/i.test(r.stderr + r.stdout)) return { kind: 'gone' };
+  return {
+    kind: 'error',
+    message: (r.stderr || r.stdout).trim() || `scontrol exited with ${r.code ?? 'a signal'}`,
+  };
+}
+
+/** The final record of a job the controller no longer knows: sacct, else the jobcomp file. */
+export async function lookupFinished(
+  slurm: SlurmClient,
+  jobId: string,
+  config: Map<string, string>,
+): Promise<JobInfo | null> {
+  const storage = config.get('AccountingStorageType') ?? '';
+  if (storage !== '' && !storage.endsWith('/none')) {
+    const fields = 'JobID,JobName,State,ExitCode,Submit,Start,End,NodeList';
+    const r = await slurm('sacct', ['-X', '-n', '-P', '-j', jobId, '-o', fields], 30_000);
+    const info = r.code === 0 ? parseSacct(r.stdout, jobId) : null;
+    if (info) return info;
+  }
+  const loc = config.get('JobCompLoc');
+  if ((config.get('JobCompType') ?? '').endsWith('/filetxt') && loc) {
+    const info = parseJobcompRecord(readFileTail(loc, 8 * 1024 * 1024).toString('utf8'), jobId);
+    if (info) return info;
+  }
+  return null;
+}
+
+/** The job's peak memory from sstat (a round trip to the node), or null. */
+export async function sstatPeak(slurm: SlurmClient, jobId: string): Promise<number | null> {
+  const r = await slurm('sstat', ['-n', '-P', '-a', '-j', jobId, '-o', 'MaxRSS'], 10_000).catch(
+    () => null,
+  );
+  if (!r || r.code !== 0) return null;
+  let peak: number | null = null;
+  for (const line of r.stdout.split('\n')) {
+    const v = parseSize(line);
+    if (v !== null && (peak === null || v > peak)) peak = v;
+  }
+  return peak;
 }

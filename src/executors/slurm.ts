@@ -37,14 +37,13 @@ import {
   baseState,
   isTerminalState,
   type JobInfo,
+  lookupFinished,
   parseConfig,
-  parseJobcompRecord,
-  parseSacct,
-  parseScontrolJob,
-  parseSize,
-  readFileTail,
+  queryJob,
   runCommand,
   type CommandResult,
+  type SlurmClient,
+  sstatPeak,
 } from './slurm-cli.js';
 import { jobResult, mapJobState, type SlurmExecutionResult } from './slurm-state.js';
 import {
@@ -104,9 +103,6 @@ function sanitizeBytes(value: number, fallback: number): number {
   return Math.max(0, Math.floor(value));
 }
 
-type Query =
-  { kind: 'found'; info: JobInfo } | { kind: 'gone' } | { kind: 'error'; message: string };
-
 export class SlurmExecutor implements Executor {
   readonly name = 'slurm';
   private readonly options: SlurmExecutorOptions;
@@ -133,6 +129,10 @@ export class SlurmExecutor implements Executor {
   ): Promise<CommandResult> {
     return runCommand(command, args, env, timeoutMs);
   }
+
+  /** The Slurm clients as the queries in slurm-cli.ts run them. */
+  private readonly client: SlurmClient = (command, args, timeoutMs) =>
+    this.slurm(command, args, timeoutMs);
 
   /** `scontrol show config`, read once (an empty map when the controller does not answer). */
   private config(): Promise<Map<string, string>> {
@@ -240,7 +240,7 @@ export class SlurmExecutor implements Executor {
   async killLeftovers(handle: ProcessHandle, marker: Record<string, string>): Promise<number> {
     const jobId = handle.jobId;
     if (!jobId) return 0;
-    const q = await this.queryJob(jobId);
+    const q = await queryJob(this.client, jobId);
     if (q.kind === 'error')
       throw new Error(`SlurmExecutor: cannot look up job ${jobId}: ${q.message}`);
     if (q.kind === 'gone' || isTerminalState(q.info.state)) return 0;
@@ -259,7 +259,7 @@ export class SlurmExecutor implements Executor {
     const killWait = parseInt(config.get('KillWait') ?? '30', 10) || 30;
     const deadline = Date.now() + (killWait + 60) * 1000;
     for (let wait = FIRST_LOOK_MS; Date.now() < deadline; wait = Math.min(wait * 2, 500)) {
-      const r = await this.queryJob(jobId);
+      const r = await queryJob(this.client, jobId);
       if (r.kind === 'gone' || (r.kind === 'found' && isTerminalState(r.info.state))) break;
       await sleep(wait);
     }
@@ -275,7 +275,7 @@ export class SlurmExecutor implements Executor {
     if (!jobId) return null;
     const paths = jobPaths(spec.logPath);
     const config = await this.config();
-    const q = await this.queryJob(jobId);
+    const q = await queryJob(this.client, jobId);
     if (q.kind === 'error')
       throw new Error(`SlurmExecutor: cannot look up job ${jobId}: ${q.message}`);
     if (q.kind === 'found') {
@@ -285,72 +285,13 @@ export class SlurmExecutor implements Executor {
     }
     const status = readStatus(paths.status);
     const started = readStarted(paths.started);
-    const record = await this.lookupFinished(jobId, config);
+    const record = await lookupFinished(this.client, jobId, config);
     const ours =
       status?.jobId === jobId ||
       started?.jobId === jobId ||
       (record !== null && record.name === jobName(spec));
     if (!ours) return null;
     return this.follow(jobId, spec, paths, config, record?.submitTime ?? Date.now(), signal);
-  }
-
-  private async queryJob(jobId: string): Promise<Query> {
-    const r = await this.slurm('scontrol', ['-o', 'show', 'job', jobId], 30_000);
-    if (r.code === 0) {
-      const info = parseScontrolJob(r.stdout, jobId);
-      return info ? { kind: 'found', info } : { kind: 'gone' };
-    }
-    if (/invalid job id/i.test(r.stderr + r.stdout)) return { kind: 'gone' };
-    return {
-      kind: 'error',
-      message: (r.stderr || r.stdout).trim() || `scontrol exited with ${r.code ?? 'a signal'}`,
-    };
-  }
-
-  /** The final record of a job the controller no longer knows: sacct, else the jobcomp file. */
-  private async lookupFinished(
-    jobId: string,
-    config: Map<string, string>,
-  ): Promise<JobInfo | null> {
-    const storage = config.get('AccountingStorageType') ?? '';
-    if (storage !== '' && !storage.endsWith('/none')) {
-      const r = await this.slurm(
-        'sacct',
-        [
-          '-X',
-          '-n',
-          '-P',
-          '-j',
-          jobId,
-          '-o',
-          'JobID,JobName,State,ExitCode,Submit,Start,End,NodeList',
-        ],
-        30_000,
-      );
-      const info = r.code === 0 ? parseSacct(r.stdout, jobId) : null;
-      if (info) return info;
-    }
-    const loc = config.get('JobCompLoc');
-    if ((config.get('JobCompType') ?? '').endsWith('/filetxt') && loc) {
-      const info = parseJobcompRecord(readFileTail(loc, 8 * 1024 * 1024).toString('utf8'), jobId);
-      if (info) return info;
-    }
-    return null;
-  }
-
-  private async sstatPeak(jobId: string): Promise<number | null> {
-    const r = await this.slurm(
-      'sstat',
-      ['-n', '-P', '-a', '-j', jobId, '-o', 'MaxRSS'],
-      10_000,
-    ).catch(() => null);
-    if (!r || r.code !== 0) return null;
-    let peak: number | null = null;
-    for (const line of r.stdout.split('\n')) {
-      const v = parseSize(line);
-      if (v !== null && (peak === null || v > peak)) peak = v;
-    }
-    return peak;
   }
 
   /** Follows a submitted job to its end (or abort), then completes the log and the result. */
@@ -385,7 +326,7 @@ export class SlurmExecutor implements Executor {
           await this.slurm('scancel', [jobId], 30_000);
           pace.soon();
         }
-        const q = await this.queryJob(jobId);
+        const q = await queryJob(this.client, jobId);
         if (q.kind === 'error') {
           errorSince ??= Date.now();
           if (Date.now() - errorSince > CONTROLLER_OUTAGE_MS) {
@@ -398,7 +339,7 @@ export class SlurmExecutor implements Executor {
           if (isTerminalState(info.state)) break;
           if (baseState(info.state) === 'RUNNING' && Date.now() - lastSstat >= SSTAT_INTERVAL_MS) {
             lastSstat = Date.now();
-            const peak = await this.sstatPeak(jobId);
+            const peak = await sstatPeak(this.client, jobId);
             if (peak !== null) sstatMax = Math.max(sstatMax ?? 0, peak);
           }
         }
@@ -410,7 +351,7 @@ export class SlurmExecutor implements Executor {
     }
 
     const live = info !== null && isTerminalState(info.state);
-    const final = live ? info : ((await this.lookupFinished(jobId, config)) ?? null);
+    const final = live ? info : ((await lookupFinished(this.client, jobId, config)) ?? null);
     let status = ownStatus(paths, jobId);
     const state = final ? baseState(final.state) : null;
     if (!status && (state === 'COMPLETED' || state === 'FAILED') && fs.existsSync(paths.started)) {
