@@ -21,6 +21,10 @@ function answers(): boolean {
 
 export default function setup(): () => void {
   if (process.env.SLURM_CONF && answers()) return () => {};
+  // A cluster another test run (another checkout) started is used and left running: stopping
+  // it here would pull it from under that run's jobs.
+  const ours =
+    spawnSync('bash', [SCRIPT, 'status', BASE], { encoding: 'utf8', timeout: 30_000 }).status !== 0;
   const r = spawnSync('bash', [SCRIPT, 'start', BASE], { encoding: 'utf8', timeout: 280_000 });
   const conf = /^export SLURM_CONF=(.*)$/m.exec(r.stdout ?? '')?.[1]?.replace(/^'(.*)'$/, '$1');
   if (r.status !== 0 || !conf) {
@@ -29,6 +33,6 @@ export default function setup(): () => void {
   }
   process.env.SLURM_CONF = conf;
   return () => {
-    spawnSync('bash', [SCRIPT, 'stop', BASE], { encoding: 'utf8', timeout: 60_000 });
+    if (ours) spawnSync('bash', [SCRIPT, 'stop', BASE], { encoding: 'utf8', timeout: 60_000 });
   };
 }
