@@ -25,8 +25,11 @@ describe('the tinylm demo through the real CLI', () => {
 
   it('keeps a real improvement, and its re-run reproduces it and is recorded, on a machine that gets busy halfway', async () => {
     const dir = join(tempDir('ar-demo-'), 'tinylm');
-    const run = cliAsync(tmpdir(), ['demo', 'tinylm', '--dir', dir, '-n', '5', '--budget', '2s']);
-    // Other jobs take the machine from the third experiment on, through the re-run at the end.
+    // The fewest experiments and the least work with which the seeded search (seed 0) keeps a real
+    // improvement: at budget 1.5 its third proposal beats the defaults (exactly, on any machine).
+    const run = cliAsync(tmpdir(), ['demo', 'tinylm', '--dir', dir, '-n', '3', '--budget', '1.5s']);
+    // Other jobs take the machine from the third experiment on, through the re-run at the end: a
+    // budget of time would count the busy machine's fewer steps as a worse model, and lose the keep.
     await waitFor(() => ledgerRows(dir, 'demo').some((x) => x.id === 3), 120_000, 'experiment 3');
     hogs.push(...cpuHogs(2));
     const { code } = await exited(run);
@@ -35,13 +38,14 @@ describe('the tinylm demo through the real CLI', () => {
     const rows = ledgerRows(dir, 'demo') as Array<
       ReturnType<typeof ledgerRows>[number] & { n_runs: number }
     >;
-    expect(rows).toHaveLength(6);
+    expect(rows).toHaveLength(4);
     expect(rows.every((x) => x.state === 'recorded')).toBe(true);
     expect(rows[0]!.status).toBe('keep');
     const kept = rows.filter((x) => x.id > 0 && x.status === 'keep');
     expect(kept.length).toBeGreaterThanOrEqual(1);
     const best = kept.reduce((a, b) => (b.primary_value! < a.primary_value! ? b : a));
     expect(best.primary_value).toBeLessThan(rows[0]!.primary_value!);
+    expect(best.id).toBe(3); // measured on the busy machine, against a baseline measured on a quiet one
     // The training is budgeted in work, not time: the busy machine changed nothing but the clock.
     // The best was run once more at the end, recorded as its second measurement.
     expect(best.n_runs).toBe(2);
@@ -53,7 +57,7 @@ describe('the tinylm demo through the real CLI', () => {
       expect(gitIn(dir, 'diff', '--name-only', x.parent_commit, x.candidate_commit!)).toBe(
         'train.ts',
       );
-    expect(readResultsTsv(dir, 'demo')).toHaveLength(7);
+    expect(readResultsTsv(dir, 'demo')).toHaveLength(5);
     expect(run.output()).toMatch(/improvement\s+\+\d+\.\d+% over baseline/);
     expect(run.output()).toMatch(/floor\s+0\.\d+ bits per byte/);
   }, 240_000);
