@@ -8,6 +8,7 @@ import { ledgerPath } from '../../src/loop/context.js';
 import { abort, findRun, isRefusal, pause, resume } from '../../src/loop/control.js';
 import type { LoopEvent } from '../../src/loop/events.js';
 import type { LoopResult } from '../../src/loop/loop.js';
+import { statusReport } from '../../src/cli/commands/inspect.js';
 import { ProgressReporter } from '../../src/cli/progress.js';
 import { startRun, type StartRunOptions } from '../../src/run.js';
 
@@ -50,4 +51,9 @@ export function controlHere(repo: string, tag: string, verb: 'pause' | 'resume' 
   } finally {
     ledger.close();
   }
+}
+
+/** What `autoresearch status` prints in `repo`, without a CLI start-up. */
+export async function statusHere(repo: string, tag?: string): Promise<string> {
+  return `${(await statusReport(repo, tag)).text}\n`;
 }

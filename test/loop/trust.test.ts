@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { cli, gitIn, ledgerRows, makeRepo, writeFiles } from '../helpers/repo.js';
+import { ledgerRows, makeRepo } from '../helpers/repo.js';
 import { patchBetween } from '../helpers/patches.js';
 import { detectCgroupSupport } from '../../src/executors/local.js';
-import { runHere } from '../helpers/run.js';
+import { runHere, statusHere } from '../helpers/run.js';
 
 /** A repository whose scripted agent applies `steps` (params.sh contents, each against `from`). */
 function repoWith(
@@ -14,13 +14,12 @@ function repoWith(
   steps: Array<[string, string] | [Record<string, string>, Record<string, string>]>,
   goal = 'minimize',
 ): string {
-  const repo = makeRepo(files);
-  steps.forEach(([from, to], i) => {
-    const before = typeof from === 'string' ? { 'params.sh': from } : from;
-    const after = typeof to === 'string' ? { 'params.sh': to } : to;
-    writeFiles(repo, { [`ideas/${i + 1}.patch`]: patchBetween(repo, before, after) });
-  });
-  writeFiles(repo, {
+  const asFiles = (x: string | Record<string, string>) =>
+    typeof x === 'string' ? { 'params.sh': x } : x;
+  const ideas = steps.map(([from, to]) => patchBetween(asFiles(from), asFiles(to)));
+  return makeRepo({
+    ...files,
+    ...Object.fromEntries(ideas.map((patch, i) => [`ideas/${i + 1}.patch`, patch])),
     'program.md': `---
 metric: { name: score, goal: ${goal}, deterministic: true }
 run: bash exp.sh
@@ -31,59 +30,51 @@ agent: { name: scripted, patches: [${steps.map((_, i) => `ideas/${i + 1}.patch`)
 ${programExtra}---
 `,
   });
-  gitIn(repo, 'add', '-A');
-  gitIn(repo, 'commit', '-q', '-m', 'program');
-  return repo;
 }
 
 const p = (v: number, extra = '') => `VALUE=${v}\n${extra}`;
 
 describe('results you can trust', () => {
-  it('runs checks first: a candidate that passes the metric but fails checks is invalid, and the output reaches the next brief', async () => {
+  it('decides on more than the metric: failing checks is invalid, never run, its output in the next brief; violating a constraint is discarded, naming it; simplicity discards a tiny win that adds much code and keeps an equal result with less code', async () => {
+    const bloat = Array.from({ length: 40 }, (_, i) => `# helper line ${i}`).join('\n') + '\n';
+    const params = p(5, 'P99=10\n');
     const repo = repoWith(
       {
-        'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n',
+        'exp.sh': 'source ./params.sh\necho "score: $VALUE"\necho "p99_ms: $P99"\n',
         'check.sh':
-          'source ./params.sh\nif [ -n "$BROKEN" ]; then echo "lint: params.sh:2 unexpected BROKEN"; exit 1; fi\n',
-        'params.sh': p(5),
+          'source ./params.sh\nif [ -n "$BROKEN" ]; then echo "lint: params.sh:3 unexpected BROKEN"; exit 1; fi\n',
+        'params.sh': params,
+        'src/util.sh': 'a=1\nb=2\nc=3\n',
       },
-      'checks: bash check.sh\n',
+      'checks: bash check.sh\nconstraints: ["p99_ms <= 20"]\nsimplicity: 0.01\n',
       [
-        [p(5), p(1, 'BROKEN=1\n')],
-        [p(5), p(4)],
+        [params, p(1, 'P99=10\nBROKEN=1\n')],
+        [params, p(1, 'P99=35\n')],
+        [{ 'params.sh': params }, { 'params.sh': p(4.9, 'P99=10\n'), 'src/big.sh': bloat }],
+        [{ 'src/util.sh': 'a=1\nb=2\nc=3\n' }, { 'src/util.sh': 'a=1\n' }],
       ],
     );
     await runHere(repo, { tag: 'c' });
-    const rows = ledgerRows(repo, 'c');
+    const rows = ledgerRows(repo, 'c') as Array<
+      ReturnType<typeof ledgerRows>[number] & { penalty: number | null }
+    >;
     expect(rows.map((r) => [r.id, r.status])).toEqual([
       [0, 'keep'],
       [1, 'invalid'],
-      [2, 'keep'],
+      [2, 'discard'],
+      [3, 'discard'],
+      [4, 'keep'],
     ]);
     expect(rows[1]!.reason).toContain('checks failed (exit code 1)');
-    expect(rows[1]!.reason).toContain('lint: params.sh:2 unexpected BROKEN');
+    expect(rows[1]!.reason).toContain('lint: params.sh:3 unexpected BROKEN');
     expect(rows[1]!.primary_value).toBeNull(); // the expensive run never happened
     expect(readFileSync(join(repo, '.autoresearch/c/experiments/2/brief.md'), 'utf8')).toContain(
       'unexpected BROKEN',
     );
-  });
-
-  it('discards a candidate that violates a constraint, naming it', async () => {
-    const repo = repoWith(
-      {
-        'exp.sh': 'source ./params.sh\necho "score: $VALUE"\necho "p99_ms: $P99"\n',
-        'params.sh': p(5, 'P99=10\n'),
-      },
-      'constraints: ["p99_ms <= 20"]\n',
-      [
-        [p(5, 'P99=10\n'), p(1, 'P99=35\n')],
-        [p(5, 'P99=10\n'), p(4, 'P99=12\n')],
-      ],
-    );
-    await runHere(repo, { tag: 'k' });
-    const rows = ledgerRows(repo, 'k');
-    expect(rows.map((r) => r.status)).toEqual(['keep', 'discard', 'keep']);
-    expect(rows[1]!.reason).toBe('discarded: violates constraint p99_ms <= 20 (p99_ms = 35)');
+    expect(rows[2]!.reason).toBe('discarded: violates constraint p99_ms <= 20 (p99_ms = 35)');
+    expect(rows[3]!.penalty).toBeCloseTo(0.4);
+    expect(rows[3]!.reason).toContain('penalty +0.4');
+    expect(rows[4]!.penalty).toBeCloseTo(-0.02);
   });
 
   it('ignores a fake metric printed by editable code when a protected eval command is set', async () => {
@@ -107,23 +98,11 @@ describe('results you can trust', () => {
       ['keep', 4],
     ]);
     expect(readFileSync(rows[1]!.log_path!, 'utf8')).toContain('METRIC score=0'); // it did try
-    const status = cli(repo, ['status']).stdout;
+    const status = await statusHere(repo);
     expect(status).toContain('evaluation   by the protected eval command');
   });
 
-  it('says when the metric comes from agent-editable code', async () => {
-    const repo = repoWith(
-      { 'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n', 'params.sh': p(5) },
-      '',
-      [[p(5), p(4)]],
-    );
-    await runHere(repo, { tag: 'u' });
-    expect(cli(repo, ['status']).stdout).toContain(
-      "from the run's own output: code the agent may edit prints the metric",
-    );
-  });
-
-  it('runs the holdout on kept candidates and warns when validation improves while the holdout gets worse', async () => {
+  it('runs the holdout on kept candidates, warns when validation improves while the holdout gets worse, and says when the metric comes from agent-editable code', async () => {
     const repo = repoWith(
       {
         'exp.sh': 'source ./params.sh\necho "score: $VALUE"\necho $HOLDOUT > model.txt\n',
@@ -148,35 +127,13 @@ describe('results you can trust', () => {
       ['keep', 6],
       ['discard', null],
     ]);
-    const status = cli(repo, ['status']).stdout;
+    const status = await statusHere(repo);
+    // Status says where the numbers come from: the run's own output (no eval command), and the holdout.
+    expect(status).toContain(
+      "evaluation   from the run's own output: code the agent may edit prints the metric",
+    );
     expect(status).toContain('holdout      baseline 5, best 6');
     expect(status).toContain('warning      #2: validation improved but the holdout got worse');
-  });
-
-  it('simplicity: a tiny win that adds much code is discarded, an equal result with less code is kept', async () => {
-    const bloat = Array.from({ length: 40 }, (_, i) => `# helper line ${i}`).join('\n') + '\n';
-    const repo = repoWith(
-      {
-        'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n',
-        'params.sh': p(5),
-        'src/util.sh': 'a=1\nb=2\nc=3\n',
-      },
-      'simplicity: 0.01\n',
-      [
-        [{ 'params.sh': p(5) }, { 'params.sh': p(4.9), 'src/big.sh': bloat }],
-        [{ 'src/util.sh': 'a=1\nb=2\nc=3\n' }, { 'src/util.sh': 'a=1\n' }],
-      ],
-    );
-    await runHere(repo, { tag: 's' });
-    const rows = ledgerRows(repo, 's') as Array<{
-      status: string;
-      reason: string | null;
-      penalty: number | null;
-    }>;
-    expect(rows.map((x) => x.status)).toEqual(['keep', 'discard', 'keep']);
-    expect(rows[1]!.penalty).toBeCloseTo(0.4);
-    expect(rows[1]!.reason).toContain('penalty +0.4');
-    expect(rows[2]!.penalty).toBeCloseTo(-0.02);
   });
 });
 
@@ -187,22 +144,19 @@ describe('confirmed keeps on a noisy metric', () => {
     const exp = `source ./params.sh
 awk -v v="$VALUE" -v s="$AUTORESEARCH_SEED" 'BEGIN { srand(s); u = rand(); w = rand(); printf "score: %.6f\\n", v + 0.1 * sqrt(-2 * log(u + 1e-12)) * cos(6.2831853 * w) }'
 `;
-    const repo = makeRepo({ 'exp.sh': exp, 'params.sh': p(5, '# tuned\n') });
-    writeFiles(repo, {
+    const repo = makeRepo({
+      'exp.sh': exp,
+      'params.sh': p(5, '# tuned\n'),
       'ideas/1.patch': patchBetween(
-        repo,
         { 'params.sh': p(5, '# tuned\n') },
         { 'params.sh': p(5, '# retuned (no real change)\n') },
       ),
       'ideas/2.patch': patchBetween(
-        repo,
         { 'params.sh': p(5, '# tuned\n') },
         { 'params.sh': p(4, '# tuned\n') },
       ),
       'program.md': `---\nmetric: { name: score, goal: minimize }\nrun: bash exp.sh\nbudget: 5s\neditable: [params.sh]\nprotected: [exp.sh]\nagent: { name: scripted, patches: [ideas/1.patch, ideas/2.patch] }\n---\n`,
     });
-    gitIn(repo, 'add', '-A');
-    gitIn(repo, 'commit', '-q', '-m', 'program');
     const { output } = await runHere(repo, { tag: 'n' });
     const rows = ledgerRows(repo, 'n') as Array<{
       id: number;
@@ -246,18 +200,14 @@ awk -v v="$VALUE" -v s="$AUTORESEARCH_SEED" 'BEGIN { srand(s); u = rand(); w = r
       'exp.sh': exp,
       'holdout.sh': 'echo "score: $(cat model.txt)"\n',
       'params.sh': p(5, 'HOLDOUT=5\n'),
-    });
-    writeFiles(repo, {
       'ideas/1.patch': patchBetween(
-        repo,
         { 'params.sh': p(5, 'HOLDOUT=5\n') },
         { 'params.sh': p(4, 'HOLDOUT=4.5\n') },
       ),
-      // Three pairs to keep: C I I C C I, the incumbent's run last in the worktree.
-      'program.md': `---\nmetric: { name: score, goal: minimize }\nrun: bash exp.sh\nbudget: 5s\neditable: [params.sh]\nprotected: [exp.sh, holdout.sh]\nholdout: bash holdout.sh\nartifacts: [model.txt]\nrepeats: { confirm: 3, max: 3 }\nagent: { name: scripted, patches: [ideas/1.patch] }\n---\n`,
+      // Three pairs to keep: C I I C C I, the incumbent's run last in the worktree (one baseline
+      // run: the noise is not what this is about).
+      'program.md': `---\nmetric: { name: score, goal: minimize }\nrun: bash exp.sh\nbudget: 5s\neditable: [params.sh]\nprotected: [exp.sh, holdout.sh]\nholdout: bash holdout.sh\nartifacts: [model.txt]\nrepeats: { baseline: 1, confirm: 3, max: 3 }\nagent: { name: scripted, patches: [ideas/1.patch] }\n---\n`,
     });
-    gitIn(repo, 'add', '-A');
-    gitIn(repo, 'commit', '-q', '-m', 'program');
     await runHere(repo, { tag: 'ho' });
     const rows = ledgerRows(repo, 'ho') as Array<{
       status: string;

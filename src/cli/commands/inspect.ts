@@ -25,7 +25,11 @@ export async function openLedgerFor(cwd: string, tag?: string): Promise<RunTarge
   return found;
 }
 
-async function statusReport(cwd: string, tag?: string): Promise<{ text: string; json: unknown }> {
+/** What `autoresearch status` shows of the run `tag` (default: the latest) of the repository at `cwd`. */
+export async function statusReport(
+  cwd: string,
+  tag?: string,
+): Promise<{ text: string; json: unknown }> {
   const { repo, ledger, run } = await openLedgerFor(cwd, tag);
   try {
     const rows = ledger.listExperiments(run.tag);
