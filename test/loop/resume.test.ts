@@ -29,27 +29,32 @@ echo "score: $VALUE"
 
 const params = (v: number) => `VALUE=${v}\n`;
 
+/** The scripted agent's proposals: 4 (keep), 6 (discard), 3 (keep), 7 (discard). */
+const STEPS: Array<[number, number]> = [
+  [5, 4],
+  [4, 6],
+  [4, 3],
+  [3, 7],
+];
+
+let ideas: string[] | undefined;
 /**
- * A repository whose scripted agent proposes: 4 (keep), 6 (discard), 3 (keep), 7 (discard). The
- * experiment prints exact values: deterministic (one run each) unless `noisy` (runs in pairs).
+ * The patches of STEPS, made once for the file: a patch depends only on the contents it turns
+ * into others, so it applies to every repository made here (and each takes six git processes).
+ */
+function patches(repo: string): string[] {
+  return (ideas ??= STEPS.map(([from, to]) =>
+    patchBetween(repo, { 'params.sh': params(from) }, { 'params.sh': params(to) }),
+  ));
+}
+
+/**
+ * A repository whose scripted agent proposes STEPS. The experiment prints exact values:
+ * deterministic (one run each) unless `noisy` (runs in pairs).
  */
 function scriptedRepo(noisy = false): string {
   const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': params(5) });
-  const steps: Array<[number, number]> = [
-    [5, 4],
-    [4, 6],
-    [4, 3],
-    [3, 7],
-  ];
-  steps.forEach(([from, to], i) =>
-    writeFiles(repo, {
-      [`ideas/${i + 1}.patch`]: patchBetween(
-        repo,
-        { 'params.sh': params(from) },
-        { 'params.sh': params(to) },
-      ),
-    }),
-  );
+  patches(repo).forEach((patch, i) => writeFiles(repo, { [`ideas/${i + 1}.patch`]: patch }));
   writeFiles(repo, {
     'program.md': `---
 metric: { name: score, goal: minimize${noisy ? '' : ', deterministic: true'} }
@@ -160,7 +165,7 @@ describe('kill -9 while an experiment runs', () => {
       'params.sh': params(5),
     });
     writeFiles(repo, {
-      'ideas/1.patch': patchBetween(repo, { 'params.sh': params(5) }, { 'params.sh': params(4) }),
+      'ideas/1.patch': patches(repo)[0]!, // 5 -> 4
       'program.md': `---\nmetric: { name: score, goal: minimize, deterministic: true }\nrun: bash exp.sh\nbudget: 60s\neditable: [params.sh]\nagent: { name: scripted, patches: [ideas/1.patch] }\nenv: { set: { MARKS: ${marks} } }\n---\n`,
     });
     gitIn(repo, 'add', '-A');
