@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { measurementSeed } from '../../src/loop/environment.js';
 import { processesNamed } from '../helpers/processes.js';
+import { runHere } from '../helpers/run.js';
 import {
   alive,
   cli,
@@ -72,38 +73,6 @@ describe('autoresearch CLI', () => {
     expect(dirty.code).toBe(2);
     expect(dirty.stderr).toContain('protected files have uncommitted changes: exp.sh');
     expect(dirty.stderr).toContain('git stash');
-  });
-
-  it('stops after N agent failures in a row with a summary', () => {
-    const repo = makeRepo({
-      'exp.sh': EXP,
-      'params.sh': 'VALUE=1\n',
-      'program.md': program(
-        'agent: { name: command, command: "echo cannot reach the model >&2; exit 1" }\nstop: { agent_failures: 3 }\n',
-      ),
-    });
-    const r = cli(repo, ['run', '--tag', 'f']);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('stopped: the agent failed 3 times in a row');
-    const rows = ledgerRows(repo, 'f');
-    expect(rows.map((x) => x.status)).toEqual(['keep', 'failed', 'failed', 'failed']);
-    expect(rows[1]!.reason).toContain('cannot reach the model');
-  });
-
-  it('stops after 10 skipped proposals in a row (by default) instead of proposing nothing new forever', () => {
-    const repo = makeRepo({
-      'exp.sh': EXP,
-      'params.sh': 'VALUE=1\n',
-      'program.md': program('agent: { name: command, command: "true" }\n'),
-    });
-    const r = cli(repo, ['run', '--tag', 'k']);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain(
-      'stopped: 10 proposals in a row were skipped (duplicates or no change): the agent is not finding anything new',
-    );
-    const rows = ledgerRows(repo, 'k');
-    expect(rows.map((x) => x.status)).toEqual(['keep', ...Array<string>(10).fill('skipped')]);
-    expect(rows[1]!.reason).toBe('the agent made no change');
   });
 
   it('runs a command agent, then status and results report the run', () => {
@@ -327,6 +296,43 @@ describe('autoresearch CLI', () => {
     const run = cli(tmpdir(), ['run', '--help']);
     expect(run.stdout).toContain('--max-experiments');
     expect(run.stdout).toContain('resume');
+  });
+});
+
+// What ends a run on its own: the loop in this process (what `autoresearch run` prints, without a
+// Node start-up); the command line's exit codes and messages are the tests above.
+describe('stop conditions', () => {
+  it('stops after N agent failures in a row with a summary', async () => {
+    const repo = makeRepo({
+      'exp.sh': EXP,
+      'params.sh': 'VALUE=1\n',
+      'program.md': program(
+        'agent: { name: command, command: "echo cannot reach the model >&2; exit 1" }\nstop: { agent_failures: 3 }\n',
+      ),
+    });
+    const { output } = await runHere(repo, { tag: 'f' });
+    expect(output).toContain('stopped: the agent failed 3 times in a row');
+    const rows = ledgerRows(repo, 'f');
+    expect(rows.map((x) => x.status)).toEqual(['keep', 'failed', 'failed', 'failed']);
+    expect(rows[1]!.reason).toContain('cannot reach the model');
+  });
+
+  // The default (10 in a row) is parseProgram's, checked in test/unit/program.test.ts.
+  it('stops after `stop.skips_in_a_row` skipped proposals instead of proposing nothing new forever', async () => {
+    const repo = makeRepo({
+      'exp.sh': EXP,
+      'params.sh': 'VALUE=1\n',
+      'program.md': program(
+        'agent: { name: command, command: "true" }\nstop: { skips_in_a_row: 3 }\n',
+      ),
+    });
+    const { output } = await runHere(repo, { tag: 'k' });
+    expect(output).toContain(
+      'stopped: 3 proposals in a row were skipped (duplicates or no change): the agent is not finding anything new',
+    );
+    const rows = ledgerRows(repo, 'k');
+    expect(rows.map((x) => x.status)).toEqual(['keep', ...Array<string>(3).fill('skipped')]);
+    expect(rows[1]!.reason).toBe('the agent made no change');
   });
 });
 
