@@ -76,41 +76,54 @@ describe('autoresearch CLI', () => {
     expect(dirty.stderr).toContain('git stash');
   });
 
-  it('runs a command agent, then status and results report the run', () => {
+  it("status and results report a command agent's run and its spend; a raised limit resumes the run up to the spend cap", async () => {
     const repo = makeRepo({
       'exp.sh': EXP,
       'params.sh': 'VALUE=1\n',
+      // Each proposal reports 1,200 tokens and $0.40 (the proposal file) and a title (a TITLE line).
       'program.md': program(
-        'agent: { name: command, command: "echo VALUE=$((AUTORESEARCH_EXPERIMENT_ID * 2)) > params.sh; test -f \\"$AUTORESEARCH_BRIEF\\" && echo TITLE: double $AUTORESEARCH_EXPERIMENT_ID" }\n',
+        `agent: { name: command, command: 'echo VALUE=$((AUTORESEARCH_EXPERIMENT_ID * 2)) > params.sh; echo "{\\"usage\\": {\\"input_tokens\\": 1000, \\"output_tokens\\": 200, \\"cost_usd\\": 0.4}}" > "$AUTORESEARCH_PROPOSAL"; test -f "$AUTORESEARCH_BRIEF" && echo TITLE: double $AUTORESEARCH_EXPERIMENT_ID' }\nstop: { spend_usd: 1, experiments: 10 }\n`,
       ),
     });
-    const r = cli(repo, ['run', '--tag', 's', '--max-experiments', '2']);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('stopped: reached 2 experiments');
+    // The runs in this process; status and results are the command line's.
+    const { output } = await runHere(repo, { tag: 's', maxExperiments: 2 });
+    expect(output).toContain('stopped: reached 2 experiments');
     // Not a terminal: one plain line per event.
-    expect(r.stdout).toMatch(/#1 running: double 1/);
-    const status = cli(repo, ['status']);
-    expect(status.stdout).toContain(
-      'run s on branch autoresearch/s: finished: reached 2 experiments',
+    expect(output).toMatch(/#1 running: double 1/);
+    const status = cli(repo, ['status']).stdout;
+    expect(status).toContain('run s on branch autoresearch/s: finished: reached 2 experiments');
+    expect(status).toMatch(/best\s+4 at #2 \w+: double 2/);
+    expect(status).toContain('+300.00% over baseline');
+    expect(status).toContain('2 (2 keep)');
+    expect(status).toMatch(
+      /spend\s+\$0\.80 and 2,400 tokens so far; about \$3\.20 more for the 8 experiments left \(cap \$1\)/,
     );
-    expect(status.stdout).toMatch(/best\s+4 at #2 \w+: double 2/);
-    expect(status.stdout).toContain('+300.00% over baseline');
-    expect(status.stdout).toContain('2 (2 keep)');
     const json = JSON.parse(cli(repo, ['results', '--json']).stdout) as Array<{
       id: number;
       status: string;
       metrics: { score: number };
+      title: string;
+      input_tokens: number;
+      output_tokens: number;
+      cost_usd: number;
     }>;
     expect(json.map((e) => [e.id, e.status, e.metrics.score])).toEqual([
       [0, 'keep', 1],
       [1, 'keep', 2],
       [2, 'keep', 4],
     ]);
+    expect(
+      json.slice(1).map((x) => [x.title, x.input_tokens, x.output_tokens, x.cost_usd]),
+    ).toEqual([
+      ['double 1', 1000, 200, 0.4],
+      ['double 2', 1000, 200, 0.4],
+    ]);
     const table = cli(repo, ['results']).stdout;
     expect(table.split('\n').filter((l) => /^\s+#\d/.test(l))).toHaveLength(3);
-    // Raising the limit resumes the same run.
-    const more = cli(repo, ['run', '--tag', 's', '-n', '3']);
-    expect(more.stdout).toContain('resuming run s');
+    // Raising the limit resumes the same run, until the spend reaches the cap.
+    const more = await runHere(repo, { tag: 's', maxExperiments: 5 });
+    expect(more.output).toContain('resuming run s');
+    expect(more.output).toContain('stopped: spent $1.20, the cap is $1');
     expect(ledgerRows(repo, 's')).toHaveLength(4);
   });
 
@@ -319,38 +332,6 @@ describe('stop conditions', () => {
     const rows = ledgerRows(repo, 'k');
     expect(rows.map((x) => x.status)).toEqual(['keep', ...Array<string>(3).fill('skipped')]);
     expect(rows[1]!.reason).toBe('the agent made no change');
-  });
-});
-
-describe('metered agents', () => {
-  it('records tokens and dollars per proposal, stops at the spend cap, and status shows the spend', () => {
-    const repo = makeRepo({
-      'exp.sh': EXP,
-      'params.sh': 'VALUE=1\n',
-      'program.md': program(
-        `agent: { name: command, command: 'echo VALUE=$AUTORESEARCH_EXPERIMENT_ID > params.sh; echo "{\\"title\\": \\"v$AUTORESEARCH_EXPERIMENT_ID\\", \\"usage\\": {\\"input_tokens\\": 1000, \\"output_tokens\\": 200, \\"cost_usd\\": 0.4}}" > "$AUTORESEARCH_PROPOSAL"' }\nstop: { spend_usd: 1, experiments: 10 }\n`,
-      ),
-    });
-    const r = cli(repo, ['run', '--tag', 'sp']);
-    expect(r.stderr).toBe('');
-    expect(r.stdout).toContain('stopped: spent $1.20, the cap is $1');
-    const rows = JSON.parse(cli(repo, ['results', '--json']).stdout) as Array<{
-      id: number;
-      input_tokens: number;
-      output_tokens: number;
-      cost_usd: number;
-      title: string;
-    }>;
-    expect(
-      rows.slice(1).map((x) => [x.title, x.input_tokens, x.output_tokens, x.cost_usd]),
-    ).toEqual([
-      ['v1', 1000, 200, 0.4],
-      ['v2', 1000, 200, 0.4],
-      ['v3', 1000, 200, 0.4],
-    ]);
-    expect(cli(repo, ['status']).stdout).toMatch(
-      /spend\s+\$1\.20 and 3,600 tokens so far; about \$2\.80 more for the 7 experiments left \(cap \$1\)/,
-    );
   });
 });
 
