@@ -127,13 +127,14 @@ describe('autoresearch CLI', () => {
     expect(ledgerRows(repo, 's')).toHaveLength(4);
   });
 
-  it('Ctrl-C kills the experiment tree, saves the run, and resume re-runs the experiment', async () => {
+  it('Ctrl-C kills the experiment tree and saves the run; the resumed run re-runs it, and `autoresearch abort` kills one experiment while the loop goes on', async () => {
     const marker = `ar-slow-${process.pid}-${Date.now()}`;
     const repo = makeRepo({
-      'exp.sh': EXP,
+      // With SLOW set, every experiment is slow; experiment 1 (VALUE 2) always is.
+      'exp.sh': EXP.replace('echo "score', '[ "$VALUE" = 2 ] && sleep 30\necho "score'),
       'params.sh': 'VALUE=1\n',
       'program.md': program(
-        `agent: { name: command, command: "echo VALUE=2 > params.sh" }\nstop: { experiments: 1 }\nenv: { set: { SLOW: ${marker} } }\n`,
+        `agent: { name: command, command: "echo VALUE=$((AUTORESEARCH_EXPERIMENT_ID + 1)) > params.sh" }\nstop: { experiments: 1 }\nenv: { set: { SLOW: ${marker} } }\n`,
       ).replace('budget: 2s', 'budget: 60s'),
     });
     // The baseline is slow too: interrupt it while it runs.
@@ -154,12 +155,26 @@ describe('autoresearch CLI', () => {
       join(repo, 'program.md'),
       readFileSync(join(repo, 'program.md'), 'utf8').replace(/env:.*\n/, ''),
     );
-    const again = cli(repo, ['run', '--tag', 'c']);
-    expect(again.code).toBe(0);
-    expect(ledgerRows(repo, 'c').map((r) => [r.id, r.status])).toEqual([
+    // The resumed run in this process; `abort` from the command line, as from another shell.
+    const again = runHere(repo, { tag: 'c' });
+    await waitFor(
+      () => ledgerRows(repo, 'c').some((r) => r.id === 1 && r.state === 'running'),
+      120_000,
+      'experiment 1 to run',
+    );
+    const started = Date.now();
+    expect(cli(repo, ['abort']).stdout).toContain('aborting the experiments in flight');
+    const { output } = await again;
+    expect(Date.now() - started).toBeLessThan(20_000); // not the 30 s sleep
+    expect(output).toContain('resuming run c');
+    const rows = ledgerRows(repo, 'c');
+    // The baseline ran again; an interrupted experiment does not count: the run goes on to its one.
+    expect(rows.map((r) => [r.id, r.status])).toEqual([
       [0, 'keep'],
-      [1, 'keep'],
+      [1, 'interrupted'],
+      [2, 'keep'],
     ]);
+    expect(rows[1]!.reason).toBe('aborted by the user (autoresearch abort)');
   });
 
   it('init recognizes the single-GPU training layout and keeps existing prose', () => {
@@ -397,38 +412,6 @@ describe('pause and resume', () => {
       'keep',
       'keep',
     ]);
-  });
-});
-
-describe('abort', () => {
-  it('kills the experiment in flight, records it as interrupted by the user, and the loop goes on', async () => {
-    const repo = makeRepo({
-      'exp.sh':
-        '#!/bin/bash\nsource ./params.sh\n[ "$VALUE" = 2 ] && sleep 30\necho "score: $VALUE"\n',
-      'params.sh': 'VALUE=1\n',
-      'program.md': program(
-        'agent: { name: command, command: "echo VALUE=$((AUTORESEARCH_EXPERIMENT_ID + 1)) > params.sh" }\nstop: { experiments: 2 }\n',
-      ).replace('budget: 2s', 'budget: 60s'),
-    });
-    const child = cliAsync(repo, ['run', '--tag', 'ab']);
-    await waitFor(
-      () => ledgerRows(repo, 'ab').some((r) => r.id === 1 && r.state === 'running'),
-      120_000,
-      'experiment 1 to run',
-    );
-    const started = Date.now();
-    expect(cli(repo, ['abort']).stdout).toContain('aborting the experiments in flight');
-    const { code } = await exited(child);
-    expect(code).toBe(0);
-    expect(Date.now() - started).toBeLessThan(20_000); // not the 30 s sleep
-    const rows = ledgerRows(repo, 'ab');
-    expect(rows.map((r) => [r.id, r.status])).toEqual([
-      [0, 'keep'],
-      [1, 'interrupted'],
-      [2, 'keep'],
-      [3, 'keep'],
-    ]);
-    expect(rows[1]!.reason).toBe('aborted by the user (autoresearch abort)');
   });
 });
 
