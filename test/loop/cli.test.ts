@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { measurementSeed } from '../../src/loop/environment.js';
 import { processesNamed } from '../helpers/processes.js';
 import { runHere } from '../helpers/run.js';
@@ -241,36 +241,6 @@ describe('autoresearch CLI', () => {
     expect(text).not.toContain('SEED:'); // seeds only fit noise
   });
 
-  it('`autoresearch stop` ends a running loop after the experiment in flight', async () => {
-    // Experiment 2 holds until the test has asked for the stop (a file it may read, not write).
-    const release = join(tempDir('ar-release-'), 'go');
-    const repo = makeRepo({
-      'exp.sh': `#!/bin/bash\nsource ./params.sh\nif [ "$VALUE" -ge 2 ]; then while [ ! -e "${release}" ]; do sleep 0.05; done; fi\necho "score: $VALUE"\n`,
-      'params.sh': 'VALUE=1\n',
-      'program.md': program(
-        'agent: { name: command, command: "echo VALUE=$AUTORESEARCH_EXPERIMENT_ID > params.sh" }\n',
-      ),
-    });
-    const child = cliAsync(repo, ['run', '--tag', 'st']);
-    await waitFor(
-      () => ledgerRows(repo, 'st').some((r) => r.id === 2 && r.state === 'running'),
-      120_000,
-      'experiment 2 to run',
-    );
-    expect(cli(repo, ['status']).stdout).toMatch(/in flight\s+#2 .*running .* of 2\.0s/);
-    const stop = cli(repo, ['stop']);
-    expect(stop.stdout).toContain('will stop after the experiment in flight');
-    writeFileSync(release, '');
-    const { code } = await exited(child);
-    expect(code).toBe(0);
-    expect(child.output()).toContain('stopped: stop requested');
-    const rows = ledgerRows(repo, 'st');
-    expect(rows.every((r) => r.state === 'recorded')).toBe(true);
-    expect(rows.map((r) => r.id)).toEqual([0, 1, 2]); // nothing after the experiment in flight
-    expect(cli(repo, ['status']).stdout).toContain('stopped: stop requested');
-    expect(cli(repo, ['stop']).stdout).toContain('is not running');
-  });
-
   it('works without a git identity, reads a JSON metrics file and hides API keys from experiments', () => {
     const repo = makeRepo({
       'exp.sh': `#!/bin/bash\nsource ./params.sh\nprintf '{"eval": {"score": %s}, "keys": %s}' "$VALUE" "$(env | grep -c _API_KEY)" > out.json\n`,
@@ -350,68 +320,74 @@ describe('stop conditions', () => {
   });
 });
 
-describe('steering', () => {
-  it("a note reaches the next brief, with the incumbent's noise and kept changes", () => {
+describe('controls from another shell', () => {
+  it('pause holds the loop after the experiment in flight, a note given meanwhile reaches the next brief, resume continues, stop ends the run after the experiment in flight', async () => {
+    const hold = tempDir('ar-hold-');
     const repo = makeRepo({
-      'exp.sh': EXP,
+      // Experiments 1 and 2 (VALUE 2 and 3) hold until the test releases them: files they may
+      // read, not write.
+      'exp.sh': `#!/bin/bash\nsource ./params.sh\nif [ "$VALUE" -ge 2 ]; then while [ ! -e "${hold}/$VALUE" ]; do sleep 0.05; done; fi\necho "score: $VALUE"\n`,
       'params.sh': 'VALUE=1\n',
-      // A noisy metric: the brief reports the incumbent's noise from its repeated runs.
+      // The baseline runs twice: the brief reports the noise of repeated runs.
       'program.md': program(
-        'agent: { name: command, command: "echo VALUE=$((AUTORESEARCH_EXPERIMENT_ID + 1)) > params.sh; echo TITLE: raise to $((AUTORESEARCH_EXPERIMENT_ID + 1))" }\n',
-      ).replace(', deterministic: true', ''),
+        'agent: { name: command, command: "echo VALUE=$((AUTORESEARCH_EXPERIMENT_ID + 1)) > params.sh; echo TITLE: raise to $((AUTORESEARCH_EXPERIMENT_ID + 1))" }\nstop: { experiments: 4 }\nrepeats: { baseline: 2 }\n',
+      ).replace('budget: 2s', 'budget: 600s'),
     });
-    expect(cli(repo, ['run', '--tag', 'n', '-n', '1']).code).toBe(0);
+    const running = (id: number) => () =>
+      ledgerRows(repo, 'ps').some((r) => r.id === id && r.state === 'running');
+    const child = cliAsync(repo, ['run', '--tag', 'ps']);
+    onTestFinished(() => void child.kill('SIGKILL')); // a failed test leaves no loop behind
+
+    // Pause while experiment 1 runs: the loop records it, then waits.
+    await waitFor(running(1), 120_000, 'experiment 1 to run');
+    expect(cli(repo, ['pause']).stdout).toContain('pausing after the experiments in flight');
+    writeFileSync(join(hold, '2'), '');
+    await waitFor(
+      () => child.output().includes('paused: `autoresearch resume` continues'),
+      120_000,
+      'the loop to pause',
+    );
+    expect(ledgerRows(repo, 'ps').map((r) => [r.id, r.status])).toEqual([
+      [0, 'keep'],
+      [1, 'keep'],
+    ]);
+    // Each command takes longer than several of the paused loop's looks at the PAUSE file.
+    expect(cli(repo, ['status']).stdout).toMatch(/: paused \(pid \d+/);
     expect(
       cli(repo, ['note', 'stop', 'raising', 'VALUE;', 'try', 'something', 'else']).stdout,
     ).toContain('1 steering note');
     expect(cli(repo, ['note', '--list']).stdout).toBe(
       '1. stop raising VALUE; try something else\n',
     );
-    expect(cli(repo, ['run', '--tag', 'n', '-n', '2']).code).toBe(0);
-    const brief = readFileSync(join(repo, '.autoresearch/n/experiments/2/brief.md'), 'utf8');
+    expect(ledgerRows(repo, 'ps')).toHaveLength(2); // nothing new while paused
+    expect(cli(repo, ['resume']).stdout).toContain('resumed');
+
+    // Stop while experiment 2 runs: the loop ends after it.
+    await waitFor(running(2), 120_000, 'experiment 2 to run');
+    expect(cli(repo, ['status']).stdout).toMatch(
+      /in flight\s+#2 raise to 3: running .* of 10m 00s/,
+    );
+    expect(cli(repo, ['stop']).stdout).toContain('will stop after the experiment in flight');
+    writeFileSync(join(hold, '3'), '');
+    const { code } = await exited(child);
+    expect(code).toBe(0);
+    expect(child.output()).toContain('stopped: stop requested');
+    const rows = ledgerRows(repo, 'ps');
+    expect(rows.every((r) => r.state === 'recorded')).toBe(true);
+    // Nothing lost, and nothing after the experiment in flight.
+    expect(rows.map((r) => [r.id, r.status])).toEqual([
+      [0, 'keep'],
+      [1, 'keep'],
+      [2, 'keep'],
+    ]);
+    expect(cli(repo, ['status']).stdout).toContain('stopped: stop requested');
+    expect(cli(repo, ['stop']).stdout).toContain('is not running');
+    // The note reached the brief of the experiment after it, with the noise and the kept change.
+    const brief = readFileSync(join(repo, '.autoresearch/ps/experiments/2/brief.md'), 'utf8');
     expect(brief).toContain('## Steering notes from the human');
     expect(brief).toContain('- stop raising VALUE; try something else');
     expect(brief).toContain('- measurement noise (standard deviation of repeated runs): 0');
     expect(brief).toContain('- kept changes since the baseline, oldest first:\n  - 1: raise to 2');
-  });
-});
-
-describe('pause and resume', () => {
-  it('pause waits after the experiment in flight, resume continues, and nothing is lost', async () => {
-    const repo = makeRepo({
-      'exp.sh': '#!/bin/bash\nsource ./params.sh\nsleep 0.4\necho "score: $VALUE"\n',
-      'params.sh': 'VALUE=1\n',
-      'program.md': program(
-        'agent: { name: command, command: "echo VALUE=$((AUTORESEARCH_EXPERIMENT_ID + 1)) > params.sh" }\nstop: { experiments: 4 }\n',
-      ),
-    });
-    const child = cliAsync(repo, ['run', '--tag', 'p']);
-    await waitFor(
-      () => ledgerRows(repo, 'p').some((r) => r.id >= 1 && r.state === 'running'),
-      120_000,
-      'experiment 1 to run',
-    );
-    expect(cli(repo, ['pause']).stdout).toContain('pausing after the experiments in flight');
-    await waitFor(
-      () => child.output().includes('paused: `autoresearch resume` continues'),
-      120_000,
-      'the loop to pause',
-    );
-    const atPause = ledgerRows(repo, 'p').length;
-    // `status` takes longer than several of the paused loop's looks at the PAUSE file.
-    expect(cli(repo, ['status']).stdout).toMatch(/: paused \(pid \d+/);
-    expect(ledgerRows(repo, 'p')).toHaveLength(atPause); // nothing new while paused
-    expect(cli(repo, ['resume']).stdout).toContain('resumed');
-    const { code } = await exited(child);
-    expect(code).toBe(0);
-    expect(child.output()).toContain('stopped: reached 4 experiments');
-    expect(ledgerRows(repo, 'p').map((r) => r.status)).toEqual([
-      'keep',
-      'keep',
-      'keep',
-      'keep',
-      'keep',
-    ]);
   });
 });
 
