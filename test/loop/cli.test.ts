@@ -2,6 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { Ledger } from '../../src/ledger/ledger.js';
+import { ledgerPath } from '../../src/loop/context.js';
+import { findRun, isRefusal, rerun } from '../../src/loop/control.js';
 import { measurementSeed } from '../../src/loop/environment.js';
 import { processesNamed } from '../helpers/processes.js';
 import { runHere } from '../helpers/run.js';
@@ -391,41 +394,63 @@ describe('controls from another shell', () => {
   });
 });
 
+/** `autoresearch rerun <id>` without a Node start-up (the command line's own is checked above it). */
+function rerunHere(repo: string, tag: string, id: number): string {
+  const ledger = new Ledger(ledgerPath(repo));
+  try {
+    const target = findRun(repo, ledger, tag);
+    if (isRefusal(target)) throw new Error(target.message);
+    return rerun(target, id).message;
+  } finally {
+    ledger.close();
+  }
+}
+
 describe('rerun', () => {
-  it.each([[[]], [['--pipeline']]])(
-    'measures an experiment again when asked, and its value becomes the mean of its runs %j',
-    (extra: string[]) => {
-      const repo = makeRepo({
-        // Each run of the same commit prints a slightly different value, from the harness's
-        // per-measurement seed: VALUE * 10 + seed % 5.
-        'exp.sh': `#!/bin/bash\nsource ./params.sh\necho "score: $((VALUE * 10 + AUTORESEARCH_SEED % 5))"\n`,
-        'params.sh': 'VALUE=1\n',
-        'program.md': program('agent: { name: command, command: "echo VALUE=2 > params.sh" }\n'),
-      });
-      expect(cli(repo, ['run', '--tag', 'rr', '-n', '1', ...extra]).code).toBe(0);
-      const seeded = (id: number, run: number) => measurementSeed('rr', id, run) % 5;
-      const [base, first, second] = [10 + seeded(0, 0), 20 + seeded(1, 0), 20 + seeded(1, 1)];
-      expect(first).not.toBe(second); // the repeat differs, so the mean shows it
-      expect(ledgerRows(repo, 'rr').map((r) => r.primary_value)).toEqual([base, first]);
-      expect(cli(repo, ['rerun', '1']).stdout).toContain(
-        'experiment 1 will be measured again when the run continues',
-      );
-      expect(cli(repo, ['rerun', '9']).stderr).toContain('has no experiment 9');
-      const again = cli(repo, ['run', '--tag', 'rr', '-n', '1', ...extra]);
-      expect(again.code).toBe(0);
-      expect(again.stdout).toContain(
-        `re-ran experiment 1: ${second} (its value is now ${(first + second) / 2}, n=2)`,
-      );
-      expect(ledgerRows(repo, 'rr').map((r) => r.primary_value)).toEqual([
-        base,
-        (first + second) / 2,
-      ]);
+  it('measures an experiment again when asked, in a sequential and a pipelined run, and its value becomes the mean of its runs', async () => {
+    const tag = 'rerun';
+    const repo = makeRepo({
+      // Each run of the same commit prints a slightly different value, from the harness's
+      // per-measurement seed: VALUE * 10 + seed % 5.
+      'exp.sh': `#!/bin/bash\nsource ./params.sh\necho "score: $((VALUE * 10 + AUTORESEARCH_SEED % 5))"\n`,
+      'params.sh': 'VALUE=1\n',
+      'program.md': program('agent: { name: command, command: "echo VALUE=2 > params.sh" }\n'),
+    });
+    const seeded = (id: number, run: number) => measurementSeed(tag, id, run) % 5;
+    const base = 10 + seeded(0, 0);
+    const runs = [0, 1, 2].map((n) => 20 + seeded(1, n));
+    const mean = (n: number) => runs.slice(0, n).reduce((a, b) => a + b) / n;
+    // Each repeat moves the mean, so the value shows it was taken in.
+    expect(new Set([mean(1), mean(2), mean(3)]).size).toBe(3);
+    const expectValue = (value: number) => {
+      expect(ledgerRows(repo, tag).map((r) => r.primary_value)).toEqual([base, value]);
       // results.tsv shows the mean too, not the first measurement.
       expect(
-        readResultsTsv(repo, 'rr')
+        readResultsTsv(repo, tag)
           .slice(1)
           .map((r) => r[1]),
-      ).toEqual([base.toFixed(6), ((first + second) / 2).toFixed(6)]);
-    },
-  );
+      ).toEqual([base.toFixed(6), value.toFixed(6)]);
+    };
+    await runHere(repo, { tag, maxExperiments: 1 });
+    expectValue(mean(1));
+    expect(cli(repo, ['rerun', '1']).stdout).toContain(
+      'experiment 1 will be measured again when the run continues',
+    );
+    expect(cli(repo, ['rerun', '9']).stderr).toContain('has no experiment 9');
+    // A sequential run (this process) serves it before anything else ...
+    const again = await runHere(repo, { tag, maxExperiments: 1 });
+    expect(again.output).toContain(
+      `re-ran experiment 1: ${runs[1]} (its value is now ${mean(2)}, n=2)`,
+    );
+    expectValue(mean(2));
+    // ... and so does a pipelined one (the command line's --pipeline).
+    expect(rerunHere(repo, tag, 1)).toContain('experiment 1 will be measured again');
+    const piped = cli(repo, ['run', '--tag', tag, '-n', '1', '--pipeline']);
+    expect(piped.code).toBe(0);
+    // The value printed has 7 significant digits.
+    expect(piped.stdout).toContain(
+      `re-ran experiment 1: ${runs[2]} (its value is now ${Number(mean(3).toPrecision(7))}, n=3)`,
+    );
+    expectValue(mean(3));
+  });
 });
