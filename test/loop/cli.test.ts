@@ -1,9 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { Ledger } from '../../src/ledger/ledger.js';
+import { ledgerPath } from '../../src/loop/context.js';
+import { findRun, isRefusal, rerun } from '../../src/loop/control.js';
 import { measurementSeed } from '../../src/loop/environment.js';
 import { processesNamed } from '../helpers/processes.js';
+import { runHere } from '../helpers/run.js';
 import {
   alive,
   cli,
@@ -14,6 +18,7 @@ import {
   makeRepo,
   readResultsTsv,
   waitFor,
+  type LedgerExperiment,
 } from '../helpers/repo.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -74,83 +79,65 @@ describe('autoresearch CLI', () => {
     expect(dirty.stderr).toContain('git stash');
   });
 
-  it('stops after N agent failures in a row with a summary', () => {
+  it("status and results report a command agent's run and its spend; a raised limit resumes the run up to the spend cap", async () => {
     const repo = makeRepo({
       'exp.sh': EXP,
       'params.sh': 'VALUE=1\n',
+      // Each proposal reports 1,200 tokens and $0.40 (the proposal file) and a title (a TITLE line).
       'program.md': program(
-        'agent: { name: command, command: "echo cannot reach the model >&2; exit 1" }\nstop: { agent_failures: 3 }\n',
+        `agent: { name: command, command: 'echo VALUE=$((AUTORESEARCH_EXPERIMENT_ID * 2)) > params.sh; echo "{\\"usage\\": {\\"input_tokens\\": 1000, \\"output_tokens\\": 200, \\"cost_usd\\": 0.4}}" > "$AUTORESEARCH_PROPOSAL"; test -f "$AUTORESEARCH_BRIEF" && echo TITLE: double $AUTORESEARCH_EXPERIMENT_ID' }\nstop: { spend_usd: 1, experiments: 10 }\n`,
       ),
     });
-    const r = cli(repo, ['run', '--tag', 'f']);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('stopped: the agent failed 3 times in a row');
-    const rows = ledgerRows(repo, 'f');
-    expect(rows.map((x) => x.status)).toEqual(['keep', 'failed', 'failed', 'failed']);
-    expect(rows[1]!.reason).toContain('cannot reach the model');
-  });
-
-  it('stops after 10 skipped proposals in a row (by default) instead of proposing nothing new forever', () => {
-    const repo = makeRepo({
-      'exp.sh': EXP,
-      'params.sh': 'VALUE=1\n',
-      'program.md': program('agent: { name: command, command: "true" }\n'),
-    });
-    const r = cli(repo, ['run', '--tag', 'k']);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain(
-      'stopped: 10 proposals in a row were skipped (duplicates or no change): the agent is not finding anything new',
-    );
-    const rows = ledgerRows(repo, 'k');
-    expect(rows.map((x) => x.status)).toEqual(['keep', ...Array<string>(10).fill('skipped')]);
-    expect(rows[1]!.reason).toBe('the agent made no change');
-  });
-
-  it('runs a command agent, then status and results report the run', () => {
-    const repo = makeRepo({
-      'exp.sh': EXP,
-      'params.sh': 'VALUE=1\n',
-      'program.md': program(
-        'agent: { name: command, command: "echo VALUE=$((AUTORESEARCH_EXPERIMENT_ID * 2)) > params.sh; test -f \\"$AUTORESEARCH_BRIEF\\" && echo TITLE: double $AUTORESEARCH_EXPERIMENT_ID" }\n',
-      ),
-    });
-    const r = cli(repo, ['run', '--tag', 's', '--max-experiments', '2']);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('stopped: reached 2 experiments');
+    // The runs in this process; status and results are the command line's.
+    const { output } = await runHere(repo, { tag: 's', maxExperiments: 2 });
+    expect(output).toContain('stopped: reached 2 experiments');
     // Not a terminal: one plain line per event.
-    expect(r.stdout).toMatch(/#1 running: double 1/);
-    const status = cli(repo, ['status']);
-    expect(status.stdout).toContain(
-      'run s on branch autoresearch/s: finished: reached 2 experiments',
+    expect(output).toMatch(/#1 running: double 1/);
+    const status = cli(repo, ['status']).stdout;
+    expect(status).toContain('run s on branch autoresearch/s: finished: reached 2 experiments');
+    expect(status).toMatch(/best\s+4 at #2 \w+: double 2/);
+    expect(status).toContain('+300.00% over baseline');
+    expect(status).toContain('2 (2 keep)');
+    expect(status).toMatch(
+      /spend\s+\$0\.80 and 2,400 tokens so far; about \$3\.20 more for the 8 experiments left \(cap \$1\)/,
     );
-    expect(status.stdout).toMatch(/best\s+4 at #2 \w+: double 2/);
-    expect(status.stdout).toContain('+300.00% over baseline');
-    expect(status.stdout).toContain('2 (2 keep)');
     const json = JSON.parse(cli(repo, ['results', '--json']).stdout) as Array<{
       id: number;
       status: string;
       metrics: { score: number };
+      title: string;
+      input_tokens: number;
+      output_tokens: number;
+      cost_usd: number;
     }>;
     expect(json.map((e) => [e.id, e.status, e.metrics.score])).toEqual([
       [0, 'keep', 1],
       [1, 'keep', 2],
       [2, 'keep', 4],
     ]);
+    expect(
+      json.slice(1).map((x) => [x.title, x.input_tokens, x.output_tokens, x.cost_usd]),
+    ).toEqual([
+      ['double 1', 1000, 200, 0.4],
+      ['double 2', 1000, 200, 0.4],
+    ]);
     const table = cli(repo, ['results']).stdout;
     expect(table.split('\n').filter((l) => /^\s+#\d/.test(l))).toHaveLength(3);
-    // Raising the limit resumes the same run.
-    const more = cli(repo, ['run', '--tag', 's', '-n', '3']);
-    expect(more.stdout).toContain('resuming run s');
+    // Raising the limit resumes the same run, until the spend reaches the cap.
+    const more = await runHere(repo, { tag: 's', maxExperiments: 5 });
+    expect(more.output).toContain('resuming run s');
+    expect(more.output).toContain('stopped: spent $1.20, the cap is $1');
     expect(ledgerRows(repo, 's')).toHaveLength(4);
   });
 
-  it('Ctrl-C kills the experiment tree, saves the run, and resume re-runs the experiment', async () => {
+  it('Ctrl-C kills the experiment tree and saves the run; the resumed run re-runs it, and `autoresearch abort` kills one experiment while the loop goes on', async () => {
     const marker = `ar-slow-${process.pid}-${Date.now()}`;
     const repo = makeRepo({
-      'exp.sh': EXP,
+      // With SLOW set, every experiment is slow; experiment 1 (VALUE 2) always is.
+      'exp.sh': EXP.replace('echo "score', '[ "$VALUE" = 2 ] && sleep 30\necho "score'),
       'params.sh': 'VALUE=1\n',
       'program.md': program(
-        `agent: { name: command, command: "echo VALUE=2 > params.sh" }\nstop: { experiments: 1 }\nenv: { set: { SLOW: ${marker} } }\n`,
+        `agent: { name: command, command: "echo VALUE=$((AUTORESEARCH_EXPERIMENT_ID + 1)) > params.sh" }\nstop: { experiments: 1 }\nenv: { set: { SLOW: ${marker} } }\n`,
       ).replace('budget: 2s', 'budget: 60s'),
     });
     // The baseline is slow too: interrupt it while it runs.
@@ -171,12 +158,26 @@ describe('autoresearch CLI', () => {
       join(repo, 'program.md'),
       readFileSync(join(repo, 'program.md'), 'utf8').replace(/env:.*\n/, ''),
     );
-    const again = cli(repo, ['run', '--tag', 'c']);
-    expect(again.code).toBe(0);
-    expect(ledgerRows(repo, 'c').map((r) => [r.id, r.status])).toEqual([
+    // The resumed run in this process; `abort` from the command line, as from another shell.
+    const again = runHere(repo, { tag: 'c' });
+    await waitFor(
+      () => ledgerRows(repo, 'c').some((r) => r.id === 1 && r.state === 'running'),
+      120_000,
+      'experiment 1 to run',
+    );
+    const started = Date.now();
+    expect(cli(repo, ['abort']).stdout).toContain('aborting the experiments in flight');
+    const { output } = await again;
+    expect(Date.now() - started).toBeLessThan(20_000); // not the 30 s sleep
+    expect(output).toContain('resuming run c');
+    const rows = ledgerRows(repo, 'c');
+    // The baseline ran again; an interrupted experiment does not count: the run goes on to its one.
+    expect(rows.map((r) => [r.id, r.status])).toEqual([
       [0, 'keep'],
-      [1, 'keep'],
+      [1, 'interrupted'],
+      [2, 'keep'],
     ]);
+    expect(rows[1]!.reason).toBe('aborted by the user (autoresearch abort)');
   });
 
   it('init recognizes the single-GPU training layout and keeps existing prose', () => {
@@ -243,37 +244,7 @@ describe('autoresearch CLI', () => {
     expect(text).not.toContain('SEED:'); // seeds only fit noise
   });
 
-  it('`autoresearch stop` ends a running loop after the experiment in flight', async () => {
-    // Experiment 2 holds until the test has asked for the stop (a file it may read, not write).
-    const release = join(tempDir('ar-release-'), 'go');
-    const repo = makeRepo({
-      'exp.sh': `#!/bin/bash\nsource ./params.sh\nif [ "$VALUE" -ge 2 ]; then while [ ! -e "${release}" ]; do sleep 0.05; done; fi\necho "score: $VALUE"\n`,
-      'params.sh': 'VALUE=1\n',
-      'program.md': program(
-        'agent: { name: command, command: "echo VALUE=$AUTORESEARCH_EXPERIMENT_ID > params.sh" }\n',
-      ),
-    });
-    const child = cliAsync(repo, ['run', '--tag', 'st']);
-    await waitFor(
-      () => ledgerRows(repo, 'st').some((r) => r.id === 2 && r.state === 'running'),
-      120_000,
-      'experiment 2 to run',
-    );
-    expect(cli(repo, ['status']).stdout).toMatch(/in flight\s+#2 .*running .* of 2\.0s/);
-    const stop = cli(repo, ['stop']);
-    expect(stop.stdout).toContain('will stop after the experiment in flight');
-    writeFileSync(release, '');
-    const { code } = await exited(child);
-    expect(code).toBe(0);
-    expect(child.output()).toContain('stopped: stop requested');
-    const rows = ledgerRows(repo, 'st');
-    expect(rows.every((r) => r.state === 'recorded')).toBe(true);
-    expect(rows.map((r) => r.id)).toEqual([0, 1, 2]); // nothing after the experiment in flight
-    expect(cli(repo, ['status']).stdout).toContain('stopped: stop requested');
-    expect(cli(repo, ['stop']).stdout).toContain('is not running');
-  });
-
-  it('reads a JSON metrics file and hides API keys from experiments', () => {
+  it('works without a git identity, reads a JSON metrics file and hides API keys from experiments', () => {
     const repo = makeRepo({
       'exp.sh': `#!/bin/bash\nsource ./params.sh\nprintf '{"eval": {"score": %s}, "keys": %s}' "$VALUE" "$(env | grep -c _API_KEY)" > out.json\n`,
       'params.sh': 'VALUE=3\n',
@@ -281,31 +252,11 @@ describe('autoresearch CLI', () => {
         'agent: { name: command, command: "echo VALUE=$((${#ANTHROPIC_API_KEY} + 4)) > params.sh" }\nmetrics_file: out.json\n',
       ).replace('name: score', 'name: eval.score'),
     });
+    gitIn(repo, 'config', '--unset', 'user.email');
+    gitIn(repo, 'config', '--unset', 'user.name');
     const r = cli(repo, ['run', '--tag', 'j', '-n', '1'], {
       ANTHROPIC_API_KEY: 'sk-secret',
       OPENAI_API_KEY: 'sk-other',
-    });
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const rows = cli(repo, ['results', '--json']);
-    const json = JSON.parse(rows.stdout) as Array<{
-      metrics: Record<string, number>;
-      primary_value: number;
-    }>;
-    // The agent saw the key (its value length 9 + 4 = 13); the experiments saw none.
-    expect(json.map((e) => e.primary_value)).toEqual([3, 13]);
-    expect(json.map((e) => e.metrics.keys)).toEqual([0, 0]);
-  });
-
-  it('works on a machine without a git identity', () => {
-    const repo = makeRepo({
-      'exp.sh': EXP,
-      'params.sh': 'VALUE=1\n',
-      'program.md': program('agent: { name: command, command: "echo VALUE=3 > params.sh" }\n'),
-    });
-    gitIn(repo, 'config', '--unset', 'user.email');
-    gitIn(repo, 'config', '--unset', 'user.name');
-    const r = cli(repo, ['run', '--tag', 'anon', '-n', '1'], {
       GIT_CONFIG_GLOBAL: '/dev/null',
       GIT_CONFIG_NOSYSTEM: '1',
       GIT_AUTHOR_NAME: '',
@@ -315,7 +266,12 @@ describe('autoresearch CLI', () => {
     });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(gitIn(repo, 'log', '-1', '--format=%an <%ae>', 'autoresearch/anon')).toBe(
+    const rows = ledgerRows(repo, 'j') as Array<LedgerExperiment & { metrics_json: string }>;
+    // The agent saw the key (its value length 9 + 4 = 13); the experiments saw none.
+    expect(rows.map((e) => e.primary_value)).toEqual([3, 13]);
+    expect(rows.map((e) => (JSON.parse(e.metrics_json) as { keys: number }).keys)).toEqual([0, 0]);
+    // Kept: the branch's tip is the candidate, committed under the harness's own name.
+    expect(gitIn(repo, 'log', '-1', '--format=%an <%ae>', 'autoresearch/j')).toBe(
       'autoresearch <autoresearch@localhost>',
     );
   });
@@ -330,57 +286,107 @@ describe('autoresearch CLI', () => {
   });
 });
 
-describe('metered agents', () => {
-  it('records tokens and dollars per proposal, stops at the spend cap, and status shows the spend', () => {
+// What ends a run on its own: the loop in this process (what `autoresearch run` prints, without a
+// Node start-up); the command line's exit codes and messages are the tests above.
+describe('stop conditions', () => {
+  it('stops after N agent failures in a row with a summary', async () => {
     const repo = makeRepo({
       'exp.sh': EXP,
       'params.sh': 'VALUE=1\n',
       'program.md': program(
-        `agent: { name: command, command: 'echo VALUE=$AUTORESEARCH_EXPERIMENT_ID > params.sh; echo "{\\"title\\": \\"v$AUTORESEARCH_EXPERIMENT_ID\\", \\"usage\\": {\\"input_tokens\\": 1000, \\"output_tokens\\": 200, \\"cost_usd\\": 0.4}}" > "$AUTORESEARCH_PROPOSAL"' }\nstop: { spend_usd: 1, experiments: 10 }\n`,
+        'agent: { name: command, command: "echo cannot reach the model >&2; exit 1" }\nstop: { agent_failures: 3 }\n',
       ),
     });
-    const r = cli(repo, ['run', '--tag', 'sp']);
-    expect(r.stderr).toBe('');
-    expect(r.stdout).toContain('stopped: spent $1.20, the cap is $1');
-    const rows = JSON.parse(cli(repo, ['results', '--json']).stdout) as Array<{
-      id: number;
-      input_tokens: number;
-      output_tokens: number;
-      cost_usd: number;
-      title: string;
-    }>;
-    expect(
-      rows.slice(1).map((x) => [x.title, x.input_tokens, x.output_tokens, x.cost_usd]),
-    ).toEqual([
-      ['v1', 1000, 200, 0.4],
-      ['v2', 1000, 200, 0.4],
-      ['v3', 1000, 200, 0.4],
-    ]);
-    expect(cli(repo, ['status']).stdout).toMatch(
-      /spend\s+\$1\.20 and 3,600 tokens so far; about \$2\.80 more for the 7 experiments left \(cap \$1\)/,
+    const { output } = await runHere(repo, { tag: 'f' });
+    expect(output).toContain('stopped: the agent failed 3 times in a row');
+    const rows = ledgerRows(repo, 'f');
+    expect(rows.map((x) => x.status)).toEqual(['keep', 'failed', 'failed', 'failed']);
+    expect(rows[1]!.reason).toContain('cannot reach the model');
+  });
+
+  // The default (10 in a row) is parseProgram's, checked in test/unit/program.test.ts.
+  it('stops after `stop.skips_in_a_row` skipped proposals instead of proposing nothing new forever', async () => {
+    const repo = makeRepo({
+      'exp.sh': EXP,
+      'params.sh': 'VALUE=1\n',
+      'program.md': program(
+        'agent: { name: command, command: "true" }\nstop: { skips_in_a_row: 3 }\n',
+      ),
+    });
+    const { output } = await runHere(repo, { tag: 'k' });
+    expect(output).toContain(
+      'stopped: 3 proposals in a row were skipped (duplicates or no change): the agent is not finding anything new',
     );
+    const rows = ledgerRows(repo, 'k');
+    expect(rows.map((x) => x.status)).toEqual(['keep', ...Array<string>(3).fill('skipped')]);
+    expect(rows[1]!.reason).toBe('the agent made no change');
   });
 });
 
-describe('steering', () => {
-  it("a note reaches the next brief, with the incumbent's noise and kept changes", () => {
+describe('controls from another shell', () => {
+  it('pause holds the loop after the experiment in flight, a note given meanwhile reaches the next brief, resume continues, stop ends the run after the experiment in flight', async () => {
+    const hold = tempDir('ar-hold-');
     const repo = makeRepo({
-      'exp.sh': EXP,
+      // Experiments 1 and 2 (VALUE 2 and 3) hold until the test releases them: files they may
+      // read, not write.
+      'exp.sh': `#!/bin/bash\nsource ./params.sh\nif [ "$VALUE" -ge 2 ]; then while [ ! -e "${hold}/$VALUE" ]; do sleep 0.05; done; fi\necho "score: $VALUE"\n`,
       'params.sh': 'VALUE=1\n',
-      // A noisy metric: the brief reports the incumbent's noise from its repeated runs.
+      // The baseline runs twice: the brief reports the noise of repeated runs.
       'program.md': program(
-        'agent: { name: command, command: "echo VALUE=$((AUTORESEARCH_EXPERIMENT_ID + 1)) > params.sh; echo TITLE: raise to $((AUTORESEARCH_EXPERIMENT_ID + 1))" }\n',
-      ).replace(', deterministic: true', ''),
+        'agent: { name: command, command: "echo VALUE=$((AUTORESEARCH_EXPERIMENT_ID + 1)) > params.sh; echo TITLE: raise to $((AUTORESEARCH_EXPERIMENT_ID + 1))" }\nstop: { experiments: 4 }\nrepeats: { baseline: 2 }\n',
+      ).replace('budget: 2s', 'budget: 600s'),
     });
-    expect(cli(repo, ['run', '--tag', 'n', '-n', '1']).code).toBe(0);
+    const running = (id: number) => () =>
+      ledgerRows(repo, 'ps').some((r) => r.id === id && r.state === 'running');
+    const child = cliAsync(repo, ['run', '--tag', 'ps']);
+    onTestFinished(() => void child.kill('SIGKILL')); // a failed test leaves no loop behind
+
+    // Pause while experiment 1 runs: the loop records it, then waits.
+    await waitFor(running(1), 120_000, 'experiment 1 to run');
+    expect(cli(repo, ['pause']).stdout).toContain('pausing after the experiments in flight');
+    writeFileSync(join(hold, '2'), '');
+    await waitFor(
+      () => child.output().includes('paused: `autoresearch resume` continues'),
+      120_000,
+      'the loop to pause',
+    );
+    expect(ledgerRows(repo, 'ps').map((r) => [r.id, r.status])).toEqual([
+      [0, 'keep'],
+      [1, 'keep'],
+    ]);
+    // Each command takes longer than several of the paused loop's looks at the PAUSE file.
+    expect(cli(repo, ['status']).stdout).toMatch(/: paused \(pid \d+/);
     expect(
       cli(repo, ['note', 'stop', 'raising', 'VALUE;', 'try', 'something', 'else']).stdout,
     ).toContain('1 steering note');
     expect(cli(repo, ['note', '--list']).stdout).toBe(
       '1. stop raising VALUE; try something else\n',
     );
-    expect(cli(repo, ['run', '--tag', 'n', '-n', '2']).code).toBe(0);
-    const brief = readFileSync(join(repo, '.autoresearch/n/experiments/2/brief.md'), 'utf8');
+    expect(ledgerRows(repo, 'ps')).toHaveLength(2); // nothing new while paused
+    expect(cli(repo, ['resume']).stdout).toContain('resumed');
+
+    // Stop while experiment 2 runs: the loop ends after it.
+    await waitFor(running(2), 120_000, 'experiment 2 to run');
+    expect(cli(repo, ['status']).stdout).toMatch(
+      /in flight\s+#2 raise to 3: running .* of 10m 00s/,
+    );
+    expect(cli(repo, ['stop']).stdout).toContain('will stop after the experiment in flight');
+    writeFileSync(join(hold, '3'), '');
+    const { code } = await exited(child);
+    expect(code).toBe(0);
+    expect(child.output()).toContain('stopped: stop requested');
+    const rows = ledgerRows(repo, 'ps');
+    expect(rows.every((r) => r.state === 'recorded')).toBe(true);
+    // Nothing lost, and nothing after the experiment in flight.
+    expect(rows.map((r) => [r.id, r.status])).toEqual([
+      [0, 'keep'],
+      [1, 'keep'],
+      [2, 'keep'],
+    ]);
+    expect(cli(repo, ['status']).stdout).toContain('stopped: stop requested');
+    expect(cli(repo, ['stop']).stdout).toContain('is not running');
+    // The note reached the brief of the experiment after it, with the noise and the kept change.
+    const brief = readFileSync(join(repo, '.autoresearch/ps/experiments/2/brief.md'), 'utf8');
     expect(brief).toContain('## Steering notes from the human');
     expect(brief).toContain('- stop raising VALUE; try something else');
     expect(brief).toContain('- measurement noise (standard deviation of repeated runs): 0');
@@ -388,112 +394,63 @@ describe('steering', () => {
   });
 });
 
-describe('pause and resume', () => {
-  it('pause waits after the experiment in flight, resume continues, and nothing is lost', async () => {
-    const repo = makeRepo({
-      'exp.sh': '#!/bin/bash\nsource ./params.sh\nsleep 0.4\necho "score: $VALUE"\n',
-      'params.sh': 'VALUE=1\n',
-      'program.md': program(
-        'agent: { name: command, command: "echo VALUE=$((AUTORESEARCH_EXPERIMENT_ID + 1)) > params.sh" }\nstop: { experiments: 4 }\n',
-      ),
-    });
-    const child = cliAsync(repo, ['run', '--tag', 'p']);
-    await waitFor(
-      () => ledgerRows(repo, 'p').some((r) => r.id >= 1 && r.state === 'running'),
-      120_000,
-      'experiment 1 to run',
-    );
-    expect(cli(repo, ['pause']).stdout).toContain('pausing after the experiments in flight');
-    await waitFor(
-      () => child.output().includes('paused: `autoresearch resume` continues'),
-      120_000,
-      'the loop to pause',
-    );
-    const atPause = ledgerRows(repo, 'p').length;
-    // `status` takes longer than several of the paused loop's looks at the PAUSE file.
-    expect(cli(repo, ['status']).stdout).toMatch(/: paused \(pid \d+/);
-    expect(ledgerRows(repo, 'p')).toHaveLength(atPause); // nothing new while paused
-    expect(cli(repo, ['resume']).stdout).toContain('resumed');
-    const { code } = await exited(child);
-    expect(code).toBe(0);
-    expect(child.output()).toContain('stopped: reached 4 experiments');
-    expect(ledgerRows(repo, 'p').map((r) => r.status)).toEqual([
-      'keep',
-      'keep',
-      'keep',
-      'keep',
-      'keep',
-    ]);
-  });
-});
-
-describe('abort', () => {
-  it('kills the experiment in flight, records it as interrupted by the user, and the loop goes on', async () => {
-    const repo = makeRepo({
-      'exp.sh':
-        '#!/bin/bash\nsource ./params.sh\n[ "$VALUE" = 2 ] && sleep 30\necho "score: $VALUE"\n',
-      'params.sh': 'VALUE=1\n',
-      'program.md': program(
-        'agent: { name: command, command: "echo VALUE=$((AUTORESEARCH_EXPERIMENT_ID + 1)) > params.sh" }\nstop: { experiments: 2 }\n',
-      ).replace('budget: 2s', 'budget: 60s'),
-    });
-    const child = cliAsync(repo, ['run', '--tag', 'ab']);
-    await waitFor(
-      () => ledgerRows(repo, 'ab').some((r) => r.id === 1 && r.state === 'running'),
-      120_000,
-      'experiment 1 to run',
-    );
-    const started = Date.now();
-    expect(cli(repo, ['abort']).stdout).toContain('aborting the experiments in flight');
-    const { code } = await exited(child);
-    expect(code).toBe(0);
-    expect(Date.now() - started).toBeLessThan(20_000); // not the 30 s sleep
-    const rows = ledgerRows(repo, 'ab');
-    expect(rows.map((r) => [r.id, r.status])).toEqual([
-      [0, 'keep'],
-      [1, 'interrupted'],
-      [2, 'keep'],
-      [3, 'keep'],
-    ]);
-    expect(rows[1]!.reason).toBe('aborted by the user (autoresearch abort)');
-  });
-});
+/** `autoresearch rerun <id>` without a Node start-up (the command line's own is checked above it). */
+function rerunHere(repo: string, tag: string, id: number): string {
+  const ledger = new Ledger(ledgerPath(repo));
+  try {
+    const target = findRun(repo, ledger, tag);
+    if (isRefusal(target)) throw new Error(target.message);
+    return rerun(target, id).message;
+  } finally {
+    ledger.close();
+  }
+}
 
 describe('rerun', () => {
-  it.each([[[]], [['--pipeline']]])(
-    'measures an experiment again when asked, and its value becomes the mean of its runs %j',
-    (extra: string[]) => {
-      const repo = makeRepo({
-        // Each run of the same commit prints a slightly different value, from the harness's
-        // per-measurement seed: VALUE * 10 + seed % 5.
-        'exp.sh': `#!/bin/bash\nsource ./params.sh\necho "score: $((VALUE * 10 + AUTORESEARCH_SEED % 5))"\n`,
-        'params.sh': 'VALUE=1\n',
-        'program.md': program('agent: { name: command, command: "echo VALUE=2 > params.sh" }\n'),
-      });
-      expect(cli(repo, ['run', '--tag', 'rr', '-n', '1', ...extra]).code).toBe(0);
-      const seeded = (id: number, run: number) => measurementSeed('rr', id, run) % 5;
-      const [base, first, second] = [10 + seeded(0, 0), 20 + seeded(1, 0), 20 + seeded(1, 1)];
-      expect(first).not.toBe(second); // the repeat differs, so the mean shows it
-      expect(ledgerRows(repo, 'rr').map((r) => r.primary_value)).toEqual([base, first]);
-      expect(cli(repo, ['rerun', '1']).stdout).toContain(
-        'experiment 1 will be measured again when the run continues',
-      );
-      expect(cli(repo, ['rerun', '9']).stderr).toContain('has no experiment 9');
-      const again = cli(repo, ['run', '--tag', 'rr', '-n', '1', ...extra]);
-      expect(again.code).toBe(0);
-      expect(again.stdout).toContain(
-        `re-ran experiment 1: ${second} (its value is now ${(first + second) / 2}, n=2)`,
-      );
-      expect(ledgerRows(repo, 'rr').map((r) => r.primary_value)).toEqual([
-        base,
-        (first + second) / 2,
-      ]);
+  it('measures an experiment again when asked, in a sequential and a pipelined run, and its value becomes the mean of its runs', async () => {
+    const tag = 'rerun';
+    const repo = makeRepo({
+      // Each run of the same commit prints a slightly different value, from the harness's
+      // per-measurement seed: VALUE * 10 + seed % 5.
+      'exp.sh': `#!/bin/bash\nsource ./params.sh\necho "score: $((VALUE * 10 + AUTORESEARCH_SEED % 5))"\n`,
+      'params.sh': 'VALUE=1\n',
+      'program.md': program('agent: { name: command, command: "echo VALUE=2 > params.sh" }\n'),
+    });
+    const seeded = (id: number, run: number) => measurementSeed(tag, id, run) % 5;
+    const base = 10 + seeded(0, 0);
+    const runs = [0, 1, 2].map((n) => 20 + seeded(1, n));
+    const mean = (n: number) => runs.slice(0, n).reduce((a, b) => a + b) / n;
+    // Each repeat moves the mean, so the value shows it was taken in.
+    expect(new Set([mean(1), mean(2), mean(3)]).size).toBe(3);
+    const expectValue = (value: number) => {
+      expect(ledgerRows(repo, tag).map((r) => r.primary_value)).toEqual([base, value]);
       // results.tsv shows the mean too, not the first measurement.
       expect(
-        readResultsTsv(repo, 'rr')
+        readResultsTsv(repo, tag)
           .slice(1)
           .map((r) => r[1]),
-      ).toEqual([base.toFixed(6), ((first + second) / 2).toFixed(6)]);
-    },
-  );
+      ).toEqual([base.toFixed(6), value.toFixed(6)]);
+    };
+    await runHere(repo, { tag, maxExperiments: 1 });
+    expectValue(mean(1));
+    expect(cli(repo, ['rerun', '1']).stdout).toContain(
+      'experiment 1 will be measured again when the run continues',
+    );
+    expect(cli(repo, ['rerun', '9']).stderr).toContain('has no experiment 9');
+    // A sequential run (this process) serves it before anything else ...
+    const again = await runHere(repo, { tag, maxExperiments: 1 });
+    expect(again.output).toContain(
+      `re-ran experiment 1: ${runs[1]} (its value is now ${mean(2)}, n=2)`,
+    );
+    expectValue(mean(2));
+    // ... and so does a pipelined one (the command line's --pipeline).
+    expect(rerunHere(repo, tag, 1)).toContain('experiment 1 will be measured again');
+    const piped = cli(repo, ['run', '--tag', tag, '-n', '1', '--pipeline']);
+    expect(piped.code).toBe(0);
+    // The value printed has 7 significant digits.
+    expect(piped.stdout).toContain(
+      `re-ran experiment 1: ${runs[2]} (its value is now ${Number(mean(3).toPrecision(7))}, n=3)`,
+    );
+    expectValue(mean(3));
+  });
 });

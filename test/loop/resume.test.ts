@@ -29,27 +29,32 @@ echo "score: $VALUE"
 
 const params = (v: number) => `VALUE=${v}\n`;
 
+/** The scripted agent's proposals: 4 (keep), 6 (discard), 3 (keep), 7 (discard). */
+const STEPS: Array<[number, number]> = [
+  [5, 4],
+  [4, 6],
+  [4, 3],
+  [3, 7],
+];
+
+let ideas: string[] | undefined;
 /**
- * A repository whose scripted agent proposes: 4 (keep), 6 (discard), 3 (keep), 7 (discard). The
- * experiment prints exact values: deterministic (one run each) unless `noisy` (runs in pairs).
+ * The patches of STEPS, made once for the file: a patch depends only on the contents it turns
+ * into others, so it applies to every repository made here (and each takes six git processes).
+ */
+function patches(repo: string): string[] {
+  return (ideas ??= STEPS.map(([from, to]) =>
+    patchBetween(repo, { 'params.sh': params(from) }, { 'params.sh': params(to) }),
+  ));
+}
+
+/**
+ * A repository whose scripted agent proposes STEPS. The experiment prints exact values:
+ * deterministic (one run each) unless `noisy` (runs in pairs).
  */
 function scriptedRepo(noisy = false): string {
   const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': params(5) });
-  const steps: Array<[number, number]> = [
-    [5, 4],
-    [4, 6],
-    [4, 3],
-    [3, 7],
-  ];
-  steps.forEach(([from, to], i) =>
-    writeFiles(repo, {
-      [`ideas/${i + 1}.patch`]: patchBetween(
-        repo,
-        { 'params.sh': params(from) },
-        { 'params.sh': params(to) },
-      ),
-    }),
-  );
+  patches(repo).forEach((patch, i) => writeFiles(repo, { [`ideas/${i + 1}.patch`]: patch }));
   writeFiles(repo, {
     'program.md': `---
 metric: { name: score, goal: minimize${noisy ? '' : ', deterministic: true'} }
@@ -85,35 +90,62 @@ function expectConsistentRun(repo: string, tag: string) {
   return rows;
 }
 
+// The outcome every run here must reach is an uninterrupted run's: test/loop/lifecycle.test.ts
+// checks the decisions, the branch and results.tsv of one.
 describe('kill -9 and resume', () => {
-  it('an uninterrupted run gives the reference outcome', async () => {
-    const repo = scriptedRepo();
-    const { output } = await runHere(repo, { tag: 'ref' });
-    expect(output).toContain('stopped: the agent has no more proposals');
-    expectConsistentRun(repo, 'ref');
-  });
-
-  it.each([
-    ['proposing:2', 'recorded as interrupted'],
-    ['committed:2', 'running it again'],
-    ['running:2', 'running it again'],
-    ['measured:3', 'deciding now'],
-    ['decided:3', 'finishing'],
-    ['branch-moved:3', 'finishing'],
-  ])('killed at %s, resumes with nothing lost or counted twice', async (point, note) => {
-    const repo = scriptedRepo();
-    const first = cli(repo, ['run', '--tag', 'k'], { AUTORESEARCH_CRASH_AT: point });
-    expect(first.code).toBeNull(); // died by SIGKILL
+  /** `autoresearch run` killed with SIGKILL right after it stored `point` (state:experiment). */
+  function killedAt(repo: string, point: string): string {
+    const run = cli(repo, ['run', '--tag', 'k'], { AUTORESEARCH_CRASH_AT: point });
+    expect(run.code, run.stderr).toBeNull(); // died by SIGKILL
     const [state, id] = point.split(':');
-    const mid = ledgerRows(repo, 'k').find((r) => r.id === Number(id))!;
-    expect(mid.state).toBe(state === 'branch-moved' ? 'decided' : state);
-    const { output } = await runHere(repo, { tag: 'k' });
-    expect(output).toContain('resuming run k');
-    expect(output).toContain(note);
-    const rows = expectConsistentRun(repo, 'k');
-    const interrupted = rows.filter((r) => r.status === 'interrupted').map((r) => r.id);
-    expect(interrupted).toEqual(point === 'proposing:2' ? [2] : []);
-  });
+    const row = ledgerRows(repo, 'k').find((r) => r.id === Number(id))!;
+    expect(row.state).toBe(state === 'branch-moved' ? 'decided' : state);
+    return run.stdout;
+  }
+
+  /** What the next start says of an experiment the harness was killed at, by its state. */
+  const RESUMED: Record<string, string> = {
+    proposing: 'recorded as interrupted',
+    committed: 'running it again',
+    running: 'running it again',
+    measured: 'deciding now',
+    decided: 'finishing',
+    'branch-moved': 'finishing',
+  };
+
+  // Each run is killed three times, the second and third time in the run that resumed from the
+  // kill before: a resumed run is as safe to kill as a new one. Between them, the two runs are
+  // killed at every state an experiment passes through (proposing, committed, running, measured,
+  // and for a keep, decided and branch moved).
+  it.each([
+    ['committed:2', 'measured:3', 'running:4'],
+    // Experiment 2 is recorded as interrupted: patch 3 is experiment 4. The resume that finishes
+    // its keep is killed right after it moved the branch (the state is the same whoever moved it).
+    ['proposing:2', 'decided:4', 'branch-moved:4'],
+  ])(
+    'killed at %s, %s and %s, resumes each time with nothing lost or counted twice',
+    async (...kills) => {
+      const repo = scriptedRepo();
+      const resumed = (point: string) => RESUMED[point.split(':')[0]!]!;
+      let before: string | undefined;
+      for (const point of kills) {
+        // A resume prints what it found before it is killed in turn (stdout is a pipe: written at once).
+        const out = killedAt(repo, point);
+        if (before) {
+          expect(out).toContain('resuming run k');
+          expect(out).toContain(resumed(before));
+        }
+        before = point;
+      }
+      const { output } = await runHere(repo, { tag: 'k' });
+      expect(output).toContain('resuming run k');
+      expect(output).toContain(resumed(before!));
+      expect(output).toContain('stopped: the agent has no more proposals');
+      const rows = expectConsistentRun(repo, 'k');
+      const interrupted = rows.filter((r) => r.status === 'interrupted').map((r) => r.id);
+      expect(interrupted).toEqual(kills[0] === 'proposing:2' ? [2] : []);
+    },
+  );
 });
 
 describe('kill -9 in the middle of a judgement', () => {
@@ -160,7 +192,7 @@ describe('kill -9 while an experiment runs', () => {
       'params.sh': params(5),
     });
     writeFiles(repo, {
-      'ideas/1.patch': patchBetween(repo, { 'params.sh': params(5) }, { 'params.sh': params(4) }),
+      'ideas/1.patch': patches(repo)[0]!, // 5 -> 4
       'program.md': `---\nmetric: { name: score, goal: minimize, deterministic: true }\nrun: bash exp.sh\nbudget: 60s\neditable: [params.sh]\nagent: { name: scripted, patches: [ideas/1.patch] }\nenv: { set: { MARKS: ${marks} } }\n---\n`,
     });
     gitIn(repo, 'add', '-A');
