@@ -68,9 +68,9 @@ function tuneRepo(search = SEARCH, extra = ''): string {
 describe('the tune agent', () => {
   it('rewrites only the declared assignments, titles the change, and improves the metric', async () => {
     const repo = tuneRepo(shortStart(SEARCH));
-    await runHere(repo, { tag: 'a', maxExperiments: 8 });
+    await runHere(repo, { tag: 'a', maxExperiments: 7 });
     const rows = ledgerRows(repo, 'a');
-    expect(rows).toHaveLength(9);
+    expect(rows).toHaveLength(8);
     const kept = rows.filter((x) => x.status === 'keep' && x.id > 0);
     expect(kept.length).toBeGreaterThan(0);
     expect(Math.min(...kept.map((k) => k.primary_value!))).toBeLessThan(rows[0]!.primary_value!);
