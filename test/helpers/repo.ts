@@ -18,7 +18,7 @@ const GIT_ENV = {
   GIT_COMMITTER_EMAIL: 'test@example.invalid',
 };
 
-export function sh(cwd: string, cmd: string, args: string[]): string {
+function sh(cwd: string, cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, ...GIT_ENV } });
 }
 
