@@ -15,7 +15,8 @@ echo "slot $AUTORESEARCH_SLOT device $CUDA_VISIBLE_DEVICES"
 echo "held $(date +%s%N)"
 sleep 0.$((RANDOM % 4 + 1))
 if [ "$AUTORESEARCH_EXPERIMENT_ID" = 3 ]; then
-  while [ "$(git rev-parse autoresearch/p)" = "$(git rev-parse main)" ]; do sleep 0.05; done
+  start=$(git rev-parse main)
+  while [ "$(git rev-parse autoresearch/p)" = "$start" ]; do sleep 0.1; done
 fi
 total=0; for f in v/*; do [ -e "$f" ] && total=$((total + $(cat "$f"))); done
 echo "released $(date +%s%N)"

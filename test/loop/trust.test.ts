@@ -35,7 +35,7 @@ ${programExtra}---
 const p = (v: number, extra = '') => `VALUE=${v}\n${extra}`;
 
 describe('results you can trust', () => {
-  it('decides on more than the metric: failing checks is invalid, never run, its output in the next brief; violating a constraint is discarded, naming it; simplicity discards a tiny win that adds much code and keeps an equal result with less code', async () => {
+  it('decides on more than the metric: failing checks is invalid, never run, its output in the next brief; violating a constraint is discarded, naming it; simplicity discards a tiny win that adds much code and keeps an equal result with less code; status says the metric comes from editable code', async () => {
     const bloat = Array.from({ length: 40 }, (_, i) => `# helper line ${i}`).join('\n') + '\n';
     const params = p(5, 'P99=10\n');
     const repo = repoWith(
@@ -75,65 +75,49 @@ describe('results you can trust', () => {
     expect(rows[3]!.penalty).toBeCloseTo(0.4);
     expect(rows[3]!.reason).toContain('penalty +0.4');
     expect(rows[4]!.penalty).toBeCloseTo(-0.02);
-  });
-
-  it('ignores a fake metric printed by editable code when a protected eval command is set', async () => {
-    const repo = repoWith(
-      {
-        'exp.sh': 'source ./params.sh\necho $VALUE > out.txt\nbash -c "$EXTRA"\n',
-        'eval.sh': 'echo "score: $(cat out.txt)"\n',
-        'params.sh': p(5),
-      },
-      'eval: bash eval.sh\nartifacts: [out.txt]\n',
-      [
-        [p(5), p(6, 'EXTRA="echo score: 0; echo METRIC score=0"\n')],
-        [p(5), p(4)],
-      ],
+    // Without an eval command, status says the metric comes from code the agent may edit.
+    expect(await statusHere(repo)).toContain(
+      "evaluation   from the run's own output: code the agent may edit prints the metric",
     );
-    await runHere(repo, { tag: 'e' });
-    const rows = ledgerRows(repo, 'e');
-    expect(rows.map((r) => [r.status, r.primary_value])).toEqual([
-      ['keep', 5],
-      ['discard', 6],
-      ['keep', 4],
-    ]);
-    expect(readFileSync(rows[1]!.log_path!, 'utf8')).toContain('METRIC score=0'); // it did try
-    const status = await statusHere(repo);
-    expect(status).toContain('evaluation   by the protected eval command');
   });
 
-  it('runs the holdout on kept candidates, warns when validation improves while the holdout gets worse, and says when the metric comes from agent-editable code', async () => {
+  it('trusts protected commands: the eval command over a fake metric printed by editable code, and the holdout of kept candidates, warning when validation improves while the holdout gets worse', async () => {
     const repo = repoWith(
       {
-        'exp.sh': 'source ./params.sh\necho "score: $VALUE"\necho $HOLDOUT > model.txt\n',
+        'exp.sh':
+          'source ./params.sh\necho $VALUE > out.txt\necho $HOLDOUT > model.txt\nbash -c "$EXTRA"\n',
+        'eval.sh': 'echo "score: $(cat out.txt)"\n',
         'holdout.sh': 'echo "score: $(cat model.txt)"\n',
         'params.sh': p(5, 'HOLDOUT=5\n'),
       },
-      'holdout: bash holdout.sh\nartifacts: [model.txt]\n',
+      'eval: bash eval.sh\nholdout: bash holdout.sh\nartifacts: [out.txt, model.txt]\n',
       [
+        [p(5, 'HOLDOUT=5\n'), p(6, 'HOLDOUT=5\nEXTRA="echo score: 0; echo METRIC score=0"\n')],
         [p(5, 'HOLDOUT=5\n'), p(4, 'HOLDOUT=4.5\n')],
         [p(4, 'HOLDOUT=4.5\n'), p(3, 'HOLDOUT=6\n')],
         [p(3, 'HOLDOUT=6\n'), p(7, 'HOLDOUT=1\n')],
       ],
     );
-    const { output } = await runHere(repo, { tag: 'h' });
-    expect(output).toContain(
-      'warning: experiment 2: validation improved but the holdout got worse: 4.5 -> 6',
-    );
-    const rows = ledgerRows(repo, 'h') as Array<{ status: string; holdout_value: number | null }>;
-    expect(rows.map((x) => [x.status, x.holdout_value])).toEqual([
-      ['keep', 5],
-      ['keep', 4.5],
-      ['keep', 6],
-      ['discard', null],
+    const { output } = await runHere(repo, { tag: 'e' });
+    const rows = ledgerRows(repo, 'e') as Array<
+      ReturnType<typeof ledgerRows>[number] & { holdout_value: number | null }
+    >;
+    // The fake score of experiment 1 is ignored: the eval command says 6.
+    expect(rows.map((r) => [r.status, r.primary_value, r.holdout_value])).toEqual([
+      ['keep', 5, 5],
+      ['discard', 6, null],
+      ['keep', 4, 4.5],
+      ['keep', 3, 6],
+      ['discard', 7, null],
     ]);
-    const status = await statusHere(repo);
-    // Status says where the numbers come from: the run's own output (no eval command), and the holdout.
-    expect(status).toContain(
-      "evaluation   from the run's own output: code the agent may edit prints the metric",
+    expect(readFileSync(rows[1]!.log_path!, 'utf8')).toContain('METRIC score=0'); // it did try
+    expect(output).toContain(
+      'warning: experiment 3: validation improved but the holdout got worse: 4.5 -> 6',
     );
+    const status = await statusHere(repo);
+    expect(status).toContain('evaluation   by the protected eval command');
     expect(status).toContain('holdout      baseline 5, best 6');
-    expect(status).toContain('warning      #2: validation improved but the holdout got worse');
+    expect(status).toContain('warning      #3: validation improved but the holdout got worse');
   });
 });
 
