@@ -1,8 +1,10 @@
 /**
  * Finds constants worth tuning, for `autoresearch init` to offer: UPPER_CASE names assigned a
- * literal once at the top level. The suggested ranges are starting points a person edits, chosen
- * so that the current value sits comfortably inside them.
+ * literal once at the top level. The suggested ranges are starting points a person edits, wide
+ * enough that a 10x better value is inside them (a search confined to x0.5-x2 around today's
+ * value cannot find one), with the current value inside.
  */
+import { isExpression, isPowerOfTwo } from './expressions.js';
 import { assignmentPattern, isFloatLiteral, literalAfter, splitLines } from './literals.js';
 import type { ParamSpec, ParamValue } from './space.js';
 
@@ -46,48 +48,60 @@ export function detectCandidateConstants(text: string, file = ''): CandidateCons
   return found.filter((c) => counts.get(c.name) === 1);
 }
 
+/** Shares and probabilities: their range is [0, 1] whatever the current value. */
+const RATIO = /RATIO|FRAC|DROPOUT|PROB|MOMENTUM|BETA/;
+
+/** Powers of two go this many doublings either way (x1/8 to x8, about the x0.1-x10 of floats). */
+const POW2_SPAN = 3;
+
 function suggest(
   name: string,
   file: string,
   v: ParamValue,
   raw: string,
 ): { suggested: ParamSpec; complete: boolean } {
-  if (typeof v === 'boolean') return { suggested: { name, file, type: 'bool' }, complete: true };
+  const done = (suggested: ParamSpec) => ({ suggested, complete: true });
+  if (typeof v === 'boolean') return done({ name, file, type: 'bool' });
   if (typeof v === 'string')
     return { suggested: { name, file, type: 'categorical', values: [v] }, complete: false };
+  if (RATIO.test(name) && v >= 0 && v <= 1)
+    return done({ name, file, type: 'float', min: 0, max: 1, log: false });
   if (Number.isInteger(v) && !isFloatLiteral(raw)) {
-    if (v >= 1) {
-      // Sizes (widths, batch sizes) act multiplicatively; small counts (depth, heads) do not.
-      return {
-        suggested: {
-          name,
-          file,
-          type: 'int',
-          min: Math.max(1, Math.floor(v / 2)),
-          max: v * 2,
-          log: v >= 16,
-        },
-        complete: true,
-      };
+    // A size written as `2**19` or `1 << 10`, or a power of two too large to be a count: the
+    // author thinks in doublings, so the search does too.
+    if (isPowerOfTwo(v) && (v >= 16 || isExpression(raw))) {
+      const k = Math.log2(v);
+      const [lo, hi] = [Math.max(0, k - POW2_SPAN), k + POW2_SPAN];
+      return done({ name, file, type: 'int', min: 2 ** lo, max: 2 ** hi, log: false, pow2: true });
     }
-    if (v === 0)
-      return { suggested: { name, file, type: 'int', min: 0, max: 4, log: false }, complete: true };
-    return {
-      suggested: { name, file, type: 'int', min: 2 * v, max: Math.ceil(v / 2) + 0, log: false },
-      complete: true,
-    };
+    // Other sizes and step counts act multiplicatively: x0.1 to x10, log-uniform.
+    if (v >= 16)
+      return done({ name, file, type: 'int', min: Math.round(v / 10), max: v * 10, log: true });
+    // Small counts (depth, heads) do not: a linear range, x1/4 to x4.
+    if (v >= 1)
+      return done({
+        name,
+        file,
+        type: 'int',
+        min: Math.max(1, Math.floor(v / 4)),
+        max: v * 4,
+        log: false,
+      });
+    if (v === 0) return done({ name, file, type: 'int', min: 0, max: 4, log: false });
+    return done({
+      name,
+      file,
+      type: 'int',
+      min: 4 * v,
+      max: Math.min(-1, Math.ceil(v / 4)),
+      log: false,
+    });
   }
+  // Positive floats act multiplicatively (rates, scales): x0.1 to x10, log-uniform.
   if (v > 0)
-    return {
-      suggested: { name, file, type: 'float', min: sig(v / 10), max: sig(v * 10), log: true },
-      complete: true,
-    };
-  if (v === 0)
-    return { suggested: { name, file, type: 'float', min: 0, max: 1, log: false }, complete: true };
-  return {
-    suggested: { name, file, type: 'float', min: sig(v * 10), max: sig(v / 10), log: false },
-    complete: true,
-  };
+    return done({ name, file, type: 'float', min: sig(v / 10), max: sig(v * 10), log: true });
+  if (v === 0) return done({ name, file, type: 'float', min: 0, max: 1, log: false });
+  return done({ name, file, type: 'float', min: sig(v * 10), max: sig(v / 10), log: false });
 }
 
 function sig(v: number): number {

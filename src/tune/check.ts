@@ -5,6 +5,7 @@
  */
 import { readAssignment } from './rewrite.js';
 import { formatValue, listAssignedNames } from './literals.js';
+import { isPowerOfTwo } from './expressions.js';
 import {
   fitsParam,
   SearchSpaceError,
@@ -61,6 +62,12 @@ function checkDefault(p: ParamSpec, v: ParamValue, line: number): void {
       if (p.type === 'int' && !Number.isInteger(v)) {
         throw new SearchSpaceError(
           `${where}: the file assigns ${shown}, not an integer; declare it as \`type: float\``,
+          p.name,
+        );
+      }
+      if (p.type === 'int' && p.pow2 && !isPowerOfTwo(v)) {
+        throw new SearchSpaceError(
+          `${where}: the file assigns ${shown}, not a power of two; drop \`pow2: true\` or assign a power of two`,
           p.name,
         );
       }

@@ -1,7 +1,8 @@
 /**
  * The optimizer's coordinates. Numeric params live in [0, 1] (after the log transform when
  * `log: true`, so "spread across decades" is uniform there); ints cover [min-0.5, max+0.5] so
- * every integer gets an equal share; bools and categoricals are indices into their choices.
+ * every integer gets an equal share; `pow2` ints do the same on the exponent, so 64, 128, 256
+ * each get an equal share; bools and categoricals are indices into their choices.
  */
 import { quantizeFloat, valueKey, type Config, type ParamSpec, type ParamValue } from './space.js';
 
@@ -12,6 +13,8 @@ export interface NumDim {
   hi: number;
   log: boolean;
   int: boolean;
+  /** The axis is the exponent k of 2**k (an int param with `pow2: true`). */
+  pow2: boolean;
 }
 interface CatDim {
   kind: 'cat';
@@ -25,6 +28,10 @@ export function dimsOf(params: ParamSpec[]): Dim[] {
     if (p.type === 'bool') return { kind: 'cat', param: p, choices: [false, true] };
     if (p.type === 'categorical') return { kind: 'cat', param: p, choices: p.values };
     const int = p.type === 'int';
+    if (int && p.pow2) {
+      const [lo, hi] = [Math.log2(p.min) - 0.5, Math.log2(p.max) + 0.5];
+      return { kind: 'num', param: p, lo, hi, log: false, int, pow2: true };
+    }
     const lo = int ? p.min - 0.5 : p.min;
     const hi = int ? p.max + 0.5 : p.max;
     return {
@@ -34,8 +41,19 @@ export function dimsOf(params: ParamSpec[]): Dim[] {
       hi: p.log ? Math.log(hi) : hi,
       log: p.log,
       int,
+      pow2: false,
     };
   });
+}
+
+/** A value's position on the dimension's axis (before scaling to [0, 1]). */
+function toAxis(dim: NumDim, v: number): number {
+  return dim.pow2 ? Math.log2(v) : dim.log ? Math.log(v) : v;
+}
+
+/** The unit coordinate of a position on the axis, clamped to [0, 1]. */
+function toUnit(dim: NumDim, t: number): number {
+  return Math.min(1, Math.max(0, (t - dim.lo) / (dim.hi - dim.lo)));
 }
 
 /** Unit coordinate or choice index of a value; null when it does not belong to the dimension. */
@@ -46,10 +64,9 @@ function encodeValue(dim: Dim, v: ParamValue | undefined): number | null {
     return i < 0 ? null : i;
   }
   if (typeof v !== 'number' || !Number.isFinite(v)) return null;
-  if (dim.log && v <= 0) return null;
-  const t = dim.log ? Math.log(v) : v;
+  if ((dim.log || dim.pow2) && v <= 0) return null;
   // Values outside the bounds (an old run with a wider space) still inform the model at the edge.
-  return Math.min(1, Math.max(0, (t - dim.lo) / (dim.hi - dim.lo)));
+  return toUnit(dim, toAxis(dim, v));
 }
 
 function decodeValue(dim: Dim, x: number): ParamValue {
@@ -57,8 +74,9 @@ function decodeValue(dim: Dim, x: number): ParamValue {
     return dim.choices[Math.min(dim.choices.length - 1, Math.max(0, Math.round(x)))]!;
   const u = Math.min(1, Math.max(0, x));
   const t = dim.lo + u * (dim.hi - dim.lo);
-  const v = dim.log ? Math.exp(t) : t;
   const { min, max } = dim.param;
+  if (dim.pow2) return Math.min(max, Math.max(min, 2 ** Math.round(t)));
+  const v = dim.log ? Math.exp(t) : t;
   if (dim.int) return Math.min(max, Math.max(min, Math.round(v)));
   return quantizeFloat(v, min, max);
 }
@@ -76,10 +94,11 @@ export function snap(dim: Dim, x: number): number {
  */
 export function binOf(dim: NumDim, x: number): [number, number] {
   const v = decodeValue(dim, x) as number;
-  const edge = (t: number): number => {
-    const s = dim.log ? Math.log(t) : t;
-    return Math.min(1, Math.max(0, (s - dim.lo) / (dim.hi - dim.lo)));
-  };
+  if (dim.pow2) {
+    const k = Math.log2(v);
+    return [toUnit(dim, k - 0.5), toUnit(dim, k + 0.5)];
+  }
+  const edge = (t: number): number => toUnit(dim, toAxis(dim, t));
   return [edge(v - 0.5), edge(v + 0.5)];
 }
 

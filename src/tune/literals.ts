@@ -1,9 +1,10 @@
 /**
  * Line-level scanning of Python / JavaScript / TypeScript source for `NAME = <literal>`
- * assignments. Deliberately regex-based rather than a parser: the tune agent has to edit files in
+ * assignments (a literal: a number, string or boolean, or a constant size such as `2**19`). Deliberately regex-based rather than a parser: the tune agent has to edit files in
  * any of these languages, only ever touches one literal on one line, and must leave every other
  * byte alone, which is easier to guarantee with a line scanner than with a reprinting parser.
  */
+import { evaluateExpression, isExpression } from './expressions.js';
 import type { ParamValue } from './space.js';
 
 /** One line of a file, without its terminator; `cr` records a CRLF ending so it can be restored. */
@@ -69,6 +70,8 @@ const ANNOT_EQ = String.raw`([ \t]*:[^=\n]*?)?[ \t]*=(?![=>])`;
 const NUMBER = String.raw`[+-]?(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?`;
 const STRING = String.raw`'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"`;
 const BOOL = String.raw`(?:true|false|True|False)(?![\w$])`;
+// Constant integer expressions people write for sizes: `2**19`, `1 << 10`, `512 * 1024`.
+const EXPRESSION = String.raw`\d+[ \t]*(?:\*\*|<<)[ \t]*\d+|\d+(?:[ \t]*\*[ \t]*\d+)+`;
 // What may follow the literal: `as const`, `;`, and a trailing comment.
 const TAIL = String.raw`[ \t]*(?:as[ \t]+const[ \t]*)?;?[ \t]*(?:(?:\/\/|#).*|\/\*.*)?$`;
 
@@ -82,7 +85,9 @@ export function assignmentPattern(name: string): RegExp {
 }
 
 const ANY_ASSIGNMENT = new RegExp(String.raw`^[ \t]*(?:${DECL})?([A-Za-z_$][\w$]*)${ANNOT_EQ}`);
-const LITERAL_AT_START = new RegExp(String.raw`^[ \t]*(${NUMBER}|${STRING}|${BOOL})(?=${TAIL})`);
+const LITERAL_AT_START = new RegExp(
+  String.raw`^[ \t]*(${EXPRESSION}|${NUMBER}|${STRING}|${BOOL})(?=${TAIL})`,
+);
 
 // Words that can start a line followed by `:` in Python and would otherwise look like annotations.
 const NOT_NAMES = new Set([
@@ -140,6 +145,7 @@ function parseLiteral(raw: string): ParamValue | null {
   const q = raw[0];
   if (q === '"' || q === "'")
     return raw.slice(1, -1).replace(/\\(.)/g, (_, c: string) => ESCAPES[c] ?? c);
+  if (isExpression(raw)) return evaluateExpression(raw);
   // Separators must sit between digits in both languages; anything else is not a number literal.
   if (/_(?!\d)|(?<!\d)_/.test(raw)) return null;
   const n = Number(raw.replace(/_/g, ''));

@@ -3,7 +3,15 @@
  * config. Stateless by design: all state is rebuilt from `history`, and the randomness is derived
  * from (seed, configs taken so far), so a resumed run proposes exactly what an uninterrupted one would.
  */
-import { configKey, decodeConfig, dimsOf, encodeConfig, snap, type Dim } from './encode.js';
+import {
+  configKey,
+  decodeConfig,
+  dimsOf,
+  encodeConfig,
+  snap,
+  type Dim,
+  type NumDim,
+} from './encode.js';
 import { formatValue } from './literals.js';
 import { createRng, halton, hashSeed, uniformCoordinate as uniform, type Rng } from './random.js';
 import type { Config, SearchSpace, Strategy } from './space.js';
@@ -161,19 +169,26 @@ function finiteSize(dims: Dim[]): number | null {
   let n = 1;
   for (const d of dims) {
     if (d.kind === 'cat') n *= d.choices.length;
-    else if (d.int) n *= d.param.max - d.param.min + 1;
+    else if (d.int)
+      n *= d.pow2 ? Math.log2(d.param.max / d.param.min) + 1 : d.param.max - d.param.min + 1;
     else return null;
   }
   return n;
 }
 
+/** Every value of an int dimension, in order. */
+function intValues(d: NumDim): number[] {
+  const { min, max } = d.param;
+  if (!d.pow2) return Array.from({ length: max - min + 1 }, (_, i) => min + i);
+  const values: number[] = [];
+  for (let v = min; v <= max; v *= 2) values.push(v);
+  return values;
+}
+
 function enumerate(dims: Dim[]): Config[] {
   let configs: Config[] = [{}];
   for (const d of dims) {
-    const values =
-      d.kind === 'cat'
-        ? d.choices
-        : Array.from({ length: d.param.max - d.param.min + 1 }, (_, i) => d.param.min + i);
+    const values = d.kind === 'cat' ? d.choices : intValues(d);
     configs = configs.flatMap((c) => values.map((v) => ({ ...c, [d.param.name]: v })));
   }
   return configs;

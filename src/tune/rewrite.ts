@@ -1,8 +1,9 @@
 /**
  * Reading and rewriting the one assignment per param that the tune agent owns. A rewrite changes
  * only the literal's characters on that line: indentation, `const`/`export`, type annotations,
- * `;`, trailing comments, quote style, boolean spelling and CRLF endings all survive, so the diff
- * an experiment commits is exactly the parameter change and nothing else.
+ * `;`, trailing comments, quote style, boolean spelling, the form of a size (`2**19`) and CRLF
+ * endings all survive, so the diff an experiment commits is exactly the parameter change and
+ * nothing else.
  */
 import {
   assignmentPattern,
@@ -14,6 +15,7 @@ import {
   looksPython,
   splitLines,
 } from './literals.js';
+import { rewriteExpression } from './expressions.js';
 import { SearchSpaceError, type ParamValue } from './space.js';
 
 export interface Assignment {
@@ -55,7 +57,7 @@ function locate(text: string, name: string): Located | null {
     const written = text0.slice(prefix[0].length).trim();
     throw new SearchSpaceError(
       `${name} on line ${index + 1} is assigned \`${written}\`, which is not a literal; ` +
-        `write a plain number, string or boolean (e.g. \`${name} = 0.01\`) so the tune agent can rewrite it`,
+        `write a plain number, string or boolean (e.g. \`${name} = 0.01\`), or a size such as \`2**19\`, \`1 << 10\` or \`512 * 1024\`, so the tune agent can rewrite it`,
       name,
     );
   }
@@ -104,6 +106,9 @@ function formatLiteral(value: ParamValue, old: Assignment, text: string): string
     return python ? (value ? 'True' : 'False') : String(value);
   }
   if (typeof value === 'string') return formatString(value, old.quote ?? '"');
+  // `2**19` becomes `2**20`, `512 * 1024` becomes `256 * 1024`: the form the author chose.
+  const expression = rewriteExpression(old.raw, value);
+  if (expression !== null) return expression;
   // A float written `4.0` stays a float in Python (`5.0`, not `5`), which can matter for the program.
   return formatNumber(value, isFloatLiteral(old.raw));
 }

@@ -5,6 +5,7 @@
  * in is `assignments.ts`'s job.
  */
 import { z } from 'zod';
+import { isPowerOfTwo } from './expressions.js';
 
 export type ParamValue = number | string | boolean;
 export type Config = Record<string, ParamValue>;
@@ -26,6 +27,8 @@ interface IntParam extends ParamBase {
   min: number;
   max: number;
   log: boolean;
+  /** Only powers of two between min and max (sizes: widths, batch sizes), evenly by exponent. */
+  pow2?: boolean;
 }
 interface CategoricalParam extends ParamBase {
   type: 'categorical';
@@ -80,6 +83,7 @@ const IntSchema = z.strictObject({
   min: z.number(),
   max: z.number(),
   log: z.boolean().default(false),
+  pow2: z.boolean().optional(),
 });
 const CategoricalSchema = z.strictObject({
   file,
@@ -156,7 +160,7 @@ function rankIssue(code: string): number {
 
 function schemaHint(path: string[]): string {
   if (path[0] === 'params' && path.length <= 3) {
-    return ' (each param is one of `{ file, type: float|int, min, max, log? }`, `{ file, type: categorical, values: [...] }`, `{ file, type: bool }`)';
+    return ' (each param is one of `{ file, type: float|int, min, max, log? }`, `{ file, type: int, min, max, pow2: true }`, `{ file, type: categorical, values: [...] }`, `{ file, type: bool }`)';
   }
   return '';
 }
@@ -192,6 +196,12 @@ function validateParam(p: ParamSpec): void {
         name,
       );
     }
+    if (p.type === 'int' && p.pow2 && !(isPowerOfTwo(p.min) && isPowerOfTwo(p.max))) {
+      throw new SearchSpaceError(
+        `param ${name}: with \`pow2: true\` min and max must be powers of two (got ${p.min}, ${p.max}); write e.g. \`min: ${floorPow2(p.min)}, max: ${ceilPow2(p.max)}\``,
+        name,
+      );
+    }
     if (p.log && p.min <= 0) {
       const suggestion =
         p.max > 0
@@ -219,6 +229,9 @@ function validateParam(p: ParamSpec): void {
   }
 }
 
+const floorPow2 = (v: number) => (v < 1 ? 1 : 2 ** Math.floor(Math.log2(v)));
+const ceilPow2 = (v: number) => (v < 1 ? 1 : 2 ** Math.ceil(Math.log2(v)));
+
 function formatPlain(v: number): string {
   return String(Number(v.toPrecision(3)));
 }
@@ -240,7 +253,13 @@ export function fitsParam(p: ParamSpec, v: ParamValue): boolean {
     case 'float':
       return typeof v === 'number' && Number.isFinite(v) && v >= p.min && v <= p.max;
     case 'int':
-      return typeof v === 'number' && Number.isInteger(v) && v >= p.min && v <= p.max;
+      return (
+        typeof v === 'number' &&
+        Number.isInteger(v) &&
+        v >= p.min &&
+        v <= p.max &&
+        (!p.pow2 || isPowerOfTwo(v))
+      );
     case 'bool':
       return typeof v === 'boolean';
     case 'categorical':

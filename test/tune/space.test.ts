@@ -220,8 +220,8 @@ describe('detectCandidateConstants', () => {
       max: 0.4,
       log: true,
     });
-    expect(found[1]!.suggested).toMatchObject({ type: 'int', min: 2, max: 8, log: false });
-    expect(found[2]!.suggested).toMatchObject({ type: 'int', min: 128, max: 512, log: true });
+    expect(found[1]!.suggested).toMatchObject({ type: 'int', min: 1, max: 16, log: false });
+    expect(found[2]!.suggested).toMatchObject({ type: 'int', min: 32, max: 2048, pow2: true });
     expect(found[3]!.suggested).toMatchObject({ type: 'bool' });
     expect(found[4]).toMatchObject({
       complete: false,
@@ -231,7 +231,8 @@ describe('detectCandidateConstants', () => {
   });
 
   it('suggests specs whose current value passes the file check', () => {
-    const text = 'LR = 0.04\nDEPTH = 4\nN = 0\nNEG = -3\nW = -0.5\n';
+    const text =
+      'LR = 0.04\nDEPTH = 4\nN = 0\nNEG = -3\nW = -0.5\nSTEPS = 300\nB = 2**19\nR_RATIO = 0.5\n';
     const params = detectCandidateConstants(text, 'a.py').map((c) => c.suggested);
     const space: SearchSpace = { strategy: 'tpe', initial: 4, seed: 0, params };
     expect(checkSpaceAgainstFiles(space, () => text).defaults).toEqual({
@@ -240,6 +241,9 @@ describe('detectCandidateConstants', () => {
       N: 0,
       NEG: -3,
       W: -0.5,
+      STEPS: 300,
+      B: 2 ** 19,
+      R_RATIO: 0.5,
     });
     for (const { name, ...spec } of params)
       expect(() => parseSearchSpace({ params: { [name]: spec } })).not.toThrow();
