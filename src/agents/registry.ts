@@ -34,7 +34,7 @@ function agentSettingOf(
       null,
       'agent',
       'no agent chosen',
-      `add \`agent: tune\` (built-in optimizer, needs \`search:\`), \`agent: { name: command, command: ./propose.sh }\`, or pass --agent <${agentNames().join('|')}>`,
+      `add \`agent: tune\` (built-in optimizer, needs \`search:\`) or \`agent: { name: command, command: ./propose.sh }\`, or pass --agent <${agentNames().join('|')}> (\`autoresearch init\` asks for one, or takes \`--tune <file>\` or \`--agent <name>\`)`,
     );
   }
   return fromFile;
