@@ -133,7 +133,9 @@ async function init(flags: InitFlags): Promise<void> {
     const timeout = await ask(
       'hard timeout',
       flags.timeout,
-      d.timeout ?? `${Math.max(2 * budgetSeconds, budgetSeconds + 60)}s`,
+      // A timeout chosen for another budget is no default for this one.
+      (budget === d.budget ? d.timeout : undefined) ??
+        `${Math.max(2 * budgetSeconds, budgetSeconds + 60)}s`,
     );
     const editable =
       flags.editable ??
@@ -287,7 +289,10 @@ export function registerInit(program: Command): void {
     .option('--hours <n>', 'stop after this many hours')
     .option('--spend <usd>', "stop when the agent's spend reaches this many US dollars")
     .option('-y, --yes', 'do not ask: take flags and detected defaults')
-    .option('-f, --force', 'overwrite an existing front matter')
+    .option(
+      '-f, --force',
+      'rewrite an existing front matter (its settings are the default answers)',
+    )
     .addHelpText(
       'after',
       `
