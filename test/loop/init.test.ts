@@ -152,6 +152,12 @@ describe('autoresearch init', () => {
     expect(kept.agent).toEqual({ name: 'command', command: './propose.sh' });
     expect(kept.checks).toBeUndefined();
     expect(kept.stop.hours).toBeUndefined();
+    // An answer run would reject: the reason, and the file left as it was.
+    const before = readFileSync(join(repo, 'program.md'), 'utf8');
+    const bad = cli(repo, ['init', '-y', '--force', '--constraints', 'mem < x']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('constraints.0: write a constraint as `name <= number`');
+    expect(readFileSync(join(repo, 'program.md'), 'utf8')).toBe(before);
     // --agent command alone: a placeholder run accepts, and init says what to replace.
     const fresh = makeRepo(NODE_PROJECT);
     const stub = cli(fresh, [

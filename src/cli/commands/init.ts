@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { agentNames } from '../../agents/catalog.js';
 import { parseDuration } from '../../program/duration.js';
-import { UserError } from '../../program/errors.js';
+import { ProgramError, UserError } from '../../program/errors.js';
 import { agentTodo } from '../../program/init-agent.js';
 import { detectProject, guessGoal, type Project } from '../../program/init-project.js';
 import {
@@ -205,9 +205,9 @@ async function init(flags: InitFlags): Promise<void> {
           ? await ask(
               'stop when the agent has spent how many US dollars ("none": no limit)',
               flags.spend,
-              'none',
+              String(d.stop?.spend_usd ?? 'none'),
             )
-          : flags.spend,
+          : (flags.spend ?? d.stop?.spend_usd?.toString()),
         '--spend',
         false,
       ),
@@ -229,7 +229,15 @@ async function init(flags: InitFlags): Promise<void> {
       ...(search ? { extra: { search } } : {}),
     };
     const text = renderProgram(answers, body);
-    parseProgram(text, flags.program); // never write a file the run command would reject
+    try {
+      parseProgram(text, flags.program); // never write a file the run command would reject
+    } catch (e) {
+      if (!(e instanceof ProgramError)) throw e;
+      throw new UserError(
+        `${e.key ?? 'program'}: ${e.problem} (nothing was written)`,
+        e.hint ?? 'see `autoresearch init --help`',
+      );
+    }
     writeFileSync(file, text);
     const todo = agentTodo(agent, agentEnvironment());
     process.stdout.write(
