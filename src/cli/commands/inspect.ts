@@ -12,6 +12,7 @@ import { formatDuration } from '../../program/duration.js';
 import { UserError } from '../../program/errors.js';
 import { repoRoot, resolveRef } from '../../workspace/git.js';
 import { bar, experimentLine, fmtPct, fmtValue } from '../format.js';
+import { count } from '../../util/words.js';
 
 export async function openLedgerFor(cwd: string, tag?: string): Promise<RunTarget> {
   const repo = await repoRoot(cwd);
@@ -108,11 +109,11 @@ export async function statusReport(
       lines.push(
         `spend        $${spend.usd.toFixed(2)} and ${spend.tokens.toLocaleString('en-US')} tokens so far` +
           (projected !== null
-            ? `; about $${projected.toFixed(2)} more for the ${left} experiments left`
+            ? `; about $${projected.toFixed(2)} more for the ${count(left!, 'experiment')} left`
             : '') +
           (stop.spend_usd !== undefined ? ` (cap $${stop.spend_usd})` : '') +
           (spend.priced < spend.proposals
-            ? ` (${spend.proposals - spend.priced} proposals without a known price)`
+            ? ` (${count(spend.proposals - spend.priced, 'proposal')} without a known price)`
             : ''),
       );
     }
