@@ -8,6 +8,7 @@ import { registerControls } from './commands/control.js';
 import { registerServe } from './commands/serve.js';
 import { registerInspect, registerReport } from './commands/inspect.js';
 import { registerRun } from './commands/run.js';
+import { registerAfter } from './commands/after.js';
 import { armCrashPoints } from '../loop/crash-point.js';
 
 // The crash-safety tests kill this process at chosen states; a program embedding the library never arms them.
@@ -34,7 +35,12 @@ In a git repository with an experiment that prints a number:
   autoresearch status      # from another shell: best so far, experiment in flight
   autoresearch serve       # the live dashboard (run serves it too, and prints its URL)
   autoresearch results     # the table of experiments (also .autoresearch/<tag>/results.tsv)
-  autoresearch note "try wider layers"   # steer: the next brief shows it to the agent`,
+  autoresearch note "try wider layers"   # steer: the next brief shows it to the agent
+
+In the morning:
+  autoresearch runs        # every run: state, best, improvement, spend
+  autoresearch diff best   # what the run kept, against where it started
+  autoresearch apply best  # onto your branch (--squash: one commit; --branch NAME: a new branch)`,
   );
 
 registerInit(program);
@@ -44,6 +50,7 @@ registerControls(program);
 registerDemo(program);
 registerServe(program);
 registerReport(program);
+registerAfter(program);
 
 try {
   await program.parseAsync(process.argv);
