@@ -9,6 +9,7 @@ import { registerServe } from './commands/serve.js';
 import { registerInspect, registerReport } from './commands/inspect.js';
 import { registerRun } from './commands/run.js';
 import { registerAfter } from './commands/after.js';
+import { registerClean } from './commands/clean.js';
 import { armCrashPoints } from '../loop/crash-point.js';
 
 // The crash-safety tests kill this process at chosen states; a program embedding the library never arms them.
@@ -40,7 +41,8 @@ In a git repository with an experiment that prints a number:
 In the morning:
   autoresearch runs        # every run: state, best, improvement, spend
   autoresearch diff best   # what the run kept, against where it started
-  autoresearch apply best  # onto your branch (--squash: one commit; --branch NAME: a new branch)`,
+  autoresearch apply best  # onto your branch (--squash: one commit; --branch NAME: a new branch)
+  autoresearch clean       # remove finished runs' worktrees, refs and branches (--keep-best)`,
   );
 
 registerInit(program);
@@ -51,6 +53,7 @@ registerDemo(program);
 registerServe(program);
 registerReport(program);
 registerAfter(program);
+registerClean(program);
 
 try {
   await program.parseAsync(process.argv);
