@@ -10,6 +10,7 @@ import { registerInspect, registerReport } from './commands/inspect.js';
 import { registerRun } from './commands/run.js';
 import { registerAfter } from './commands/after.js';
 import { registerClean } from './commands/clean.js';
+import { registerCompletion } from './commands/completion.js';
 import { armCrashPoints } from '../loop/crash-point.js';
 
 // The crash-safety tests kill this process at chosen states; a program embedding the library never arms them.
@@ -54,6 +55,7 @@ registerServe(program);
 registerReport(program);
 registerAfter(program);
 registerClean(program);
+registerCompletion(program);
 
 try {
   await program.parseAsync(process.argv);
