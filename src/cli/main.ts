@@ -13,6 +13,13 @@ import { registerClean } from './commands/clean.js';
 import { registerCompletion } from './commands/completion.js';
 import { armCrashPoints } from '../loop/crash-point.js';
 
+// A reader that goes away (`autoresearch results | head`) is not an error: the output is simply no
+// longer read. The command goes on and ends as it would; a harness keeps running its loop.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+
 // The crash-safety tests kill this process at chosen states; a program embedding the library never arms them.
 armCrashPoints(process.env.AUTORESEARCH_CRASH_AT);
 
@@ -56,6 +63,21 @@ registerReport(program);
 registerAfter(program);
 registerClean(program);
 registerCompletion(program);
+
+// At the top level a mistyped command gets one line naming the closest one, not the whole help
+// (the commands, registered above, keep their own help after an error).
+program.showHelpAfterError(false).configureOutput({
+  outputError: (text, write) => {
+    const [first, ...rest] = text.trim().split('\n');
+    const close = /^\(Did you mean (.+)\?\)$/.exec(rest.join(' ').trim());
+    const hint = close ? `; did you mean ${close[1]}?` : rest.length ? ` ${rest.join(' ')}` : '';
+    const help =
+      first!.startsWith('error: unknown command') && !close
+        ? ' (autoresearch --help lists them)'
+        : '';
+    write(`${first}${hint}${help}\n`);
+  },
+});
 
 try {
   await program.parseAsync(process.argv);
