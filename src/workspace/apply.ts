@@ -33,6 +33,8 @@ export interface ApplyOptions {
   squash?: boolean;
   /** The message of the merge or squash commit, when one is made. */
   message: (kind: 'merge' | 'squash') => string;
+  /** Branches it must not move (the run's own: only the harness moves it). */
+  notOnto?: string[];
 }
 
 /** The checkout's current branch and commit, or an error saying what to do on a detached HEAD. */
@@ -163,6 +165,11 @@ export async function applyCommit(
 ): Promise<ApplyResult> {
   const { ref, head } = await currentBranch(checkout);
   const branch = ref.replace('refs/heads/', '');
+  if (opts.notOnto?.includes(branch))
+    throw new UserError(
+      `you are on ${branch}, the run's own branch (only the harness moves it); nothing was changed`,
+      'git switch <your branch>, then apply again; or --branch <name>',
+    );
   const same = (kind: ApplyKind): ApplyResult => ({
     kind,
     branch,

@@ -210,6 +210,7 @@ async function applyChange(
   const r = await apply.applyCommit(checkout, change.commit, {
     squash: o.squash,
     message: (kind) => applyMessage(change, included, kind),
+    notOnto: reader.runs().map((r) => r.branch),
   });
   const files = r.files.length ? `; files: ${r.files.join(', ')}` : '';
   const line = {
