@@ -8,7 +8,17 @@ import { registerControls } from './commands/control.js';
 import { registerServe } from './commands/serve.js';
 import { registerInspect, registerReport } from './commands/inspect.js';
 import { registerRun } from './commands/run.js';
+import { registerAfter } from './commands/after.js';
+import { registerClean } from './commands/clean.js';
+import { registerCompletion } from './commands/completion.js';
 import { armCrashPoints } from '../loop/crash-point.js';
+
+// A reader that goes away (`autoresearch results | head`) is not an error: the output is simply no
+// longer read. The command goes on and ends as it would; a harness keeps running its loop.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
 
 // The crash-safety tests kill this process at chosen states; a program embedding the library never arms them.
 armCrashPoints(process.env.AUTORESEARCH_CRASH_AT);
@@ -34,7 +44,13 @@ In a git repository with an experiment that prints a number:
   autoresearch status      # from another shell: best so far, experiment in flight
   autoresearch serve       # the live dashboard (run serves it too, and prints its URL)
   autoresearch results     # the table of experiments (also .autoresearch/<tag>/results.tsv)
-  autoresearch note "try wider layers"   # steer: the next brief shows it to the agent`,
+  autoresearch note "try wider layers"   # steer: the next brief shows it to the agent
+
+In the morning:
+  autoresearch runs        # every run: state, best, improvement, spend
+  autoresearch diff best   # what the run kept, against where it started
+  autoresearch apply best  # onto your branch (--squash: one commit; --branch NAME: a new branch)
+  autoresearch clean       # remove finished runs' worktrees, refs and branches (--keep-best)`,
   );
 
 registerInit(program);
@@ -44,6 +60,24 @@ registerControls(program);
 registerDemo(program);
 registerServe(program);
 registerReport(program);
+registerAfter(program);
+registerClean(program);
+registerCompletion(program);
+
+// At the top level a mistyped command gets one line naming the closest one, not the whole help
+// (the commands, registered above, keep their own help after an error).
+program.showHelpAfterError(false).configureOutput({
+  outputError: (text, write) => {
+    const [first, ...rest] = text.trim().split('\n');
+    const close = /^\(Did you mean (.+)\?\)$/.exec(rest.join(' ').trim());
+    const hint = close ? `; did you mean ${close[1]}?` : rest.length ? ` ${rest.join(' ')}` : '';
+    const help =
+      first!.startsWith('error: unknown command') && !close
+        ? ' (autoresearch --help lists them)'
+        : '';
+    write(`${first}${hint}${help}\n`);
+  },
+});
 
 try {
   await program.parseAsync(process.argv);

@@ -5,6 +5,7 @@
 import { UserError } from '../program/errors.js';
 import { retry, RetryFailure } from '../util/retry.js';
 import type { CommandResult } from './slurm-cli.js';
+import { count } from '../util/words.js';
 
 /** Runs one Slurm client command (the executor's environment and timeout). */
 export type SlurmCommand = (command: string, args: string[]) => Promise<CommandResult>;
@@ -90,7 +91,7 @@ export async function submitJob(
     if (!(e instanceof RetryFailure)) throw e;
     if (!(e.cause instanceof Refused)) throw e.cause;
     throw new UserError(
-      `sbatch refused the experiment ${e.attempts} times, the last one with: ${e.cause.message}`,
+      `sbatch refused the experiment ${count(e.attempts, 'time')}, the last one with: ${e.cause.message}`,
       'check the cluster (scontrol ping, sinfo) and the `slurm:` options in program.md, then run the same command again to resume',
     );
   }

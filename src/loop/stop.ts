@@ -1,4 +1,5 @@
 /** Stop conditions as one pure function: the loop asks it before starting each experiment. */
+import { count } from '../util/words.js';
 
 export interface StopInput {
   /** Candidates recorded plus those in flight (so parallel slots never overshoot). */
@@ -27,12 +28,12 @@ export function stopReason(s: StopInput): string | null {
   if (s.maxTokens !== undefined && (s.tokensUsed ?? 0) >= s.maxTokens)
     return `used ${s.tokensUsed} tokens, the cap is ${s.maxTokens}`;
   if (s.trailingFailures >= s.maxFailures)
-    return `the agent failed ${s.trailingFailures} times in a row`;
+    return `the agent failed ${count(s.trailingFailures, 'time')} in a row`;
   if (s.maxSkips !== undefined && (s.trailingSkips ?? 0) >= s.maxSkips) {
-    return `${s.trailingSkips} proposals in a row were skipped (duplicates or no change): the agent is not finding anything new`;
+    return `${count(s.trailingSkips ?? 0, 'proposal')} in a row ${s.trailingSkips === 1 ? 'was' : 'were'} skipped (duplicates or no change): the agent is not finding anything new`;
   }
   if (s.maxExperiments !== undefined && s.candidates >= s.maxExperiments)
-    return `reached ${s.maxExperiments} experiments`;
+    return `reached ${count(s.maxExperiments, 'experiment')}`;
   if (s.maxHours !== undefined && s.elapsedHours >= s.maxHours) return `reached ${s.maxHours} h`;
   return null;
 }

@@ -1,5 +1,6 @@
 /** What a notification says, and how each webhook format wants it. Pure functions. */
 import type { WebhookFormat } from './config.js';
+import { count } from '../util/words.js';
 
 interface RunCounts {
   [status: string]: number | undefined;
@@ -111,11 +112,11 @@ function headline(n: Notice): string {
     case 'new-best':
       return `[${n.tag}] new best ${n.metric} ${fmtNum(n.value)}${n.improvementPct !== null ? ` (${fmtPct(n.improvementPct)} vs baseline)` : ''}`;
     case 'crashes':
-      return `[${n.tag}] ${n.count} crashes in a row`;
+      return `[${n.tag}] ${count(n.count, 'crash', 'crashes')} in a row`;
     case 'stop':
       return `[${n.tag}] run stopped: ${firstLine(n.reason, 80)}`;
     case 'digest':
-      return `[${n.tag}] last ${shortDuration(n.periodSeconds)}: ${n.experiments} experiments, ${n.keeps} kept`;
+      return `[${n.tag}] last ${shortDuration(n.periodSeconds)}: ${count(n.experiments, 'experiment')}, ${n.keeps} kept`;
     case 'drift':
       return `[${n.tag}] the machine drifts: ${n.metric} of the incumbent moved beyond the noise`;
   }
@@ -136,7 +137,7 @@ function detailLines(n: Notice): string[] {
     case 'stop': {
       const counts = countsText(n.counts);
       return [
-        `${n.experiments} experiments${counts ? ` (${counts})` : ''}`,
+        `${count(n.experiments, 'experiment')}${counts ? ` (${counts})` : ''}`,
         `${n.metric} baseline ${fmtNum(n.baseline)} → best ${fmtNum(n.best)}${n.improvementPct !== null ? ` (${fmtPct(n.improvementPct)})` : ''}`,
         ...(n.bestExperiment !== null && n.bestExperiment > 0
           ? [`best: #${n.bestExperiment} ${firstLine(n.bestTitle, 80)}`]
@@ -151,7 +152,7 @@ function detailLines(n: Notice): string[] {
       ];
     case 'digest':
       return [
-        `${n.experiments} experiments, ${n.keeps} kept, ${n.crashes} crashed`,
+        `${count(n.experiments, 'experiment')}, ${n.keeps} kept, ${n.crashes} crashed`,
         `best ${n.metric} now ${fmtNum(n.best)}${n.improvementPct !== null ? ` (${fmtPct(n.improvementPct)} vs baseline ${fmtNum(n.baseline)})` : ''}`,
       ];
   }

@@ -23,6 +23,7 @@ import {
   type Noise,
   type WelchOptions,
 } from './stats.js';
+import { count } from '../util/words.js';
 
 export interface NoiseOptions {
   /** Confidence that a kept candidate is truly better (default 0.95). */
@@ -215,7 +216,7 @@ export function noiseAwarePolicy(options: NoiseOptions = {}): Policy {
       if (significant && bigEnough) {
         if (stale && canRerun) {
           return rerun(
-            `looks better (${d}, p=${sig2(test.p)}${note}) but the incumbent was measured ${incumbent.runsSince} runs ago`,
+            `looks better (${d}, p=${sig2(test.p)}${note}) but the incumbent was measured ${count(incumbent.runsSince ?? 0, 'run')} ago`,
           );
         }
         return { status: 'keep', reason: `kept: ${d}, ${n}, p=${sig2(test.p)}${note}`, stats };

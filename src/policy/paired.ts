@@ -25,6 +25,7 @@ import {
 } from './policy.js';
 import { noiseAwarePolicy, showDiff, sig2 } from './noise.js';
 import { mean, studentTQuantile, studentTSurvival, type Noise } from './stats.js';
+import { count } from '../util/words.js';
 
 export interface PairedOptions {
   /** Confidence that a kept candidate is truly better (default 0.95). */
@@ -249,7 +250,7 @@ export function pairedPolicy(options: PairedOptions = {}): Policy {
               ? 'no incumbent run to compare with'
               : input.drifting
                 ? 'the machine drifts'
-                : `the incumbent was measured ${age} experiments ago`;
+                : `the incumbent was measured ${count(age, 'experiment')} ago`;
           return rerun(`${why}, to compare in pairs`, stats);
         }
         const i = mean(newest);

@@ -4,6 +4,7 @@ import { sandboxOf, type RunSummary } from '../loop/summary.js';
 import { formatDuration } from '../program/duration.js';
 import { renderChartSvg } from './chart.js';
 import { esc, fmtNum, shorten } from './escape.js';
+import { count } from '../util/words.js';
 
 export interface ReportOptions {
   /** The agent's spend (Ledger.spend). */
@@ -63,13 +64,13 @@ function decisionRule(configJson: string): string[] {
     const confirm = c.repeats?.confirm ?? 2;
     lines.push(
       `Paired (noisy metric): the candidate and the incumbent are measured alternately, each candidate run paired with the incumbent run next to it in time, so a change of the machine's speed cancels; ` +
-        `a candidate is kept when it has at least ${confirm} pairs and a one-sided paired t-test says it is better with ${fmtNum(conf * 100)}% confidence` +
+        `a candidate is kept when it has at least ${count(confirm, 'pair')} and a one-sided paired t-test says it is better with ${fmtNum(conf * 100)}% confidence` +
         ` (p < ${fmtNum(Number(((1 - conf) / (max - confirm + 1)).toPrecision(2)))} at each of the looks that may keep)` +
         (c.decision?.min_effect ? `, by at least ${fmtNum(c.decision.min_effect)}` : '') +
         '.',
     );
     lines.push(
-      `Repeats: baseline measured ${c.repeats?.baseline ?? 3} times; a candidate gets up to ${max} pairs; a first run that is not better than the incumbent's newest runs is discarded on that run while those runs are at most ${c.repeats?.refresh_incumbent ?? 5} experiments old and no drift is seen.`,
+      `Repeats: baseline measured ${count(c.repeats?.baseline ?? 3, 'time')}; a candidate gets up to ${count(max, 'pair')}; a first run that is not better than the incumbent's newest runs is discarded on that run while those runs are at most ${c.repeats?.refresh_incumbent ?? 5} experiments old and no drift is seen.`,
     );
   }
   if (c.simplicity) lines.push(`Simplicity penalty: ${fmtNum(c.simplicity)} per net added line.`);

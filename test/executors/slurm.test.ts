@@ -678,7 +678,7 @@ exec ${real} "$@"
     );
     await expect(
       executor({ partition: 'no-such-partition', submitRetryMs: [] }).run(makeSpec('true')),
-    ).rejects.toThrow(/sbatch refused the experiment 1 times, the last one with: .*partition/i);
+    ).rejects.toThrow(/sbatch refused the experiment 1 time, the last one with: .*partition/i);
   });
 
   it('check(): the controller answers and sbatch accepts the job options, else says what to fix', async (ctx) => {

@@ -69,6 +69,10 @@ describe('stop conditions', () => {
       'reached 10 experiments',
     );
     expect(stopReason({ ...base, candidates: 9, maxExperiments: 10 })).toBeNull();
+    expect(stopReason({ ...base, candidates: 1, maxExperiments: 1 })).toBe('reached 1 experiment');
+    expect(stopReason({ ...base, trailingFailures: 1, maxFailures: 1 })).toBe(
+      'the agent failed 1 time in a row',
+    );
     expect(stopReason({ ...base, elapsedHours: 2, maxHours: 2 })).toBe('reached 2 h');
     expect(stopReason({ ...base, trailingFailures: 5 })).toBe('the agent failed 5 times in a row');
     expect(stopReason({ ...base, trailingSkips: 10, maxSkips: 10 })).toBe(

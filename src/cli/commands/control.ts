@@ -32,6 +32,13 @@ export function registerControls(program: Command): void {
     )
     .option(...TAG_OPTION)
     .option('--now', 'kill the experiment in flight too (it is re-run on resume)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  autoresearch stop                   # after the experiment in flight
+  autoresearch stop --now --tag nov28`,
+    )
     .action((o: { tag?: string; now?: boolean }) =>
       act(o.tag, (t) => control.stop(t, { now: o.now })),
     );
@@ -42,12 +49,24 @@ export function registerControls(program: Command): void {
       'finish the experiments in flight, then wait (the harness keeps running) until `autoresearch resume`',
     )
     .option(...TAG_OPTION)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  autoresearch pause && autoresearch resume`,
+    )
     .action((o: { tag?: string }) => act(o.tag, control.pause));
 
   program
     .command('resume')
     .description('continue a paused run')
     .option(...TAG_OPTION)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  autoresearch resume --tag nov28`,
+    )
     .action((o: { tag?: string }) => act(o.tag, control.resume));
 
   program
@@ -56,6 +75,12 @@ export function registerControls(program: Command): void {
       'kill the experiments in flight (recorded as interrupted); the loop goes on with the next proposal',
     )
     .option(...TAG_OPTION)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  autoresearch abort                  # the experiment in flight is recorded as interrupted`,
+    )
     .action((o: { tag?: string }) => act(o.tag, control.abort));
 
   program
@@ -65,6 +90,12 @@ export function registerControls(program: Command): void {
       "measure an experiment's commit once more (its value becomes the mean of its runs): does the result reproduce?",
     )
     .option(...TAG_OPTION)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  autoresearch rerun 12               # does experiment 12 reproduce?`,
+    )
     .action((id: string, o: { tag?: string }) => act(o.tag, (t) => control.rerun(t, id)));
 
   program
@@ -75,6 +106,13 @@ export function registerControls(program: Command): void {
     )
     .option(...TAG_OPTION)
     .option('--list', 'print the notes of the run instead')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  autoresearch note "stop tuning the learning rate; try wider layers"
+  autoresearch note --list`,
+    )
     .action(async (words: string[], o: { tag?: string; list?: boolean }) => {
       if (!o.list) return act(o.tag, (t) => control.note(t, words.join(' ')));
       const { ledger, run } = await openLedgerFor(process.cwd(), o.tag);

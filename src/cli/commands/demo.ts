@@ -7,6 +7,7 @@ import { improvementPercent } from '../../loop/summary.js';
 import { pooledNoise } from '../../policy/stats.js';
 import { fmtPct, fmtValue } from '../format.js';
 import { durationOption, intOption } from '../options.js';
+import { count } from '../../util/words.js';
 
 export function registerDemo(program: Command): void {
   program
@@ -72,7 +73,7 @@ improvement is real and not noise.`,
           : {};
         const lines = [
           '',
-          `== demo ${example}: ${s.candidates} experiments ==`,
+          `== demo ${example}: ${count(s.candidates, 'experiment')} ==`,
           `baseline     ${s.metric} = ${fmtValue(s.baseline)}`,
           `best         ${s.metric} = ${fmtValue(s.best)} (#${s.bestExperiment}: ${s.bestTitle})`,
           `improvement  ${fmtPct(s.improvementPct)} over baseline`,

@@ -12,6 +12,7 @@ import { formatDuration } from '../../program/duration.js';
 import { UserError } from '../../program/errors.js';
 import { repoRoot, resolveRef } from '../../workspace/git.js';
 import { bar, experimentLine, fmtPct, fmtValue } from '../format.js';
+import { count } from '../../util/words.js';
 
 export async function openLedgerFor(cwd: string, tag?: string): Promise<RunTarget> {
   const repo = await repoRoot(cwd);
@@ -108,11 +109,11 @@ export async function statusReport(
       lines.push(
         `spend        $${spend.usd.toFixed(2)} and ${spend.tokens.toLocaleString('en-US')} tokens so far` +
           (projected !== null
-            ? `; about $${projected.toFixed(2)} more for the ${left} experiments left`
+            ? `; about $${projected.toFixed(2)} more for the ${count(left!, 'experiment')} left`
             : '') +
           (stop.spend_usd !== undefined ? ` (cap $${stop.spend_usd})` : '') +
           (spend.priced < spend.proposals
-            ? ` (${spend.proposals - spend.priced} proposals without a known price)`
+            ? ` (${count(spend.proposals - spend.priced, 'proposal')} without a known price)`
             : ''),
       );
     }
@@ -143,6 +144,13 @@ export function registerInspect(program: Command): void {
     )
     .option('-t, --tag <tag>', 'which run (default: the most recent)')
     .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  autoresearch status               # the most recent run
+  autoresearch status --tag nov28 --json`,
+    )
     .action(async (o: { tag?: string; json?: boolean }) => {
       const report = await statusReport(process.cwd(), o.tag);
       process.stdout.write((o.json ? JSON.stringify(report.json, null, 2) : report.text) + '\n');
@@ -153,6 +161,13 @@ export function registerInspect(program: Command): void {
     .description('print the table of experiments of a run')
     .option('-t, --tag <tag>', 'which run (default: the most recent)')
     .option('--json', 'every ledger field of every experiment, as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  autoresearch results --tag nov28
+  autoresearch results --json | jq '.[] | select(.status == "keep") | .title'`,
+    )
     .action(async (o: { tag?: string; json?: boolean }) => {
       const { ledger, run } = await openLedgerFor(process.cwd(), o.tag);
       try {
@@ -188,6 +203,13 @@ export function registerReport(program: Command): void {
     )
     .option('-t, --tag <tag>', 'which run (default: the most recent)')
     .option('-o, --out <dir>', 'where to write (default .autoresearch/<tag>/report)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  autoresearch report                 # .autoresearch/<tag>/report/report.html
+  autoresearch report --tag nov28 -o /tmp/nov28`,
+    )
     .action(async (o: { tag?: string; out?: string }) => {
       const { repo, ledger, run } = await openLedgerFor(process.cwd(), o.tag);
       ledger.close();
