@@ -165,6 +165,19 @@ describe('access', () => {
     ]);
   });
 
+  it('answers an API address with ?token= with its data, not a redirect (a script, a link to a log)', async () => {
+    const anon = { headers: { authorization: '' } };
+    const runs = await req(`/api/runs?token=${TOKEN}`, anon);
+    expect(runs.status).toBe(200);
+    expect(((await runs.json()) as { runs: unknown[] }).runs).toEqual([
+      expect.objectContaining({ tag: TAG }),
+    ]);
+    const log = await req(`/api/runs/${TAG}/experiments/1/log?token=${TOKEN}`, anon);
+    expect(log.status).toBe(200);
+    expect(await log.text()).toBe('starting <script>x</script>\nscore: 2\n');
+    expect((await req(`/api/runs?token=wrong`, anon)).status).toBe(401);
+  });
+
   it('sends the CSP and the other protective headers on every answer, refusals included, and never HSTS', async () => {
     const answers = [
       await req('/'),
