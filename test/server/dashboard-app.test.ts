@@ -242,6 +242,8 @@ describe('the JSON the page reads', () => {
       [1, 'recorded', 'keep', 2, `raise to 2 ${XSS}`],
       [2, 'running', null, null, 'in flight'],
     ]);
+    // The chart's best line: the incumbent each one was judged against (a keep: itself).
+    expect(experiments.map((e) => e.best)).toEqual([1, 2, null]);
     const summary = await json(await req(`/api/runs/${TAG}`));
     expect(summary).toMatchObject({
       tag: TAG,
