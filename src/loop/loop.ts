@@ -75,6 +75,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     slots: ctx.limits.slots,
     sealed: ctx.sandbox.sealed,
     sandbox: ctx.sandbox.describe(),
+    baselineRuns: ctx.program.config.repeats.baseline,
   });
   const heartbeat = setInterval(
     () => ctx.ledger.updateRun(tag, { heartbeat_at: Date.now() }),
