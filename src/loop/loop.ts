@@ -43,6 +43,12 @@ export type LoopInput = Pick<
   resumed: boolean;
   /** Aborting it kills experiments in flight and stops the loop (Ctrl-C). */
   abort?: AbortController;
+  /**
+   * Measure the pending re-run requests, then end (`measureReruns`): no proposal, no recovery of
+   * experiments a dead harness left (the next `run` does that), and the run's state and stop
+   * reason are put back as they were.
+   */
+  rerunsOnly?: { before: Pick<RunRow, 'state' | 'stop_reason'> | null };
 };
 
 export interface LoopResult {
@@ -89,11 +95,18 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     mkdirSync(ctx.paths.runDir, { recursive: true });
     rewriteResultsTsv(ctx);
     await killAgentOrphans(ctx);
+    if (input.rerunsOnly && ctx.ledger.getExperiment(tag, 0)?.state !== 'recorded')
+      throw new UserError(
+        `run ${tag} has no baseline yet: nothing to measure again`,
+        `autoresearch run --tag ${tag}`,
+      );
     await ensureBaseline(ctx);
-    if (!ctx.abort.signal.aborted) await recoverUnfinished(ctx);
+    if (!ctx.abort.signal.aborted && !input.rerunsOnly) await recoverUnfinished(ctx);
     await verifyRefs(ctx, 'at start');
     const reasons = await Promise.all(
-      Array.from({ length: ctx.limits.slots }, (_, slot) => slotLoop(ctx, slot)),
+      Array.from({ length: ctx.limits.slots }, (_, slot) =>
+        input.rerunsOnly ? rerunSlot(ctx, slot) : slotLoop(ctx, slot),
+      ),
     );
     reason = ctx.abort.signal.aborted
       ? 'interrupted'
@@ -106,9 +119,10 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     throw e;
   } finally {
     clearInterval(heartbeat);
+    const before = input.rerunsOnly?.before;
     ctx.ledger.updateRun(tag, {
-      state: finalState,
-      stop_reason: reason,
+      state: before ? before.state : finalState,
+      stop_reason: before ? before.stop_reason : reason,
       pid: null,
       heartbeat_at: Date.now(),
     });
@@ -234,6 +248,12 @@ async function serveReruns(ctx: RunContext, slot: number, wt: Worktree): Promise
     if (rerun === null) return;
     await rerunExperiment(ctx, rerun, slot, wt);
   }
+}
+
+/** A slot of `measureReruns`: the pending requests, shared with the other slots, then done. */
+async function rerunSlot(ctx: RunContext, slot: number): Promise<null> {
+  await serveReruns(ctx, slot, slotWorktree(ctx, slot));
+  return null;
 }
 
 async function slotLoop(ctx: RunContext, slot: number): Promise<string | null> {

@@ -370,6 +370,7 @@ describe('controls', () => {
     expect(await rerun.json()).toEqual({
       ok: true,
       experiment: 1,
+      waiting: true,
       message: `run ${TAG}: experiment 1 will be measured again when the run continues (autoresearch run)`,
     });
     expect((await post(`/api/runs/${TAG}/experiments/2/rerun`)).status).toBe(409); // still running
