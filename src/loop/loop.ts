@@ -21,6 +21,7 @@ import { killAgentOrphans, recoverUnfinished } from './recover.js';
 import { beginBaseline, rewriteResultsTsv } from './lifecycle.js';
 import { verifyRefs } from './refs.js';
 import { stopReason } from './stop.js';
+import { baselineEstimate } from './estimate.js';
 import { summarize, type RunSummary } from './summary.js';
 
 /** What the caller provides; the rest of the RunContext is the loop's own state. */
@@ -289,6 +290,19 @@ async function ensureBaseline(ctx: RunContext): Promise<void> {
       level: 'info',
       text: `running the baseline (${ctx.run.base_commit.slice(0, 10)})`,
     });
+    // The baseline's repeats come before any candidate: say when that will be.
+    const c = ctx.program.config;
+    const runs = c.repeats.baseline - ctx.ledger.measurementsOf(tag, 0, ctx.run.base_commit).length;
+    if (runs > 0) {
+      const now = new Date();
+      const text = baselineEstimate({
+        runs,
+        budgetSeconds: c.budget,
+        slots: ctx.limits.slots,
+        now,
+      });
+      ctx.emit({ type: 'note', level: 'info', text });
+    }
     await measureBaseline(ctx, wt);
     baseline = ctx.ledger.getExperiment(tag, 0)!;
     if (baseline.state !== 'recorded') {
