@@ -96,11 +96,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     mkdirSync(ctx.paths.runDir, { recursive: true });
     rewriteResultsTsv(ctx);
     await killAgentOrphans(ctx);
-    if (input.rerunsOnly && ctx.ledger.getExperiment(tag, 0)?.state !== 'recorded')
-      throw new UserError(
-        `run ${tag} has no baseline yet: nothing to measure again`,
-        `autoresearch run --tag ${tag}`,
-      );
+    if (input.rerunsOnly) checkRerunsOnly(ctx);
     await ensureBaseline(ctx);
     if (!ctx.abort.signal.aborted && !input.rerunsOnly) await recoverUnfinished(ctx);
     await verifyRefs(ctx, 'at start');
@@ -249,6 +245,26 @@ async function serveReruns(ctx: RunContext, slot: number, wt: Worktree): Promise
     if (rerun === null) return;
     await rerunExperiment(ctx, rerun, slot, wt);
   }
+}
+
+/**
+ * `measureReruns` measures in the run's worktrees: not before a baseline, and not while a harness
+ * that died mid-run may have left an experiment's processes or cluster job running there (the
+ * next `run` recovers those first, then serves the request).
+ */
+function checkRerunsOnly(ctx: RunContext): void {
+  const tag = ctx.run.tag;
+  const resume = `autoresearch run --tag ${tag}   (recovers the run, then measures the re-run before its next proposal)`;
+  if (ctx.ledger.getExperiment(tag, 0)?.state !== 'recorded')
+    throw new UserError(`run ${tag} has no baseline yet: nothing to measure again`, resume);
+  const left = ctx.ledger
+    .unfinishedExperiments(tag)
+    .find((e) => e.state === 'running' && e.process_json);
+  if (left)
+    throw new UserError(
+      `run ${tag} stopped while experiment ${left.id} ran, and what it started may still run in its worktree`,
+      resume,
+    );
 }
 
 /** A slot of `measureReruns`: the pending requests, shared with the other slots, then done. */

@@ -394,6 +394,38 @@ describe('controls from another shell', () => {
   });
 });
 
+describe('rerun of a run whose harness died', () => {
+  it('is refused while what the dead harness started may still run; the request waits for the run', async () => {
+    const repo = makeRepo({
+      'exp.sh': EXP,
+      'params.sh': 'VALUE=1\n',
+      'program.md': program('agent: { name: command, command: "echo VALUE=2 > params.sh" }\n'),
+    });
+    const slow = `ar-dead-${process.pid}-${Date.now()}`;
+    // The baseline runs at once; then the harness is killed while a candidate runs (exp.sh
+    // waits when SLOW is set): its row still names the process it started.
+    const first = cliAsync(repo, ['run', '--tag', 'd', '--no-dashboard']);
+    await waitFor(() => ledgerRows(repo, 'd')[0]?.state === 'recorded', 60_000, 'the baseline');
+    first.kill('SIGKILL');
+    await exited(first);
+    const again = cliAsync(repo, ['run', '--tag', 'd', '--no-dashboard'], { SLOW: slow });
+    await waitFor(() => processesNamed(slow).length > 0, 60_000, 'a candidate to run');
+    again.kill('SIGKILL');
+    await exited(again);
+    const r = cli(repo, ['rerun', '0', '--tag', 'd']);
+    expect(r.code).toBe(2); // an error the user fixes, with the fix
+    expect(r.stderr).toMatch(/run d stopped while experiment \d+ ran/);
+    expect(r.stderr).toContain('autoresearch run --tag d');
+    const ledger = new Ledger(ledgerPath(repo));
+    try {
+      expect(ledger.getRun('d')).toMatchObject({ state: 'running', pid: null });
+      expect(ledger.takeRerun('d')).toBe(0); // waiting for the next `run`
+    } finally {
+      ledger.close();
+    }
+  });
+});
+
 /** `autoresearch rerun <id>` without a Node start-up (the command line's own is checked above it). */
 function rerunHere(repo: string, tag: string, id: number): string {
   const ledger = new Ledger(ledgerPath(repo));
