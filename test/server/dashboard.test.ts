@@ -258,6 +258,8 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
       // The dashboard the run serves itself: its controls act on its own harness.
       await page.goto(own.url);
       expect(page.url()).toBe(`${own.base}/`);
+      // The controls wait for the run's state, then allow what it allows.
+      await expect.poll(() => page.locator('#run-state').textContent()).toBe('running');
       expect(await page.locator('#btn-pause').isDisabled()).toBe(false);
       expect(await page.locator('#btn-resume').isDisabled()).toBe(true);
       const points = () =>
