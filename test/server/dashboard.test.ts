@@ -235,7 +235,7 @@ describe('the dashboard `run` serves', () => {
       'paused',
     );
     expect((await ownApi(`/api/runs/${TAG}/resume`, 'POST')).status).toBe(200);
-    await waitFor(() => child.output().includes('\nresumed\n'), 10_000, 'the loop to resume');
+    await waitFor(() => child.output().includes('\nresumed\n'), 60_000, 'the loop to resume');
     expect(((await (await ownApi(`/api/runs`)).json()) as { runs: unknown[] }).runs).toEqual([
       expect.objectContaining({ tag: TAG, state: 'running' }),
     ]);
@@ -259,7 +259,9 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
       await page.goto(own.url);
       expect(page.url()).toBe(`${own.base}/`);
       // The controls wait for the run's state, then allow what it allows.
-      await expect.poll(() => page.locator('#run-state').textContent()).toBe('running');
+      await expect
+        .poll(() => page.locator('#run-state').textContent(), { timeout: 30_000 })
+        .toBe('running');
       expect(await page.locator('#btn-pause').isDisabled()).toBe(false);
       expect(await page.locator('#btn-resume').isDisabled()).toBe(true);
       const points = () =>
@@ -423,7 +425,7 @@ describe('the end of the run', () => {
       const page = await chromiumPage(390, 844);
       await page.goto(dash.url);
       await expect
-        .poll(() => page.locator('#run-state').textContent())
+        .poll(() => page.locator('#run-state').textContent(), { timeout: 30_000 })
         .toBe('stopped: stop requested');
       for (const verb of ['pause', 'resume', 'stop', 'stop-now', 'abort'])
         expect(await page.locator(`#btn-${verb}`).isDisabled(), verb).toBe(true);
