@@ -2,6 +2,8 @@
  * `autoresearch run` as a library call: open (or resume) the run, build the agent, executor and
  * policy, and drive the loop until a stop condition. The CLI is a thin shell around this.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { createAgent, agentSetting } from './agents/registry.js';
 import type { AgentContext } from './agents/descriptor.js';
 import type { Agent } from './agents/agent.js';
@@ -16,8 +18,6 @@ import { pairedPolicy } from './policy/paired.js';
 import type { Policy } from './policy/policy.js';
 import { UserError } from './program/errors.js';
 import { Sandbox } from './sandbox/sandbox.js';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Ledger } from './ledger/ledger.js';
 import { ledgerPath } from './loop/context.js';
 import { repoRoot } from './workspace/git.js';
