@@ -4,7 +4,7 @@
  * between releases. Deliberately absent: the Ledger's write methods (only the harness writes a
  * run's record), the loop's internals, and the crash-safety tests' fault injection.
  *
- *   running     startRun and its options, result, summary and events
+ *   running     startRun and its options, result, summary and events; measureReruns
  *   agents      the Agent seam (propose(ctx), ctx.seal), AgentExhausted, the command agent
  *   policies    the Policy seam, strictPolicy, noiseAwarePolicy, pairedPolicy
  *   executors   the Executor seam, LocalExecutor, SlurmExecutor
@@ -14,7 +14,7 @@
  */
 
 // ---- running ----
-export { startRun, type StartRunOptions } from './run.js';
+export { measureReruns, startRun, type MeasureRerunsOptions, type StartRunOptions } from './run.js';
 export type { LoopResult } from './loop/loop.js';
 export type { RunSummary } from './loop/summary.js';
 export type { LoopEvent, LoopListener, Incumbent } from './loop/events.js';

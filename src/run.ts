@@ -2,6 +2,8 @@
  * `autoresearch run` as a library call: open (or resume) the run, build the agent, executor and
  * policy, and drive the loop until a stop condition. The CLI is a thin shell around this.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { createAgent, agentSetting } from './agents/registry.js';
 import type { AgentContext } from './agents/descriptor.js';
 import type { Agent } from './agents/agent.js';
@@ -16,6 +18,9 @@ import { pairedPolicy } from './policy/paired.js';
 import type { Policy } from './policy/policy.js';
 import { UserError } from './program/errors.js';
 import { Sandbox } from './sandbox/sandbox.js';
+import { Ledger } from './ledger/ledger.js';
+import { ledgerPath } from './loop/context.js';
+import { repoRoot } from './workspace/git.js';
 import type { SandboxSupport } from './sandbox/detect.js';
 
 export interface StartRunOptions extends OpenRunOptions {
@@ -45,13 +50,57 @@ export interface StartRunOptions extends OpenRunOptions {
 }
 
 export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
+  return drive({ ...opts, rerunsOnly: false });
+}
+
+/** What `measureReruns` needs: the run, and optionally how to measure. */
+export type MeasureRerunsOptions = Pick<
+  StartRunOptions,
+  'cwd' | 'program' | 'budget' | 'parallel' | 'onEvent' | 'abort' | 'executor' | 'env'
+> & { tag: string };
+
+/**
+ * Measures a run's pending re-run requests now, in this process, when no harness runs it (a
+ * finished run, `autoresearch rerun` on it): the loop's own re-run path (same executor, sandbox,
+ * clean worktrees and ledger records) without proposing anything. While it measures, the run is
+ * this process's (`status`, the controls and another `run` see a live harness); then its state
+ * and stop reason are as before. Requests are taken from the ledger (`requestRerun`).
+ */
+export async function measureReruns(opts: MeasureRerunsOptions): Promise<LoopResult> {
+  const program = opts.program ?? (await recordedProgram(opts.cwd, opts.tag));
+  return drive({ ...opts, program, rerunsOnly: true });
+}
+
+/** The program file the run started from (it must be the same one). */
+async function recordedProgram(cwd: string, tag: string): Promise<string> {
+  const repo = await repoRoot(cwd);
+  const path = ledgerPath(repo);
+  const ledger = existsSync(path) ? new Ledger(path) : null;
+  try {
+    const run = ledger?.getRun(tag);
+    if (!run) throw new UserError(`no run ${tag} in the ledger of ${repo}`, 'autoresearch status');
+    return join(repo, run.program_path);
+  } finally {
+    ledger?.close();
+  }
+}
+
+/** measureReruns proposes nothing: an agent that is never asked. */
+const NO_AGENT: Agent = {
+  name: 'none',
+  propose: () => Promise.reject(new Error('measureReruns proposes nothing')),
+};
+
+async function drive(opts: StartRunOptions & { rerunsOnly: boolean }): Promise<LoopResult> {
   const env = opts.env ?? process.env;
   // The agent and the executor are made (and the cluster checked) before anything is created.
   const opened = await openRun<{ agent: Agent; executor: Executor; sandbox: SandboxSupport }>(
     opts,
     async ({ program, programDirAbs, ledger, tag }) => {
       const sandbox = await Sandbox.detect(program.config.sandbox, env);
-      const agent = await agentFor(opts, { program, programDirAbs, ledger, runTag: tag, env });
+      const agent = opts.rerunsOnly
+        ? NO_AGENT
+        : await agentFor(opts, { program, programDirAbs, ledger, runTag: tag, env });
       const executor = opts.executor ?? (await createExecutor(program, env));
       await executor.check?.();
       return { agent, executor, sandbox };
@@ -80,14 +129,16 @@ export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
     sandbox_json: JSON.stringify({ sealed: sandbox.sealed, text: sandbox.describe() }),
   });
   const webhooks = [...config.webhooks, ...(opts.webhooks ?? [])];
-  const notifier = webhooks.length
-    ? new Notifier({
-        webhooks,
-        run: opened.run,
-        spend: () => opened.ledger.spend(opened.run.tag).usd,
-        onWarn: (text) => emit({ type: 'note', level: 'warn', text }),
-      })
-    : null;
+  // Re-runs alone notify nobody: the run did not start or stop.
+  const notifier =
+    webhooks.length && !opts.rerunsOnly
+      ? new Notifier({
+          webhooks,
+          run: opened.run,
+          spend: () => opened.ledger.spend(opened.run.tag).usd,
+          onWarn: (text) => emit({ type: 'note', level: 'warn', text }),
+        })
+      : null;
   try {
     return await runLoop({
       run: opened.run,
@@ -132,6 +183,7 @@ export async function startRun(opts: StartRunOptions): Promise<LoopResult> {
       env,
       resumed: opened.resumed,
       abort: opts.abort,
+      rerunsOnly: opts.rerunsOnly ? { before: opened.before } : undefined,
     });
   } finally {
     // Deliveries still retrying get a bounded wait: notifications never hold the harness hostage.

@@ -157,9 +157,14 @@ export function abort(t: RunTarget): Outcome {
 
 /**
  * Measure an experiment's commit once more (its value becomes the mean of its runs). Only a
- * recorded experiment with a commit qualifies: the loop skips any other request.
+ * recorded experiment with a commit qualifies: the loop skips any other request. `waiting`: no
+ * harness runs the run, so the request waits for its next start, or for a caller that measures
+ * it at once (`measureReruns` in run.ts, as `autoresearch rerun` does).
  */
-export function rerun(t: RunTarget, id: number | string): Outcome<{ experiment: number }> {
+export function rerun(
+  t: RunTarget,
+  id: number | string,
+): Outcome<{ experiment: number; waiting: boolean }> {
   const { run, ledger } = t;
   const n = typeof id === 'number' ? id : /^\d{1,9}$/.test(id.trim()) ? Number(id.trim()) : NaN;
   const row = Number.isInteger(n) && n >= 0 ? ledger.getExperiment(run.tag, n) : undefined;
@@ -178,10 +183,12 @@ export function rerun(t: RunTarget, id: number | string): Outcome<{ experiment: 
       results,
     );
   ledger.requestRerun(run.tag, n);
-  const when = harnessOf(run)
-    ? 'before the next proposal'
-    : 'when the run continues (autoresearch run)';
-  return done(`run ${run.tag}: experiment ${n} will be measured again ${when}`, { experiment: n });
+  const waiting = !harnessOf(run);
+  const when = waiting ? 'when the run continues (autoresearch run)' : 'before the next proposal';
+  return done(`run ${run.tag}: experiment ${n} will be measured again ${when}`, {
+    experiment: n,
+    waiting,
+  });
 }
 
 /** A steering note: every following brief shows it to the agent (a running loop picks it up at the next proposal). */

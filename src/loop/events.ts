@@ -21,8 +21,28 @@ export type LoopEvent =
       slots: number;
       sealed: boolean;
       sandbox: string;
+      /** Runs of the baseline (`repeats.baseline`), for "run 2/3". */
+      baselineRuns?: number;
     }
   | { type: 'proposing'; id: number; slot: number }
+  /**
+   * A command of experiment `id` starts, or ends (`ended`): its checks, a run of the commit of
+   * experiment `of` (itself, or the incumbent measured beside it), the evaluation of that run, or
+   * the holdout. `run` numbers the runs of that commit from 1.
+   */
+  | {
+      type: 'phase';
+      id: number;
+      slot: number;
+      phase: Phase;
+      of: number;
+      run: number;
+      title: string;
+      startedAt: number;
+      /** The run's time budget; null for the other commands, which only have a timeout. */
+      budgetSeconds: number | null;
+      ended: boolean;
+    }
   | {
       type: 'running';
       id: number;
@@ -48,3 +68,5 @@ export type LoopEvent =
   | { type: 'run-stop'; reason: string; summary: RunSummary; failed?: boolean };
 
 export type LoopListener = (event: LoopEvent) => void;
+
+export type Phase = 'checks' | 'run' | 'eval' | 'holdout';

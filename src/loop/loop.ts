@@ -21,6 +21,7 @@ import { killAgentOrphans, recoverUnfinished } from './recover.js';
 import { beginBaseline, rewriteResultsTsv } from './lifecycle.js';
 import { verifyRefs } from './refs.js';
 import { stopReason } from './stop.js';
+import { baselineEstimate } from './estimate.js';
 import { summarize, type RunSummary } from './summary.js';
 
 /** What the caller provides; the rest of the RunContext is the loop's own state. */
@@ -43,6 +44,12 @@ export type LoopInput = Pick<
   resumed: boolean;
   /** Aborting it kills experiments in flight and stops the loop (Ctrl-C). */
   abort?: AbortController;
+  /**
+   * Measure the pending re-run requests, then end (`measureReruns`): no proposal, no recovery of
+   * experiments a dead harness left (the next `run` does that), and the run's state and stop
+   * reason are put back as they were.
+   */
+  rerunsOnly?: { before: Pick<RunRow, 'state' | 'stop_reason'> | null };
 };
 
 export interface LoopResult {
@@ -75,6 +82,7 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     slots: ctx.limits.slots,
     sealed: ctx.sandbox.sealed,
     sandbox: ctx.sandbox.describe(),
+    baselineRuns: ctx.program.config.repeats.baseline,
   });
   const heartbeat = setInterval(
     () => ctx.ledger.updateRun(tag, { heartbeat_at: Date.now() }),
@@ -88,11 +96,14 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     mkdirSync(ctx.paths.runDir, { recursive: true });
     rewriteResultsTsv(ctx);
     await killAgentOrphans(ctx);
+    if (input.rerunsOnly) checkRerunsOnly(ctx);
     await ensureBaseline(ctx);
-    if (!ctx.abort.signal.aborted) await recoverUnfinished(ctx);
+    if (!ctx.abort.signal.aborted && !input.rerunsOnly) await recoverUnfinished(ctx);
     await verifyRefs(ctx, 'at start');
     const reasons = await Promise.all(
-      Array.from({ length: ctx.limits.slots }, (_, slot) => slotLoop(ctx, slot)),
+      Array.from({ length: ctx.limits.slots }, (_, slot) =>
+        input.rerunsOnly ? rerunSlot(ctx, slot) : slotLoop(ctx, slot),
+      ),
     );
     reason = ctx.abort.signal.aborted
       ? 'interrupted'
@@ -105,9 +116,10 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     throw e;
   } finally {
     clearInterval(heartbeat);
+    const before = input.rerunsOnly?.before;
     ctx.ledger.updateRun(tag, {
-      state: finalState,
-      stop_reason: reason,
+      state: before ? before.state : finalState,
+      stop_reason: before ? before.stop_reason : reason,
       pid: null,
       heartbeat_at: Date.now(),
     });
@@ -235,6 +247,32 @@ async function serveReruns(ctx: RunContext, slot: number, wt: Worktree): Promise
   }
 }
 
+/**
+ * `measureReruns` measures in the run's worktrees: not before a baseline, and not while a harness
+ * that died mid-run may have left an experiment's processes or cluster job running there (the
+ * next `run` recovers those first, then serves the request).
+ */
+function checkRerunsOnly(ctx: RunContext): void {
+  const tag = ctx.run.tag;
+  const resume = `autoresearch run --tag ${tag}   (recovers the run, then measures the re-run before its next proposal)`;
+  if (ctx.ledger.getExperiment(tag, 0)?.state !== 'recorded')
+    throw new UserError(`run ${tag} has no baseline yet: nothing to measure again`, resume);
+  const left = ctx.ledger
+    .unfinishedExperiments(tag)
+    .find((e) => e.state === 'running' && e.process_json);
+  if (left)
+    throw new UserError(
+      `run ${tag} stopped while experiment ${left.id} ran, and what it started may still run in its worktree`,
+      resume,
+    );
+}
+
+/** A slot of `measureReruns`: the pending requests, shared with the other slots, then done. */
+async function rerunSlot(ctx: RunContext, slot: number): Promise<null> {
+  await serveReruns(ctx, slot, slotWorktree(ctx, slot));
+  return null;
+}
+
 async function slotLoop(ctx: RunContext, slot: number): Promise<string | null> {
   if (ctx.limits.pipeline) return pipelinedSlotLoop(ctx, slot);
   for (;;) {
@@ -268,6 +306,19 @@ async function ensureBaseline(ctx: RunContext): Promise<void> {
       level: 'info',
       text: `running the baseline (${ctx.run.base_commit.slice(0, 10)})`,
     });
+    // The baseline's repeats come before any candidate: say when that will be.
+    const c = ctx.program.config;
+    const runs = c.repeats.baseline - ctx.ledger.measurementsOf(tag, 0, ctx.run.base_commit).length;
+    if (runs > 0) {
+      const now = new Date();
+      const text = baselineEstimate({
+        runs,
+        budgetSeconds: c.budget,
+        slots: ctx.limits.slots,
+        now,
+      });
+      ctx.emit({ type: 'note', level: 'info', text });
+    }
     await measureBaseline(ctx, wt);
     baseline = ctx.ledger.getExperiment(tag, 0)!;
     if (baseline.state !== 'recorded') {

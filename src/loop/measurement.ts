@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionResult, ExperimentSpec, ProcessHandle } from '../executors/executor.js';
-import type { CommandRow, MeasurementRow } from '../ledger/types.js';
+import type { MeasurementRow } from '../ledger/types.js';
 import {
   type MetricRefusal,
   type Metrics,
@@ -21,6 +21,7 @@ import type { Worktree } from '../workspace/worktree.js';
 import { pristineFolder, type PristineFolder } from './pristine.js';
 import { withHarnessMetrics } from './constraints.js';
 import type { RunSetup } from './context.js';
+import type { Phase } from './events.js';
 import { deviceEnvironment, experimentEnvironment } from './environment.js';
 import { readCounters, sampleSince } from './machine.js';
 import { measureOutcome, tailLines } from './measure.js';
@@ -205,19 +206,42 @@ export function runTimeLimit(
     : { seconds: timeout, overBudget: false };
 }
 
-/** Runs one command and records it (kind, wall time, exit) in the ledger. */
+/**
+ * Runs one command and records it (kind, wall time, exit) in the ledger; says when it starts and
+ * ends (progress: what each slot is doing, for how long). `at`: its slot, and which run of the
+ * commit it is (from 1).
+ */
 async function execute(
   ctx: RunSetup,
-  kind: CommandRow['kind'],
+  kind: Phase,
   experimentId: number,
   s: ExperimentSpec,
   signal: AbortSignal,
+  at: { slot: number; run: number },
   reattach?: ProcessHandle,
 ): Promise<ExecutionResult> {
+  const phase = {
+    type: 'phase',
+    id: experimentId,
+    slot: at.slot,
+    phase: kind,
+    of: s.experimentId,
+    run: at.run,
+    title: ctx.ledger.getExperiment(ctx.run.tag, experimentId)?.title ?? '',
+    startedAt: Date.now(),
+    budgetSeconds: kind === 'run' ? s.budgetSeconds : null,
+  } as const;
+  ctx.emit({ ...phase, ended: false });
   // A job that outlived its harness (Slurm) is followed to its end instead of being run again.
-  const exec =
-    (reattach && ctx.executor.reattach ? await ctx.executor.reattach(reattach, s, signal) : null) ??
-    (await ctx.executor.run(s, signal));
+  let exec: ExecutionResult;
+  try {
+    exec =
+      (reattach && ctx.executor.reattach
+        ? await ctx.executor.reattach(reattach, s, signal)
+        : null) ?? (await ctx.executor.run(s, signal));
+  } finally {
+    ctx.emit({ ...phase, ended: true });
+  }
   ctx.ledger.addCommand({
     run_tag: ctx.run.tag,
     experiment_id: experimentId,
@@ -291,7 +315,8 @@ export async function measureOnce(
   const counters = ctx.executor.name === 'local' ? readCounters() : null;
   let exec: ExecutionResult;
   try {
-    exec = await execute(ctx, 'run', duringId, runSpec, abort.signal, reattach);
+    const at = { slot, run: previous + 1 };
+    exec = await execute(ctx, 'run', duringId, runSpec, abort.signal, at, reattach);
   } finally {
     abort.done();
   }
@@ -350,6 +375,7 @@ export async function measureOnce(
         previous,
       ),
       ctx.abort.signal,
+      { slot, run: previous + 1 },
     );
     const evaluated = measureOutcome(evalExec, evalLog, c.metric.name, c.metrics_file, folder.cwd);
     if (evaluated.kind === 'aborted') return { kind: 'aborted' };
@@ -448,6 +474,7 @@ export async function runSideCommand(
     id,
     spec(ctx, id, slot, name, root, cwd, cmd.run, cmd.timeout, logPath, cmd.timeout),
     ctx.abort.signal,
+    { slot, run: 1 },
   );
   const output = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
   const how = exec.timedOut

@@ -38,6 +38,11 @@ export interface OpenRunOptions {
   parallel?: number;
   /** Overrides `budget:` (seconds) for this invocation. */
   budget?: number;
+  /**
+   * Only measure the run's pending re-run requests (`measureReruns`): the run must exist, and a
+   * run whose baseline failed is left as it is rather than started afresh.
+   */
+  rerunsOnly?: boolean;
 }
 
 /** Called once the program and ledger are known and before anything is created, so bad settings stop the run early. */
@@ -59,6 +64,8 @@ export interface OpenedRun<T = unknown> {
   run: RunRow;
   resumed: boolean;
   protectedHashes: Hashes;
+  /** The run's state and stop reason before this start (null: a new run). */
+  before: Pick<RunRow, 'state' | 'stop_reason'> | null;
 }
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
@@ -166,7 +173,9 @@ export async function openRun<T>(opts: OpenRunOptions, prepare: Prepare<T>): Pro
   const ledger = new Ledger(paths.ledger);
   try {
     let run = ledger.getRun(tag);
-    if (run && baselineFailed(ledger, run)) {
+    if (!run && opts.rerunsOnly)
+      throw new UserError(`no run ${tag} in the ledger`, `autoresearch run --tag ${tag}`);
+    if (run && !opts.rerunsOnly && baselineFailed(ledger, run)) {
       // A run whose baseline never worked has nothing worth keeping: start it again from HEAD.
       await discardRun(repo, ledger, run);
       run = undefined;
@@ -180,6 +189,7 @@ export async function openRun<T>(opts: OpenRunOptions, prepare: Prepare<T>): Pro
     });
     await checkUntracked(repo, run?.base_commit ?? (await headCommit(repo)), location.dir, program);
     const resumed = Boolean(run);
+    const before = run ? { state: run.state, stop_reason: run.stop_reason } : null;
     if (run) {
       const other = liveHarness(run);
       if (other)
@@ -224,6 +234,7 @@ export async function openRun<T>(opts: OpenRunOptions, prepare: Prepare<T>): Pro
       run,
       resumed,
       protectedHashes: JSON.parse(run.protected_json) as Hashes,
+      before,
     };
   } catch (e) {
     ledger.close();

@@ -76,6 +76,33 @@ export function summarize(
 }
 
 /**
+ * The running best at each recorded experiment, as the progress chart draws it: the current value
+ * of the incumbent the experiment was judged against (a keep: its own). Current means the mean of
+ * all its runs, so the line moves when the incumbent is measured again; it is not a running
+ * minimum of old values, which would leave the line at a value no incumbent has any more and a
+ * discard drawn beyond the best it lost to. Rows with no incumbent recorded (a crash before the
+ * judgement) take the keep decided last before them.
+ */
+export function incumbentValues(rows: ExperimentRow[]): Map<number, number | null> {
+  const recorded = rows.filter((r) => r.state === 'recorded');
+  const keeps = recorded
+    .filter((r) => r.status === 'keep' && r.primary_value !== null && r.candidate_commit)
+    .sort((a, b) => (a.recorded_at ?? 0) - (b.recorded_at ?? 0) || a.id - b.id);
+  const byCommit = new Map(keeps.map((k) => [k.candidate_commit!, k]));
+  const out = new Map<number, number | null>();
+  for (const r of recorded) {
+    if (r.status === 'keep' && r.primary_value !== null) {
+      out.set(r.id, r.primary_value);
+      continue;
+    }
+    const judgedAgainst = r.incumbent_commit ? byCommit.get(r.incumbent_commit) : undefined;
+    const before = keeps.filter((k) => (k.recorded_at ?? 0) <= (r.recorded_at ?? 0)).at(-1);
+    out.set(r.id, (judgedAgainst ?? before)?.primary_value ?? null);
+  }
+  return out;
+}
+
+/**
  * Spend so far and projected for the rest of the run: the average cost of a proposal times the
  * experiments left, or the cost per hour times the hours left; null when nothing bounds the run.
  */

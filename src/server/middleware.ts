@@ -43,9 +43,10 @@ export function hostCheck(allowed: (host: string | undefined) => boolean): Middl
 }
 
 /**
- * The token, three ways: `?token=` once (it becomes an HttpOnly cookie and leaves the address
- * bar), the cookie, or `Authorization: Bearer` (scripts). Hono's bearer-auth knows only the last,
- * and answers a malformed header with 400 and plain text; this one answers 401 in JSON.
+ * The token, three ways: `?token=` (it becomes an HttpOnly cookie; a page then leaves the address
+ * bar through a redirect, an `/api/` address answers at once, so a script or a shared link to a
+ * log gets data), the cookie, or `Authorization: Bearer` (scripts). Hono's bearer-auth knows only
+ * the last, and answers a malformed header with 400 and plain text; this one answers 401 in JSON.
  */
 export function tokenAuth(token: string, cookieName: string): MiddlewareHandler {
   return async (c, next) => {
@@ -53,6 +54,7 @@ export function tokenAuth(token: string, cookieName: string): MiddlewareHandler 
     if (q !== undefined) {
       if (!sameToken(q, token)) return c.json({ error: 'unauthorized' }, 401);
       setCookie(c, cookieName, token, { httpOnly: true, sameSite: 'Strict', path: '/' });
+      if (c.req.path.startsWith('/api/')) return next();
       const url = new URL(c.req.url);
       url.searchParams.delete('token');
       return c.redirect(url.pathname + url.search, 303);

@@ -126,8 +126,28 @@
     banner.hidden = !(d && d.drifting);
     banner.textContent = d && d.drifting ? d.sentence : '';
     S.skew = s.now - Date.now();
+    renderControls(s.state);
     document.title = 'autoresearch · ' + s.tag + ' · ' + s.state;
     renderProgress();
+  }
+  // What each control can do in each state (loop/control.ts refuses the rest): a finished run has
+  // no harness to pause, stop or abort; a dead one may leave jobs behind that a stop cancels.
+  var ENABLED = {
+    running: ['pause', 'stop', 'stop-now', 'abort'],
+    paused: ['resume', 'stop', 'stop-now', 'abort'],
+    'not running': ['stop'],
+  };
+  function renderControls(state) {
+    var on = ENABLED[state] || [];
+    ['pause', 'resume', 'stop', 'stop-now', 'abort'].forEach(function (verb) {
+      $('btn-' + verb).disabled = on.indexOf(verb) < 0;
+    });
+    $('controls-off').textContent =
+      state === 'running' || state === 'paused'
+        ? ''
+        : state === 'not running'
+          ? 'its harness ended: autoresearch run --tag ' + S.tag + ' resumes it'
+          : 'not running: autoresearch run --tag ' + S.tag + ' continues it';
   }
   function renderProgress() {
     var s = S.summary,
@@ -163,10 +183,6 @@
 
   // ---------- chart ----------
   function chartData() {
-    var goal = S.summary ? S.summary.goal : 'minimize';
-    var better = function (a, b) {
-      return goal === 'maximize' ? a > b : a < b;
-    };
     var rows = S.rows.filter(function (r) {
       return r.state === 'recorded';
     });
@@ -181,12 +197,9 @@
     var cur = null,
       hasHold = false;
     rows.forEach(function (r) {
-      if (
-        r.status === 'keep' &&
-        r.value !== null &&
-        (cur === null || better(r.value, cur) || r.id === 0)
-      )
-        cur = r.value;
+      // The best line is the current value of the incumbent this experiment was judged against
+      // (the server's incumbentValues): measured again, the incumbent moves, and the line with it.
+      if (r.best !== null && r.best !== undefined) cur = r.best;
       var y = r.value !== null ? r.value : cur;
       xs.push(r.id);
       keep.push(r.status === 'keep' ? y : null);
@@ -418,6 +431,9 @@
       ];
       cells.forEach(function (v, i) {
         var td = el('td', i === 6 || i === 7 ? 'text' : i === 1 ? 'st-' + (r.status || '') : '', v);
+        // On a phone each row is a card of "column: value" lines; empty ones are left out.
+        td.dataset.label = COLUMNS[i][1];
+        if (v === '' || v === '–') td.classList.add('empty');
         tr.appendChild(td);
       });
       tr.addEventListener('click', function () {

@@ -330,6 +330,38 @@ describe('controls from another shell', () => {
   });
 });
 
+describe('rerun of a run whose harness died', () => {
+  it('is refused while what the dead harness started may still run; the request waits for the run', async () => {
+    const repo = makeRepo({
+      'exp.sh': EXP,
+      'params.sh': 'VALUE=1\n',
+      'program.md': program('agent: { name: command, command: "echo VALUE=2 > params.sh" }\n'),
+    });
+    const slow = `ar-dead-${process.pid}-${Date.now()}`;
+    // The baseline runs at once; then the harness is killed while a candidate runs (exp.sh
+    // waits when SLOW is set): its row still names the process it started.
+    const first = cliAsync(repo, ['run', '--tag', 'd', '--no-dashboard']);
+    await waitFor(() => ledgerRows(repo, 'd')[0]?.state === 'recorded', 60_000, 'the baseline');
+    first.kill('SIGKILL');
+    await exited(first);
+    const again = cliAsync(repo, ['run', '--tag', 'd', '--no-dashboard'], { SLOW: slow });
+    await waitFor(() => processesNamed(slow).length > 0, 60_000, 'a candidate to run');
+    again.kill('SIGKILL');
+    await exited(again);
+    const r = cli(repo, ['rerun', '0', '--tag', 'd']);
+    expect(r.code).toBe(2); // an error the user fixes, with the fix
+    expect(r.stderr).toMatch(/run d stopped while experiment \d+ ran/);
+    expect(r.stderr).toContain('autoresearch run --tag d');
+    const ledger = new Ledger(ledgerPath(repo));
+    try {
+      expect(ledger.getRun('d')).toMatchObject({ state: 'running', pid: null });
+      expect(ledger.takeRerun('d')).toBe(0); // waiting for the next `run`
+    } finally {
+      ledger.close();
+    }
+  });
+});
+
 /** `autoresearch rerun <id>` without a Node start-up (the command line's own is checked above it). */
 function rerunHere(repo: string, tag: string, id: number): string {
   const ledger = new Ledger(ledgerPath(repo));
@@ -343,7 +375,7 @@ function rerunHere(repo: string, tag: string, id: number): string {
 }
 
 describe('rerun', () => {
-  it('measures an experiment again when asked, in a sequential and a pipelined run, and its value becomes the mean of its runs', async () => {
+  it('measures an experiment again when asked: a finished run at once, a sequential and a pipelined run before their next proposal; its value becomes the mean of its runs', async () => {
     const tag = 'rerun';
     const repo = makeRepo({
       // Each run of the same commit prints a slightly different value, from the harness's
@@ -354,10 +386,10 @@ describe('rerun', () => {
     });
     const seeded = (id: number, run: number) => measurementSeed(tag, id, run) % 5;
     const base = 10 + seeded(0, 0);
-    const runs = [0, 1, 2].map((n) => 20 + seeded(1, n));
+    const runs = [0, 1, 2, 3].map((n) => 20 + seeded(1, n));
     const mean = (n: number) => runs.slice(0, n).reduce((a, b) => a + b) / n;
     // Each repeat moves the mean, so the value shows it was taken in.
-    expect(new Set([mean(1), mean(2), mean(3)]).size).toBe(3);
+    expect(new Set([mean(1), mean(2), mean(3), mean(4)]).size).toBe(4);
     const expectValue = (value: number) => {
       expect(ledgerRows(repo, tag).map((r) => r.primary_value)).toEqual([base, value]);
       // results.tsv shows the mean too, not the first measurement.
@@ -369,24 +401,44 @@ describe('rerun', () => {
     };
     await runHere(repo, { tag, maxExperiments: 1 });
     expectValue(mean(1));
-    expect(cli(repo, ['rerun', '1']).stdout).toContain(
-      'experiment 1 will be measured again when the run continues',
-    );
-    expect(cli(repo, ['rerun', '9']).stderr).toContain('has no experiment 9');
-    // A sequential run (this process) serves it before anything else ...
-    const again = await runHere(repo, { tag, maxExperiments: 1 });
-    expect(again.output).toContain(
+    const finished = () => {
+      const ledger = new Ledger(ledgerPath(repo));
+      try {
+        const run = ledger.getRun(tag)!;
+        return { state: run.state, stop_reason: run.stop_reason, pid: run.pid };
+      } finally {
+        ledger.close();
+      }
+    };
+    const before = finished();
+    expect(before).toEqual({ state: 'finished', stop_reason: 'reached 1 experiments', pid: null });
+    // The run is finished: `rerun` measures at once, through the loop's own re-run, sealed.
+    const now = cli(repo, ['rerun', '1']);
+    expect(now.code).toBe(0);
+    expect(now.stdout).toContain(`run ${tag} is not running: measuring experiment 1 again now`);
+    expect(now.stdout).toContain(
       `re-ran experiment 1: ${runs[1]} (its value is now ${mean(2)}, n=2)`,
     );
     expectValue(mean(2));
+    expect(finished()).toEqual(before); // still finished, for the same reason
+    expect(cli(repo, ['rerun', '9']).stderr).toContain('has no experiment 9');
+    // A sequential run (this process) serves a request before anything else ...
+    expect(rerunHere(repo, tag, 1)).toContain(
+      'experiment 1 will be measured again when the run continues',
+    );
+    const again = await runHere(repo, { tag, maxExperiments: 1 });
+    expect(again.output).toContain(
+      `re-ran experiment 1: ${runs[2]} (its value is now ${Number(mean(3).toPrecision(7))}, n=3)`,
+    );
+    expectValue(mean(3));
     // ... and so does a pipelined one (the command line's --pipeline).
     expect(rerunHere(repo, tag, 1)).toContain('experiment 1 will be measured again');
     const piped = cli(repo, ['run', '--tag', tag, '-n', '1', '--pipeline']);
     expect(piped.code).toBe(0);
     // The value printed has 7 significant digits.
     expect(piped.stdout).toContain(
-      `re-ran experiment 1: ${runs[2]} (its value is now ${Number(mean(3).toPrecision(7))}, n=3)`,
+      `re-ran experiment 1: ${runs[3]} (its value is now ${Number(mean(4).toPrecision(7))}, n=4)`,
     );
-    expectValue(mean(3));
+    expectValue(mean(4));
   });
 });

@@ -226,13 +226,15 @@ describe('rerun', () => {
     expect(control.rerun(target(), '1')).toEqual({
       ok: true,
       experiment: 1,
+      waiting: true,
       message: `run ${TAG}: experiment 1 will be measured again when the run continues (autoresearch run)`,
     });
     expect(ledger.takeRerun(TAG)).toBe(1);
     liveHarness();
-    expect(control.rerun(target(), 1).message).toBe(
-      `run ${TAG}: experiment 1 will be measured again before the next proposal`,
-    );
+    expect(control.rerun(target(), 1)).toMatchObject({
+      waiting: false,
+      message: `run ${TAG}: experiment 1 will be measured again before the next proposal`,
+    });
     expect(ledger.takeRerun(TAG)).toBe(1);
   });
 

@@ -81,6 +81,7 @@ describe('the library entry point', () => {
       'SlurmExecutor',
       'UserError',
       'detectSandbox',
+      'measureReruns',
       'noiseAwarePolicy',
       'openLedger',
       'pairedPolicy',

@@ -165,6 +165,19 @@ describe('access', () => {
     ]);
   });
 
+  it('answers an API address with ?token= with its data, not a redirect (a script, a link to a log)', async () => {
+    const anon = { headers: { authorization: '' } };
+    const runs = await req(`/api/runs?token=${TOKEN}`, anon);
+    expect(runs.status).toBe(200);
+    expect(((await runs.json()) as { runs: unknown[] }).runs).toEqual([
+      expect.objectContaining({ tag: TAG }),
+    ]);
+    const log = await req(`/api/runs/${TAG}/experiments/1/log?token=${TOKEN}`, anon);
+    expect(log.status).toBe(200);
+    expect(await log.text()).toBe('starting <script>x</script>\nscore: 2\n');
+    expect((await req(`/api/runs?token=wrong`, anon)).status).toBe(401);
+  });
+
   it('sends the CSP and the other protective headers on every answer, refusals included, and never HSTS', async () => {
     const answers = [
       await req('/'),
@@ -229,6 +242,8 @@ describe('the JSON the page reads', () => {
       [1, 'recorded', 'keep', 2, `raise to 2 ${XSS}`],
       [2, 'running', null, null, 'in flight'],
     ]);
+    // The chart's best line: the incumbent each one was judged against (a keep: itself).
+    expect(experiments.map((e) => e.best)).toEqual([1, 2, null]);
     const summary = await json(await req(`/api/runs/${TAG}`));
     expect(summary).toMatchObject({
       tag: TAG,
@@ -355,6 +370,7 @@ describe('controls', () => {
     expect(await rerun.json()).toEqual({
       ok: true,
       experiment: 1,
+      waiting: true,
       message: `run ${TAG}: experiment 1 will be measured again when the run continues (autoresearch run)`,
     });
     expect((await post(`/api/runs/${TAG}/experiments/2/rerun`)).status).toBe(409); // still running

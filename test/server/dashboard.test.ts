@@ -6,6 +6,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { Ledger } from '../../src/ledger/ledger.js';
 import { startDashboard, isNonLoopbackHost, type Dashboard } from '../../src/server/dashboard.js';
 import { ROOT, cli, cliAsync, exited, ledgerRows, makeRepo, waitFor } from '../helpers/repo.js';
 
@@ -41,6 +43,10 @@ let repo = '';
 let child: ReturnType<typeof cliAsync>;
 let dash: Dashboard;
 let base = '';
+/** The dashboard the run serves itself (`autoresearch run` prints its URL), and its token. */
+let own = { url: '', base: '', token: '' };
+/** One browser for the page tests, started by the first (absent: none started). */
+let browser: Browser | null = null;
 /** For the API calls of tests about something else than how a browser signs in. */
 const auth = () => ({ headers: { Authorization: `Bearer ${dash.token}` } });
 
@@ -54,6 +60,12 @@ beforeAll(async () => {
     'program.md': PROGRAM,
   });
   child = cliAsync(repo, ['run', '--tag', TAG]);
+  const url = await waitFor(
+    () => /^dashboard: (http:\S+)$/m.exec(child.output())?.[1],
+    60_000,
+    'the URL of the dashboard `run` serves',
+  );
+  own = { url, base: new URL(url).origin, token: new URL(url).searchParams.get('token')! };
   await waitFor(() => recorded().some((r) => r.id >= 1), 120_000, 'experiment 1 to be recorded');
   dash = await startDashboard({ repo });
   base = `http://127.0.0.1:${dash.port}`;
@@ -66,8 +78,36 @@ afterAll(async () => {
     await exited(child);
     clearTimeout(t);
   }
+  await browser?.close();
   await dash?.close();
 });
+
+/** The API of the dashboard `run` serves, as a script calls it: the token as Bearer. */
+const ownApi = (path: string, method = 'GET') =>
+  fetch(`${own.base}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${own.token}`, Origin: own.base },
+  });
+
+async function chromiumPage(width: number, height: number) {
+  if (!browser) {
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  }
+  const context = await browser.newContext({ viewport: { width, height } });
+  return context.newPage();
+}
 
 // The guards, JSON shapes and controls are tested in process (dashboard-app, dashboard-guards);
 // here: the real server over a socket, over the ledger of a real run in progress.
@@ -177,26 +217,37 @@ describe('dashboard server', () => {
   });
 });
 
+describe('the dashboard `run` serves', () => {
+  it('controls its own run: running while it runs, paused and resumed through its API', async () => {
+    const view = (await (await ownApi(`/api/runs/${TAG}`)).json()) as Record<string, unknown>;
+    expect(view).toMatchObject({ tag: TAG, state: 'running', pid: child.pid });
+    const pause = await ownApi(`/api/runs/${TAG}/pause`, 'POST');
+    expect(pause.status).toBe(200);
+    expect(((await pause.json()) as { message: string }).message).toBe(
+      `run ${TAG}: pausing after the experiments in flight (autoresearch resume to continue)`,
+    );
+    await waitFor(
+      () => child.output().includes('paused: `autoresearch resume` continues'),
+      120_000,
+      'the loop to pause',
+    );
+    expect(((await (await ownApi(`/api/runs/${TAG}`)).json()) as { state: string }).state).toBe(
+      'paused',
+    );
+    expect((await ownApi(`/api/runs/${TAG}/resume`, 'POST')).status).toBe(200);
+    await waitFor(() => child.output().includes('\nresumed\n'), 60_000, 'the loop to resume');
+    expect(((await (await ownApi(`/api/runs`)).json()) as { runs: unknown[] }).runs).toEqual([
+      expect.objectContaining({ tag: TAG, state: 'running' }),
+    ]);
+  });
+});
+
 describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
-  it('plots the run live, pauses and resumes it, adds a note, and fits a phone', async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+  it('plots the run live, pauses and resumes it from its own dashboard, adds a note, and fits a phone', async () => {
     const artifacts = join(ROOT, 'test-artifacts');
     mkdirSync(artifacts, { recursive: true });
-    try {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-      const page = await context.newPage();
+    {
+      const page = await chromiumPage(1280, 900);
       const dialogs: string[] = [];
       const errors: string[] = [];
       page.on('dialog', (dlg) => {
@@ -204,8 +255,15 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
         void dlg.dismiss();
       });
       page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(dash.url);
-      expect(page.url()).toBe(`${base}/`);
+      // The dashboard the run serves itself: its controls act on its own harness.
+      await page.goto(own.url);
+      expect(page.url()).toBe(`${own.base}/`);
+      // The controls wait for the run's state, then allow what it allows.
+      await expect
+        .poll(() => page.locator('#run-state').textContent(), { timeout: 30_000 })
+        .toBe('running');
+      expect(await page.locator('#btn-pause').isDisabled()).toBe(false);
+      expect(await page.locator('#btn-resume').isDisabled()).toBe(true);
       const points = () =>
         page.evaluate(() => Number(document.getElementById('chart')!.getAttribute('data-points')));
 
@@ -268,6 +326,8 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
       await expect
         .poll(() => page.locator('#run-state').textContent(), { timeout: 5_000 })
         .toBe('paused');
+      expect(await page.locator('#btn-pause').isDisabled()).toBe(true);
+      expect(await page.locator('#btn-resume').isDisabled()).toBe(false);
       const atPause = ledgerRows(repo, TAG).length;
       await page.click('#btn-resume');
       await waitFor(
@@ -317,14 +377,98 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
       expect(fit.chart).toBeLessThanOrEqual(fit.inner);
       expect(fit.chart).toBeGreaterThan(250);
       expect(fit.header).toBeLessThanOrEqual(fit.inner);
+      await expectCards(page);
       await page.screenshot({ path: join(artifacts, 'dashboard-phone.png'), fullPage: true });
 
       expect(dialogs).toEqual([]);
       expect(errors).toEqual([]);
-    } finally {
-      await browser.close();
+      await page.context().close();
     }
   });
+});
+
+/** At phone width the experiments are cards: no header row, nothing wider than the screen, every title whole. */
+async function expectCards(page: import('playwright-core').Page): Promise<void> {
+  const cards = await page.evaluate(() => {
+    const wrap = document.querySelector('.table-wrap')!;
+    const rows = [...document.querySelectorAll('#experiments tbody tr')];
+    return {
+      head: getComputedStyle(document.querySelector('#experiments thead')!).display,
+      display: rows.map((r) => getComputedStyle(r).display),
+      widest: Math.max(...rows.map((r) => r.getBoundingClientRect().right)),
+      inner: window.innerWidth,
+      clipped: wrap.scrollWidth > wrap.clientWidth,
+      titles: rows.map((r) => (r.querySelector('td[data-label="title"]') as HTMLElement).innerText),
+    };
+  });
+  expect(cards.head).toBe('none');
+  expect(new Set(cards.display)).toEqual(new Set(['flex']));
+  expect(cards.widest).toBeLessThanOrEqual(cards.inner);
+  expect(cards.clipped).toBe(false);
+  expect(cards.titles).toContain(`raise to 2 ${XSS}`);
+}
+
+describe('the end of the run', () => {
+  it('stops its own run through the API of the dashboard it serves', async () => {
+    const r = await ownApi(`/api/runs/${TAG}/stop`, 'POST');
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { message: string }).message).toBe(
+      `run ${TAG}: will stop after the experiment in flight (harness pid ${child.pid})`,
+    );
+    expect(await exited(child)).toEqual({ code: 0, signal: null });
+    expect(child.output()).toContain('stopped: stop requested');
+  });
+
+  it.skipIf(!existsSync(CHROMIUM))(
+    'shows a finished run with its controls disabled, and its best line redrawn when the incumbent is measured again',
+    async () => {
+      const page = await chromiumPage(390, 844);
+      await page.goto(dash.url);
+      await expect
+        .poll(() => page.locator('#run-state').textContent(), { timeout: 30_000 })
+        .toBe('stopped: stop requested');
+      for (const verb of ['pause', 'resume', 'stop', 'stop-now', 'abort'])
+        expect(await page.locator(`#btn-${verb}`).isDisabled(), verb).toBe(true);
+      expect(await page.locator('#controls-off').textContent()).toBe(
+        `not running: autoresearch run --tag ${TAG} continues it`,
+      );
+      await expectCards(page);
+
+      // The best line is the incumbent's current value: a re-measurement that moves it moves the line.
+      const best = () =>
+        page.evaluate(() => {
+          const d = (window as unknown as { dashboard: { plot: { data: number[][] } } }).dashboard
+            .plot.data;
+          return d[0]!.map((id, i) => [id, d[4]![i]] as const);
+        });
+      const incumbent = recorded()
+        .filter((r) => r.status === 'keep')
+        .at(-1)!;
+      expect((await best()).find(([id]) => id === incumbent.id)![1]).toBe(incumbent.primary_value);
+      const ledger = new Ledger(join(repo, '.autoresearch', 'ledger.sqlite'));
+      try {
+        ledger.updateExperiment(TAG, incumbent.id, { primary_value: 0.5 });
+      } finally {
+        ledger.close();
+      }
+      await page.waitForFunction((id) => {
+        const d = (window as unknown as { dashboard: { plot: { data: number[][] } } }).dashboard
+          .plot.data;
+        return d[4]![d[0]!.indexOf(id)] === 0.5;
+      }, incumbent.id);
+      // Every later experiment was judged against it: the line stays at its value, and each
+      // discard (lower scores, the goal is to maximize) stays on the worse side of it.
+      const line = await best();
+      const rows = recorded();
+      for (const [id, v] of line.filter(([id]) => id >= incumbent.id)) {
+        expect(v, `#${id}`).toBe(0.5);
+        const r = rows.find((x) => x.id === id)!;
+        if (r.status === 'discard') expect(r.primary_value!).toBeLessThan(0.5);
+      }
+      await page.screenshot({ path: join(ROOT, 'test-artifacts', 'dashboard-finished-phone.png') });
+      await page.context().close();
+    },
+  );
 });
 
 describe('stop now', () => {

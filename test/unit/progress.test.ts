@@ -1,5 +1,12 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ProgressReporter } from '../../src/cli/progress.js';
+import {
+  activityText,
+  clock,
+  ProgressReporter,
+  statusLine,
+  type Activity,
+  type StatusView,
+} from '../../src/cli/progress.js';
 import { emptyExperiment } from '../../src/loop/experiment.js';
 import type { ExperimentRow } from '../../src/ledger/types.js';
 
@@ -83,7 +90,7 @@ describe('progress display', () => {
     expect(out.text()).not.toContain('\x1b[');
   });
 
-  it('redraws a status line with a budget bar on a terminal', () => {
+  it('redraws a status line with the bar of the run in flight on a terminal', () => {
     vi.useFakeTimers(); // the redraw timer and the clock move when the test says so
     const out = sink(true);
     const p = new ProgressReporter(out.stream);
@@ -109,12 +116,13 @@ describe('progress display', () => {
       timeoutSeconds: 20,
       candidates: 3,
     });
+    p.handle({ ...phase('run', 4, Date.now() - 5000), budgetSeconds: 10 });
     expect(out.text()).not.toContain('exp 4/12');
     vi.advanceTimersByTime(250);
     const text = out.text();
     vi.useRealTimers();
     expect(text).toContain('resuming run t');
-    expect(text).toMatch(/\r\x1b\[2Kexp 4\/12 {2}#4 \[#{8}\.{8}\] 5\.3s\/10s/);
+    expect(text).toMatch(/\r\x1b\[2Kexp 4\/12 {2}#4 run \[#{5}\.{5}\] 5s\/10s {2}x {2}best/);
     p.handle({
       type: 'run-stop',
       reason: 'reached 12 experiments',
@@ -139,5 +147,120 @@ describe('progress display', () => {
     });
     expect(out.text()).toContain('stopped: reached 12 experiments');
     expect(out.text()).toContain('experiments: 12 (2 keep, 10 discard)');
+  });
+});
+
+/** A phase event of experiment `id` on slot 0, as measurement.ts emits it. */
+function phase(kind: Activity['phase'] & string, id: number, startedAt: number) {
+  return {
+    type: 'phase' as const,
+    id,
+    slot: 0,
+    phase: kind as 'checks' | 'run' | 'eval' | 'holdout',
+    of: id,
+    run: 1,
+    title: 'x',
+    startedAt,
+    budgetSeconds: null as number | null,
+    ended: false,
+  };
+}
+
+describe('the status line (pure)', () => {
+  const now = 1_000_000_000;
+  const act = (a: Partial<Activity>): Activity => ({
+    id: 7,
+    slot: 0,
+    phase: 'run',
+    startedAt: now - 65_000,
+    title: '',
+    of: 7,
+    run: 1,
+    budgetSeconds: 300,
+    ...a,
+  });
+  const view = (activities: Activity[], extra: Partial<StatusView> = {}): StatusView => ({
+    candidates: 6,
+    max: 100,
+    activities,
+    best: 1.2345,
+    baseline: 1.5,
+    goal: 'minimize',
+    last: '#6 discard',
+    ...extra,
+  });
+
+  it('names the phase and how long it has taken: proposing, checks, eval, holdout', () => {
+    expect(clock(12.9)).toBe('12s');
+    expect(clock(65)).toBe('1:05');
+    expect(clock(3723)).toBe('1:02:03');
+    expect(activityText(act({ phase: 'proposing', startedAt: now - 12_000 }), now)).toBe(
+      '#7 proposing 12s',
+    );
+    expect(activityText(act({ phase: 'checks', startedAt: now - 31_000 }), now)).toBe(
+      '#7 checks 31s',
+    );
+    expect(activityText(act({ phase: 'eval', startedAt: now - 3_000 }), now)).toBe('#7 eval 3s');
+    expect(activityText(act({}), now)).toBe('#7 run [##........] 1:05/5:00');
+    expect(activityText(act({ of: 3, run: 4 }), now)).toBe(
+      '#7 incumbent #3 [##........] 1:05/5:00',
+    );
+  });
+
+  it("shows each of the baseline's repeats with a bar of its own, not their sum", () => {
+    // The second repeat started 30 s ago, 5 minutes after the first: its bar is 30 s of 300.
+    const second = act({ id: 0, of: 0, run: 2, startedAt: now - 30_000 });
+    expect(activityText(second, now, 3)).toBe('#0 run 2/3 [#.........] 30s/5:00');
+    // Three slots: the three repeats at once, one bar each.
+    const line = statusLine(
+      view(
+        [0, 1, 2].map((slot) => act({ id: 0, of: 0, slot, run: slot + 1, startedAt: now })),
+        { candidates: 0, baselineRuns: 3, best: null, baseline: null },
+      ),
+      now,
+      200,
+    );
+    expect(line).toContain('#0 run 1/3 [..........] 0s/5:00  #0 run 2/3');
+    expect(line).toContain('#0 run 3/3');
+  });
+
+  it("fits 80 columns with the running experiment's title, dropping what does not fit", () => {
+    const title = 'raise the learning rate to 0.04 and halve the warmup, then retune weight decay';
+    const one = statusLine(view([act({ title })]), now, 80);
+    expect(one.length).toBeLessThan(80);
+    expect(one).toMatch(
+      /^exp 7\/100 {2}#7 run \[##\.{8}\] 1:05\/5:00 {2}raise the \S+… {2}best 1\.2345 \+17\.70%$/,
+    );
+    const short = statusLine(view([act({ title: 'lr 0.04', phase: 'checks' })]), now, 80);
+    expect(short).toBe('exp 7/100  #7 checks 1:05  lr 0.04  best 1.2345 +17.70%  last #6 discard');
+    // Four slots at work: no room for a title; the line is cut, never wrapped.
+    const four = statusLine(
+      view([1, 2, 3, 4].map((slot) => act({ id: 6 + slot, slot, title }))),
+      now,
+      80,
+    );
+    expect(four.length).toBeLessThan(80);
+    expect(four).not.toContain('raise');
+    expect(four.endsWith('…')).toBe(true);
+  });
+});
+
+describe('progress in a pipe', () => {
+  it('says when the checks, a repeat and the incumbent beside a candidate start', () => {
+    const out = sink(false);
+    const p = new ProgressReporter(out.stream);
+    const t = Date.now();
+    p.handle({ type: 'proposing', id: 7, slot: 0 });
+    p.handle(phase('checks', 7, t));
+    p.handle({ ...phase('run', 7, t), budgetSeconds: 10 });
+    p.handle({ ...phase('run', 7, t), of: 3, run: 5, budgetSeconds: 10 });
+    p.handle({ ...phase('run', 7, t), run: 2, budgetSeconds: 10 });
+    p.handle(phase('eval', 7, t));
+    expect(out.text().trimEnd().split('\n')).toEqual([
+      '#7 proposing (slot 0)',
+      '#7 checks (slot 0)',
+      '#7 running the incumbent #3 beside it (slot 0)',
+      '#7 run 2 (slot 0)',
+    ]);
   });
 });

@@ -10,6 +10,55 @@ import { openLedgerFor } from './inspect.js';
 
 const TAG_OPTION = ['-t, --tag <tag>', 'which run (default: the most recent)'] as const;
 
+/**
+ * No harness runs the run: this process measures the request (and any other pending one) as the
+ * loop would, sealed, in a clean worktree, recorded in the ledger. Ctrl-C ends it.
+ */
+async function rerunNow({ repo, run }: RunTarget, id: number): Promise<void> {
+  process.stdout.write(`run ${run.tag} is not running: measuring experiment ${id} again now\n`);
+  const [{ measureReruns }, { ProgressReporter }, { Ledger }, { ledgerPath }] = await Promise.all([
+    import('../../run.js'),
+    import('../progress.js'),
+    import('../../ledger/ledger.js'),
+    import('../../loop/context.js'),
+  ]);
+  const count = () => {
+    const ledger = new Ledger(ledgerPath(repo));
+    try {
+      return ledger.measurementsOf(run.tag, id).length;
+    } finally {
+      ledger.close();
+    }
+  };
+  const before = count();
+  const reporter = new ProgressReporter(process.stdout);
+  reporter.setGoal(run.goal);
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await measureReruns({
+      cwd: repo,
+      tag: run.tag,
+      abort,
+      // Its notes and progress; the run neither starts nor stops.
+      onEvent: (e) =>
+        e.type === 'run-start' || e.type === 'run-stop' ? undefined : reporter.handle(e),
+    });
+  } finally {
+    reporter.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (abort.signal.aborted) process.exitCode = 130;
+  else if (count() === before)
+    throw new UserError(
+      `experiment ${id} of run ${run.tag} was not measured (the reason is above)`,
+      `autoresearch results --tag ${run.tag}`,
+    );
+}
+
 async function act(
   tag: string | undefined,
   verb: (t: RunTarget) => Outcome | Promise<Outcome>,
@@ -87,7 +136,7 @@ Examples:
     .command('rerun')
     .argument('<id>', 'the experiment to measure again')
     .description(
-      "measure an experiment's commit once more (its value becomes the mean of its runs): does the result reproduce?",
+      "measure an experiment's commit once more (its value becomes the mean of its runs): does the result reproduce? A running loop measures it before its next proposal; a run that is not running is measured at once, here",
     )
     .option(...TAG_OPTION)
     .addHelpText(
@@ -96,7 +145,18 @@ Examples:
 Examples:
   autoresearch rerun 12               # does experiment 12 reproduce?`,
     )
-    .action((id: string, o: { tag?: string }) => act(o.tag, (t) => control.rerun(t, id)));
+    .action(async (id: string, o: { tag?: string }) => {
+      const target = await openLedgerFor(process.cwd(), o.tag);
+      let out: ReturnType<typeof control.rerun>;
+      try {
+        out = control.rerun(target, id);
+      } finally {
+        target.ledger.close();
+      }
+      if (!out.ok) throw new UserError(out.message, out.hint);
+      if (!out.waiting) return void process.stdout.write(`${out.message}\n`);
+      await rerunNow(target, out.experiment);
+    });
 
   program
     .command('note')

@@ -118,7 +118,7 @@ improvement is real and not noise.`,
 }
 
 /**
- * Measures the best experiment once more through the loop itself (`autoresearch rerun`: sealed, in
+ * Measures the best experiment once more through the loop's own re-run (`autoresearch rerun`: sealed, in
  * a clean worktree, recorded as one more measurement of that experiment, so the ledger, the
  * dashboard and results.tsv show the mean), and returns the new run's value.
  */
@@ -131,15 +131,8 @@ async function remeasure(
   try {
     const before = ledger.measurementsOf('demo', id).length;
     ledger.requestRerun('demo', id);
-    // No new proposals: the limit is what the run has; re-run requests are served first.
-    const { startRun } = await import('../../run.js');
-    await startRun({
-      cwd: repo,
-      tag: 'demo',
-      maxExperiments: ledger.countCandidates('demo'),
-      budget,
-      onEvent: () => {},
-    });
+    const { measureReruns } = await import('../../run.js');
+    await measureReruns({ cwd: repo, tag: 'demo', budget, onEvent: () => {} });
     const runs = ledger
       .measurementsOf('demo', id)
       .map((m) => m.value)

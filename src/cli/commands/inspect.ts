@@ -3,10 +3,9 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { Ledger } from '../../ledger/ledger.js';
-import { ledgerPath, runPaths, runPathsOf } from '../../loop/context.js';
+import { ledgerPath, runPathsOf } from '../../loop/context.js';
 import { storedDrift, type DriftState } from '../../loop/drift-watch.js';
-import { liveHarness } from '../../loop/setup.js';
-import { findRun, isRefusal, type RunTarget } from '../../loop/control.js';
+import { findRun, isRefusal, runState, type RunTarget } from '../../loop/control.js';
 import { projectSpend, sandboxOf, summarize } from '../../loop/summary.js';
 import { formatDuration } from '../../program/duration.js';
 import { UserError } from '../../program/errors.js';
@@ -36,17 +35,18 @@ export async function statusReport(
     const rows = ledger.listExperiments(run.tag);
     const head = await resolveRef(repo, `refs/heads/${run.branch}`);
     const s = summarize(run, rows, head);
-    const pid = liveHarness(run);
-    const paused = pid && existsSync(runPaths(repo, run.tag).pauseFile);
-    const state = paused
-      ? `paused (pid ${pid}; autoresearch resume continues)`
-      : run.state === 'running' && !pid
-        ? 'not running (the harness stopped unexpectedly; `autoresearch run --tag ' +
-          run.tag +
-          '` resumes it)'
-        : pid
-          ? `running (pid ${pid})`
-          : `${run.state}${run.stop_reason ? `: ${run.stop_reason}` : ''}`;
+    // The same state the dashboard and the controls see (loop/control.ts).
+    const { state: now, pid } = runState(repo, run);
+    const state =
+      now === 'paused'
+        ? `paused (pid ${pid}; autoresearch resume continues)`
+        : now === 'not running'
+          ? 'not running (the harness stopped unexpectedly; `autoresearch run --tag ' +
+            run.tag +
+            '` resumes it)'
+          : pid
+            ? `running (pid ${pid})`
+            : `${run.state}${run.stop_reason ? `: ${run.stop_reason}` : ''}`;
     const counts = Object.entries(s.counts)
       .map(([k, v]) => `${v} ${k}`)
       .join(', ');

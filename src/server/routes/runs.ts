@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { ExperimentRow, RunRow } from '../../ledger/types.js';
 import { runState } from '../../loop/control.js';
 import { runPaths } from '../../loop/context.js';
+import { incumbentValues } from '../../loop/summary.js';
 import { git, resolveRef } from '../../workspace/git.js';
 import { parseJson, readBelow, readTail } from '../files.js';
 import type { LedgerSource } from '../source.js';
@@ -65,7 +66,12 @@ export function runRoutes(source: LedgerSource): Hono {
   app.get('/:tag/experiments', (c) => {
     const found = source.run(c.req.param('tag'));
     if (!found) return c.json({ error: 'no such run' }, 404);
-    return c.json({ experiments: found.ledger.listExperiments(found.run.tag).map(experimentJson) });
+    const rows = found.ledger.listExperiments(found.run.tag);
+    // The chart's best line: the current value of the incumbent each experiment was judged against.
+    const best = incumbentValues(rows);
+    return c.json({
+      experiments: rows.map((r) => ({ ...experimentJson(r), best: best.get(r.id) ?? null })),
+    });
   });
 
   app.get('/:tag/experiments/:id', async (c) => {
