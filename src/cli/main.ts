@@ -7,6 +7,7 @@ import { registerInit } from './commands/init.js';
 import { registerControls } from './commands/control.js';
 import { registerServe } from './commands/serve.js';
 import { registerInspect, registerReport } from './commands/inspect.js';
+import { registerMcp } from './commands/mcp.js';
 import { registerRun } from './commands/run.js';
 import { armCrashPoints } from '../loop/crash-point.js';
 
@@ -44,6 +45,7 @@ registerControls(program);
 registerDemo(program);
 registerServe(program);
 registerReport(program);
+registerMcp(program);
 
 try {
   await program.parseAsync(process.argv);
