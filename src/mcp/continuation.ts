@@ -4,7 +4,7 @@
  * the MCP server's answers and the Stop hook read the same words from the same facts.
  */
 
-export type ContinuationState = 'continue' | 'paused' | 'stopped' | 'exhausted' | 'failed';
+type ContinuationState = 'continue' | 'paused' | 'stopped' | 'exhausted' | 'failed';
 
 export interface Continuation {
   /**

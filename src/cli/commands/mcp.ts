@@ -3,6 +3,7 @@
  * stop-hook` (the Stop hook Claude Code and Codex run when the model ends its turn).
  */
 import type { Command } from 'commander';
+import { basename, dirname, resolve } from 'node:path';
 import { durationOption, intOption, numberOption } from '../options.js';
 
 /** A limit from an option, else from a variable (plugins set hooks once; users set variables), else the default. */
@@ -17,10 +18,13 @@ export function registerMcp(program: Command): void {
     .description(
       'serve an agent-owned run over MCP (stdio) to an interactive Claude Code or Codex session: it edits, the harness measures, decides and records',
     )
-    .option('-p, --program <file>', 'the program file', 'program.md')
+    .option(
+      '-p, --program <file>',
+      'the program file (default $AUTORESEARCH_PROGRAM or program.md)',
+    )
     .option(
       '-t, --tag <tag>',
-      'run name; the branch is autoresearch/<tag> (default: today). An existing tag is resumed',
+      'run name; the branch is autoresearch/<tag> (default $AUTORESEARCH_TAG, else today). An existing tag is resumed',
     )
     .option('-n, --max-experiments <n>', 'stop after this many experiments', intOption)
     .option('--max-hours <h>', 'stop after this many hours of this server', numberOption)
@@ -48,7 +52,7 @@ Stdout carries the protocol; progress goes to stderr.`,
     )
     .action(
       async (o: {
-        program: string;
+        program?: string;
         tag?: string;
         maxExperiments?: number;
         maxHours?: number;
@@ -58,10 +62,12 @@ Stdout carries the protocol; progress goes to stderr.`,
         port?: number;
       }) => {
         const { serveMcp } = await import('../../mcp/server.js');
+        // The repository is the program's: a client may start the server anywhere (an absolute -p).
+        const program = resolve(o.program ?? (process.env.AUTORESEARCH_PROGRAM || 'program.md'));
         await serveMcp({
-          cwd: process.cwd(),
-          program: o.program,
-          tag: o.tag,
+          cwd: dirname(program),
+          program: basename(program),
+          tag: o.tag ?? (process.env.AUTORESEARCH_TAG || undefined),
           maxExperiments: o.maxExperiments,
           maxHours: o.maxHours,
           budget: o.budget,
