@@ -47,7 +47,8 @@ export function decideStop(f: StopHookFacts): StopHookDecision {
   // Continued already, and nothing was tried since: continuing again would only loop.
   if (f.stopHookActive && f.triesSinceContinued === 0)
     return { continue: false, why: 'the last continuation made no try' };
-  const left = c.experiments_left === undefined ? '' : ` (${c.experiments_left} experiments left)`;
+  const n = c.experiments_left;
+  const left = n === undefined ? '' : ` (${n} experiment${n === 1 ? '' : 's'} left)`;
   const what =
     f.inFlight !== null
       ? `Experiment ${f.inFlight} is still being measured: call the autoresearch \`wait\` tool for its decision, then go on.`
