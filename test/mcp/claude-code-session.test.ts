@@ -27,12 +27,12 @@ stop: { experiments: 2 }
 Raise the score.
 `;
 
-/** The bundled claude binary of the Agent SDK (an optional peer), or null when not installed. */
+/** The claude binary the Agent SDK bundles for this platform (an optional peer), or null. */
 function claudeBinary(): string | null {
   try {
     const require = createRequire(import.meta.url);
-    const pkg = require.resolve('@anthropic-ai/claude-agent-sdk-linux-x64/package.json');
-    return join(dirname(pkg), 'claude');
+    const pkg = `@anthropic-ai/claude-agent-sdk-${process.platform}-${process.arch}/package.json`;
+    return join(dirname(require.resolve(pkg)), 'claude');
   } catch {
     return null;
   }
