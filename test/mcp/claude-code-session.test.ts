@@ -114,6 +114,8 @@ describe('a Claude Code session with the autoresearch plugin (Agent SDK, fake mo
             AUTORESEARCH_TAG: 'session-test',
             // MCP tools offered at once, not deferred behind tool search (the script calls them directly).
             ENABLE_TOOL_SEARCH: 'false',
+            // The first turn waits for the MCP servers to connect (else it may start without them).
+            CLAUDE_CODE_MCP_STARTUP_WAIT_MS: '60000',
           },
           plugins: [{ type: 'local', path: PLUGIN }],
           settingSources: [],
@@ -125,6 +127,8 @@ describe('a Claude Code session with the autoresearch plugin (Agent SDK, fake mo
         if (m.type === 'result') result = m;
       }
       expect(result?.subtype).toBe('success');
+      const conversation = server.requests.filter((r) => r.body?.tools?.length);
+      expect(conversation.every((r) => toolNamed(r, 'try'))).toBe(true);
 
       const rows = ledgerRows(repo, 'session-test').filter((r) => r.id > 0 && r.title);
       expect(rows.map((r) => [r.title, r.status, r.primary_value])).toEqual([
