@@ -40,6 +40,7 @@ export interface SessionRun {
   config: Program['config'];
   worktree: SessionWorktree;
   maxExperiments?: number;
+  maxHours?: number;
 }
 
 /** How a try (or a wait) ended: its experiment recorded, or the run ended first. */
@@ -99,40 +100,45 @@ export class McpSession {
   }
 
   /** Starts (or, after a stop, restarts) the loop; resolves once the run is open. */
-  async start(): Promise<SessionRun> {
-    this.repo = await repoRoot(this.opts.cwd);
+  start(): Promise<SessionRun> {
+    // Set before anything is awaited: a tool called at once waits for this start, not an older one.
+    const open = signal<SessionRun>();
+    this.opening = open.promise;
+    this.opening.catch(() => {}); // read through ready()
     this.abort = new AbortController();
     this.startedAt = Date.now();
     this.ended = null;
     this.failure = null;
     this.endedSignal = signal();
-    const open = signal<SessionRun>();
-    this.opening = open.promise;
-    this.opening.catch(() => {}); // read through ready()
-    this.loop = startRun({
-      cwd: this.opts.cwd,
-      program: this.opts.program,
-      // A restart continues the same run, whatever day it is (the default tag is the date).
-      tag: this.run?.tag ?? this.opts.tag,
-      maxExperiments: this.opts.maxExperiments,
-      maxHours: this.opts.maxHours,
-      budget: this.opts.budget,
-      // One proposal at a time: the session is one agent editing one worktree.
-      parallel: 1,
-      pipeline: false,
-      agent: this.agent,
-      abort: this.abort,
-      env: this.opts.env,
-      onProgram: this.opts.onProgram,
-      onEvent: (e) => {
-        if (e.type === 'run-start') this.opened(e.tag).then(open.resolve, open.reject);
-        this.handle(e);
-      },
-    }).catch((e: unknown) => {
-      this.failure = (e as Error).message;
-      open.reject(e);
-      this.end(`the run failed: ${this.failure}`);
-    });
+    this.loop = repoRoot(this.opts.cwd)
+      .then((repo) => {
+        this.repo = repo;
+        return startRun({
+          cwd: this.opts.cwd,
+          program: this.opts.program,
+          // A restart continues the same run, whatever day it is (the default tag is the date).
+          tag: this.run?.tag ?? this.opts.tag,
+          maxExperiments: this.opts.maxExperiments,
+          maxHours: this.opts.maxHours,
+          budget: this.opts.budget,
+          // One proposal at a time: the session is one agent editing one worktree.
+          parallel: 1,
+          pipeline: false,
+          agent: this.agent,
+          abort: this.abort,
+          env: this.opts.env,
+          onProgram: this.opts.onProgram,
+          onEvent: (e) => {
+            if (e.type === 'run-start') this.opened(e.tag).then(open.resolve, open.reject);
+            this.handle(e);
+          },
+        });
+      })
+      .catch((e: unknown) => {
+        this.failure = (e as Error).message;
+        open.reject(e);
+        this.end(`the run failed: ${this.failure}`);
+      });
     return this.opening;
   }
 
@@ -278,6 +284,7 @@ export class McpSession {
       config,
       worktree,
       maxExperiments: this.opts.maxExperiments ?? config.stop.experiments,
+      maxHours: this.opts.maxHours ?? config.stop.hours,
     };
     writeFileSync(
       join(this.repo, STATE_DIR, SESSION_FILE),

@@ -1,16 +1,15 @@
 /**
  * The MCP tools of an agent-owned run, on the official SDK's McpServer: thin callers of
- * McpSession (try, wait, state), the ledger (results, diff) and loop/control.ts (note, pause,
- * resume, stop, rerun). Inputs are zod schemas; read-only and destructive tools say so.
+ * McpSession (try, wait, state) and the ledger (results, diff); the verbs a person uses on a run
+ * are in control-tools.ts. Inputs are zod schemas; read-only and destructive tools say so.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import * as control from '../loop/control.js';
 import { git } from '../workspace/git.js';
 import { experimentView } from './describe.js';
 import type { McpSession, TryOutcome } from './session.js';
-import { headline, outcomeView, pendingView, stateView } from './views.js';
+import { registerControls } from './control-tools.js';
+import { answer, failed, guarded, outcomeView, pendingView, stateView } from './views.js';
 
 export interface ToolOptions {
   /** Seconds a try or wait holds the call before answering with a handle (a client's tool timeout). */
@@ -225,85 +224,7 @@ export function registerTools(server: McpServer, s: McpSession, o: ToolOptions):
         };
       }),
   );
-
-  const verb = (
-    name: string,
-    title: string,
-    description: string,
-    annotations: { destructiveHint: boolean; idempotentHint: boolean },
-    act: (
-      t: control.RunTarget,
-      args: { text?: string; now?: boolean; experiment?: number },
-    ) => Promise<control.Outcome> | control.Outcome,
-    inputSchema: Record<string, z.ZodType> = {},
-  ) =>
-    server.registerTool(
-      name,
-      {
-        title,
-        description,
-        inputSchema,
-        annotations: { readOnlyHint: false, openWorldHint: false, ...annotations },
-      },
-      async (args: Record<string, unknown>) =>
-        guarded(async () => {
-          await s.ready();
-          const out = await act(s.target(), args);
-          return answer({
-            ok: out.ok,
-            message: out.message,
-            ...(out.ok ? {} : { hint: out.hint }),
-            continuation: s.continuation(),
-          });
-        }),
-    );
-
-  verb(
-    'note',
-    'Steering note',
-    'Add a note every following brief shows (a reminder to yourself or from the user).',
-    { destructiveHint: false, idempotentHint: false },
-    (t, a) => control.note(t, a.text ?? ''),
-    { text: z.string().min(1).max(control.NOTE_MAX_CHARS) },
-  );
-  verb(
-    'pause',
-    'Pause the run',
-    'Pause after the experiment in flight: tries are refused until resume.',
-    { destructiveHint: false, idempotentHint: true },
-    control.pause,
-  );
-  verb(
-    'resume',
-    'Resume the run',
-    'Continue a paused run, or start the loop again after a stop.',
-    { destructiveHint: false, idempotentHint: true },
-    async (t) => {
-      if (s.ended === null || s.failure) return control.resume(t);
-      await s.start();
-      return { ok: true, message: `run ${t.run.tag}: started again` };
-    },
-  );
-  verb(
-    'stop',
-    'Stop the run',
-    'Stop the run after the experiment in flight, or at once with now (the experiment in flight is then measured again on resume).',
-    { destructiveHint: true, idempotentHint: true },
-    async (t, a) => {
-      const out = await control.stop(t);
-      if (out.ok && a.now) s.stopNow();
-      return out;
-    },
-    { now: z.boolean().optional().describe('kill the experiment in flight too') },
-  );
-  verb(
-    'rerun',
-    'Measure again',
-    "Measure a recorded experiment's commit once more (its value becomes the mean of its runs); the harness does it before the proposal after the one now open.",
-    { destructiveHint: false, idempotentHint: false },
-    (t, a) => control.rerun(t, a.experiment ?? -1),
-    { experiment: z.number().int().min(0) },
-  );
+  registerControls(server, s);
 }
 
 /**
@@ -351,25 +272,5 @@ async function until(
     clearTimeout(timer);
     clearInterval(tick);
     off();
-  }
-}
-
-/** An answer: a headline and the object as JSON for the model, the object for programs. */
-function answer(view: object): CallToolResult {
-  const head = headline(view as Record<string, unknown>);
-  const text = `${head ? `${head}\n\n` : ''}${JSON.stringify(view, null, 2)}`;
-  return { content: [{ type: 'text', text }], structuredContent: view as Record<string, unknown> };
-}
-
-function failed(message: string): CallToolResult {
-  return { isError: true, content: [{ type: 'text', text: message }] };
-}
-
-/** A tool never throws at the client: an error (the run could not start, git failed) is its answer. */
-async function guarded(fn: () => Promise<CallToolResult>): Promise<CallToolResult> {
-  try {
-    return await fn();
-  } catch (e) {
-    return failed((e as Error).message);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The answers of the MCP tools, built from the session and its ledger: the state (with the
- * brief), a try's decision, a try still in flight.
+ * brief), a try's decision, a try still in flight; and how any answer or error is sent.
  */
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runState } from '../loop/control.js';
@@ -15,7 +16,7 @@ export async function stateView(s: McpSession): Promise<{ facts: object; brief: 
   const row = s.runRow();
   const c = run.config;
   const baseline = s.ledger!.getExperiment(run.tag, 0);
-  const hours = s.run?.config.stop.hours;
+  const hours = run.maxHours;
   const elapsed = (Date.now() - s.startedAt) / 3_600_000;
   const current = s.current;
   const facts = {
@@ -130,7 +131,7 @@ export function pendingView(s: McpSession, t: Try): object {
 }
 
 /** One line that says what an answer means, before its JSON ('' when the JSON says it all). */
-export function headline(view: Record<string, unknown>): string {
+function headline(view: Record<string, unknown>): string {
   const c = view.continuation as { state: string; next: string } | undefined;
   const then = c ? ` Continuation: ${c.state}. ${c.next}` : '';
   const reason = String(view.reason ?? '').split('\n')[0];
@@ -141,4 +142,24 @@ export function headline(view: Record<string, unknown>): string {
   if (typeof view.experiment === 'number' && typeof view.status === 'string')
     return `Experiment ${view.experiment}: ${view.status}${reason ? ` (${reason})` : ''}.${then}`;
   return '';
+}
+
+/** An answer: a headline and the object as JSON for the model, the object for programs. */
+export function answer(view: object): CallToolResult {
+  const head = headline(view as Record<string, unknown>);
+  const text = `${head ? `${head}\n\n` : ''}${JSON.stringify(view, null, 2)}`;
+  return { content: [{ type: 'text', text }], structuredContent: view as Record<string, unknown> };
+}
+
+export function failed(message: string): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text: message }] };
+}
+
+/** A tool never throws at the client: an error (the run could not start, git failed) is its answer. */
+export async function guarded(fn: () => Promise<CallToolResult>): Promise<CallToolResult> {
+  try {
+    return await fn();
+  } catch (e) {
+    return failed((e as Error).message);
+  }
 }

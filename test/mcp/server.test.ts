@@ -183,7 +183,7 @@ describe('autoresearch mcp over stdio (the MCP SDK client)', () => {
     expect(r).toMatchObject({ handle: 't4', experiment: 4, status: 'keep' });
   });
 
-  it('sees a pause and a resume from the CLI, and refuses tries while paused', async () => {
+  it('sees a pause and a resume from the CLI, refuses tries while paused, and takes a note', async () => {
     expect(cli(repo, ['pause', '--tag', TAG]).code).toBe(0);
     const paused = await call(server, 'state');
     expect(paused.continuation.state).toBe('paused');
@@ -192,6 +192,8 @@ describe('autoresearch mcp over stdio (the MCP SDK client)', () => {
     expect(refused).toMatchObject({ status: 'not tried', continuation: { state: 'paused' } });
     expect(cli(repo, ['resume', '--tag', TAG]).code).toBe(0);
     expect((await call(server, 'state')).continuation.state).toBe('continue');
+    const note = await call(server, 'note', { text: 'NOTE-MARKER: try larger values' });
+    expect(note).toMatchObject({ ok: true, continuation: { state: 'continue' } });
   });
 
   it('resumes after the server is killed under a running experiment: it is measured again and recorded', async () => {
@@ -209,8 +211,13 @@ describe('autoresearch mcp over stdio (the MCP SDK client)', () => {
     server = await connect(repo);
     const r = await call(server, 'wait', { experiment: id });
     expect(r).toMatchObject({ experiment: id, status: 'keep', value: 8 });
-    const state = await call(server, 'state');
+    // The loop goes on to the next proposal: its brief is the one the session reads.
+    let state = await call(server, 'state');
+    while (!String(state.run.doing).startsWith('waiting for your try'))
+      state = await call(server, 'state');
     expect(state.incumbent).toMatchObject({ experiment: id, value: 8 });
+    // The brief of the proposal opened after the restart, with the note left before it.
+    expect(state.brief).toContain('NOTE-MARKER');
     expect(readFileSync(join(edit, 'params.sh'), 'utf8')).toBe('VALUE=8\nSLOW=3\n');
   });
 
