@@ -35,7 +35,10 @@ In a git repository with an experiment that prints a number:
   autoresearch status      # from another shell: best so far, experiment in flight
   autoresearch serve       # the live dashboard (run serves it too, and prints its URL)
   autoresearch results     # the table of experiments (also .autoresearch/<tag>/results.tsv)
-  autoresearch note "try wider layers"   # steer: the next brief shows it to the agent`,
+  autoresearch note "try wider layers"   # steer: the next brief shows it to the agent
+
+From a Claude Code or Codex session (it edits; the harness measures and decides):
+  autoresearch mcp         # the MCP server the client starts (see the README)`,
   );
 
 registerInit(program);

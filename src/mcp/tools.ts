@@ -53,12 +53,13 @@ export function registerTools(server: McpServer, s: McpSession, o: ToolOptions):
       guarded(async () => {
         const { facts, brief } = await stateView(s);
         const all = { ...facts, ...(o.dashboard ? { dashboard: o.dashboard } : {}) };
+        // No structuredContent: a client that prefers it (Claude Code does) would hand the model
+        // the brief as one escaped JSON string instead of Markdown.
         return {
           content: [
             { type: 'text', text: JSON.stringify(all, null, 2) },
             { type: 'text', text: brief },
           ],
-          structuredContent: { ...all, brief },
         };
       }),
   );

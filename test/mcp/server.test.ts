@@ -63,7 +63,10 @@ async function call(
     ...(onprogress ? { onprogress } : {}),
   });
   if (r.isError) throw new Error(`${name}: ${JSON.stringify(r.content)}\n${server.stderr()}`);
-  return r.structuredContent as View;
+  if (r.structuredContent) return r.structuredContent as View;
+  // `state`: its facts as JSON, then the brief as Markdown.
+  const [facts, brief] = r.content as Array<{ text: string }>;
+  return { ...JSON.parse(facts!.text), brief: brief!.text };
 }
 
 const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=1\n', 'program.md': PROGRAM });
