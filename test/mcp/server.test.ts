@@ -250,3 +250,28 @@ describe('autoresearch mcp over stdio (the MCP SDK client)', () => {
     expect(after.decision).toMatchObject({ continue: false });
   });
 });
+
+describe('the run stopped and started again from the session', () => {
+  it('resume starts the loop again; stop now kills the experiment, which the next start measures again', async () => {
+    const resumed = await call(server, 'resume');
+    expect(resumed).toMatchObject({ ok: true, continuation: { state: 'continue' } });
+    writeFileSync(join(edit, 'params.sh'), 'VALUE=10\nSLOW=3\n');
+    const pending = await call(server, 'try', { title: 'value 10, slowly', wait_seconds: 0 });
+    const id = await waitFor(
+      () => rows().find((e) => e.title === 'value 10, slowly' && e.state === 'running')?.id,
+      60_000,
+      'the experiment to run',
+    );
+    const stop = await call(server, 'stop', { now: true });
+    expect(stop.message).toContain('stopping now');
+    const cut = await call(server, 'wait', { handle: pending.handle });
+    expect(cut).toMatchObject({ status: 'not decided', continuation: { state: 'stopped' } });
+    expect(cut.reason).toContain('measured again when the run resumes');
+    await call(server, 'resume');
+    expect(await call(server, 'wait', { experiment: id })).toMatchObject({
+      experiment: id,
+      status: 'keep',
+      value: 10,
+    });
+  });
+});
