@@ -7,6 +7,7 @@ import { registerInit } from './commands/init.js';
 import { registerControls } from './commands/control.js';
 import { registerServe } from './commands/serve.js';
 import { registerInspect, registerReport } from './commands/inspect.js';
+import { registerMcp } from './commands/mcp.js';
 import { registerRun } from './commands/run.js';
 import { registerAfter } from './commands/after.js';
 import { registerClean } from './commands/clean.js';
@@ -50,7 +51,10 @@ In the morning:
   autoresearch runs        # every run: state, best, improvement, spend
   autoresearch diff best   # what the run kept, against where it started
   autoresearch apply best  # onto your branch (--squash: one commit; --branch NAME: a new branch)
-  autoresearch clean       # remove finished runs' worktrees, refs and branches (--keep-best)`,
+  autoresearch clean       # remove finished runs' worktrees, refs and branches (--keep-best)
+
+From a Claude Code or Codex session (it edits; the harness measures and decides):
+  autoresearch mcp         # the MCP server the client starts (see the README)`,
   );
 
 registerInit(program);
@@ -60,6 +64,7 @@ registerControls(program);
 registerDemo(program);
 registerServe(program);
 registerReport(program);
+registerMcp(program);
 registerAfter(program);
 registerClean(program);
 registerCompletion(program);
