@@ -411,7 +411,7 @@ describe('rerun', () => {
       }
     };
     const before = finished();
-    expect(before).toEqual({ state: 'finished', stop_reason: 'reached 1 experiments', pid: null });
+    expect(before).toEqual({ state: 'finished', stop_reason: 'reached 1 experiment', pid: null });
     // The run is finished: `rerun` measures at once, through the loop's own re-run, sealed.
     const now = cli(repo, ['rerun', '1']);
     expect(now.code).toBe(0);
