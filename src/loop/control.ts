@@ -17,6 +17,7 @@ import type { RunRow } from '../ledger/types.js';
 import type { Program } from '../program/program.js';
 import { runPaths } from './context.js';
 import { liveHarness } from './setup.js';
+import { requestText, type RequestVerb } from './requests.js';
 
 /** A run to act on, with the repository it lives in and its open ledger (the caller closes it). */
 export interface RunTarget {
@@ -208,12 +209,12 @@ export function note(t: RunTarget, text: string): Outcome<{ notes: string[] }> {
   );
 }
 
-function request(t: RunTarget, verb: 'pause' | 'stop' | 'abort'): void {
+function request(t: RunTarget, verb: RequestVerb): void {
   const paths = runPaths(t.repo, t.run.tag);
   const file =
     verb === 'pause' ? paths.pauseFile : verb === 'abort' ? paths.abortFile : paths.stopFile;
   mkdirSync(paths.runDir, { recursive: true });
-  writeFileSync(file, `${verb} requested at ${new Date().toISOString()}\n`);
+  writeFileSync(file, requestText(verb, new Date()));
 }
 
 async function cancelLeftovers({ ledger, run }: RunTarget): Promise<number> {

@@ -24,6 +24,7 @@ import type { RunSetup } from './context.js';
 import type { Phase } from './events.js';
 import { deviceEnvironment, experimentEnvironment } from './environment.js';
 import { readCounters, sampleSince } from './machine.js';
+import { abortsMeasurement } from './requests.js';
 import { measureOutcome, tailLines } from './measure.js';
 
 const LOG_HEAD_BYTES = 1024 * 1024;
@@ -49,7 +50,7 @@ export type MeasureResult =
 
 /**
  * A signal for one measurement: the run's (Ctrl-C: re-run on resume) or the user's
- * `autoresearch abort`, an ABORT file newer than the measurement's start (this experiment ends).
+ * `autoresearch abort`, an ABORT file asked for after the measurement started (this experiment ends).
  */
 function measurementSignal(ctx: RunSetup): {
   signal: AbortSignal;
@@ -60,7 +61,9 @@ function measurementSignal(ctx: RunSetup): {
   const startedAt = Date.now();
   const timer = setInterval(() => {
     try {
-      if (statSync(ctx.paths.abortFile).mtimeMs >= startedAt - 1000) user.abort();
+      const file = ctx.paths.abortFile;
+      if (abortsMeasurement(readFileSync(file, 'utf8'), statSync(file).mtimeMs, startedAt))
+        user.abort();
     } catch {
       // no abort requested
     }

@@ -12,6 +12,7 @@ import { ledgerPath, runPaths } from '../../src/loop/context.js';
 import { emptyExperiment } from '../../src/loop/experiment.js';
 import { exited } from '../helpers/repo.js';
 import { isAlive } from '../helpers/processes.js';
+import { abortsMeasurement, requestText } from '../../src/loop/requests.js';
 import { tempDir } from '../helpers/temp.js';
 
 const TAG = 'c';
@@ -276,5 +277,20 @@ describe('note', () => {
       'bad-note',
     );
     expect(ledger.notes(TAG)).toEqual(['try wider layers', 'then deeper']);
+  });
+});
+
+describe('abort requests', () => {
+  it('end only the measurements that had started when the abort was asked for', () => {
+    const start = Date.parse('2026-11-30T02:00:00.000Z');
+    const asked = (ms: number) => requestText('abort', new Date(start + ms));
+    // The file system's mtime may be a second late or coarse: the text decides.
+    expect(abortsMeasurement(asked(0), start - 900, start)).toBe(true);
+    expect(abortsMeasurement(asked(2500), start, start)).toBe(true);
+    // Asked for 500 ms before the next experiment started: not meant for it.
+    expect(abortsMeasurement(asked(-500), start - 500, start)).toBe(false);
+    // A file written by hand falls back to its mtime, with a second's slack.
+    expect(abortsMeasurement('abort\n', start - 500, start)).toBe(true);
+    expect(abortsMeasurement('abort\n', start - 5000, start)).toBe(false);
   });
 });
