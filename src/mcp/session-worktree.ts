@@ -5,8 +5,9 @@
  * harness's own: a `try` takes the session's files as a tree, which the loop's agent applies to
  * the candidate's worktree.
  */
-import { existsSync, lstatSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { linkKeptIgnored } from '../sandbox/sandbox.js';
 import { Worktree } from '../workspace/worktree.js';
 
 export class SessionWorktree {
@@ -88,18 +89,6 @@ export class SessionWorktree {
   }
 
   private linkKept(): void {
-    for (const p of this.keepIgnored) {
-      const source = join(this.repo, this.programDir, p);
-      const target = join(this.programPath, p);
-      if (!existsSync(source)) continue;
-      try {
-        if (lstatSync(target).isSymbolicLink()) continue;
-        rmSync(target, { recursive: true, force: true });
-      } catch {
-        // not there yet
-      }
-      mkdirSync(dirname(target), { recursive: true });
-      symlinkSync(source, target);
-    }
+    linkKeptIgnored(this.repo, this.programDir, this.keepIgnored, this.path);
   }
 }

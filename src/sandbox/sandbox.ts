@@ -201,20 +201,8 @@ export class Sandbox {
    * the sandbox binds them read-only instead, and the worktree keeps only the mount point).
    */
   linkKept(root: string): void {
-    const { repo, programDir } = this.layout;
-    for (const p of this.layout.keepIgnored) {
-      const target = join(root, programDir, p);
-      const source = join(repo, programDir, p);
-      if (!existsSync(source)) continue;
-      try {
-        if (lstatSync(target).isSymbolicLink()) continue;
-        rmSync(target, { recursive: true, force: true });
-      } catch {
-        // not there yet
-      }
-      mkdirSync(dirname(target), { recursive: true });
-      symlinkSync(source, target);
-    }
+    const { repo, programDir, keepIgnored } = this.layout;
+    linkKeptIgnored(repo, programDir, keepIgnored, root);
   }
 }
 
@@ -223,5 +211,30 @@ function kindOf(path: string): 'dir' | 'file' | null {
     return lstatSync(path).isDirectory() ? 'dir' : 'file';
   } catch {
     return null;
+  }
+}
+
+/**
+ * `keep_ignored` paths (relative to the program's folder) linked from the checkout into the
+ * worktree at `root`, replacing whatever the worktree holds there; a link already there stays.
+ */
+export function linkKeptIgnored(
+  repo: string,
+  programDir: string,
+  keepIgnored: readonly string[],
+  root: string,
+): void {
+  for (const p of keepIgnored) {
+    const target = join(root, programDir, p);
+    const source = join(repo, programDir, p);
+    if (!existsSync(source)) continue;
+    try {
+      if (lstatSync(target).isSymbolicLink()) continue;
+      rmSync(target, { recursive: true, force: true });
+    } catch {
+      // not there yet
+    }
+    mkdirSync(dirname(target), { recursive: true });
+    symlinkSync(source, target);
   }
 }
