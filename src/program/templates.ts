@@ -75,7 +75,7 @@ function templateFiles(name: string): Map<string, string> {
 }
 
 /** program.md with `agent:` added at the end of its front matter (templates leave it out). */
-export function withAgent(program: string, agent: string | Record<string, unknown>): string {
+function withAgent(program: string, agent: string | Record<string, unknown>): string {
   const match = /^---\n([\s\S]*?)\n---\n/.exec(program);
   if (!match || /^agent:/m.test(match[1]!))
     throw new Error('a template program.md starts with its front matter, without `agent:`');
