@@ -13,14 +13,15 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from './program/errors.js';
+import { demoPatches, listTemplates, writeTemplate } from './program/templates.js';
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const EXAMPLES_DIR = join(PACKAGE_ROOT, 'examples');
 
-export function exampleNames(): string[] {
+function exampleNames(): string[] {
   return existsSync(EXAMPLES_DIR)
     ? readdirSync(EXAMPLES_DIR)
         .filter((n) => existsSync(join(EXAMPLES_DIR, n, 'program.md')))
@@ -36,30 +37,32 @@ function nodeModulesDir(): string {
   return dir;
 }
 
+/** The demos: the examples, and the templates that have an offline demo. */
+export function demoNames(): string[] {
+  return [...exampleNames(), ...listTemplates().flatMap((t) => (t.demo ? [t.name] : []))];
+}
+
 /** Creates `dir` as a fresh repository holding the example, committed; returns its path. */
 export function prepareDemo(name: string, dir: string): string {
   const source = join(EXAMPLES_DIR, name);
-  if (!existsSync(join(source, 'program.md'))) {
-    throw new UserError(`no example "${name}"`, `pick one of: ${exampleNames().join(', ')}`);
+  const patches = existsSync(join(source, 'program.md')) ? null : templateDemo(name);
+  const target = freshFolder(resolve(dir));
+  if (patches) {
+    // The template as `init --template` writes it, with the scripted agent and its patches.
+    mkdirSync(join(target, 'demo'));
+    for (const p of patches) cpSync(p, join(target, 'demo', basename(p)));
+    writeTemplate(name, target, {
+      agent: { name: 'scripted', patches: patches.map((p) => `demo/${basename(p)}`) },
+    });
+  } else {
+    cpSync(source, target, {
+      recursive: true,
+      filter: (p) => !p.endsWith('.json') || !p.includes('circles'),
+    });
+    // Experiments run `node --import tsx`, resolved upward from each worktree to this link.
+    symlinkSync(nodeModulesDir(), join(target, 'node_modules'), 'dir');
+    writeFileSync(join(target, '.gitignore'), 'node_modules\ncircles.json\n');
   }
-  const target = resolve(dir);
-  if (existsSync(target)) {
-    if (!existsSync(join(target, '.autoresearch')) && readdirSync(target).length > 0) {
-      throw new UserError(
-        `${target} exists and is not an earlier demo`,
-        'pass another folder with --dir',
-      );
-    }
-    rmSync(target, { recursive: true, force: true });
-  }
-  mkdirSync(target, { recursive: true });
-  cpSync(source, target, {
-    recursive: true,
-    filter: (p) => !p.endsWith('.json') || !p.includes('circles'),
-  });
-  // Experiments run `node --import tsx`, resolved upward from each worktree to this link.
-  symlinkSync(nodeModulesDir(), join(target, 'node_modules'), 'dir');
-  writeFileSync(join(target, '.gitignore'), 'node_modules\ncircles.json\n');
   const env = {
     ...process.env,
     GIT_AUTHOR_NAME: 'autoresearch demo',
@@ -71,6 +74,28 @@ export function prepareDemo(name: string, dir: string): string {
     execFileSync('git', args, { cwd: target, env, stdio: ['ignore', 'pipe', 'pipe'] });
   git('init', '-q', '-b', 'main');
   git('add', '-A');
-  git('commit', '-q', '-m', `example ${name}`);
+  git('commit', '-q', '-m', `${patches ? 'template' : 'example'} ${name}`);
+  return target;
+}
+
+/** The patches of template `name`'s demo, or why there is no such demo. */
+function templateDemo(name: string): string[] {
+  const patches = listTemplates().some((t) => t.name === name) ? demoPatches(name) : null;
+  if (!patches) throw new UserError(`no demo "${name}"`, `pick one of: ${demoNames().join(', ')}`);
+  return patches;
+}
+
+/** `target` empty and ready, after removing an earlier demo there (never anything else). */
+function freshFolder(target: string): string {
+  if (existsSync(target)) {
+    if (!existsSync(join(target, '.autoresearch')) && readdirSync(target).length > 0) {
+      throw new UserError(
+        `${target} exists and is not an earlier demo`,
+        'pass another folder with --dir',
+      );
+    }
+    rmSync(target, { recursive: true, force: true });
+  }
+  mkdirSync(target, { recursive: true });
   return target;
 }

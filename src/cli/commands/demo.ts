@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { relative } from 'node:path';
-import { exampleNames, prepareDemo } from '../../demo.js';
+import { demoNames, prepareDemo } from '../../demo.js';
 import { Ledger } from '../../ledger/ledger.js';
 import { ledgerPath, runPathsOf } from '../../loop/context.js';
 import { improvementPercent } from '../../loop/summary.js';
@@ -9,12 +9,15 @@ import { fmtPct, fmtValue } from '../format.js';
 import { durationOption, intOption } from '../options.js';
 import { count } from '../../util/words.js';
 
+/** A metric that is a time (ms_per_op, p99_ms): its baseline / best is a speed-up. */
+const TIME = /(^|_)(ms|us|ns|s|seconds)(_|$)/;
+
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .argument('[example]', `which bundled example: ${exampleNames().join(', ')}`, 'tinylm')
+    .argument('[example]', `which bundled example or template: ${demoNames().join(', ')}`, 'tinylm')
     .description(
-      'run a bundled example end to end, offline, with the built-in tune agent (no API key)',
+      'run a bundled example or template end to end, offline, with no API key (the tune agent, or a scripted one)',
     )
     .option('--dir <dir>', 'where to create the demo repository', '.demo/<example>')
     .option(
@@ -33,7 +36,9 @@ export function registerDemo(program: Command): void {
       `
 The example is copied into a fresh git repository (default .demo/<example>), then the loop runs
 there: baseline, then the tune agent (TPE) rewrites the hyperparameters at the top of the editable
-file, one experiment at a time. At the end the best commit is re-run once, so you can see the
+file, one experiment at a time. A template's demo (\`autoresearch init --template\` lists them)
+is the program \`init --template\` writes, with a scripted agent replaying the patches in its
+demo/ folder. At the end the best commit is re-run once, so you can see the
 improvement is real and not noise.`,
     )
     .action(
@@ -78,6 +83,8 @@ improvement is real and not noise.`,
           `best         ${s.metric} = ${fmtValue(s.best)} (#${s.bestExperiment}: ${s.bestTitle})`,
           `improvement  ${fmtPct(s.improvementPct)} over baseline`,
         ];
+        if (s.goal === 'minimize' && TIME.test(s.metric) && s.best && s.baseline && s.best > 0)
+          lines.push(`speed-up     ${(s.baseline / s.best).toFixed(1)}x (baseline / best)`);
         if (metrics.floor_bpb !== undefined) {
           const gapBefore = (s.baseline ?? 0) - metrics.floor_bpb;
           const gapAfter = (s.best ?? 0) - metrics.floor_bpb;

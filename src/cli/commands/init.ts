@@ -16,6 +16,7 @@ import {
 import { parseProgram } from '../../program/program.js';
 import { agentEnvironment, chooseAgent, list, type AgentFlags, type Ask } from './init-agent.js';
 import { describeProbe, probeRun } from './init-probe.js';
+import { initTemplate } from './init-template.js';
 import { Prompter } from './init-prompt.js';
 
 interface InitFlags extends AgentFlags {
@@ -35,6 +36,7 @@ interface InitFlags extends AgentFlags {
   probe?: boolean;
   yes?: boolean;
   force?: boolean;
+  template?: string | true;
 }
 
 const NONE = /^(none|no|-)$/i;
@@ -296,6 +298,10 @@ export function registerInit(program: Command): void {
     .option('--experiments <n>', 'stop after this many experiments')
     .option('--hours <n>', 'stop after this many hours')
     .option('--spend <usd>', "stop when the agent's spend reaches this many US dollars")
+    .option(
+      '--template [name]',
+      'write a ready program (its evaluator, checks and program.md); no name: list them',
+    )
     .option('-y, --yes', 'do not ask: take flags and detected defaults')
     .option(
       '-f, --force',
@@ -317,9 +323,12 @@ val_bpb minimize, budget 300s, editable train.py, protected prepare.py. The pros
 program.md is kept as the body. What it writes always passes \`autoresearch run\`'s checks.
 
 Examples:
+  autoresearch init --template code-perf --agent claude-code
   autoresearch init --run "node bench.js" --probe --editable src/cache.js --budget 60s -y
   autoresearch init --tune train.py -y
   autoresearch init --agent command --agent-command "./propose.sh" --checks "npm test" -y`,
     )
-    .action(async (flags: InitFlags) => init(flags));
+    .action(async (flags: InitFlags) =>
+      flags.template !== undefined ? initTemplate(flags.template, flags) : init(flags),
+    );
 }

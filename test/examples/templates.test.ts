@@ -1,0 +1,80 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { prepareDemo } from '../../src/demo.js';
+import { loadProgram } from '../../src/program/program.js';
+import { listTemplates } from '../../src/program/templates.js';
+import { cli, gitIn, ledgerRows, makeRepo, tempDir } from '../helpers/repo.js';
+import { runHere } from '../helpers/run.js';
+
+describe('init --template', () => {
+  it('with no name lists every template, one line each', () => {
+    const r = cli(tempDir(), ['init', '--template']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    const names = listTemplates().map((t) => t.name);
+    expect(names).toContain('code-perf');
+    expect(lines).toHaveLength(names.length + 1);
+    for (const name of names) expect(lines.some((l) => l.startsWith(`  ${name} `))).toBe(true);
+    expect(r.stdout).toMatch(/code-perf .*noisy timing.*autoresearch demo code-perf/);
+  });
+
+  it('code-perf writes a program run accepts, whose checks pass on its code and catch a wrong change, and never overwrites', () => {
+    const repo = makeRepo({ 'README.md': 'my project\n' });
+    const r = cli(repo, ['init', '--template', 'code-perf', '--agent', 'llm']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/wrote perf\/bench\.mjs, .*perf\/words\.mjs, .*program\.md\./);
+    const program = loadProgram(join(repo, 'program.md'));
+    expect(program.config.editable).toEqual(['perf/words.mjs']);
+    expect(program.config.protected).toContain('perf/bench.mjs');
+    expect(program.config.constraints).toEqual(['heap_mb <= 64']);
+    expect(program.config.holdout).toBeDefined();
+    expect(program.config.agent).toEqual({
+      name: 'llm',
+      model: expect.stringMatching(/:/),
+    });
+    const checks = () =>
+      execFileSync('sh', ['-c', String(program.config.checks)], { cwd: repo, stdio: 'pipe' });
+    expect(checks).not.toThrow();
+    const words = join(repo, 'perf/words.mjs');
+    const code = readFileSync(words, 'utf8');
+    execFileSync('sh', ['-c', `sed -i 's/ch.toLowerCase()/ch/' ${words}`]);
+    expect(checks).toThrow();
+    const again = cli(repo, ['init', '--template', 'code-perf']);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/already exist \(nothing was written\)[\s\S]*--force/);
+    expect(readFileSync(words, 'utf8')).not.toBe(code); // the user's edit is still there
+  });
+
+  it('names the templates there are when the name is wrong', () => {
+    const r = cli(tempDir(), ['init', '--template', 'code-pref']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/no template "code-pref" \(did you mean code-perf\?\)/);
+  });
+});
+
+describe('the code-perf demo through the real loop', () => {
+  it('keeps the real speed-up on the noisy timing, discards a no-op, and the checks reject a fast wrong change', async () => {
+    const repo = prepareDemo('code-perf', join(tempDir(), 'code-perf'));
+    // The first three patches: the Map (about 10x faster), a no-op, and skipping the lowercasing.
+    const { result } = await runHere(repo, { tag: 'demo', maxExperiments: 3, budget: 3 });
+    const rows = ledgerRows(repo, 'demo') as Array<
+      ReturnType<typeof ledgerRows>[number] & { holdout_value: number | null }
+    >;
+    expect(rows.map((x) => [x.id, x.status])).toEqual([
+      [0, 'keep'],
+      [1, 'keep'],
+      [2, 'discard'],
+      [3, 'invalid'],
+    ]);
+    expect(rows[1]!.title).toBe('count words in a Map instead of searching an array');
+    expect(rows[3]!.reason).toMatch(/checks failed/);
+    // A 10x speed-up stays above 2x however busy the machine is while it is measured.
+    expect(rows[1]!.primary_value!).toBeLessThan(rows[0]!.primary_value! / 2);
+    // The holdout timed the kept code (the artifact the run left) on the other input.
+    expect(rows[1]!.holdout_value).toBeGreaterThan(0);
+    expect(result.summary.bestExperiment).toBe(1);
+    expect(gitIn(repo, 'show', 'autoresearch/demo:perf/words.mjs')).toMatch(/new Map\(\)/);
+  }, 180_000);
+});
