@@ -158,6 +158,7 @@ function tunePending(
 
 class TuneAgent implements Agent {
   readonly name = 'tune';
+  readonly searchesNumbers = true;
   /** Configs this process proposed, by experiment id, until their rows are recorded. */
   private readonly proposedHere = new Map<number, Config>();
   private readonly seed: number;
