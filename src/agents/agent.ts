@@ -55,6 +55,11 @@ export interface Proposal {
   title: string;
   /** Why the agent expects it to help. */
   hypothesis?: string;
+  /**
+   * What the agent learned that later proposals should know (why an idea cannot work, what a
+   * result suggests): kept in the ledger and shown in every following brief.
+   */
+  lessons?: string;
   usage?: Usage;
   /** Agent-specific data stored in the ledger (e.g. the optimizer's parameters). JSON-serializable. */
   meta?: unknown;
@@ -70,6 +75,11 @@ export class AgentExhausted extends Error {
 
 export interface Agent {
   readonly name: string;
+  /**
+   * Its proposals differ by design only in numbers (tune: every proposal rewrites the same
+   * assignments), so the near-duplicate check of ideas would match them all: it is off for it.
+   */
+  readonly searchesNumbers?: boolean;
   propose(ctx: ProposalContext): Promise<Proposal>;
   /**
    * Optional: make the same proposal again, from its `meta`, on top of a newer incumbent checked

@@ -1,7 +1,7 @@
 /**
  * The `command` agent: any shell command is an agent. It runs in the candidate's workspace with
  * the brief's path in AUTORESEARCH_BRIEF; whatever it changes in the editable files is the
- * proposal. It may write {"title": ..., "hypothesis": ..., "usage": {"input_tokens": ...,
+ * proposal. It may write {"title": ..., "hypothesis": ..., "lessons": ..., "usage": {"input_tokens": ...,
  * "output_tokens": ..., "cached_tokens": ..., "cache_write_tokens": ..., "cost_usd": ...}} to
  * AUTORESEARCH_PROPOSAL, or print `TITLE: ...` / `HYPOTHESIS: ...` lines. Exit code 99 means "nothing more to propose".
  */
@@ -98,16 +98,22 @@ export class CommandAgent implements Agent {
 function readProposal(proposalPath: string, output: string): Proposal {
   let title: string | undefined;
   let hypothesis: string | undefined;
+  let lessons: string | undefined;
   let usage: Proposal['usage'];
   if (existsSync(proposalPath)) {
     try {
       const data = JSON.parse(readFileSync(proposalPath, 'utf8')) as {
         title?: unknown;
         hypothesis?: unknown;
+        lessons?: unknown;
         usage?: Record<string, unknown>;
       };
       if (typeof data.title === 'string') title = data.title;
       if (typeof data.hypothesis === 'string') hypothesis = data.hypothesis;
+      // What the agent learned, for later briefs: one text, or a list of short ones.
+      if (typeof data.lessons === 'string') lessons = data.lessons;
+      else if (Array.isArray(data.lessons))
+        lessons = data.lessons.filter((l) => typeof l === 'string').join('\n');
       if (data.usage && typeof data.usage === 'object') {
         // A CLI agent that reports its own tokens and cost (most do, in their JSON output) gets metered too.
         const n = (k: string) =>
@@ -133,5 +139,5 @@ function readProposal(proposalPath: string, output: string): Proposal {
       .map((l) => l.trim())
       .find(Boolean)
       ?.slice(0, 120) ?? 'change by command agent';
-  return { title, hypothesis, usage };
+  return { title, hypothesis, usage, ...(lessons ? { lessons } : {}) };
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Ledger } from '../ledger/ledger.js';
 import type { ExperimentRow, Goal } from '../ledger/types.js';
 import { ProgramError } from '../program/errors.js';
+import { onPlateau } from '../program/plateau.js';
 import type { Program } from '../program/program.js';
 import { checkSpaceAgainstFiles, readAssignment, rewriteAssignment } from '../tune/assignments.js';
 import {
@@ -36,13 +37,16 @@ export const tuneAgent = defineAgent({
   optionsSchema: z.strictObject({}),
   load: async (_o, ctx) => {
     const { space, defaults } = loadSearchSpace(ctx.program, ctx.programDirAbs);
-    return new TuneAgent(space, defaults, ctx.program.config.metric.goal, ctx.ledger, ctx.runTag);
+    const c = ctx.program.config;
+    return new TuneAgent(space, defaults, c.metric.goal, ctx.ledger, ctx.runTag, c.plateau_after);
   },
 });
 
 interface TuneMeta {
   config: Config;
   source: string;
+  /** Experiments without a keep when it was proposed, when that made it explore (plateau_after). */
+  plateau?: number;
 }
 
 /** Parses and checks `search:` against the files, turning problems into errors on program.md. */
@@ -158,6 +162,7 @@ function tunePending(
 
 class TuneAgent implements Agent {
   readonly name = 'tune';
+  readonly searchesNumbers = true;
   /** Configs this process proposed, by experiment id, until their rows are recorded. */
   private readonly proposedHere = new Map<number, Config>();
   private readonly seed: number;
@@ -168,6 +173,7 @@ class TuneAgent implements Agent {
     private readonly goal: Goal,
     private readonly ledger: Ledger,
     private readonly runTag: string,
+    private readonly plateauAfter: number,
   ) {
     this.seed = space.seed ?? stringSeed(runTag);
   }
@@ -177,6 +183,10 @@ class TuneAgent implements Agent {
     for (const r of rows) if (r.state === 'recorded') this.proposedHere.delete(r.id);
     const history = tuneHistory(rows, this.defaults);
     let suggestion;
+    const plateau = onPlateau(
+      rows.filter((r) => r.state === 'recorded'),
+      this.plateauAfter,
+    );
     try {
       const pending = tunePending(rows, this.proposedHere, ctx.experimentId);
       suggestion = propose({
@@ -186,6 +196,7 @@ class TuneAgent implements Agent {
         retired: tuneRetired(rows),
         goal: this.goal,
         seed: this.seed,
+        explore: plateau !== null,
       });
     } catch (e) {
       if (e instanceof SpaceExhaustedError)
@@ -196,14 +207,19 @@ class TuneAgent implements Agent {
     }
     const current = this.write(ctx.programDir, suggestion.config);
     this.proposedHere.set(ctx.experimentId, suggestion.config);
-    const meta: TuneMeta = { config: suggestion.config, source: suggestion.source };
+    const meta: TuneMeta = {
+      config: suggestion.config,
+      source: suggestion.source,
+      ...(plateau !== null ? { plateau } : {}),
+    };
+    const exploring = plateau === null ? '' : `; exploring: ${plateau} experiments without a keep`;
     return {
       title: describeChange(
         current,
         suggestion.config,
         this.space.params.map((p) => p.name),
       ),
-      hypothesis: `${suggestion.source === 'tpe' ? 'TPE' : suggestion.source} suggestion after ${history.length} observation${history.length === 1 ? '' : 's'} (${this.space.strategy})`,
+      hypothesis: `${suggestion.source === 'tpe' ? 'TPE' : suggestion.source} suggestion after ${history.length} observation${history.length === 1 ? '' : 's'} (${this.space.strategy}${exploring})`,
       meta,
     };
   }

@@ -133,6 +133,9 @@ const ADDED_COLUMNS: Array<[table: string, column: string, decl: string]> = [
   ['runs', 'sandbox_json', 'TEXT'],
   ['measurements', 'machine_json', 'TEXT'],
   ['runs', 'drift_json', 'TEXT'],
+  ['experiments', 'lessons', 'TEXT'],
+  ['experiments', 'idea_sketch', 'TEXT'],
+  ['experiments', 'novelty_json', 'TEXT'],
 ];
 
 export class Ledger {
@@ -323,6 +326,39 @@ export class Ledger {
     return this.stmt(
       'SELECT * FROM experiments WHERE run_tag = ? AND tree = ? AND id != ? ORDER BY id LIMIT 1',
     ).get(tag, tree, excludeId) as ExperimentRow | undefined;
+  }
+
+  /** The newest `limit` lessons the agents returned, oldest first, with how each experiment ended. */
+  lessons(
+    tag: string,
+    limit: number,
+  ): Array<{ id: number; status: ExperimentStatus | null; title: string | null; lessons: string }> {
+    const rows = this.stmt(
+      "SELECT id, status, title, lessons FROM experiments WHERE run_tag = ? AND id > 0 AND lessons IS NOT NULL AND lessons != '' ORDER BY id DESC LIMIT ?",
+    ).all(tag, limit) as Array<{
+      id: number;
+      status: ExperimentStatus | null;
+      title: string | null;
+      lessons: string;
+    }>;
+    return rows.reverse();
+  }
+
+  /** Recorded experiments of a status with an idea sketch (what a new candidate is compared with). */
+  ideasWith(
+    tag: string,
+    status: ExperimentStatus,
+  ): Array<{ id: number; title: string | null; idea_sketch: string }> {
+    return this.stmt(
+      "SELECT id, title, idea_sketch FROM experiments WHERE run_tag = ? AND id > 0 AND state = 'recorded' AND status = ? AND idea_sketch IS NOT NULL ORDER BY id",
+    ).all(tag, status) as Array<{ id: number; title: string | null; idea_sketch: string }>;
+  }
+
+  /** Every recorded experiment's id and status, in id order (the plateau's streak). */
+  outcomes(tag: string): Array<{ id: number; status: ExperimentStatus | null }> {
+    return this.stmt(
+      "SELECT id, status FROM experiments WHERE run_tag = ? AND state = 'recorded' ORDER BY id",
+    ).all(tag) as Array<{ id: number; status: ExperimentStatus | null }>;
   }
 
   countByStatus(tag: string): Partial<Record<ExperimentStatus, number>> {

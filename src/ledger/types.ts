@@ -103,6 +103,12 @@ export interface ExperimentRow {
   proposed_commit: string | null;
   /** The agent's processes while it proposes (a process group, a cgroup), to kill after a crash. */
   agent_process_json: string | null;
+  /** What the agent says it learned, returned with its proposal (shown in later briefs). */
+  lessons: string | null;
+  /** The candidate's diff against its parent as an idea (program/novelty.ts ideaSketch), space-separated hashes. */
+  idea_sketch: string | null;
+  /** JSON { like, similarity, title }: the discarded experiment this one repeats, flagged before it ran. */
+  novelty_json: string | null;
 }
 
 /** One command the harness ran for an experiment, with its wall time (agent, checks, run, eval, holdout). */

@@ -10,7 +10,10 @@ import { buildBrief, renderBriefWithin } from '../program/brief.js';
 import { currentKeepBar } from '../policy/keep-bar.js';
 import { pooledNoise } from '../policy/stats.js';
 import type { AgentSeal } from '../agents/agent.js';
-import { diffStat } from '../workspace/git.js';
+import { MAX_LESSONS, type NoveltyFlag } from '../program/brief-memory.js';
+import { ideaSketch, mostSimilar, sketchOf, sketchText } from '../program/novelty.js';
+import { onPlateau } from '../program/plateau.js';
+import { diffStat, git } from '../workspace/git.js';
 import { describeViolations } from '../workspace/rules.js';
 import { snapshot, type SnapshotRules } from '../workspace/snapshot.js';
 import { Worktree } from '../workspace/worktree.js';
@@ -41,6 +44,7 @@ function writeBrief(
   const c = ctx.program.config;
   const kept = ctx.ledger.keptExperiments(tag);
   const noise = pooledNoise(ctx.ledger.repeatedGroups(tag));
+  const since = onPlateau(ctx.ledger.outcomes(tag), c.plateau_after);
   const keepBar = currentKeepBar(recent, noise, {
     confidence: c.decision.confidence,
     minEffect: c.decision.min_effect,
@@ -80,6 +84,8 @@ function writeBrief(
     briefMetrics: c.brief_metrics,
     remeasured: ctx.ledger.remeasuredAfterDecision(tag),
     keepBar,
+    lessons: ctx.ledger.lessons(tag, MAX_LESSONS),
+    ...(since !== null ? { plateau: { since, after: c.plateau_after } } : {}),
   });
   const dir = ctx.paths.experimentDir(id);
   mkdirSync(dir, { recursive: true });
@@ -143,6 +149,16 @@ function proposalText(
 /** C0 and C1 control characters and DEL (a tab or newline in a hypothesis is replaced before the test). */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** The longest lessons kept per proposal: a paragraph, not a transcript. */
+const MAX_LESSON_CHARS = 2000;
+
+/** Lessons as recorded: LF line ends, control characters dropped (they only show in briefs), bounded; null when empty. */
+function lessonsText(raw: string | undefined): string | null {
+  if (raw === undefined) return null;
+  const text = raw.replace(/\r\n/g, '\n').replace(CONTROLS, '').trim();
+  return text ? text.slice(0, MAX_LESSON_CHARS) : null;
+}
 
 export type ProposalOutcome = 'ran' | 'exhausted' | 'recorded';
 
@@ -223,6 +239,7 @@ export async function prepareCandidate(
   }
   const usage = proposal.usage ?? {};
   const text = proposalText(proposal.title, proposal.hypothesis);
+  const lessons = lessonsText(proposal.lessons);
   const title = text.title || 'untitled change';
   const message = `${title}\n\n${text.hypothesis ?? ''}\n\nautoresearch-run: ${tag}\nautoresearch-experiment: ${row.id}\n`;
   const snap = await snapshot(
@@ -251,6 +268,7 @@ export async function prepareCandidate(
     cached_tokens: usage.cachedTokens ?? null,
     cache_write_tokens: usage.cacheWriteTokens ?? null,
     cost_usd: usage.costUsd ?? null,
+    lessons,
   });
   const refused =
     text.problem ??
@@ -279,5 +297,56 @@ export async function prepareCandidate(
     });
     return 'recorded';
   }
+  if (await repeatsDiscardedIdea(ctx, row.id, parent.commit, commit)) return 'recorded';
   return ctx.ledger.getExperiment(tag, row.id)!;
+}
+
+/**
+ * Compares the candidate's change with every discarded one (novelty.ts) before it runs, and
+ * stores its sketch for later candidates and the brief's grouping of ideas. A repeat is flagged in the ledger (the next brief shows
+ * it) and, with `novelty: strict`, skipped. Tune's proposals differ only in numbers by design.
+ */
+async function repeatsDiscardedIdea(
+  ctx: RunContext,
+  id: number,
+  parent: string,
+  commit: string,
+): Promise<boolean> {
+  if (ctx.agent.searchesNumbers) return false;
+  const tag = ctx.run.tag;
+  const diff = await git(ctx.paths.repo, [
+    'diff',
+    '--unified=0',
+    '--no-color',
+    '--no-ext-diff',
+    '--no-textconv',
+    '--no-renames',
+    parent,
+    commit,
+  ]);
+  const sketch = ideaSketch(diff);
+  ctx.ledger.updateExperiment(tag, id, { idea_sketch: sketchText(sketch) });
+  const mode = ctx.program.config.novelty;
+  if (mode === 'off') return false;
+  const discarded = ctx.ledger
+    .ideasWith(tag, 'discard')
+    .map((d) => ({ id: d.id, title: d.title ?? '(untitled)', sketch: sketchOf(d.idea_sketch) }));
+  const like = mostSimilar(sketch, discarded);
+  if (!like) return false;
+  const flag: NoveltyFlag = {
+    like: like.idea.id,
+    title: like.idea.title,
+    similarity: Number(like.similarity.toFixed(3)),
+  };
+  ctx.ledger.updateExperiment(tag, id, { novelty_json: JSON.stringify(flag) });
+  const said = `the same change as discarded experiment ${flag.like} (${flag.title}), ${Math.round(flag.similarity * 100)}% alike once numbers are masked`;
+  if (mode !== 'strict') {
+    ctx.emit({ type: 'note', level: 'info', text: `experiment ${id} makes ${said}` });
+    return false;
+  }
+  record(ctx, id, 'skipped', {
+    reason: `${said} (novelty: strict)`,
+    finished_at: Date.now(),
+  });
+  return true;
 }

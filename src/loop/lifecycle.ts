@@ -277,5 +277,8 @@ export function emptyExperiment(
     holdout_json: null,
     proposed_commit: null,
     agent_process_json: null,
+    lessons: null,
+    idea_sketch: null,
+    novelty_json: null,
   };
 }

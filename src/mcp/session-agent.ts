@@ -18,6 +18,7 @@ import { git } from '../workspace/git.js';
 export interface SessionChange {
   title: string;
   hypothesis?: string;
+  lessons?: string;
   /** The commit the session's worktree was reset to. */
   base: string;
   /** The tree of the session's files (written by `SessionWorktree.capture`). */
@@ -106,6 +107,7 @@ export class SessionAgent implements Agent {
     return {
       title: change.title,
       hypothesis: change.hypothesis,
+      ...(change.lessons ? { lessons: change.lessons } : {}),
       meta: { session: true, base: change.base, tree: change.tree },
     };
   }

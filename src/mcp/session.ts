@@ -204,7 +204,12 @@ export class McpSession {
   }
 
   /** Hands a change to the loop. The caller has checked that no try is in flight. */
-  submit(title: string, hypothesis: string | undefined, base: string, tree: string): Try {
+  submit(
+    words: { title: string; hypothesis?: string; lessons?: string },
+    base: string,
+    tree: string,
+  ): Try {
+    const { title } = words;
     const done = signal<TryOutcome>();
     const t: Try = {
       handle: `t${++this.count}`,
@@ -220,7 +225,7 @@ export class McpSession {
     });
     this.tries.set(t.handle, t);
     this.current = t;
-    void this.agent.submit({ title, hypothesis, base, tree }).then((id) => {
+    void this.agent.submit({ ...words, base, tree }).then((id) => {
       t.experimentId = id;
       void this.waitFor(id).then(done.resolve);
     });

@@ -73,6 +73,13 @@ export function registerTools(server: McpServer, s: McpSession, o: ToolOptions):
       inputSchema: {
         title: z.string().min(1).max(200).describe('one line: what the change is'),
         hypothesis: z.string().max(4000).optional().describe('why you expect it to help'),
+        lessons: z
+          .string()
+          .max(2000)
+          .optional()
+          .describe(
+            'what you learned that later experiments should know (shown in every later brief)',
+          ),
         diff: z
           .string()
           .max(2_000_000)
@@ -113,7 +120,11 @@ export function registerTools(server: McpServer, s: McpSession, o: ToolOptions):
             reason: `no change: the session worktree is exactly the incumbent; edit files in ${run.worktree.programPath} (or pass diff) first`,
             continuation,
           });
-        const t = s.submit(args.title, args.hypothesis, run.worktree.base!, tree);
+        const t = s.submit(
+          { title: args.title, hypothesis: args.hypothesis, lessons: args.lessons },
+          run.worktree.base!,
+          tree,
+        );
         const seconds = args.wait_seconds ?? o.waitSeconds;
         const out = await until(s, t.outcome, () => t.experimentId, seconds, extra as Extra);
         return answer(out ? await outcomeView(s, t, out) : pendingView(s, t));

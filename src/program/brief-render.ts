@@ -1,5 +1,6 @@
 /** The Brief as Markdown, within a token budget. Pure. */
 import type { Brief } from './brief.js';
+import { lessonsSection, plateauSection, repeatsSection } from './brief-memory.js';
 
 const fmt = (v: number | null) => (v === null ? '—' : Number(v.toPrecision(7)).toString());
 const fmtDelta = (v: number | null) =>
@@ -31,6 +32,12 @@ export function renderBriefWithin(brief: Brief, maxTokens: number): string {
       olderSummary,
       nearMisses: b.nearMisses.filter((m) => shown.has(m.id)),
     };
+    text = renderBrief(b);
+  }
+  // Lessons are the run's memory: the newest few stay longest.
+  for (const keep of [6, 3]) {
+    if (text.length <= limit || b.lessons.length <= keep) continue;
+    b = { ...b, lessons: b.lessons.slice(-keep) };
     text = renderBrief(b);
   }
   for (const lines of [8, 3, 0]) {
@@ -111,6 +118,7 @@ export function renderBrief(brief: Brief): string {
     );
   }
   lines.push('');
+  lines.push(...plateauSection(brief.plateau, brief.incumbent.changes ?? []));
   if (brief.notes.length > 0) {
     lines.push('## Steering notes from the human', '', ...brief.notes.map((n) => `- ${n}`), '');
   }
@@ -122,6 +130,7 @@ export function renderBrief(brief: Brief): string {
       '',
     );
   }
+  lines.push(...lessonsSection(brief.lessons));
   lines.push(...historySection(brief));
   lines.push(...nearMissSection(brief));
   if (brief.repeated.length > 0) {
@@ -130,7 +139,7 @@ export function renderBrief(brief: Brief): string {
       // The newest tries say how it went lately; the rest are counted.
       const earlier = r.tries.length > 8 ? `${r.tries.length - 8} earlier tries, then ` : '';
       lines.push(
-        `- ${r.idea} (or the same with other numbers): ${earlier}${r.tries
+        `- ${r.idea} (or the same change in other words or numbers): ${earlier}${r.tries
           .slice(-8)
           .map((t) => `${t.id} ${t.status}`)
           .join(', ')}`,
@@ -138,6 +147,7 @@ export function renderBrief(brief: Brief): string {
     }
     lines.push('');
   }
+  lines.push(...repeatsSection(brief.repeats));
   if (brief.failures.length > 0) {
     lines.push('## Recent failures', '');
     for (const f of brief.failures) {

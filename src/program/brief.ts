@@ -8,6 +8,14 @@ import type { ExperimentRow, ExperimentStatus, Goal } from '../ledger/types.js';
 import type { KeepBar } from '../policy/keep-bar.js';
 import { decisionStats, historyReason, nearMiss, type NearMiss } from './brief-reasons.js';
 import { harnessDuties, type HarnessDuty } from './harness-duties.js';
+import {
+  briefLessons,
+  briefRepeats,
+  type BriefLesson,
+  type BriefPlateau,
+  type BriefRepeat,
+} from './brief-memory.js';
+import { groupIdeas, sketchOf } from './novelty.js';
 
 export { renderBrief, renderBriefWithin } from './brief-render.js';
 
@@ -77,11 +85,20 @@ export interface Brief {
   /** Recent discards that were better but narrowly not significant. */
   nearMisses: NearMiss[];
   failures: BriefFailure[];
-  /** Ideas tried more than once (same title once numbers are masked), with how each try ended. */
+  /**
+   * Ideas tried more than once, with how each try ended: the same title once numbers are masked,
+   * or the same change (normalized diffs alike, program/novelty.ts).
+   */
   repeated: Array<{ idea: string; tries: Array<{ id: number; status: ExperimentStatus }> }>;
   /** What other slots are trying right now (parallel runs), to avoid duplicates. */
   inFlight: Array<{ id: number; slot: number; title: string }>;
   notes: string[];
+  /** What the agents said they learned, newest last (bounded: brief-memory.ts). */
+  lessons: BriefLesson[];
+  /** Recent candidates the harness flagged as repeats of a discarded idea before they ran. */
+  repeats: BriefRepeat[];
+  /** Set when `plateau_after` or more experiments in a row were not kept. */
+  plateau?: BriefPlateau;
   /** What program.md asks the agent to do that the harness does (commit, run, loop...). */
   harnessDuties: HarnessDuty[];
 }
@@ -106,6 +123,15 @@ export interface BriefInput {
   keepBar?: KeepBar | null;
   /** The drift watch's sentence while the machine drifts (loop/drift-watch.ts): results near it are less certain. */
   drift?: string;
+  /** The newest lessons from the ledger (Ledger.lessons), oldest first. */
+  lessons?: Array<{
+    id: number;
+    status: ExperimentStatus | null;
+    title: string | null;
+    lessons: string;
+  }>;
+  /** The plateau of this moment (program/plateau.ts), when on one. */
+  plateau?: BriefPlateau;
 }
 
 export function buildBrief(input: BriefInput): Brief {
@@ -155,6 +181,9 @@ export function buildBrief(input: BriefInput): Brief {
       .filter((e) => e.state !== 'recorded' && e.id !== input.experimentId && e.id > 0 && e.title)
       .map((e) => ({ id: e.id, slot: e.slot, title: e.title! })),
     notes: input.notes ?? [],
+    lessons: briefLessons(input.lessons ?? []),
+    repeats: briefRepeats(done),
+    ...(input.plateau ? { plateau: input.plateau } : {}),
     harnessDuties: harnessDuties(input.directions),
   };
 }
@@ -217,29 +246,18 @@ function failure(e: ExperimentRow, logTail: string | undefined): BriefFailure {
   };
 }
 
-/** The shape of an idea: its title with numbers masked, so "LR 0.04 -> 0.02" and "LR 0.04 -> 0.01" match. */
-function ideaKey(title: string): string {
-  return title
-    .toLowerCase()
-    .replace(/[-+]?\d+(\.\d+)?(e[-+]?\d+)?/g, '#')
-    .replace(/\s+/g, ' ')
-    .trim();
-}
-
 function repeatedIdeas(done: ExperimentRow[]): Brief['repeated'] {
-  const groups = new Map<
-    string,
-    { idea: string; tries: Array<{ id: number; status: ExperimentStatus }> }
-  >();
-  for (const e of done) {
-    if (!e.title) continue;
-    const key = ideaKey(e.title);
-    const g = groups.get(key) ?? { idea: e.title, tries: [] };
-    g.tries.push({ id: e.id, status: e.status! });
-    groups.set(key, g);
-  }
-  return [...groups.values()]
-    .filter((g) => g.tries.length > 1)
+  const tries = done
+    .filter((e) => e.title)
+    .map((e) => ({
+      id: e.id,
+      title: e.title!,
+      status: e.status!,
+      sketch: sketchOf(e.idea_sketch),
+    }));
+  return groupIdeas(tries)
+    .filter((g) => g.length > 1)
+    .map((g) => ({ idea: g[0]!.title, tries: g.map((t) => ({ id: t.id, status: t.status })) }))
     .sort((a, b) => b.tries.length - a.tries.length)
     .slice(0, 10);
 }

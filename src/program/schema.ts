@@ -213,6 +213,13 @@ export const FrontMatterSchema = z.strictObject({
     )
     .max(8, 'at most 8 metrics: each is a column of every history row in the brief')
     .default([]),
+  /**
+   * A candidate that makes the same change as a discarded one (normalized diffs alike, whatever
+   * its title or numbers): `flag` runs it and tells the next brief, `strict` skips it, `off`.
+   */
+  novelty: z.enum(['off', 'flag', 'strict']).default('flag'),
+  /** Experiments in a row without a keep after which the brief asks for a structurally different idea and tune explores more. */
+  plateau_after: z.number().int().positive().default(10),
   /** Model prices in US dollars per million tokens, keyed "provider:model" (overrides the built-in table). */
   prices: z.record(z.string(), PriceSchema).default({}),
   /** Notifications: a new best, crashes in a row, the run stopping, a periodic digest. */

@@ -48,7 +48,17 @@ export interface SuggestInput {
   initial?: number;
   /** Overrides for experiments and benchmarks; the defaults are what the agent uses. */
   tpe?: Partial<TpeOptions>;
+  /**
+   * On a plateau (many experiments without a keep): explore rather than refine. Half the
+   * suggestions are uniform samples, the rest come from TPE with a heavier prior and wider kernels.
+   */
+  explore?: boolean;
 }
+
+/** What `explore` does to TPE: the prior counts as EXPLORE_PRIOR observations, kernels EXPLORE_WIDTH times as wide. */
+const EXPLORE_PRIOR = 4;
+const EXPLORE_WIDTH = 2;
+const EXPLORE_UNIFORM = 0.5;
 
 /** Where a suggestion came from, for the experiment's hypothesis line and the ledger. */
 type SuggestionSource = 'initial' | 'tpe' | 'random' | 'jitter' | 'enumerate';
@@ -89,7 +99,12 @@ export function propose(input: SuggestInput): Suggestion {
   let first: number[];
   let source: SuggestionSource;
   const observations = toObservations(dims, history, goal);
-  if (strategy === 'random') {
+  // Drawn only when exploring: a run that never explores keeps exactly the stream it had.
+  const coin = input.explore ? rng.next() : 1;
+  if (
+    strategy === 'random' ||
+    (input.explore && observations.length > 0 && coin < EXPLORE_UNIFORM)
+  ) {
     first = dims.map((d) => uniform(d, rng));
     source = 'random';
   } else if (proposed < initial || observations.length === 0) {
@@ -97,10 +112,12 @@ export function propose(input: SuggestInput): Suggestion {
     first = halton(proposed, dims.length, seed).map((u, i) => fromUnit(dims[i]!, u));
     source = 'initial';
   } else {
-    const candidates = tpeCandidates(dims, observations, rng, snapAll, {
-      ...DEFAULT_TPE,
-      ...input.tpe,
-    });
+    const options = { ...DEFAULT_TPE, ...input.tpe };
+    if (input.explore) {
+      options.priorWeight *= EXPLORE_PRIOR;
+      options.bandwidth *= EXPLORE_WIDTH;
+    }
+    const candidates = tpeCandidates(dims, observations, rng, snapAll, options);
     const best = candidates.map((c) => decodeConfig(dims, c.x)).find(fresh);
     if (best) return { config: best, source: 'tpe' };
     first = candidates[0]!.x;

@@ -74,7 +74,11 @@ const HAPPY: Turn[] = [
     toolCalls: [
       {
         name: 'finish',
-        args: { title: 'Lower LR to 0.05', hypothesis: 'A smaller step reduces loss noise.' },
+        args: {
+          title: 'Lower LR to 0.05',
+          hypothesis: 'A smaller step reduces loss noise.',
+          lessons: 'LR 0.1 oscillates.',
+        },
       },
     ],
   },
@@ -121,6 +125,7 @@ describe('the llm agent, per provider', () => {
       expect(read(dir, 'train.py')).toBe('import prepare\nlr = 0.05\nsteps = 100\n');
       expect(proposal.title).toBe('Lower LR to 0.05');
       expect(proposal.hypothesis).toBe('A smaller step reduces loss noise.');
+      expect(proposal.lessons).toBe('LR 0.1 oscillates.');
       // Three model calls of 100 input (10 cached) and 20 output tokens each.
       expect(proposal.usage).toMatchObject({
         inputTokens: 300,

@@ -104,6 +104,9 @@ export interface LedgerExperiment {
   log_path: string | null;
   peak_memory_bytes: number | null;
   output_bytes: number | null;
+  lessons: string | null;
+  idea_sketch: string | null;
+  novelty_json: string | null;
 }
 
 export function ledgerRows(repo: string, tag: string): LedgerExperiment[] {

@@ -76,6 +76,8 @@ describe('the tune agent', () => {
     expect(Math.min(...kept.map((k) => k.primary_value!))).toBeLessThan(rows[0]!.primary_value!);
     // Titles say what changed, e.g. "X 0.9 -> 0.27, N 2 -> 6, MODE slow -> fast".
     expect(rows[1]!.title).toMatch(/^(X 0\.9 -> [\d.e-]+|N 2 -> \d+|MODE slow -> fast)(, .+)?$/);
+    // Every proposal rewrites the same lines with other numbers: not flagged as repeated ideas.
+    expect(rows.every((r) => r.idea_sketch === null && r.novelty_json === null)).toBe(true);
     // The change is a real commit touching only the values, comments preserved.
     const diff = gitIn(
       repo,

@@ -111,7 +111,7 @@ describe('autoresearch mcp over stdio (the MCP SDK client)', () => {
     expect(byName.stop!.annotations?.destructiveHint).toBe(true);
     expect(byName.try!.annotations?.readOnlyHint).toBe(false);
     expect(Object.keys((byName.try!.inputSchema as { properties: object }).properties)).toEqual(
-      expect.arrayContaining(['title', 'hypothesis', 'diff', 'wait_seconds']),
+      expect.arrayContaining(['title', 'hypothesis', 'lessons', 'diff', 'wait_seconds']),
     );
   });
 
@@ -129,14 +129,22 @@ describe('autoresearch mcp over stdio (the MCP SDK client)', () => {
   it('keeps a better change: decided and recorded by the harness, progress on the way, the checkout untouched', async () => {
     write('VALUE=5\n');
     const progress: string[] = [];
-    const r = await call(server, 'try', { title: 'value 5', hypothesis: 'higher' }, (p) =>
-      progress.push(p.message ?? ''),
+    const r = await call(
+      server,
+      'try',
+      { title: 'value 5', hypothesis: 'higher', lessons: 'higher values score higher' },
+      (p) => progress.push(p.message ?? ''),
     );
     expect(r).toMatchObject({ experiment: 1, status: 'keep', kept: true });
     expect(r.incumbent).toMatchObject({ experiment: 1, value: 5 });
     expect(r.continuation.state).toBe('continue');
     expect(progress.some((m) => m.startsWith('experiment 1: running'))).toBe(true);
-    expect(rows()[1]).toMatchObject({ status: 'keep', title: 'value 5', primary_value: 5 });
+    expect(rows()[1]).toMatchObject({
+      status: 'keep',
+      title: 'value 5',
+      primary_value: 5,
+      lessons: 'higher values score higher',
+    });
     expect(rows()[1]!.candidate_commit).toBe(gitIn(repo, 'rev-parse', `autoresearch/${TAG}`));
     // The user's checkout is untouched; the session worktree holds the incumbent.
     expect(readFileSync(join(repo, 'params.sh'), 'utf8')).toBe('VALUE=1\n');

@@ -205,6 +205,28 @@ describe('suggest', () => {
     expect(propose({ space, history, goal: 'minimize', strategy: 'random' }).source).toBe('random');
   });
 
+  it('explores on a plateau: uniform samples among the suggestions, spread over more of the range', () => {
+    const space = spaceOf(
+      [{ name: 'X', file: 't.py', type: 'float', min: 0, max: 10, log: false }],
+      4,
+    );
+    const history = run(space, (c) => ((c.X as number) - 7) ** 2, 25, 1);
+    const suggestions = (explore: boolean) => {
+      const s = Array.from({ length: 40 }, (_, seed) =>
+        propose({ space, history, goal: 'minimize', seed, explore }),
+      );
+      const xs = s.map((x) => x.config.X as number);
+      const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+      const sd = Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / xs.length);
+      return { sd, random: s.filter((x) => x.source === 'random').length };
+    };
+    const refine = suggestions(false);
+    const explore = suggestions(true);
+    expect(refine.random).toBe(0);
+    expect(explore.random).toBeGreaterThan(10);
+    expect(explore.sd).toBeGreaterThan(1.5 * refine.sd);
+  });
+
   it('never proposes a pending config (another slot runs it), in the initial design or from TPE', () => {
     const key = (c: Config) => JSON.stringify(c);
     for (const [phase, history] of [

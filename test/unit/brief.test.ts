@@ -158,7 +158,7 @@ describe('repeated ideas', () => {
       },
     ]);
     expect(renderBrief(b)).toContain(
-      '- Increase LR to 0.02 (or the same with other numbers): 1 discard, 2 crash, 4 keep',
+      '- Increase LR to 0.02 (or the same change in other words or numbers): 1 discard, 2 crash, 4 keep',
     );
   });
 });

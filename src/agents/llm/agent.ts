@@ -148,9 +148,11 @@ export class LlmAgent implements Agent {
     }
 
     const { title, hypothesis } = stats.finish ?? fallbackTitle(text, stats.changed, steps);
+    const lessons = stats.finish?.lessons?.trim();
     return {
       title: oneLine(title),
       hypothesis: hypothesis?.trim() || undefined,
+      ...(lessons ? { lessons } : {}),
       usage: { ...usage, costUsd: this.cost(usage) },
       meta: {
         model: this.o.model,
@@ -205,7 +207,7 @@ function systemPrompt(
       : null,
     '- Read the relevant code before editing. `edit_file` replaces text that must occur exactly once in the file; `write_file` replaces a whole file.',
     '- Keep the change small and self-contained so its effect can be measured. Do not try to run anything: after you finish, the harness commits your change, runs the experiment and measures it.',
-    `- You have at most ${maxSteps} steps. When the change is made, call \`finish\` with a one-line \`title\` (what changed) and a \`hypothesis\` (why it should help), and stop.`,
+    `- You have at most ${maxSteps} steps. When the change is made, call \`finish\` with a one-line \`title\` (what changed), a \`hypothesis\` (why it should help) and, when you learned something later experiments should know, \`lessons\`; then stop.`,
   ]
     .filter((l) => l !== null)
     .join('\n');

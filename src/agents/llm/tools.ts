@@ -30,7 +30,7 @@ export interface ToolStats {
   errors: number;
   /** Program-relative paths written or edited successfully, in order of first change. */
   changed: string[];
-  finish?: { title: string; hypothesis?: string };
+  finish?: { title: string; hypothesis?: string; lessons?: string };
 }
 
 export interface WorkspaceToolsOptions {
@@ -254,10 +254,17 @@ export function workspaceTools(o: WorkspaceToolsOptions, stats: ToolStats) {
 
     finish: tool({
       description:
-        'Call once your change is complete: a one-line title of what changed and the hypothesis (why it should improve the metric). Ends your turn.',
-      inputSchema: z.object({ title: z.string().min(1), hypothesis: z.string().optional() }),
-      execute: run('finish', ({ title, hypothesis }: { title: string; hypothesis?: string }) => {
-        stats.finish = { title, hypothesis };
+        'Call once your change is complete: a one-line title of what changed, the hypothesis (why it should improve the metric), and optionally lessons (what you learned that later experiments should know). Ends your turn.',
+      inputSchema: z.object({
+        title: z.string().min(1),
+        hypothesis: z.string().optional(),
+        lessons: z
+          .string()
+          .optional()
+          .describe('what later experiments should know, e.g. why an idea cannot work'),
+      }),
+      execute: run('finish', (args: { title: string; hypothesis?: string; lessons?: string }) => {
+        stats.finish = args;
         return 'recorded; the harness will now commit and run your change';
       }),
     }),
