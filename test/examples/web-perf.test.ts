@@ -50,7 +50,7 @@ async function measure(repo: string): Promise<{ metrics: Record<string, number>;
 }
 
 describe.skipIf(!hasChrome)(`the web-perf evaluator (needs Chromium at ${CHROME})`, () => {
-  it('scores the fast page above the slow one, and its content check refuses a page that lost text', async () => {
+  it('scores the fast page above the slow one, and its content check finds the text the fast page lost', async () => {
     // The demo's repository: the template, with our Lighthouse linked where `npm install` puts it.
     const repo = prepareDemo('web-perf', join(tempDir(), 'web-perf'));
     const patch = (n: number) => gitIn(repo, 'apply', demoPatches('web-perf')![n - 1]!);
@@ -59,18 +59,16 @@ describe.skipIf(!hasChrome)(`the web-perf evaluator (needs Chromium at ${CHROME}
     expect(slow.metrics.content_diff).toBe(0);
     expect(slow.metrics.bytes).toBeGreaterThan(4_000_000); // the uncompressed 1600x900 hero image
 
+    // Two Lighthouse runs in all (each costs seconds of CPU): the fast page also lost its footer.
     patch(1); // the hero image at its display size, compressed
     patch(3); // a deferred, minified bundle without the start-up long task
+    patch(4); // drops the script that writes the footer
     const fast = await measure(repo);
-    expect(fast.metrics.content_diff).toBe(0);
     expect(fast.metrics.bytes).toBeLessThan(slow.metrics.bytes! / 10);
     // Simulated throttling: 4 MB on slow 4G is about 20 s of LCP, whatever the machine's load.
     expect(fast.metrics.lcp_ms).toBeLessThan(slow.metrics.lcp_ms! / 3);
     expect(fast.metrics.score).toBeGreaterThan(slow.metrics.score! + 10);
-
-    patch(4); // drops the script that writes the footer
-    const broken = await measure(repo);
-    expect(broken.metrics.content_diff).toBe(1);
-    expect(broken.out).toMatch(/^content: - Reading time: 1 minute\./m);
+    expect(fast.metrics.content_diff).toBe(1);
+    expect(fast.out).toMatch(/^content: - Reading time: 1 minute\./m);
   }, 300_000);
 });
