@@ -32,8 +32,7 @@ function expectedRefs(ctx: RunContext): Map<string, string> {
 
 /** The harness's own lag: an island head not written yet, or still at an earlier member of its island. */
 function lagging(ctx: RunContext, p: RefProblem): boolean {
-  if (!/\/island-\d+$/.test(p.ref)) return false;
-  if (p.expected === null) return ctx.program.config.parents.strategy !== 'islands';
+  if (p.expected === null || !/\/island-\d+$/.test(p.ref)) return false;
   const island = islandRefs(ctx).find((i) => i.ref === p.ref);
   return p.found === null || (island?.members.has(p.found) ?? false);
 }
