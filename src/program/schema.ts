@@ -186,7 +186,7 @@ const ParentsObject = z.strictObject({
   /** tree: repair attempts along one chain of crashed experiments. */
   repairs: z.number().int().nonnegative().max(10).default(1),
   /** tree: weight of the bonus for experiments with few children (0: always the best one). */
-  explore: z.number().nonnegative().max(10).default(0.5),
+  explore: z.number().nonnegative().max(10).default(0.05),
   /** islands: how many sub-populations. */
   islands: z.number().int().min(2).max(32).default(3),
   /** islands: every this many experiments the global best becomes the parent on the worst island (0: never). */
@@ -301,7 +301,7 @@ export const FrontMatterSchema = z.strictObject({
   parents: ParentsSchema.default({
     strategy: 'greedy',
     repairs: 1,
-    explore: 0.5,
+    explore: 0.05,
     islands: 3,
     migrate_every: 10,
   }),

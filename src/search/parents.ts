@@ -28,14 +28,6 @@ export interface SearchSettings {
   migrate_every: number;
 }
 
-export const GREEDY: SearchSettings = {
-  strategy: 'greedy',
-  repairs: 1,
-  explore: 0.5,
-  islands: 3,
-  migrate_every: 10,
-};
-
 /** One experiment as parent selection sees it. */
 export interface SearchNode {
   id: number;
