@@ -199,8 +199,6 @@ const ParentsSchema = z
   })
   .transform((v) => ParentsObject.parse(typeof v === 'string' ? { strategy: v } : v));
 
-export type ParentsSetting = z.output<typeof ParentsObject>;
-
 export const FrontMatterSchema = z.strictObject({
   metric: MetricSchema,
   run: z.string().min(1),

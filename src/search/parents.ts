@@ -14,7 +14,7 @@
  */
 
 export type Goal = 'minimize' | 'maximize';
-export type SearchStrategy = 'greedy' | 'tree' | 'islands';
+type SearchStrategy = 'greedy' | 'tree' | 'islands';
 
 export interface SearchSettings {
   strategy: SearchStrategy;
