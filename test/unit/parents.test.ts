@@ -7,6 +7,7 @@ import {
   type SearchSettings,
 } from '../../src/search/parents.js';
 import { experimentTree } from '../../src/search/tree.js';
+import { parseProgram } from '../../src/program/program.js';
 
 const settings = (over: Partial<SearchSettings>): SearchSettings => ({
   strategy: 'tree',
@@ -145,5 +146,45 @@ describe('the experiment tree from ledger rows', () => {
       [1, 0, 'discard'],
       [2, 1, null],
     ]);
+  });
+});
+
+describe('parents: in program.md', () => {
+  const program = (front: string) => `---
+metric: { name: score, goal: minimize }
+run: sh exp.sh
+editable: [a.sh]
+agent: command
+${front}
+---
+`;
+  const errorOf = (front: string) => {
+    try {
+      parseProgram(program(front), 'program.md');
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error('expected an error');
+  };
+
+  it('reads a name or an object, greedy by default', () => {
+    const parents = (front: string) => parseProgram(program(front), 'program.md').config.parents;
+    expect(parents('').strategy).toBe('greedy');
+    expect(parents('parents: tree')).toEqual({
+      strategy: 'tree',
+      repairs: 1,
+      explore: 0.05,
+      islands: 3,
+      migrate_every: 10,
+    });
+    expect(parents('parents: { strategy: islands, islands: 4 }').islands).toBe(4);
+  });
+
+  it('says what is wrong: an unknown strategy, a typo, the tune agent’s search: key', () => {
+    expect(errorOf('parents: beam')).toContain('expected greedy, tree, islands');
+    expect(errorOf('parents: { strategy: tree, repair: 2 }')).toContain('repair');
+    expect(errorOf('search: { strategy: tree }')).toContain(
+      "choosing parents is `parents: tree` at the top level; `search:` is the tune agent's search space",
+    );
   });
 });
