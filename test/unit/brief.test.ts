@@ -6,30 +6,11 @@ import { historyReason } from '../../src/program/brief-reasons.js';
 import { harnessDuties } from '../../src/program/harness-duties.js';
 import { currentKeepBar } from '../../src/policy/keep-bar.js';
 import { noiseAwarePolicy } from '../../src/policy/noise.js';
-import { emptyExperiment } from '../../src/loop/experiment.js';
 import type { ExperimentRow } from '../../src/ledger/types.js';
+import { briefInput, experimentRow } from '../helpers/brief.js';
 
-const row = (id: number, patch: Partial<ExperimentRow>): ExperimentRow => ({
-  ...emptyExperiment('t', 0, 'x', 'p'),
-  id,
-  ...patch,
-});
-
-const input = (experiments: ExperimentRow[]) => ({
-  experimentId: 9,
-  objective: {
-    metric: 'loss',
-    goal: 'minimize' as const,
-    budgetSeconds: 60,
-    run: 'python train.py',
-    editable: ['train.py'],
-    protected: ['prepare.py'],
-  },
-  directions: 'Try wider layers.',
-  incumbent: { commit: 'abcdef1234567', value: 1.2, experimentId: 3, title: 'LR 0.01' },
-  baselineValue: 1.5,
-  experiments,
-});
+const row = experimentRow;
+const input = (experiments: ExperimentRow[]) => briefInput(experiments);
 
 describe('the research brief', () => {
   it('states the objective, rules, incumbent, history with deltas, failures with log tails, and directions', () => {

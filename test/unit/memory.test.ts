@@ -9,8 +9,8 @@ import {
   sketchText,
 } from '../../src/program/novelty.js';
 import { experimentsWithoutKeep, onPlateau } from '../../src/program/plateau.js';
-import { emptyExperiment } from '../../src/loop/experiment.js';
 import type { ExperimentRow, ExperimentStatus } from '../../src/ledger/types.js';
+import { briefInput, experimentRow } from '../helpers/brief.js';
 
 /** A diff as `git diff --unified=0` prints it. */
 const diff = (file: string, removed: string[], added: string[]) =>
@@ -84,34 +84,14 @@ describe('the plateau', () => {
   });
 });
 
-const row = (id: number, patch: Partial<ExperimentRow>): ExperimentRow => ({
-  ...emptyExperiment('t', 0, 'x', 'p'),
-  id,
-  state: 'recorded',
-  ...patch,
-});
-
-const input = (experiments: ExperimentRow[]) => ({
-  experimentId: 9,
-  objective: {
-    metric: 'loss',
-    goal: 'minimize' as const,
-    budgetSeconds: 60,
-    run: 'python train.py',
-    editable: ['train.py'],
+const row = (id: number, patch: Partial<ExperimentRow>) =>
+  experimentRow(id, { state: 'recorded', ...patch });
+const input = (experiments: ExperimentRow[]) =>
+  briefInput(experiments, {
     protected: [],
-  },
-  directions: 'Try things.',
-  incumbent: {
-    commit: 'abcdef1234567',
-    value: 1.2,
-    experimentId: 2,
-    title: 'wider layers',
-    changes: ['2: wider layers'],
-  },
-  baselineValue: 1.5,
-  experiments,
-});
+    directions: 'Try things.',
+    incumbent: { experimentId: 2, title: 'wider layers', changes: ['2: wider layers'] },
+  });
 
 describe('the brief remembers', () => {
   const lr = sketchText(ideaSketch(diff('train.py', ['LR = 0.04'], ['LR = 0.02'])));
