@@ -206,6 +206,20 @@ describe('the prompt template', () => {
     const score = (out: string) => /METRIC score=(\S+)/.exec(out)![1];
     expect(score(again)).toBe(score(first));
   });
+  it.each([
+    ['marketing', /\{\{persona\}\}/],
+    ['email', /\{\{audience\}\}/],
+  ])('the %s worked example switches in and evaluates', async (name, field) => {
+    const repo = promptRepo({ name: 'command', command: 'true' });
+    execFileSync('node', ['eval/use.mjs', name], { cwd: repo });
+    expect(readFileSync(join(repo, 'prompts/task.md'), 'utf8')).toMatch(field);
+    const { stdout } = await promisify(execFile)('node', ['eval/evaluate.mjs', '--holdout'], {
+      cwd: repo,
+      env: { ...process.env, PROMPT_EVAL_BASE_URL: `${llm.url}/v1`, PROMPT_EVAL_CACHE: tempDir() },
+    });
+    expect(stdout).toMatch(/^2 cases from eval\/holdout\.jsonl/);
+    expect(stdout).toMatch(/METRIC score=0\.\d+ checks=/);
+  });
 });
 
 describe("the prompt template's judge", () => {
