@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import {
+  appendFileSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -16,6 +17,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from './program/errors.js';
+import { loadProgram } from './program/program.js';
 import { demoPatches, listTemplates, writeTemplate } from './program/templates.js';
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -54,6 +56,7 @@ export function prepareDemo(name: string, dir: string): string {
     writeTemplate(name, target, {
       agent: { name: 'scripted', patches: patches.map((p) => `demo/${basename(p)}`) },
     });
+    linkTemplatePackages(target);
   } else {
     cpSync(source, target, {
       recursive: true,
@@ -76,6 +79,21 @@ export function prepareDemo(name: string, dir: string): string {
   git('add', '-A');
   git('commit', '-q', '-m', `${patches ? 'template' : 'example'} ${name}`);
   return target;
+}
+
+/**
+ * A template whose evaluator needs packages lists their node_modules in `keep_ignored` (the user
+ * installs them there); the demo links ours in their place, ignored, instead of installing.
+ */
+function linkTemplatePackages(target: string): void {
+  const kept = loadProgram(join(target, 'program.md')).config.keep_ignored;
+  const links = kept.filter((p) => basename(p) === 'node_modules');
+  for (const p of links) {
+    mkdirSync(dirname(join(target, p)), { recursive: true });
+    symlinkSync(nodeModulesDir(), join(target, p), 'dir');
+  }
+  if (links.length > 0)
+    appendFileSync(join(target, '.gitignore'), links.map((p) => `/${p}\n`).join(''));
 }
 
 /** The patches of template `name`'s demo, or why there is no such demo. */

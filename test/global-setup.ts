@@ -5,6 +5,8 @@
  * When it cannot be had, AUTORESEARCH_SLURM_UNAVAILABLE tells the Slurm tests why they skip.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SCRIPT = fileURLToPath(new URL('../scripts/slurm-local.sh', import.meta.url));
@@ -19,12 +21,32 @@ function answers(): boolean {
   return r.status === 0 && r.stdout.trim() !== '';
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Test runs of several checkouts share the cluster: each holds a lease (a file named by its pid)
+ * while it runs, and the last one to leave stops a cluster that a test run started. Stopping it
+ * while another run's jobs are in it would fail that run's Slurm tests.
+ */
+const LEASES = join(BASE, 'leases');
+const STARTED_BY_TESTS = join(BASE, 'started-by-tests');
+
+function othersHoldLeases(): boolean {
+  const names = existsSync(LEASES) ? readdirSync(LEASES) : [];
+  return names.some((n) => Number(n) !== process.pid && alive(Number(n)));
+}
+
 export default function setup(): () => void {
   if (process.env.SLURM_CONF && answers()) return () => {};
-  // A cluster another test run (another checkout) started is used and left running: stopping
-  // it here would pull it from under that run's jobs.
-  const ours =
-    spawnSync('bash', [SCRIPT, 'status', BASE], { encoding: 'utf8', timeout: 30_000 }).status !== 0;
+  const running =
+    spawnSync('bash', [SCRIPT, 'status', BASE], { encoding: 'utf8', timeout: 30_000 }).status === 0;
   const r = spawnSync('bash', [SCRIPT, 'start', BASE], { encoding: 'utf8', timeout: 280_000 });
   const conf = /^export SLURM_CONF=(.*)$/m.exec(r.stdout ?? '')?.[1]?.replace(/^'(.*)'$/, '$1');
   if (r.status !== 0 || !conf) {
@@ -32,7 +54,15 @@ export default function setup(): () => void {
     return () => {};
   }
   process.env.SLURM_CONF = conf;
+  if (!running) writeFileSync(STARTED_BY_TESTS, `${process.pid}\n`);
+  mkdirSync(LEASES, { recursive: true });
+  const lease = join(LEASES, String(process.pid));
+  writeFileSync(lease, '');
   return () => {
-    if (ours) spawnSync('bash', [SCRIPT, 'stop', BASE], { encoding: 'utf8', timeout: 60_000 });
+    rmSync(lease, { force: true });
+    // A cluster someone started by hand (no marker) is theirs to stop.
+    if (othersHoldLeases() || !existsSync(STARTED_BY_TESTS)) return;
+    rmSync(STARTED_BY_TESTS, { force: true });
+    spawnSync('bash', [SCRIPT, 'stop', BASE], { encoding: 'utf8', timeout: 60_000 });
   };
 }

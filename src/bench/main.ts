@@ -5,6 +5,7 @@ import { benchPipeline } from './pipeline.js';
 import { benchPolicyDrift } from './policy-drift.js';
 import { benchTune } from './tune.js';
 import { benchMetrics } from './metrics.js';
+import { benchSearch } from './search.js';
 
 const only = process.argv[2];
 const benches: Array<[string, () => Promise<string>]> = [
@@ -14,6 +15,7 @@ const benches: Array<[string, () => Promise<string>]> = [
   ['throughput', () => benchThroughput()],
   ['pipeline', () => benchPipeline()],
   ['metrics', () => benchMetrics()],
+  ['search', () => Promise.resolve(benchSearch())],
 ];
 
 for (const [name, run] of benches) {

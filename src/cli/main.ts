@@ -2,16 +2,6 @@
 /** The `autoresearch` command line: a thin shell over the library; errors become one clear message. */
 import { Command, CommanderError } from 'commander';
 import { ProgramError, UserError } from '../program/errors.js';
-import { registerDemo } from './commands/demo.js';
-import { registerInit } from './commands/init.js';
-import { registerControls } from './commands/control.js';
-import { registerServe } from './commands/serve.js';
-import { registerInspect, registerReport } from './commands/inspect.js';
-import { registerMcp } from './commands/mcp.js';
-import { registerRun } from './commands/run.js';
-import { registerAfter } from './commands/after.js';
-import { registerClean } from './commands/clean.js';
-import { registerCompletion } from './commands/completion.js';
 import { armCrashPoints } from '../loop/crash-point.js';
 
 // A reader that goes away (`autoresearch results | head`) is not an error: the output is simply no
@@ -57,17 +47,45 @@ From a Claude Code or Codex session (it edits; the harness measures and decides)
   autoresearch mcp         # the MCP server the client starts (see the README)`,
   );
 
-registerInit(program);
-registerRun(program);
-registerInspect(program);
-registerControls(program);
-registerDemo(program);
-registerServe(program);
-registerReport(program);
-registerMcp(program);
-registerAfter(program);
-registerClean(program);
-registerCompletion(program);
+type Register = (program: Command) => void;
+
+/**
+ * The commands, by the module that defines them, in the order `--help` lists them. A command
+ * line that names one loads only its module: `status` or `pause` need not load the agents, the
+ * loop or the dashboard (a third of a second of start-up); `--version` loads none. Help,
+ * completion and anything unknown (for its suggestion) load them all.
+ */
+const GROUPS: { names: string[]; load: () => Promise<Register[]> }[] = [
+  { names: ['init'], load: async () => [(await import('./commands/init.js')).registerInit] },
+  { names: ['run'], load: async () => [(await import('./commands/run.js')).registerRun] },
+  {
+    names: ['status', 'results'],
+    load: async () => [(await import('./commands/inspect.js')).registerInspect],
+  },
+  {
+    names: ['stop', 'pause', 'resume', 'abort', 'rerun', 'note'],
+    load: async () => [(await import('./commands/control.js')).registerControls],
+  },
+  { names: ['demo'], load: async () => [(await import('./commands/demo.js')).registerDemo] },
+  { names: ['serve'], load: async () => [(await import('./commands/serve.js')).registerServe] },
+  { names: ['report'], load: async () => [(await import('./commands/inspect.js')).registerReport] },
+  { names: ['mcp'], load: async () => [(await import('./commands/mcp.js')).registerMcp] },
+  {
+    names: ['runs', 'diff', 'apply'],
+    load: async () => [(await import('./commands/after.js')).registerAfter],
+  },
+  { names: ['clean'], load: async () => [(await import('./commands/clean.js')).registerClean] },
+  {
+    names: ['completion'],
+    load: async () => [(await import('./commands/completion.js')).registerCompletion],
+  },
+];
+
+const asked = process.argv[2];
+const one = asked === 'completion' ? undefined : GROUPS.find((g) => g.names.includes(asked ?? ''));
+const version = asked === '-V' || asked === '--version';
+for (const group of version ? [] : one ? [one] : GROUPS)
+  for (const register of await group.load()) register(program);
 
 // At the top level a mistyped command gets one line naming the closest one, not the whole help
 // (the commands, registered above, keep their own help after an error).

@@ -136,6 +136,7 @@ const ADDED_COLUMNS: Array<[table: string, column: string, decl: string]> = [
   ['experiments', 'lessons', 'TEXT'],
   ['experiments', 'idea_sketch', 'TEXT'],
   ['experiments', 'novelty_json', 'TEXT'],
+  ['experiments', 'island', 'INTEGER'],
 ];
 
 export class Ledger {

@@ -109,6 +109,8 @@ export interface ExperimentRow {
   idea_sketch: string | null;
   /** JSON { like, similarity, title }: the discarded experiment this one repeats, flagged before it ran. */
   novelty_json: string | null;
+  /** `parents: islands`: the island the experiment was proposed on (search/parents.ts). */
+  island: number | null;
 }
 
 /** One command the harness ran for an experiment, with its wall time (agent, checks, run, eval, holdout). */

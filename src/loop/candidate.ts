@@ -406,6 +406,25 @@ function remeasuredAfterRebase(ctx: RunContext, row: ExperimentRow): string | nu
 }
 
 /**
+ * A candidate built on another experiment than the incumbent (`parents: tree | islands`), judged
+ * against the incumbent for the branch, also says how it did against its own parent.
+ */
+function againstParent(ctx: RunContext, row: ExperimentRow): string | null {
+  if (ctx.program.config.parents.strategy === 'greedy') return null;
+  if (row.parent_commit === ctx.incumbent.commit) return null;
+  const parent = ctx.ledger
+    .listExperiments(ctx.run.tag)
+    .find((e) => e.candidate_commit === row.parent_commit);
+  const mine = row.primary_value;
+  if (!parent || mine === null) return null;
+  const was = parent.primary_value;
+  if (was === null || !Number.isFinite(was))
+    return `built on experiment ${parent.id} (${parent.status ?? 'unmeasured'})`;
+  const up = ctx.run.goal === 'minimize' ? mine < was : mine > was;
+  return `built on experiment ${parent.id} (${Number(was.toPrecision(7))}): ${up ? 'better' : 'not better'} than its parent`;
+}
+
+/**
  * One look at the judgement against the incumbent of this moment, under the decision lock: the
  * runs so far from the ledger, the drift watch, the policy's decision, and the ledger write (and
  * on a keep, the branch's compare-and-swap). A keep proposed against an older incumbent is
@@ -443,7 +462,7 @@ async function judge(ctx: RunContext, row: ExperimentRow): Promise<Look> {
     penalty: penalty || null,
     decision_json: decision.stats ? JSON.stringify(decision.stats) : null,
   };
-  const rebased = remeasuredAfterRebase(ctx, row);
+  const rebased = remeasuredAfterRebase(ctx, row) ?? againstParent(ctx, row);
   if (decision.status === 'rerun') {
     awaitRuns(ctx, row.id, { ...judged, reason: decision.reason });
     return {
@@ -460,8 +479,9 @@ async function judge(ctx: RunContext, row: ExperimentRow): Promise<Look> {
     return { kind: 'decided', status: 'discard' };
   }
   const reason = rebased ? `${decision.reason}; ${rebased}` : decision.reason;
-  // Proposed against an older incumbent (parallel slots): its change is carried onto the new one first.
-  if (row.parent_commit !== inc.commit)
+  // Proposed against an older incumbent (parallel slots): its change is carried onto the new one
+  // first. Other strategies build on other parents by design: the candidate is judged as it is.
+  if (row.parent_commit !== inc.commit && c.parents.strategy === 'greedy')
     return { kind: 'carry', keep: { onto: inc, judged, decision: decision.reason, reason } };
   await keep(ctx, row, { ...judged, reason });
   return { kind: 'decided', status: 'keep' };

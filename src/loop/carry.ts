@@ -130,7 +130,9 @@ export async function carryBeforeRun(
   wt: Worktree,
 ): Promise<ExperimentRow | 'recorded'> {
   const inc = ctx.incumbent;
-  if (row.parent_commit === inc.commit) return row;
+  // Only greedy builds on the incumbent; other strategies' candidates are judged as they are.
+  if (row.parent_commit === inc.commit || ctx.program.config.parents.strategy !== 'greedy')
+    return row;
   const skip = (reason: string): 'recorded' => {
     record(ctx, row.id, 'skipped', { reason, finished_at: Date.now() });
     return 'recorded';

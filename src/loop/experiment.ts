@@ -21,6 +21,8 @@ import type { RunContext } from './context.js';
 import { readLogTail } from './measure.js';
 import { runCandidate } from './candidate.js';
 import { beginProposal, commitProposal, record, withdrawProposal } from './lifecycle.js';
+import { nextParent } from './population.js';
+import type { BriefParent } from '../program/brief-parent.js';
 
 export { emptyExperiment } from './lifecycle.js';
 
@@ -33,14 +35,17 @@ const candidateRef = (ctx: RunContext, id: number) => `refs/autoresearch/${ctx.r
 function writeBrief(
   ctx: RunContext,
   id: number,
+  parent?: BriefParent,
 ): { path: string; brief: ReturnType<typeof buildBrief> } {
   const tag = ctx.run.tag;
   const recent = ctx.ledger.recentExperiments(tag, 60);
-  const failures = recent
-    .filter(
-      (e) => e.state === 'recorded' && ['crash', 'timeout', 'invalid'].includes(e.status ?? ''),
-    )
-    .slice(-3);
+  const failed = (e: ExperimentRow) =>
+    e.state === 'recorded' && ['crash', 'timeout', 'invalid'].includes(e.status ?? '');
+  const failures = recent.filter(failed).slice(-3);
+  // A repair's brief shows the log of the crash it repairs, however old.
+  const repaired =
+    parent?.why === 'repair' ? ctx.ledger.getExperiment(tag, parent.experimentId) : undefined;
+  if (repaired && !failures.some((f) => f.id === repaired.id)) failures.push(repaired);
   const c = ctx.program.config;
   const kept = ctx.ledger.keptExperiments(tag);
   const noise = pooledNoise(ctx.ledger.repeatedGroups(tag));
@@ -86,6 +91,7 @@ function writeBrief(
     keepBar,
     lessons: ctx.ledger.lessons(tag, MAX_LESSONS),
     ...(since !== null ? { plateau: { since, after: c.plateau_after } } : {}),
+    ...(parent ? { parent } : {}),
   });
   const dir = ctx.paths.experimentDir(id);
   mkdirSync(dir, { recursive: true });
@@ -182,10 +188,11 @@ export async function prepareCandidate(
   wt: Worktree,
 ): Promise<ExperimentRow | 'exhausted' | 'recorded'> {
   const tag = ctx.run.tag;
-  const parent = ctx.incumbent;
+  const next = nextParent(ctx);
+  const parent = next.parent;
+  const row = beginProposal(ctx, slot, ctx.agent.name, parent, next.choice.island);
   await wt.reset(parent.commit);
-  const row = beginProposal(ctx, slot, ctx.agent.name, parent);
-  const { path: briefPath, brief } = writeBrief(ctx, row.id);
+  const { path: briefPath, brief } = writeBrief(ctx, row.id, next.brief);
   let proposal;
   const agentStarted = Date.now();
   wt.touched();

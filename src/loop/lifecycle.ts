@@ -23,17 +23,22 @@ import type { Incumbent } from './events.js';
 
 type Patch = Partial<ExperimentRow>;
 
-/** A new experiment, proposed against `parent` in `slot`: the agent is about to work. */
+/**
+ * A new experiment, built on `parent` in `slot` (the incumbent, or another experiment under a
+ * search strategy, with its `island`): the agent is about to work.
+ */
 export function beginProposal(
   ctx: RunContext,
   slot: number,
   agent: string,
   parent: Incumbent,
+  island: number | null = null,
 ): ExperimentRow {
   const row = ctx.ledger.insertExperiment({
     ...emptyExperiment(ctx.run.tag, slot, agent, parent.commit),
-    incumbent_commit: parent.commit,
-    incumbent_value: parent.value,
+    incumbent_commit: ctx.incumbent.commit,
+    incumbent_value: ctx.incumbent.value,
+    island,
   });
   ctx.emit({ type: 'proposing', id: row.id, slot });
   crashPoint('proposing', row.id);
@@ -280,5 +285,6 @@ export function emptyExperiment(
     lessons: null,
     idea_sketch: null,
     novelty_json: null,
+    island: null,
   };
 }

@@ -1,10 +1,13 @@
 /**
- * Only the harness writes the run's git refs: the branch (the incumbent) and every candidate under
- * refs/autoresearch/<tag>/. They are checked against the ledger at every decision and at the start
- * and end of a run; a ref someone else moved, deleted or added is reported and put back.
+ * Only the harness writes the run's git refs: the branch (the incumbent), every candidate under
+ * refs/autoresearch/<tag>/, and with `parents: islands` each island's head (island-<k>). They are
+ * checked against the ledger at every decision and at the start and end of a run; a ref someone
+ * else moved, deleted or added is reported and put back. An island head follows the ledger
+ * silently while it only lags (it points at an earlier member of its island, or is not there yet).
  */
 import { git, listRefs } from '../workspace/git.js';
 import type { RunContext } from './context.js';
+import { islandRefs } from './population.js';
 
 export interface RefProblem {
   ref: string;
@@ -23,7 +26,15 @@ function expectedRefs(ctx: RunContext): Map<string, string> {
     if (e.candidate !== e.proposed)
       expected.set(`refs/autoresearch/${tag}/${e.id}-rebased`, e.candidate);
   }
+  for (const island of islandRefs(ctx)) expected.set(island.ref, island.commit);
   return expected;
+}
+
+/** The harness's own lag: an island head not written yet, or still at an earlier member of its island. */
+function lagging(ctx: RunContext, p: RefProblem): boolean {
+  if (p.expected === null || !/\/island-\d+$/.test(p.ref)) return false;
+  const island = islandRefs(ctx).find((i) => i.ref === p.ref);
+  return p.found === null || (island?.members.has(p.found) ?? false);
 }
 
 /** The refs as git has them now. */
@@ -67,6 +78,7 @@ export async function verifyRefs(ctx: RunContext, when: string): Promise<RefProb
         p.expected,
       ]);
     else await git(ctx.paths.repo, ['update-ref', '-d', p.ref]);
+    if (lagging(ctx, p)) continue;
     const what =
       p.expected === null
         ? `appeared (at ${short(p.found)}); removed`
@@ -79,7 +91,7 @@ export async function verifyRefs(ctx: RunContext, when: string): Promise<RefProb
       text: `${when}: ${p.ref} ${what} (only the harness writes the run's refs)`,
     });
   }
-  return problems;
+  return problems.filter((p) => !lagging(ctx, p));
 }
 
 const short = (sha: string | null) => (sha ? sha.slice(0, 10) : 'nothing');

@@ -1,6 +1,7 @@
 /** The Brief as Markdown, within a token budget. Pure. */
 import type { Brief } from './brief.js';
 import { lessonsSection, plateauSection, repeatsSection } from './brief-memory.js';
+import { parentSection } from './brief-parent.js';
 
 const fmt = (v: number | null) => (v === null ? '—' : Number(v.toPrecision(7)).toString());
 const fmtDelta = (v: number | null) =>
@@ -118,6 +119,7 @@ export function renderBrief(brief: Brief): string {
     );
   }
   lines.push('');
+  lines.push(...parentSection(brief.parent, o.metric));
   lines.push(...plateauSection(brief.plateau, brief.incumbent.changes ?? []));
   if (brief.notes.length > 0) {
     lines.push('## Steering notes from the human', '', ...brief.notes.map((n) => `- ${n}`), '');

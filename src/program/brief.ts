@@ -16,6 +16,7 @@ import {
   type BriefRepeat,
 } from './brief-memory.js';
 import { groupIdeas, sketchOf } from './novelty.js';
+import type { BriefParent } from './brief-parent.js';
 
 export { renderBrief, renderBriefWithin } from './brief-render.js';
 
@@ -99,6 +100,8 @@ export interface Brief {
   repeats: BriefRepeat[];
   /** Set when `plateau_after` or more experiments in a row were not kept. */
   plateau?: BriefPlateau;
+  /** The experiment the worktree holds, when it is not the incumbent (search strategies). */
+  parent?: BriefParent;
   /** What program.md asks the agent to do that the harness does (commit, run, loop...). */
   harnessDuties: HarnessDuty[];
 }
@@ -132,6 +135,8 @@ export interface BriefInput {
   }>;
   /** The plateau of this moment (program/plateau.ts), when on one. */
   plateau?: BriefPlateau;
+  /** The candidate's parent when it is not the incumbent. */
+  parent?: BriefParent;
 }
 
 export function buildBrief(input: BriefInput): Brief {
@@ -184,6 +189,7 @@ export function buildBrief(input: BriefInput): Brief {
     lessons: briefLessons(input.lessons ?? []),
     repeats: briefRepeats(done),
     ...(input.plateau ? { plateau: input.plateau } : {}),
+    ...(input.parent ? { parent: input.parent } : {}),
     harnessDuties: harnessDuties(input.directions),
   };
 }

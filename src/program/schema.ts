@@ -175,6 +175,30 @@ const EnvSchema = z.strictObject({
     .default({}),
 });
 
+/**
+ * Which experiment the next candidate is built on (search/parents.ts): `parents: tree` or
+ * `parents: { strategy: islands, islands: 4 }`. Not `search:`, which is the tune agent's space.
+ */
+const ParentsObject = z.strictObject({
+  strategy: z.enum(['greedy', 'tree', 'islands'], {
+    error: 'expected greedy (build on the incumbent), tree or islands',
+  }),
+  /** tree: repair attempts along one chain of crashed experiments. */
+  repairs: z.number().int().nonnegative().max(10).default(1),
+  /** tree: weight of the bonus for experiments with few children (0: always the best one). */
+  explore: z.number().nonnegative().max(10).default(0.05),
+  /** islands: how many sub-populations. */
+  islands: z.number().int().min(2).max(32).default(3),
+  /** islands: every this many experiments the global best becomes the parent on the worst island (0: never). */
+  migrate_every: z.number().int().nonnegative().default(10),
+});
+
+const ParentsSchema = z
+  .union([z.enum(['greedy', 'tree', 'islands']), ParentsObject], {
+    error: 'expected greedy, tree, islands, or { strategy: tree, repairs: 1 }',
+  })
+  .transform((v) => ParentsObject.parse(typeof v === 'string' ? { strategy: v } : v));
+
 export const FrontMatterSchema = z.strictObject({
   metric: MetricSchema,
   run: z.string().min(1),
@@ -259,7 +283,26 @@ export const FrontMatterSchema = z.strictObject({
     .optional(),
   env: EnvSchema.default({ allow: [], secrets: [], set: {} }),
   /** The tune agent's search space; validated by the tune agent, which owns its shape. */
-  search: z.unknown().optional(),
+  search: z
+    .unknown()
+    .optional()
+    .superRefine((v, ctx) => {
+      const strategy = (v as { strategy?: unknown } | null | undefined)?.strategy;
+      if (strategy === 'greedy' || strategy === 'tree' || strategy === 'islands')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['strategy'],
+          message: `choosing parents is \`parents: ${strategy}\` at the top level; \`search:\` is the tune agent's search space`,
+        });
+    }),
+  /** Which experiment each candidate is built on: greedy (the incumbent), tree, islands. */
+  parents: ParentsSchema.default({
+    strategy: 'greedy',
+    repairs: 1,
+    explore: 0.05,
+    islands: 3,
+    migrate_every: 10,
+  }),
   repeats: RepeatsSchema.default({ refresh_incumbent: 5, confirm: 2 }),
   decision: DecisionSchema.default({ confidence: 0.95, min_effect: 0 }),
   /** Cheap checks (tests, lint, type-check) run before the experiment; failing -> invalid. */
@@ -324,6 +367,7 @@ export const KNOWN_KEYS: Record<string, string[]> = {
   repeats: Object.keys(RepeatsSchema.shape),
   decision: Object.keys(DecisionSchema.shape),
   limits: ['memory', 'processes', 'network'],
+  parents: Object.keys(ParentsObject.shape),
   slurm: ['partition', 'gres', 'account', 'time', 'sbatch', 'poll', 'shared_dir'],
 };
 

@@ -107,6 +107,7 @@ export interface LedgerExperiment {
   lessons: string | null;
   idea_sketch: string | null;
   novelty_json: string | null;
+  island: number | null;
 }
 
 export function ledgerRows(repo: string, tag: string): LedgerExperiment[] {

@@ -1,0 +1,130 @@
+/**
+ * The evaluator (protected): serves a built site on 127.0.0.1, runs Lighthouse's performance
+ * audit on it (mobile, simulated throttling) in headless Chromium, checks that the page still
+ * shows the same content, and prints
+ *   METRIC score=...         Lighthouse's performance score, 0-100 (the metric: maximize)
+ *   METRIC lcp_ms=... tbt_ms=... cls=... fcp_ms=... si_ms=...   its measurements
+ *   METRIC bytes=...         bytes transferred to load the page
+ *   METRIC content_diff=...  lines of visible text (and loaded images) that differ from
+ *                            perf/expected.txt (a constraint: 0)
+ * Usage: node perf/lighthouse.mjs [folder, default site/dist] [--write-expected]
+ * Chromium: $CHROME_PATH, else /usr/bin/chromium. Lighthouse: npm install --prefix perf.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { serve } from './serve.mjs';
+
+const args = process.argv.slice(2);
+const writeExpected = args.includes('--write-expected');
+const folder = args.find((a) => !a.startsWith('--')) ?? 'site/dist';
+const expectedFile = new URL('expected.txt', import.meta.url);
+const chromePath = process.env.CHROME_PATH || '/usr/bin/chromium';
+
+function fail(message, fix) {
+  console.error(`perf/lighthouse.mjs: ${message}\n  fix: ${fix}`);
+  process.exit(2);
+}
+if (!existsSync(chromePath))
+  fail(`no Chromium at ${chromePath}`, 'install chromium, or set CHROME_PATH to a Chrome binary');
+if (!existsSync(`${folder}/index.html`))
+  fail(`no ${folder}/index.html to serve`, 'build the site first, or pass the folder to serve');
+
+// Lighthouse from the project; chrome-launcher and puppeteer-core from Lighthouse's own deps.
+const require = createRequire(import.meta.url);
+let lighthousePath;
+try {
+  lighthousePath = require.resolve('lighthouse');
+} catch {
+  fail('Lighthouse is not installed', 'npm install --prefix perf (Lighthouse 12.2.3, Node 20)');
+}
+const fromLighthouse = (name) => pathToFileURL(createRequire(lighthousePath).resolve(name)).href;
+const { default: lighthouse } = await import(pathToFileURL(lighthousePath).href);
+const chromeLauncher = await import(fromLighthouse('chrome-launcher'));
+const { default: puppeteer } = await import(fromLighthouse('puppeteer-core'));
+
+const site = await serve(folder);
+const chrome = await chromeLauncher.launch({
+  chromePath,
+  // No Chromium sandbox inside the run's own, and no /dev/shm there.
+  chromeFlags: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  logLevel: 'silent',
+});
+let exitCode = 0;
+try {
+  const result = await lighthouse(site.url, {
+    port: chrome.port,
+    onlyCategories: ['performance'],
+    output: 'json',
+    logLevel: 'error',
+  });
+  const lhr = result?.lhr;
+  if (!lhr || lhr.runtimeError) {
+    console.error(`Lighthouse failed: ${lhr?.runtimeError?.message ?? 'no report'}`);
+    exitCode = 1;
+  } else {
+    const content = await pageContent(chrome.port, site.url);
+    if (writeExpected) {
+      writeFileSync(expectedFile, content.filter((l) => l.trim()).join('\n') + '\n');
+      console.log(`wrote perf/expected.txt`);
+    }
+    const diff = contentDiff(readFileSync(expectedFile, 'utf8').split('\n'), content);
+    for (const line of diff.slice(0, 20)) console.log(`content: ${line}`);
+    report(lhr, diff.length);
+  }
+} finally {
+  await chrome.kill();
+  await site.close();
+}
+process.exit(exitCode);
+
+/** What a reader sees once the page has loaded: its text lines, then its loaded images. */
+async function pageContent(port, url) {
+  const browser = await puppeteer.connect({ browserURL: `http://127.0.0.1:${port}` });
+  try {
+    const page = await browser.newPage();
+    await page.goto(url, { waitUntil: 'networkidle0', timeout: 30_000 });
+    return await page.evaluate(() => [
+      ...document.body.innerText.split('\n'),
+      ...[...document.images]
+        .filter((img) => img.complete && img.naturalWidth > 0 && img.getClientRects().length > 0)
+        .map((img) => `[image: ${img.alt}]`),
+    ]);
+  } finally {
+    await browser.disconnect();
+  }
+}
+
+/** Lines missing from the page (-) or new on it (+), whitespace and blank lines aside. */
+function contentDiff(expected, actual) {
+  const norm = (lines) => lines.map((l) => l.replace(/\s+/g, ' ').trim()).filter(Boolean);
+  const left = new Map();
+  for (const l of norm(expected)) left.set(l, (left.get(l) ?? 0) + 1);
+  const added = [];
+  for (const l of norm(actual)) {
+    if (left.get(l)) left.set(l, left.get(l) - 1);
+    else added.push(`+ ${l}`);
+  }
+  const missing = [...left].flatMap(([l, n]) => Array(n).fill(`- ${l}`));
+  return [...missing, ...added];
+}
+
+function report(lhr, contentLines) {
+  const value = (id) => lhr.audits[id]?.numericValue ?? NaN;
+  const score = lhr.categories.performance.score * 100;
+  for (const id of [
+    'render-blocking-resources',
+    'uses-responsive-images',
+    'unminified-javascript',
+  ]) {
+    const a = lhr.audits[id];
+    if (a?.score !== null && a?.score < 1)
+      console.log(`opportunity: ${a.title} ${a.displayValue ?? ''}`);
+  }
+  console.log(
+    `METRIC score=${score.toFixed(1)} lcp_ms=${value('largest-contentful-paint').toFixed(0)}` +
+      ` tbt_ms=${value('total-blocking-time').toFixed(0)} cls=${value('cumulative-layout-shift').toFixed(3)}` +
+      ` fcp_ms=${value('first-contentful-paint').toFixed(0)} si_ms=${value('speed-index').toFixed(0)}` +
+      ` bytes=${value('total-byte-weight').toFixed(0)} content_diff=${contentLines}`,
+  );
+}

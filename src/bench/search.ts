@@ -1,0 +1,124 @@
+/**
+ * Parent selection (search/parents.ts) side by side: greedy, tree and islands with the same
+ * evaluation budget on deceptive test functions (many local optima), each evaluation a simple
+ * mutation of the chosen parent, no processes. Reports the median best value after the budget
+ * and the median evaluations to a target (with how many seeds reached it).
+ */
+import { chooseParent, type SearchNode, type SearchSettings } from '../search/parents.js';
+import { testFunctions } from '../tune/benchmarks.js';
+import { createRng, hashSeed, type Rng } from '../tune/random.js';
+
+interface Problem {
+  name: string;
+  dims: number;
+  lo: number;
+  hi: number;
+  f: (x: number[]) => number;
+  target: number;
+}
+
+const rastrigin = (x: number[]) =>
+  10 * x.length + x.reduce((s, v) => s + v * v - 10 * Math.cos(2 * Math.PI * v), 0);
+const schwefel = (x: number[]) =>
+  418.9829 * x.length - x.reduce((s, v) => s + v * Math.sin(Math.sqrt(Math.abs(v))), 0);
+/** A broad basin at the origin (value 1) and a narrow, deeper one near the corner (value 0). */
+const trap = (x: number[]) => {
+  const broad = x.reduce((s, v) => s + v * v, 0) / x.length;
+  const narrow = x.reduce((s, v) => s + (v - 0.8) ** 2, 0);
+  return Math.min(1 + broad, 20 * narrow);
+};
+
+function problems(): Problem[] {
+  const hartmann = testFunctions().find((t) => t.name === 'hartmann6')!;
+  return [
+    { name: 'rastrigin4', dims: 4, lo: -5.12, hi: 5.12, f: rastrigin, target: 3 },
+    { name: 'schwefel4', dims: 4, lo: -500, hi: 500, f: schwefel, target: 150 },
+    { name: 'trap3', dims: 3, lo: -1, hi: 1, f: trap, target: 0.5 },
+    {
+      name: 'hartmann6',
+      dims: 6,
+      lo: 0,
+      hi: 1,
+      f: (x) => hartmann.f(Object.fromEntries(x.map((v, i) => [`x${i + 1}`, v]))),
+      target: -3,
+    },
+  ];
+}
+
+/** A change of one coordinate (sometimes all), a tenth of the range on average. */
+function mutate(x: number[], p: Problem, rng: Rng): number[] {
+  const all = rng.next() < 0.25;
+  const i = rng.int(0, p.dims - 1);
+  return x.map((v, j) =>
+    all || j === i ? Math.min(p.hi, Math.max(p.lo, v + rng.normal() * 0.1 * (p.hi - p.lo))) : v,
+  );
+}
+
+interface Outcome {
+  best: number;
+  evalsToTarget: number | null;
+}
+
+function simulate(p: Problem, settings: SearchSettings, seed: number, budget: number): Outcome {
+  const start = createRng(hashSeed(seed, 7));
+  const rng = createRng(hashSeed(seed, settings.strategy.length, 11));
+  const points: number[][] = [
+    Array.from({ length: p.dims }, () => p.lo + start.next() * (p.hi - p.lo)),
+  ];
+  const nodes: SearchNode[] = [
+    { id: 0, parent: null, value: p.f(points[0]!), status: 'keep', island: null },
+  ];
+  let incumbent = 0;
+  let evalsToTarget: number | null = nodes[0]!.value! <= p.target ? 0 : null;
+  for (let id = 1; id <= budget; id++) {
+    const choice = chooseParent(nodes, settings, { id, incumbent, goal: 'minimize' });
+    const x = mutate(points[choice.parent]!, p, rng);
+    const value = p.f(x);
+    const kept = value < nodes[incumbent]!.value!;
+    points.push(x);
+    nodes.push({
+      id,
+      parent: choice.parent,
+      value,
+      status: kept ? 'keep' : 'discard',
+      island: choice.island,
+    });
+    if (kept) incumbent = id;
+    if (evalsToTarget === null && value <= p.target) evalsToTarget = id;
+  }
+  return { best: nodes[incumbent]!.value!, evalsToTarget };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+const STRATEGIES: SearchSettings[] = [
+  { strategy: 'greedy', repairs: 1, explore: 0.5, islands: 3, migrate_every: 10 },
+  { strategy: 'tree', repairs: 1, explore: 0.05, islands: 3, migrate_every: 10 },
+  { strategy: 'islands', repairs: 1, explore: 0.5, islands: 3, migrate_every: 10 },
+];
+
+export function benchSearch(
+  seeds = Number(process.env.BENCH_SEEDS ?? 30),
+  budget = Number(process.env.BENCH_BUDGET ?? 150),
+): string {
+  const lines = [
+    `${budget} evaluations, ${seeds} seeds; median best (lower is better) | median evaluations to the target (seeds that reached it)`,
+    `${'problem'.padEnd(18)}${STRATEGIES.map((s) => s.strategy.padEnd(26)).join('')}`,
+  ];
+  for (const p of problems()) {
+    const cells = STRATEGIES.map((s) => {
+      const runs = Array.from({ length: seeds }, (_, i) => simulate(p, s, i + 1, budget));
+      const reached = runs.filter((r) => r.evalsToTarget !== null).length;
+      const evals = median(runs.map((r) => r.evalsToTarget ?? Infinity));
+      return `${Number(median(runs.map((r) => r.best)).toPrecision(4))} | ${Number.isFinite(evals) ? evals : '>' + budget} (${reached}/${seeds})`.padEnd(
+        26,
+      );
+    });
+    lines.push(`${`${p.name} <=${p.target}`.padEnd(18)}${cells.join('')}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,87 @@
+/**
+ * The run's population as the loop sees it: the next candidate's parent (search/parents.ts on
+ * the ledger's experiment tree) and the refs of the island heads. Everything is derived from the
+ * ledger, so a resumed run goes on choosing from the same population.
+ */
+import type { BriefParent } from '../program/brief-parent.js';
+import {
+  chooseParent,
+  islandHeads,
+  islandMemberIds,
+  type ParentChoice,
+} from '../search/parents.js';
+import { experimentTree } from '../search/tree.js';
+import type { RunContext } from './context.js';
+import type { Incumbent } from './events.js';
+
+export interface NextParent {
+  /** The id the new experiment gets (the choice may depend on it: islands). */
+  id: number;
+  parent: Incumbent;
+  choice: ParentChoice;
+  /** What the brief says about the parent, when it is not the incumbent. */
+  brief?: BriefParent;
+}
+
+/**
+ * Chooses the parent of the experiment about to be inserted. Synchronous, and the caller inserts
+ * the row before its next await, so two slots never get the same id.
+ */
+export function nextParent(ctx: RunContext): NextParent {
+  const rows = ctx.ledger.listExperiments(ctx.run.tag);
+  const id = (rows.at(-1)?.id ?? 0) + 1;
+  const settings = ctx.program.config.parents;
+  const choice = chooseParent(experimentTree(rows), settings, {
+    id,
+    incumbent: ctx.incumbent.experimentId,
+    goal: ctx.run.goal,
+  });
+  const row = rows.find((r) => r.id === choice.parent);
+  if (choice.parent === ctx.incumbent.experimentId || !row?.candidate_commit)
+    return { id, parent: ctx.incumbent, choice: { ...choice, parent: ctx.incumbent.experimentId } };
+  const parent: Incumbent = {
+    experimentId: row.id,
+    commit: row.candidate_commit,
+    value: row.primary_value ?? NaN,
+    title: row.title ?? '',
+  };
+  return {
+    id,
+    parent,
+    choice,
+    brief: {
+      experimentId: row.id,
+      commit: row.candidate_commit,
+      title: row.title ?? '',
+      status: row.status ?? 'unknown',
+      value: row.primary_value,
+      why: choice.why === 'incumbent' ? 'promising' : choice.why,
+      island: choice.island,
+      reason: row.reason,
+    },
+  };
+}
+
+const islandRef = (tag: string, k: number) => `refs/autoresearch/${tag}/island-${k}`;
+
+/**
+ * `parents: islands`: each island's head under refs/autoresearch/<tag>/island-<k>, from the
+ * ledger. `members`: the commits a ref may lag on (the harness moves it as the head changes).
+ */
+export function islandRefs(
+  ctx: RunContext,
+): Array<{ ref: string; commit: string; members: Set<string> }> {
+  const settings = ctx.program.config.parents;
+  if (settings.strategy !== 'islands') return [];
+  const rows = ctx.ledger.listExperiments(ctx.run.tag).filter((r) => r.state === 'recorded');
+  const commitOf = new Map(rows.map((r) => [r.id, r.candidate_commit]));
+  const nodes = experimentTree(rows);
+  return islandHeads(nodes, settings.islands, ctx.run.goal).flatMap((head, k) => {
+    const commit = commitOf.get(head.id);
+    if (!commit) return [];
+    const members = new Set(
+      [...islandMemberIds(nodes, k)].map((id) => commitOf.get(id)).filter((c): c is string => !!c),
+    );
+    return [{ ref: islandRef(ctx.run.tag, k), commit, members }];
+  });
+}

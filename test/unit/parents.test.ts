@@ -1,0 +1,190 @@
+import { describe, expect, it } from 'vitest';
+import {
+  chooseParent,
+  islandHeads,
+  repairable,
+  type SearchNode,
+  type SearchSettings,
+} from '../../src/search/parents.js';
+import { experimentTree } from '../../src/search/tree.js';
+import { parseProgram } from '../../src/program/program.js';
+
+const settings = (over: Partial<SearchSettings>): SearchSettings => ({
+  strategy: 'tree',
+  repairs: 1,
+  explore: 0.5,
+  islands: 3,
+  migrate_every: 10,
+  ...over,
+});
+
+const node = (
+  id: number,
+  parent: number | null,
+  value: number | null,
+  status: string | null = 'discard',
+  island: number | null = null,
+): SearchNode => ({ id, parent, value, status, island });
+
+const at = (id: number, incumbent: number) => ({ id, incumbent, goal: 'minimize' as const });
+
+describe('parent selection: greedy', () => {
+  it('always builds on the incumbent', () => {
+    const nodes = [node(0, null, 10, 'keep'), node(1, 0, 9, 'keep'), node(2, 1, 9.5)];
+    expect(chooseParent(nodes, settings({ strategy: 'greedy' }), at(3, 1))).toEqual({
+      parent: 1,
+      island: null,
+      why: 'incumbent',
+    });
+  });
+});
+
+describe('parent selection: tree', () => {
+  it('expands a promising node with few children rather than the much-expanded incumbent', () => {
+    // The incumbent (1) has five children, all worse; 2 was discarded but is nearly as good and untried.
+    const nodes = [
+      node(0, null, 10, 'keep'),
+      node(1, 0, 5, 'keep'),
+      node(2, 0, 5.2),
+      ...[3, 4, 5, 6, 7].map((id) => node(id, 1, 8)),
+    ];
+    expect(chooseParent(nodes, settings({}), at(8, 1))).toEqual({
+      parent: 2,
+      island: null,
+      why: 'promising',
+    });
+  });
+
+  it('is greedy with explore 0, and prefers the incumbent on a tie', () => {
+    const nodes = [node(0, null, 10, 'keep'), node(1, 0, 5, 'keep'), node(2, 0, 5)];
+    expect(chooseParent(nodes, settings({ explore: 0 }), at(3, 1)).parent).toBe(1);
+  });
+
+  it('repairs a crash once with repairs: 1, then moves on', () => {
+    const crashed = [node(0, null, 10, 'keep'), node(1, 0, null, 'crash')];
+    expect(chooseParent(crashed, settings({}), at(2, 0))).toEqual({
+      parent: 1,
+      island: null,
+      why: 'repair',
+    });
+    // The repair crashed too: with one repair allowed, the chain is not repaired again.
+    const twice = [...crashed, node(2, 1, null, 'crash')];
+    expect(chooseParent(twice, settings({}), at(3, 0)).why).not.toBe('repair');
+    expect(repairable(twice, 2).map((n) => n.id)).toEqual([2]);
+    // A repair in flight (a child) is not doubled by another slot.
+    expect(repairable([...crashed, node(2, 1, null, null)], 1)).toEqual([]);
+  });
+
+  it('never chooses a node in flight, skipped or invalid', () => {
+    const nodes = [
+      node(0, null, 10, 'keep'),
+      node(1, 0, 1, null),
+      node(2, 0, 1, 'skipped'),
+      node(3, 0, 1, 'invalid'),
+    ];
+    expect(chooseParent(nodes, settings({}), at(4, 0)).parent).toBe(0);
+  });
+});
+
+describe('parent selection: islands', () => {
+  const s = settings({ strategy: 'islands', islands: 3, migrate_every: 6 });
+
+  it('sends experiment i to island (i - 1) mod K, each built on its own island best', () => {
+    const nodes = [
+      node(0, null, 10, 'keep'),
+      node(1, 0, 7, 'keep', 0),
+      node(2, 0, 12, 'discard', 1),
+      node(3, 0, 9, 'discard', 2),
+    ];
+    expect([4, 5, 6 + 1].map((id) => chooseParent(nodes, s, at(id, 1)))).toEqual([
+      { parent: 1, island: 0, why: 'island' },
+      // island 1's only try was worse: it goes on from the baseline
+      { parent: 0, island: 1, why: 'island' },
+      { parent: 1, island: 0, why: 'island' },
+    ]);
+    expect(chooseParent(nodes, s, at(3 + 3, 1)).why).toBe('migration');
+    expect(islandHeads(nodes, 3, 'minimize').map((n) => n.id)).toEqual([1, 0, 3]);
+  });
+
+  it('migrates the global best to the worst island every migrate_every experiments', () => {
+    const nodes = [
+      node(0, null, 10, 'keep'),
+      node(1, 0, 7, 'keep', 0),
+      node(2, 0, 12, 'discard', 1),
+      node(3, 0, 9, 'discard', 2),
+      node(4, 1, 6, 'keep', 0),
+      node(5, 0, 9.5, 'discard', 1),
+    ];
+    const choice = chooseParent(nodes, s, at(6, 4));
+    expect(choice).toEqual({ parent: 4, island: 1, why: 'migration' });
+    // Once proposed there, the migrant is island 1's member and head.
+    const after = [...nodes, node(6, 4, null, null, 1)];
+    expect(islandHeads(after, 3, 'minimize').map((n) => n.id)).toEqual([4, 4, 3]);
+    expect(chooseParent(after, s, at(8, 4))).toEqual({ parent: 4, island: 1, why: 'island' });
+  });
+});
+
+describe('the experiment tree from ledger rows', () => {
+  it('links each experiment to the one whose commit it was built on', () => {
+    const row = (id: number, parent: string, commit: string | null, status: string | null) => ({
+      id,
+      state: status ? 'recorded' : 'running',
+      status,
+      parent_commit: parent,
+      candidate_commit: commit,
+      proposed_commit: commit,
+      primary_value: 1,
+      island: null,
+    });
+    const tree = experimentTree([
+      row(0, 'base', 'base', 'keep'),
+      row(1, 'base', 'c1', 'discard'),
+      row(2, 'c1', 'c2', null),
+    ] as Parameters<typeof experimentTree>[0]);
+    expect(tree.map((n) => [n.id, n.parent, n.status])).toEqual([
+      [0, null, 'keep'],
+      [1, 0, 'discard'],
+      [2, 1, null],
+    ]);
+  });
+});
+
+describe('parents: in program.md', () => {
+  const program = (front: string) => `---
+metric: { name: score, goal: minimize }
+run: sh exp.sh
+editable: [a.sh]
+agent: command
+${front}
+---
+`;
+  const errorOf = (front: string) => {
+    try {
+      parseProgram(program(front), 'program.md');
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error('expected an error');
+  };
+
+  it('reads a name or an object, greedy by default', () => {
+    const parents = (front: string) => parseProgram(program(front), 'program.md').config.parents;
+    expect(parents('').strategy).toBe('greedy');
+    expect(parents('parents: tree')).toEqual({
+      strategy: 'tree',
+      repairs: 1,
+      explore: 0.05,
+      islands: 3,
+      migrate_every: 10,
+    });
+    expect(parents('parents: { strategy: islands, islands: 4 }').islands).toBe(4);
+  });
+
+  it('says what is wrong: an unknown strategy, a typo, the tune agent’s search: key', () => {
+    expect(errorOf('parents: beam')).toContain('expected greedy, tree, islands');
+    expect(errorOf('parents: { strategy: tree, repair: 2 }')).toContain('repair');
+    expect(errorOf('search: { strategy: tree }')).toContain(
+      "choosing parents is `parents: tree` at the top level; `search:` is the tune agent's search space",
+    );
+  });
+});
