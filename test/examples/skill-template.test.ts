@@ -5,12 +5,15 @@
  * only when the skill's text asks for one, so a better SKILL.md really scores better.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProgram } from '../../src/program/program.js';
+import { writeTemplate } from '../../src/program/templates.js';
 import { startFakeLlm, type FakeLlm, type FakeRequest, type Turn } from '../helpers/fake-llm.js';
+import { patchBetween } from '../helpers/patches.js';
 import { cli, gitIn, ledgerRows, makeRepo, ROOT, tempDir } from '../helpers/repo.js';
+import { runHere } from '../helpers/run.js';
 
 const WEAK = `---
 name: node-module
@@ -68,35 +71,44 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-/** The template written into a fresh repository, with `tasks` lines of its validation tasks. */
-function project(tasks: number): string {
+/**
+ * The template written into a fresh repository (as `init --template skill` does) and committed,
+ * with the first `tasks` of its validation tasks and the first of its holdout tasks.
+ */
+function project(tasks: number, agent: string | Record<string, unknown> = 'llm'): string {
   const repo = makeRepo({ '.gitignore': 'node_modules\n' });
-  const r = cli(repo, ['init', '--template', 'skill', '--agent', 'llm']);
-  expect(r.stderr).toBe('');
+  writeTemplate('skill', repo, { agent });
   // The Claude Agent SDK, as `npm install` would give the user's project.
   symlinkSync(join(ROOT, 'node_modules'), join(repo, 'node_modules'));
-  const file = join(repo, 'skill-eval/tasks.jsonl');
-  const lines = readFileSync(file, 'utf8').trim().split('\n');
-  writeFileSync(file, lines.slice(0, tasks).join('\n') + '\n');
+  for (const [name, keep] of [
+    ['tasks', tasks],
+    ['holdout', 1],
+  ] as const) {
+    const file = join(repo, `skill-eval/${name}.jsonl`);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    writeFileSync(file, lines.slice(0, keep).join('\n') + '\n');
+  }
   gitIn(repo, 'add', '-A');
   gitIn(repo, 'commit', '-qm', 'autoresearch program');
   return repo;
 }
+
+/** The harness's environment for the loop: the fake model in place of the real one. */
+const fakeEnv = () => ({
+  PATH: process.env.PATH,
+  HOME: tempDir('ar-skill-home-'),
+  TMPDIR: tempDir('ar-skill-tmp-'),
+  ANTHROPIC_API_KEY: 'sk-fake',
+  ANTHROPIC_BASE_URL: server.url,
+  SKILL_EVAL_MODEL: 'fake-model',
+});
 
 /** Runs the evaluator (in a child process: the fake model answers from this one's event loop). */
 async function evaluate(repo: string, skill: string, env: Record<string, string> = {}) {
   writeFileSync(join(repo, '.claude/skills/node-module/SKILL.md'), skill);
   const child = spawn('node', ['skill-eval/eval.mjs'], {
     cwd: repo,
-    env: {
-      PATH: process.env.PATH,
-      HOME: tempDir('ar-skill-home-'),
-      TMPDIR: tempDir('ar-skill-tmp-'),
-      ANTHROPIC_API_KEY: 'sk-fake',
-      ANTHROPIC_BASE_URL: server.url,
-      SKILL_EVAL_MODEL: 'fake-model',
-      ...env,
-    },
+    env: { ...fakeEnv(), ...env },
   });
   let stdout = '';
   let stderr = '';
@@ -163,4 +175,38 @@ describe('the skill template', () => {
     expect(r.stdout).toMatch(/task chunk: not run, the cap of \$0\.000001/);
     expect(r.metrics).toMatchObject({ pass_rate: 0, capped: 2 });
   }, 60_000);
+
+  it('through the real loop: an improved SKILL.md (a scripted agent’s patch) is kept on a higher pass_rate', async () => {
+    const skill = '.claude/skills/node-module/SKILL.md';
+    const repo = project(1, { name: 'scripted', patches: ['ideas/1.patch'] });
+    const before = readFileSync(join(repo, skill), 'utf8');
+    writeFileSync(
+      join(repo, 'ideas-1.patch'),
+      patchBetween({ [skill]: before }, { [skill]: `${before}${IMPROVED.slice(WEAK.length)}` }),
+    );
+    mkdirSync(join(repo, 'ideas'));
+    renameSync(join(repo, 'ideas-1.patch'), join(repo, 'ideas/1.patch'));
+    // One measurement each (the real template repeats them: Claude Code's answers vary), to keep
+    // this test to a few Claude Code runs.
+    const program = join(repo, 'program.md');
+    const text = readFileSync(program, 'utf8');
+    writeFileSync(
+      program,
+      text.replace('goal: maximize }', 'goal: maximize, deterministic: true }'),
+    );
+    gitIn(repo, 'add', '-A');
+    gitIn(repo, 'commit', '-qm', 'the idea');
+    const { result } = await runHere(repo, { tag: 'skill', maxExperiments: 1, env: fakeEnv() });
+    const rows = ledgerRows(repo, 'skill') as Array<
+      ReturnType<typeof ledgerRows>[number] & { holdout_value: number | null }
+    >;
+    expect(rows.map((r) => [r.id, r.status, r.primary_value])).toEqual([
+      [0, 'keep', 0],
+      [1, 'keep', 1],
+    ]);
+    // The holdout ran on the skill the run scored (its task is one the fake model cannot do).
+    expect(rows[1]!.holdout_value).toBe(0);
+    expect(result.summary.bestExperiment).toBe(1);
+    expect(gitIn(repo, 'show', `autoresearch/skill:${skill}`)).toContain('node --test');
+  }, 180_000);
 });
