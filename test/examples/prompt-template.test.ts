@@ -127,7 +127,7 @@ describe('the prompt template', () => {
     expect(readFileSync(join(repo, 'prompts/task.md'), 'utf8')).toMatch(/\{\{audience\}\}/);
   });
 
-  it('through the real loop: keeps the better prompt, discards a worse one, judges n times, meters', async () => {
+  it('through the real loop: keeps the better prompt, discards a worse one, judges n times, caches across runs, meters', async () => {
     const repo = promptRepo({ name: 'scripted', patches: [] });
     // A JSON answer (better), then one word instead (worse).
     const [better, worse] = systemPatches(repo, [
@@ -157,8 +157,13 @@ describe('the prompt template', () => {
     expect(kept!.score).toBeGreaterThan(base!.score! + 0.3);
     expect(worst!.score).toBeLessThan(kept!.score!);
     // 6 cases, each 1 task call + 3 pointwise + 3 pairwise judgments, at 60 tokens a call.
-    expect(kept!.eval_calls).toBe(42);
-    expect(kept!.eval_tokens).toBe(42 * 60);
+    // Its second run repeats the first's calls: answered from the run's cache (`cache: true`).
+    expect(kept!.eval_calls).toBe(0);
+    expect(kept!.eval_cached).toBe(42);
+    // What the evaluator paid is each experiment's metered spend (`meter:`): the kept one's
+    // first run and its holdout (3 cases, 21 calls), the discarded one's single run.
+    const metered = rows.map((r) => (r as { measured_tokens?: number | null }).measured_tokens);
+    expect(metered.slice(1)).toEqual([(42 + 21) * 60, 42 * 60]);
     expect(kept!.judge_sd).toBeGreaterThan(0); // the judge's noise, seen through its n grades
     // The holdout scored the kept prompts (copied as an artifact) on the hidden cases.
     const kept1 = rows[1] as (typeof rows)[number] & { holdout_value: number | null };

@@ -9,7 +9,8 @@
  *   PROMPT_EVAL_MODEL      the model the prompts are for (default llama3.2)
  *   PROMPT_EVAL_JUDGE_MODEL  the judge (default: PROMPT_EVAL_MODEL)
  *   PROMPT_EVAL_API_KEY    or OPENAI_API_KEY (the harness strips API keys: `env.allow` one)
- *   PROMPT_EVAL_CACHE      the cache folder (default eval/.cache, next to this file)
+ *   PROMPT_EVAL_CACHE      the cache folder; else AUTORESEARCH_CACHE (the run's `cache:` folder,
+ *                          kept across experiments); else eval/.cache, next to this file
  *   PROMPT_EVAL_PRICE_IN, PROMPT_EVAL_PRICE_OUT  US dollars per million tokens (default 0)
  *   PROMPT_EVAL_MAX_TOKENS a hard stop: no call is made once this many tokens were spent
  */
@@ -28,7 +29,10 @@ export const settings = {
   model: env.PROMPT_EVAL_MODEL || 'llama3.2',
   judgeModel: env.PROMPT_EVAL_JUDGE_MODEL || env.PROMPT_EVAL_MODEL || 'llama3.2',
   apiKey: env.PROMPT_EVAL_API_KEY || env.OPENAI_API_KEY || '',
-  cacheDir: env.PROMPT_EVAL_CACHE || fileURLToPath(new URL('.cache/', import.meta.url)),
+  cacheDir:
+    env.PROMPT_EVAL_CACHE ||
+    env.AUTORESEARCH_CACHE ||
+    fileURLToPath(new URL('.cache/', import.meta.url)),
   priceIn: Number(env.PROMPT_EVAL_PRICE_IN) || 0,
   priceOut: Number(env.PROMPT_EVAL_PRICE_OUT) || 0,
   maxTokens: Number(env.PROMPT_EVAL_MAX_TOKENS) || Infinity,
