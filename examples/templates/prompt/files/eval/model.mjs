@@ -1,6 +1,6 @@
 /**
  * The model client of the prompt evaluator (protected, Node 20, no dependencies): OpenAI-compatible
- * chat completions over fetch, every answer cached by a hash of (model, messages, sample), and
+ * chat completions over fetch, every answer cached by a hash of (model, messages, draw), and
  * every token metered.
  *
  * Settings come from the environment (program.md's `env.set`, or your shell when you run the
@@ -79,11 +79,16 @@ function writeCache(key, entry) {
 
 /**
  * One chat completion: the text of the answer. `sample` tells repeated calls apart (the judge
- * asks n times); it is also sent as the seed, so a provider that honours seeds answers as the
- * cache would.
+ * asks n times). A sampled answer (temperature above 0) is drawn afresh for every measurement:
+ * the harness's AUTORESEARCH_SEED differs per measurement, so repeats of one prompt show the
+ * judge's real noise instead of replaying one draw from the cache (which would make the noise
+ * look like zero and let judge noise pass for a gain). A temperature-0 answer is cached across
+ * measurements. The draw is also sent as the seed, so a provider that honours seeds answers as
+ * the cache would.
  */
 export async function chat({ model, messages, temperature = 0, sample = 0, maxTokens }) {
-  const key = cacheKey(model, messages, sample, temperature);
+  const draw = temperature > 0 ? `${process.env.AUTORESEARCH_SEED ?? ''}:${sample}` : sample;
+  const key = cacheKey(model, messages, draw, temperature);
   const hit = readCache(key);
   if (hit) {
     meter.cached++;
@@ -93,7 +98,11 @@ export async function chat({ model, messages, temperature = 0, sample = 0, maxTo
     throw new BudgetExceeded(
       `PROMPT_EVAL_MAX_TOKENS (${settings.maxTokens}) spent: no more model calls`,
     );
-  const body = { model, messages, temperature, seed: sample, stream: false };
+  const seed =
+    typeof draw === 'number'
+      ? draw
+      : Number.parseInt(createHash('sha256').update(draw).digest('hex').slice(0, 8), 16);
+  const body = { model, messages, temperature, seed, stream: false };
   if (maxTokens) body.max_tokens = maxTokens;
   const reply = await post(`${settings.baseUrl}/chat/completions`, body);
   const text = reply.choices?.[0]?.message?.content ?? '';
