@@ -123,6 +123,17 @@ CREATE INDEX IF NOT EXISTS experiments_tree ON experiments (run_tag, tree);
 CREATE INDEX IF NOT EXISTS experiments_state ON experiments (run_tag, state);
 `;
 
+/** A run's spend: `usd` and `tokens` are the totals, `measured*` the experiments' metered part. */
+export interface Spend {
+  usd: number;
+  tokens: number;
+  /** Proposals with a known price, of all proposals. */
+  priced: number;
+  proposals: number;
+  measuredUsd: number;
+  measuredTokens: number;
+}
+
 type Patch<T> = Partial<Omit<T, 'run_tag' | 'id' | 'tag'>>;
 
 const ADDED_COLUMNS: Array<[table: string, column: string, decl: string]> = [
@@ -137,6 +148,9 @@ const ADDED_COLUMNS: Array<[table: string, column: string, decl: string]> = [
   ['experiments', 'idea_sketch', 'TEXT'],
   ['experiments', 'novelty_json', 'TEXT'],
   ['experiments', 'island', 'INTEGER'],
+  ['experiments', 'measured_cost_usd', 'REAL'],
+  ['experiments', 'measured_tokens', 'REAL'],
+  ['commands', 'meter_json', 'TEXT'],
 ];
 
 export class Ledger {
@@ -271,10 +285,17 @@ export class Ledger {
 
   // ---- commands ----
 
-  addCommand(row: CommandRow): void {
-    this.stmt(
-      'INSERT INTO commands (run_tag, experiment_id, kind, started_at, wall_seconds, exit_code, signal, timed_out, sealed, log_path) VALUES (@run_tag, @experiment_id, @kind, @started_at, @wall_seconds, @exit_code, @signal, @timed_out, @sealed, @log_path)',
-    ).run(row);
+  /** A command run, and what its meter says it spent added to its experiment's, in one transaction. */
+  addCommand(row: CommandRow, spent?: { usd: number; tokens: number }): void {
+    this.db.transaction(() => {
+      this.stmt(
+        'INSERT INTO commands (run_tag, experiment_id, kind, started_at, wall_seconds, exit_code, signal, timed_out, sealed, log_path, meter_json) VALUES (@run_tag, @experiment_id, @kind, @started_at, @wall_seconds, @exit_code, @signal, @timed_out, @sealed, @log_path, @meter_json)',
+      ).run({ ...row, meter_json: row.meter_json ?? null });
+      if (spent)
+        this.stmt(
+          'UPDATE experiments SET measured_cost_usd = COALESCE(measured_cost_usd, 0) + ?, measured_tokens = COALESCE(measured_tokens, 0) + ? WHERE run_tag = ? AND id = ?',
+        ).run(spent.usd, spent.tokens, row.run_tag, row.experiment_id);
+    })();
   }
 
   commandsOf(tag: string, id: number): CommandRow[] {
@@ -525,11 +546,15 @@ export class Ledger {
     ).map((n) => n.text);
   }
 
-  /** What the agent has cost this run so far (tokens are input + output). */
-  spend(tag: string): { usd: number; tokens: number; priced: number; proposals: number } {
-    return this.stmt(
-      'SELECT COALESCE(SUM(cost_usd), 0) AS usd, COALESCE(SUM(COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)), 0) AS tokens, COUNT(cost_usd) AS priced, COUNT(*) AS proposals FROM experiments WHERE run_tag = ? AND id > 0',
-    ).get(tag) as { usd: number; tokens: number; priced: number; proposals: number };
+  /**
+   * What this run has cost so far: the agent's proposals (tokens are input + output) plus what
+   * the experiments' commands metered (`meter:`, the baseline's included). `measured*`: that part.
+   */
+  spend(tag: string): Spend {
+    const s = this.stmt(
+      'SELECT COALESCE(SUM(CASE WHEN id > 0 THEN cost_usd END), 0) AS usd, COALESCE(SUM(CASE WHEN id > 0 THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0) AS tokens, COUNT(CASE WHEN id > 0 THEN cost_usd END) AS priced, COUNT(CASE WHEN id > 0 THEN 1 END) AS proposals, COALESCE(SUM(measured_cost_usd), 0) AS measuredUsd, COALESCE(SUM(measured_tokens), 0) AS measuredTokens FROM experiments WHERE run_tag = ?',
+    ).get(tag) as Spend;
+    return { ...s, usd: s.usd + s.measuredUsd, tokens: s.tokens + s.measuredTokens };
   }
 
   /** Proposals before experiment `id` that were not interrupted (in flight ones count). */

@@ -111,6 +111,9 @@ export interface ExperimentRow {
   novelty_json: string | null;
   /** `parents: islands`: the island the experiment was proposed on (search/parents.ts). */
   island: number | null;
+  /** What its commands said they spent (`meter:`), summed: model calls of the evaluator, say. */
+  measured_cost_usd: number | null;
+  measured_tokens: number | null;
 }
 
 /** One command the harness ran for an experiment, with its wall time (agent, checks, run, eval, holdout). */
@@ -126,6 +129,8 @@ export interface CommandRow {
   /** Whether it ran in the sandbox (1) or unsealed (0). */
   sealed: number;
   log_path: string | null;
+  /** What it said it spent (JSON: loop/meter.ts MeterReading), when its meter counts; else null. */
+  meter_json?: string | null;
 }
 
 /** One run of a commit. `experiment_id` is whose commit was measured; `during_id` the experiment being decided. */

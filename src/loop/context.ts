@@ -31,6 +31,8 @@ export interface RunPaths {
   experimentDir(id: number): string;
   /** A pristine folder where `eval` and `holdout` run (protected files and declared artifacts only). */
   evalDir(key: string): string;
+  /** `cache:`: the folder kept across experiments, writable by `eval` and `holdout` only. */
+  cacheDir: string;
   /** The private git index the harness builds a candidate's tree with (never the worktree's own). */
   indexFile(key: string): string;
 }
@@ -61,6 +63,7 @@ export function runPaths(
     slot: (n) => join(work, 'slots', String(n)),
     experimentDir: (id) => join(work, 'experiments', String(id)),
     evalDir: (key) => join(work, 'eval', key),
+    cacheDir: join(work, 'cache'),
     indexFile: (key) => join(work, 'index', key),
   };
 }

@@ -286,5 +286,7 @@ export function emptyExperiment(
     idea_sketch: null,
     novelty_json: null,
     island: null,
+    measured_cost_usd: null,
+    measured_tokens: null,
   };
 }

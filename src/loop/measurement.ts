@@ -26,6 +26,7 @@ import { deviceEnvironment, experimentEnvironment } from './environment.js';
 import { readCounters, sampleSince } from './machine.js';
 import { abortsMeasurement } from './requests.js';
 import { measureOutcome, tailLines } from './measure.js';
+import { meterReading, metersCommand, type MeterReading } from './meter.js';
 
 const LOG_HEAD_BYTES = 1024 * 1024;
 const LOG_TAIL_BYTES = 1024 * 1024;
@@ -95,6 +96,9 @@ function spec(
 ): ExperimentSpec {
   const c = ctx.program.config;
   const tmp = ctx.sandbox.tempDir(`${role}-${slot}`);
+  // Never for `run` or the agent: they could write the answers a judge is later read from.
+  const cached = (c.cache?.roles as readonly SealRole[] | undefined)?.includes(role);
+  if (cached) mkdirSync(ctx.paths.cacheDir, { recursive: true });
   const seal = ctx.sandbox.seal({
     role,
     root,
@@ -102,6 +106,7 @@ function spec(
     tmp,
     network: c.limits.network,
     seesHidden: role === 'holdout' || (role === 'eval' && readsHidden(c.eval)),
+    cache: cached ? ctx.paths.cacheDir : undefined,
   });
   return {
     experimentId: id,
@@ -245,19 +250,44 @@ async function execute(
   } finally {
     ctx.emit({ ...phase, ended: true });
   }
-  ctx.ledger.addCommand({
-    run_tag: ctx.run.tag,
-    experiment_id: experimentId,
-    kind,
-    started_at: exec.startedAt,
-    wall_seconds: exec.wallSeconds,
-    exit_code: exec.exitCode,
-    signal: exec.signal,
-    timed_out: exec.timedOut ? 1 : 0,
-    sealed: (s.seal?.prefix.length ?? 0) > 0 ? 1 : 0,
-    log_path: s.logPath,
-  });
+  const reading = meterOf(ctx, kind, exec, s.logPath);
+  ctx.ledger.addCommand(
+    {
+      run_tag: ctx.run.tag,
+      experiment_id: experimentId,
+      kind,
+      started_at: exec.startedAt,
+      wall_seconds: exec.wallSeconds,
+      exit_code: exec.exitCode,
+      signal: exec.signal,
+      timed_out: exec.timedOut ? 1 : 0,
+      sealed: (s.seal?.prefix.length ?? 0) > 0 ? 1 : 0,
+      log_path: s.logPath,
+      meter_json: reading ? JSON.stringify(reading) : null,
+    },
+    reading ?? undefined,
+  );
+  if (reading?.refused.length)
+    ctx.emit({
+      type: 'note',
+      level: 'warn',
+      text: `experiment ${experimentId}: ${kind}'s meter not counted: ${reading.refused.join('; ')}`,
+    });
   return exec;
+}
+
+/** What a command said it spent, when the program meters it and its role counts (meter.ts). */
+function meterOf(
+  ctx: RunSetup,
+  kind: Phase,
+  exec: ExecutionResult,
+  logPath: string,
+): MeterReading | null {
+  const c = ctx.program.config;
+  if (!c.meter || !metersCommand(kind, c.eval !== undefined)) return null;
+  const printed =
+    exec.metrics ?? parseMetricOutput(existsSync(logPath) ? readFileSync(logPath, 'utf8') : '');
+  return meterReading(c.meter, printed);
 }
 
 /**

@@ -35,6 +35,7 @@ export interface RunOverview {
   bestExperiment: number | null;
   bestCommit: string | null;
   improvementPct: number | null;
+  /** The agent's and the experiments' metered spend (`meter:`) together. */
   spend: { usd: number; tokens: number };
   createdAt: number;
   /** The newest write of the run: an experiment proposed or recorded, a heartbeat, a state change. */
@@ -53,6 +54,9 @@ function overview(repo: string, run: RunRow, rows: ExperimentRow[], s: RunSummar
   let last = Math.max(run.updated_at, run.heartbeat_at ?? 0);
   for (const r of rows) {
     last = Math.max(last, r.proposed_at, r.recorded_at ?? 0);
+    // What the experiments' commands metered (`meter:`), the baseline's included.
+    spend.usd += r.measured_cost_usd ?? 0;
+    spend.tokens += r.measured_tokens ?? 0;
     if (r.id === 0) continue;
     spend.usd += r.cost_usd ?? 0;
     spend.tokens += (r.input_tokens ?? 0) + (r.output_tokens ?? 0);

@@ -130,6 +130,16 @@ export function parseProgram(text: string, file: string): Program {
       `list one device per slot in \`devices:\`, or set \`slots: ${config.devices.length}\``,
     );
   }
+  const uncached = (config.cache?.roles ?? []).filter((role) => config[role] === undefined);
+  if (uncached.length > 0 && uncached.length === config.cache!.roles.length) {
+    throw new ProgramError(
+      file,
+      lineOf(nodeRange(doc, ['cache'])),
+      'cache',
+      `the cache is for the \`${uncached.join('` and `')}\` command${uncached.length > 1 ? 's' : ''}, and the program has none`,
+      'move the model calls into a protected `eval:` command (the run cannot see the cache), or remove `cache:`',
+    );
+  }
   const verify_rebased = config.verify_rebased ?? !config.metric.deterministic;
   return {
     file,

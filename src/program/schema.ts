@@ -193,6 +193,41 @@ const ParentsObject = z.strictObject({
   migrate_every: z.number().int().nonnegative().default(10),
 });
 
+const meterMetric = z
+  .string()
+  .regex(METRIC_NAME_PATTERN, 'name a metric the experiment prints, e.g. eval_cost_usd');
+
+/**
+ * `meter: { usd: eval_cost_usd, tokens: eval_tokens }`: metrics an experiment prints about its
+ * own spend (model calls), summed into the run's spend and its `stop` caps.
+ */
+const MeterSchema = z
+  .strictObject({ usd: meterMetric.optional(), tokens: meterMetric.optional() })
+  .refine((m) => m.usd !== undefined || m.tokens !== undefined, {
+    message: 'name at least one metric: `meter: { usd: eval_cost_usd, tokens: eval_tokens }`',
+  });
+
+/** The roles a `cache:` folder is mounted into: never `run` or the agent, which could forge answers. */
+const CACHE_ROLES = ['eval', 'holdout'] as const;
+
+const CacheObject = z.strictObject({
+  roles: z
+    .array(
+      z.string().refine((r) => (CACHE_ROLES as readonly string[]).includes(r), {
+        message:
+          'the cache is mounted only into `eval` and `holdout`: `run` and the agent could forge cached answers',
+      }),
+    )
+    .min(1, 'list eval, holdout or both')
+    .transform((roles) => roles as Array<(typeof CACHE_ROLES)[number]>),
+});
+
+const CacheSchema = z
+  .union([z.boolean(), CacheObject], {
+    error: 'expected `cache: true` or `cache: { roles: [eval, holdout] }`',
+  })
+  .transform((v) => (v === false ? null : v === true ? { roles: [...CACHE_ROLES] } : v));
+
 const ParentsSchema = z
   .union([z.enum(['greedy', 'tree', 'islands']), ParentsObject], {
     error: 'expected greedy, tree, islands, or { strategy: tree, repairs: 1 }',
@@ -305,6 +340,10 @@ export const FrontMatterSchema = z.strictObject({
   }),
   repeats: RepeatsSchema.default({ refresh_incumbent: 5, confirm: 2 }),
   decision: DecisionSchema.default({ confidence: 0.95, min_effect: 0 }),
+  /** Metrics the experiment prints about its own spend, counted into the run's spend and caps. */
+  meter: MeterSchema.optional(),
+  /** A folder kept across experiments ($AUTORESEARCH_CACHE), for `eval` and `holdout` only. */
+  cache: CacheSchema.default(null),
   /** Cheap checks (tests, lint, type-check) run before the experiment; failing -> invalid. */
   checks: command.optional(),
   /** Protected command that computes the metric from what the run produced; the run's own output is then ignored. */
@@ -368,6 +407,8 @@ export const KNOWN_KEYS: Record<string, string[]> = {
   decision: Object.keys(DecisionSchema.shape),
   limits: ['memory', 'processes', 'network'],
   parents: Object.keys(ParentsObject.shape),
+  meter: ['usd', 'tokens'],
+  cache: ['roles'],
   slurm: ['partition', 'gres', 'account', 'time', 'sbatch', 'poll', 'shared_dir'],
 };
 

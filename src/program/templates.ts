@@ -59,7 +59,11 @@ export function templateMenu(): string[] {
   );
 }
 
-/** The template's files, relative path -> content, program.md included. */
+/**
+ * The template's files, relative path -> content, program.md included. A file named `gitignore`
+ * is written as `.gitignore`: kept under its own name here, it would hide the template's own
+ * files from this repository's git and from the npm package.
+ */
 function templateFiles(name: string): Map<string, string> {
   const root = join(TEMPLATES_DIR, name, 'files');
   const files = new Map<string, string>();
@@ -67,7 +71,11 @@ function templateFiles(name: string): Map<string, string> {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
-      else files.set(relative(root, path), readFileSync(path, 'utf8'));
+      else {
+        const rel = relative(root, path);
+        const name = entry.name === 'gitignore' ? join(dirname(rel), '.gitignore') : rel;
+        files.set(name, readFileSync(path, 'utf8'));
+      }
     }
   };
   walk(root);

@@ -7,7 +7,7 @@ import { esc, fmtNum, shorten } from './escape.js';
 import { count } from '../util/words.js';
 
 export interface ReportOptions {
-  /** The agent's spend (Ledger.spend). */
+  /** The run's spend: the agent's and the experiments' metered (Ledger.spend). */
   spend?: { usd: number; tokens: number; priced: number; proposals: number };
   /** When the report was made (ms since the epoch; default now). */
   generatedAt?: number;

@@ -65,6 +65,8 @@ export interface SealRequest {
   network: boolean;
   /** The `hidden:` paths are bound into `root` (holdout, and eval where declared). */
   seesHidden?: boolean;
+  /** `cache:` (eval and holdout only): a folder kept across experiments, writable, as $AUTORESEARCH_CACHE. */
+  cache?: string;
 }
 
 /** GPU and accelerator device nodes passed into the sandbox when present. */
@@ -148,7 +150,8 @@ export class Sandbox {
 
   /** The prefix and variables a process of `req.role` starts with. */
   seal(req: SealRequest): ProcessSeal {
-    const env = { TMPDIR: req.tmp, TMP: req.tmp, TEMP: req.tmp };
+    const env: Record<string, string> = { TMPDIR: req.tmp, TMP: req.tmp, TEMP: req.tmp };
+    if (req.cache) env.AUTORESEARCH_CACHE = req.cache;
     const s = this.support;
     if (!s.sealed) {
       this.linkKept(req.root);
@@ -186,7 +189,7 @@ export class Sandbox {
     }
     const network = req.network || !s.network;
     const spec: SealSpec = {
-      writable: [root, real(req.tmp)],
+      writable: [root, real(req.tmp), ...(req.cache ? [real(req.cache)] : [])],
       hidden,
       binds,
       network,

@@ -94,7 +94,7 @@ export async function statusReport(
       } else lines.push(`in flight    #${e.id} ${e.state}${e.title ? `: ${e.title}` : ''}`);
     }
     const spend = ledger.spend(run.tag);
-    if (spend.tokens > 0 || spend.priced > 0) {
+    if (spend.tokens > 0 || spend.priced > 0 || spend.measuredUsd > 0) {
       const stop =
         (JSON.parse(run.config_json) as { stop?: { experiments?: number; spend_usd?: number } })
           .stop ?? {};
@@ -108,6 +108,9 @@ export async function statusReport(
       );
       lines.push(
         `spend        $${spend.usd.toFixed(2)} and ${spend.tokens.toLocaleString('en-US')} tokens so far` +
+          (spend.measuredUsd > 0 || spend.measuredTokens > 0
+            ? ` ($${spend.measuredUsd.toFixed(2)} and ${spend.measuredTokens.toLocaleString('en-US')} tokens metered by the experiments)`
+            : '') +
           (projected !== null
             ? `; about $${projected.toFixed(2)} more for the ${count(left!, 'experiment')} left`
             : '') +
