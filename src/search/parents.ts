@@ -59,7 +59,7 @@ export interface ParentChoice {
 }
 
 /** Where the run stands on a plateau (program/plateau.ts). */
-export interface PlateauState {
+interface PlateauState {
   /** Experiments without a keep. */
   since: number;
   /** The program's `plateau_after`. */
