@@ -456,7 +456,7 @@
       on = !!strategy && strategy !== 'greedy';
     $('tree-card').hidden = !on;
     if (!on) return;
-    $('tree-strategy').textContent = 'parents: ' + strategy;
+    $('tree-strategy').textContent = '(parents: ' + strategy + ')';
     window.experimentTree($('tree'), S.rows, S.summary.bestExperiment, openExperiment);
   }
   $('filter').addEventListener('change', function () {
