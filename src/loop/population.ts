@@ -4,6 +4,7 @@
  * ledger, so a resumed run goes on choosing from the same population.
  */
 import type { BriefParent } from '../program/brief-parent.js';
+import { onPlateau } from '../program/plateau.js';
 import {
   chooseParent,
   islandHeads,
@@ -30,11 +31,14 @@ export interface NextParent {
 export function nextParent(ctx: RunContext): NextParent {
   const rows = ctx.ledger.listExperiments(ctx.run.tag);
   const id = (rows.at(-1)?.id ?? 0) + 1;
-  const settings = ctx.program.config.parents;
+  const { parents: settings, plateau_after: after } = ctx.program.config;
+  // On a plateau the strategies explore more (search/parents.ts); greedy ignores it.
+  const since = onPlateau(ctx.ledger.outcomes(ctx.run.tag), after);
   const choice = chooseParent(experimentTree(rows), settings, {
     id,
     incumbent: ctx.incumbent.experimentId,
     goal: ctx.run.goal,
+    plateau: since === null ? null : { since, after },
   });
   const row = rows.find((r) => r.id === choice.parent);
   if (choice.parent === ctx.incumbent.experimentId || !row?.candidate_commit)
@@ -58,6 +62,7 @@ export function nextParent(ctx: RunContext): NextParent {
       why: choice.why === 'incumbent' ? 'promising' : choice.why,
       island: choice.island,
       reason: row.reason,
+      ...(choice.plateau !== undefined ? { plateau: choice.plateau } : {}),
     },
   };
 }

@@ -11,6 +11,12 @@
  * - islands: `islands` sub-populations, experiment i on island (i - 1) mod K, each built on its
  *   island's best member; every `migrate_every` experiments the global incumbent becomes the
  *   parent on the worst island, and so joins it.
+ *
+ * On a plateau (`plateau_after` experiments without a keep, program/plateau.ts) the strategies
+ * explore more: tree multiplies `explore` by PLATEAU_EXPLORE, so less-visited nodes win; islands
+ * migrate the global best to the worst island every `plateau_after` experiments of the plateau,
+ * and in between build on the least-tried island head (fewest children). Greedy stays on the
+ * incumbent: its plateau escape is the brief's (a structurally different idea).
  */
 
 export type Goal = 'minimize' | 'maximize';
@@ -48,7 +54,20 @@ export interface ParentChoice {
   /** islands: the island the new experiment belongs to. */
   island: number | null;
   why: ParentReason;
+  /** Set when a plateau changed the rule: the experiments without a keep. */
+  plateau?: number;
 }
+
+/** Where the run stands on a plateau (program/plateau.ts). */
+interface PlateauState {
+  /** Experiments without a keep. */
+  since: number;
+  /** The program's `plateau_after`. */
+  after: number;
+}
+
+/** tree: how much more the exploration bonus weighs on a plateau. */
+export const PLATEAU_EXPLORE = 4;
 
 export interface ChoiceInput {
   /** The id the new experiment will have. */
@@ -56,6 +75,8 @@ export interface ChoiceInput {
   /** The global incumbent (the run branch). */
   incumbent: number;
   goal: Goal;
+  /** Set while the run is on a plateau. */
+  plateau?: PlateauState | null;
 }
 
 const CRASHED = new Set(['crash', 'timeout']);
@@ -71,8 +92,16 @@ export function chooseParent(
   settings: SearchSettings,
   at: ChoiceInput,
 ): ParentChoice {
-  if (settings.strategy === 'tree') return treeParent(nodes, settings, at);
-  if (settings.strategy === 'islands') return islandParent(nodes, settings, at);
+  const plateau = at.plateau ?? null;
+  if (settings.strategy === 'tree') {
+    if (!plateau) return treeParent(nodes, settings, at);
+    const explore = settings.explore * PLATEAU_EXPLORE;
+    return { ...treeParent(nodes, { ...settings, explore }, at), plateau: plateau.since };
+  }
+  if (settings.strategy === 'islands') {
+    if (!plateau) return islandParent(nodes, settings, at);
+    return { ...plateauIslandParent(nodes, settings, at, plateau), plateau: plateau.since };
+  }
   return { parent: at.incumbent, island: null, why: 'incumbent' };
 }
 
@@ -178,18 +207,48 @@ export function islandMemberIds(nodes: SearchNode[], k: number): Set<number> {
   return new Set(islandMembers(nodes, k).map((n) => n.id));
 }
 
+/** The global best migrating to the worst island, unless it already heads it. */
+function migration(heads: SearchNode[], at: ChoiceInput): ParentChoice | null {
+  let worst = 0;
+  heads.forEach((h, i) => {
+    const w = heads[worst]!;
+    if (h.value !== null && (w.value === null || better(at.goal, w.value, h.value))) worst = i;
+  });
+  return heads[worst]!.id === at.incumbent
+    ? null
+    : { parent: at.incumbent, island: worst, why: 'migration' };
+}
+
 function islandParent(nodes: SearchNode[], s: SearchSettings, at: ChoiceInput): ParentChoice {
   const k = Math.max(1, s.islands);
   const heads = islandHeads(nodes, k, at.goal);
-  if (s.migrate_every > 0 && at.id % s.migrate_every === 0) {
-    let worst = 0;
-    heads.forEach((h, i) => {
-      const w = heads[worst]!;
-      if (h.value !== null && (w.value === null || better(at.goal, w.value, h.value))) worst = i;
-    });
-    if (heads[worst]!.id !== at.incumbent)
-      return { parent: at.incumbent, island: worst, why: 'migration' };
-  }
+  const migrant = s.migrate_every > 0 && at.id % s.migrate_every === 0 && migration(heads, at);
+  if (migrant) return migrant;
   const island = (at.id - 1 + k) % k;
+  return { parent: heads[island]!.id, island, why: 'island' };
+}
+
+/**
+ * islands on a plateau: the global best migrates at once (and again every `after` experiments
+ * of the plateau); in between, the island whose head has the fewest children is expanded (ties in
+ * the usual round-robin order), so a fresh local lead is tried before a worn-out one.
+ */
+function plateauIslandParent(
+  nodes: SearchNode[],
+  s: SearchSettings,
+  at: ChoiceInput,
+  plateau: PlateauState,
+): ParentChoice {
+  const k = Math.max(1, s.islands);
+  const heads = islandHeads(nodes, k, at.goal);
+  const migrant = (plateau.since - plateau.after) % plateau.after === 0 && migration(heads, at);
+  if (migrant) return migrant;
+  const children = childCounts(nodes);
+  const first = (at.id - 1 + k) % k;
+  let island = first;
+  for (let step = 1; step < k; step++) {
+    const i = (first + step) % k;
+    if ((children.get(heads[i]!.id) ?? 0) < (children.get(heads[island]!.id) ?? 0)) island = i;
+  }
   return { parent: heads[island]!.id, island, why: 'island' };
 }

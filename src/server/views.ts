@@ -2,6 +2,7 @@
 import type { ExperimentRow, RunRow } from '../ledger/types.js';
 import { improvementPercent, projectSpend, sandboxOf, summarize } from '../loop/summary.js';
 import { storedDrift } from '../loop/drift-watch.js';
+import { experimentTree } from '../search/tree.js';
 import { parseJson } from './files.js';
 
 /** The drift watch's state for the header: drifting or not, and the sentence to show. */
@@ -14,6 +15,7 @@ function driftView(
 
 interface RunConfig {
   budget?: number;
+  parents?: { strategy?: string };
   stop?: { experiments?: number; hours?: number };
 }
 
@@ -36,7 +38,22 @@ export function experimentJson(r: ExperimentRow) {
         ? null
         : (r.input_tokens ?? 0) + (r.output_tokens ?? 0),
     cost: r.cost_usd,
+    /** `parents: islands`: the island it was proposed on. */
+    island: r.island,
   };
+}
+
+/**
+ * Every experiment with the one it was built on (search/tree.ts: the experiment whose commit is
+ * its `parent_commit`, else the baseline #0; null for the baseline) and, for the chart, `best`.
+ */
+export function experimentsJson(rows: ExperimentRow[], best: Map<number, number | null>) {
+  const parents = new Map(experimentTree(rows).map((n) => [n.id, n.parent]));
+  return rows.map((r) => ({
+    ...experimentJson(r),
+    parent: parents.get(r.id) ?? null,
+    best: best.get(r.id) ?? null,
+  }));
 }
 
 /** A run's header: state, best, rate, time and experiments left, spend, what is in flight, noise, drift. */
@@ -73,6 +90,8 @@ export function runView(
     pid,
     metric: run.metric_name,
     goal: run.goal,
+    /** `parents:` of the run (greedy when the program predates it): the page draws the tree for the others. */
+    strategy: config.parents?.strategy ?? 'greedy',
     baseline: s.baseline,
     best: s.best,
     bestExperiment: s.bestExperiment,

@@ -17,6 +17,7 @@
   };
   var COLUMNS = [
     ['id', 'id'],
+    ['parent', 'parent'],
     ['status', 'status'],
     ['value', 'value'],
     ['n_runs', 'n'],
@@ -418,6 +419,7 @@
       tr.dataset.id = String(r.id);
       var cells = [
         r.id,
+        parentText(r),
         r.status || r.state,
         num(r.value),
         r.n_runs === null ? '–' : r.n_runs,
@@ -430,7 +432,9 @@
         when(r.recorded_at),
       ];
       cells.forEach(function (v, i) {
-        var td = el('td', i === 6 || i === 7 ? 'text' : i === 1 ? 'st-' + (r.status || '') : '', v);
+        var key = COLUMNS[i][0];
+        var cls = key === 'title' || key === 'reason' ? 'text' : '';
+        var td = el('td', key === 'status' ? 'st-' + (r.status || '') : cls, v);
         // On a phone each row is a card of "column: value" lines; empty ones are left out.
         td.dataset.label = COLUMNS[i][1];
         if (v === '' || v === '–') td.classList.add('empty');
@@ -441,6 +445,19 @@
       });
       body.appendChild(tr);
     });
+  }
+  // The experiment it was built on (and its island), so a run under parents: tree | islands reads as one.
+  function parentText(r) {
+    if (r.parent === null || r.parent === undefined) return '–';
+    return '#' + r.parent + (r.island !== null && r.island !== undefined ? ' · i' + r.island : '');
+  }
+  function renderTree() {
+    var strategy = S.summary && S.summary.strategy,
+      on = !!strategy && strategy !== 'greedy';
+    $('tree-card').hidden = !on;
+    if (!on) return;
+    $('tree-strategy').textContent = '(parents: ' + strategy + ')';
+    window.experimentTree($('tree'), S.rows, S.summary.bestExperiment, openExperiment);
   }
   $('filter').addEventListener('change', function () {
     S.filter = $('filter').value;
@@ -562,6 +579,7 @@
       renderChart();
       renderFilter();
       renderTable();
+      renderTree();
       if (S.selected !== null && changedIds && changedIds.indexOf(S.selected) >= 0)
         openExperiment(S.selected);
     });

@@ -259,6 +259,45 @@ describe('the JSON the page reads', () => {
     expect((await req('/api/runs/nope/experiments')).status).toBe(404);
   });
 
+  it('gives each experiment the one it was built on, its island, and the run its strategy', async () => {
+    // A second run, older than the first (the run list is newest first), under parents: islands.
+    const long = Date.now() - 86_400_000;
+    ledger.createRun({
+      ...ledger.getRun(TAG)!,
+      tag: 'isl',
+      branch: 'autoresearch/isl',
+      created_at: long,
+      updated_at: long,
+      config_json: '{"budget":5,"parents":{"strategy":"islands","islands":2}}',
+    });
+    const row = (id: number, parent: string, fields: object) =>
+      ledger.insertExperiment({
+        ...emptyExperiment('isl', 0, 'test', parent),
+        id,
+        recorded_at: long,
+        state: 'recorded',
+        status: 'discard',
+        ...fields,
+      });
+    row(0, base, { status: 'keep', candidate_commit: base, primary_value: 1 });
+    row(1, base, { status: 'keep', candidate_commit: candidate, primary_value: 2, island: 0 });
+    row(2, candidate, { state: 'running', recorded_at: null, island: 1 });
+    // Built on a commit no experiment made (an old ledger): the baseline stands for it.
+    row(3, 'f'.repeat(40), { primary_value: 0.5, island: 0 });
+    const { experiments } = (await json(await req('/api/runs/isl/experiments'))) as {
+      experiments: Array<Record<string, unknown>>;
+    };
+    expect(experiments.map((e) => [e.id, e.parent, e.island])).toEqual([
+      [0, null, null],
+      [1, 0, 0],
+      [2, 1, 1],
+      [3, 0, 0],
+    ]);
+    expect((await json(await req('/api/runs/isl'))).strategy).toBe('islands');
+    // A program without parents: is greedy.
+    expect((await json(await req(`/api/runs/${TAG}`))).strategy).toBe('greedy');
+  });
+
   it("gives an experiment's details as raw text (diff, brief, log tail) and its full log by id only", async () => {
     const d = await json(await req(`/api/runs/${TAG}/experiments/1`));
     expect(d).toMatchObject({

@@ -8,6 +8,7 @@ import {
 } from '../../src/search/parents.js';
 import { experimentTree } from '../../src/search/tree.js';
 import { parseProgram } from '../../src/program/program.js';
+import { parentSection } from '../../src/program/brief-parent.js';
 
 const settings = (over: Partial<SearchSettings>): SearchSettings => ({
   strategy: 'tree',
@@ -121,6 +122,90 @@ describe('parent selection: islands', () => {
     const after = [...nodes, node(6, 4, null, null, 1)];
     expect(islandHeads(after, 3, 'minimize').map((n) => n.id)).toEqual([4, 4, 3]);
     expect(chooseParent(after, s, at(8, 4))).toEqual({ parent: 4, island: 1, why: 'island' });
+  });
+});
+
+describe('parent selection on a plateau', () => {
+  const plateau = (since: number, after = 3) => ({ ...at(8, 1), plateau: { since, after } });
+
+  it('greedy stays on the incumbent', () => {
+    const nodes = [node(0, null, 10, 'keep'), node(1, 0, 9, 'keep'), node(2, 1, 9.5)];
+    expect(chooseParent(nodes, settings({ strategy: 'greedy' }), plateau(5))).toEqual({
+      parent: 1,
+      island: null,
+      why: 'incumbent',
+    });
+  });
+
+  it('tree explores more: a less-visited, worse node wins over the incumbent', () => {
+    // The incumbent has three children; 2 is clearly worse but untried.
+    const nodes = [
+      node(0, null, 10, 'keep'),
+      node(1, 0, 5, 'keep'),
+      node(2, 0, 7),
+      ...[3, 4, 5].map((id) => node(id, 1, 8)),
+    ];
+    const s = settings({ explore: 0.3 });
+    expect(chooseParent(nodes, s, at(6, 1)).parent).toBe(1);
+    expect(chooseParent(nodes, s, { ...at(6, 1), plateau: { since: 3, after: 3 } })).toEqual({
+      parent: 2,
+      island: null,
+      why: 'promising',
+      plateau: 3,
+    });
+  });
+
+  it('islands migrate the global best at once, then expand the least-tried island head', () => {
+    const s = settings({ strategy: 'islands', islands: 3, migrate_every: 0 });
+    const nodes = [
+      node(0, null, 10, 'keep'),
+      node(1, 0, 7, 'keep', 0),
+      node(2, 0, 12, 'discard', 1),
+      node(3, 0, 9, 'discard', 2),
+      node(4, 1, 8, 'discard', 0),
+      node(5, 0, 11, 'discard', 1),
+      node(6, 3, 9.5, 'discard', 2),
+      node(7, 1, 7.5, 'discard', 0),
+    ];
+    // Off the plateau experiment 8 goes to island (8 - 1) mod 3 = 1, built on its head: the baseline.
+    expect(chooseParent(nodes, s, at(8, 1))).toEqual({ parent: 0, island: 1, why: 'island' });
+    // The plateau's first experiment: the global best (1) migrates to the worst island (1).
+    expect(chooseParent(nodes, s, plateau(3))).toEqual({
+      parent: 1,
+      island: 1,
+      why: 'migration',
+      plateau: 3,
+    });
+    // Next: the heads are 1 (island 0, two children), 0 (island 1, four), 3 (island 2, one).
+    expect(chooseParent(nodes, s, plateau(4))).toEqual({
+      parent: 3,
+      island: 2,
+      why: 'island',
+      plateau: 4,
+    });
+    // plateau_after later the best migrates again.
+    expect(chooseParent(nodes, s, plateau(6)).why).toBe('migration');
+  });
+
+  it('the brief says the plateau changed the starting point', () => {
+    const brief = (plateau?: number) =>
+      parentSection(
+        {
+          experimentId: 3,
+          commit: 'abcdef1234567',
+          title: 'smaller step',
+          status: 'discard',
+          value: 9,
+          why: 'island',
+          island: 2,
+          reason: null,
+          ...(plateau !== undefined ? { plateau } : {}),
+        },
+        'loss',
+      ).join('\n');
+    expect(brief(4)).toContain('on a plateau (4 experiments without a keep)');
+    expect(brief(4)).toContain('the island whose best has been tried least');
+    expect(brief()).not.toContain('plateau');
   });
 });
 

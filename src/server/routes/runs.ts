@@ -8,7 +8,7 @@ import { incumbentValues } from '../../loop/summary.js';
 import { git, resolveRef } from '../../workspace/git.js';
 import { parseJson, readBelow, readTail } from '../files.js';
 import type { LedgerSource } from '../source.js';
-import { experimentJson, runView } from '../views.js';
+import { experimentJson, experimentsJson, runView } from '../views.js';
 
 const LOG_TAIL_BYTES = 64 * 1024;
 const DIFF_MAX_BYTES = 1024 * 1024;
@@ -68,10 +68,7 @@ export function runRoutes(source: LedgerSource): Hono {
     if (!found) return c.json({ error: 'no such run' }, 404);
     const rows = found.ledger.listExperiments(found.run.tag);
     // The chart's best line: the current value of the incumbent each experiment was judged against.
-    const best = incumbentValues(rows);
-    return c.json({
-      experiments: rows.map((r) => ({ ...experimentJson(r), best: best.get(r.id) ?? null })),
-    });
+    return c.json({ experiments: experimentsJson(rows, incumbentValues(rows)) });
   });
 
   app.get('/:tag/experiments/:id', async (c) => {
