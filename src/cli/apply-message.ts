@@ -3,6 +3,7 @@ import type { ExperimentRow } from '../ledger/types.js';
 import type { ChosenChange } from '../loop/runs.js';
 import { improvementPercent } from '../loop/summary.js';
 import { fmtPct, fmtValue } from './format.js';
+import { count } from '../util/words.js';
 
 /** An agent wrote the title: one line, no control characters, bounded. */
 function cleanTitle(title: string | null): string {
@@ -32,7 +33,7 @@ export function applyMessage(
   const n = kept.length;
   const subject =
     kind === 'squash'
-      ? `autoresearch ${run.tag}: ${headline}, ${n} kept change${n === 1 ? '' : 's'}`
+      ? `autoresearch ${run.tag}: ${headline}, ${count(n, 'kept change')}`
       : `Merge autoresearch ${run.tag} ${change.label}: ${headline}`;
   const lines = included.map((r) =>
     r.status === 'keep'

@@ -18,6 +18,7 @@ import type { Program } from '../program/program.js';
 import { runPaths } from './context.js';
 import { liveHarness } from './setup.js';
 import { requestText, type RequestVerb } from './requests.js';
+import { count } from '../util/words.js';
 
 /** A run to act on, with the repository it lives in and its open ledger (the caller closes it). */
 export interface RunTarget {
@@ -204,7 +205,7 @@ export function note(t: RunTarget, text: string): Outcome<{ notes: string[] }> {
   t.ledger.addNote(t.run.tag, body);
   const notes = t.ledger.notes(t.run.tag);
   return done(
-    `run ${t.run.tag}: ${notes.length} steering note${notes.length === 1 ? '' : 's'}; the next brief shows them`,
+    `run ${t.run.tag}: ${count(notes.length, 'steering note')}; the next brief shows them`,
     { notes },
   );
 }

@@ -5,6 +5,7 @@
  * decision out (the hook's process gathers them: stop-hook-run.ts).
  */
 import type { Continuation } from './continuation.js';
+import { count } from '../util/words.js';
 
 export interface StopHookFacts {
   /** The client's flag: this turn is already a continuation a Stop hook asked for. */
@@ -48,7 +49,7 @@ export function decideStop(f: StopHookFacts): StopHookDecision {
   if (f.stopHookActive && f.triesSinceContinued === 0)
     return { continue: false, why: 'the last continuation made no try' };
   const n = c.experiments_left;
-  const left = n === undefined ? '' : ` (${n} experiment${n === 1 ? '' : 's'} left)`;
+  const left = n === undefined ? '' : ` (${count(n, 'experiment')} left)`;
   const what =
     f.inFlight !== null
       ? `Experiment ${f.inFlight} is still being measured: call the autoresearch \`wait\` tool for its decision, then go on.`

@@ -162,8 +162,6 @@ export function pairedNoise(history: Run[][], scale: Scale, window = 30): Noise 
   return df === 0 ? null : { sigma: Math.sqrt(ss / df), df };
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-
 function describe(next: Arm[]): string {
   if (next.length === 1) return `the ${next[0]}`;
   return `a pair (${next[0]}, then ${next[1]})`;
@@ -311,7 +309,7 @@ export function pairedPolicy(options: PairedOptions = {}): Policy {
         keepBarFinal: bar(o.maxPairs),
       };
       const left = paired.filter((x) => !x).length;
-      const pn = `${plural(n, 'pair')}${left ? ` (${plural(left, 'unpaired run')} left out)` : ''}`;
+      const pn = `${count(n, 'pair')}${left ? ` (${count(left, 'unpaired run')} left out)` : ''}`;
       const rel = t.relative !== undefined ? ` (${pct(t.relative)})` : '';
       const d = `paired ${showDiff(t.diff, t.se)}${t.se !== null ? ` +- ${sig2(t.se)}` : ''}${rel}`;
 

@@ -10,6 +10,7 @@ import { LocalExecutor } from '../../executors/local.js';
 import { experimentEnvironment } from '../../loop/environment.js';
 import { describeRefusal, type ParsedMetrics } from '../../metrics/parse.js';
 import { graceSeconds } from '../../program/schema.js';
+import { count } from '../../util/words.js';
 
 export interface ProbeResult {
   metrics: ParsedMetrics;
@@ -69,7 +70,7 @@ export function describeProbe(r: ProbeResult): string {
     ? `killed after ${r.wallSeconds.toFixed(1)}s (past the budget)`
     : `exit ${r.exitCode ?? 'by a signal'} after ${r.wallSeconds.toFixed(1)}s`;
   const names = Object.entries(r.metrics.values);
-  const lines = [`probe: ${how}; ${names.length} metric${names.length === 1 ? '' : 's'} printed`];
+  const lines = [`probe: ${how}; ${count(names.length, 'metric')} printed`];
   for (const [name, value] of names) lines.push(`  ${name} = ${value}`);
   for (const [name, refusal] of Object.entries(r.metrics.refused))
     lines.push(`  not read: ${describeRefusal(name, refusal)}`);
