@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isAlive } from './helpers/processes.js';
 
 const SCRIPT = fileURLToPath(new URL('../scripts/slurm-local.sh', import.meta.url));
 const BASE = process.env.AUTORESEARCH_SLURM_BASE ?? '/tmp/autoresearch-slurm-tests';
@@ -21,15 +22,6 @@ function answers(): boolean {
   return r.status === 0 && r.stdout.trim() !== '';
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Test runs of several checkouts share the cluster: each holds a lease (a file named by its pid)
  * while it runs, and the last one to leave stops a cluster that a test run started. Stopping it
@@ -40,7 +32,7 @@ const STARTED_BY_TESTS = join(BASE, 'started-by-tests');
 
 function othersHoldLeases(): boolean {
   const names = existsSync(LEASES) ? readdirSync(LEASES) : [];
-  return names.some((n) => Number(n) !== process.pid && alive(Number(n)));
+  return names.some((n) => Number(n) !== process.pid && isAlive(Number(n)));
 }
 
 export default function setup(): () => void {

@@ -1,12 +1,5 @@
-/** Ledger rows and a brief's input for the brief's pure tests. */
+/** A brief's input for the brief's pure tests. */
 import type { ExperimentRow } from '../../src/ledger/types.js';
-import { emptyExperiment } from '../../src/loop/experiment.js';
-
-export const experimentRow = (id: number, patch: Partial<ExperimentRow>): ExperimentRow => ({
-  ...emptyExperiment('t', 0, 'x', 'p'),
-  id,
-  ...patch,
-});
 
 /** Experiment 9's brief of a run minimizing `loss`, with experiment 3 ('LR 0.01') the incumbent. */
 export const briefInput = (

@@ -14,6 +14,7 @@ import { exited } from '../helpers/repo.js';
 import { isAlive } from '../helpers/processes.js';
 import { abortsMeasurement, requestText } from '../../src/loop/requests.js';
 import { tempDir } from '../helpers/temp.js';
+import { runRow } from '../helpers/rows.js';
 
 const TAG = 'c';
 let repo = '';
@@ -22,25 +23,17 @@ const children: ChildProcess[] = [];
 
 function addRun(tag: string, fields: Partial<RunRow> = {}): void {
   const now = Date.now();
-  ledger.createRun({
-    tag,
-    branch: `autoresearch/${tag}`,
-    created_at: now,
-    updated_at: now,
-    program_path: 'program.md',
-    program_dir: '',
-    base_commit: 'a'.repeat(40),
-    metric_name: 'score',
-    goal: 'minimize',
-    config_json: '{"executor":"local"}',
-    protected_json: '{}',
-    state: 'stopped',
-    stop_reason: 'reached 3 experiments',
-    pid: null,
-    heartbeat_at: null,
-    work_dir: null,
-    ...fields,
-  });
+  ledger.createRun(
+    runRow(tag, {
+      created_at: now,
+      updated_at: now,
+      base_commit: 'a'.repeat(40),
+      config_json: '{"executor":"local"}',
+      state: 'stopped',
+      stop_reason: 'reached 3 experiments',
+      ...fields,
+    }),
+  );
 }
 
 function addExperiment(id: number, fields: Partial<ExperimentRow>): void {

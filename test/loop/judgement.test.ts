@@ -6,6 +6,7 @@ import type { MeasurementRow } from '../../src/ledger/types.js';
 import { emptyExperiment } from '../../src/loop/experiment.js';
 import { judgementSequence } from '../../src/loop/judgement.js';
 import { tempDir } from '../helpers/temp.js';
+import { runRow } from '../helpers/rows.js';
 
 const run = (commit: string, value: number, id = 0): MeasurementRow =>
   ({
@@ -54,26 +55,15 @@ describe('a judgement from its stored runs', () => {
 
   it('reads the runs in the order they were stored, across commits and slots, and the other judgements newest last', () => {
     const ledger = new Ledger(join(tempDir('ar-judge-'), 'ledger.sqlite'));
-    ledger.createRun({
-      tag: 't',
-      branch: 'b',
-      created_at: 0,
-      updated_at: 0,
-      program_path: 'program.md',
-      program_dir: '',
-      base_commit: 'base',
-      metric_name: 's',
-      goal: 'minimize',
-      config_json: '{}',
-      protected_json: '{}',
-      state: 'running',
-      stop_reason: null,
-      pid: null,
-      heartbeat_at: null,
-      work_dir: null,
-      sandbox_json: null,
-      drift_json: null,
-    });
+    ledger.createRun(
+      runRow('t', {
+        branch: 'b',
+        created_at: 0,
+        updated_at: 0,
+        base_commit: 'base',
+        metric_name: 's',
+      }),
+    );
     for (const id of [0, 1, 2])
       ledger.insertExperiment({
         ...emptyExperiment('t', 0, 'x', 'base'),

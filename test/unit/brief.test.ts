@@ -7,7 +7,8 @@ import { harnessDuties } from '../../src/program/harness-duties.js';
 import { currentKeepBar } from '../../src/policy/keep-bar.js';
 import { noiseAwarePolicy } from '../../src/policy/noise.js';
 import type { ExperimentRow } from '../../src/ledger/types.js';
-import { briefInput, experimentRow } from '../helpers/brief.js';
+import { briefInput } from '../helpers/brief.js';
+import { experimentRow } from '../helpers/rows.js';
 
 const row = experimentRow;
 const input = (experiments: ExperimentRow[]) => briefInput(experiments);

@@ -2,30 +2,10 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
-import type { ExperimentStatus, RunRow } from '../../src/ledger/types.js';
+import type { ExperimentStatus } from '../../src/ledger/types.js';
 import { emptyExperiment } from '../../src/loop/experiment.js';
+import { runRow } from '../helpers/rows.js';
 import { tempDir } from '../helpers/temp.js';
-
-const runRow = (tag: string, state: RunRow['state']): RunRow => ({
-  tag,
-  branch: `autoresearch/${tag}`,
-  created_at: 1,
-  updated_at: 1,
-  program_path: 'program.md',
-  program_dir: '',
-  base_commit: 'abc',
-  metric_name: 'score',
-  goal: 'minimize',
-  config_json: '{}',
-  protected_json: '{}',
-  state,
-  stop_reason: null,
-  pid: null,
-  heartbeat_at: null,
-  work_dir: null,
-  sandbox_json: null,
-  drift_json: null,
-});
 
 describe('Ledger', () => {
   it('opens a ledger written before runs had work_dir: the column is added, the run kept', () => {
@@ -62,7 +42,7 @@ describe('Ledger', () => {
 describe('Ledger trailing runs of one outcome (stop conditions)', () => {
   it('counts the latest skipped and failed proposals; interrupted ones neither count nor break a run', () => {
     const ledger = new Ledger(join(tempDir('ar-ledger-'), 'ledger.sqlite'));
-    ledger.createRun(runRow('t', 'running'));
+    ledger.createRun(runRow('t'));
     const add = (status: ExperimentStatus | null) =>
       ledger.insertExperiment({
         ...emptyExperiment('t', 0, 'tune', 'abc'),
@@ -87,7 +67,7 @@ describe('Ledger trailing runs of one outcome (stop conditions)', () => {
 describe('Ledger re-measured experiments', () => {
   it('lists the recorded experiments with a successful run measured after their decision', () => {
     const ledger = new Ledger(join(tempDir('ar-ledger-'), 'ledger.sqlite'));
-    ledger.createRun(runRow('t', 'running'));
+    ledger.createRun(runRow('t'));
     const later = Date.now() + 3_600_000;
     const add = (recordedAt: number | null) =>
       ledger.insertExperiment({
@@ -126,7 +106,7 @@ describe('Ledger.deleteRun', () => {
   it('removes every row of the run (experiments, runs measured, commands, re-runs, notes) and nothing of another run', () => {
     const ledger = new Ledger(join(tempDir('ar-ledger-'), 'ledger.sqlite'));
     const fill = (tag: string) => {
-      ledger.createRun(runRow(tag, 'failed'));
+      ledger.createRun(runRow(tag, { state: 'failed' }));
       const id = ledger.insertExperiment({
         ...emptyExperiment(tag, 0, 'baseline', 'abc'),
         id: 0,

@@ -10,7 +10,8 @@ import {
 } from '../../src/program/novelty.js';
 import { experimentsWithoutKeep, onPlateau } from '../../src/program/plateau.js';
 import type { ExperimentRow, ExperimentStatus } from '../../src/ledger/types.js';
-import { briefInput, experimentRow } from '../helpers/brief.js';
+import { briefInput } from '../helpers/brief.js';
+import { experimentRow } from '../helpers/rows.js';
 
 /** A diff as `git diff --unified=0` prints it. */
 const diff = (file: string, removed: string[], added: string[]) =>

@@ -8,6 +8,7 @@ import { parseMetricOutput } from '../../src/metrics/parse.js';
 import { ProgramError } from '../../src/program/errors.js';
 import { parseProgram } from '../../src/program/program.js';
 import { tempDir } from '../helpers/temp.js';
+import { runRow } from '../helpers/rows.js';
 
 const program = (extra: string) => `---
 metric: { name: score, goal: maximize }
@@ -86,26 +87,7 @@ describe('the meter of one command', () => {
 describe('Ledger.spend', () => {
   it("adds what the experiments' commands metered, the baseline's included, to the agent's spend", () => {
     const ledger = new Ledger(join(tempDir('ar-meter-'), 'ledger.sqlite'));
-    ledger.createRun({
-      tag: 't',
-      branch: 'autoresearch/t',
-      created_at: 1,
-      updated_at: 1,
-      program_path: 'program.md',
-      program_dir: '',
-      base_commit: 'abc',
-      metric_name: 'score',
-      goal: 'maximize',
-      config_json: '{}',
-      protected_json: '{}',
-      state: 'running',
-      stop_reason: null,
-      pid: null,
-      heartbeat_at: null,
-      work_dir: null,
-      sandbox_json: null,
-      drift_json: null,
-    });
+    ledger.createRun(runRow('t', { goal: 'maximize' }));
     ledger.insertExperiment({ ...emptyExperiment('t', 0, 'baseline', 'abc'), id: 0 });
     ledger.insertExperiment({
       ...emptyExperiment('t', 0, 'llm', 'abc'),
