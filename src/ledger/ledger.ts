@@ -134,6 +134,18 @@ export interface Spend {
   measuredTokens: number;
 }
 
+/**
+ * A run's spend, for the Ledger and its read-only twin alike: the agent's proposals (the baseline
+ * has none) and, apart, what the experiments' commands metered (the baseline's included).
+ */
+export const SPEND_SQL =
+  'SELECT COALESCE(SUM(CASE WHEN id > 0 THEN cost_usd END), 0) AS usd, COALESCE(SUM(CASE WHEN id > 0 THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0) AS tokens, COUNT(CASE WHEN id > 0 THEN cost_usd END) AS priced, COUNT(CASE WHEN id > 0 THEN 1 END) AS proposals, COALESCE(SUM(measured_cost_usd), 0) AS measuredUsd, COALESCE(SUM(measured_tokens), 0) AS measuredTokens FROM experiments WHERE run_tag = ?';
+
+/** SPEND_SQL's row as a Spend: `usd` and `tokens` are the totals, the metered part included. */
+export function spendOf(row: Spend): Spend {
+  return { ...row, usd: row.usd + row.measuredUsd, tokens: row.tokens + row.measuredTokens };
+}
+
 type Patch<T> = Partial<Omit<T, 'run_tag' | 'id' | 'tag'>>;
 
 const ADDED_COLUMNS: Array<[table: string, column: string, decl: string]> = [
@@ -551,10 +563,7 @@ export class Ledger {
    * the experiments' commands metered (`meter:`, the baseline's included). `measured*`: that part.
    */
   spend(tag: string): Spend {
-    const s = this.stmt(
-      'SELECT COALESCE(SUM(CASE WHEN id > 0 THEN cost_usd END), 0) AS usd, COALESCE(SUM(CASE WHEN id > 0 THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) END), 0) AS tokens, COUNT(CASE WHEN id > 0 THEN cost_usd END) AS priced, COUNT(CASE WHEN id > 0 THEN 1 END) AS proposals, COALESCE(SUM(measured_cost_usd), 0) AS measuredUsd, COALESCE(SUM(measured_tokens), 0) AS measuredTokens FROM experiments WHERE run_tag = ?',
-    ).get(tag) as Spend;
-    return { ...s, usd: s.usd + s.measuredUsd, tokens: s.tokens + s.measuredTokens };
+    return spendOf(this.stmt(SPEND_SQL).get(tag) as Spend);
   }
 
   /** Proposals before experiment `id` that were not interrupted (in flight ones count). */

@@ -9,6 +9,7 @@ import { ledgerPath } from '../loop/context.js';
 import { summarize, type RunSummary } from '../loop/summary.js';
 import { UserError } from '../program/errors.js';
 import { repoRoot, resolveRef } from '../workspace/git.js';
+import { SPEND_SQL, spendOf, type Spend } from './ledger.js';
 import type { CommandRow, ExperimentRow, MeasurementRow, RunRow } from './types.js';
 
 export class LedgerReader {
@@ -38,6 +39,11 @@ export class LedgerReader {
     return this.db
       .prepare('SELECT * FROM experiments WHERE run_tag = ? ORDER BY id')
       .all(tag) as ExperimentRow[];
+  }
+
+  /** What run `tag` has cost so far, as `Ledger.spend` says it. */
+  spend(tag: string): Spend {
+    return spendOf(this.db.prepare(SPEND_SQL).get(tag) as Spend);
   }
 
   experiment(tag: string, id: number): ExperimentRow | undefined {

@@ -48,19 +48,16 @@ export function activityOf(repo: string, run: RunRow): { state: RunActivity; pid
   return { state: state === 'not running' ? 'crashed' : (state as RunActivity), pid };
 }
 
-function overview(repo: string, run: RunRow, rows: ExperimentRow[], s: RunSummary): RunOverview {
+function overview(
+  repo: string,
+  run: RunRow,
+  rows: ExperimentRow[],
+  s: RunSummary,
+  spend: { usd: number; tokens: number },
+): RunOverview {
   const { state, pid } = activityOf(repo, run);
-  const spend = { usd: 0, tokens: 0 };
   let last = Math.max(run.updated_at, run.heartbeat_at ?? 0);
-  for (const r of rows) {
-    last = Math.max(last, r.proposed_at, r.recorded_at ?? 0);
-    // What the experiments' commands metered (`meter:`), the baseline's included.
-    spend.usd += r.measured_cost_usd ?? 0;
-    spend.tokens += r.measured_tokens ?? 0;
-    if (r.id === 0) continue;
-    spend.usd += r.cost_usd ?? 0;
-    spend.tokens += (r.input_tokens ?? 0) + (r.output_tokens ?? 0);
-  }
+  for (const r of rows) last = Math.max(last, r.proposed_at, r.recorded_at ?? 0);
   return {
     tag: run.tag,
     branch: run.branch,
@@ -77,7 +74,7 @@ function overview(repo: string, run: RunRow, rows: ExperimentRow[], s: RunSummar
     bestExperiment: s.bestExperiment,
     bestCommit: s.bestCommit,
     improvementPct: s.improvementPct,
-    spend,
+    spend: { usd: spend.usd, tokens: spend.tokens },
     createdAt: run.created_at,
     lastActivity: last,
   };
@@ -93,7 +90,7 @@ export async function runsOverview(reader: LedgerReader): Promise<RunOverview[]>
   return runs.map((run) => {
     const rows = reader.experiments(run.tag);
     const s = summarize(run, rows, heads.get(`refs/heads/${run.branch}`) ?? null);
-    return overview(reader.repo, run, rows, s);
+    return overview(reader.repo, run, rows, s, reader.spend(run.tag));
   });
 }
 
