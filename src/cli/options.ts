@@ -30,3 +30,6 @@ export function hostNameOption(value: string, previous: string[] = []): string[]
     );
   return [...previous, name];
 }
+
+/** `--tag`, for every command that reads or controls one run. */
+export const TAG_OPTION = ['-t, --tag <tag>', 'which run (default: the most recent)'] as const;

@@ -8,8 +8,8 @@ import type { Command } from 'commander';
 import type { LedgerReader } from '../../ledger/reader.js';
 import type { RunOverview } from '../../loop/runs.js';
 import { UserError } from '../../program/errors.js';
+import { TAG_OPTION } from '../options.js';
 
-const TAG_OPTION = ['-t, --tag <tag>', 'which run (default: the most recent)'] as const;
 const WHICH = ['[id]', 'an experiment id, or best (default): everything the run kept'] as const;
 
 async function withReader<T>(fn: (reader: LedgerReader) => Promise<T>): Promise<T> {

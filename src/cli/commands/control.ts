@@ -7,8 +7,7 @@ import * as control from '../../loop/control.js';
 import type { Outcome, RunTarget } from '../../loop/control.js';
 import { UserError } from '../../program/errors.js';
 import { openLedgerFor } from './inspect.js';
-
-const TAG_OPTION = ['-t, --tag <tag>', 'which run (default: the most recent)'] as const;
+import { TAG_OPTION } from '../options.js';
 
 /**
  * No harness runs the run: this process measures the request (and any other pending one) as the

@@ -12,6 +12,7 @@ import { UserError } from '../../program/errors.js';
 import { repoRoot, resolveRef } from '../../workspace/git.js';
 import { bar, experimentLine, fmtPct, fmtValue } from '../format.js';
 import { count } from '../../util/words.js';
+import { TAG_OPTION } from '../options.js';
 
 export async function openLedgerFor(cwd: string, tag?: string): Promise<RunTarget> {
   const repo = await repoRoot(cwd);
@@ -145,7 +146,7 @@ export function registerInspect(program: Command): void {
     .description(
       'show a run: best value and commit, improvement over baseline, counts by status, the experiment in flight',
     )
-    .option('-t, --tag <tag>', 'which run (default: the most recent)')
+    .option(...TAG_OPTION)
     .option('--json', 'machine-readable output')
     .addHelpText(
       'after',
@@ -162,7 +163,7 @@ Examples:
   program
     .command('results')
     .description('print the table of experiments of a run')
-    .option('-t, --tag <tag>', 'which run (default: the most recent)')
+    .option(...TAG_OPTION)
     .option('--json', 'every ledger field of every experiment, as JSON')
     .addHelpText(
       'after',
@@ -204,7 +205,7 @@ export function registerReport(program: Command): void {
     .description(
       'write a self-contained report of a run (report.html, works offline) and its progress chart (chart.svg, chart.png)',
     )
-    .option('-t, --tag <tag>', 'which run (default: the most recent)')
+    .option(...TAG_OPTION)
     .option('-o, --out <dir>', 'where to write (default .autoresearch/<tag>/report)')
     .addHelpText(
       'after',
