@@ -15,7 +15,7 @@ const benches: Array<[string, () => Promise<string>]> = [
   ['throughput', () => benchThroughput()],
   ['pipeline', () => benchPipeline()],
   ['metrics', () => benchMetrics()],
-  ['search', () => Promise.resolve(benchSearch())],
+  ['search', () => benchSearch()],
 ];
 
 for (const [name, run] of benches) {
