@@ -224,11 +224,16 @@ export class CgroupSet {
     return true;
   }
 
-  /** Kills anything left, then removes the groups (best effort; retries briefly on EBUSY). */
-  async destroy(): Promise<boolean> {
+  /**
+   * Kills anything left, then removes the groups (best effort). A v1 memory group stays busy
+   * until its last task is reaped, which on a loaded machine can take seconds after the kill:
+   * the retries are bounded by time, not by a count that a busy machine exhausts early.
+   */
+  async destroy(retryMs = 10_000): Promise<boolean> {
     if (this.destroyed) return true;
     this.destroyed = true;
     if (!this.isEmpty()) await this.freezeAndKill();
+    const deadline = Date.now() + retryMs;
     let ok = true;
     for (const controller of CGROUP_CONTROLLERS) {
       const dir = this.dirs[controller];
@@ -239,7 +244,7 @@ export class CgroupSet {
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           if (code === 'ENOENT') break;
-          if (attempt >= 20) {
+          if (Date.now() >= deadline) {
             ok = false;
             break;
           }

@@ -257,6 +257,11 @@ describe('LocalExecutor containment specifics', () => {
   it.skipIf(!CGROUP)(
     cgTitle('auto uses cgroups when supported and removes every group it made'),
     async () => {
+      // Only this test's groups: another file in the same worker may still be removing its own.
+      const controllers = ['memory', 'pids', 'freezer'] as const;
+      const mine = (controller: (typeof controllers)[number]) =>
+        fs.readdirSync(cgroupParentDir(controller)).filter((n) => n.includes(`-${process.pid}-`));
+      const before = new Map(controllers.map((c) => [c, new Set(mine(c))]));
       const exec = new LocalExecutor();
       const r = await exec.run(makeSpec('sleep 100 & exit 0'));
       expect(r.containment).toBe('cgroup');
@@ -266,11 +271,9 @@ describe('LocalExecutor containment specifics', () => {
       await expect(new LocalExecutor({ containment: 'cgroup' }).run(failing)).rejects.toThrow(
         /ENOENT/,
       );
-      for (const controller of ['memory', 'pids', 'freezer'] as const) {
-        const mine = fs
-          .readdirSync(cgroupParentDir(controller))
-          .filter((n) => n.includes(`-${process.pid}-`));
-        expect(mine, controller).toEqual([]);
+      for (const controller of controllers) {
+        const left = mine(controller).filter((n) => !before.get(controller)!.has(n));
+        expect(left, controller).toEqual([]);
       }
     },
   );
