@@ -137,10 +137,10 @@ function joinReason(comparisons: Comparison[], leaving: Comparison[]): string {
       : `no member is as good on every metric (better beyond the noise on ${[...better].join(', ')})`;
   const gone = leaving.map(
     (l) =>
-      `; experiment ${l.member} leaves the front (dominated on ${l.metrics
+      `; experiment ${l.member} leaves the front, dominated: ${l.metrics
         .filter((m) => m.side === 'better')
         .map(describe)
-        .join(', ')})`,
+        .join(', ')}`,
   );
   return `kept: joins the front (${count(size, 'point')}): ${why}${gone.join('')}`;
 }

@@ -38,7 +38,7 @@ describe('Pareto front with noise', () => {
     expect(v.joins).toBe(true);
     expect(v.leaving.map((l) => l.member)).toEqual([0]);
     expect(v.reason).toMatch(/^kept: joins the front \(1 point\)/);
-    expect(v.reason).toContain('experiment 0 leaves the front (dominated on ms 90 vs 100');
+    expect(v.reason).toContain('experiment 0 leaves the front, dominated: ms 90 vs 100');
   });
 
   it('a no-op never joins: every difference is within the noise', () => {

@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { gitIn, ledgerRows, makeRepo } from '../helpers/repo.js';
+import { runHere } from '../helpers/run.js';
+
+// Two metrics, each the parameter plus noise up to +-0.05 drawn from the run's seed.
+const EXP = `. ./params.sh
+s=$AUTORESEARCH_SEED
+awk -v t="$T" -v h="$H" -v s="$s" 'BEGIN {
+  printf "ms: %.4f\\n", t + ((s % 1000) / 1000 - 0.5) / 10
+  printf "heap: %.4f\\n", h + ((int(s / 1000) % 1000) / 1000 - 0.5) / 10
+}'
+`;
+
+/**
+ * The course, from the baseline (10, 10), each built on the newest point of the front:
+ * 1 (8, 12) a trade-off: joins; 2 (8.5, 12.5) dominated by 1: discarded; 3 (8.000, 12.0) the
+ * same values written differently, measured apart only by the noise: discarded; 4 (7, 11) dominates 1, which leaves, a trade-off with 0: joins;
+ * 5 (9, 9) dominates the baseline, which leaves, a trade-off with 4: joins.
+ */
+const AGENT = `set_() { sed -i "s/^T=.*/T=$1/; s/^H=.*/H=$2/" params.sh; }
+case "$AUTORESEARCH_EXPERIMENT_ID" in
+1) set_ 8 12 ;; 2) set_ 8.5 12.5 ;; 3) set_ 8.000 12.0 ;; 4) set_ 7 11 ;; 5) set_ 9 9 ;;
+*) exit 99 ;;
+esac
+echo "{\\"title\\": \\"point $AUTORESEARCH_EXPERIMENT_ID\\"}" > "$AUTORESEARCH_PROPOSAL"
+`;
+
+const PROGRAM = `---
+metric: [{ name: ms, goal: minimize }, { name: heap, goal: minimize }]
+run: sh exp.sh
+budget: 5s
+editable: [params.sh]
+protected: [exp.sh, agent.sh]
+agent: { name: command, command: sh agent.sh, timeout: 30s }
+repeats: { baseline: 3, max: 3 }
+---
+Trade speed for memory.
+`;
+
+type Row = ReturnType<typeof ledgerRows>[number] & { left_front_by: number | null };
+
+describe('Pareto mode in a run', () => {
+  it('keeps a trade-off, discards a dominated and a noise-level candidate, and a dominating one removes the member it beats', async () => {
+    const dir = makeRepo({
+      'exp.sh': EXP,
+      'agent.sh': AGENT,
+      'params.sh': 'T=10\nH=10\n',
+      'program.md': PROGRAM,
+    });
+    await runHere(dir, { tag: 'p' });
+    const rows = ledgerRows(dir, 'p') as Row[];
+    expect(rows.map((r) => [r.id, r.status, r.n_runs, r.left_front_by])).toEqual([
+      [0, 'keep', 3, 5],
+      [1, 'keep', 3, 4],
+      [2, 'discard', 3, null],
+      [3, 'discard', 3, null],
+      [4, 'keep', 3, null],
+      [5, 'keep', 3, null],
+    ]);
+    expect(rows[1]!.reason).toMatch(/^kept: joins the front \(2 points\)/);
+    expect(rows[2]!.reason).toMatch(/^discarded: dominated by experiment 1 on the front/);
+    expect(rows[3]!.reason).toMatch(
+      /^discarded: matched by experiment 1 on the front: ms 7.9\d+ vs 8.0?\d* \(within/,
+    );
+    expect(rows[4]!.reason).toContain('experiment 1 leaves the front, dominated: ms');
+    expect(rows[5]!.reason).toContain('experiment 0 leaves the front, dominated: ms');
+
+    // Each is built on the newest point of the front: the branch, which holds only members.
+    const byCommit = new Map(rows.map((r) => [r.candidate_commit, r.id]));
+    expect(rows.slice(1).map((r) => byCommit.get(r.parent_commit))).toEqual([0, 1, 1, 1, 4]);
+    const moves = gitIn(dir, 'reflog', '--format=%H', 'autoresearch/p').split('\n').reverse();
+    expect(moves).toEqual([0, 1, 4, 5].map((id) => rows[id]!.candidate_commit));
+
+    // The members' refs, and only theirs.
+    const front = gitIn(
+      dir,
+      'for-each-ref',
+      '--format=%(refname) %(objectname)',
+      'refs/autoresearch/p/front/',
+    );
+    expect(front.trim().split('\n')).toEqual([
+      `refs/autoresearch/p/front/4 ${rows[4]!.candidate_commit}`,
+      `refs/autoresearch/p/front/5 ${rows[5]!.candidate_commit}`,
+    ]);
+
+    // The brief shows the front the agent must not be covered by.
+    const brief = readFileSync(join(dir, '.autoresearch/p/experiments/5/brief.md'), 'utf8');
+    expect(brief).toContain('## Pareto front (2 points)');
+    expect(brief).toMatch(/- experiment 4: ms = 7\.\d+, heap = 1[01]\.\d+: point 4/);
+  });
+});
