@@ -6,30 +6,20 @@
  * it never holds a commit that is not on the front.
  */
 import type { ExperimentRow, MeasurementRow } from '../ledger/types.js';
-import { judgeFront, type FrontPoint, type MetricNoise } from '../policy/pareto.js';
+import { judgeFront, type MetricNoise } from '../policy/pareto.js';
 import type { Arm } from '../policy/policy.js';
 import { pooledNoise } from '../policy/stats.js';
 import type { BriefFront } from '../program/brief.js';
 import type { MetricSpec } from '../program/schema.js';
 import { git, listRefs } from '../workspace/git.js';
 import type { RunContext } from './context.js';
+import { frontMembers, frontPoint, metricOf, onFront, ownRuns } from './front-view.js';
 import { awaitRuns, joinFront, record } from './lifecycle.js';
 
 export type FrontLook =
   { kind: 'decided'; status: 'keep' | 'discard' } | { kind: 'measure'; next: Arm[] };
 
-/** A member of the front: kept, and not dominated by a later keep since. */
-export const onFront = (e: Pick<ExperimentRow, 'status' | 'left_front_by'>): boolean =>
-  e.status === 'keep' && e.left_front_by === null;
-
 const frontPrefix = (tag: string) => `refs/autoresearch/${tag}/front/`;
-
-/** One metric's value in a run: the primary is the run's value, the others are in its metrics. */
-function metricOf(run: MeasurementRow, name: string, primary: string): number | null {
-  if (name === primary) return run.value;
-  const v = (JSON.parse(run.metrics_json ?? '{}') as Record<string, unknown>)[name];
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
-}
 
 /** Each metric's noise, pooled within the commits measured more than once (as the scalar policy's). */
 export function metricNoise(
@@ -53,27 +43,9 @@ export function metricNoise(
   return noise;
 }
 
-/** An experiment's point: each metric's mean over the runs of its commit. Null without runs. */
-export function frontPoint(
-  objectives: MetricSpec[],
-  id: number,
-  runs: MeasurementRow[],
-): FrontPoint | null {
-  const means: Record<string, number> = {};
-  for (const o of objectives) {
-    const vs = runs.map((r) => metricOf(r, o.name, objectives[0]!.name)).filter((v) => v !== null);
-    if (vs.length === 0) return null;
-    means[o.name] = vs.reduce((a, b) => a + b, 0) / vs.length;
-  }
-  return { id, means, n: runs.length };
-}
-
 /** The runs of an experiment's own commit (its measured candidate). */
-function runsOf(ctx: RunContext, e: ExperimentRow): MeasurementRow[] {
-  return ctx.ledger
-    .measurementsOf(ctx.run.tag, e.id, e.candidate_commit ?? undefined)
-    .filter((m) => m.value !== null);
-}
+const runsOf = (ctx: RunContext, e: ExperimentRow): MeasurementRow[] =>
+  ownRuns(e, ctx.ledger.measurementsOf(ctx.run.tag, e.id));
 
 /**
  * A look at a Pareto candidate, under the decision lock (the refs checked first): `repeats.max` runs of it first (no
@@ -161,16 +133,11 @@ export function formerMember(ctx: RunContext, ref: string, commit: string | null
 
 /** What the brief says of the front: its metrics and each member's means, oldest first. */
 export function briefFront(ctx: RunContext): BriefFront | undefined {
-  const objectives = ctx.program.config.pareto;
-  if (!objectives) return undefined;
-  const members = ctx.ledger.listExperiments(ctx.run.tag).filter(onFront);
+  const metrics = ctx.program.config.pareto;
+  if (!metrics) return undefined;
+  const rows = ctx.ledger.listExperiments(ctx.run.tag);
   return {
-    metrics: objectives.map((o) => ({ name: o.name, goal: o.goal })),
-    members: members.flatMap((m) => {
-      const p = frontPoint(objectives, m.id, runsOf(ctx, m));
-      return p
-        ? [{ id: m.id, title: m.title ?? (m.id === 0 ? 'baseline' : ''), values: p.means }]
-        : [];
-    }),
+    metrics: metrics.map((o) => ({ name: o.name, goal: o.goal })),
+    members: frontMembers(metrics, rows, (id) => ctx.ledger.measurementsOf(ctx.run.tag, id)),
   };
 }

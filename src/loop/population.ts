@@ -14,7 +14,7 @@ import {
 import { experimentTree } from '../search/tree.js';
 import type { RunContext } from './context.js';
 import type { Incumbent } from './events.js';
-import { onFront } from './front.js';
+import { onFront } from './front-view.js';
 
 export interface NextParent {
   /** The id the new experiment gets (the choice may depend on it: islands). */

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { gitIn, ledgerRows, makeRepo } from '../helpers/repo.js';
-import { runHere } from '../helpers/run.js';
+import { writeReport } from '../../src/report/write.js';
+import { cli, gitIn, ledgerRows, makeRepo } from '../helpers/repo.js';
+import { runHere, statusHere } from '../helpers/run.js';
 
 // Two metrics, each the parameter plus noise up to +-0.05 drawn from the run's seed.
 const EXP = `. ./params.sh
@@ -89,5 +90,34 @@ describe('Pareto mode in a run', () => {
     const brief = readFileSync(join(dir, '.autoresearch/p/experiments/5/brief.md'), 'utf8');
     expect(brief).toContain('## Pareto front (2 points)');
     expect(brief).toMatch(/- experiment 4: ms = 7\.\d+, heap = 1[01]\.\d+: point 4/);
+
+    // status and the report list the front, one point a line.
+    const status = await statusHere(dir, 'p');
+    expect(status).toContain('metrics      ms (minimize), heap (minimize): a Pareto front');
+    expect(status).toMatch(
+      /front 2 +#4 \(ms 7\.\d+, heap 1[01]\.\d+\): point 4\n +#5 \(ms [89]\.\d+/,
+    );
+    const html = readFileSync(
+      (await writeReport(dir, 'p', undefined, { chromium: null })).html,
+      'utf8',
+    );
+    expect(html).toContain('<h2>Pareto front (2 points)</h2>');
+    expect(html).toMatch(
+      /<tr><td class="n">4<\/td><td class="n">7\.\d+<\/td><td class="n">1[01]\.\d+<\/td><td>point 4<\/td>/,
+    );
+
+    // apply: no single best; a member applies; one that left says who dominates it.
+    const best = cli(dir, ['apply', 'best']);
+    expect(best.code).not.toBe(0);
+    expect(best.stderr).toContain('run p is in Pareto mode: there is no single best');
+    expect(best.stderr).toMatch(/  #4 \(ms 7\.\d+, heap 1[01]\.\d+\): point 4\n  #5/);
+    const gone = cli(dir, ['apply', '1', '--branch', 'one']);
+    expect(gone.stderr).toContain(
+      'experiment 1 is no longer on the Pareto front: experiment 4 dominates it',
+    );
+    const member = cli(dir, ['apply', '4']);
+    expect(member.stderr).toBe('');
+    expect(member.stdout).toContain('main fast-forwarded to #4 of run p');
+    expect(gitIn(dir, 'rev-parse', 'HEAD').trim()).toBe(rows[4]!.candidate_commit);
   });
 });
