@@ -44,7 +44,7 @@ function frontTable(front: NonNullable<ReportOptions['front']>): string[] {
   return [
     `<h2>Pareto front (${count(front.members.length, 'point')})</h2>`,
     table(
-      ["#", ...front.metrics.map(arrow), "change", "commit"],
+      ['#', ...front.metrics.map(arrow), 'change', 'commit'],
       front.members.map((p) => [
         String(p.id),
         ...front.metrics.map((m) => esc(fmtNum(p.values[m.name] ?? null))),
