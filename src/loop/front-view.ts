@@ -86,3 +86,33 @@ const fmt = (v: number | undefined) =>
 export function describeMember(metrics: ParetoMetric[], m: FrontMember): string {
   return `#${m.id} (${metrics.map((o) => `${o.name} ${fmt(m.values[o.name])}`).join(', ')})${m.title ? `: ${m.title}` : ''}`;
 }
+
+/**
+ * The dashboard's scatter: every judged experiment with a point (faint), the members flagged,
+ * and which experiment made a former member leave.
+ */
+export function frontScatter(
+  metrics: ParetoMetric[],
+  rows: ExperimentRow[],
+  runsOf: (id: number) => MeasurementRow[],
+) {
+  return {
+    metrics,
+    points: rows.flatMap((e) => {
+      if ((e.status !== 'keep' && e.status !== 'discard') || !e.candidate_commit) return [];
+      const p = frontPoint(metrics, e.id, ownRuns(e, runsOf(e.id)));
+      if (!p) return [];
+      const member = onFront(e);
+      return [
+        {
+          id: e.id,
+          title: e.title,
+          status: e.status,
+          member,
+          leftBy: e.left_front_by,
+          values: p.means,
+        },
+      ];
+    }),
+  };
+}
