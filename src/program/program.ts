@@ -169,7 +169,7 @@ export function parseProgram(text: string, file: string): Program {
 
 /**
  * Settings that have no meaning with several metrics are refused, not ignored: islands keep one
- * best per island, the tune agent and `simplicity` need one number to improve.
+ * best per island; the tune agent, `simplicity` and `min_effect` need one number to improve.
  */
 function checkPareto(
   config: FrontMatter,
@@ -192,6 +192,12 @@ function checkPareto(
       'agent',
       'the tune agent improves one metric, and this program lists several (Pareto mode)',
       'use another agent, or write one metric: `metric: { name: ..., goal: ... }`',
+    );
+  if (config.decision.min_effect > 0)
+    refuse(
+      'decision',
+      '`min_effect` is in the units of one metric, and this program lists several (Pareto mode)',
+      'give each metric its own smallest difference that counts: `tolerance:` in its entry of `metric:`',
     );
   if (config.simplicity > 0)
     refuse(
