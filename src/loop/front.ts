@@ -22,7 +22,7 @@ export type FrontLook =
 const frontPrefix = (tag: string) => `refs/autoresearch/${tag}/front/`;
 
 /** Each metric's noise, pooled within the commits measured more than once (as the scalar policy's). */
-export function metricNoise(
+function metricNoise(
   objectives: MetricSpec[],
   runs: MeasurementRow[],
 ): Record<string, MetricNoise | null> {
@@ -106,7 +106,7 @@ export function frontRefs(ctx: RunContext): Map<string, string> {
  * only where none is, a leaving member's deleted only while it still holds that member's commit.
  * A harness killed in between finds them lagging, which refs.ts repairs without a warning.
  */
-export async function syncFrontRefs(ctx: RunContext): Promise<void> {
+async function syncFrontRefs(ctx: RunContext): Promise<void> {
   const expected = frontRefs(ctx);
   const actual = await listRefs(ctx.paths.repo, [frontPrefix(ctx.run.tag)]);
   for (const [ref, commit] of expected)

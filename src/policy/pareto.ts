@@ -48,7 +48,7 @@ export interface FrontInput {
 /** How the candidate compares with one member on one metric. */
 type Side = 'better' | 'worse' | 'within';
 
-export interface Comparison {
+interface Comparison {
   member: number;
   /** Per metric: the candidate's side, the two means and the margin. */
   metrics: Array<{ name: string; side: Side; candidate: number; member: number; margin: number }>;
@@ -77,7 +77,7 @@ export function margin(
 }
 
 /** The candidate against one member, metric by metric. */
-export function compare(input: FrontInput, member: FrontPoint): Comparison {
+function compare(input: FrontInput, member: FrontPoint): Comparison {
   const c = input.candidate;
   return {
     member: member.id,
@@ -95,10 +95,10 @@ export function compare(input: FrontInput, member: FrontPoint): Comparison {
 const sides = (cmp: Comparison, side: Side) => cmp.metrics.filter((m) => m.side === side).length;
 
 /** The member covers the candidate: better or within the margin on every metric. */
-export const covers = (cmp: Comparison): boolean => sides(cmp, 'better') === 0;
+const covers = (cmp: Comparison): boolean => sides(cmp, 'better') === 0;
 
 /** The candidate dominates the member beyond the noise: better on one metric at least, worse on none. */
-export const dominates = (cmp: Comparison): boolean =>
+const dominates = (cmp: Comparison): boolean =>
   sides(cmp, 'better') > 0 && sides(cmp, 'worse') === 0;
 
 export function judgeFront(input: FrontInput): FrontVerdict {
