@@ -521,6 +521,13 @@ export class Ledger {
       ).run(by, tag, id);
   }
 
+  /** Pareto mode: a keep that never happened (recover.ts) gives back the members it had dominated. */
+  rejoinFront(tag: string, by: number): void {
+    this.stmt(
+      'UPDATE experiments SET left_front_by = NULL WHERE run_tag = ? AND left_front_by = ?',
+    ).run(tag, by);
+  }
+
   /** Every run with a value, in the order measured: each metric's noise is pooled from them (Pareto mode). */
   measuredRuns(tag: string): MeasurementRow[] {
     return this.stmt(

@@ -42,28 +42,35 @@ Trade speed for memory.
 
 type Row = ReturnType<typeof ledgerRows>[number] & { left_front_by: number | null };
 
+const STATUSES = [
+  [0, 'keep', 5],
+  [1, 'keep', 4],
+  [2, 'discard', null],
+  [3, 'discard', null],
+  [4, 'keep', null],
+  [5, 'keep', null],
+];
+
+function repo(): string {
+  return makeRepo({
+    'exp.sh': EXP,
+    'agent.sh': AGENT,
+    'params.sh': 'T=10\nH=10\n',
+    'program.md': PROGRAM,
+  });
+}
+
 describe('Pareto mode in a run', () => {
   it('keeps a trade-off, discards a dominated and a noise-level candidate, and a dominating one removes the member it beats', async () => {
-    const dir = makeRepo({
-      'exp.sh': EXP,
-      'agent.sh': AGENT,
-      'params.sh': 'T=10\nH=10\n',
-      'program.md': PROGRAM,
-    });
+    const dir = repo();
     await runHere(dir, { tag: 'p' });
     const rows = ledgerRows(dir, 'p') as Row[];
-    expect(rows.map((r) => [r.id, r.status, r.n_runs, r.left_front_by])).toEqual([
-      [0, 'keep', 3, 5],
-      [1, 'keep', 3, 4],
-      [2, 'discard', 3, null],
-      [3, 'discard', 3, null],
-      [4, 'keep', 3, null],
-      [5, 'keep', 3, null],
-    ]);
+    expect(rows.map((r) => [r.id, r.status, r.left_front_by])).toEqual(STATUSES);
+    expect(rows.every((r) => r.n_runs === 3)).toBe(true);
     expect(rows[1]!.reason).toMatch(/^kept: joins the front \(2 points\)/);
     expect(rows[2]!.reason).toMatch(/^discarded: dominated by experiment 1 on the front/);
     expect(rows[3]!.reason).toMatch(
-      /^discarded: matched by experiment 1 on the front: ms 7.9\d+ vs 8.0?\d* \(within/,
+      /^discarded: matched by experiment 1 on the front: ms \d\.\d+ vs \d\.\d+ \(within [\d.]+\), heap/,
     );
     expect(rows[4]!.reason).toContain('experiment 1 leaves the front, dominated: ms');
     expect(rows[5]!.reason).toContain('experiment 0 leaves the front, dominated: ms');
@@ -119,5 +126,24 @@ describe('Pareto mode in a run', () => {
     expect(member.stderr).toBe('');
     expect(member.stdout).toContain('main fast-forwarded to #4 of run p');
     expect(gitIn(dir, 'rev-parse', 'HEAD').trim()).toBe(rows[4]!.candidate_commit);
+  });
+
+  it('killed right after a joining keep was decided, resumes to the same front: the members it dominates have left with it', async () => {
+    const dir = repo();
+    const killed = cli(dir, ['run', '--tag', 'p'], { AUTORESEARCH_CRASH_AT: 'decided:4' });
+    expect(killed.code, killed.stderr).toBeNull(); // died by SIGKILL
+    let rows = ledgerRows(dir, 'p') as Row[];
+    expect([rows[4]!.state, rows[1]!.left_front_by]).toEqual(['decided', 4]);
+    expect(gitIn(dir, 'rev-parse', 'autoresearch/p')).toBe(rows[1]!.candidate_commit);
+    const { output } = await runHere(dir, { tag: 'p' });
+    expect(output).toContain('was kept but not recorded; finishing');
+    rows = ledgerRows(dir, 'p') as Row[];
+    expect(rows.map((r) => [r.id, r.status, r.left_front_by])).toEqual(STATUSES);
+    expect(gitIn(dir, 'rev-parse', 'autoresearch/p')).toBe(rows[5]!.candidate_commit);
+    const front = gitIn(dir, 'for-each-ref', '--format=%(refname)', 'refs/autoresearch/p/front/');
+    expect(front.trim().split('\n')).toEqual([
+      'refs/autoresearch/p/front/4',
+      'refs/autoresearch/p/front/5',
+    ]);
   });
 });
