@@ -125,10 +125,30 @@ async function syncFrontRefs(ctx: RunContext): Promise<void> {
 }
 
 /** A front ref of an experiment that left the front, still at that experiment's commit. */
-export function formerMember(ctx: RunContext, ref: string, commit: string | null): boolean {
+function formerMember(ctx: RunContext, ref: string, commit: string | null): ExperimentRow | null {
   const id = Number(ref.slice(frontPrefix(ctx.run.tag).length));
   const e = Number.isInteger(id) ? ctx.ledger.getExperiment(ctx.run.tag, id) : undefined;
-  return e !== undefined && e.left_front_by !== null && e.candidate_commit === commit;
+  return e && e.left_front_by !== null && e.candidate_commit === commit ? e : null;
+}
+
+/**
+ * The harness's own lag on a front ref, which only the newest join can leave (a harness killed
+ * between its ledger write and syncFrontRefs, or before its keep was recorded): the ref of the
+ * newest member not written yet, or the ref of a member it dominated not deleted yet. Any other
+ * difference was someone else's.
+ */
+export function frontLag(
+  ctx: RunContext,
+  ref: string,
+  found: string | null,
+  expected: string | null,
+): boolean {
+  const newest = (id: number | null | undefined) =>
+    id === ctx.incumbent.experimentId ||
+    (id != null && ctx.ledger.getExperiment(ctx.run.tag, id)?.state === 'decided');
+  if (expected !== null)
+    return found === null && newest(Number(ref.slice(frontPrefix(ctx.run.tag).length)));
+  return newest(formerMember(ctx, ref, found)?.left_front_by);
 }
 
 /** What the brief says of the front: its metrics and each member's means, oldest first. */

@@ -93,6 +93,16 @@ describe('Pareto mode in a run', () => {
       `refs/autoresearch/p/front/5 ${rows[5]!.candidate_commit}`,
     ]);
 
+    // Only the harness writes them: a moved one is put back, a deleted one restored, at the next start.
+    gitIn(dir, 'update-ref', 'refs/autoresearch/p/front/5', rows[2]!.candidate_commit!);
+    gitIn(dir, 'update-ref', '-d', 'refs/autoresearch/p/front/4');
+    const again = await runHere(dir, { tag: 'p' });
+    expect(again.output).toMatch(/refs\/autoresearch\/p\/front\/4 was deleted; restored/);
+    expect(again.output).toMatch(/refs\/autoresearch\/p\/front\/5 was moved to \w+; restored/);
+    expect(
+      gitIn(dir, 'for-each-ref', '--format=%(refname) %(objectname)', 'refs/autoresearch/p/front/'),
+    ).toBe(front);
+
     // The brief shows the front the agent must not be covered by.
     const brief = readFileSync(join(dir, '.autoresearch/p/experiments/5/brief.md'), 'utf8');
     expect(brief).toContain('## Pareto front (2 points)');
@@ -137,6 +147,8 @@ describe('Pareto mode in a run', () => {
     expect(gitIn(dir, 'rev-parse', 'autoresearch/p')).toBe(rows[1]!.candidate_commit);
     const { output } = await runHere(dir, { tag: 'p' });
     expect(output).toContain('was kept but not recorded; finishing');
+    // The front refs it had not written yet are the harness's own lag: no warning.
+    expect(output).not.toContain('only the harness writes');
     rows = ledgerRows(dir, 'p') as Row[];
     expect(rows.map((r) => [r.id, r.status, r.left_front_by])).toEqual(STATUSES);
     expect(gitIn(dir, 'rev-parse', 'autoresearch/p')).toBe(rows[5]!.candidate_commit);
