@@ -3,6 +3,7 @@ import { graceSeconds } from '../../src/program/schema.js';
 import { parseProgram } from '../../src/program/program.js';
 import { ProgramError } from '../../src/program/errors.js';
 import { parseDuration } from '../../src/program/duration.js';
+import { decisionRule } from '../../src/mcp/describe.js';
 
 const ok = `---
 metric: { name: val_bpb, goal: minimize }
@@ -222,6 +223,10 @@ describe('Pareto mode (metric: a list)', () => {
     expect(p.config.metric.name).toBe('ms');
     expect(p.config.repeats.max).toBe(3);
     expect(parseProgram(ok, 'program.md').config.pareto).toBeNull();
+    // What an MCP session is told of the decision.
+    expect(decisionRule(p.config)).toContain(
+      'Pareto mode over ms (minimize), heap_mb (minimize): each candidate runs 3 times and is kept when no point of the front is as good on every metric',
+    );
     const quiet =
       '[{ name: a, goal: minimize, deterministic: true }, { name: b, goal: maximize, deterministic: true }]';
     expect(parseProgram(pareto('', quiet), 'program.md').config.repeats).toMatchObject({
