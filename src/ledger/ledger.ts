@@ -163,6 +163,7 @@ const ADDED_COLUMNS: Array<[table: string, column: string, decl: string]> = [
   ['experiments', 'measured_cost_usd', 'REAL'],
   ['experiments', 'measured_tokens', 'REAL'],
   ['commands', 'meter_json', 'TEXT'],
+  ['experiments', 'left_front_by', 'INTEGER'],
 ];
 
 export class Ledger {
@@ -510,6 +511,28 @@ export class Ledger {
       "SELECT id FROM experiments WHERE run_tag = ? AND candidate_commit = ? AND status = 'keep' ORDER BY id DESC LIMIT 1",
     ).get(tag, commit) as { id: number } | undefined;
     return row?.id ?? null;
+  }
+
+  /** Pareto mode: members dominated by experiment `by` leave the front (a member leaves once). */
+  leaveFront(tag: string, ids: number[], by: number): void {
+    for (const id of ids)
+      this.stmt(
+        'UPDATE experiments SET left_front_by = ? WHERE run_tag = ? AND id = ? AND left_front_by IS NULL',
+      ).run(by, tag, id);
+  }
+
+  /** Pareto mode: a keep that never happened (recover.ts) gives back the members it had dominated. */
+  rejoinFront(tag: string, by: number): void {
+    this.stmt(
+      'UPDATE experiments SET left_front_by = NULL WHERE run_tag = ? AND left_front_by = ?',
+    ).run(tag, by);
+  }
+
+  /** Every run with a value, in the order measured: each metric's noise is pooled from them (Pareto mode). */
+  measuredRuns(tag: string): MeasurementRow[] {
+    return this.stmt(
+      'SELECT rowid AS id, * FROM measurements WHERE run_tag = ? AND value IS NOT NULL ORDER BY rowid',
+    ).all(tag) as MeasurementRow[];
   }
 
   /** Kept experiments in the order they were kept (the branch's history). */

@@ -114,6 +114,8 @@ export interface ExperimentRow {
   /** What its commands said they spent (`meter:`), summed: model calls of the evaluator, say. */
   measured_cost_usd: number | null;
   measured_tokens: number | null;
+  /** Pareto mode: the experiment that dominated this member out of the front (null: never left, or not a member). */
+  left_front_by: number | null;
 }
 
 /** One command the harness ran for an experiment, with its wall time (agent, checks, run, eval, holdout). */

@@ -28,6 +28,7 @@ import { verifyRefs } from './refs.js';
 import { measureOnce, runSideCommand } from './measurement.js';
 import { watchDrift } from './drift-watch.js';
 import { currentSequence, judgementHistory } from './judgement.js';
+import { judgeOnFront } from './front.js';
 import {
   checkPrimary,
   describeRefusal,
@@ -267,7 +268,11 @@ async function lookAt(
   slot: number,
 ): Promise<Exclude<Look, { kind: 'carry' }>> {
   for (;;) {
-    const look = await ctx.decisionLock.run(() => judge(ctx, row));
+    const look = await ctx.decisionLock.run(async () => {
+      if (!ctx.program.config.pareto) return judge(ctx, row);
+      await verifyRefs(ctx, `before deciding experiment ${row.id}`);
+      return judgeOnFront(ctx, row);
+    });
     if (look.kind !== 'carry') return look;
     const pending = look.keep;
     // A scratch worktree: the slot's own still holds what the experiment produced (for the holdout).

@@ -130,9 +130,10 @@ export async function carryBeforeRun(
   wt: Worktree,
 ): Promise<ExperimentRow | 'recorded'> {
   const inc = ctx.incumbent;
-  // Only greedy builds on the incumbent; other strategies' candidates are judged as they are.
-  if (row.parent_commit === inc.commit || ctx.program.config.parents.strategy !== 'greedy')
-    return row;
+  // Only greedy builds on the incumbent; other strategies' candidates, and every candidate of a
+  // Pareto front (compared with all its members, not one incumbent), are judged as they are.
+  const c = ctx.program.config;
+  if (row.parent_commit === inc.commit || c.parents.strategy !== 'greedy' || c.pareto) return row;
   const skip = (reason: string): 'recorded' => {
     record(ctx, row.id, 'skipped', { reason, finished_at: Date.now() });
     return 'recorded';

@@ -22,6 +22,7 @@ import { readLogTail } from './measure.js';
 import { runCandidate } from './candidate.js';
 import { beginProposal, commitProposal, record, withdrawProposal } from './lifecycle.js';
 import { nextParent } from './population.js';
+import { briefFront } from './front.js';
 import type { BriefParent } from '../program/brief-parent.js';
 
 export { emptyExperiment } from './lifecycle.js';
@@ -57,6 +58,7 @@ function writeBrief(
     deterministic: c.metric.deterministic,
     tolerance: c.metric.tolerance,
   });
+  const front = briefFront(ctx);
   const brief = buildBrief({
     experimentId: id,
     objective: {
@@ -86,9 +88,11 @@ function writeBrief(
     baselineValue: ctx.baselineValue,
     experiments: recent,
     logTails: Object.fromEntries(failures.map((f) => [f.id, readLogTail(f.log_path, 15)])),
-    briefMetrics: c.brief_metrics,
+    // Pareto mode: the front's other metrics are columns of the history; no single keep bar.
+    briefMetrics: [...(c.pareto?.slice(1).map((m) => m.name) ?? []), ...c.brief_metrics],
     remeasured: ctx.ledger.remeasuredAfterDecision(tag),
-    keepBar,
+    keepBar: front ? null : keepBar,
+    ...(front ? { front } : {}),
     lessons: ctx.ledger.lessons(tag, MAX_LESSONS),
     ...(since !== null ? { plateau: { since, after: c.plateau_after } } : {}),
     ...(parent ? { parent } : {}),

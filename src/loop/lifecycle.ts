@@ -152,6 +152,28 @@ export async function keep(ctx: RunContext, row: ExperimentRow, patch: Patch): P
 }
 
 /**
+ * Pareto mode: the candidate joins the front, and the members it dominates leave it, in one
+ * ledger write; then the branch moves to it (the newest member). Under the decision lock.
+ */
+export async function joinFront(
+  ctx: RunContext,
+  row: ExperimentRow,
+  patch: Patch,
+  leaving: number[],
+): Promise<void> {
+  ctx.ledger.batch(() => {
+    ctx.ledger.leaveFront(ctx.run.tag, leaving, row.id);
+    ctx.ledger.updateExperiment(ctx.run.tag, row.id, {
+      ...patch,
+      state: 'decided',
+      status: 'keep',
+    });
+  });
+  crashPoint('decided', row.id);
+  await applyKeep(ctx, ctx.ledger.getExperiment(ctx.run.tag, row.id)!);
+}
+
+/**
  * Moves the branch to a decided keep (compare-and-swap against the incumbent it was judged on)
  * and records it: the incumbent is now this experiment. Under the decision lock.
  */
@@ -288,5 +310,6 @@ export function emptyExperiment(
     island: null,
     measured_cost_usd: null,
     measured_tokens: null,
+    left_front_by: null,
   };
 }

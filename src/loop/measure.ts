@@ -39,7 +39,7 @@ export function readLogTail(logPath: string | null, lines = 20): string {
 export function measureOutcome(
   result: ExecutionResult,
   logPath: string,
-  metric: string,
+  metric: string | readonly string[],
   metricsFile: string | undefined,
   cwd: string,
   requirePrimary = true,
@@ -77,16 +77,20 @@ export function measureOutcome(
     return { kind: 'crash', reason: withTail(`the run failed (${how})`), metrics, refused };
   }
   if (!requirePrimary) return { kind: 'measured', value: NaN, metrics, refused };
-  const primary = checkPrimary(parsed, metric);
-  const missing = !Object.hasOwn(metrics, metric) && !Object.hasOwn(refused, metric);
-  if (!primary.ok)
-    return {
-      kind: 'crash',
-      reason: withTail(
-        fileProblem && missing ? `${primary.reason}; ${fileProblem}` : primary.reason,
-      ),
-      metrics,
-      refused,
-    };
-  return { kind: 'measured', value: primary.value, metrics, refused };
+  // Pareto mode names every metric of the front: each run must print them all.
+  const names = typeof metric === 'string' ? [metric] : metric;
+  let value = NaN;
+  for (const name of names) {
+    const check = checkPrimary(parsed, name);
+    const missing = !Object.hasOwn(metrics, name) && !Object.hasOwn(refused, name);
+    if (!check.ok)
+      return {
+        kind: 'crash',
+        reason: withTail(fileProblem && missing ? `${check.reason}; ${fileProblem}` : check.reason),
+        metrics,
+        refused,
+      };
+    if (name === names[0]) value = check.value;
+  }
+  return { kind: 'measured', value, metrics, refused };
 }

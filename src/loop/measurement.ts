@@ -360,7 +360,7 @@ export async function measureOnce(
   let outcome = measureOutcome(
     exec,
     logPath,
-    c.metric.name,
+    metricNames(c),
     evalCommand ? undefined : c.metrics_file,
     cwd,
     !evalCommand,
@@ -410,7 +410,7 @@ export async function measureOnce(
       ctx.abort.signal,
       { slot, run: previous + 1 },
     );
-    const evaluated = measureOutcome(evalExec, evalLog, c.metric.name, c.metrics_file, folder.cwd);
+    const evaluated = measureOutcome(evalExec, evalLog, metricNames(c), c.metrics_file, folder.cwd);
     if (evaluated.kind === 'aborted') return { kind: 'aborted' };
     outcome =
       evaluated.kind === 'measured'
@@ -449,6 +449,10 @@ export async function measureOnce(
   });
   return { kind: 'measured', value: outcome.value, metrics, refused: outcome.refused, exec, row };
 }
+
+/** The metrics every run must print: the primary one, or each of the front's in Pareto mode. */
+const metricNames = (c: RunSetup['program']['config']) =>
+  c.pareto?.map((m) => m.name) ?? c.metric.name;
 
 const fmt = (seconds: number) => Number(seconds.toFixed(1)).toString();
 

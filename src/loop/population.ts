@@ -14,6 +14,7 @@ import {
 import { experimentTree } from '../search/tree.js';
 import type { RunContext } from './context.js';
 import type { Incumbent } from './events.js';
+import { onFront } from './front-view.js';
 
 export interface NextParent {
   /** The id the new experiment gets (the choice may depend on it: islands). */
@@ -39,6 +40,7 @@ export function nextParent(ctx: RunContext): NextParent {
     incumbent: ctx.incumbent.experimentId,
     goal: ctx.run.goal,
     plateau: since === null ? null : { since, after },
+    front: ctx.program.config.pareto ? rows.filter(onFront).map((r) => r.id) : null,
   });
   const row = rows.find((r) => r.id === choice.parent);
   if (choice.parent === ctx.incumbent.experimentId || !row?.candidate_commit)

@@ -108,6 +108,9 @@ async function recoverOne(ctx: RunContext, row: ExperimentRow): Promise<void> {
         note('was kept but not recorded; finishing');
         await ctx.decisionLock.run(() => applyKeep(ctx, row));
       } else {
+        // Pareto mode: the members it would have made leave stay on the front (idempotent, so a
+        // harness killed before the record below does it again).
+        ctx.ledger.rejoinFront(ctx.run.tag, row.id);
         record(ctx, row.id, 'discard', {
           reason: `${row.reason ?? 'kept'}, but the branch moved on before it was recorded`,
         });

@@ -3,11 +3,13 @@
  * refs/autoresearch/<tag>/, and with `parents: islands` each island's head (island-<k>). They are
  * checked against the ledger at every decision and at the start and end of a run; a ref someone
  * else moved, deleted or added is reported and put back. An island head follows the ledger
- * silently while it only lags (it points at an earlier member of its island, or is not there yet).
+ * silently while it only lags (it points at an earlier member of its island, or is not there yet),
+ * and so do the Pareto front's refs (front/<id>) that the newest join has not written yet.
  */
 import { git, listRefs } from '../workspace/git.js';
 import type { RunContext } from './context.js';
 import { islandRefs } from './population.js';
+import { frontLag, frontRefs } from './front.js';
 
 export interface RefProblem {
   ref: string;
@@ -27,11 +29,17 @@ function expectedRefs(ctx: RunContext): Map<string, string> {
       expected.set(`refs/autoresearch/${tag}/${e.id}-rebased`, e.candidate);
   }
   for (const island of islandRefs(ctx)) expected.set(island.ref, island.commit);
+  for (const [ref, commit] of frontRefs(ctx)) expected.set(ref, commit);
   return expected;
 }
 
-/** The harness's own lag: an island head not written yet, or still at an earlier member of its island. */
+/**
+ * The harness's own lag: an island head not written yet, or still at an earlier member of its
+ * island; the newest front member's ref not written yet, or its dominated members' not deleted yet.
+ */
 function lagging(ctx: RunContext, p: RefProblem): boolean {
+  // The newest join's front refs, not written or deleted yet (front.ts).
+  if (/\/front\/\d+$/.test(p.ref)) return frontLag(ctx, p.ref, p.found, p.expected);
   if (p.expected === null || !/\/island-\d+$/.test(p.ref)) return false;
   const island = islandRefs(ctx).find((i) => i.ref === p.ref);
   return p.found === null || (island?.members.has(p.found) ?? false);

@@ -9,6 +9,8 @@ import { UserError } from '../program/errors.js';
 import { listRefs } from '../workspace/git.js';
 import { runState } from './control.js';
 import { summarize, type RunSummary } from './summary.js';
+import { describeMember, frontMembers, onFront, paretoMetrics } from './front-view.js';
+import { count } from '../util/words.js';
 
 /**
  * running and paused: a live harness; stopped: by a person (`run` resumes it); finished: a stop
@@ -116,6 +118,8 @@ export interface ChosenChange {
   /** `#3` or `best (#3)`, for messages. */
   label: string;
   rows: ExperimentRow[];
+  /** Pareto mode: why the experiment is not on the front (dominated, by whom); absent when it is. */
+  offFront?: string;
 }
 
 /** `which`: an experiment id, or `best` (the run's incumbent against the run's base commit). */
@@ -126,6 +130,14 @@ export async function pickChange(
 ): Promise<ChosenChange> {
   const rows = reader.experiments(run.tag);
   const results = `autoresearch results --tag ${run.tag}`;
+  const pareto = paretoMetrics(run);
+  if (which === 'best' && pareto) {
+    const front = frontMembers(pareto, rows, (id) => reader.measurements(run.tag, id));
+    throw new UserError(
+      `run ${run.tag} is in Pareto mode: there is no single best, but a front of ${count(front.length, 'point')}, each better on some metric:\n${front.map((m) => `  ${describeMember(pareto, m)}`).join('\n')}`,
+      `name one: autoresearch apply <id> --tag ${run.tag}`,
+    );
+  }
   if (which === 'best') {
     const heads = await listRefs(reader.repo, [`refs/heads/${run.branch}`]);
     const s = summarize(run, rows, heads.get(`refs/heads/${run.branch}`) ?? null);
@@ -165,5 +177,14 @@ export async function pickChange(
     from: row.parent_commit,
     label: `#${row.id}`,
     rows,
+    ...(pareto && !onFront(row) ? { offFront: offFront(row) } : {}),
   };
+}
+
+/** Why a Pareto run's experiment is not on its front, in one line. */
+function offFront(row: ExperimentRow): string {
+  if (row.left_front_by !== null)
+    return `experiment ${row.id} is no longer on the Pareto front: experiment ${row.left_front_by} dominates it`;
+  const reason = row.reason?.split('\n')[0];
+  return `experiment ${row.id} is not on the Pareto front${reason ? ` (${reason})` : ''}`;
 }

@@ -16,6 +16,13 @@ export function decisionRule(c: Config): string {
     c.protected.length ? `changing a protected file (${c.protected.join(', ')}) is invalid` : null,
     'a crash, a missing metric or running past the budget is not kept',
   ].filter(Boolean);
+  if (c.pareto)
+    return (
+      `The harness decides, never the session. Pareto mode over ${c.pareto.map((m) => `${m.name} (${m.goal})`).join(', ')}: ` +
+      `each candidate runs ${c.repeats.max} times and is kept when no point of the front is as good on every ` +
+      `metric, a difference counting only beyond the noise (${c.decision.confidence * 100}% confidence) or the ` +
+      `metric's tolerance; the points it beats on every metric leave the front. Also: ${checks.join('; ')}.`
+    );
   if (c.metric.deterministic)
     return (
       `The harness decides, never the session. ${c.metric.name} is deterministic: each candidate ` +

@@ -1,5 +1,5 @@
 /** The Brief as Markdown, within a token budget. Pure. */
-import type { Brief } from './brief.js';
+import type { Brief, BriefFront } from './brief.js';
 import { lessonsSection, plateauSection, repeatsSection } from './brief-memory.js';
 import { parentSection } from './brief-parent.js';
 
@@ -77,14 +77,36 @@ export function renderBriefWithin(brief: Brief, maxTokens: number): string {
   return text;
 }
 
+function frontObjective(front: BriefFront): string[] {
+  const goals = front.metrics.map((m) => `\`${m.name}\` (${m.goal})`).join(', ');
+  return [
+    `- Improve the trade-off between ${goals}: a Pareto front, not one best value.`,
+    '- A change is kept when no point of the front is as good on every metric (differences within the noise do not count); the points it beats on every metric leave the front.',
+  ];
+}
+
+function frontSection(front: BriefFront): string[] {
+  return [
+    `## Pareto front (${front.members.length} points)`,
+    '',
+    ...front.members.map(
+      (p) =>
+        `- experiment ${p.id}: ${front.metrics.map((m) => `${m.name} = ${fmt(p.values[m.name] ?? null)}`).join(', ')}: ${p.title}`,
+    ),
+    '',
+  ];
+}
+
 export function renderBrief(brief: Brief): string {
   const o = brief.objective;
   const lines: string[] = [];
   lines.push(`# Research brief for experiment ${brief.experimentId}`, '');
   lines.push('## Objective', '');
-  lines.push(
-    `- ${o.goal === 'minimize' ? 'Lower' : 'Raise'} the metric \`${o.metric}\` (goal: ${o.goal}).`,
-  );
+  if (brief.front) lines.push(...frontObjective(brief.front));
+  else
+    lines.push(
+      `- ${o.goal === 'minimize' ? 'Lower' : 'Raise'} the metric \`${o.metric}\` (goal: ${o.goal}).`,
+    );
   lines.push(
     `- Each experiment runs \`${o.run}\` with a fixed budget of ${o.budgetSeconds}s (AUTORESEARCH_TIME_BUDGET).`,
   );
@@ -97,7 +119,11 @@ export function renderBrief(brief: Brief): string {
     '- Make one focused change, then stop. The harness runs, measures and decides; do not run the experiment yourself.',
     '',
   );
-  lines.push('## Incumbent (best so far)', '');
+  if (brief.front) lines.push(...frontSection(brief.front));
+  lines.push(
+    brief.front ? '## Incumbent (the newest point of the front)' : '## Incumbent (best so far)',
+    '',
+  );
   lines.push(
     `- ${o.metric} = ${fmt(brief.incumbent.value)} at experiment ${brief.incumbent.experimentId} (${brief.incumbent.commit.slice(0, 10)}): ${brief.incumbent.title}`,
   );

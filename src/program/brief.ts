@@ -51,6 +51,12 @@ export interface BriefFailure {
   logTail?: string;
 }
 
+/** Pareto mode: the front's metrics and its members, oldest first. */
+export interface BriefFront {
+  metrics: Array<{ name: string; goal: Goal }>;
+  members: Array<{ id: number; title: string; values: Record<string, number> }>;
+}
+
 export interface Brief {
   experimentId: number;
   objective: {
@@ -78,6 +84,8 @@ export interface Brief {
   keepBar: KeepBar | null;
   /** One sentence when the machine's measurements drift. */
   drift?: string;
+  /** Pareto mode: the front the candidate must not be covered by. */
+  front?: BriefFront;
   /** The secondary metrics shown per history row (program's `brief_metrics:`). */
   metricColumns: string[];
   history: BriefHistoryItem[];
@@ -126,6 +134,8 @@ export interface BriefInput {
   keepBar?: KeepBar | null;
   /** The drift watch's sentence while the machine drifts (loop/drift-watch.ts): results near it are less certain. */
   drift?: string;
+  /** Pareto mode: the front of this moment. */
+  front?: BriefFront;
   /** The newest lessons from the ledger (Ledger.lessons), oldest first. */
   lessons?: Array<{
     id: number;
@@ -173,6 +183,7 @@ export function buildBrief(input: BriefInput): Brief {
     baseline: { value: input.baselineValue },
     keepBar: input.keepBar ?? null,
     ...(input.drift ? { drift: input.drift } : {}),
+    ...(input.front ? { front: input.front } : {}),
     metricColumns,
     history,
     olderSummary,

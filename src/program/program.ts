@@ -7,7 +7,13 @@ import { isAbsolute, relative } from 'node:path';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { closest, ProgramError } from './errors.js';
-import { FrontMatterSchema, KNOWN_KEYS, type FrontMatter } from './schema.js';
+import {
+  FrontMatterSchema,
+  KNOWN_KEYS,
+  ParetoFrontMatterSchema,
+  type FrontMatter,
+  type MetricSpec,
+} from './schema.js';
 
 export interface Program {
   file: string;
@@ -16,6 +22,11 @@ export interface Program {
     repeats: { baseline: number; max: number; confirm: number; refresh_incumbent: number };
     slots: number;
     verify_rebased: boolean;
+    /**
+     * Pareto mode (`metric:` a list): every metric of the front, the first being `metric`, the
+     * primary one; null in the scalar mode.
+     */
+    pareto: MetricSpec[] | null;
   };
   body: string;
   /** The front matter text as written, for the ledger. */
@@ -83,7 +94,8 @@ export function parseProgram(text: string, file: string): Program {
       'the front matter must be a set of `key: value` settings',
     );
   }
-  const parsed = FrontMatterSchema.safeParse(raw);
+  const listed = Array.isArray((raw as { metric?: unknown }).metric);
+  const parsed = (listed ? ParetoFrontMatterSchema : FrontMatterSchema).safeParse(raw);
   if (!parsed.success) {
     // A typo shows up twice (unknown key + missing key); the unknown key is the useful one to report.
     const issues = [...parsed.error.issues].sort(
@@ -91,7 +103,12 @@ export function parseProgram(text: string, file: string): Program {
     );
     throw issueToError(issues[0]!, doc, file, lineOf);
   }
-  const config = parsed.data;
+  const pareto = listed ? (parsed.data.metric as unknown as MetricSpec[]) : null;
+  const config = {
+    ...parsed.data,
+    metric: pareto ? pareto[0]! : (parsed.data.metric as MetricSpec),
+  };
+  if (pareto) checkPareto(config, doc, file, lineOf);
   const timeout = config.timeout ?? Math.max(config.budget * 2, config.budget + 60);
   if (timeout < config.budget) {
     throw new ProgramError(
@@ -104,14 +121,15 @@ export function parseProgram(text: string, file: string): Program {
   }
   // Noise is measured, not assumed: unless the metric is declared deterministic, the baseline
   // runs three times and a promising candidate may be measured up to three times.
-  const runs = config.metric.deterministic ? 1 : 3;
+  const deterministic = (pareto ?? [config.metric]).every((m) => m.deterministic);
+  const runs = deterministic ? 1 : 3;
   const repeats = {
     baseline: config.repeats.baseline ?? runs,
     max: config.repeats.max ?? runs,
     confirm: config.repeats.confirm,
     refresh_incumbent: config.repeats.refresh_incumbent,
   };
-  if (!config.metric.deterministic && repeats.max < repeats.confirm) {
+  if (!pareto && !deterministic && repeats.max < repeats.confirm) {
     throw new ProgramError(
       file,
       lineOf(nodeRange(doc, ['repeats', 'max'])),
@@ -140,13 +158,53 @@ export function parseProgram(text: string, file: string): Program {
       'move the model calls into a protected `eval:` command (the run cannot see the cache), or remove `cache:`',
     );
   }
-  const verify_rebased = config.verify_rebased ?? !config.metric.deterministic;
+  const verify_rebased = config.verify_rebased ?? !deterministic;
   return {
     file,
-    config: { ...config, timeout, repeats, slots, verify_rebased },
+    config: { ...config, timeout, repeats, slots, verify_rebased, pareto },
     body,
     frontMatterText: yaml,
   };
+}
+
+/**
+ * Settings that have no meaning with several metrics are refused, not ignored: islands keep one
+ * best per island; the tune agent, `simplicity` and `min_effect` need one number to improve.
+ */
+function checkPareto(
+  config: FrontMatter,
+  doc: Document,
+  file: string,
+  lineOf: (offset: number | undefined) => number | null,
+): void {
+  const refuse = (key: string, problem: string, hint: string) => {
+    throw new ProgramError(file, lineOf(nodeRange(doc, [key])), key, problem, hint);
+  };
+  if (config.parents.strategy === 'islands')
+    refuse(
+      'parents',
+      'islands keep one best experiment per island; in Pareto mode there is a front, not a best',
+      'use `parents: tree` (builds on the front member with the fewest children) or `parents: greedy` (on the newest member)',
+    );
+  const agent = typeof config.agent === 'string' ? config.agent : config.agent?.name;
+  if (agent === 'tune')
+    refuse(
+      'agent',
+      'the tune agent improves one metric, and this program lists several (Pareto mode)',
+      'use another agent, or write one metric: `metric: { name: ..., goal: ... }`',
+    );
+  if (config.decision.min_effect > 0)
+    refuse(
+      'decision',
+      '`min_effect` is in the units of one metric, and this program lists several (Pareto mode)',
+      'give each metric its own smallest difference that counts: `tolerance:` in its entry of `metric:`',
+    );
+  if (config.simplicity > 0)
+    refuse(
+      'simplicity',
+      'the simplicity penalty is in the units of one metric, and this program lists several (Pareto mode)',
+      'remove `simplicity:`, or write one metric',
+    );
 }
 
 /** Reads program.md; errors name it as the user would (relative to the current folder when inside it). */
@@ -198,7 +256,8 @@ function issueToError(
   const dotted = path.join('.');
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
-    const known = KNOWN_KEYS[dotted] ?? [];
+    // `metric.1.goall` in Pareto mode: the keys of one list item are the keys of `metric`.
+    const known = KNOWN_KEYS[path.filter((p) => typeof p === 'string').join('.')] ?? [];
     const guess = closest(key, known);
     const where = dotted ? `${dotted}.${key}` : key;
     return new ProgramError(

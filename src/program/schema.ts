@@ -24,6 +24,33 @@ const MetricSchema = z.strictObject({
   tolerance: z.number().nonnegative().default(0),
 });
 
+export type MetricSpec = z.output<typeof MetricSchema>;
+
+/**
+ * Pareto mode: `metric: [{ name: ms_per_op, goal: minimize }, { name: heap_mb, goal: minimize }]`.
+ * A candidate joins the front when no member is as good or better, beyond the noise, on every
+ * metric (policy/pareto.ts). The first metric is the primary one (the chart, results.tsv).
+ */
+const MetricListSchema = z
+  .array(MetricSchema)
+  .min(
+    2,
+    'list at least two metrics for Pareto mode, or write one as `metric: { name: val_bpb, goal: minimize }`',
+  )
+  .max(8, 'at most 8 metrics: a front over more is nearly every candidate')
+  .superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    list.forEach((m, i) => {
+      if (seen.has(m.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, 'name'],
+          message: `${m.name} is listed twice: each metric of the front once`,
+        });
+      seen.add(m.name);
+    });
+  });
+
 const BYTE_UNITS: Record<string, number> = {
   '': 1,
   b: 1,
@@ -383,6 +410,9 @@ export const FrontMatterSchema = z.strictObject({
     })
     .default({ network: true }),
 });
+
+/** The front matter of Pareto mode: `metric:` is a list (program.ts picks the schema by its shape). */
+export const ParetoFrontMatterSchema = FrontMatterSchema.extend({ metric: MetricListSchema });
 
 export type FrontMatter = z.output<typeof FrontMatterSchema>;
 export type CommandSetting = z.output<typeof command>;

@@ -5,6 +5,7 @@ import { formatDuration } from '../program/duration.js';
 import { renderChartSvg } from './chart.js';
 import { esc, fmtNum, shorten } from './escape.js';
 import { count } from '../util/words.js';
+import type { FrontMember, ParetoMetric } from '../loop/front-view.js';
 
 export interface ReportOptions {
   /** The run's spend: the agent's and the experiments' metered (Ledger.spend). */
@@ -13,6 +14,8 @@ export interface ReportOptions {
   generatedAt?: number;
   /** A chart already rendered (default: rendered here). */
   chartSvg?: string;
+  /** Pareto mode: the front's metrics and members (loop/front-view.ts). */
+  front?: { metrics: ParetoMetric[]; members: FrontMember[] };
 }
 
 export interface KeptChange {
@@ -35,8 +38,27 @@ export function rankKept(rows: ExperimentRow[], goal: RunRow['goal']): KeptChang
     .sort((a, b) => (b.gain ?? -Infinity) - (a.gain ?? -Infinity) || a.row.id - b.row.id);
 }
 
+/** Pareto mode: the members of the front, one row each, every metric a column. */
+function frontTable(front: NonNullable<ReportOptions['front']>): string[] {
+  const arrow = (m: ParetoMetric) => `${m.name} ${m.goal === 'minimize' ? '↓' : '↑'}`;
+  return [
+    `<h2>Pareto front (${count(front.members.length, 'point')})</h2>`,
+    table(
+      ['#', ...front.metrics.map(arrow), 'change', 'commit'],
+      front.members.map((p) => [
+        String(p.id),
+        ...front.metrics.map((m) => esc(fmtNum(p.values[m.name] ?? null))),
+        esc(shorten(p.title, 120)),
+        `<code>${esc(p.commit.slice(0, 10))}</code>`,
+      ]),
+      [0, ...front.metrics.map((_, i) => i + 1)],
+    ).replace('<table>', '<table class="front">'),
+  ];
+}
+
 interface Config {
   metric?: { deterministic?: boolean; tolerance?: number };
+  pareto?: Array<{ name: string; goal: string }> | null;
   decision?: { confidence?: number; min_effect?: number };
   repeats?: { baseline?: number; max?: number; confirm?: number; refresh_incumbent?: number };
   simplicity?: number;
@@ -54,7 +76,11 @@ function decisionRule(configJson: string): string[] {
     return ["(the run's configuration could not be read)"];
   }
   const lines: string[] = [];
-  if (c.metric?.deterministic) {
+  if (c.pareto) {
+    lines.push(
+      `Pareto front over ${c.pareto.map((m) => `${m.name} (${m.goal})`).join(', ')}: each candidate is measured ${count(c.repeats?.max ?? 3, 'time')}, and joins the front when no member is as good on every metric, a difference counting only beyond the noise (one-sided t at ${fmtNum((c.decision?.confidence ?? 0.95) * 100)}% on the standard error of the two means, or the metric's tolerance); the members it beats on every metric leave the front.`,
+    );
+  } else if (c.metric?.deterministic) {
     lines.push(
       `Strict (deterministic metric): one run per candidate, kept on any improvement${c.metric.tolerance ? ` larger than ${fmtNum(c.metric.tolerance)}` : ''}.`,
     );
@@ -200,6 +226,7 @@ export function renderReportHtml(
   }
   out.push(`<div class="chart">${chart}</div>`);
 
+  if (options.front) out.push(...frontTable(options.front));
   out.push('<h2>Kept changes, by gain</h2>');
   out.push(
     ranked.length

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Ledger } from '../ledger/ledger.js';
+import { frontMembers, paretoMetrics } from '../loop/front-view.js';
 import { ledgerPath, runPaths } from '../loop/context.js';
 import { summarize } from '../loop/summary.js';
 import { resolveRef } from '../workspace/git.js';
@@ -65,7 +66,18 @@ export async function writeReport(
       goal: run.goal,
       baseline: summary.baseline,
     });
-    html = renderReportHtml(run, rows, summary, { spend: ledger.spend(tag), chartSvg: svg });
+    const pareto = paretoMetrics(run);
+    const front = pareto
+      ? {
+          metrics: pareto,
+          members: frontMembers(pareto, rows, (id) => ledger.measurementsOf(tag, id)),
+        }
+      : undefined;
+    html = renderReportHtml(run, rows, summary, {
+      spend: ledger.spend(tag),
+      chartSvg: svg,
+      ...(front ? { front } : {}),
+    });
   } finally {
     ledger.close();
   }

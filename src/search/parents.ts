@@ -4,10 +4,11 @@
  * population. Only the parent is chosen here; whether the run branch moves is still the policy's
  * decision against the global incumbent.
  *
- * - greedy: always the incumbent (hill-climbing).
+ * - greedy: always the incumbent (hill-climbing; in Pareto mode the newest member of the front).
  * - tree (AIDE-style): a crashed node first gets up to `repairs` repair attempts; otherwise the
  *   node with the best upper bound of "how good" (its value, normalized) plus "how unexplored"
- *   (a UCB bonus that shrinks with its children).
+ *   (a UCB bonus that shrinks with its children). In Pareto mode, after repairs, the member of
+ *   the front with the fewest children.
  * - islands: `islands` sub-populations, experiment i on island (i - 1) mod K, each built on its
  *   island's best member; every `migrate_every` experiments the global incumbent becomes the
  *   parent on the worst island, and so joins it.
@@ -77,6 +78,8 @@ export interface ChoiceInput {
   goal: Goal;
   /** Set while the run is on a plateau. */
   plateau?: PlateauState | null;
+  /** Pareto mode: the front's members; tree then expands the one with the fewest children. */
+  front?: number[] | null;
 }
 
 const CRASHED = new Set(['crash', 'timeout']);
@@ -135,6 +138,7 @@ export function repairable(nodes: SearchNode[], repairs: number): SearchNode[] {
 function treeParent(nodes: SearchNode[], s: SearchSettings, at: ChoiceInput): ParentChoice {
   const repair = repairable(nodes, s.repairs).at(-1);
   if (repair) return { parent: repair.id, island: null, why: 'repair' };
+  if (at.front?.length) return frontParent(nodes, at.front, at.incumbent);
   const pool = nodes.filter(measured);
   if (pool.length === 0) return { parent: at.incumbent, island: null, why: 'incumbent' };
   const values = pool.map((n) => n.value);
@@ -158,6 +162,17 @@ function treeParent(nodes: SearchNode[], s: SearchSettings, at: ChoiceInput): Pa
     island: null,
     why: best.id === at.incumbent ? 'incumbent' : 'promising',
   };
+}
+
+/**
+ * Pareto mode: the member of the front with the fewest children, the newest among equals, so
+ * every point of the front gets explored in turn, the newest first.
+ */
+function frontParent(nodes: SearchNode[], front: number[], incumbent: number): ParentChoice {
+  const children = childCounts(nodes);
+  const tried = (id: number) => children.get(id) ?? 0;
+  const parent = [...front].sort((a, b) => tried(a) - tried(b) || b - a)[0]!;
+  return { parent, island: null, why: parent === incumbent ? 'incumbent' : 'promising' };
 }
 
 function tieBreak(

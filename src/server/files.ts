@@ -26,6 +26,7 @@ function uplotDir(): string {
 export const STATIC: Record<string, { file: () => string; type: string }> = {
   'app.js': { file: () => join(webDir(), 'app.js'), type: 'text/javascript; charset=utf-8' },
   'tree.js': { file: () => join(webDir(), 'tree.js'), type: 'text/javascript; charset=utf-8' },
+  'front.js': { file: () => join(webDir(), 'front.js'), type: 'text/javascript; charset=utf-8' },
   'style.css': { file: () => join(webDir(), 'style.css'), type: 'text/css; charset=utf-8' },
   'uPlot.iife.min.js': {
     file: () => join(uplotDir(), 'uPlot.iife.min.js'),

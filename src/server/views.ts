@@ -4,6 +4,7 @@ import { improvementPercent, projectSpend, sandboxOf, summarize } from '../loop/
 import { storedDrift } from '../loop/drift-watch.js';
 import { experimentTree } from '../search/tree.js';
 import { parseJson } from './files.js';
+import { paretoMetrics } from '../loop/front-view.js';
 
 /** The drift watch's state for the header: drifting or not, and the sentence to show. */
 function driftView(
@@ -92,6 +93,8 @@ export function runView(
     goal: run.goal,
     /** `parents:` of the run (greedy when the program predates it): the page draws the tree for the others. */
     strategy: config.parents?.strategy ?? 'greedy',
+    /** Pareto mode: the front's metrics (the page draws the front); null in the scalar mode. */
+    pareto: paretoMetrics(run),
     baseline: s.baseline,
     best: s.best,
     bestExperiment: s.bestExperiment,

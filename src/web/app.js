@@ -459,6 +459,23 @@
     $('tree-strategy').textContent = '(parents: ' + strategy + ')';
     window.experimentTree($('tree'), S.rows, S.summary.bestExperiment, openExperiment);
   }
+  // Pareto mode: the front as a scatter of its first two metrics; hidden in the scalar mode.
+  function renderFront() {
+    var metrics = S.summary && S.summary.pareto;
+    $('front-card').hidden = !metrics;
+    if (!metrics) return Promise.resolve();
+    $('front-metrics').textContent =
+      '(' +
+      metrics
+        .map(function (m) {
+          return m.name + ' ' + (m.goal === 'minimize' ? '↓' : '↑');
+        })
+        .join(', ') +
+      ')';
+    return api(runUrl('/front')).then(function (data) {
+      window.frontScatter($('front'), data, openExperiment);
+    });
+  }
   $('filter').addEventListener('change', function () {
     S.filter = $('filter').value;
     renderTable();
@@ -580,6 +597,7 @@
       renderFilter();
       renderTable();
       renderTree();
+      renderFront();
       if (S.selected !== null && changedIds && changedIds.indexOf(S.selected) >= 0)
         openExperiment(S.selected);
     });

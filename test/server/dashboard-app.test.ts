@@ -298,6 +298,69 @@ describe('the JSON the page reads', () => {
     expect((await json(await req(`/api/runs/${TAG}`))).strategy).toBe('greedy');
   });
 
+  it('gives a Pareto run its metrics and every judged point, the members flagged; a scalar run none', async () => {
+    const long = Date.now() - 2 * 86_400_000;
+    const metrics = [
+      { name: 'ms', goal: 'minimize' },
+      { name: 'heap', goal: 'minimize' },
+    ];
+    ledger.createRun({
+      ...ledger.getRun(TAG)!,
+      tag: 'par',
+      branch: 'autoresearch/par',
+      created_at: long,
+      updated_at: long,
+      metric_name: 'ms',
+      config_json: JSON.stringify({ budget: 5, pareto: metrics }),
+    });
+    const third = gitIn(repo, 'commit-tree', '-p', candidate, '-m', 'third', `${candidate}^{tree}`);
+    const runs = [base, candidate, third];
+    const row = (id: number, fields: object, points: Array<[number, number]>) => {
+      ledger.insertExperiment({
+        ...emptyExperiment('par', 0, 'test', base),
+        id,
+        recorded_at: long,
+        state: 'recorded',
+        candidate_commit: runs[id],
+        ...fields,
+      });
+      for (const [ms, heap] of points)
+        ledger.addMeasurement({
+          run_tag: 'par',
+          experiment_id: id,
+          during_id: id,
+          commit_sha: runs[id]!,
+          slot: 0,
+          value: ms,
+          metrics_json: JSON.stringify({ ms, heap }),
+          exit_code: 0,
+          wall_seconds: 1,
+          peak_memory_bytes: null,
+          log_path: null,
+        });
+    };
+    row(0, { status: 'keep', left_front_by: 2 }, [
+      [10, 10],
+      [12, 10],
+    ]);
+    row(1, { status: 'discard' }, [[11, 12]]);
+    row(2, { status: 'keep', title: 'fast' }, [[8, 9]]);
+    const front = (await json(await req('/api/runs/par/front'))) as {
+      metrics: unknown;
+      points: Array<Record<string, unknown>>;
+    };
+    expect(front.metrics).toEqual(metrics);
+    expect(front.points.map((p) => [p.id, p.member, p.leftBy, p.values])).toEqual([
+      [0, false, 2, { ms: 11, heap: 10 }],
+      [1, false, null, { ms: 11, heap: 12 }],
+      [2, true, null, { ms: 8, heap: 9 }],
+    ]);
+    expect((await json(await req('/api/runs/par'))).pareto).toEqual(metrics);
+    expect((await json(await req(`/api/runs/${TAG}`))).pareto).toBeNull();
+    expect(await json(await req(`/api/runs/${TAG}/front`))).toEqual({ metrics: null, points: [] });
+    expect((await req('/static/front.js')).status).toBe(200);
+  });
+
   it("gives an experiment's details as raw text (diff, brief, log tail) and its full log by id only", async () => {
     const d = await json(await req(`/api/runs/${TAG}/experiments/1`));
     expect(d).toMatchObject({

@@ -29,6 +29,33 @@ const node = (
 
 const at = (id: number, incumbent: number) => ({ id, incumbent, goal: 'minimize' as const });
 
+describe('parent selection: tree in Pareto mode', () => {
+  it('expands the member of the front with the fewest children, the newest among equals, after repairs', () => {
+    // Front: 0, 2, 4. 0 has two children, 2 and 4 one each: 4, the newest of the least tried.
+    const nodes = [
+      node(0, null, 10, 'keep'),
+      node(1, 0, 9),
+      node(2, 0, 8, 'keep'),
+      node(3, 2, 9),
+      node(4, 1, 7, 'keep'),
+      node(5, 4, 9),
+    ];
+    const front = { ...at(6, 4), front: [0, 2, 4] };
+    expect(chooseParent(nodes, settings({}), front)).toEqual({
+      parent: 4,
+      island: null,
+      why: 'incumbent',
+    });
+    expect(chooseParent([...nodes, node(6, 4, 9)], settings({}), { ...front, id: 7 }).parent).toBe(
+      2,
+    );
+    // A crash is repaired first, as in the scalar mode.
+    expect(
+      chooseParent([...nodes, node(6, 2, null, 'crash')], settings({}), { ...front, id: 7 }).why,
+    ).toBe('repair');
+  });
+});
+
 describe('parent selection: greedy', () => {
   it('always builds on the incumbent', () => {
     const nodes = [node(0, null, 10, 'keep'), node(1, 0, 9, 'keep'), node(2, 1, 9.5)];

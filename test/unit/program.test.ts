@@ -3,6 +3,7 @@ import { graceSeconds } from '../../src/program/schema.js';
 import { parseProgram } from '../../src/program/program.js';
 import { ProgramError } from '../../src/program/errors.js';
 import { parseDuration } from '../../src/program/duration.js';
+import { decisionRule } from '../../src/mcp/describe.js';
 
 const ok = `---
 metric: { name: val_bpb, goal: minimize }
@@ -204,6 +205,66 @@ describe('parseProgram', () => {
 
   it('rejects an unclosed front matter', () => {
     expect(errorOf('---\nmetric: x\n').message).toContain('never closed');
+  });
+});
+
+describe('Pareto mode (metric: a list)', () => {
+  const pareto = (
+    more = '',
+    metric = '[{ name: ms, goal: minimize }, { name: heap_mb, goal: minimize }]',
+  ) => `---\nmetric: ${metric}\nrun: ./bench.sh\neditable: [a.c]\n${more}---\n`;
+
+  it('lists every metric, the first being the primary one; one metric stays the scalar mode', () => {
+    const p = parseProgram(pareto(), 'program.md');
+    expect(p.config.pareto?.map((m) => [m.name, m.goal])).toEqual([
+      ['ms', 'minimize'],
+      ['heap_mb', 'minimize'],
+    ]);
+    expect(p.config.metric.name).toBe('ms');
+    expect(p.config.repeats.max).toBe(3);
+    expect(parseProgram(ok, 'program.md').config.pareto).toBeNull();
+    // What an MCP session is told of the decision.
+    expect(decisionRule(p.config)).toContain(
+      'Pareto mode over ms (minimize), heap_mb (minimize): each candidate runs 3 times and is kept when no point of the front is as good on every metric',
+    );
+    const quiet =
+      '[{ name: a, goal: minimize, deterministic: true }, { name: b, goal: maximize, deterministic: true }]';
+    expect(parseProgram(pareto('', quiet), 'program.md').config.repeats).toMatchObject({
+      baseline: 1,
+      max: 1,
+    });
+  });
+
+  it('names the key and the fix for a list that is not a front', () => {
+    expect(errorOf(pareto('', '[{ name: ms, goal: minimize }]')).message).toMatch(
+      /^program.md:2: metric: list at least two metrics for Pareto mode, or write one as `metric: \{ name: val_bpb/,
+    );
+    expect(
+      errorOf(pareto('', '[{ name: ms, goal: minimize }, { name: ms, goal: maximize }]')).message,
+    ).toContain('metric.1.name: ms is listed twice');
+    expect(
+      errorOf(pareto('', '[{ name: ms, goal: minimize }, { name: heap, goall: maximize }]'))
+        .message,
+    ).toContain('metric.1.goall: unknown setting\n  fix: did you mean `goal`?');
+  });
+
+  it('refuses the settings that need one metric, with the fix', () => {
+    expect(errorOf(pareto('parents: islands\n')).message).toMatch(
+      /^program.md:5: parents: islands keep one best[^\n]*\n  fix: use `parents: tree`/,
+    );
+    expect(errorOf(pareto('agent: tune\n')).message).toContain(
+      'agent: the tune agent improves one metric',
+    );
+    expect(errorOf(pareto('simplicity: 0.1\n')).message).toContain(
+      'simplicity: the simplicity penalty',
+    );
+    expect(errorOf(pareto('decision: { min_effect: 1 }\n')).message).toContain(
+      '`tolerance:` in its entry of `metric:`',
+    );
+    expect(
+      parseProgram(pareto('parents: tree\nconstraints: ["heap_mb <= 100"]\n'), 'program.md').config
+        .parents.strategy,
+    ).toBe('tree');
   });
 });
 

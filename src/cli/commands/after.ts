@@ -193,7 +193,8 @@ async function applyChange(
     process.stderr.write(
       `warning: run ${run.tag} is ${state} (pid ${pid}): its best may still change; this applies ${change.label} as it is now\n`,
     );
-  if (change.experiment.status !== 'keep')
+  if (change.offFront) process.stderr.write(`warning: ${change.offFront}\n`);
+  else if (change.experiment.status !== 'keep')
     process.stderr.write(
       `warning: experiment ${change.experiment.id} was not kept (${change.experiment.status ?? change.experiment.state}${change.experiment.reason ? `: ${change.experiment.reason.split('\n')[0]}` : ''})\n`,
     );

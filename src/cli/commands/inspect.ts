@@ -13,6 +13,22 @@ import { repoRoot, resolveRef } from '../../workspace/git.js';
 import { bar, experimentLine, fmtPct, fmtValue } from '../format.js';
 import { count } from '../../util/words.js';
 import { TAG_OPTION } from '../options.js';
+import {
+  describeMember,
+  frontMembers,
+  paretoMetrics,
+  type FrontMember,
+} from '../../loop/front-view.js';
+import type { ExperimentRow, RunRow } from '../../ledger/types.js';
+
+/** Pareto mode: the front's members with their means; null for a scalar run. */
+function frontOf(ledger: Ledger, run: RunRow, rows: ExperimentRow[]) {
+  const metrics = paretoMetrics(run);
+  if (!metrics) return null;
+  const members = frontMembers(metrics, rows, (id) => ledger.measurementsOf(run.tag, id));
+  const lines = members.map((m: FrontMember) => describeMember(metrics, m));
+  return { metrics, members, lines };
+}
 
 export async function openLedgerFor(cwd: string, tag?: string): Promise<RunTarget> {
   const repo = await repoRoot(cwd);
@@ -51,14 +67,25 @@ export async function statusReport(
     const counts = Object.entries(s.counts)
       .map(([k, v]) => `${v} ${k}`)
       .join(', ');
-    const lines = [
-      `run ${run.tag} on branch ${run.branch}: ${state}`,
-      `metric       ${run.metric_name} (${run.goal})`,
-      `baseline     ${fmtValue(s.baseline)}`,
-      `best         ${fmtValue(s.best)}${s.bestExperiment !== null ? ` at #${s.bestExperiment} ${s.bestCommit?.slice(0, 10)}: ${s.bestTitle}` : ''}`,
-      `improvement  ${fmtPct(s.improvementPct) || '—'} over baseline`,
-      `experiments  ${s.candidates}${counts ? ` (${counts})` : ''}`,
-    ];
+    const front = frontOf(ledger, run, rows);
+    const lines = front
+      ? [
+          `run ${run.tag} on branch ${run.branch}: ${state}`,
+          `metrics      ${front.metrics.map((m) => `${m.name} (${m.goal})`).join(', ')}: a Pareto front`,
+          ...front.lines.map(
+            (l, i) =>
+              `${i === 0 ? `front ${String(front.members.length).padEnd(7)}` : ' '.repeat(13)}${l}`,
+          ),
+          `experiments  ${s.candidates}${counts ? ` (${counts})` : ''}`,
+        ]
+      : [
+          `run ${run.tag} on branch ${run.branch}: ${state}`,
+          `metric       ${run.metric_name} (${run.goal})`,
+          `baseline     ${fmtValue(s.baseline)}`,
+          `best         ${fmtValue(s.best)}${s.bestExperiment !== null ? ` at #${s.bestExperiment} ${s.bestCommit?.slice(0, 10)}: ${s.bestTitle}` : ''}`,
+          `improvement  ${fmtPct(s.improvementPct) || '—'} over baseline`,
+          `experiments  ${s.candidates}${counts ? ` (${counts})` : ''}`,
+        ];
     const config = JSON.parse(run.config_json) as {
       budget: number;
       eval?: unknown;
@@ -125,7 +152,13 @@ export async function statusReport(
     lines.push(`results      ${relative(cwd, runPathsOf(repo, run).resultsTsv) || '.'}`);
     return {
       text: lines.join('\n'),
-      json: { ...s, running: Boolean(pid), pid, drift: drift ?? null },
+      json: {
+        ...s,
+        running: Boolean(pid),
+        pid,
+        drift: drift ?? null,
+        ...(front ? { front: front.members } : {}),
+      },
     };
   } finally {
     ledger.close();
@@ -191,7 +224,16 @@ Examples:
           process.stdout.write(
             (r.state === 'recorded'
               ? experimentLine(r, color)
-              : `#${r.id}`.padStart(4) + ` ${r.state}`) + '\n',
+              : `#${r.id}`.padStart(4) + ` ${r.state}`) +
+              (r.left_front_by !== null
+                ? `  [left the front: #${r.left_front_by} dominates it]`
+                : '') +
+              '\n',
+          );
+        const front = frontOf(ledger, run, rows);
+        if (front)
+          process.stdout.write(
+            `\nPareto front (${count(front.members.length, 'point')}):\n${front.lines.map((l) => `  ${l}\n`).join('')}`,
           );
       } finally {
         ledger.close();

@@ -5,6 +5,7 @@ import type { ExperimentRow, RunRow } from '../../ledger/types.js';
 import { runState } from '../../loop/control.js';
 import { runPaths } from '../../loop/context.js';
 import { incumbentValues } from '../../loop/summary.js';
+import { frontScatter, paretoMetrics } from '../../loop/front-view.js';
 import { git, resolveRef } from '../../workspace/git.js';
 import { parseJson, readBelow, readTail } from '../files.js';
 import type { LedgerSource } from '../source.js';
@@ -69,6 +70,17 @@ export function runRoutes(source: LedgerSource): Hono {
     const rows = found.ledger.listExperiments(found.run.tag);
     // The chart's best line: the current value of the incumbent each experiment was judged against.
     return c.json({ experiments: experimentsJson(rows, incumbentValues(rows)) });
+  });
+
+  // Pareto mode: every judged experiment's point, the front's members flagged (the page's scatter).
+  app.get('/:tag/front', (c) => {
+    const found = source.run(c.req.param('tag'));
+    if (!found) return c.json({ error: 'no such run' }, 404);
+    const { ledger, run } = found;
+    const metrics = paretoMetrics(run);
+    if (!metrics) return c.json({ metrics: null, points: [] });
+    const rows = ledger.listExperiments(run.tag);
+    return c.json(frontScatter(metrics, rows, (id) => ledger.measurementsOf(run.tag, id)));
   });
 
   app.get('/:tag/experiments/:id', async (c) => {
