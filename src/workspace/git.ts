@@ -116,8 +116,19 @@ export async function resolveRef(cwd: string, ref: string): Promise<string | nul
   return out.trim() || null;
 }
 
+const commonDirs = new Map<string, string>();
+
+/**
+ * The repository's shared .git folder, asked once per folder and process: a run asks it for every
+ * worktree and ref check, and where a repository keeps its .git does not change while it runs.
+ */
 export async function gitCommonDir(cwd: string): Promise<string> {
-  return (await git(cwd, ['rev-parse', '--path-format=absolute', '--git-common-dir'])).trim();
+  let common = commonDirs.get(cwd);
+  if (!common) {
+    common = (await git(cwd, ['rev-parse', '--path-format=absolute', '--git-common-dir'])).trim();
+    commonDirs.set(cwd, common);
+  }
+  return common;
 }
 
 export interface DiffStat {
@@ -140,8 +151,6 @@ export async function diffStat(cwd: string, from: string, to: string): Promise<D
   return stat;
 }
 
-const commonDirs = new Map<string, string>();
-
 /**
  * Refs under `prefixes` (e.g. `refs/autoresearch/nov28/`, or one full ref name) and their commits,
  * read from the repository's files as git stores them (loose files over packed-refs), with no git
@@ -149,8 +158,7 @@ const commonDirs = new Map<string, string>();
  * repository that keeps refs another way (reftable) or a ref that is symbolic.
  */
 export async function listRefs(repo: string, prefixes: string[]): Promise<Map<string, string>> {
-  let common = commonDirs.get(repo);
-  if (!common) commonDirs.set(repo, (common = await gitCommonDir(repo)));
+  const common = await gitCommonDir(repo);
   const viaGit = async () => {
     const out = await git(repo, ['for-each-ref', '--format=%(objectname) %(refname)', ...prefixes]);
     return new Map(
