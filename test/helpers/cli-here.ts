@@ -5,7 +5,7 @@
  *
  * For the length of one call it stands in for the process the command would have had: the
  * working directory, the environment, stdout and stderr (pipes, not a terminal, as with
- * spawnSync), an stdin at its end, and `process.exit`, which ends the command there with its code.
+ * spawnSync), stdin (`input`, then its end), and `process.exit`, which ends the command there with its code.
  * Everything is put back afterwards, also when the command throws: vitest runs several files in
  * one worker process.
  */
@@ -33,13 +33,15 @@ export function cliHere(
   cwd: string,
   args: string[],
   env: Record<string, string> = {},
+  /** What the command reads on its stdin (a pipe that ends after it, not a terminal). */
+  input = '',
 ): Promise<CliResult> {
-  const result = queue.then(() => runHere(cwd, args, env));
+  const result = queue.then(() => runHere(cwd, args, env, input));
   queue = result.catch(() => undefined);
   return result;
 }
 
-async function runHere(cwd: string, args: string[], env: Record<string, string>) {
+async function runHere(cwd: string, args: string[], env: Record<string, string>, input: string) {
   const out = { stdout: '', stderr: '' };
   const restore: (() => void)[] = [];
   const swap = <T extends object, K extends keyof T>(target: T, key: K, value: unknown) => {
@@ -70,7 +72,7 @@ async function runHere(cwd: string, args: string[], env: Record<string, string>)
       swap(process[to], 'write', writer(to));
       swap(process[to], 'isTTY', undefined);
     }
-    swap(process, 'stdin', Readable.from([]));
+    swap(process, 'stdin', Readable.from(input ? [Buffer.from(input)] : []));
     for (const m of CONSOLE_OUT)
       swap(console, m, (...a: unknown[]) => (out.stdout += `${format(...a)}\n`));
     for (const m of CONSOLE_ERR)
