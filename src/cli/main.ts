@@ -13,4 +13,8 @@ for (const stream of [process.stdout, process.stderr])
 // The crash-safety tests kill this process at chosen states; a program embedding the library never arms them.
 armCrashPoints(process.env.AUTORESEARCH_CRASH_AT);
 
-process.exitCode = await runCli(process.argv);
+const code = await runCli(process.argv);
+// A failed command line ends here, whatever it left running (a timer, a socket); a command that
+// succeeded, or set its own code (130 for an interrupted run), ends when its work is done.
+if (code !== 0 && process.exitCode === undefined) process.exit(code);
+process.exitCode = code;
