@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, cliAsync, exited, gitIn, ledgerRows, makeRepo } from '../helpers/repo.js';
+import { cliHere } from '../helpers/cli-here.js';
+import { cli, gitIn, ledgerRows, makeRepo } from '../helpers/repo.js';
 
-/** The fake server lives in this process, so the CLI must run without blocking it (no spawnSync). */
+/** The command line in this process, which the fake model server shares: it must not block it. */
 async function run(cwd: string, args: string[], env: Record<string, string>) {
-  const child = cliAsync(cwd, args, env);
-  const { code } = await exited(child);
-  return { code, output: child.output() };
+  const r = await cliHere(cwd, args, env);
+  return { code: r.code, output: r.stdout + r.stderr };
 }
 import { startFakeLlm } from '../helpers/fake-llm.js';
 import { hideModulesEnv } from '../helpers/hide-modules.js';
@@ -82,15 +82,17 @@ Lower the score.
     expect(gitIn(repo, 'show', 'autoresearch/l:params.sh')).toBe('VALUE=3');
     // The model was given the brief, with the human's directions.
     expect(JSON.stringify(fake.requests[0]!.body)).toContain('Lower the score.');
-    expect(cli(repo, ['status']).stdout).toMatch(/spend\s+\$0\.00 and 360 tokens so far/);
+    expect((await cliHere(repo, ['status'])).stdout).toMatch(
+      /spend\s+\$0\.00 and 360 tokens so far/,
+    );
   });
 
-  it('stops with one clear message when the API key is missing', () => {
+  it('stops with one clear message when the API key is missing', async () => {
     const repo = makeRepo({
       'exp.sh': 'echo "score: 1"\n',
       'program.md': `---\nmetric: { name: score, goal: minimize }\nrun: bash exp.sh\neditable: [exp.sh]\nagent: { name: llm, model: "anthropic:fake-model", base_url: "${fake.url}/v1" }\n---\n`,
     });
-    const r = cli(repo, ['run', '--tag', 'k'], { ANTHROPIC_API_KEY: '' });
+    const r = await cliHere(repo, ['run', '--tag', 'k'], { ANTHROPIC_API_KEY: '' });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('ANTHROPIC_API_KEY');
     expect(gitIn(repo, 'branch', '--list', 'autoresearch/*')).toBe('');
@@ -126,6 +128,7 @@ describe('an agent whose optional SDK is not installed', () => {
       'exp.sh': 'echo "score: 1"\n',
       'program.md': `---\nmetric: { name: score, goal: minimize }\nrun: bash exp.sh\neditable: [exp.sh]\nagent: { name: ${agent}, base_url: "${fake.url}/v1" }\n---\n`,
     });
+    // A process of its own: the packages are hidden from its module resolution.
     const r = cli(repo, ['run', '--tag', 's'], { [keyVar]: 'k', ...hideModulesEnv([pkg]) });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { cliHere } from '../helpers/cli-here.js';
 import { runHere } from '../helpers/run.js';
 import {
   cli,
@@ -67,8 +68,8 @@ beforeAll(async () => {
 });
 
 describe('after the run', () => {
-  it('runs --json lists what the ledger has', () => {
-    const r = cli(repo, ['runs', '--json']);
+  it('runs --json lists what the ledger has', async () => {
+    const r = await cliHere(repo, ['runs', '--json']);
     expect(r.stderr).toBe('');
     const runs = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
     expect(runs).toHaveLength(1);
@@ -93,19 +94,19 @@ describe('after the run', () => {
     );
   });
 
-  it("diff shows the best against the run's base, and one experiment against its parent", () => {
-    const stat = cli(repo, ['diff', '--stat']);
+  it("diff shows the best against the run's base, and one experiment against its parent", async () => {
+    const stat = await cliHere(repo, ['diff', '--stat']);
     expect(stat.code).toBe(0);
     expect(stat.stdout).toMatch(/params\.sh \| 2 \+-/);
     expect(stat.stdout).toContain('1 file changed');
-    const one = cli(repo, ['diff', '1', '--tag', 't']);
+    const one = await cliHere(repo, ['diff', '1', '--tag', 't']);
     expect(one.stdout).toContain('-VALUE=1\n+VALUE=2\n');
     expect(one.stdout).not.toContain('VALUE=4');
   });
 
-  it('apply refuses a dirty tree that touches the same file, and leaves the file as it was', () => {
+  it('apply refuses a dirty tree that touches the same file, and leaves the file as it was', async () => {
     writeFileSync(join(repo, 'params.sh'), 'VALUE=99 # my work\n');
-    const r = cli(repo, ['apply']);
+    const r = await cliHere(repo, ['apply']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('uncommitted changes to files this would change: params.sh');
     expect(r.stderr).toContain('git stash');
@@ -114,13 +115,13 @@ describe('after the run', () => {
     resetMain();
   });
 
-  it('apply fast-forwards the branch to the best, carries other local changes along, and runs no hook', () => {
+  it('apply fast-forwards the branch to the best, carries other local changes along, and runs no hook', async () => {
     // A hook folder as husky sets one up: apply must not run anything from it.
     writeFileSync(join(repo, 'notes.txt'), 'untracked, mine\n');
     gitIn(repo, 'config', 'core.hooksPath', join(repo, 'hooks'));
     writeHooks(join(repo, 'hooks'), ['post-checkout', 'post-merge', 'reference-transaction']);
     try {
-      const r = cli(repo, ['apply', 'best']);
+      const r = await cliHere(repo, ['apply', 'best']);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('main fast-forwarded to best (#2) of run t');
       expect(r.stdout).toContain('files: params.sh');
@@ -136,12 +137,12 @@ describe('after the run', () => {
     resetMain();
   });
 
-  it('apply merges onto a branch that moved on, or squashes into one commit whose message names the gains', () => {
+  it('apply merges onto a branch that moved on, or squashes into one commit whose message names the gains', async () => {
     writeFileSync(join(repo, 'README'), 'mine\n');
     gitIn(repo, 'add', 'README');
     gitIn(repo, 'commit', '-q', '-m', 'readme');
     const mine = gitIn(repo, 'rev-parse', 'HEAD');
-    const merged = cli(repo, ['apply']);
+    const merged = await cliHere(repo, ['apply']);
     expect(merged.code).toBe(0);
     expect(merged.stdout).toContain('merged best (#2) of run t');
     expect(gitIn(repo, 'log', '-1', '--format=%P')).toBe(`${mine} ${best()}`);
@@ -150,7 +151,7 @@ describe('after the run', () => {
     );
 
     gitIn(repo, 'reset', '-q', '--hard', mine);
-    const squashed = cli(repo, ['apply', 'best', '--squash']);
+    const squashed = await cliHere(repo, ['apply', 'best', '--squash']);
     expect(squashed.code).toBe(0);
     expect(gitIn(repo, 'log', '-1', '--format=%P')).toBe(mine);
     expect(gitIn(repo, 'log', '-1', '--format=%B')).toContain(
@@ -166,8 +167,8 @@ describe('after the run', () => {
     resetMain();
   });
 
-  it('apply --branch creates a branch at the commit and leaves the current one alone', () => {
-    const r = cli(repo, ['apply', '1', '--branch', 'try-1']);
+  it('apply --branch creates a branch at the commit and leaves the current one alone', async () => {
+    const r = await cliHere(repo, ['apply', '1', '--branch', 'try-1']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('created branch try-1 at #1 of run t');
     expect(gitIn(repo, 'rev-parse', 'try-1')).toBe(rows[1]!.candidate_commit);
@@ -175,11 +176,11 @@ describe('after the run', () => {
     expect(gitIn(repo, 'symbolic-ref', 'HEAD')).toBe('refs/heads/main');
   });
 
-  it('clean refuses a running run, naming its pid, and removes nothing', () => {
+  it('clean refuses a running run, naming its pid, and removes nothing', async () => {
     // What `status` sees of a live harness: its pid alive and a fresh heartbeat (this process).
     setRun({ state: 'running', pid: process.pid, heartbeat_at: Date.now() });
     try {
-      const r = cli(repo, ['clean', 't']);
+      const r = await cliHere(repo, ['clean', 't']);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(
         `run t is running (harness pid ${process.pid}): nothing was removed`,
@@ -192,21 +193,21 @@ describe('after the run', () => {
     expect(worktrees()).toHaveLength(2);
   });
 
-  it('clean --dry-run lists, --keep-best keeps the branch, clean leaves no worktree, ref or branch behind', () => {
-    const dry = cli(repo, ['clean', '--dry-run']);
+  it('clean --dry-run lists, --keep-best keeps the branch, clean leaves no worktree, ref or branch behind', async () => {
+    const dry = await cliHere(repo, ['clean', '--dry-run']);
     expect(dry.stdout).toContain('would remove worktree  .autoresearch/t/slots/0');
     expect(dry.stdout).toContain('would remove refs      2 under refs/autoresearch/t/');
     expect(dry.stdout).toContain('would remove branch    autoresearch/t');
     expect(worktrees()).toHaveLength(2);
 
-    const keep = cli(repo, ['clean', 't', '--keep-best']);
+    const keep = await cliHere(repo, ['clean', 't', '--keep-best']);
     expect(keep.code).toBe(0);
     expect(worktrees()).toEqual([`worktree ${repo}`]);
     expect(refsOf('refs/autoresearch/')).toBe('');
     expect(gitIn(repo, 'rev-parse', 'autoresearch/t')).toBe(best());
     expect(existsSync(join(repo, '.autoresearch/t/slots'))).toBe(false);
 
-    const all = cli(repo, ['clean']);
+    const all = await cliHere(repo, ['clean']);
     expect(all.code).toBe(0);
     expect(refsOf('refs/heads/autoresearch/')).toBe('');
     expect(refsOf('refs/autoresearch/')).toBe('');
@@ -219,8 +220,8 @@ describe('after the run', () => {
 });
 
 describe('the command line shell', () => {
-  it('completion bash completes the commands, their options and the run tags', () => {
-    const r = cli(repo, ['completion', 'bash']);
+  it('completion bash completes the commands, their options and the run tags', async () => {
+    const r = await cliHere(repo, ['completion', 'bash']);
     expect(r.code).toBe(0);
     for (const command of ['runs', 'diff', 'apply', 'clean', 'completion', 'status'])
       expect(r.stdout).toMatch(new RegExp(`args='[^']*\\b${command}\\b`));
@@ -275,6 +276,7 @@ describe('the command line shell', () => {
   });
 
   it('a mistyped command gets one line naming the closest one', () => {
+    // Through the real bin: its exit code is the process's.
     const r = cli(repo, ['stauts']);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe("error: unknown command 'stauts'; did you mean status?\n");

@@ -2,15 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  cliAsync,
-  exited,
-  gitIn,
-  ledgerRows,
-  readResultsTsv,
-  tempDir,
-  waitFor,
-} from '../helpers/repo.js';
+import { cliHere } from '../helpers/cli-here.js';
+import { gitIn, ledgerRows, readResultsTsv, tempDir, waitFor } from '../helpers/repo.js';
 
 /** Busy loops on every core, as other jobs on a shared machine. */
 function cpuHogs(n: number): ChildProcess[] {
@@ -27,13 +20,14 @@ describe('the tinylm demo through the real CLI', () => {
     const dir = join(tempDir('ar-demo-'), 'tinylm');
     // The fewest experiments and the least work with which the seeded search (seed 0) keeps a real
     // improvement: at budget 1.5 its third proposal beats the defaults (exactly, on any machine).
-    const run = cliAsync(tmpdir(), ['demo', 'tinylm', '--dir', dir, '-n', '3', '--budget', '1.5s']);
+    const run = cliHere(tmpdir(), ['demo', 'tinylm', '--dir', dir, '-n', '3', '--budget', '1.5s']);
     // Other jobs take the machine from the third experiment on, through the re-run at the end: a
     // budget of time would count the busy machine's fewer steps as a worse model, and lose the keep.
     await waitFor(() => ledgerRows(dir, 'demo').some((x) => x.id === 3), 120_000, 'experiment 3');
     hogs.push(...cpuHogs(2));
-    const { code } = await exited(run);
-    expect(run.output()).not.toMatch(/Error|error:/);
+    const { code, stdout, stderr } = await run;
+    const output = stdout + stderr;
+    expect(output).not.toMatch(/Error|error:/);
     expect(code).toBe(0);
     const rows = ledgerRows(dir, 'demo') as Array<
       ReturnType<typeof ledgerRows>[number] & { n_runs: number }
@@ -49,7 +43,7 @@ describe('the tinylm demo through the real CLI', () => {
     // The training is budgeted in work, not time: the busy machine changed nothing but the clock.
     // The best was run once more at the end, recorded as its second measurement.
     expect(best.n_runs).toBe(2);
-    expect(run.output()).toMatch(
+    expect(output).toMatch(
       /re-run\s+val_bpb = [\d.]+ when the best commit runs again \(\+\d+\.\d+% over baseline, exactly the same\); recorded: its value is now [\d.]+, n=2/,
     );
     // Each proposal is a real edit of train.ts's hyperparameters, nothing else.
@@ -58,7 +52,7 @@ describe('the tinylm demo through the real CLI', () => {
         'train.ts',
       );
     expect(readResultsTsv(dir, 'demo')).toHaveLength(5);
-    expect(run.output()).toMatch(/improvement\s+\+\d+\.\d+% over baseline/);
-    expect(run.output()).toMatch(/floor\s+0\.\d+ bits per byte/);
+    expect(output).toMatch(/improvement\s+\+\d+\.\d+% over baseline/);
+    expect(output).toMatch(/floor\s+0\.\d+ bits per byte/);
   }, 240_000);
 });

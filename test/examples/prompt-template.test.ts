@@ -11,7 +11,8 @@ import {
 import { loadProgram } from '../../src/program/program.js';
 import { writeTemplate } from '../../src/program/templates.js';
 import { startFakeLlm, type FakeLlm, type FakeRequest, type Turn } from '../helpers/fake-llm.js';
-import { cli, gitIn, ledgerRows, makeRepo, tempDir } from '../helpers/repo.js';
+import { gitIn, ledgerRows, makeRepo, tempDir } from '../helpers/repo.js';
+import { cliHere } from '../helpers/cli-here.js';
 import { runHere } from '../helpers/run.js';
 
 /** A stand-in model for the task: answers as its system prompt asks, from keywords of the input. */
@@ -108,9 +109,9 @@ const metricsOf = (row: { metrics_json: string | null }) =>
   JSON.parse(row.metrics_json ?? '{}') as Record<string, number>;
 
 describe('the prompt template', () => {
-  it('init --template prompt writes a program that parses, with the holdout hidden and ignored', () => {
+  it('init --template prompt writes a program that parses, with the holdout hidden and ignored', async () => {
     const repo = makeRepo({ 'README.md': 'my project\n' });
-    const r = cli(repo, ['init', '--template', 'prompt', '--agent', 'llm']);
+    const r = await cliHere(repo, ['init', '--template', 'prompt', '--agent', 'llm']);
     expect(r.stderr).toBe('');
     const program = loadProgram(join(repo, 'program.md'));
     expect(program.config.metric).toMatchObject({ name: 'score', goal: 'maximize' });

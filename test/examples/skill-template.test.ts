@@ -12,7 +12,8 @@ import { loadProgram } from '../../src/program/program.js';
 import { writeTemplate } from '../../src/program/templates.js';
 import { startFakeLlm, type FakeLlm, type FakeRequest, type Turn } from '../helpers/fake-llm.js';
 import { patchBetween } from '../helpers/patches.js';
-import { cli, gitIn, ledgerRows, makeRepo, ROOT, tempDir } from '../helpers/repo.js';
+import { gitIn, ledgerRows, makeRepo, ROOT, tempDir } from '../helpers/repo.js';
+import { cliHere } from '../helpers/cli-here.js';
 import { runHere } from '../helpers/run.js';
 
 const WEAK = `---
@@ -122,9 +123,9 @@ async function evaluate(repo: string, skill: string, env: Record<string, string>
 }
 
 describe('the skill template', () => {
-  it('init writes a program run accepts, with the skill editable and the evaluator protected', () => {
+  it('init writes a program run accepts, with the skill editable and the evaluator protected', async () => {
     const repo = makeRepo({ 'README.md': 'mine\n' });
-    const r = cli(repo, ['init', '--template', 'skill', '--agent', 'llm']);
+    const r = await cliHere(repo, ['init', '--template', 'skill', '--agent', 'llm']);
     expect(r.stdout).toMatch(
       /wrote \.claude\/skills\/node-module\/SKILL\.md, .*skill-eval\/eval\.mjs/,
     );

@@ -5,12 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { prepareDemo } from '../../src/demo.js';
 import { loadProgram } from '../../src/program/program.js';
 import { listTemplates } from '../../src/program/templates.js';
-import { cli, gitIn, ledgerRows, makeRepo, tempDir } from '../helpers/repo.js';
+import { cliHere } from '../helpers/cli-here.js';
+import { gitIn, ledgerRows, makeRepo, tempDir } from '../helpers/repo.js';
 import { runHere } from '../helpers/run.js';
 
 describe('init --template', () => {
-  it('with no name lists every template, one line each', () => {
-    const r = cli(tempDir(), ['init', '--template']);
+  it('with no name lists every template, one line each', async () => {
+    const r = await cliHere(tempDir(), ['init', '--template']);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     const names = listTemplates().map((t) => t.name);
@@ -20,9 +21,9 @@ describe('init --template', () => {
     expect(r.stdout).toMatch(/code-perf .*noisy timing.*autoresearch demo code-perf/);
   });
 
-  it('code-perf writes a program run accepts, whose checks pass on its code and catch a wrong change, and never overwrites', () => {
+  it('code-perf writes a program run accepts, whose checks pass on its code and catch a wrong change, and never overwrites', async () => {
     const repo = makeRepo({ 'README.md': 'my project\n' });
-    const r = cli(repo, ['init', '--template', 'code-perf', '--agent', 'llm']);
+    const r = await cliHere(repo, ['init', '--template', 'code-perf', '--agent', 'llm']);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/wrote perf\/bench\.mjs, .*perf\/words\.mjs, .*program\.md\./);
     const program = loadProgram(join(repo, 'program.md'));
@@ -41,14 +42,14 @@ describe('init --template', () => {
     const code = readFileSync(words, 'utf8');
     execFileSync('sh', ['-c', `sed -i 's/ch.toLowerCase()/ch/' ${words}`]);
     expect(checks).toThrow();
-    const again = cli(repo, ['init', '--template', 'code-perf']);
+    const again = await cliHere(repo, ['init', '--template', 'code-perf']);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/already exist \(nothing was written\)[\s\S]*--force/);
     expect(readFileSync(words, 'utf8')).not.toBe(code); // the user's edit is still there
   });
 
-  it('names the templates there are when the name is wrong', () => {
-    const r = cli(tempDir(), ['init', '--template', 'code-pref']);
+  it('names the templates there are when the name is wrong', async () => {
+    const r = await cliHere(tempDir(), ['init', '--template', 'code-pref']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/no template "code-pref" \(did you mean code-perf\?\)/);
   });

@@ -3,16 +3,17 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prepareDemo } from '../../src/demo.js';
 import { loadProgram } from '../../src/program/program.js';
-import { cli, gitIn, ledgerRows, makeRepo, tempDir } from '../helpers/repo.js';
+import { gitIn, ledgerRows, makeRepo, tempDir } from '../helpers/repo.js';
+import { cliHere } from '../helpers/cli-here.js';
 import { runHere } from '../helpers/run.js';
 
 const CHROME = process.env.CHROME_PATH || '/usr/bin/chromium';
 const hasChrome = existsSync(CHROME);
 
 describe('init --template web-perf', () => {
-  it('writes a program run accepts: the site editable, the evaluator protected, sealed without network', () => {
+  it('writes a program run accepts: the site editable, the evaluator protected, sealed without network', async () => {
     const repo = makeRepo({ 'README.md': 'my site\n' });
-    const r = cli(repo, ['init', '--template', 'web-perf', '--agent', 'llm']);
+    const r = await cliHere(repo, ['init', '--template', 'web-perf', '--agent', 'llm']);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/wrote .*perf\/lighthouse\.mjs, .*program\.md, .*site\/build\.mjs/);
     const { config } = loadProgram(join(repo, 'program.md'));

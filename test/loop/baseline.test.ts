@@ -8,6 +8,7 @@ import { measurementSeed } from '../../src/loop/environment.js';
 import { startRun } from '../../src/run.js';
 import { processesNamed } from '../helpers/processes.js';
 import { cli, gitIn, ledgerRows, makeRepo, waitFor, writeFiles } from '../helpers/repo.js';
+import { cliHere } from '../helpers/cli-here.js';
 
 const PROGRAM = (runs: number) => `---
 metric: { name: score, goal: minimize }
@@ -36,7 +37,7 @@ describe('a baseline that failed', () => {
     ['the harness was killed right after it was recorded', { AUTORESEARCH_CRASH_AT: 'recorded:0' }],
   ])(
     'is measured afresh on the fixed commit when the same tag runs again (%s)',
-    (_, env: Record<string, string>) => {
+    async (_, env: Record<string, string>) => {
       // Its first run prints a score, its second crashes: one run of the broken commit is stored.
       const first = measurementSeed('b', 0, 0);
       const repo = makeRepo({
@@ -53,7 +54,7 @@ describe('a baseline that failed', () => {
       writeFiles(repo, { 'exp.sh': 'echo "score: 7"\n' });
       gitIn(repo, 'commit', '-q', '-am', 'fix the experiment');
       const fixed = gitIn(repo, 'rev-parse', 'HEAD');
-      const again = cli(repo, ['run', '--tag', 'b', '-n', '1', '--no-dashboard']);
+      const again = await cliHere(repo, ['run', '--tag', 'b', '-n', '1', '--no-dashboard']);
       expect(again.code).toBe(0);
       expect(again.stdout).not.toContain('resuming run b');
 

@@ -7,6 +7,7 @@ import { ledgerPath } from '../../src/loop/context.js';
 import { findRun, isRefusal, rerun } from '../../src/loop/control.js';
 import { measurementSeed } from '../../src/loop/environment.js';
 import { processesNamed } from '../helpers/processes.js';
+import { cliHere } from '../helpers/cli-here.js';
 import { runHere } from '../helpers/run.js';
 import {
   alive,
@@ -40,40 +41,40 @@ echo "score: $VALUE"
 `;
 
 describe('autoresearch CLI', () => {
-  it('explains a bad program.md with file, line and fix, and starts nothing', () => {
+  it('explains a bad program.md with file, line and fix, and starts nothing', async () => {
     const repo = makeRepo({
       'exp.sh': EXP,
       'params.sh': 'VALUE=1\n',
       'program.md': program().replace('budget: 2s', 'budgt: 2s'),
     });
-    const r = cli(repo, ['run', '--agent', 'command']);
+    const r = await cliHere(repo, ['run', '--agent', 'command']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('autoresearch: program.md:4: budgt: unknown setting');
     expect(r.stderr).toContain('did you mean `budget`');
     expect(gitIn(repo, 'branch', '--list', 'autoresearch/*')).toBe('');
   });
 
-  it('refuses outside a git repository with the command that fixes it', () => {
+  it('refuses outside a git repository with the command that fixes it', async () => {
     const dir = tempDir('ar-nogit-');
     writeFileSync(join(dir, 'program.md'), program());
-    const r = cli(dir, ['run']);
+    const r = await cliHere(dir, ['run']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('is not inside a git repository');
     expect(r.stderr).toContain('fix: git init && git add -A && git commit -m "initial"');
   });
 
-  it('refuses a branch that already exists for a new tag, and dirty protected files', () => {
+  it('refuses a branch that already exists for a new tag, and dirty protected files', async () => {
     const repo = makeRepo({
       'exp.sh': EXP,
       'params.sh': 'VALUE=1\n',
       'program.md': program('agent: { name: command, command: "exit 99" }\n'),
     });
     gitIn(repo, 'branch', 'autoresearch/taken');
-    const taken = cli(repo, ['run', '--tag', 'taken']);
+    const taken = await cliHere(repo, ['run', '--tag', 'taken']);
     expect(taken.code).toBe(2);
     expect(taken.stderr).toContain('git branch -D autoresearch/taken');
     writeFileSync(join(repo, 'exp.sh'), EXP + '# edited\n');
-    const dirty = cli(repo, ['run', '--tag', 'fresh']);
+    const dirty = await cliHere(repo, ['run', '--tag', 'fresh']);
     expect(dirty.code).toBe(2);
     expect(dirty.stderr).toContain('protected files have uncommitted changes: exp.sh');
     expect(dirty.stderr).toContain('git stash');
@@ -93,7 +94,7 @@ describe('autoresearch CLI', () => {
     expect(output).toContain('stopped: reached 2 experiments');
     // Not a terminal: one plain line per event.
     expect(output).toMatch(/#1 running: double 1/);
-    const status = cli(repo, ['status']).stdout;
+    const status = (await cliHere(repo, ['status'])).stdout;
     expect(status).toContain('run s on branch autoresearch/s: finished: reached 2 experiments');
     expect(status).toMatch(/best\s+4 at #2 \w+: double 2/);
     expect(status).toContain('+300.00% over baseline');
@@ -101,7 +102,7 @@ describe('autoresearch CLI', () => {
     expect(status).toMatch(
       /spend\s+\$0\.80 and 2,400 tokens so far; about \$3\.20 more for the 8 experiments left \(cap \$1\)/,
     );
-    const json = JSON.parse(cli(repo, ['results', '--json']).stdout) as Array<{
+    const json = JSON.parse((await cliHere(repo, ['results', '--json'])).stdout) as Array<{
       id: number;
       status: string;
       metrics: { score: number };
@@ -121,7 +122,7 @@ describe('autoresearch CLI', () => {
       ['double 1', 1000, 200, 0.4],
       ['double 2', 1000, 200, 0.4],
     ]);
-    const table = cli(repo, ['results']).stdout;
+    const table = (await cliHere(repo, ['results'])).stdout;
     expect(table.split('\n').filter((l) => /^\s+#\d/.test(l))).toHaveLength(3);
     // Raising the limit resumes the same run, until the spend reaches the cap.
     const more = await runHere(repo, { tag: 's', maxExperiments: 5 });
@@ -166,7 +167,7 @@ describe('autoresearch CLI', () => {
       'experiment 1 to run',
     );
     const started = Date.now();
-    expect(cli(repo, ['abort']).stdout).toContain('aborting the experiments in flight');
+    expect((await cliHere(repo, ['abort'])).stdout).toContain('aborting the experiments in flight');
     const { output } = await again;
     expect(Date.now() - started).toBeLessThan(20_000); // not the 30 s sleep
     expect(output).toContain('resuming run c');
@@ -190,6 +191,7 @@ describe('autoresearch CLI', () => {
     });
     gitIn(repo, 'config', '--unset', 'user.email');
     gitIn(repo, 'config', '--unset', 'user.name');
+    // A process of its own: the harness settles on its git identity once per process.
     const r = cli(repo, ['run', '--tag', 'j', '-n', '1'], {
       ANTHROPIC_API_KEY: 'sk-secret',
       OPENAI_API_KEY: 'sk-other',
@@ -212,11 +214,11 @@ describe('autoresearch CLI', () => {
     );
   });
 
-  it('--help teaches the workflow', () => {
-    const r = cli(tmpdir(), ['--help']);
+  it('--help teaches the workflow', async () => {
+    const r = await cliHere(tmpdir(), ['--help']);
     expect(r.stdout).toContain('autoresearch init');
     expect(r.stdout).toContain('autoresearch run');
-    const run = cli(tmpdir(), ['run', '--help']);
+    const run = await cliHere(tmpdir(), ['run', '--help']);
     expect(run.stdout).toContain('--max-experiments');
     expect(run.stdout).toContain('resume');
   });
@@ -279,7 +281,9 @@ describe('controls from another shell', () => {
 
     // Pause while experiment 1 runs: the loop records it, then waits.
     await waitFor(running(1), 120_000, 'experiment 1 to run');
-    expect(cli(repo, ['pause']).stdout).toContain('pausing after the experiments in flight');
+    expect((await cliHere(repo, ['pause'])).stdout).toContain(
+      'pausing after the experiments in flight',
+    );
     writeFileSync(join(hold, '2'), '');
     await waitFor(
       () => child.output().includes('paused: `autoresearch resume` continues'),
@@ -290,23 +294,26 @@ describe('controls from another shell', () => {
       [0, 'keep'],
       [1, 'keep'],
     ]);
-    // Each command takes longer than several of the paused loop's looks at the PAUSE file.
-    expect(cli(repo, ['status']).stdout).toMatch(/: paused \(pid \d+/);
+    // Meanwhile the paused loop, looking at the PAUSE file, starts nothing.
+    expect((await cliHere(repo, ['status'])).stdout).toMatch(/: paused \(pid \d+/);
     expect(
-      cli(repo, ['note', 'stop', 'raising', 'VALUE;', 'try', 'something', 'else']).stdout,
+      (await cliHere(repo, ['note', 'stop', 'raising', 'VALUE;', 'try', 'something', 'else']))
+        .stdout,
     ).toContain('1 steering note');
-    expect(cli(repo, ['note', '--list']).stdout).toBe(
+    expect((await cliHere(repo, ['note', '--list'])).stdout).toBe(
       '1. stop raising VALUE; try something else\n',
     );
     expect(ledgerRows(repo, 'ps')).toHaveLength(2); // nothing new while paused
-    expect(cli(repo, ['resume']).stdout).toContain('resumed');
+    expect((await cliHere(repo, ['resume'])).stdout).toContain('resumed');
 
     // Stop while experiment 2 runs: the loop ends after it.
     await waitFor(running(2), 120_000, 'experiment 2 to run');
-    expect(cli(repo, ['status']).stdout).toMatch(
+    expect((await cliHere(repo, ['status'])).stdout).toMatch(
       /in flight\s+#2 raise to 3: running .* of 10m 00s/,
     );
-    expect(cli(repo, ['stop']).stdout).toContain('will stop after the experiment in flight');
+    expect((await cliHere(repo, ['stop'])).stdout).toContain(
+      'will stop after the experiment in flight',
+    );
     writeFileSync(join(hold, '3'), '');
     const { code } = await exited(child);
     expect(code).toBe(0);
@@ -319,8 +326,8 @@ describe('controls from another shell', () => {
       [1, 'keep'],
       [2, 'keep'],
     ]);
-    expect(cli(repo, ['status']).stdout).toContain('stopped: stop requested');
-    expect(cli(repo, ['stop']).stdout).toContain('is not running');
+    expect((await cliHere(repo, ['status'])).stdout).toContain('stopped: stop requested');
+    expect((await cliHere(repo, ['stop'])).stdout).toContain('is not running');
     // The note reached the brief of the experiment after it, with the noise and the kept change.
     const brief = readFileSync(join(repo, '.autoresearch/ps/experiments/2/brief.md'), 'utf8');
     expect(brief).toContain('## Steering notes from the human');
@@ -348,7 +355,7 @@ describe('rerun of a run whose harness died', () => {
     await waitFor(() => processesNamed(slow).length > 0, 60_000, 'a candidate to run');
     again.kill('SIGKILL');
     await exited(again);
-    const r = cli(repo, ['rerun', '0', '--tag', 'd']);
+    const r = await cliHere(repo, ['rerun', '0', '--tag', 'd']);
     expect(r.code).toBe(2); // an error the user fixes, with the fix
     expect(r.stderr).toMatch(/run d stopped while experiment \d+ ran/);
     expect(r.stderr).toContain('autoresearch run --tag d');
@@ -413,7 +420,7 @@ describe('rerun', () => {
     const before = finished();
     expect(before).toEqual({ state: 'finished', stop_reason: 'reached 1 experiment', pid: null });
     // The run is finished: `rerun` measures at once, through the loop's own re-run, sealed.
-    const now = cli(repo, ['rerun', '1']);
+    const now = await cliHere(repo, ['rerun', '1']);
     expect(now.code).toBe(0);
     expect(now.stdout).toContain(`run ${tag} is not running: measuring experiment 1 again now`);
     expect(now.stdout).toContain(
@@ -421,7 +428,7 @@ describe('rerun', () => {
     );
     expectValue(mean(2));
     expect(finished()).toEqual(before); // still finished, for the same reason
-    expect(cli(repo, ['rerun', '9']).stderr).toContain('has no experiment 9');
+    expect((await cliHere(repo, ['rerun', '9'])).stderr).toContain('has no experiment 9');
     // A sequential run (this process) serves a request before anything else ...
     expect(rerunHere(repo, tag, 1)).toContain(
       'experiment 1 will be measured again when the run continues',
@@ -433,7 +440,7 @@ describe('rerun', () => {
     expectValue(mean(3));
     // ... and so does a pipelined one (the command line's --pipeline).
     expect(rerunHere(repo, tag, 1)).toContain('experiment 1 will be measured again');
-    const piped = cli(repo, ['run', '--tag', tag, '-n', '1', '--pipeline']);
+    const piped = await cliHere(repo, ['run', '--tag', tag, '-n', '1', '--pipeline']);
     expect(piped.code).toBe(0);
     // The value printed has 7 significant digits.
     expect(piped.stdout).toContain(

@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, gitIn, ledgerRows, makeRepo, waitFor, writeFiles } from '../helpers/repo.js';
+import { gitIn, ledgerRows, makeRepo, waitFor, writeFiles } from '../helpers/repo.js';
+import { cliHere } from '../helpers/cli-here.js';
 import { runHere } from '../helpers/run.js';
 import { patchBetween } from '../helpers/patches.js';
 import { tempDir } from '../helpers/temp.js';
@@ -141,7 +142,7 @@ webhooks: [{ url: "${hook.url}", format: json, on: [drift] }]
     for (const id of [3, 4])
       expect(all.filter((m) => m.during_id === id).some((m) => m.experiment_id !== id)).toBe(true);
 
-    const status = cli(repo, ['status', '--tag', 'd']).stdout;
+    const status = (await cliHere(repo, ['status', '--tag', 'd'])).stdout;
     expect(status).toMatch(
       /^drift {8}.*drift: the incumbent measures \+100% since run \d+ compared with before/m,
     );

@@ -1,24 +1,18 @@
 /**
- * `autoresearch init` through the real CLI: answers piped in, flags, `--probe`, and a program.md
- * that `run` takes as written.
+ * `autoresearch init` through the command line, in this process (cliHere): answers piped in,
+ * flags, `--probe`, and a program.md that `run` takes as written.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseProgram } from '../../src/program/program.js';
-import { cli, ledgerRows, makeRepo, ROOT, type CliResult } from '../helpers/repo.js';
+import { cliHere } from '../helpers/cli-here.js';
+import { ledgerRows, makeRepo, type CliResult } from '../helpers/repo.js';
 
 /** The CLI with `input` on its stdin (a pipe, not a terminal). */
-function init(cwd: string, args: string[], input: string): CliResult {
-  const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'init', ...args], {
-    cwd,
-    input,
-    encoding: 'utf8',
-    env: { ...process.env, ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '' },
-    timeout: 60_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function init(cwd: string, args: string[], input: string): Promise<CliResult> {
+  return cliHere(cwd, ['init', ...args], { ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '' }, input);
 }
 
 const programOf = (repo: string) => {
@@ -35,7 +29,7 @@ const NODE_PROJECT = {
 };
 
 describe('autoresearch init', () => {
-  it('takes answers piped in, detects the tests, and writes a program run takes as written', () => {
+  it('takes answers piped in, detects the tests, and writes a program run takes as written', async () => {
     const repo = makeRepo(NODE_PROJECT);
     const answers = [
       'node bench.js', // run
@@ -53,7 +47,7 @@ describe('autoresearch init', () => {
       '1', // stop after experiments
       // hours: the input ends, so the default
     ];
-    const r = init(repo, [], answers.join('\n') + '\n');
+    const r = await init(repo, [], answers.join('\n') + '\n');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('tests: npm test');
@@ -73,7 +67,7 @@ describe('autoresearch init', () => {
     // The first `run` works without editing: the baseline, then one tuned candidate.
     spawnSync('git', ['add', '-A'], { cwd: repo });
     spawnSync('git', ['commit', '-qm', 'program'], { cwd: repo });
-    const run = cli(repo, ['run', '--tag', 't']);
+    const run = await cliHere(repo, ['run', '--tag', 't']);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const rows = ledgerRows(repo, 't');
@@ -86,12 +80,12 @@ describe('autoresearch init', () => {
     expect(diff).toMatch(/^\+const CHUNK = 2\*\*\d+;$/m);
   });
 
-  it('--probe runs the command once and proposes the metrics it printed', () => {
+  it('--probe runs the command once and proposes the metrics it printed', async () => {
     const repo = makeRepo({
       'exp.sh':
         'echo "step 1"\necho "METRIC latency_ms=3.5 budget=$AUTORESEARCH_TIME_BUDGET"\necho "accuracy: 0.91"\n',
     });
-    const r = init(
+    const r = await init(
       repo,
       ['--probe', '--run', 'bash exp.sh', '--budget', '7s', '--editable', 'exp.sh', '-y'],
       '',
@@ -102,7 +96,7 @@ describe('autoresearch init', () => {
     expect(r.stdout).toContain('  latency_ms = 3.5\n  budget = 7\n  accuracy = 0.91\n');
     // -y takes the first metric printed, and a goal that fits its name.
     expect(programOf(repo).config.metric).toMatchObject({ name: 'latency_ms', goal: 'minimize' });
-    const quiet = init(
+    const quiet = await init(
       makeRepo({ 'exp.sh': 'echo done\n' }),
       ['--probe', '--run', 'bash exp.sh', '--budget', '5s', '--editable', 'exp.sh', '-y'],
       '',
@@ -113,9 +107,9 @@ describe('autoresearch init', () => {
     expect(quiet.stderr).toContain('missing --metric');
   });
 
-  it('takes checks, constraints, the command agent and stop conditions as flags', () => {
+  it('takes checks, constraints, the command agent and stop conditions as flags', async () => {
     const repo = makeRepo(NODE_PROJECT);
-    const r = cli(repo, [
+    const r = await cliHere(repo, [
       'init',
       '-y',
       '--run',
@@ -144,7 +138,7 @@ describe('autoresearch init', () => {
     expect(config.agent).toEqual({ name: 'command', command: './propose.sh' });
     expect(config.stop.hours).toBe(8);
     // --force: the old settings are the defaults; flags change only what they name.
-    const again = cli(repo, ['init', '-y', '--force', '--no-checks', '--hours', 'none']);
+    const again = await cliHere(repo, ['init', '-y', '--force', '--no-checks', '--hours', 'none']);
     expect(again.stderr).toBe('');
     const kept = programOf(repo).config;
     expect(kept.metric.name).toBe('time_ms');
@@ -154,13 +148,13 @@ describe('autoresearch init', () => {
     expect(kept.stop.hours).toBeUndefined();
     // An answer run would reject: the reason, and the file left as it was.
     const before = readFileSync(join(repo, 'program.md'), 'utf8');
-    const bad = cli(repo, ['init', '-y', '--force', '--constraints', 'mem < x']);
+    const bad = await cliHere(repo, ['init', '-y', '--force', '--constraints', 'mem < x']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('constraints.0: write a constraint as `name <= number`');
     expect(readFileSync(join(repo, 'program.md'), 'utf8')).toBe(before);
     // --agent command alone: a placeholder run accepts, and init says what to replace.
     const fresh = makeRepo(NODE_PROJECT);
-    const stub = cli(fresh, [
+    const stub = await cliHere(fresh, [
       'init',
       '-y',
       ...['--agent', 'command', '--run', 'node bench.js', '--metric', 'time_ms'],
@@ -172,21 +166,21 @@ describe('autoresearch init', () => {
       command: expect.stringMatching(/^exit 99 /),
     });
     // Missing answers: the fix is an example in the project's language.
-    const missing = cli(makeRepo({ 'package.json': '{}' }), ['init', '-y']);
+    const missing = await cliHere(makeRepo({ 'package.json': '{}' }), ['init', '-y']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('missing --metric, --run, --editable');
     expect(missing.stderr).toContain('--run "node bench.js"');
     expect(missing.stderr).not.toContain('python');
   });
 
-  it('recognizes the single-GPU training layout and keeps existing prose', () => {
+  it('recognizes the single-GPU training layout and keeps existing prose', async () => {
     const repo = makeRepo({
       'train.py': 'LR = 0.04\n',
       'prepare.py': '# data\n',
       'program.md': '# My research\nTry a bigger model.\n',
       'pyproject.toml': '',
     });
-    const r = cli(repo, ['init', '--yes', '--force']);
+    const r = await cliHere(repo, ['init', '--yes', '--force']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('detected: single-GPU training');
     const text = readFileSync(join(repo, 'program.md'), 'utf8');
@@ -199,16 +193,16 @@ describe('autoresearch init', () => {
     expect(text).toContain('agent: tune');
     expect(text).toContain('LR: { file: train.py, type: float, min: 0.004, max: 0.4, log: true }');
     expect(text.endsWith('# My research\nTry a bigger model.\n')).toBe(true);
-    expect(cli(repo, ['init', '--yes']).stderr).toContain('already has front matter');
+    expect((await cliHere(repo, ['init', '--yes'])).stderr).toContain('already has front matter');
   });
 
-  it('--tune offers the constants of a file as the search space', () => {
+  it('--tune offers the constants of a file as the search space', async () => {
     const repo = makeRepo({
       'train.ts':
         'const LEARNING_RATE = 0.003; // lr\nconst HIDDEN_DIM = 64;\nconst WARMDOWN_RATIO = 0.4;\nconst SEED = 1;\n',
       'prepare.ts': '',
     });
-    const r = cli(repo, ['init', '-y', '--tune', 'train.ts']);
+    const r = await cliHere(repo, ['init', '-y', '--tune', 'train.ts']);
     expect(r.code).toBe(0);
     const text = readFileSync(join(repo, 'program.md'), 'utf8');
     expect(text).toContain('agent: tune');

@@ -2,7 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, gitIn, makeRepo } from '../helpers/repo.js';
+import { gitIn, makeRepo } from '../helpers/repo.js';
+import { cliHere } from '../helpers/cli-here.js';
 import { runHere } from '../helpers/run.js';
 
 const program = (extra: string) => `---
@@ -38,7 +39,9 @@ describe('results_tsv', () => {
     ]);
     expect(existsSync(join(repo, '.autoresearch', 'root', 'results.tsv'))).toBe(false);
     expect(gitIn(repo, 'status', '--porcelain')).toBe('');
-    expect(cli(repo, ['status', '--tag', 'root']).stdout).toMatch(/^results {6}results\.tsv$/m);
+    expect((await cliHere(repo, ['status', '--tag', 'root'])).stdout).toMatch(
+      /^results {6}results\.tsv$/m,
+    );
   });
 
   it('refuses to overwrite a results.tsv that git tracks, and a path outside the repository', async () => {

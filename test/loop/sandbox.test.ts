@@ -11,7 +11,6 @@ import { detectSandbox } from '../../src/sandbox/detect.js';
 import { processesNamed } from '../helpers/processes.js';
 import {
   alive,
-  cli,
   cliAsync,
   exited,
   gitIn,
@@ -21,6 +20,7 @@ import {
   waitFor,
 } from '../helpers/repo.js';
 import { tempDir } from '../helpers/temp.js';
+import { cliHere } from '../helpers/cli-here.js';
 import { runHere } from '../helpers/run.js';
 
 const sealed = (await detectSandbox()).sealed;
@@ -63,7 +63,7 @@ describe('without a working sandbox', () => {
     );
     expect(output).toContain('user namespaces are probably restricted');
     expect(ledgerRows(repo, 'u').map((x) => x.status)).toEqual(['keep', 'keep']);
-    expect(cli(repo, ['status']).stdout).toMatch(
+    expect((await cliHere(repo, ['status'])).stdout).toMatch(
       /sandbox {6}UNSEALED: bubblewrap cannot create a sandbox here/,
     );
 
@@ -77,7 +77,7 @@ describe('without a working sandbox', () => {
     );
     expect(gitIn(repo, 'branch', '--list', 'autoresearch/q')).toBe(''); // nothing was created
     // What the CLI makes of it: one line and exit code 2.
-    const missing = cli(repo, ['run', '--tag', 'q', '--no-dashboard'], {
+    const missing = await cliHere(repo, ['run', '--tag', 'q', '--no-dashboard'], {
       AUTORESEARCH_BWRAP: '/nonexistent/bwrap',
     });
     expect(missing.code).toBe(2);

@@ -2,15 +2,8 @@ import Database from 'better-sqlite3';
 import { existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
-import {
-  cliAsync,
-  type CliResult,
-  exited,
-  gitIn,
-  ledgerRows,
-  makeRepo,
-  waitFor,
-} from '../helpers/repo.js';
+import { cliAsync, exited, gitIn, ledgerRows, makeRepo, waitFor } from '../helpers/repo.js';
+import { cliHere } from '../helpers/cli-here.js';
 import { runHere } from '../helpers/run.js';
 import { slurmCluster, type Cluster } from '../helpers/slurm.js';
 import { detectSandbox } from '../../src/sandbox/detect.js';
@@ -33,16 +26,6 @@ const need = (ctx: TestContext) => {
 /** The loop in this process, its executor and experiments on the cluster. */
 const runOnCluster = (repo: string, tag: string, maxExperiments: number) =>
   runHere(repo, { tag, maxExperiments, env: { ...process.env, ...cluster.env } });
-
-/** The CLI, without blocking the event loop of the tests running next to this one. */
-function cli(repo: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const child = cliAsync(repo, args, env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-}
 
 function slurmRepo(exp: string, slurm = ''): string {
   return makeRepo({
@@ -187,7 +170,7 @@ describe.concurrent('the loop on a real Slurm cluster', () => {
     expect(readFileSync(join(work, 'experiments', '1', 'run.log'), 'utf8')).toContain(
       `cwd ${work}/slots/0`,
     );
-    expect((await cli(repo, ['status', '--tag', 'sh'])).stdout).toContain('keep');
+    expect((await cliHere(repo, ['status', '--tag', 'sh'])).stdout).toContain('keep');
   });
 
   it('slurm.shared_dir that cannot be created stops the run before anything starts, naming the folder', async (ctx) => {
@@ -204,7 +187,7 @@ describe.concurrent('the loop on a real Slurm cluster', () => {
   it('job options the cluster refuses stop the run before anything starts, saying what to fix', async (ctx) => {
     need(ctx);
     const repo = slurmRepo('echo "score: 1"\n', 'slurm: { partition: no-such-partition }\n');
-    const r = await cli(repo, ['run', '--tag', 'np', '-n', '1'], cluster.env);
+    const r = await cliHere(repo, ['run', '--tag', 'np', '-n', '1'], cluster.env);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       /^autoresearch: sbatch does not accept the job options from program.md: .*partition/im,

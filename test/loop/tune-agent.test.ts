@@ -9,6 +9,7 @@ import {
   waitFor,
   type LedgerExperiment,
 } from '../helpers/repo.js';
+import { cliHere } from '../helpers/cli-here.js';
 import { controlHere, runHere } from '../helpers/run.js';
 
 const EXP = `#!/bin/bash
@@ -194,7 +195,7 @@ describe('the tune agent', () => {
     const none = makeRepo({ 'exp.sh': EXP, 'knobs.sh': KNOBS, 'program.md': program('') });
     expect(await refusal(none)).toContain('the tune agent needs a search space');
     // What the CLI makes of it: the message and exit code 2.
-    const r = cli(none, ['run', '--tag', 'x']);
+    const r = await cliHere(none, ['run', '--tag', 'x']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('the tune agent needs a search space');
   });

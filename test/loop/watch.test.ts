@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { cli, cliAsync, exited, makeRepo, waitFor } from '../helpers/repo.js';
+import { cliHere } from '../helpers/cli-here.js';
+import { cliAsync, exited, makeRepo, waitFor } from '../helpers/repo.js';
 import { runHere } from '../helpers/run.js';
 
 const EXP = 'source ./params.sh\necho "score: $VALUE"\n';
@@ -41,9 +42,9 @@ describe('watching a run', () => {
       expect(received.filter((r) => JSON.stringify(r).includes('new-best'))).toHaveLength(2);
       expect(text).toContain('reached 2 experiments');
       // The same from a flag, in Slack's format, for one more experiment (the webhook server lives
-      // in this process: the CLI runs without blocking it).
+      // in this process: the command line runs here, without blocking it).
       received.length = 0;
-      const more = cliAsync(repo, [
+      const more = await cliHere(repo, [
         'run',
         '--tag',
         'w',
@@ -53,7 +54,7 @@ describe('watching a run', () => {
         '--webhook',
         `slack:${url}`,
       ]);
-      expect((await exited(more)).code).toBe(0);
+      expect(more.code).toBe(0);
       await waitFor(
         () =>
           received.some(
@@ -62,7 +63,7 @@ describe('watching a run', () => {
         120_000,
         'a Slack-format stop message',
       );
-      expect(cli(repo, ['run', '--webhook', 'ftp://x']).stderr).toContain(
+      expect((await cliHere(repo, ['run', '--webhook', 'ftp://x'])).stderr).toContain(
         'expected [json|slack|discord|ntfy:]http(s)://',
       );
 
@@ -73,10 +74,11 @@ describe('watching a run', () => {
         'params.sh': 'VALUE=1\n',
         'program.md': program(`webhooks: [{ url: "${url}", format: json }]\n`),
       });
-      const failing = cliAsync(broken, ['run', '--tag', 'f', '--no-dashboard']);
-      expect((await exited(failing)).code).toBe(2);
-      expect(failing.output()).toContain('the baseline did not produce a usable score');
-      expect(failing.output().match(/the baseline did not produce/g)).toHaveLength(1); // said once, by the command
+      const failing = await cliHere(broken, ['run', '--tag', 'f', '--no-dashboard']);
+      expect(failing.code).toBe(2);
+      const output = failing.stdout + failing.stderr;
+      expect(output).toContain('the baseline did not produce a usable score');
+      expect(output.match(/the baseline did not produce/g)).toHaveLength(1); // said once, by the command
       await waitFor(
         () => received.some((r) => r.kind === 'stop'),
         120_000,
@@ -93,7 +95,7 @@ describe('watching a run', () => {
   it('report writes a self-contained HTML report and the chart', async () => {
     const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=1\n', 'program.md': program('') });
     await runHere(repo, { tag: 'r' });
-    const r = cli(repo, ['report']);
+    const r = await cliHere(repo, ['report']);
     expect(r.code).toBe(0);
     const html = readFileSync(`${repo}/.autoresearch/r/report/report.html`, 'utf8');
     expect(html).toContain('2 experiments, 2 kept');

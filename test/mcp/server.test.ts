@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stopHook } from '../../src/mcp/stop-hook-run.js';
 import Database from 'better-sqlite3';
-import { cli, gitIn, ledgerRows, makeRepo, ROOT, waitFor } from '../helpers/repo.js';
+import { gitIn, ledgerRows, makeRepo, ROOT, waitFor } from '../helpers/repo.js';
+import { cliHere } from '../helpers/cli-here.js';
 
 const TAG = 's';
 const PROGRAM = `---
@@ -195,13 +196,13 @@ describe('autoresearch mcp over stdio (the MCP SDK client)', () => {
   });
 
   it('sees a pause and a resume from the CLI, refuses tries while paused, and takes a note', async () => {
-    expect(cli(repo, ['pause', '--tag', TAG]).code).toBe(0);
+    expect((await cliHere(repo, ['pause', '--tag', TAG])).code).toBe(0);
     const paused = await call(server, 'state');
     expect(paused.continuation.state).toBe('paused');
     write('VALUE=7\n');
     const refused = await call(server, 'try', { title: 'value 7' });
     expect(refused).toMatchObject({ status: 'not tried', continuation: { state: 'paused' } });
-    expect(cli(repo, ['resume', '--tag', TAG]).code).toBe(0);
+    expect((await cliHere(repo, ['resume', '--tag', TAG])).code).toBe(0);
     expect((await call(server, 'state')).continuation.state).toBe('continue');
     const note = await call(server, 'note', { text: 'NOTE-MARKER: try larger values' });
     expect(note).toMatchObject({ ok: true, continuation: { state: 'continue' } });
@@ -244,7 +245,7 @@ describe('autoresearch mcp over stdio (the MCP SDK client)', () => {
     // Continued once and nothing tried since: a second continuation would only loop.
     expect((await hook(true)).decision).toMatchObject({ continue: false });
 
-    expect(cli(repo, ['stop', '--tag', TAG]).code).toBe(0);
+    expect((await cliHere(repo, ['stop', '--tag', TAG])).code).toBe(0);
     await waitFor(() => rows().length > 0 && runRow().state === 'stopped', 60_000, 'the stop');
     const stopped = await call(server, 'state');
     expect(stopped.continuation).toMatchObject({ state: 'stopped', reason: 'stop requested' });

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { startDashboard, isNonLoopbackHost, type Dashboard } from '../../src/server/dashboard.js';
-import { ROOT, cli, cliAsync, exited, ledgerRows, makeRepo, waitFor } from '../helpers/repo.js';
+import { cliHere } from '../helpers/cli-here.js';
+import { ROOT, cliAsync, exited, ledgerRows, makeRepo, waitFor } from '../helpers/repo.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const XSS = '<img src=x onerror=alert(1)>';
@@ -73,7 +74,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (repo && child && child.exitCode === null && child.signalCode === null) {
-    cli(repo, ['stop', '--now', '--tag', TAG]);
+    await cliHere(repo, ['stop', '--now', '--tag', TAG]);
     const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await exited(child);
     clearTimeout(t);
@@ -322,7 +323,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
         120_000,
         'the loop to pause',
       );
-      expect(cli(repo, ['status', '--tag', TAG]).stdout).toMatch(/: paused \(pid \d+/);
+      expect((await cliHere(repo, ['status', '--tag', TAG])).stdout).toMatch(/: paused \(pid \d+/);
       await expect
         .poll(() => page.locator('#run-state').textContent(), { timeout: 5_000 })
         .toBe('paused');
@@ -347,7 +348,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
       await page.fill('#note-text', note);
       await page.click('#note-form button[type=submit]');
       await expect.poll(() => page.locator('#note-msg').textContent()).toContain('note added');
-      expect(cli(repo, ['note', '--list', '--tag', TAG]).stdout).toContain(note);
+      expect((await cliHere(repo, ['note', '--list', '--tag', TAG])).stdout).toContain(note);
       const briefWithNote = () => {
         const dir = join(repo, '.autoresearch', TAG, 'experiments');
         return readdirSync(dir)

@@ -65,8 +65,7 @@ improvement is real and not noise.`,
           abort,
           onEvent: reporter.handle,
           onProgram: ({ goal }) => reporter.setGoal(goal),
-        });
-        process.off('SIGINT', onSignal);
+        }).finally(() => process.off('SIGINT', onSignal));
         const s = result.summary;
         const ledger = new Ledger(ledgerPath(repo));
         const paths = runPathsOf(repo, ledger.getRun('demo')!);

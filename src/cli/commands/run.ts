@@ -134,10 +134,10 @@ Examples:
         };
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
-        const dashboard = o.dashboard
-          ? await serveDashboard(process.cwd(), o.host, o.port, o.allowHost)
-          : null;
+        let dashboard: Awaited<ReturnType<typeof serveDashboard>> | null = null;
         try {
+          if (o.dashboard)
+            dashboard = await serveDashboard(process.cwd(), o.host, o.port, o.allowHost);
           const result = await startRun({
             cwd: process.cwd(),
             program: o.program,
