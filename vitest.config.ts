@@ -9,6 +9,8 @@ export default defineConfig({
     // than a quiet one, and a passing test never waits for them.
     testTimeout: 180_000,
     hookTimeout: 180_000,
+    // expect.poll waits for an event too: the bound is for the failure case (its default is 1 s).
+    expect: { poll: { timeout: 120_000 } },
     // Integration tests spawn real processes and git; two cores: keep parallelism modest.
     maxWorkers: 2,
     pool: 'forks',

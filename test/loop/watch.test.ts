@@ -114,7 +114,7 @@ describe('watching a run', () => {
     const child = cliAsync(repo, ['serve']);
     const url = await waitFor(
       () => /dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=\w+)/.exec(child.output())?.[1],
-      15_000,
+      120_000,
       'the dashboard URL',
     );
     const base = url.replace(/\/\?token=.*/, '');

@@ -261,7 +261,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
       expect(page.url()).toBe(`${own.base}/`);
       // The controls wait for the run's state, then allow what it allows.
       await expect
-        .poll(() => page.locator('#run-state').textContent(), { timeout: 30_000 })
+        .poll(() => page.locator('#run-state').textContent(), { timeout: 120_000 })
         .toBe('running');
       expect(await page.locator('#btn-pause').isDisabled()).toBe(false);
       expect(await page.locator('#btn-resume').isDisabled()).toBe(true);
@@ -291,7 +291,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
       await page.waitForFunction(
         (n) => Number(document.getElementById('chart')!.getAttribute('data-points')) >= n + 1,
         p0,
-        { timeout: 20_000 },
+        { timeout: 120_000 },
       );
 
       // Agent text shows literally and creates no element.
@@ -315,7 +315,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
       await page.click('#btn-pause');
       await waitFor(
         () => existsSync(join(repo, '.autoresearch', TAG, 'PAUSE')),
-        5_000,
+        120_000,
         'the PAUSE file',
       );
       await waitFor(
@@ -325,7 +325,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
       );
       expect((await cliHere(repo, ['status', '--tag', TAG])).stdout).toMatch(/: paused \(pid \d+/);
       await expect
-        .poll(() => page.locator('#run-state').textContent(), { timeout: 5_000 })
+        .poll(() => page.locator('#run-state').textContent(), { timeout: 120_000 })
         .toBe('paused');
       expect(await page.locator('#btn-pause').isDisabled()).toBe(true);
       expect(await page.locator('#btn-resume').isDisabled()).toBe(false);
@@ -333,7 +333,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
       await page.click('#btn-resume');
       await waitFor(
         () => !existsSync(join(repo, '.autoresearch', TAG, 'PAUSE')),
-        5_000,
+        120_000,
         'the PAUSE file to go',
       );
       await waitFor(
@@ -426,7 +426,7 @@ describe('the end of the run', () => {
       const page = await chromiumPage(390, 844);
       await page.goto(dash.url);
       await expect
-        .poll(() => page.locator('#run-state').textContent(), { timeout: 30_000 })
+        .poll(() => page.locator('#run-state').textContent(), { timeout: 120_000 })
         .toBe('stopped: stop requested');
       for (const verb of ['pause', 'resume', 'stop', 'stop-now', 'abort'])
         expect(await page.locator(`#btn-${verb}`).isDisabled(), verb).toBe(true);
