@@ -173,6 +173,9 @@ class ClaudeCodeAgent implements Agent {
     if (key) env.ANTHROPIC_API_KEY = key;
     if (this.o.base_url)
       env.ANTHROPIC_BASE_URL = this.o.base_url.replace(/\/v1\/?$/, '').replace(/\/$/, '');
+    // Otherwise every proposal also asks the model for a session title (billed, never shown),
+    // and Claude Code checks for updates and reports telemetry.
+    env.CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC ??= '1';
     return env;
   }
 

@@ -244,10 +244,21 @@ class CodexAgent implements Agent {
     return env;
   }
 
-  /** With base_url, a custom Responses provider over SSE (WebSockets off: Codex would retry them first). */
+  /**
+   * Commands run in a plain `bash -c`, as the experiment itself runs: a login shell (and its
+   * snapshot) sourced the user's profile before every command, seconds each with pyenv or conda,
+   * and could see another environment than the run. No plugin sync at start-up (it fetched a
+   * repository from the network for every proposal). With base_url, a custom Responses provider
+   * over SSE (WebSockets off: Codex would retry them first).
+   */
   private config(): Record<string, any> {
-    if (!this.o.base_url) return {};
+    const quiet = {
+      allow_login_shell: false,
+      features: { shell_snapshot: false, plugins: false },
+    };
+    if (!this.o.base_url) return quiet;
     return {
+      ...quiet,
       model_provider: 'autoresearch',
       model_providers: {
         autoresearch: {

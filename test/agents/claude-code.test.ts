@@ -107,6 +107,9 @@ describe('the claude-code agent (real Claude Agent SDK against the fake model se
     const first = server.requests.find((r) => Array.isArray(r.body?.tools) && r.body.tools.length)!;
     expect(JSON.stringify(first.body)).toContain('BRIEF-MARKER');
     expect(JSON.stringify(first.body)).toContain('HYPOTHESIS:');
+    // Only the proposal's own model calls: no session title on the side (billed, never shown).
+    const side = server.requests.filter((r) => r.method === 'POST' && !r.body?.tools?.length);
+    expect(side).toEqual([]);
   });
 
   it('refuses an edit of a protected file through canUseTool; the file is unchanged', async () => {

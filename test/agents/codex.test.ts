@@ -121,15 +121,27 @@ describe('the codex agent', () => {
     30_000,
   );
 
-  it('unsealed, Codex runs in its own workspace-write sandbox, even beside an old system bubblewrap', async () => {
-    const server = await fake([shell("sed -i 's/lr = 0.1/lr = 0.05/' train.py"), DONE]);
-    const { dir, actx, ctx } = await setup();
+  it("unsealed, Codex runs in its own workspace-write sandbox, even beside an old system bubblewrap; commands see the run's environment, not a login profile", async () => {
+    // A login shell would source the profile (seconds with pyenv or conda) before every command.
+    // (Not .bashrc: bash reads it for `bash -c` too when its stdin is a socket, as in Codex's sandbox.)
+    const home = tempDir('ar-codex-home-');
+    for (const profile of ['.profile', '.bash_profile'])
+      writeFileSync(join(home, profile), 'export FROM_PROFILE=sourced\n');
+    const server = await fake([
+      shell(
+        'sed -i \'s/lr = 0.1/lr = 0.05/\' train.py; echo "# ${FROM_PROFILE:-plain}" >> train.py',
+      ),
+      DONE,
+    ]);
+    const { dir, actx, ctx } = await setup({ ...BASE_ENV, HOME: home, OPENAI_API_KEY: 'sk-fake' });
     const agent = await createCodexAgent(
       { model: 'fake-model', base_url: `${server.url}/v1` },
       actx,
     );
     await agent.propose({ ...ctx, seal: { ...ctx.seal, prefix: [] } });
-    expect(readFileSync(join(dir, 'train.py'), 'utf8')).toBe('import prepare\nlr = 0.05\n');
+    expect(readFileSync(join(dir, 'train.py'), 'utf8')).toBe(
+      'import prepare\nlr = 0.05\n# plain\n',
+    );
   });
 
   it('a model error fails the proposal with a clear message', async () => {

@@ -144,27 +144,30 @@ describe('the skill template', () => {
         });
   });
 
-  it('scores a better SKILL.md higher: Claude Code on each task in a scratch folder, assertions, tokens and cost', async () => {
+  it('scores every task in a scratch folder by its assertions, with tokens and cost; a skill that asks for no test fails', async () => {
+    // The better skill scoring higher is the loop's test below (a keep on pass_rate 1 over 0).
     const repo = project(2);
+    const asked = server.requests.length;
     const weak = await evaluate(repo, WEAK);
     expect(weak.stderr).toBe('');
     expect(weak.status).toBe(0);
     // The module is right, but no test was written next to it.
     expect(weak.stdout).toMatch(/task slugify: FAIL \(2\/4 assertions\)/);
     expect(weak.stdout).toContain('slugify.test.mjs does not exist');
-    expect(weak.metrics).toMatchObject({ pass_rate: 0, assertion_rate: 0.5, tasks: 2 });
-    const better = await evaluate(repo, IMPROVED);
-    expect(better.status).toBe(0);
-    expect(better.stdout).toMatch(/task chunk: pass \(4\/4 assertions\)/);
-    expect(better.metrics).toMatchObject({ pass_rate: 1, assertion_rate: 1, capped: 0 });
+    expect(weak.stdout).toMatch(/task chunk: FAIL \(2\/4 assertions\)/);
+    expect(weak.metrics).toMatchObject({ pass_rate: 0, assertion_rate: 0.5, tasks: 2, capped: 0 });
     // Metered: three model turns per task (Skill, Write, the answer), priced by the SDK.
-    expect(better.metrics.turns).toBeGreaterThanOrEqual(6);
-    expect(better.metrics.tokens).toBeGreaterThan(0);
-    expect(better.metrics.cost_usd).toBeGreaterThan(0);
+    expect(weak.metrics.turns).toBeGreaterThanOrEqual(6);
+    expect(weak.metrics.tokens).toBeGreaterThan(0);
+    expect(weak.metrics.cost_usd).toBeGreaterThan(0);
+    // Every model call was the task's own: no billed session title on the side.
+    const calls = server.requests.slice(asked).filter((r) => r.method === 'POST');
+    expect(calls.length).toBeGreaterThanOrEqual(6);
+    expect(calls.filter((r) => !r.body?.tools?.length)).toEqual([]);
     // The skill the run scored, left for the holdout.
     expect(
       readFileSync(join(repo, 'skill-eval/.measured/skills/node-module/SKILL.md'), 'utf8'),
-    ).toBe(IMPROVED);
+    ).toBe(WEAK);
     expect(gitIn(repo, 'status', '--porcelain', '--', 'skill-eval')).toBe(''); // ignored
   }, 120_000);
 
@@ -205,6 +208,10 @@ describe('the skill template', () => {
       [0, 'keep', 0],
       [1, 'keep', 1],
     ]);
+    // The improved skill made the fake model write the test as well: every assertion held.
+    expect(readFileSync(rows[1]!.log_path!, 'utf8')).toMatch(
+      /task slugify: pass \(4\/4 assertions\)/,
+    );
     // The holdout ran on the skill the run scored (its task is one the fake model cannot do).
     expect(rows[1]!.holdout_value).toBe(0);
     expect(result.summary.bestExperiment).toBe(1);

@@ -160,7 +160,13 @@ async function runTask(task, skillsDir, skills, budgetUsd, config) {
       prompt: task.prompt,
       options: {
         cwd: dir,
-        env: { ...env, CLAUDE_CONFIG_DIR: config },
+        // Nonessential traffic off: else each task also asks the model for a session title
+        // (billed, counted in cost_usd, never shown), checks for updates and sends telemetry.
+        env: {
+          CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+          ...env,
+          CLAUDE_CONFIG_DIR: config,
+        },
         ...(env.SKILL_EVAL_MODEL ? { model: env.SKILL_EVAL_MODEL } : {}),
         // Project settings give Claude Code the folder's skills; only the ones under test are on.
         settingSources: ['project'],
