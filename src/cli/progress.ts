@@ -182,7 +182,11 @@ export class ProgressReporter {
         const e = event.experiment;
         this.last = `#${e.id} ${e.status}`;
         const pct = fmtPct(improvementPercent(this.goal, this.baseline, this.best));
-        const marker = event.newBest ? `  new best${pct ? ` (${pct} vs baseline)` : ''}` : '';
+        const marker = event.joinedFront
+          ? '  joins the front'
+          : event.newBest
+            ? `  new best${pct ? ` (${pct} vs baseline)` : ''}`
+            : '';
         this.print(experimentLine(e, this.live) + marker);
         break;
       }
@@ -201,9 +205,16 @@ export class ProgressReporter {
           [
             `stopped: ${event.reason}`,
             `  experiments: ${s.candidates} (${counts})`,
-            `  baseline:    ${fmtValue(s.baseline)}`,
-            `  best:        ${fmtValue(s.best)}${s.bestExperiment !== null ? ` at #${s.bestExperiment} ${s.bestCommit?.slice(0, 10)} (${s.bestTitle})` : ''}`,
-            `  improvement: ${fmtPct(s.improvementPct) || '—'}`,
+            ...(event.front
+              ? [
+                  `  front:       ${count(event.front.length, 'point')} (apply one: autoresearch apply <id>)`,
+                  ...event.front.map((m) => `    ${m}`),
+                ]
+              : [
+                  `  baseline:    ${fmtValue(s.baseline)}`,
+                  `  best:        ${fmtValue(s.best)}${s.bestExperiment !== null ? ` at #${s.bestExperiment} ${s.bestCommit?.slice(0, 10)} (${s.bestTitle})` : ''}`,
+                  `  improvement: ${fmtPct(s.improvementPct) || '—'}`,
+                ]),
             `  branch:      ${s.branch}`,
           ].join('\n'),
         );

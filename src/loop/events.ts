@@ -59,13 +59,16 @@ export type LoopEvent =
       incumbent: Incumbent;
       baselineValue: number | null;
       newBest: boolean;
+      /** Pareto mode: the keep joined the front (there is no single best to announce). */
+      joinedFront: boolean;
       candidates: number;
     }
   | { type: 'note'; level: 'info' | 'warn'; text: string }
   /** The drift watch: the incumbent started (or stopped) measuring differently than the noise allows; `text` says how. */
   | { type: 'drift'; drifting: boolean; text: string; experimentId: number; incumbent: number }
   /** `failed`: the run ended with an error (the reason), which the caller also throws. */
-  | { type: 'run-stop'; reason: string; summary: RunSummary; failed?: boolean };
+  /** `front`: Pareto mode's members, described, in place of one best. */
+  | { type: 'run-stop'; reason: string; summary: RunSummary; failed?: boolean; front?: string[] };
 
 export type LoopListener = (event: LoopEvent) => void;
 

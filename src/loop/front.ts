@@ -13,7 +13,14 @@ import type { BriefFront } from '../program/brief.js';
 import type { MetricSpec } from '../program/schema.js';
 import { git, listRefs } from '../workspace/git.js';
 import type { RunContext } from './context.js';
-import { frontMembers, frontPoint, metricOf, onFront, ownRuns } from './front-view.js';
+import {
+  describeMember,
+  frontMembers,
+  frontPoint,
+  metricOf,
+  onFront,
+  ownRuns,
+} from './front-view.js';
 import { awaitRuns, joinFront, record } from './lifecycle.js';
 
 export type FrontLook =
@@ -149,6 +156,16 @@ export function frontLag(
   if (expected !== null)
     return found === null && newest(Number(ref.slice(frontPrefix(ctx.run.tag).length)));
   return newest(formerMember(ctx, ref, found)?.left_front_by);
+}
+
+/** The front's members as one line each (`#4 (ms 7.011, heap 11.02): title`); null in the scalar mode. */
+export function describeFront(ctx: RunContext): string[] | null {
+  const metrics = ctx.program.config.pareto;
+  if (!metrics) return null;
+  const rows = ctx.ledger.listExperiments(ctx.run.tag);
+  return frontMembers(metrics, rows, (id) => ctx.ledger.measurementsOf(ctx.run.tag, id)).map((m) =>
+    describeMember(metrics, m),
+  );
 }
 
 /** What the brief says of the front: its metrics and each member's means, oldest first. */

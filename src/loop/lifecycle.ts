@@ -229,6 +229,7 @@ export function record(
     incumbent: ctx.incumbent,
     baselineValue: ctx.baselineValue,
     newBest: status === 'keep' && id > 0,
+    joinedFront: status === 'keep' && id > 0 && ctx.program.config.pareto !== null,
     candidates: ctx.ledger.countCandidates(tag),
   });
   return row;

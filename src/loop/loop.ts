@@ -23,6 +23,7 @@ import { verifyRefs } from './refs.js';
 import { stopReason } from './stop.js';
 import { baselineEstimate } from './estimate.js';
 import { summarize, type RunSummary } from './summary.js';
+import { describeFront } from './front.js';
 
 /** What the caller provides; the rest of the RunContext is the loop's own state. */
 export type LoopInput = Pick<
@@ -143,7 +144,8 @@ export async function runLoop(input: LoopInput): Promise<LoopResult> {
     ctx.ledger.listExperiments(tag),
     ctx.incumbent.commit,
   );
-  ctx.emit({ type: 'run-stop', reason, summary });
+  const front = describeFront(ctx);
+  ctx.emit({ type: 'run-stop', reason, summary, ...(front ? { front } : {}) });
   return { reason, summary };
 }
 

@@ -73,6 +73,7 @@ function recorded(e: ExperimentRow, incumbent: number, newBest: boolean): LoopEv
     incumbent: { experimentId: e.id, commit: 'abc', value: incumbent, title: e.title ?? '' },
     baselineValue: 1,
     newBest,
+    joinedFront: false,
     candidates: 1,
   };
 }

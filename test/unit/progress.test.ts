@@ -67,6 +67,7 @@ describe('progress display', () => {
       incumbent: { experimentId: 0, commit: 'a', value: 2, title: 'baseline' },
       baselineValue: 2,
       newBest: false,
+      joinedFront: false,
       candidates: 0,
     });
     p.handle({
@@ -75,6 +76,7 @@ describe('progress display', () => {
       incumbent: { experimentId: 1, commit: 'b', value: 1.5, title: 'x' },
       baselineValue: 2,
       newBest: true,
+      joinedFront: false,
       candidates: 1,
     });
     const lines = out.text().trimEnd().split('\n');
@@ -147,6 +149,52 @@ describe('progress display', () => {
     });
     expect(out.text()).toContain('stopped: reached 12 experiments');
     expect(out.text()).toContain('experiments: 12 (2 keep, 10 discard)');
+  });
+
+  it('in Pareto mode says a keep joins the front, and ends with the front, not one best', () => {
+    const out = sink(false);
+    const p = new ProgressReporter(out.stream);
+    p.handle({
+      type: 'recorded',
+      experiment: row(1, 'keep', 4, 5, 'faster, more memory'),
+      incumbent: { experimentId: 1, commit: 'b', value: 4, title: 'x' },
+      baselineValue: 5,
+      newBest: true,
+      joinedFront: true,
+      candidates: 1,
+    });
+    p.handle({
+      type: 'run-stop',
+      reason: 'the agent has no more proposals',
+      front: ['#0 (speed 5, mem 5): baseline', '#1 (speed 4, mem 6): faster, more memory'],
+      summary: {
+        tag: 't',
+        branch: 'autoresearch/t',
+        state: 'finished',
+        stopReason: null,
+        metric: 'speed',
+        goal: 'minimize',
+        baseline: 5,
+        best: 4,
+        bestCommit: 'abc',
+        bestExperiment: 1,
+        bestTitle: 'faster, more memory',
+        improvementPct: 20,
+        candidates: 1,
+        counts: { keep: 1 },
+        inFlight: [],
+        lastRecorded: null,
+      },
+    });
+    const text = out.text();
+    expect(text).toMatch(/#1 keep .*faster, more memory {2}joins the front\n/);
+    expect(text).not.toContain('new best');
+    expect(text).toContain(
+      '  front:       2 points (apply one: autoresearch apply <id>)\n' +
+        '    #0 (speed 5, mem 5): baseline\n' +
+        '    #1 (speed 4, mem 6): faster, more memory\n',
+    );
+    expect(text).not.toMatch(/best:|improvement:/);
   });
 });
 
