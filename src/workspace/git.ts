@@ -1,7 +1,7 @@
 /** Plain git through child_process: every call is one short process at the edge of the system. */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { UserError } from '../program/errors.js';
 
 class GitError extends Error {
@@ -17,20 +17,32 @@ class GitError extends Error {
   }
 }
 
-let identityEnv: Record<string, string> | undefined;
+/**
+ * The identity harness commits use, per repository root: a program embedding the loop may run
+ * in repositories configured differently, and a process-wide answer would sign one repository's
+ * commits with what was decided for another (or leave them unsigned, and failing).
+ */
+const identities = new Map<string, Record<string, string>>();
 
-/** Harness commits need an identity; on a machine without one configured, sign as autoresearch. */
+const FALLBACK_IDENTITY = {
+  GIT_AUTHOR_NAME: 'autoresearch',
+  GIT_AUTHOR_EMAIL: 'autoresearch@localhost',
+  GIT_COMMITTER_NAME: 'autoresearch',
+  GIT_COMMITTER_EMAIL: 'autoresearch@localhost',
+};
+
+/** Harness commits need an identity; in a repository without one configured, sign as autoresearch. */
 export async function ensureIdentity(cwd: string): Promise<void> {
-  if (identityEnv) return;
+  if (identities.has(cwd)) return;
   const email = await git(cwd, ['config', 'user.email'], { allowFail: true });
-  identityEnv = email.trim()
-    ? {}
-    : {
-        GIT_AUTHOR_NAME: 'autoresearch',
-        GIT_AUTHOR_EMAIL: 'autoresearch@localhost',
-        GIT_COMMITTER_NAME: 'autoresearch',
-        GIT_COMMITTER_EMAIL: 'autoresearch@localhost',
-      };
+  identities.set(cwd, email.trim() ? {} : FALLBACK_IDENTITY);
+}
+
+/** The identity decided for the repository `cwd` is in (its root or a folder under it). */
+function identityFor(cwd: string): Record<string, string> {
+  for (const [root, env] of identities)
+    if (cwd === root || cwd.startsWith(root.endsWith(sep) ? root : root + sep)) return env;
+  return {};
 }
 
 export interface GitOptions {
@@ -54,7 +66,13 @@ export function git(cwd: string, args: string[], opts: GitOptions = {}): Promise
       {
         cwd,
         maxBuffer: 256 * 1024 * 1024,
-        env: { ...process.env, ...identityEnv, ...opts.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+        env: {
+          ...process.env,
+          ...identityFor(cwd),
+          ...opts.env,
+          GIT_TERMINAL_PROMPT: '0',
+          LC_ALL: 'C',
+        },
       },
       (error, stdout, stderr) => {
         if (error && !opts.allowFail)
@@ -75,7 +93,11 @@ export function gitStatus(
     execFile(
       'git',
       [...SAFE, ...args],
-      { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...identityEnv, LC_ALL: 'C' } },
+      {
+        cwd,
+        maxBuffer: 64 * 1024 * 1024,
+        env: { ...process.env, ...identityFor(cwd), LC_ALL: 'C' },
+      },
       (error, stdout, stderr) => {
         const code = error ? ((error as { code?: number }).code ?? 1) : 0;
         resolve({

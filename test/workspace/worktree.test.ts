@@ -11,7 +11,7 @@ import {
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listRefs } from '../../src/workspace/git.js';
+import { ensureIdentity, git, listRefs } from '../../src/workspace/git.js';
 import { Worktree } from '../../src/workspace/worktree.js';
 import { gitIn, makeRepo, tempDir } from '../helpers/repo.js';
 
@@ -114,5 +114,42 @@ describe('listRefs', () => {
       'refs/autoresearch/t/3-rebased': second,
       'refs/heads/main': second,
     });
+  });
+});
+
+describe('ensureIdentity', () => {
+  it('decides per repository: one with an identity signs as itself, one without as autoresearch', async () => {
+    // No global or system identity for the harness's git while this runs, whatever the machine has.
+    const saved = {
+      GIT_CONFIG_GLOBAL: process.env.GIT_CONFIG_GLOBAL,
+      GIT_CONFIG_NOSYSTEM: process.env.GIT_CONFIG_NOSYSTEM,
+    };
+    const empty = join(tempDir('ar-gitconfig-'), 'gitconfig');
+    writeFileSync(empty, '');
+    process.env.GIT_CONFIG_GLOBAL = empty;
+    process.env.GIT_CONFIG_NOSYSTEM = '1';
+    try {
+      const signed = makeRepo({ f: '1\n' }); // makeRepo configures test@example.invalid
+      const bare = makeRepo({ f: '2\n' });
+      gitIn(bare, 'config', '--unset', 'user.email');
+      gitIn(bare, 'config', '--unset', 'user.name');
+      await ensureIdentity(signed);
+      await ensureIdentity(bare);
+      const commitIn = async (repo: string) => {
+        const tree = (await git(repo, ['rev-parse', 'HEAD^{tree}'])).trim();
+        return (await git(repo, ['commit-tree', tree, '-p', 'HEAD', '-m', 'x'])).trim();
+      };
+      // The repository asked second does not inherit the first one's answer, nor the reverse.
+      expect(gitIn(bare, 'log', '-1', '--format=%ae %ce', await commitIn(bare))).toBe(
+        'autoresearch@localhost autoresearch@localhost',
+      );
+      expect(gitIn(signed, 'log', '-1', '--format=%ae', await commitIn(signed))).toBe(
+        'test@example.invalid',
+      );
+    } finally {
+      for (const [k, v] of Object.entries(saved))
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+    }
   });
 });
