@@ -138,11 +138,13 @@ describe('the prompt template', () => {
     const program = join(repo, 'program.md');
     writeFileSync(
       program,
-      readFileSync(program, 'utf8').replace(
-        'patches: []',
-        `patches: [${JSON.stringify(better)}, ${JSON.stringify(worse)}]`,
-      ),
+      readFileSync(program, 'utf8')
+        .replace('patches: []', `patches: [${JSON.stringify(better)}, ${JSON.stringify(worse)}]`)
+        // One baseline run, not the template's two: the keep rests on the candidate's own pairs
+        // (the paired policy pools noise over judgements, not baseline runs).
+        .replace('repeats: { baseline: 2, max: 2 }', 'repeats: { baseline: 1, max: 2 }'),
     );
+    expect(readFileSync(program, 'utf8')).toContain('repeats: { baseline: 1, max: 2 }');
     gitIn(repo, 'commit', '-q', '-am', 'the scripted agent');
 
     const { result } = await runHere(repo, { tag: 't', maxExperiments: 2 });

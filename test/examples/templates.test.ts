@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prepareDemo } from '../../src/demo.js';
@@ -58,6 +58,13 @@ describe('init --template', () => {
 describe('the code-perf demo through the real loop', () => {
   it('keeps the real speed-up on the noisy timing, discards a no-op, and the checks reject a fast wrong change', async () => {
     const repo = prepareDemo('code-perf', join(tempDir(), 'code-perf'));
+    // Two baseline runs, not the template's three: the keep still needs two pairs of runs of the
+    // candidate beside the incumbent, and each run of the slow baseline costs a second of CPU.
+    const program = join(repo, 'program.md');
+    const text = readFileSync(program, 'utf8');
+    expect(text).toContain('repeats: { baseline: 3 }');
+    writeFileSync(program, text.replace('repeats: { baseline: 3 }', 'repeats: { baseline: 2 }'));
+    gitIn(repo, 'commit', '-q', '-am', 'two baseline runs');
     // The first three patches: the Map (about 10x faster), a no-op, and skipping the lowercasing.
     const { result } = await runHere(repo, { tag: 'demo', maxExperiments: 3, budget: 3 });
     const rows = ledgerRows(repo, 'demo') as Array<

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stopHook } from '../../src/mcp/stop-hook-run.js';
 import Database from 'better-sqlite3';
-import { gitIn, ledgerRows, makeRepo, ROOT, waitFor } from '../helpers/repo.js';
+import { gitIn, ledgerRows, makeRepo, ROOT, tempDir, waitFor } from '../helpers/repo.js';
 import { cliHere } from '../helpers/cli-here.js';
 
 const TAG = 's';
@@ -23,10 +23,12 @@ protected: [exp.sh]
 ---
 Raise the score (SESSION-BRIEF-MARKER).
 `;
-// SLOW makes an experiment last long enough to kill the server under it.
+// GATE holds an experiment until the test creates that file: it is still running when the
+// server is killed or the run stopped under it, whatever the machine's speed, and its second
+// measurement, after the gate is open, does not wait.
 const EXP = `#!/bin/bash
 source ./params.sh
-[ -n "$SLOW" ] && sleep "$SLOW"
+if [ -n "$GATE" ]; then until [ -e "$GATE" ]; do sleep 0.05; done; fi
 echo "score: $VALUE"
 `;
 
@@ -74,6 +76,7 @@ const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=1\n', 'program.md': P
 let server: Server;
 let edit = ''; // the session worktree's program folder
 const write = (text: string) => writeFileSync(join(edit, 'params.sh'), text);
+const gates = tempDir();
 const rows = () => ledgerRows(repo, TAG);
 function runRow(): { state: string; stop_reason: string | null } {
   const db = new Database(join(repo, '.autoresearch/ledger.sqlite'), { readonly: true });
@@ -209,7 +212,8 @@ describe('autoresearch mcp over stdio (the MCP SDK client)', () => {
   });
 
   it('resumes after the server is killed under a running experiment: it is measured again and recorded', async () => {
-    writeFileSync(join(edit, 'params.sh'), 'VALUE=8\nSLOW=3\n');
+    const gate = join(gates, 'killed');
+    write(`VALUE=8\nGATE=${gate}\n`);
     const pending = await call(server, 'try', { title: 'value 8, slowly', wait_seconds: 0 });
     const id = await waitFor(
       () => rows().find((e) => e.title === 'value 8, slowly' && e.state === 'running')?.id,
@@ -220,6 +224,7 @@ describe('autoresearch mcp over stdio (the MCP SDK client)', () => {
     const gone = new Promise<void>((resolve) => (server.client.onclose = resolve));
     process.kill(server.pid, 'SIGKILL');
     await gone;
+    writeFileSync(gate, '');
     server = await connect(repo);
     const r = await call(server, 'wait', { experiment: id });
     expect(r).toMatchObject({ experiment: id, status: 'keep', value: 8 });
@@ -230,7 +235,7 @@ describe('autoresearch mcp over stdio (the MCP SDK client)', () => {
     expect(state.incumbent).toMatchObject({ experiment: id, value: 8 });
     // The brief of the proposal opened after the restart, with the note left before it.
     expect(state.brief).toContain('NOTE-MARKER');
-    expect(readFileSync(join(edit, 'params.sh'), 'utf8')).toBe('VALUE=8\nSLOW=3\n');
+    expect(readFileSync(join(edit, 'params.sh'), 'utf8')).toBe(`VALUE=8\nGATE=${gate}\n`);
   });
 
   it('sees a stop from the CLI: the run ends, tries are refused, and the Stop hook lets the session stop', async () => {
@@ -264,7 +269,8 @@ describe('the run stopped and started again from the session', () => {
   it('resume starts the loop again; stop now kills the experiment, which the next start measures again', async () => {
     const resumed = await call(server, 'resume');
     expect(resumed).toMatchObject({ ok: true, continuation: { state: 'continue' } });
-    writeFileSync(join(edit, 'params.sh'), 'VALUE=10\nSLOW=3\n');
+    const gate = join(gates, 'stopped');
+    write(`VALUE=10\nGATE=${gate}\n`);
     const pending = await call(server, 'try', { title: 'value 10, slowly', wait_seconds: 0 });
     const id = await waitFor(
       () => rows().find((e) => e.title === 'value 10, slowly' && e.state === 'running')?.id,
@@ -276,6 +282,7 @@ describe('the run stopped and started again from the session', () => {
     const cut = await call(server, 'wait', { handle: pending.handle });
     expect(cut).toMatchObject({ status: 'not decided', continuation: { state: 'stopped' } });
     expect(cut.reason).toContain('measured again when the run resumes');
+    writeFileSync(gate, '');
     await call(server, 'resume');
     expect(await call(server, 'wait', { experiment: id })).toMatchObject({
       experiment: id,
