@@ -128,6 +128,8 @@ export interface JobStatus {
   headBytes: number | null;
   restBytes: number | null;
   peakBytes: number | null;
+  /** Processes the kernel killed for memory in the job's cgroup (null: not known). */
+  oomKills: number | null;
   readerDone: boolean;
 }
 
@@ -162,6 +164,7 @@ export function readStatus(file: string): JobStatus | null {
     headBytes: num(kv.get('head_bytes')),
     restBytes: num(kv.get('rest_bytes')),
     peakBytes: num(kv.get('peak_bytes')),
+    oomKills: num(kv.get('oom_kills')),
     readerDone: kv.get('reader') === 'done',
   };
 }

@@ -240,23 +240,39 @@ fi
 __ar_bytes "$__ar_tmp/dd"
 __ar_rest=$__ar_n
 __ar_headn=$(wc -c < "$__ar_log" 2> /dev/null)
-# Peak memory of this job's own memory cgroup (cgroup v1 or v2), when Slurm put it in one.
-__ar_peak= __ar_v1= __ar_v2=
+# Peak memory of this job's own memory cgroup (cgroup v1 or v2), when Slurm put it in one, and
+# how many processes the kernel killed for memory in it or the job's group above it: Slurm may
+# report such a job FAILED when the kill races the end of the step.
+__ar_peak= __ar_v1= __ar_v2= __ar_oom=
 while IFS= read -r __ar_x; do
   if [[ $__ar_x =~ ^[0-9]*:memory:(.*)$ ]]; then __ar_v1=\${BASH_REMATCH[1]}; fi
   if [[ $__ar_x =~ ^0::(.*)$ ]]; then __ar_v2=\${BASH_REMATCH[1]}; fi
 done 2> /dev/null < /proc/self/cgroup
+__ar_oom_in() {
+  local __ar_k __ar_v
+  while read -r __ar_k __ar_v; do
+    if [ "$__ar_k" = oom_kill ] && [ "\${__ar_v:-0}" -gt "\${__ar_oom:-0}" ] 2> /dev/null; then __ar_oom=$__ar_v; fi
+  done 2> /dev/null < "$1"
+}
 case $__ar_v1 in
-  */job_*) read -r __ar_peak 2> /dev/null < "/sys/fs/cgroup/memory$__ar_v1/memory.max_usage_in_bytes" ;;
+  */job_*)
+    read -r __ar_peak 2> /dev/null < "/sys/fs/cgroup/memory$__ar_v1/memory.max_usage_in_bytes"
+    __ar_oom_in "/sys/fs/cgroup/memory$__ar_v1/memory.oom_control"
+    __ar_oom_in "/sys/fs/cgroup/memory\${__ar_v1%/*}/memory.oom_control"
+    ;;
   *)
     case $__ar_v2 in
-      */job_*) read -r __ar_peak 2> /dev/null < "/sys/fs/cgroup$__ar_v2/memory.peak" ;;
+      */job_*)
+        read -r __ar_peak 2> /dev/null < "/sys/fs/cgroup$__ar_v2/memory.peak"
+        __ar_oom_in "/sys/fs/cgroup$__ar_v2/memory.events"
+        __ar_oom_in "/sys/fs/cgroup\${__ar_v2%/*}/memory.events"
+        ;;
     esac
     ;;
 esac
 {
   printf 'jobid=%s\\ncode=%s\\nstart_ms=%s\\nend_ms=%s\\n' "\${SLURM_JOB_ID:-}" "$__ar_code" "$__ar_start" "$__ar_end"
-  printf 'head_bytes=%s\\nrest_bytes=%s\\npeak_bytes=%s\\nreader=%s\\n' "$__ar_headn" "$__ar_rest" "$__ar_peak" "$__ar_reader_state"
+  printf 'head_bytes=%s\\nrest_bytes=%s\\npeak_bytes=%s\\noom_kills=%s\\nreader=%s\\n' "$__ar_headn" "$__ar_rest" "$__ar_peak" "$__ar_oom" "$__ar_reader_state"
 } > "$__ar_d/status.tmp" && mv -f "$__ar_d/status.tmp" "$__ar_d/status"
 exit "$__ar_code"
 `;

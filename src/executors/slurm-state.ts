@@ -105,6 +105,16 @@ export function mapJobState(
   switch (state) {
     case 'COMPLETED':
     case 'FAILED': {
+      // The job saw the kernel kill a process for memory: the same outcome as OUT_OF_MEMORY,
+      // which Slurm reports only when it counted the kill before the step ended.
+      if (own && (status?.oomKills ?? 0) > 0 && own.exitCode !== 0)
+        return {
+          ...own,
+          state,
+          reason: 'out of memory: the job hit its memory limit and the kernel killed a process',
+          oomKilled: true,
+          timedOut: timedOutInside,
+        };
       if (own) {
         return {
           ...own,
