@@ -151,15 +151,19 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
   });
 });
 
-/** A deterministic maximize program whose agent (0.3 s) is faster than its experiment (0.6 s). */
+/**
+ * A deterministic maximize program whose agent (0.3 s) is faster than its experiment (`hold`, by
+ * default 0.6 s).
+ */
 function pipelineRepo(
   score: string,
   files: Record<string, string>,
   editable: string,
   agentWrites: string,
+  hold = 'sleep 0.6\n',
 ): string {
   return makeRepo({
-    'exp.sh': `sleep 0.6\n${score}`,
+    'exp.sh': `${hold}${score}`,
     ...files,
     'program.md': `---
 metric: { name: score, goal: maximize, deterministic: true }
@@ -175,11 +179,18 @@ agent: { name: command, command: 'sleep 0.3; echo $AUTORESEARCH_EXPERIMENT_ID > 
 
 describe('pipelining', () => {
   it('prepares the next candidate while the current one runs, and keeps the ledger and branch consistent', async () => {
+    // Experiments 1 and 2 run until the next candidate is committed (its ref, which a sealed run
+    // may read): only a loop that proposes while an experiment runs gets past them.
     const repo = pipelineRepo(
       'total=0; for f in v/*; do total=$((total + $(cat "$f"))); done\necho "score: $total"\n',
       { 'v/0': '0\n' },
       '"v/*"',
       'v/$AUTORESEARCH_EXPERIMENT_ID',
+      `id=$AUTORESEARCH_EXPERIMENT_ID
+if [ "$id" -ge 1 ] && [ "$id" -le 2 ]; then
+  until git rev-parse -q --verify "refs/autoresearch/pl/$((id + 1))" >/dev/null; do sleep 0.05; done
+fi
+`,
     );
     const { output } = await runHere(repo, { tag: 'pl', pipeline: true, maxExperiments: 3 });
     const rows = ledgerRows(repo, 'pl') as Array<{
