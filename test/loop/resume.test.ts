@@ -50,14 +50,15 @@ function patches(repo: string): string[] {
 
 /**
  * A repository whose scripted agent proposes STEPS. The experiment prints exact values:
- * deterministic (one run each) unless `noisy` (runs in pairs).
+ * deterministic (one run each) unless `noisy` (runs in pairs; one baseline run, as the noise is
+ * not what it is about).
  */
 function scriptedRepo(noisy = false): string {
   const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': params(5) });
   patches(repo).forEach((patch, i) => writeFiles(repo, { [`ideas/${i + 1}.patch`]: patch }));
   writeFiles(repo, {
     'program.md': `---
-metric: { name: score, goal: minimize${noisy ? '' : ', deterministic: true'} }
+metric: { name: score, goal: minimize${noisy ? ' }\nrepeats: { baseline: 1' : ', deterministic: true'} }
 run: bash exp.sh
 budget: 5s
 editable: [params.sh]
