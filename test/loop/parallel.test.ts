@@ -166,7 +166,7 @@ function pipelineRepo(
 ): string {
   const hold = `id=$AUTORESEARCH_EXPERIMENT_ID
 case "$id" in ${held})
-  until git rev-parse -q --verify "refs/autoresearch/${tag}/$((id + 1))" >/dev/null; do sleep 0.05; done
+  until git rev-parse -q --verify "refs/autoresearch/${tag}/$((id + 1))" >/dev/null; do sleep 0.1; done
 esac
 `;
   return makeRepo({

@@ -228,7 +228,7 @@ function knobs(repo: string, commit: string) {
 async function slowTuneRun(extra: string, n: number) {
   const hold = `id=$AUTORESEARCH_EXPERIMENT_ID
 if [ "$id" -ge 1 ] && [ "$id" -lt ${n} ]; then
-  until git rev-parse -q --verify "refs/autoresearch/t/$((id + 1))" >/dev/null; do sleep 0.05; done
+  until git rev-parse -q --verify "refs/autoresearch/t/$((id + 1))" >/dev/null; do sleep 0.1; done
 fi
 `;
   const repo = makeRepo({
