@@ -45,7 +45,9 @@ describe('a baseline that failed', () => {
         'params.sh': 'X=1\n',
         'program.md': PROGRAM(2),
       });
-      const broken = cli(repo, ['run', '--tag', 'b', '-n', '1', '--no-dashboard'], env);
+      // Only the killed harness needs a process of its own.
+      const args = ['run', '--tag', 'b', '-n', '1', '--no-dashboard'];
+      const broken = env.AUTORESEARCH_CRASH_AT ? cli(repo, args, env) : await cliHere(repo, args);
       expect(broken.code).not.toBe(0);
       const before = stored(repo, 'b');
       expect(before.runs.map((m) => m.value)).toEqual([5]);

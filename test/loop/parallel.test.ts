@@ -151,15 +151,26 @@ agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > v/$AUTORESE
   });
 });
 
-/** A deterministic maximize program whose agent (0.3 s) is faster than its experiment (0.6 s). */
+/**
+ * A deterministic maximize program of run `tag` whose experiments `held` run until the next
+ * candidate is committed (its ref, which a sealed run may read): only a loop that proposes while
+ * an experiment runs gets past them.
+ */
 function pipelineRepo(
+  tag: string,
+  held: string,
   score: string,
   files: Record<string, string>,
   editable: string,
   agentWrites: string,
 ): string {
+  const hold = `id=$AUTORESEARCH_EXPERIMENT_ID
+case "$id" in ${held})
+  until git rev-parse -q --verify "refs/autoresearch/${tag}/$((id + 1))" >/dev/null; do sleep 0.1; done
+esac
+`;
   return makeRepo({
-    'exp.sh': `sleep 0.6\n${score}`,
+    'exp.sh': `${hold}${score}`,
     ...files,
     'program.md': `---
 metric: { name: score, goal: maximize, deterministic: true }
@@ -167,7 +178,7 @@ run: bash exp.sh
 budget: 10s
 editable: [${editable}]
 protected: [exp.sh]
-agent: { name: command, command: 'sleep 0.3; echo $AUTORESEARCH_EXPERIMENT_ID > ${agentWrites}' }
+agent: { name: command, command: 'echo $AUTORESEARCH_EXPERIMENT_ID > ${agentWrites}' }
 ---
 `,
   });
@@ -176,6 +187,8 @@ agent: { name: command, command: 'sleep 0.3; echo $AUTORESEARCH_EXPERIMENT_ID > 
 describe('pipelining', () => {
   it('prepares the next candidate while the current one runs, and keeps the ledger and branch consistent', async () => {
     const repo = pipelineRepo(
+      'pl',
+      '1 | 2',
       'total=0; for f in v/*; do total=$((total + $(cat "$f"))); done\necho "score: $total"\n',
       { 'v/0': '0\n' },
       '"v/*"',
@@ -212,7 +225,8 @@ describe('pipelining', () => {
 
   it('skips a prepared candidate whose change no longer applies to the new incumbent, and proposes again from there', async () => {
     // Every proposal rewrites the same line, so a candidate prepared before the previous keep conflicts with it.
-    const repo = pipelineRepo('echo "score: $(cat v)"\n', { v: '0\n' }, 'v', 'v');
+    // Experiment 1 runs until 2 is prepared, so 2 is always built on the baseline it replaces.
+    const repo = pipelineRepo('pc', '1', 'echo "score: $(cat v)"\n', { v: '0\n' }, 'v', 'v');
     await runHere(repo, { tag: 'pc', pipeline: true, maxExperiments: 3 });
     const rows = ledgerRows(repo, 'pc') as Array<{
       id: number;

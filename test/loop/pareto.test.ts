@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { writeReport } from '../../src/report/write.js';
 import { cli, gitIn, ledgerRows, makeRepo } from '../helpers/repo.js';
 import { runHere, statusHere } from '../helpers/run.js';
+import { cliHere } from '../helpers/cli-here.js';
 
 // Two metrics, each the parameter plus noise up to +-0.05 drawn from the run's seed.
 const EXP = `. ./params.sh
@@ -124,15 +125,15 @@ describe('Pareto mode in a run', () => {
     );
 
     // apply: no single best; a member applies; one that left says who dominates it.
-    const best = cli(dir, ['apply', 'best']);
+    const best = await cliHere(dir, ['apply', 'best']);
     expect(best.code).not.toBe(0);
     expect(best.stderr).toContain('run p is in Pareto mode: there is no single best');
     expect(best.stderr).toMatch(/  #4 \(ms 7\.\d+, heap 1[01]\.\d+\): point 4\n  #5/);
-    const gone = cli(dir, ['apply', '1', '--branch', 'one']);
+    const gone = await cliHere(dir, ['apply', '1', '--branch', 'one']);
     expect(gone.stderr).toContain(
       'experiment 1 is no longer on the Pareto front: experiment 4 dominates it',
     );
-    const member = cli(dir, ['apply', '4']);
+    const member = await cliHere(dir, ['apply', '4']);
     expect(member.stderr).toBe('');
     expect(member.stdout).toContain('main fast-forwarded to #4 of run p');
     expect(gitIn(dir, 'rev-parse', 'HEAD').trim()).toBe(rows[4]!.candidate_commit);

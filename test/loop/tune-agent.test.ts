@@ -221,16 +221,27 @@ function knobs(repo: string, commit: string) {
   };
 }
 
-/** Runs `n` tune experiments that take a while each, so proposals happen while others run. */
+/**
+ * Runs `n` tune experiments, each but the last running until the next candidate is committed (its
+ * ref, which a sealed run may read): proposals happen while others run.
+ */
 async function slowTuneRun(extra: string, n: number) {
+  const hold = `id=$AUTORESEARCH_EXPERIMENT_ID
+if [ "$id" -ge 1 ] && [ "$id" -lt ${n} ]; then
+  until git rev-parse -q --verify "refs/autoresearch/t/$((id + 1))" >/dev/null; do sleep 0.1; done
+fi
+`;
   const repo = makeRepo({
-    'exp.sh': EXP.replace('source ./knobs.sh\n', 'source ./knobs.sh\nsleep 0.4\n'),
+    'exp.sh': EXP.replace('source ./knobs.sh\n', `source ./knobs.sh\n${hold}`),
     'knobs.sh': KNOBS,
     'program.md': program(SEARCH, extra),
   });
   const { output } = await runHere(repo, { tag: 't', maxExperiments: n });
   const rows = ledgerRows(repo, 't').filter((x) => x.id > 0);
   expect(rows).toHaveLength(n);
+  // The only failures are the experiment's own crashes (N > 7): none waited past its budget.
+  for (const x of rows.filter((y) => !['keep', 'discard'].includes(y.status!)))
+    expect(x.reason, `experiment ${x.id}: ${x.status}`).toContain('N too large');
   return { repo, stdout: output, rows };
 }
 
