@@ -211,6 +211,7 @@ export class Notifier {
         improvementPct: improvementPercent(run.goal, this.baseline, value),
         experimentId: e.id,
         title: e.title ?? event.incumbent.title ?? '',
+        ...(event.joinedFront ? { front: { reason: e.reason ?? '' } } : {}),
       });
     }
     if (CRASH_STATUSES.has(status)) {

@@ -19,6 +19,8 @@ export type Notice =
       improvementPct: number | null;
       experimentId: number;
       title: string;
+      /** Pareto mode: the keep joined the front (no single best); `reason` says against whom. */
+      front?: { reason: string };
     }
   | {
       kind: 'crashes';
@@ -110,6 +112,7 @@ function countsText(counts: RunCounts): string {
 function headline(n: Notice): string {
   switch (n.kind) {
     case 'new-best':
+      if (n.front) return `[${n.tag}] #${n.experimentId} joins the Pareto front`;
       return `[${n.tag}] new best ${n.metric} ${fmtNum(n.value)}${n.improvementPct !== null ? ` (${fmtPct(n.improvementPct)} vs baseline)` : ''}`;
     case 'crashes':
       return `[${n.tag}] ${count(n.count, 'crash', 'crashes')} in a row`;
@@ -126,6 +129,8 @@ function headline(n: Notice): string {
 function detailLines(n: Notice): string[] {
   switch (n.kind) {
     case 'new-best':
+      if (n.front)
+        return [`#${n.experimentId}: ${firstLine(n.title, 100)}`, firstLine(n.front.reason, 300)];
       return [
         `#${n.experimentId}: ${firstLine(n.title, 100)}`,
         `${n.metric} ${fmtNum(n.previous)} → ${fmtNum(n.value)} (${n.goal}); baseline ${fmtNum(n.baseline)}`,

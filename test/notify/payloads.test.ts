@@ -76,6 +76,12 @@ describe('notification payloads', () => {
     });
     expect(b.text).toContain('new best val_bpb 0.97 (+3.00% vs baseline)');
     expect(b.text).toContain('#14: raise lr <b>"fast"</b> & warmup');
+    // Pareto mode: a join is announced as one, with the reason that names the metrics.
+    const reason = 'kept: joins the front (2 points): no member is as good on every metric';
+    const joined = jsonPayload({ ...notices['new-best'], front: { reason } });
+    expect(joined.text).toContain('[apr] #14 joins the Pareto front');
+    expect(joined.text).toContain(reason);
+    expect(joined.text).not.toContain('new best');
     const stop = jsonPayload(notices.stop);
     expect(stop).toMatchObject({
       experiments: 40,
