@@ -83,7 +83,10 @@ const fmt = (v: number | undefined) =>
   v === undefined ? '—' : Number(v.toPrecision(6)).toString();
 
 /** `#4 (ms 7.011, heap 11.02): title`, for messages. */
-export function describeMember(metrics: ParetoMetric[], m: FrontMember): string {
+export function describeMember(
+  metrics: Array<Pick<ParetoMetric, 'name'>>,
+  m: Pick<FrontMember, 'id' | 'title' | 'values'>,
+): string {
   return `#${m.id} (${metrics.map((o) => `${o.name} ${fmt(m.values[o.name])}`).join(', ')})${m.title ? `: ${m.title}` : ''}`;
 }
 

@@ -160,12 +160,8 @@ export function frontLag(
 
 /** The front's members as one line each (`#4 (ms 7.011, heap 11.02): title`); null in the scalar mode. */
 export function describeFront(ctx: RunContext): string[] | null {
-  const metrics = ctx.program.config.pareto;
-  if (!metrics) return null;
-  const rows = ctx.ledger.listExperiments(ctx.run.tag);
-  return frontMembers(metrics, rows, (id) => ctx.ledger.measurementsOf(ctx.run.tag, id)).map((m) =>
-    describeMember(metrics, m),
-  );
+  const front = briefFront(ctx);
+  return front ? front.members.map((m) => describeMember(front.metrics, m)) : null;
 }
 
 /** What the brief says of the front: its metrics and each member's means, oldest first. */
