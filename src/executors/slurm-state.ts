@@ -102,19 +102,19 @@ export function mapJobState(
 
   const state = baseState(job.state);
   const why = job.reason && job.reason !== 'None' ? ` (${job.reason})` : '';
+  const outOfMemory = () => ({
+    ...(own ?? { exitCode: null, signal: 'SIGKILL' }),
+    state,
+    reason: 'out of memory: the job hit its memory limit and the kernel killed a process',
+    oomKilled: true,
+    timedOut: timedOutInside,
+  });
   switch (state) {
     case 'COMPLETED':
     case 'FAILED': {
       // The job saw the kernel kill a process for memory: the same outcome as OUT_OF_MEMORY,
       // which Slurm reports only when it counted the kill before the step ended.
-      if (own && (status?.oomKills ?? 0) > 0 && own.exitCode !== 0)
-        return {
-          ...own,
-          state,
-          reason: 'out of memory: the job hit its memory limit and the kernel killed a process',
-          oomKilled: true,
-          timedOut: timedOutInside,
-        };
+      if (own && (status?.oomKills ?? 0) > 0 && own.exitCode !== 0) return outOfMemory();
       if (own) {
         return {
           ...own,
@@ -144,13 +144,7 @@ export function mapJobState(
         timedOut: true,
       };
     case 'OUT_OF_MEMORY':
-      return {
-        ...(own ?? { exitCode: null, signal: 'SIGKILL' }),
-        state,
-        reason: 'out of memory: the job hit its memory limit and the kernel killed a process',
-        oomKilled: true,
-        timedOut: timedOutInside,
-      };
+      return outOfMemory();
     case 'CANCELLED':
       if (cancelledByUs)
         return {
