@@ -1,14 +1,19 @@
 /**
  * Parent selection (search/parents.ts) side by side: greedy, tree and islands with the same
  * evaluation budget on deceptive test functions (many local optima) and on circle packing through
- * a parametrized constructor (bench/packing.ts, scored by the example's strict verifier), each
- * evaluation a simple mutation of the chosen parent, no processes. Reports the median best value
- * after the budget and the median evaluations to a target (with how many seeds reached it).
+ * a parametrized constructor (bench/packing.ts, scored by the example's strict verifier), no
+ * processes. Each evaluation is the chosen parent changed by a stand-in for the agent
+ * (bench/search-agents.ts): a blind mutation, and one that remembers what was tried from each
+ * parent. The strategies run with the program's defaults, the plateau rule included. Reports the
+ * median best value after the budget and the median evaluations to a target (with how many seeds
+ * reached it).
  */
 import { loadVerifier, packingObjective } from './packing.js';
+import { blindAgent, memoryAgent, type SearchAgent, type Trial } from './search-agents.js';
+import { FrontMatterSchema } from '../program/schema.js';
 import { chooseParent, type SearchNode, type SearchSettings } from '../search/parents.js';
 import { testFunctions } from '../tune/benchmarks.js';
-import { createRng, hashSeed, type Rng } from '../tune/random.js';
+import { createRng, hashSeed } from '../tune/random.js';
 
 interface Problem {
   name: string;
@@ -53,37 +58,36 @@ async function problems(): Promise<Problem[]> {
   ];
 }
 
-/** A change of one coordinate (sometimes all), a tenth of the range on average. */
-function mutate(x: number[], p: Problem, rng: Rng): number[] {
-  const all = rng.next() < 0.25;
-  const i = rng.int(0, p.dims - 1);
-  return x.map((v, j) =>
-    all || j === i ? Math.min(p.hi, Math.max(p.lo, v + rng.normal() * 0.1 * (p.hi - p.lo))) : v,
-  );
-}
-
 interface Outcome {
   best: number;
   evalsToTarget: number | null;
 }
 
-function simulate(p: Problem, settings: SearchSettings, seed: number, budget: number): Outcome {
+function simulate(
+  p: Problem,
+  settings: SearchSettings,
+  agent: SearchAgent,
+  seed: number,
+  budget: number,
+): Outcome {
   const start = createRng(hashSeed(seed, 7));
   const rng = createRng(hashSeed(seed, settings.strategy.length, 11));
-  const points: number[][] = [
-    Array.from({ length: p.dims }, () => p.lo + start.next() * (p.hi - p.lo)),
-  ];
+  const x0 = Array.from({ length: p.dims }, () => p.lo + start.next() * (p.hi - p.lo));
+  const trials: Trial[] = [{ id: 0, parent: null, x: x0, change: { kind: 'start' } }];
   const nodes: SearchNode[] = [
-    { id: 0, parent: null, value: p.f(points[0]!), status: 'keep', island: null },
+    { id: 0, parent: null, value: p.f(x0), status: 'keep', island: null },
   ];
   let incumbent = 0;
   let evalsToTarget: number | null = nodes[0]!.value! <= p.target ? 0 : null;
   for (let id = 1; id <= budget; id++) {
-    const choice = chooseParent(nodes, settings, { id, incumbent, goal: 'minimize' });
-    const x = mutate(points[choice.parent]!, p, rng);
+    // As the loop does (loop/population.ts): the plateau once `plateau_after` in a row were not kept.
+    const since = id - 1 - incumbent;
+    const plateau = since >= PLATEAU_AFTER ? { since, after: PLATEAU_AFTER } : null;
+    const choice = chooseParent(nodes, settings, { id, incumbent, goal: 'minimize', plateau });
+    const { x, change } = agent(trials, choice.parent, p, rng);
     const value = p.f(x);
     const kept = value < nodes[incumbent]!.value!;
-    points.push(x);
+    trials.push({ id, parent: choice.parent, x, change });
     nodes.push({
       id,
       parent: choice.parent,
@@ -103,33 +107,45 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-const STRATEGIES: SearchSettings[] = [
-  { strategy: 'greedy', repairs: 1, explore: 0.5, islands: 3, migrate_every: 10 },
-  { strategy: 'tree', repairs: 1, explore: 0.05, islands: 3, migrate_every: 10 },
-  { strategy: 'islands', repairs: 1, explore: 0.5, islands: 3, migrate_every: 10 },
+/** What `parents: greedy | tree | islands` and an unset `plateau_after` give a program. */
+const STRATEGIES: SearchSettings[] = (['greedy', 'tree', 'islands'] as const).map((s) =>
+  FrontMatterSchema.shape.parents.parse(s),
+);
+const PLATEAU_AFTER: number = FrontMatterSchema.shape.plateau_after.parse(undefined);
+
+const AGENTS: Array<{ name: string; agent: SearchAgent }> = [
+  { name: 'blind mutation', agent: blindAgent },
+  { name: 'memory (untried directions, new idea 1 in 4)', agent: memoryAgent },
 ];
 
 export async function benchSearch(
   allSeeds = Number(process.env.BENCH_SEEDS ?? 30),
   allBudget = Number(process.env.BENCH_BUDGET ?? 150),
 ): Promise<string> {
+  const [tree, islands] = [STRATEGIES[1]!, STRATEGIES[2]!];
   const lines = [
+    `settings (the program's defaults): tree explore ${tree.explore}, repairs ${tree.repairs}; ` +
+      `islands ${islands.islands}, migrate_every ${islands.migrate_every}; plateau_after ${PLATEAU_AFTER}`,
     `median best (lower is better) | median evaluations to the target (seeds that reached it)`,
-    `${'problem'.padEnd(30)}${STRATEGIES.map((s) => s.strategy.padEnd(26)).join('')}`,
   ];
-  for (const p of await problems()) {
-    const seeds = p.seeds ?? allSeeds;
-    const budget = p.budget ?? allBudget;
-    const cells = STRATEGIES.map((s) => {
-      const runs = Array.from({ length: seeds }, (_, i) => simulate(p, s, i + 1, budget));
-      const reached = runs.filter((r) => r.evalsToTarget !== null).length;
-      const evals = median(runs.map((r) => r.evalsToTarget ?? Infinity));
-      return `${Number(median(runs.map((r) => r.best)).toPrecision(4))} | ${Number.isFinite(evals) ? evals : '>' + budget} (${reached}/${seeds})`.padEnd(
-        26,
-      );
-    });
-    const name = `${p.name} <=${p.target}, ${budget}x${seeds}`;
-    lines.push(`${name.padEnd(30)}${cells.join('')}`);
+  const all = await problems();
+  for (const { name, agent } of AGENTS) {
+    lines.push('', `agent: ${name}`);
+    lines.push(`${'problem'.padEnd(30)}${STRATEGIES.map((s) => s.strategy.padEnd(26)).join('')}`);
+    for (const p of all) {
+      const seeds = p.seeds ?? allSeeds;
+      const budget = p.budget ?? allBudget;
+      const cells = STRATEGIES.map((s) => {
+        const runs = Array.from({ length: seeds }, (_, i) => simulate(p, s, agent, i + 1, budget));
+        const reached = runs.filter((r) => r.evalsToTarget !== null).length;
+        const evals = median(runs.map((r) => r.evalsToTarget ?? Infinity));
+        const best = Number(median(runs.map((r) => r.best)).toPrecision(4));
+        const toTarget = Number.isFinite(evals) ? evals : '>' + budget;
+        return `${best} | ${toTarget} (${reached}/${seeds})`.padEnd(26);
+      });
+      const label = `${p.name} <=${p.target}, ${budget}x${seeds}`;
+      lines.push(`${label.padEnd(30)}${cells.join('')}`);
+    }
   }
   return lines.join('\n');
 }
