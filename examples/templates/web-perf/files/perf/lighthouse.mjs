@@ -7,8 +7,9 @@
  *   METRIC bytes=...         bytes transferred to load the page
  *   METRIC content_diff=...  lines of visible text (and loaded images) that differ from
  *                            perf/expected.txt (a constraint: 0)
- * The content is checked first: a page that changed it is not audited (a Lighthouse run costs
- * half a minute, and the constraint refuses the page anyway); it prints score=0 and content_diff.
+ * The content is checked first: a page that changed it is not audited (an audit costs about 15
+ * CPU-seconds, and the constraint refuses the page anyway); it prints score=0 and content_diff.
+ * The audit runs only what it prints and what the score weighs (see performanceConfig).
  * Usage: node perf/lighthouse.mjs [folder, default site/dist] [--write-expected]
  * Chromium: $CHROME_PATH, else /usr/bin/chromium. Lighthouse: npm install --prefix perf.
  */
@@ -22,6 +23,11 @@ const writeExpected = args.includes('--write-expected');
 const folder = args.find((a) => !a.startsWith('--')) ?? 'site/dist';
 const expectedFile = new URL('expected.txt', import.meta.url);
 const chromePath = process.env.CHROME_PATH || '/usr/bin/chromium';
+const OPPORTUNITIES = [
+  'render-blocking-resources',
+  'uses-responsive-images',
+  'unminified-javascript',
+];
 
 function fail(message, fix) {
   console.error(`perf/lighthouse.mjs: ${message}\n  fix: ${fix}`);
@@ -69,12 +75,11 @@ try {
   } else {
     // Imported only now: a second of CPU that a refused page does not need.
     const { default: lighthouse } = await import(pathToFileURL(lighthousePath).href);
-    const result = await lighthouse(site.url, {
-      port: chrome.port,
-      onlyCategories: ['performance'],
-      output: 'json',
-      logLevel: 'error',
-    });
+    const result = await lighthouse(
+      site.url,
+      { port: chrome.port, output: 'json', logLevel: 'error' },
+      await performanceConfig(),
+    );
     const lhr = result?.lhr;
     if (!lhr || lhr.runtimeError) {
       console.error(`Lighthouse failed: ${lhr?.runtimeError?.message ?? 'no report'}`);
@@ -86,6 +91,36 @@ try {
   await site.close();
 }
 process.exit(exitCode);
+
+/**
+ * Lighthouse's default config cut down to what is printed: the performance category with the
+ * audits it weighs (its score is their weighted mean; the others weigh 0), total-byte-weight and
+ * the opportunities. Lighthouse then gathers only what these need: no full-page screenshot, no
+ * back/forward-cache navigation, no coverage or console gatherers, and loads only these audits.
+ */
+async function performanceConfig() {
+  const url = pathToFileURL(require.resolve('lighthouse/core/config/default-config.js'));
+  const { default: config } = await import(url.href);
+  const performance = config.categories.performance;
+  const ids = new Set([
+    ...performance.auditRefs.filter((ref) => ref.weight > 0).map((ref) => ref.id),
+    'total-byte-weight',
+    ...OPPORTUNITIES,
+  ]);
+  const audits = config.audits.filter((path) => ids.has(path.split('/').pop()));
+  if (audits.length !== ids.size) fail('Lighthouse lacks an audit', 'npm install --prefix perf');
+  return {
+    ...config,
+    audits,
+    categories: {
+      performance: {
+        ...performance,
+        auditRefs: performance.auditRefs.filter((ref) => ids.has(ref.id)),
+      },
+    },
+    settings: { ...config.settings, disableFullPageScreenshot: true },
+  };
+}
 
 /** What a reader sees once the page has loaded: its text lines, then its loaded images. */
 async function pageContent(port, url) {
@@ -123,11 +158,7 @@ function contentDiff(expected, actual) {
 function report(lhr, contentLines) {
   const value = (id) => lhr.audits[id]?.numericValue ?? NaN;
   const score = lhr.categories.performance.score * 100;
-  for (const id of [
-    'render-blocking-resources',
-    'uses-responsive-images',
-    'unminified-javascript',
-  ]) {
+  for (const id of OPPORTUNITIES) {
     const a = lhr.audits[id];
     if (a?.score !== null && a?.score < 1)
       console.log(`opportunity: ${a.title} ${a.displayValue ?? ''}`);
