@@ -20,7 +20,7 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { git, gitCommonDir, type GitOptions } from './git.js';
-import { treeEntries, type TreeEntry } from './trees.js';
+import { rememberCommit, treeEntries, treeOf, type TreeEntry } from './trees.js';
 
 /**
  * Worktree creation, one at a time per repository: `git worktree add` writes its metadata in
@@ -190,13 +190,14 @@ export class Worktree {
     const commit = (
       await git(this.repo, ['commit-tree', tree, '-p', parent, '-F', '-'], { input: message })
     ).trim();
+    rememberCommit(commit, tree);
     await git(this.repo, ['update-ref', ref, commit]);
     return commit;
   }
 
   /** Tree of a commit (to detect a proposal that changed nothing). */
   async treeOf(commit: string): Promise<string> {
-    return (await git(this.repo, ['rev-parse', `${commit}^{tree}`])).trim();
+    return treeOf(this.repo, commit);
   }
 }
 
