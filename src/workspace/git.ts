@@ -161,7 +161,10 @@ export interface DiffStat {
 }
 
 export async function diffStat(cwd: string, from: string, to: string): Promise<DiffStat> {
-  const out = await git(cwd, ['diff', '--numstat', '-z', '--no-renames', from, to]);
+  return numstat(await git(cwd, ['diff', '--numstat', '-z', '--no-renames', from, to]));
+}
+
+function numstat(out: string): DiffStat {
   const stat: DiffStat = { files: 0, added: 0, deleted: 0, paths: [] };
   for (const entry of out.split('\0').filter(Boolean)) {
     const [a, d, ...rest] = entry.split('\t');
@@ -171,6 +174,34 @@ export async function diffStat(cwd: string, from: string, to: string): Promise<D
     stat.paths.push(rest.join('\t'));
   }
   return stat;
+}
+
+/**
+ * The diff stat and the `--unified=0` patch between two commits, from one git process: git writes
+ * the NUL-terminated numstat, one NUL, then the patch (nothing at all when the trees are equal).
+ * No external diff or textconv: the harness's git never runs a command the repository names.
+ */
+export async function diffWithPatch(
+  cwd: string,
+  from: string,
+  to: string,
+): Promise<{ stat: DiffStat; patch: string }> {
+  const out = await git(cwd, [
+    'diff',
+    '--numstat',
+    '--patch',
+    '--unified=0',
+    '-z',
+    '--no-color',
+    '--no-ext-diff',
+    '--no-textconv',
+    '--no-renames',
+    from,
+    to,
+  ]);
+  const end = out.indexOf('\0\0');
+  if (end < 0) return { stat: numstat(out), patch: '' };
+  return { stat: numstat(out.slice(0, end + 1)), patch: out.slice(end + 2) };
 }
 
 /**
