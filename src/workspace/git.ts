@@ -110,15 +110,24 @@ export function gitStatus(
   });
 }
 
+const commonDirs = new Map<string, string>();
+
+/** The repository's root; its shared .git folder is asked in the same process (gitCommonDir). */
 export async function repoRoot(cwd: string): Promise<string> {
-  const out = await git(cwd, ['rev-parse', '--show-toplevel'], { allowFail: true });
-  if (!out.trim()) {
+  const out = await git(
+    cwd,
+    ['rev-parse', '--show-toplevel', '--path-format=absolute', '--git-common-dir'],
+    { allowFail: true },
+  );
+  const [root, common] = out.split('\n');
+  if (!root || !common) {
     throw new UserError(
       `${cwd} is not inside a git repository: autoresearch records every candidate as a git commit.`,
       'git init && git add -A && git commit -m "initial"',
     );
   }
-  return out.trim();
+  commonDirs.set(root, common);
+  return root;
 }
 
 export async function headCommit(cwd: string): Promise<string> {
@@ -137,8 +146,6 @@ export async function resolveRef(cwd: string, ref: string): Promise<string | nul
   });
   return out.trim() || null;
 }
-
-const commonDirs = new Map<string, string>();
 
 /**
  * The repository's shared .git folder, asked once per folder and process: a run asks it for every
