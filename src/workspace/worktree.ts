@@ -139,7 +139,9 @@ export class Worktree {
       await serialized(this.repo, async () => {
         mkdirSync(dirname(this.path), { recursive: true });
         rmSync(this.path, { recursive: true, force: true });
-        await git(this.repo, ['worktree', 'prune']);
+        // Only a registration left for this path (its folder removed by hand) could stand in the
+        // way of the new one (`add -f` replaces it too): prune only then.
+        if (await findGitDir(this.repo, this.path)) await git(this.repo, ['worktree', 'prune']);
         await git(this.repo, ['worktree', 'add', '--detach', '-f', '-q', this.path, commit]);
       });
       this.k.gitDir = await findGitDir(this.repo, this.path);
