@@ -16,6 +16,7 @@ import { diffStat, git } from '../workspace/git.js';
 import { rebaseCommit } from '../workspace/rebase.js';
 import { describeViolations } from '../workspace/rules.js';
 import { snapshot } from '../workspace/snapshot.js';
+import { treeOf } from '../workspace/trees.js';
 import type { Worktree } from '../workspace/worktree.js';
 import type { RunContext } from './context.js';
 import type { Incumbent } from './events.js';
@@ -81,7 +82,7 @@ async function carryOnto(
   );
   if (!commit) return null;
   await git(ctx.paths.repo, ['update-ref', ref, commit]);
-  return { commit, tree: (await git(ctx.paths.repo, ['rev-parse', `${commit}^{tree}`])).trim() };
+  return { commit, tree: await treeOf(ctx.paths.repo, commit) };
 }
 
 export type CarryOutcome =

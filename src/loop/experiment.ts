@@ -13,7 +13,7 @@ import type { AgentSeal } from '../agents/agent.js';
 import { MAX_LESSONS, type NoveltyFlag } from '../program/brief-memory.js';
 import { ideaSketch, mostSimilar, sketchOf, sketchText } from '../program/novelty.js';
 import { onPlateau } from '../program/plateau.js';
-import { diffStat, git } from '../workspace/git.js';
+import { diffWithPatch } from '../workspace/git.js';
 import { describeViolations } from '../workspace/rules.js';
 import { snapshot, type SnapshotRules } from '../workspace/snapshot.js';
 import { Worktree } from '../workspace/worktree.js';
@@ -263,7 +263,7 @@ export async function prepareCandidate(
   // Sealed, nothing but the harness touches the files now: when the snapshot saw them all, the
   // slot already holds exactly the candidate and the run needs no reset first.
   if (snap.exact && ctx.sandbox.sealed) wt.isExactly(commit);
-  const stat = await diffStat(ctx.paths.repo, parent.commit, commit);
+  const { stat, patch } = await diffWithPatch(ctx.paths.repo, parent.commit, commit);
   commitProposal(ctx, row.id, {
     title,
     hypothesis: text.hypothesis,
@@ -308,33 +308,18 @@ export async function prepareCandidate(
     });
     return 'recorded';
   }
-  if (await repeatsDiscardedIdea(ctx, row.id, parent.commit, commit)) return 'recorded';
+  if (repeatsDiscardedIdea(ctx, row.id, patch)) return 'recorded';
   return ctx.ledger.getExperiment(tag, row.id)!;
 }
 
 /**
- * Compares the candidate's change with every discarded one (novelty.ts) before it runs, and
- * stores its sketch for later candidates and the brief's grouping of ideas. A repeat is flagged in the ledger (the next brief shows
+ * Compares the candidate's change (`diff`: its `--unified=0` patch against the parent) with every
+ * discarded one (novelty.ts) before it runs, and stores its sketch for later candidates and the brief's grouping of ideas. A repeat is flagged in the ledger (the next brief shows
  * it) and, with `novelty: strict`, skipped. Tune's proposals differ only in numbers by design.
  */
-async function repeatsDiscardedIdea(
-  ctx: RunContext,
-  id: number,
-  parent: string,
-  commit: string,
-): Promise<boolean> {
+function repeatsDiscardedIdea(ctx: RunContext, id: number, diff: string): boolean {
   if (ctx.agent.searchesNumbers) return false;
   const tag = ctx.run.tag;
-  const diff = await git(ctx.paths.repo, [
-    'diff',
-    '--unified=0',
-    '--no-color',
-    '--no-ext-diff',
-    '--no-textconv',
-    '--no-renames',
-    parent,
-    commit,
-  ]);
   const sketch = ideaSketch(diff);
   ctx.ledger.updateExperiment(tag, id, { idea_sketch: sketchText(sketch) });
   const mode = ctx.program.config.novelty;

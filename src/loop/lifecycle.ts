@@ -16,7 +16,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { appendResultsTsv, resultsTsvLine, writeResultsTsv } from '../ledger/results-tsv.js';
 import type { ExperimentRow, ExperimentStatus } from '../ledger/types.js';
-import { git } from '../workspace/git.js';
+import { git, resolveRef } from '../workspace/git.js';
 import type { RunContext, RunSetup } from './context.js';
 import { crashPoint } from './crash-point.js';
 import type { Incumbent } from './events.js';
@@ -175,12 +175,14 @@ export async function joinFront(
 
 /**
  * Moves the branch to a decided keep (compare-and-swap against the incumbent it was judged on)
- * and records it: the incumbent is now this experiment. Under the decision lock.
+ * and records it: the incumbent is now this experiment. Under the decision lock. A swap that
+ * fails is fine only when the branch is at the keep already (a resumed run whose harness stopped
+ * after moving it); the branch is read only then.
  */
 export async function applyKeep(ctx: RunContext, row: ExperimentRow): Promise<void> {
   const ref = `refs/heads/${ctx.run.branch}`;
-  const head = (await git(ctx.paths.repo, ['rev-parse', ref])).trim();
-  if (head !== row.candidate_commit) {
+  let moved = true;
+  try {
     await git(ctx.paths.repo, [
       'update-ref',
       '-m',
@@ -189,8 +191,11 @@ export async function applyKeep(ctx: RunContext, row: ExperimentRow): Promise<vo
       row.candidate_commit!,
       row.incumbent_commit!,
     ]);
-    crashPoint('branch-moved', row.id);
+  } catch (e) {
+    if ((await resolveRef(ctx.paths.repo, ref)) !== row.candidate_commit) throw e;
+    moved = false;
   }
+  if (moved) crashPoint('branch-moved', row.id);
   ctx.incumbent = {
     experimentId: row.id,
     commit: row.candidate_commit!,

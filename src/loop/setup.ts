@@ -23,7 +23,7 @@ import {
   gitCommonDir,
   headCommit,
   repoRoot,
-  resolveRef,
+  listRefs,
 } from '../workspace/git.js';
 import { hashFiles, missingFiles, resolveProtected, type Hashes } from '../workspace/protect.js';
 import { Worktree } from '../workspace/worktree.js';
@@ -187,7 +187,8 @@ export async function openRun<T>(opts: OpenRunOptions, prepare: Prepare<T>): Pro
       tag,
       repo,
     });
-    await checkUntracked(repo, run?.base_commit ?? (await headCommit(repo)), location.dir, program);
+    const base = run?.base_commit ?? (await headCommit(repo));
+    await checkUntracked(repo, base, location.dir, program);
     const resumed = Boolean(run);
     const before = run ? { state: run.state, stop_reason: run.stop_reason } : null;
     if (run) {
@@ -212,7 +213,7 @@ export async function openRun<T>(opts: OpenRunOptions, prepare: Prepare<T>): Pro
         workDirFor(repo, tag, program, dirname(location.file)),
         program.config.results_tsv,
       );
-      run = await createRun(repo, paths, program, location, tag, ledger);
+      run = await createRun(repo, paths, program, location, tag, ledger, base);
     }
     ledger.updateRun(tag, {
       pid: process.pid,
@@ -249,15 +250,15 @@ async function createRun(
   location: { file: string; dir: string },
   tag: string,
   ledger: Ledger,
+  base: string,
 ): Promise<RunRow> {
   const branch = `autoresearch/${tag}`;
-  if (await resolveRef(repo, `refs/heads/${branch}`)) {
+  if ((await listRefs(repo, [`refs/heads/${branch}`])).size > 0) {
     throw new UserError(
       `branch ${branch} already exists but the ledger has no run ${tag}`,
       `use another tag (--tag ${tag}-2) or delete the branch: git branch -D ${branch}`,
     );
   }
-  const base = await headCommit(repo);
   await checkProtectedClean(repo, location.dir, program);
   // Hash protected files as the run's first worktree sees them (the base commit, not the user's edits).
   const slot0 = new Worktree(repo, paths.slot(0));

@@ -110,15 +110,24 @@ export function gitStatus(
   });
 }
 
+const commonDirs = new Map<string, string>();
+
+/** The repository's root; its shared .git folder is asked in the same process (gitCommonDir). */
 export async function repoRoot(cwd: string): Promise<string> {
-  const out = await git(cwd, ['rev-parse', '--show-toplevel'], { allowFail: true });
-  if (!out.trim()) {
+  const out = await git(
+    cwd,
+    ['rev-parse', '--show-toplevel', '--path-format=absolute', '--git-common-dir'],
+    { allowFail: true },
+  );
+  const [root, common] = out.split('\n');
+  if (!root || !common) {
     throw new UserError(
       `${cwd} is not inside a git repository: autoresearch records every candidate as a git commit.`,
       'git init && git add -A && git commit -m "initial"',
     );
   }
-  return out.trim();
+  commonDirs.set(root, common);
+  return root;
 }
 
 export async function headCommit(cwd: string): Promise<string> {
@@ -137,8 +146,6 @@ export async function resolveRef(cwd: string, ref: string): Promise<string | nul
   });
   return out.trim() || null;
 }
-
-const commonDirs = new Map<string, string>();
 
 /**
  * The repository's shared .git folder, asked once per folder and process: a run asks it for every
@@ -161,7 +168,10 @@ export interface DiffStat {
 }
 
 export async function diffStat(cwd: string, from: string, to: string): Promise<DiffStat> {
-  const out = await git(cwd, ['diff', '--numstat', '-z', '--no-renames', from, to]);
+  return numstat(await git(cwd, ['diff', '--numstat', '-z', '--no-renames', from, to]));
+}
+
+function numstat(out: string): DiffStat {
   const stat: DiffStat = { files: 0, added: 0, deleted: 0, paths: [] };
   for (const entry of out.split('\0').filter(Boolean)) {
     const [a, d, ...rest] = entry.split('\t');
@@ -171,6 +181,34 @@ export async function diffStat(cwd: string, from: string, to: string): Promise<D
     stat.paths.push(rest.join('\t'));
   }
   return stat;
+}
+
+/**
+ * The diff stat and the `--unified=0` patch between two commits, from one git process: git writes
+ * the NUL-terminated numstat, one NUL, then the patch (nothing at all when the trees are equal).
+ * No external diff or textconv: the harness's git never runs a command the repository names.
+ */
+export async function diffWithPatch(
+  cwd: string,
+  from: string,
+  to: string,
+): Promise<{ stat: DiffStat; patch: string }> {
+  const out = await git(cwd, [
+    'diff',
+    '--numstat',
+    '--patch',
+    '--unified=0',
+    '-z',
+    '--no-color',
+    '--no-ext-diff',
+    '--no-textconv',
+    '--no-renames',
+    from,
+    to,
+  ]);
+  const end = out.indexOf('\0\0');
+  if (end < 0) return { stat: numstat(out), patch: '' };
+  return { stat: numstat(out.slice(0, end + 1)), patch: out.slice(end + 2) };
 }
 
 /**

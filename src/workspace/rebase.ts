@@ -5,6 +5,7 @@
  * moves forward: every older incumbent is an ancestor of the current one.
  */
 import { git, gitStatus } from './git.js';
+import { rememberCommit } from './trees.js';
 
 export async function rebaseCommit(
   repo: string,
@@ -24,7 +25,9 @@ export async function rebaseCommit(
   if (merge.code !== 0) return null;
   const tree = merge.stdout.split('\n')[0]!.trim();
   const message = await git(repo, ['log', '-1', '--format=%B', candidate]);
-  return (
+  const commit = (
     await git(repo, ['commit-tree', tree, '-p', newParent, '-F', '-'], { input: message })
   ).trim();
+  rememberCommit(commit, tree);
+  return commit;
 }

@@ -22,7 +22,7 @@ import {
   type Dirent,
 } from 'node:fs';
 import { dirname, isAbsolute, join, posix } from 'node:path';
-import { treeEntries, treeOf } from './trees.js';
+import { rememberTree, treeEntries, treeOf, type TreeEntry } from './trees.js';
 import { makeMatcher, toProgramPath, type RuleViolation } from './rules.js';
 import type { Worktree } from './worktree.js';
 
@@ -202,7 +202,7 @@ export async function snapshot(
         violations.push({ path, rule: 'too-large', detail: `${size} bytes` });
     }
   }
-  const tree = await writeTree(wt, parent, indexFile, accepted, indexAtParent, found);
+  const tree = await writeTree(wt, parent, indexFile, accepted, indexAtParent, found, tracked);
   // Editable files written back unchanged are not a change: the tree says what really changed.
   const none = tree === (await treeOf(wt.repo, parent)) && violations.length === 0;
   return {
@@ -260,7 +260,8 @@ async function ignoredByGitignore(wt: Worktree, paths: string[]): Promise<Set<st
  * The tree of the parent plus `paths` as they are in the worktree, through a private index: a copy
  * of the worktree's own when it holds the parent (saves reading the tree again), else a fresh one.
  * Every path is hashed and entered explicitly: git's stat shortcuts (which trust a file whose size
- * and mtime look unchanged) never decide what a candidate contains.
+ * and mtime look unchanged) never decide what a candidate contains. The tree's files are then
+ * known (the parent's plus what was entered), and remembered for the reset to the candidate.
  */
 async function writeTree(
   wt: Worktree,
@@ -269,22 +270,58 @@ async function writeTree(
   paths: string[],
   indexAtParent: boolean,
   found: Map<string, Walked>,
+  tracked: Map<string, TreeEntry>,
 ): Promise<string> {
   const env = { GIT_INDEX_FILE: indexFile };
   mkdirSync(dirname(indexFile), { recursive: true });
   if (indexAtParent) copyFileSync(await wt.indexFile(), indexFile);
   else await wt.git(['read-tree', parent], { env });
+  const files = new Map(tracked);
   if (paths.length > 0) {
-    const files = paths.filter((p) => found.get(p)?.kind === 'file');
-    const shas = await hashAll(wt, files, true);
+    const shas = await hashAll(
+      wt,
+      paths.filter((p) => found.get(p)?.kind === 'file'),
+      true,
+    );
     const lines: string[] = [];
     for (const path of paths) {
       const w = found.get(path);
-      if (!w) lines.push(`0 ${'0'.repeat(40)}\t${path}`);
-      else if (w.kind === 'symlink') lines.push(`120000 ${await linkSha(wt, path, true)}\t${path}`);
-      else lines.push(`${modeOf(wt.path, path, w)} ${shas.get(path)}\t${path}`);
+      if (!w) {
+        lines.push(`0 ${'0'.repeat(40)}\t${path}`);
+        files.delete(path);
+        continue;
+      }
+      const sha = w.kind === 'symlink' ? await linkSha(wt, path, true) : shas.get(path)!;
+      const mode = modeOf(wt.path, path, w);
+      lines.push(`${mode} ${sha}\t${path}`);
+      files.set(path, { mode, sha });
     }
     await wt.git(['update-index', '-z', '--index-info'], { env, input: lines.join('\0') + '\0' });
   }
-  return (await wt.git(['write-tree'], { env })).trim();
+  const tree = (await wt.git(['write-tree'], { env })).trim();
+  // A file where the parent had a folder (or the reverse) makes git drop entries on its own:
+  // such a tree is left for git to list.
+  if (!foldersClash(files))
+    rememberTree(
+      tree,
+      paths.some((p) => found.has(p) && !tracked.has(p)) ? gitOrder(files) : files,
+    );
+  return tree;
+}
+
+/** True when a path is both a file and a folder of another file. */
+function foldersClash(files: Map<string, TreeEntry>): boolean {
+  const folders = new Set<string>();
+  for (const path of files.keys())
+    for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1))
+      folders.add(path.slice(0, i));
+  for (const path of files.keys()) if (folders.has(path)) return true;
+  return false;
+}
+
+/** The entries in the order `git ls-tree -r` lists them: by the bytes of the whole path. */
+function gitOrder(files: Map<string, TreeEntry>): Map<string, TreeEntry> {
+  const keyed = [...files].map((e) => ({ e, bytes: Buffer.from(e[0]) }));
+  keyed.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
+  return new Map(keyed.map((k) => k.e));
 }

@@ -20,7 +20,7 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { git, gitCommonDir, type GitOptions } from './git.js';
-import { treeEntries, type TreeEntry } from './trees.js';
+import { rememberCommit, treeEntries, treeOf, type TreeEntry } from './trees.js';
 
 /**
  * Worktree creation, one at a time per repository: `git worktree add` writes its metadata in
@@ -139,7 +139,9 @@ export class Worktree {
       await serialized(this.repo, async () => {
         mkdirSync(dirname(this.path), { recursive: true });
         rmSync(this.path, { recursive: true, force: true });
-        await git(this.repo, ['worktree', 'prune']);
+        // Only a registration left for this path (its folder removed by hand) could stand in the
+        // way of the new one (`add -f` replaces it too): prune only then.
+        if (await findGitDir(this.repo, this.path)) await git(this.repo, ['worktree', 'prune']);
         await git(this.repo, ['worktree', 'add', '--detach', '-f', '-q', this.path, commit]);
       });
       this.k.gitDir = await findGitDir(this.repo, this.path);
@@ -190,13 +192,14 @@ export class Worktree {
     const commit = (
       await git(this.repo, ['commit-tree', tree, '-p', parent, '-F', '-'], { input: message })
     ).trim();
+    rememberCommit(commit, tree);
     await git(this.repo, ['update-ref', ref, commit]);
     return commit;
   }
 
   /** Tree of a commit (to detect a proposal that changed nothing). */
   async treeOf(commit: string): Promise<string> {
-    return (await git(this.repo, ['rev-parse', `${commit}^{tree}`])).trim();
+    return treeOf(this.repo, commit);
   }
 }
 

@@ -93,6 +93,20 @@ describe('Worktree.reset', () => {
     expect(await wt.git(['rev-parse', 'HEAD'])).toBe(`${head}\n`);
     expect(await wt.git(['status', '--porcelain', '--ignored'])).toBe('');
   });
+
+  it('replaces a registration whose folder was removed by hand: one worktree for the path', async () => {
+    const repo = makeRepo({ 'a.txt': 'a\n' });
+    const head = gitIn(repo, 'rev-parse', 'HEAD');
+    const path = join(repo, '.autoresearch', 't', 'slots', '0');
+    gitIn(repo, 'worktree', 'add', '--detach', '-q', path, head);
+    rmSync(path, { recursive: true, force: true });
+    const wt = new Worktree(repo, path);
+    await wt.reset(head);
+    expect(readFileSync(join(path, 'a.txt'), 'utf8')).toBe('a\n');
+    const listed = gitIn(repo, 'worktree', 'list', '--porcelain');
+    expect(listed.match(/^worktree /gm)).toHaveLength(2);
+    expect(listed).not.toContain('prunable');
+  });
 });
 
 describe('listRefs', () => {
