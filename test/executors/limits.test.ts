@@ -49,11 +49,11 @@ const allocScript = (mb: number) =>
 
 describe('memory limit', () => {
   it.skipIf(!CGROUP)(
-    `cgroup: ~300 MB under a 100 MB limit is OOM-killed${CGROUP ? '' : ` [skipped: ${CGROUP_SKIP}]`}`,
+    `cgroup: ~150 MB under a 100 MB limit is OOM-killed${CGROUP ? '' : ` [skipped: ${CGROUP_SKIP}]`}`,
     async () => {
       const exec = new LocalExecutor({ containment: 'cgroup' });
       const spec = makeSpec('"$NODE" -e "$SCRIPT"', {
-        env: { PATH: BASE_PATH, NODE, SCRIPT: allocScript(300) },
+        env: { PATH: BASE_PATH, NODE, SCRIPT: allocScript(150) },
         limits: { memoryBytes: 100 * MB },
       });
       const r = await exec.run(spec);
@@ -70,7 +70,7 @@ describe('memory limit', () => {
 
       // A kill of any process in the tree counts, even when the top process carries on.
       const nested = makeSpec('"$NODE" -e "$SCRIPT"; echo "child=$?"', {
-        env: { PATH: BASE_PATH, NODE, SCRIPT: allocScript(300) },
+        env: { PATH: BASE_PATH, NODE, SCRIPT: allocScript(150) },
         limits: { memoryBytes: 100 * MB },
       });
       const r2 = await exec.run(nested);
@@ -94,7 +94,7 @@ describe('memory limit', () => {
           '"$NODE" -e "$SCRIPT"',
         ].join('\n'),
         {
-          env: { PATH: BASE_PATH, NODE, SCRIPT: allocScript(300) },
+          env: { PATH: BASE_PATH, NODE, SCRIPT: allocScript(150) },
           limits: { memoryBytes: 1024 * MB },
         },
       );
@@ -105,17 +105,17 @@ describe('memory limit', () => {
       expect(r.limitsApplied).toEqual({ memory: 'cgroup', processes: null, network: null });
       // Memory and memory+swap are limited; the cgroup limit replaces the address-space limit.
       expect(logOf(spec)).toBe('1073741824\n1073741824\nunlimited\nallocated 1\n');
-      expect(r.peakMemoryBytes! / MB).toBeGreaterThan(295);
+      expect(r.peakMemoryBytes! / MB).toBeGreaterThan(145);
       expect(r.peakMemoryBytes!).toBeLessThanOrEqual(1024 * MB);
     },
   );
 
   it('process-group: an address-space limit makes a large allocation fail inside the process', async () => {
     const exec = new LocalExecutor({ containment: 'process-group' });
-    // tail keeps the whole (newline-free) last line in memory: 150 MB of it cannot fit in 100 MB.
-    const command = 'ulimit -v; head -c 150m /dev/zero | tail | wc -c';
+    // tail keeps the whole (newline-free) last line in memory: 40 MB of it cannot fit in 30 MB.
+    const command = 'ulimit -v; head -c 40m /dev/zero | tail | wc -c';
     const spec = makeSpec(`${command}; exit "\${PIPESTATUS[1]}"`, {
-      limits: { memoryBytes: 100 * MB },
+      limits: { memoryBytes: 30 * MB },
     });
     const r = await exec.run(spec);
     expect(r.limitsApplied).toEqual({ memory: 'prlimit', processes: null, network: null });
@@ -123,7 +123,7 @@ describe('memory limit', () => {
     expect(r.containment).toBe('process-group');
     expect(r.exitCode).toBe(1);
     const log = logOf(spec);
-    expect(log).toMatch(/^102400\n/);
+    expect(log).toMatch(/^30720\n/);
     expect(log).toContain('tail: memory exhausted');
 
     // Without the limit the same command works (so the failure above is the limit's doing).
@@ -132,7 +132,7 @@ describe('memory limit', () => {
     expect(r2.exitCode).toBe(0);
     expect(r2.limitsApplied).toBeUndefined();
     expect(r2.oomKilled).toBeUndefined();
-    expect(logOf(free)).toBe(`unlimited\n${150 * MB}\n`);
+    expect(logOf(free)).toBe(`unlimited\n${40 * MB}\n`);
   });
 });
 
