@@ -114,10 +114,15 @@ class CodexAgent implements Agent {
   }
 
   async propose(ctx: ProposalContext): Promise<Proposal> {
+    // Codex refuses to put its sandbox helper (`codex-linux-sandbox`) on PATH when its home is
+    // inside $TMPDIR, and without it a Codex installed under a writable folder such as /tmp cannot
+    // start its own sandbox: every command fails. So its home and its commands' $TMPDIR are
+    // siblings, both in the agent's private temp folder.
     const codexHome = join(ctx.seal.tmp, 'codex-home');
-    mkdirSync(codexHome, { recursive: true });
+    const tmp = join(ctx.seal.tmp, 'tmp');
+    for (const dir of [codexHome, tmp]) mkdirSync(dir, { recursive: true });
     const sealed = ctx.seal.prefix.length > 0;
-    const env = { ...this.env(codexHome), ...ctx.seal.env };
+    const env = { ...this.env(codexHome), ...ctx.seal.env, TMPDIR: tmp };
     if (!sealed) this.preferBundledBwrap(ctx, env);
     const codex = new this.sdk.Codex({
       env,

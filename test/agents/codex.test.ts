@@ -142,6 +142,9 @@ describe('the codex agent', () => {
     expect(readFileSync(join(dir, 'train.py'), 'utf8')).toBe(
       'import prepare\nlr = 0.05\n# plain\n',
     );
+    // Codex put its sandbox helper on PATH (it refuses to when its home is inside $TMPDIR): a
+    // Codex installed under /tmp, a writable root, starts its sandbox only through it.
+    expect(existsSync(join(ctx.seal.tmp, 'codex-home', 'tmp', 'arg0-linux'))).toBe(true);
   });
 
   it('a model error fails the proposal with a clear message', async () => {
