@@ -244,13 +244,7 @@ export class Ledger {
   /** Allocates the next id and inserts the row in one transaction (ids never collide across slots). */
   insertExperiment(row: Omit<ExperimentRow, 'id'> & { id?: number }): ExperimentRow {
     const tx = this.db.transaction(() => {
-      const id =
-        row.id ??
-        ((
-          this.stmt('SELECT MAX(id) AS m FROM experiments WHERE run_tag = ?').get(row.run_tag) as {
-            m: number | null;
-          }
-        ).m ?? -1) + 1;
+      const id = row.id ?? this.lastExperimentId(row.run_tag) + 1;
       const full = { ...row, id } as ExperimentRow;
       const cols = Object.keys(full);
       this.stmt(
@@ -334,6 +328,14 @@ export class Ledger {
   getExperiment(tag: string, id: number): ExperimentRow | undefined {
     return this.stmt('SELECT * FROM experiments WHERE run_tag = ? AND id = ?').get(tag, id) as
       ExperimentRow | undefined;
+  }
+
+  /** The highest experiment id of the run (-1 before the baseline). */
+  lastExperimentId(tag: string): number {
+    const row = this.stmt('SELECT MAX(id) AS m FROM experiments WHERE run_tag = ?').get(tag) as {
+      m: number | null;
+    };
+    return row.m ?? -1;
   }
 
   listExperiments(tag: string): ExperimentRow[] {

@@ -30,9 +30,20 @@ export interface NextParent {
  * the row before its next await, so two slots never get the same id.
  */
 export function nextParent(ctx: RunContext): NextParent {
+  const { parents: settings, plateau_after: after } = ctx.program.config;
+  // Greedy builds on the incumbent whatever the history holds: a long run's thousands of rows
+  // are not read for every proposal.
+  if (settings.strategy === 'greedy' && !ctx.program.config.pareto) {
+    const id = Math.max(0, ctx.ledger.lastExperimentId(ctx.run.tag)) + 1;
+    const choice = chooseParent([], settings, {
+      id,
+      incumbent: ctx.incumbent.experimentId,
+      goal: ctx.run.goal,
+    });
+    return { id, parent: ctx.incumbent, choice };
+  }
   const rows = ctx.ledger.listExperiments(ctx.run.tag);
   const id = (rows.at(-1)?.id ?? 0) + 1;
-  const { parents: settings, plateau_after: after } = ctx.program.config;
   // On a plateau the strategies explore more (search/parents.ts); greedy ignores it.
   const since = onPlateau(ctx.ledger.outcomes(ctx.run.tag), after);
   const choice = chooseParent(experimentTree(rows), settings, {
