@@ -121,6 +121,7 @@ CREATE INDEX IF NOT EXISTS commands_experiment ON commands (run_tag, experiment_
 CREATE INDEX IF NOT EXISTS measurements_during ON measurements (run_tag, during_id);
 CREATE INDEX IF NOT EXISTS experiments_tree ON experiments (run_tag, tree);
 CREATE INDEX IF NOT EXISTS experiments_state ON experiments (run_tag, state);
+CREATE INDEX IF NOT EXISTS experiments_status ON experiments (run_tag, status);
 `;
 
 /** A run's spend: `usd` and `tokens` are the totals, `measured*` the experiments' metered part. */
