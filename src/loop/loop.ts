@@ -6,7 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunRow } from '../ledger/types.js';
 import { UserError } from '../program/errors.js';
-import { git, listRefs } from '../workspace/git.js';
+import { git, readRef } from '../workspace/git.js';
 import type { RunContext } from './context.js';
 import type { Incumbent } from './events.js';
 import { measureBaseline, rerunExperiment } from './candidate.js';
@@ -347,7 +347,7 @@ async function ensureBaseline(ctx: RunContext): Promise<void> {
  */
 async function currentIncumbent(ctx: RunContext): Promise<Incumbent> {
   const ref = `refs/heads/${ctx.run.branch}`;
-  const head = (await listRefs(ctx.paths.repo, [ref])).get(ref) ?? null;
+  const head = await readRef(ctx.paths.repo, ref);
   const rows = ctx.ledger.listExperiments(ctx.run.tag);
   const known = rows.filter((r) => r.candidate_commit === head && r.status === 'keep').at(-1);
   const row =

@@ -6,7 +6,7 @@
 import type { LedgerReader } from '../ledger/reader.js';
 import type { ExperimentRow, RunRow } from '../ledger/types.js';
 import { UserError } from '../program/errors.js';
-import { listRefs } from '../workspace/git.js';
+import { listRefs, readRef } from '../workspace/git.js';
 import { runState } from './control.js';
 import { summarize, type RunSummary } from './summary.js';
 import { describeMember, frontMembers, onFront, paretoMetrics } from './front-view.js';
@@ -139,8 +139,7 @@ export async function pickChange(
     );
   }
   if (which === 'best') {
-    const heads = await listRefs(reader.repo, [`refs/heads/${run.branch}`]);
-    const s = summarize(run, rows, heads.get(`refs/heads/${run.branch}`) ?? null);
+    const s = summarize(run, rows, await readRef(reader.repo, `refs/heads/${run.branch}`));
     const best = rows.find((r) => r.id === s.bestExperiment);
     if (!best || !s.bestCommit || best.id === 0)
       throw new UserError(

@@ -23,7 +23,7 @@ import {
   gitCommonDir,
   headCommit,
   repoRoot,
-  listRefs,
+  readRef,
 } from '../workspace/git.js';
 import { hashFiles, missingFiles, resolveProtected, type Hashes } from '../workspace/protect.js';
 import { Worktree } from '../workspace/worktree.js';
@@ -253,7 +253,7 @@ async function createRun(
   base: string,
 ): Promise<RunRow> {
   const branch = `autoresearch/${tag}`;
-  if ((await listRefs(repo, [`refs/heads/${branch}`])).size > 0) {
+  if (await readRef(repo, `refs/heads/${branch}`)) {
     throw new UserError(
       `branch ${branch} already exists but the ledger has no run ${tag}`,
       `use another tag (--tag ${tag}-2) or delete the branch: git branch -D ${branch}`,

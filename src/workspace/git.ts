@@ -275,3 +275,8 @@ export async function listRefs(repo: string, prefixes: string[]): Promise<Map<st
   }
   return refs;
 }
+
+/** The commit of one full ref name (`refs/heads/...`), read like listRefs; null when there is none. */
+export async function readRef(repo: string, ref: string): Promise<string | null> {
+  return (await listRefs(repo, [ref])).get(ref) ?? null;
+}
