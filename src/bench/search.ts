@@ -8,62 +8,18 @@
  * median best value after the budget and the median evaluations to a target (with how many seeds
  * reached it).
  */
-import { loadVerifier, packingObjective } from './packing.js';
 import { blindAgent, memoryAgent, type SearchAgent, type Trial } from './search-agents.js';
+import { heldOut, problems, type Problem } from './search-problems.js';
 import { FrontMatterSchema } from '../program/schema.js';
 import { chooseParent, type SearchNode, type SearchSettings } from '../search/parents.js';
-import { testFunctions } from '../tune/benchmarks.js';
 import { createRng, hashSeed } from '../tune/random.js';
-
-interface Problem {
-  name: string;
-  dims: number;
-  lo: number;
-  hi: number;
-  f: (x: number[]) => number;
-  target: number;
-  /** Fewer seeds and evaluations than the test functions: each evaluation is a packing. */
-  seeds?: number;
-  budget?: number;
-}
-
-const rastrigin = (x: number[]) =>
-  10 * x.length + x.reduce((s, v) => s + v * v - 10 * Math.cos(2 * Math.PI * v), 0);
-const schwefel = (x: number[]) =>
-  418.9829 * x.length - x.reduce((s, v) => s + v * Math.sin(Math.sqrt(Math.abs(v))), 0);
-/** A broad basin at the origin (value 1) and a narrow, deeper one near the corner (value 0). */
-const trap = (x: number[]) => {
-  const broad = x.reduce((s, v) => s + v * v, 0) / x.length;
-  const narrow = x.reduce((s, v) => s + (v - 0.8) ** 2, 0);
-  return Math.min(1 + broad, 20 * narrow);
-};
-
-async function problems(): Promise<Problem[]> {
-  const packing = packingObjective(await loadVerifier());
-  const hartmann = testFunctions().find((t) => t.name === 'hartmann6')!;
-  return [
-    { name: 'rastrigin4', dims: 4, lo: -5.12, hi: 5.12, f: rastrigin, target: 3 },
-    { name: 'schwefel4', dims: 4, lo: -500, hi: 500, f: schwefel, target: 150 },
-    { name: 'trap3', dims: 3, lo: -1, hi: 1, f: trap, target: 0.5 },
-    {
-      name: 'hartmann6',
-      dims: 6,
-      lo: 0,
-      hi: 1,
-      f: (x) => hartmann.f(Object.fromEntries(x.map((v, i) => [`x${i + 1}`, v]))),
-      target: -3,
-    },
-    // Minus the sum of radii of 26 circles; the knobs are the example's, scaled to [0, 1].
-    { name: 'packing26', dims: 6, lo: 0, hi: 1, f: packing, target: -2.6, seeds: 20, budget: 60 },
-  ];
-}
 
 interface Outcome {
   best: number;
   evalsToTarget: number | null;
 }
 
-function simulate(
+export function simulate(
   p: Problem,
   settings: SearchSettings,
   agent: SearchAgent,
@@ -128,23 +84,37 @@ export async function benchSearch(
       `islands ${islands.islands}, migrate_every ${islands.migrate_every}; plateau_after ${PLATEAU_AFTER}`,
     `median best (lower is better) | median evaluations to the target (seeds that reached it)`,
   ];
-  const all = await problems();
+  const sets: Array<[string, Problem[]]> = [
+    ['', await problems()],
+    ['held out', heldOut()],
+  ];
   for (const { name, agent } of AGENTS) {
-    lines.push('', `agent: ${name}`);
-    lines.push(`${'problem'.padEnd(30)}${STRATEGIES.map((s) => s.strategy.padEnd(26)).join('')}`);
-    for (const p of all) {
-      const seeds = p.seeds ?? allSeeds;
-      const budget = p.budget ?? allBudget;
-      const cells = STRATEGIES.map((s) => {
-        const runs = Array.from({ length: seeds }, (_, i) => simulate(p, s, agent, i + 1, budget));
-        const reached = runs.filter((r) => r.evalsToTarget !== null).length;
-        const evals = median(runs.map((r) => r.evalsToTarget ?? Infinity));
-        const best = Number(median(runs.map((r) => r.best)).toPrecision(4));
-        const toTarget = Number.isFinite(evals) ? evals : '>' + budget;
-        return `${best} | ${toTarget} (${reached}/${seeds})`.padEnd(26);
-      });
-      const label = `${p.name} <=${p.target}, ${budget}x${seeds}`;
-      lines.push(`${label.padEnd(30)}${cells.join('')}`);
+    for (const [set, all] of sets) {
+      lines.push('', `agent: ${name}${set ? `, ${set}` : ''}`);
+      lines.push(`${'problem'.padEnd(30)}${STRATEGIES.map((s) => s.strategy.padEnd(26)).join('')}`);
+      // Problems on which each strategy's median best is strictly better than greedy's.
+      const wins = STRATEGIES.map(() => 0);
+      for (const p of all) {
+        const seeds = p.seeds ?? allSeeds;
+        const budget = p.budget ?? allBudget;
+        const medians: number[] = [];
+        const cells = STRATEGIES.map((s) => {
+          const runs = Array.from({ length: seeds }, (_, i) =>
+            simulate(p, s, agent, i + 1, budget),
+          );
+          const reached = runs.filter((r) => r.evalsToTarget !== null).length;
+          const evals = median(runs.map((r) => r.evalsToTarget ?? Infinity));
+          const best = Number(median(runs.map((r) => r.best)).toPrecision(4));
+          medians.push(best);
+          const toTarget = Number.isFinite(evals) ? evals : '>' + budget;
+          return `${best} | ${toTarget} (${reached}/${seeds})`.padEnd(26);
+        });
+        medians.forEach((m, i) => (wins[i]! += m < medians[0]! ? 1 : 0));
+        const label = `${p.name} <=${p.target}, ${budget}x${seeds}`;
+        lines.push(`${label.padEnd(30)}${cells.join('')}`);
+      }
+      const beat = STRATEGIES.slice(1).map((s, i) => `${s.strategy} ${wins[i + 1]}/${all.length}`);
+      lines.push(`better median than greedy: ${beat.join(', ')}`);
     }
   }
   return lines.join('\n');
