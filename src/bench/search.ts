@@ -19,7 +19,7 @@ interface Outcome {
   evalsToTarget: number | null;
 }
 
-export function simulate(
+function simulate(
   p: Problem,
   settings: SearchSettings,
   agent: SearchAgent,
