@@ -16,6 +16,10 @@ const GIT_ENV = {
   GIT_AUTHOR_EMAIL: 'test@example.invalid',
   GIT_COMMITTER_NAME: 'Test',
   GIT_COMMITTER_EMAIL: 'test@example.invalid',
+  // `git commit` would start `git maintenance run --auto` after each commit: a process for nothing.
+  GIT_CONFIG_COUNT: '1',
+  GIT_CONFIG_KEY_0: 'maintenance.auto',
+  GIT_CONFIG_VALUE_0: 'false',
 };
 
 function sh(cwd: string, cmd: string, args: string[]): string {
@@ -42,7 +46,8 @@ export function makeRepo(files: Record<string, string>): string {
   writeFiles(dir, files);
   sh(dir, 'sh', [
     '-ec',
-    'git init -q -b main; git config user.email test@example.invalid; git config user.name Test; ' +
+    // The identity goes into .git/config as `git config` would write it, without two more processes.
+    'git init -q -b main; printf "[user]\\n\\temail = test@example.invalid\\n\\tname = Test\\n" >> .git/config; ' +
       'git add -A; git commit -q -m initial',
   ]);
   return dir;
