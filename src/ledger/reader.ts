@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { ledgerPath } from '../loop/context.js';
 import { summarize, type RunSummary } from '../loop/summary.js';
 import { UserError } from '../program/errors.js';
-import { repoRoot, resolveRef } from '../workspace/git.js';
+import { readRef, repoRoot } from '../workspace/git.js';
 import { SPEND_SQL, spendOf, type Spend } from './ledger.js';
 import type { CommandRow, ExperimentRow, MeasurementRow, RunRow } from './types.js';
 
@@ -86,7 +86,7 @@ export class LedgerReader {
     return summarize(
       run,
       this.experiments(run.tag),
-      await resolveRef(this.repo, `refs/heads/${run.branch}`),
+      await readRef(this.repo, `refs/heads/${run.branch}`),
     );
   }
 

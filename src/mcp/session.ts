@@ -13,7 +13,7 @@ import { runState, type RunTarget } from '../loop/control.js';
 import type { Incumbent, LoopEvent } from '../loop/events.js';
 import type { Program } from '../program/program.js';
 import { startRun } from '../run.js';
-import { repoRoot, resolveRef } from '../workspace/git.js';
+import { readRef, repoRoot } from '../workspace/git.js';
 import { continuationOf, type Continuation } from './continuation.js';
 import { experimentView, type ExperimentView } from './describe.js';
 import { SessionAgent } from './session-agent.js';
@@ -197,7 +197,7 @@ export class McpSession {
 
   /** The incumbent as the ledger has it: the kept experiment the run's branch points at. */
   async incumbent(): Promise<ExperimentView | null> {
-    const head = await resolveRef(this.repo, `refs/heads/${this.runRow().branch}`);
+    const head = await readRef(this.repo, `refs/heads/${this.runRow().branch}`);
     const kept = this.ledger!.keptExperiments(this.run!.tag);
     const row = kept.filter((r) => r.candidate_commit === head).at(-1);
     return row ? experimentView(row) : null;
@@ -280,7 +280,7 @@ export class McpSession {
             config.keep_ignored,
             paths.indexFile('session'),
           );
-    const head = await resolveRef(this.repo, `refs/heads/${row.branch}`);
+    const head = await readRef(this.repo, `refs/heads/${row.branch}`);
     await worktree.open(head ?? row.base_commit);
     this.run = {
       repo: this.repo,

@@ -16,7 +16,7 @@ import { Ledger } from '../ledger/ledger.js';
 import { frontMembers, paretoMetrics } from '../loop/front-view.js';
 import { ledgerPath, runPaths } from '../loop/context.js';
 import { summarize } from '../loop/summary.js';
-import { resolveRef } from '../workspace/git.js';
+import { readRef } from '../workspace/git.js';
 import { renderChartSvg } from './chart.js';
 import { renderReportHtml } from './html.js';
 
@@ -59,7 +59,7 @@ export async function writeReport(
         })`,
       );
     const rows = ledger.listExperiments(tag);
-    const head = await resolveRef(repo, `refs/heads/${run.branch}`).catch(() => null);
+    const head = await readRef(repo, `refs/heads/${run.branch}`).catch(() => null);
     const summary = summarize(run, rows, head);
     svg = renderChartSvg(rows, {
       metric: run.metric_name,

@@ -9,7 +9,7 @@ import { findRun, isRefusal, runState, type RunTarget } from '../../loop/control
 import { projectSpend, sandboxOf, summarize } from '../../loop/summary.js';
 import { formatDuration } from '../../program/duration.js';
 import { UserError } from '../../program/errors.js';
-import { repoRoot, resolveRef } from '../../workspace/git.js';
+import { readRef, repoRoot } from '../../workspace/git.js';
 import { bar, experimentLine, fmtPct, fmtValue } from '../format.js';
 import { count } from '../../util/words.js';
 import { TAG_OPTION } from '../options.js';
@@ -50,7 +50,7 @@ export async function statusReport(
   const { repo, ledger, run } = await openLedgerFor(cwd, tag);
   try {
     const rows = ledger.listExperiments(run.tag);
-    const head = await resolveRef(repo, `refs/heads/${run.branch}`);
+    const head = await readRef(repo, `refs/heads/${run.branch}`);
     const s = summarize(run, rows, head);
     // The same state the dashboard and the controls see (loop/control.ts).
     const { state: now, pid } = runState(repo, run);

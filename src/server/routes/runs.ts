@@ -6,7 +6,7 @@ import { runState } from '../../loop/control.js';
 import { runPaths } from '../../loop/context.js';
 import { incumbentValues } from '../../loop/summary.js';
 import { frontScatter, paretoMetrics } from '../../loop/front-view.js';
-import { git, resolveRef } from '../../workspace/git.js';
+import { git, readRef } from '../../workspace/git.js';
 import { parseJson, readBelow, readTail } from '../files.js';
 import type { LedgerSource } from '../source.js';
 import { experimentJson, experimentsJson, runView } from '../views.js';
@@ -60,7 +60,7 @@ export function runRoutes(source: LedgerSource): Hono {
     if (!found) return c.json({ error: 'no such run' }, 404);
     const { ledger, run } = found;
     const rows = ledger.listExperiments(run.tag);
-    const head = await resolveRef(repo, run.branch).catch(() => null);
+    const head = await readRef(repo, `refs/heads/${run.branch}`).catch(() => null);
     return c.json(runView(run, rows, head, runState(repo, run), ledger.spend(run.tag), Date.now()));
   });
 
