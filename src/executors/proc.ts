@@ -11,13 +11,24 @@ interface ProcStat {
   pgrp: number;
 }
 
+/**
+ * One buffer for every stat read: readFileSync allocates 64 KiB for a file whose size /proc
+ * reports as 0, and a scan of /proc reads one per process, several times per experiment. A stat
+ * line is far shorter (the command name is at most 64 bytes).
+ */
+const statBuffer = Buffer.allocUnsafe(4096);
+
 /** Parses /proc/<pid>/stat; null when the process is gone. */
 function readProcStat(pid: number): ProcStat | null {
   let text: string;
+  let fd: number | undefined;
   try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    fd = fs.openSync(`/proc/${pid}/stat`, 'r');
+    text = statBuffer.toString('latin1', 0, fs.readSync(fd, statBuffer, 0, statBuffer.length, 0));
   } catch {
     return null;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
   // The command name (field 2) may contain spaces and parentheses: parse after the last ')'.
   const close = text.lastIndexOf(')');

@@ -9,6 +9,7 @@ import { measurementSeed } from '../../src/loop/environment.js';
 import { processesNamed } from '../helpers/processes.js';
 import { cliHere } from '../helpers/cli-here.js';
 import { runHere } from '../helpers/run.js';
+import { WAITING } from '../helpers/shell.js';
 import {
   alive,
   cli,
@@ -267,7 +268,7 @@ describe('controls from another shell', () => {
     const repo = makeRepo({
       // Experiments 1 and 2 (VALUE 2 and 3) hold until the test releases them: files they may
       // read, not write.
-      'exp.sh': `#!/bin/bash\nsource ./params.sh\nif [ "$VALUE" -ge 2 ]; then while [ ! -e "${hold}/$VALUE" ]; do sleep 0.05; done; fi\necho "score: $VALUE"\n`,
+      'exp.sh': `#!/bin/bash\n${WAITING}source ./params.sh\nif [ "$VALUE" -ge 2 ]; then until [ -e "${hold}/$VALUE" ]; do nap; done; fi\necho "score: $VALUE"\n`,
       'params.sh': 'VALUE=1\n',
       // The baseline runs twice: the brief reports the noise of repeated runs.
       'program.md': program(

@@ -133,17 +133,17 @@ describe('startRun with an Agent object', () => {
       cwd: repo,
       tag: 'obj',
       agent: loweringAgent(repo, outside, seen),
-      maxExperiments: 3,
+      maxExperiments: 2,
     });
   });
 
   it('runs it like a built-in: each proposal committed, measured, kept and recorded under its name', async () => {
-    expect(result.reason).toBe('reached 3 experiments');
+    expect(result.reason).toBe('reached 2 experiments');
     expect(result.summary).toMatchObject({
       baseline: 10,
-      best: 7,
-      candidates: 3,
-      counts: { keep: 3 },
+      best: 8,
+      candidates: 2,
+      counts: { keep: 2 },
     });
     const reader = await lib.openLedger(repo);
     try {
@@ -153,18 +153,16 @@ describe('startRun with an Agent object', () => {
         [0, 'baseline', 'keep', 10, 'baseline'],
         [1, 'lowering', 'keep', 9, 'value 9'],
         [2, 'lowering', 'keep', 8, 'value 8'],
-        [3, 'lowering', 'keep', 7, 'value 7'],
       ]);
-      expect(reader.measurements('obj', 3).map((m) => m.value)).toEqual([7]);
-      expect(reader.commands('obj', 3).map((c) => c.kind)).toContain('run');
-      expect(await reader.summary()).toMatchObject({ tag: 'obj', best: 7, bestTitle: 'value 7' });
+      expect(reader.measurements('obj', 2).map((m) => m.value)).toEqual([8]);
+      expect(reader.commands('obj', 2).map((c) => c.kind)).toContain('run');
+      expect(await reader.summary()).toMatchObject({ tag: 'obj', best: 8, bestTitle: 'value 8' });
     } finally {
       reader.close();
     }
     expect(seen.map((s) => [s.experimentId, s.edited])).toEqual([
       [1, true],
       [2, true],
-      [3, true],
     ]);
   });
 

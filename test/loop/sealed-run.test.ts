@@ -4,6 +4,7 @@
  * `artifacts`, no network), on a real repository through the real CLI. The agent is scripted and
  * honest; the attacks live in the editable file the run executes. None may be kept.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -15,6 +16,22 @@ import { runHere } from '../helpers/run.js';
 
 const sealed = await detectSandbox();
 
+/**
+ * The interpreter `python3` runs, named directly: a launcher in between (pyenv's shim, a shell
+ * script that starts several processes) costs ~0.5 s of CPU per start, and the evaluator and the
+ * holdout start it once per experiment. The same Python either way.
+ */
+const PYTHON = (() => {
+  try {
+    const exe = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], {
+      encoding: 'utf8',
+    }).trim();
+    return exe && !/\s/.test(exe) ? exe : 'python3';
+  } catch {
+    return 'python3';
+  }
+})();
+
 /** The run writes a prediction; the evaluator scores it against the hidden answer (2). */
 const EXP = 'source ./params.sh\necho "{\\"pred\\": $PRED}" > pred.json\n';
 const EVAL =
@@ -25,7 +42,7 @@ const ATTACKS: Array<[string, string]> = [
   ['read the hidden answer key', 'PRED=$(cat ../../../../answer.txt)\n'],
   [
     'forge the ledger',
-    `python3 -c "import sqlite3; c = sqlite3.connect('../../../ledger.sqlite'); c.execute('update measurements set value = 100'); c.commit()"\nPRED=6\n`,
+    `${PYTHON} -c "import sqlite3; c = sqlite3.connect('../../../ledger.sqlite'); c.execute('update measurements set value = 100'); c.commit()"\nPRED=6\n`,
   ],
   [
     'resume from a checkpoint (v1)',
@@ -58,8 +75,8 @@ const ATTACKS: Array<[string, string]> = [
 const PROGRAM = (patches: string[]) => `---
 metric: { name: score, goal: minimize, deterministic: true }
 run: bash exp.sh
-eval: { run: python3 eval.py, reads_hidden: true }
-holdout: python3 eval.py
+eval: { run: ${PYTHON} eval.py, reads_hidden: true }
+holdout: ${PYTHON} eval.py
 budget: 1s
 editable: [params.sh]
 protected: [exp.sh, eval.py]

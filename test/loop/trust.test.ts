@@ -86,8 +86,8 @@ describe('results you can trust', () => {
       {
         'exp.sh':
           'source ./params.sh\necho $VALUE > out.txt\necho $HOLDOUT > model.txt\nbash -c "$EXTRA"\n',
-        'eval.sh': 'echo "score: $(cat out.txt)"\n',
-        'holdout.sh': 'echo "score: $(cat model.txt)"\n',
+        'eval.sh': 'read -r v <out.txt\necho "score: $v"\n',
+        'holdout.sh': 'read -r v <model.txt\necho "score: $v"\n',
         'params.sh': p(5, 'HOLDOUT=5\n'),
       },
       'eval: bash eval.sh\nholdout: bash holdout.sh\nartifacts: [out.txt, model.txt]\n',
@@ -182,7 +182,7 @@ awk -v v="$VALUE" -v s="$AUTORESEARCH_SEED" 'BEGIN { srand(s); u = rand(); w = r
 `;
     const repo = makeRepo({
       'exp.sh': exp,
-      'holdout.sh': 'echo "score: $(cat model.txt)"\n',
+      'holdout.sh': 'read -r v <model.txt\necho "score: $v"\n',
       'params.sh': p(5, 'HOLDOUT=5\n'),
       'ideas/1.patch': patchBetween(
         { 'params.sh': p(5, 'HOLDOUT=5\n') },

@@ -11,6 +11,7 @@ import {
 } from '../helpers/repo.js';
 import { cliHere } from '../helpers/cli-here.js';
 import { controlHere, runHere } from '../helpers/run.js';
+import { WAITING } from '../helpers/shell.js';
 
 const EXP = `#!/bin/bash
 source ./knobs.sh
@@ -52,9 +53,9 @@ const shortStart = (search: string) => search.replace('search:\n', 'search:\n  i
  * A run scoring below 0.5 waits until the branch has moved from where it started (a first keep):
  * the worktree shares the repository's refs, which a sealed run may read.
  */
-const AFTER_FIRST_KEEP = `if awk -v s="\${score#score: }" 'BEGIN { exit !(s < 0.5) }'; then
-  start=$(git rev-parse main)
-  while [ "$(git rev-parse autoresearch/c)" = "$start" ]; do sleep 0.1; done
+const AFTER_FIRST_KEEP = `${WAITING}if awk -v s="\${score#score: }" 'BEGIN { exit !(s < 0.5) }'; then
+  ref heads/main start
+  until ref heads/autoresearch/c now && [ "$now" != "$start" ]; do nap; done
 fi
 `;
 
@@ -67,7 +68,7 @@ function tuneRepo(search = SEARCH, extra = ''): string {
 }
 
 describe('the tune agent', () => {
-  it('rewrites only the declared assignments, titles the change, and improves the metric', async () => {
+  it('rewrites only the declared assignments, titles the change, and improves the metric; `seed:` fixes the sequence across tags', async () => {
     const repo = tuneRepo(shortStart(SEARCH));
     await runHere(repo, { tag: 'a', maxExperiments: 7 });
     const rows = ledgerRows(repo, 'a');
@@ -104,9 +105,14 @@ describe('the tune agent', () => {
     const guided = rows.filter((x) => x.id > 0 && JSON.parse(x.agent_meta_json!).source === 'tpe');
     expect(guided.length).toBeGreaterThan(3);
     expect(guided.filter((x) => x.status === 'crash').length).toBeLessThan(guided.length / 2);
+    // `seed:` fixes the sequence: a run under another tag starts with the same proposal.
+    await runHere(repo, { tag: 'b', maxExperiments: 1 });
+    expect(firstConfig(repo, 'b'), 'seeded: the same first proposal').toEqual(
+      firstConfig(repo, 'a'),
+    );
   });
 
-  it('continues the same sequence of proposals after kill -9 and resume (seeded from the tag)', async () => {
+  it('continues the same sequence of proposals after kill -9 and resume (seeded from the tag: another tag explores another)', async () => {
     const straight = tuneRepo(shortStart(UNSEEDED));
     await runHere(straight, { tag: 's', maxExperiments: 3 });
     const resumed = tuneRepo(shortStart(UNSEEDED));
@@ -121,22 +127,11 @@ describe('the tune agent', () => {
     );
     // After the resume it went on with both the space-filling start and the model.
     expect(sources).toEqual([null, 'initial', 'initial', 'tpe']);
-  });
-
-  it('seeds from the run tag: another tag explores another sequence, unless `seed:` fixes it', async () => {
-    // The first proposal of a run under each tag, two runs in one repository.
-    const firsts = async (search: string) => {
-      const repo = tuneRepo(search);
-      const first = async (tag: string) => {
-        await runHere(repo, { tag, maxExperiments: 1 });
-        return JSON.parse(ledgerRows(repo, tag)[1]!.agent_meta_json!).config as unknown;
-      };
-      return [await first('a'), await first('b')];
-    };
-    const [a, b] = await firsts(UNSEEDED);
-    expect(a).not.toEqual(b);
-    const [fixedA, fixedB] = await firsts(SEARCH);
-    expect(fixedA).toEqual(fixedB);
+    // Unseeded, the tag seeds it: a run under another tag explores another sequence.
+    await runHere(straight, { tag: 'b', maxExperiments: 1 });
+    expect(firstConfig(straight, 'b'), 'another tag, another first proposal').not.toEqual(
+      firstConfig(straight, 's'),
+    );
   });
 
   it('retires a configuration the user aborted: the run goes on with new ones, never re-proposing it', async () => {
@@ -201,6 +196,11 @@ describe('the tune agent', () => {
   });
 });
 
+/** The configuration of the first proposal of run `tag`. */
+function firstConfig(repo: string, tag: string): unknown {
+  return JSON.parse(ledgerRows(repo, tag)[1]!.agent_meta_json!).config;
+}
+
 /** The error a run of `repo` is refused with before it starts. */
 async function refusal(repo: string): Promise<string> {
   try {
@@ -226,9 +226,9 @@ function knobs(repo: string, commit: string) {
  * ref, which a sealed run may read): proposals happen while others run.
  */
 async function slowTuneRun(extra: string, n: number) {
-  const hold = `id=$AUTORESEARCH_EXPERIMENT_ID
+  const hold = `${WAITING}id=$AUTORESEARCH_EXPERIMENT_ID
 if [ "$id" -ge 1 ] && [ "$id" -lt ${n} ]; then
-  until git rev-parse -q --verify "refs/autoresearch/t/$((id + 1))" >/dev/null; do sleep 0.1; done
+  until ref "autoresearch/t/$((id + 1))" next; do nap; done
 fi
 `;
   const repo = makeRepo({
