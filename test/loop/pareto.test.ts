@@ -36,7 +36,7 @@ budget: 5s
 editable: [params.sh]
 protected: [exp.sh, agent.sh]
 agent: { name: command, command: sh agent.sh, timeout: 30s }
-repeats: { baseline: 2, max: 2 }
+repeats: { baseline: 3, max: 3 }
 ---
 Trade speed for memory.
 `;
@@ -67,7 +67,7 @@ describe('Pareto mode in a run', () => {
     await runHere(dir, { tag: 'p' });
     const rows = ledgerRows(dir, 'p') as Row[];
     expect(rows.map((r) => [r.id, r.status, r.left_front_by])).toEqual(STATUSES);
-    expect(rows.every((r) => r.n_runs === 2)).toBe(true);
+    expect(rows.every((r) => r.n_runs === 3)).toBe(true);
     expect(rows[1]!.reason).toMatch(/^kept: joins the front \(2 points\)/);
     expect(rows[2]!.reason).toMatch(/^discarded: dominated by experiment 1 on the front/);
     expect(rows[3]!.reason).toMatch(
