@@ -4,7 +4,6 @@
  * calls edit a file, the harness commits and runs it, and the ledger records the decision,
  * tokens and cost.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFakeLlm, type FakeLlm, type FakeRequest, type Turn } from '../helpers/fake-llm.js';
@@ -113,12 +112,8 @@ describe('model-backed agents in the loop', () => {
   it.each(cases)(
     '$name: edit, commit, run, keep; tokens and cost in the ledger',
     async (c) => {
-      const repo = makeRepo({
-        'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n',
-        'params.sh': 'VALUE=5\n',
-      });
-      const dir = join(repo, '.autoresearch', 'a', 'slots', '0');
-      const turns = c.turns(dir);
+      // The server first: program.md names it, and is committed with the rest in one go.
+      let turns: Turn[] = [];
       const server = await startFakeLlm({
         turns: (req: FakeRequest) =>
           c.toolsOnly && !(Array.isArray(req.body?.tools) && req.body.tools.length > 0)
@@ -126,12 +121,12 @@ describe('model-backed agents in the loop', () => {
             : (turns[req.turn] ?? { text: 'Done.' }),
       });
       servers.push(server);
-      writeFileSync(
-        join(repo, 'program.md'),
-        `---\nmetric: { name: score, goal: minimize, deterministic: true }\nrun: bash exp.sh\nbudget: 5s\neditable: [params.sh]\nprotected: [exp.sh]\nagent: ${c.agent(server.url)}\nprices: { "${c.price}": { input: 1, output: 10 } }\nstop: { experiments: 1 }\n---\nLower the score.\n`,
-      );
-      gitIn(repo, 'add', '-A');
-      gitIn(repo, 'commit', '-q', '-m', 'program');
+      const repo = makeRepo({
+        'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n',
+        'params.sh': 'VALUE=5\n',
+        'program.md': `---\nmetric: { name: score, goal: minimize, deterministic: true }\nrun: bash exp.sh\nbudget: 5s\neditable: [params.sh]\nprotected: [exp.sh]\nagent: ${c.agent(server.url)}\nprices: { "${c.price}": { input: 1, output: 10 } }\nstop: { experiments: 1 }\n---\nLower the score.\n`,
+      });
+      turns = c.turns(join(repo, '.autoresearch', 'a', 'slots', '0'));
       await runHere(repo, { tag: 'a', env: { ...process.env, ...c.env } });
       const rows = ledgerRows(repo, 'a') as Array<{
         status: string;

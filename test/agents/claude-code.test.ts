@@ -69,7 +69,10 @@ const toolResults = (s: FakeLlm) =>
   s.requests.map((r) => JSON.stringify(r.body?.messages?.at(-1)?.content ?? '')).join('\n');
 
 describe('the claude-code agent (real Claude Agent SDK against the fake model server)', () => {
-  it('edits an editable file, then reports title, hypothesis, tokens and cost', async () => {
+  // One session for all of these: each Claude Code start costs more than the checks together.
+  it('edits an editable file, refuses a protected edit, Bash and reads outside; reports title, hypothesis, tokens and cost', async () => {
+    const outside = join(tempDir('ar-outside-'), 'secret.txt');
+    writeFileSync(outside, 'OUTSIDE-SECRET\n');
     // Claude Code's file tools take absolute paths, and edit only files read first.
     const { dir, agent, ctx, server } = await setup((d) => [
       { toolCalls: [{ name: 'Read', args: { file_path: join(d, 'train.py') } }] },
@@ -85,35 +88,6 @@ describe('the claude-code agent (real Claude Agent SDK against the fake model se
           },
         ],
       },
-      {
-        text: 'I halved the learning rate.\nTITLE: lr 0.1 -> 0.05\nHYPOTHESIS: a smaller step lowers the loss',
-      },
-    ]);
-    const p = await agent.propose(ctx);
-    expect(read(dir, 'train.py')).toBe('import prepare\nlr = 0.05\nsteps = 100\n');
-    expect(p.title).toBe('lr 0.1 -> 0.05');
-    expect(p.hypothesis).toBe('a smaller step lowers the loss');
-    // Three model turns of the fake's default usage (100 in with 10 cached, 20 out); priced by program.md's `prices:`.
-    expect(p.usage).toMatchObject({ inputTokens: 300, outputTokens: 60, cachedTokens: 30 });
-    expect(p.usage!.costUsd).toBeCloseTo((270 * 1 + 30 * 0.5 + 60 * 2) / 1e6, 12);
-    expect(p.meta).toMatchObject({
-      model: 'fake-model',
-      turns: 3,
-      toolCalls: { Read: 1, Edit: 1 },
-      toolCallsAllowed: 1,
-      toolCallsRefused: 0,
-    });
-    // The model was given the brief, with the human's directions and the instructions.
-    const first = server.requests.find((r) => Array.isArray(r.body?.tools) && r.body.tools.length)!;
-    expect(JSON.stringify(first.body)).toContain('BRIEF-MARKER');
-    expect(JSON.stringify(first.body)).toContain('HYPOTHESIS:');
-    // Only the proposal's own model calls: no session title on the side (billed, never shown).
-    const side = server.requests.filter((r) => r.method === 'POST' && !r.body?.tools?.length);
-    expect(side).toEqual([]);
-  });
-
-  it('refuses an edit of a protected file through canUseTool; the file is unchanged', async () => {
-    const { dir, agent, ctx, server } = await setup((d) => [
       { toolCalls: [{ name: 'Read', args: { file_path: join(d, 'prepare.py') } }] },
       {
         toolCalls: [
@@ -127,36 +101,49 @@ describe('the claude-code agent (real Claude Agent SDK against the fake model se
           },
         ],
       },
-      { text: 'TITLE: tried to change the split\nHYPOTHESIS: none' },
-    ]);
-    const p = await agent.propose(ctx);
-    expect(read(dir, 'prepare.py')).toBe('SECRET_SPLIT = 42\n');
-    expect(toolResults(server)).toContain('prepare.py is protected and may not be changed');
-    expect(p.meta).toMatchObject({ toolCallsRefused: 1 });
-    expect(p.title).toBe('tried to change the split');
-  });
-
-  it('refuses Bash by default and reads outside the workspace; nothing runs, nothing leaks', async () => {
-    const outside = join(tempDir('ar-outside-'), 'secret.txt');
-    writeFileSync(outside, 'OUTSIDE-SECRET\n');
-    const { dir, agent, ctx, server } = await setup(() => [
       {
         toolCalls: [
           { name: 'Bash', args: { command: 'echo ok > ran.txt', description: 'make a file' } },
         ],
       },
       { toolCalls: [{ name: 'Read', args: { file_path: outside } }] },
-      { text: 'TITLE: nothing\nHYPOTHESIS: none' },
+      {
+        text: 'I halved the learning rate.\nTITLE: lr 0.1 -> 0.05\nHYPOTHESIS: a smaller step lowers the loss',
+      },
     ]);
     const p = await agent.propose(ctx);
-    expect(existsSync(join(dir, 'ran.txt'))).toBe(false);
-    expect(p.title).toBe('nothing');
-    // Both refusals reached the model as error tool results.
+    expect(read(dir, 'train.py')).toBe('import prepare\nlr = 0.05\nsteps = 100\n');
+    expect(p.title).toBe('lr 0.1 -> 0.05');
+    expect(p.hypothesis).toBe('a smaller step lowers the loss');
+
+    // The protected file is unchanged: canUseTool refused the edit.
+    expect(read(dir, 'prepare.py'), 'protected file').toBe('SECRET_SPLIT = 42\n');
+    // Bash is refused by default and a read outside the workspace too: nothing runs, nothing
+    // leaks. Every refusal reached the model as an error tool result.
+    expect(existsSync(join(dir, 'ran.txt')), 'Bash ran').toBe(false);
     const results = toolResults(server);
+    expect(results).toContain('prepare.py is protected and may not be changed');
     expect(results).toMatch(/No such tool available: Bash/);
     expect(results).toContain('is outside the workspace');
     expect(results).not.toContain('OUTSIDE-SECRET');
-    expect(p.meta).toMatchObject({ toolCalls: { Bash: 1, Read: 1 }, toolCallsRefused: 1 });
+
+    // Seven model turns of the fake's default usage (100 in with 10 cached, 20 out); priced by program.md's `prices:`.
+    expect(p.usage).toMatchObject({ inputTokens: 700, outputTokens: 140, cachedTokens: 70 });
+    expect(p.usage!.costUsd).toBeCloseTo((630 * 1 + 70 * 0.5 + 140 * 2) / 1e6, 12);
+    expect(p.meta).toMatchObject({
+      model: 'fake-model',
+      turns: 7,
+      toolCalls: { Read: 3, Edit: 2, Bash: 1 },
+      toolCallsAllowed: 1,
+      toolCallsRefused: 2,
+    });
+    // The model was given the brief, with the human's directions and the instructions.
+    const first = server.requests.find((r) => Array.isArray(r.body?.tools) && r.body.tools.length)!;
+    expect(JSON.stringify(first.body)).toContain('BRIEF-MARKER');
+    expect(JSON.stringify(first.body)).toContain('HYPOTHESIS:');
+    // Only the proposal's own model calls: no session title on the side (billed, never shown).
+    const side = server.requests.filter((r) => r.method === 'POST' && !r.body?.tools?.length);
+    expect(side).toEqual([]);
   });
 
   it('fails with a clear error when it runs out of turns', async () => {

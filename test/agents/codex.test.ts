@@ -57,8 +57,13 @@ const DONE: Turn = {
 };
 
 describe('the codex agent', () => {
-  it('edits an editable file through a codex tool; title, hypothesis, usage and cost from the turn', async () => {
-    const server = await fake([shell("sed -i 's/lr = 0.1/lr = 0.05/' train.py"), DONE]);
+  // Sealed, the same session also tries the protected file: one Codex start less than a test of its own.
+  it('edits an editable file through a codex tool (sealed, a protected file is read-only to it); title, hypothesis, usage and cost from the turn', async () => {
+    const edit = "sed -i 's/lr = 0.1/lr = 0.05/' train.py";
+    const server = await fake([
+      shell(sealed ? `${edit}; echo 'SPLIT = 0' > prepare.py` : edit),
+      DONE,
+    ]);
     const { repo, dir, expDir, actx, ctx } = await setup();
     const agent = await createCodexAgent(
       { model: 'fake-model', base_url: `${server.url}/v1` },
@@ -69,6 +74,13 @@ describe('the codex agent', () => {
 
     expect(readFileSync(join(dir, 'train.py'), 'utf8')).toBe('import prepare\nlr = 0.05\n');
     expect(gitIn(repo, 'status', '--porcelain')).toBe('M exp/train.py');
+    if (sealed) {
+      expect(readFileSync(join(dir, 'prepare.py'), 'utf8'), 'protected file').toBe('SPLIT = 42\n');
+      const output = JSON.stringify(
+        server.requests.filter((r) => r.method === 'POST')[1]!.body.input,
+      );
+      expect(output).toContain('prepare.py: Read-only file system');
+    }
     expect(proposal.title).toBe('Lower LR to 0.05');
     expect(proposal.hypothesis).toBe('A smaller step reduces loss noise.');
     // Two model calls of 100 input (10 cached) and 20 output tokens each.
@@ -96,30 +108,6 @@ describe('the codex agent', () => {
     expect(existsSync(join(ctx.seal.tmp, 'codex-home'))).toBe(true);
     void expDir;
   });
-
-  it.skipIf(!sealed)(
-    'sealed, a protected file is read-only to every command Codex runs',
-    async () => {
-      const server = await fake([
-        shell("echo 'SPLIT = 0' > prepare.py; echo 'lr = 0.05' >> train.py"),
-        DONE,
-      ]);
-      const { dir, actx, ctx } = await setup();
-      const agent = await createCodexAgent(
-        { model: 'fake-model', base_url: `${server.url}/v1` },
-        actx,
-      );
-
-      await agent.propose(ctx);
-      expect(readFileSync(join(dir, 'prepare.py'), 'utf8')).toBe('SPLIT = 42\n');
-      expect(readFileSync(join(dir, 'train.py'), 'utf8')).toContain('lr = 0.05');
-      const output = JSON.stringify(
-        server.requests.filter((r) => r.method === 'POST')[1]!.body.input,
-      );
-      expect(output).toContain('prepare.py: Read-only file system');
-    },
-    30_000,
-  );
 
   it("unsealed, Codex runs in its own workspace-write sandbox, even beside an old system bubblewrap; commands see the run's environment, not a login profile", async () => {
     // A login shell would source the profile (seconds with pyenv or conda) before every command.

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { cliHere } from '../helpers/cli-here.js';
 import { cliAsync, exited, makeRepo, waitFor } from '../helpers/repo.js';
 import { runHere } from '../helpers/run.js';
@@ -91,26 +91,31 @@ describe('watching a run', () => {
       server.close();
     }
   });
+});
+
+// One finished run for both: report reads it, serve shows it and takes a re-run request for it.
+describe('a finished run', () => {
+  let repo = '';
+  beforeAll(async () => {
+    repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=1\n', 'program.md': program('') });
+    await runHere(repo, { tag: 's' });
+  });
 
   it('report writes a self-contained HTML report and the chart', async () => {
-    const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=1\n', 'program.md': program('') });
-    await runHere(repo, { tag: 'r' });
     const r = await cliHere(repo, ['report']);
     expect(r.code).toBe(0);
-    const html = readFileSync(`${repo}/.autoresearch/r/report/report.html`, 'utf8');
+    const html = readFileSync(`${repo}/.autoresearch/s/report/report.html`, 'utf8');
     expect(html).toContain('2 experiments, 2 kept');
     expect(html).toContain('raise &lt;b&gt;1&lt;/b&gt;'); // agent text is escaped
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
-    expect(existsSync(`${repo}/.autoresearch/r/report/chart.svg`)).toBe(true);
+    expect(existsSync(`${repo}/.autoresearch/s/report/chart.svg`)).toBe(true);
     if (existsSync('/usr/bin/chromium'))
       expect(
-        readFileSync(`${repo}/.autoresearch/r/report/chart.png`).subarray(1, 4).toString(),
+        readFileSync(`${repo}/.autoresearch/s/report/chart.png`).subarray(1, 4).toString(),
       ).toBe('PNG');
   });
 
   it('serve prints a tokenized URL, refuses requests without the token, and stops on SIGINT', async () => {
-    const repo = makeRepo({ 'exp.sh': EXP, 'params.sh': 'VALUE=1\n', 'program.md': program('') });
-    await runHere(repo, { tag: 's' });
     const child = cliAsync(repo, ['serve']);
     const url = await waitFor(
       () => /dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=\w+)/.exec(child.output())?.[1],

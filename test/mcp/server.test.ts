@@ -228,7 +228,9 @@ describe('autoresearch mcp over stdio (the MCP SDK client)', () => {
     server = await connect(repo);
     const r = await call(server, 'wait', { experiment: id });
     expect(r).toMatchObject({ experiment: id, status: 'keep', value: 8 });
-    // The loop goes on to the next proposal: its brief is the one the session reads.
+    // The loop goes on to the next proposal: its brief is the one the session reads. Its row in
+    // the ledger first (a read here), not `state` asked back to back while the loop gets there.
+    await waitFor(() => rows().some((e) => e.id > id), 60_000, 'the next proposal');
     let state = await call(server, 'state');
     while (!String(state.run.doing).startsWith('waiting for your try'))
       state = await call(server, 'state');

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, writeReport } from '../../src/report/write.js';
 import { makeRepo } from '../helpers/repo.js';
 import { runHere } from '../helpers/run.js';
@@ -24,15 +24,20 @@ agent: { name: command, command: bash agent.sh }
 Raise the score.
 `;
 
+// One run for the file: each test writes its own report of it.
+let repo = '';
+beforeAll(async () => {
+  repo = makeRepo({
+    'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n',
+    'params.sh': 'VALUE=1\n',
+    'agent.sh': AGENT,
+    'program.md': PROGRAM,
+  });
+  await runHere(repo, { tag: 'rep', maxExperiments: 4 });
+});
+
 describe('writeReport on a real ledger', () => {
   it('writes report.html, chart.svg and, with chromium, a real chart.png', async () => {
-    const repo = makeRepo({
-      'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n',
-      'params.sh': 'VALUE=1\n',
-      'agent.sh': AGENT,
-      'program.md': PROGRAM,
-    });
-    await runHere(repo, { tag: 'rep', maxExperiments: 4 });
     const out = await writeReport(repo, 'rep');
     expect(out.dir).toBe(join(repo, '.autoresearch/rep/report'));
     const html = readFileSync(out.html, 'utf8');
@@ -58,16 +63,10 @@ describe('writeReport on a real ledger', () => {
   });
 
   it('writes into another folder and says when there is no chromium', async () => {
-    const repo = makeRepo({
-      'exp.sh': 'source ./params.sh\necho "score: $VALUE"\n',
-      'params.sh': 'VALUE=1\n',
-      'agent.sh': AGENT,
-      'program.md': PROGRAM,
-    });
-    await runHere(repo, { tag: 'x', maxExperiments: 1 });
-    const out = await writeReport(repo, 'x', join(repo, 'out'), {
+    const out = await writeReport(repo, 'rep', join(repo, 'out'), {
       chromium: '/nonexistent/chromium',
     });
+    expect(out.dir).toBe(join(repo, 'out'));
     expect(existsSync(join(repo, 'out/report.html'))).toBe(true);
     expect(existsSync(join(repo, 'out/chart.svg'))).toBe(true);
     expect(out.png).toBeNull();

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { startDashboard, isNonLoopbackHost, type Dashboard } from '../../src/server/dashboard.js';
 import { cliHere } from '../helpers/cli-here.js';
@@ -29,7 +29,7 @@ stop: { experiments: 1000 }
 Raise the score.
 `;
 // Experiment 1 raises the score (a keep, confirmed in pairs); later ones lower it, each to a value
-// of its own, and are discarded on their first run: the run moves on quickly.
+// of its own, and are discarded on their first run.
 const AGENT = `#!/bin/bash
 N=$((AUTORESEARCH_EXPERIMENT_ID + 1))
 [ "$AUTORESEARCH_EXPERIMENT_ID" -gt 1 ] && N=$((0 - AUTORESEARCH_EXPERIMENT_ID))
@@ -37,8 +37,15 @@ echo "VALUE=$N" > params.sh
 echo "TITLE: raise to $N ${XSS}"
 echo "HYPOTHESIS: a larger VALUE <b>scores</b> higher"
 `;
-const EXP =
-  '#!/bin/bash\nsource ./params.sh\necho "starting <script>x</script>"\nsleep 0.5\necho "score: $VALUE"\n';
+// The later ones take a few seconds: the run still moves on while the page watches it, but the
+// loop (agent, git, sandbox, a redraw in every page) does not spin through dozens of experiments,
+// most of the file's CPU, while the test waits for something else.
+const EXP = `#!/bin/bash
+source ./params.sh
+echo "starting <script>x</script>"
+if [ "$AUTORESEARCH_EXPERIMENT_ID" -gt 1 ]; then sleep 3; else sleep 0.5; fi
+echo "score: $VALUE"
+`;
 
 let repo = '';
 let child: ReturnType<typeof cliAsync>;
@@ -46,8 +53,15 @@ let dash: Dashboard;
 let base = '';
 /** The dashboard the run serves itself (`autoresearch run` prints its URL), and its token. */
 let own = { url: '', base: '', token: '' };
+/**
+ * How the page is asked while a test waits for it: every animation frame (Playwright's default)
+ * keeps the page drawing 60 times a second, which cost more CPU than anything else the page did.
+ */
+const POLL = { polling: 100 };
 /** One browser for the page tests, started by the first (absent: none started). */
 let browser: Browser | null = null;
+/** The page of the live run, at phone size, once that test is done with it. */
+let phone: Page | null = null;
 /** For the API calls of tests about something else than how a browser signs in. */
 const auth = () => ({ headers: { Authorization: `Bearer ${dash.token}` } });
 
@@ -265,12 +279,22 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
         .toBe('running');
       expect(await page.locator('#btn-pause').isDisabled()).toBe(false);
       expect(await page.locator('#btn-resume').isDisabled()).toBe(true);
+      // The in-flight bar moves in steps: an animated one redraws the page 60 times a second for
+      // as long as an experiment runs.
+      expect(
+        await page.evaluate(
+          () => getComputedStyle(document.getElementById('inflight-bar')!).transitionDuration,
+        ),
+        'the in-flight bar is not animated',
+      ).toBe('0s');
       const points = () =>
         page.evaluate(() => Number(document.getElementById('chart')!.getAttribute('data-points')));
 
       // The chart has one point per recorded experiment (the run moves on, so compare when they agree).
       await page.waitForFunction(
         () => Number(document.getElementById('chart')!.getAttribute('data-points')) > 0,
+        undefined,
+        POLL,
       );
       let agreed = false;
       for (let i = 0; i < 60 && !agreed; i++) {
@@ -291,7 +315,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
       await page.waitForFunction(
         (n) => Number(document.getElementById('chart')!.getAttribute('data-points')) >= n + 1,
         p0,
-        { timeout: 120_000 },
+        { ...POLL, timeout: 120_000 },
       );
 
       // Agent text shows literally and creates no element.
@@ -367,6 +391,8 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
         () =>
           document.querySelector('#chart canvas')!.getBoundingClientRect().width <=
           window.innerWidth,
+        undefined,
+        POLL,
       );
       const fit = await page.evaluate(() => ({
         scroll: document.scrollingElement!.scrollWidth,
@@ -383,13 +409,14 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
 
       expect(dialogs).toEqual([]);
       expect(errors).toEqual([]);
-      await page.context().close();
+      // Left open at phone size for the finished run: a page of its own costs a renderer start.
+      phone = page;
     }
   });
 });
 
 /** At phone width the experiments are cards: no header row, nothing wider than the screen, every title whole. */
-async function expectCards(page: import('playwright-core').Page): Promise<void> {
+async function expectCards(page: Page): Promise<void> {
   const cards = await page.evaluate(() => {
     const wrap = document.querySelector('.table-wrap')!;
     const rows = [...document.querySelectorAll('#experiments tbody tr')];
@@ -423,7 +450,7 @@ describe('the end of the run', () => {
   it.skipIf(!existsSync(CHROMIUM))(
     'shows a finished run with its controls disabled, and its best line redrawn when the incumbent is measured again',
     async () => {
-      const page = await chromiumPage(390, 844);
+      const page = phone ?? (await chromiumPage(390, 844));
       await page.goto(dash.url);
       await expect
         .poll(() => page.locator('#run-state').textContent(), { timeout: 120_000 })
@@ -452,11 +479,15 @@ describe('the end of the run', () => {
       } finally {
         ledger.close();
       }
-      await page.waitForFunction((id) => {
-        const d = (window as unknown as { dashboard: { plot: { data: number[][] } } }).dashboard
-          .plot.data;
-        return d[4]![d[0]!.indexOf(id)] === 0.5;
-      }, incumbent.id);
+      await page.waitForFunction(
+        (id) => {
+          const d = (window as unknown as { dashboard: { plot: { data: number[][] } } }).dashboard
+            .plot.data;
+          return d[4]![d[0]!.indexOf(id)] === 0.5;
+        },
+        incumbent.id,
+        POLL,
+      );
       // Every later experiment was judged against it: the line stays at its value, and each
       // discard (lower scores, the goal is to maximize) stays on the worse side of it.
       const line = await best();
