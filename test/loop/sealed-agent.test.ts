@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { detectSandbox } from '../../src/sandbox/detect.js';
+import { PYTHON } from '../helpers/python.js';
 import { gitIn, ledgerRows, makeRepo, readResultsTsv } from '../helpers/repo.js';
 import { runHere, type RunHere } from '../helpers/run.js';
 import { tempDir } from '../helpers/temp.js';
@@ -31,7 +32,7 @@ TAG=$(basename "$(cd "$W/../.." && pwd)")
 did() { echo "ATTACK SUCCEEDED: $*"; }
 case $AUTORESEARCH_EXPERIMENT_ID in
 1) # the run's own state, the user's checkout, and beyond
-   python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('update measurements set value=100'); c.commit()" "$STATE/ledger.sqlite" && did ledger-forged
+   ${PYTHON} -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('update measurements set value=100'); c.commit()" "$STATE/ledger.sqlite" && did ledger-forged
    echo garbage >> "$STATE/ledger.sqlite" && did ledger-written
    touch "$STATE/$TAG/STOP" && did stop-written
    printf 'fake\t0.0\t0.0\tkeep\tforged\n' >> "$STATE/$TAG/results.tsv" && did tsv-written

@@ -4,33 +4,17 @@
  * `artifacts`, no network), on a real repository through the real CLI. The agent is scripted and
  * honest; the attacks live in the editable file the run executes. None may be kept.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectSandbox } from '../../src/sandbox/detect.js';
 import { patchBetween } from '../helpers/patches.js';
+import { PYTHON } from '../helpers/python.js';
 import { gitIn, ledgerRows, makeRepo, readResultsTsv, writeFiles } from '../helpers/repo.js';
 import { runHere } from '../helpers/run.js';
 
 const sealed = await detectSandbox();
-
-/**
- * The interpreter `python3` runs, named directly: a launcher in between (pyenv's shim, a shell
- * script that starts several processes) costs ~0.5 s of CPU per start, and the evaluator and the
- * holdout start it once per experiment. The same Python either way.
- */
-const PYTHON = (() => {
-  try {
-    const exe = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], {
-      encoding: 'utf8',
-    }).trim();
-    return exe && !/\s/.test(exe) ? exe : 'python3';
-  } catch {
-    return 'python3';
-  }
-})();
 
 /** The run writes a prediction; the evaluator scores it against the hidden answer (2). */
 const EXP = 'source ./params.sh\necho "{\\"pred\\": $PRED}" > pred.json\n';
