@@ -12,13 +12,18 @@ const SUM =
 
 // Each proposal adds a file v/<id>; the score is the sum of the ids present, so a later proposal
 // beats an earlier incumbent, and two slots regularly finish against a moved incumbent. Experiment
-// 3 always does: it waits until the branch has moved (a first keep, of experiment 1 or 2), and
-// beats either (the worktree shares the repository's refs, which a sealed run may read). Each run
-// logs its slot's device and when it held it (sealed runs share no writable folder to lock in).
+// 3 always does, however fast the machine: experiments 1 and 2 finish only once it is committed
+// (so it is built on the baseline), and it waits until the branch has moved (a first keep, of 1
+// or 2), and beats either (the worktree shares the repository's refs, which a sealed run may
+// read). Each run logs its slot's device and when it held it (sealed runs share no writable
+// folder to lock in).
 const EXP = `#!/bin/bash
 ${WAITING}echo "slot $AUTORESEARCH_SLOT device $CUDA_VISIBLE_DEVICES"
 echo "held \${EPOCHREALTIME/./}"
 nap 0.$((RANDOM % 4 + 1))
+case "$AUTORESEARCH_EXPERIMENT_ID" in 1 | 2)
+  until ref autoresearch/p/3 third; do nap; done
+esac
 if [ "$AUTORESEARCH_EXPERIMENT_ID" = 3 ]; then
   ref heads/main start
   until ref heads/autoresearch/p now && [ "$now" != "$start" ]; do nap; done
