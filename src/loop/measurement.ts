@@ -509,7 +509,20 @@ export async function runSideCommand(
     ctx,
     name,
     id,
-    spec(ctx, id, slot, name, root, cwd, cmd.run, cmd.timeout, logPath, cmd.timeout),
+    // The holdout measures like the run, so it gets the experiment's budget (a benchmark that
+    // times calls for a share of it would otherwise time them for a share of the timeout).
+    spec(
+      ctx,
+      id,
+      slot,
+      name,
+      root,
+      cwd,
+      cmd.run,
+      cmd.timeout,
+      logPath,
+      name === 'holdout' ? c.budget : cmd.timeout,
+    ),
     ctx.abort.signal,
     { slot, run: 1 },
   );

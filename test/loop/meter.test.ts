@@ -22,7 +22,7 @@ run: bash exp.sh
 eval: bash eval.sh
 budget: 5s
 editable: [params.sh]
-protected: [exp.sh, eval.sh]
+protected: [exp.sh, eval.sh, 'holdout*']
 artifacts: [out.txt]
 agent: { name: command, command: 'echo VALUE=$((AUTORESEARCH_EXPERIMENT_ID + 1)) > params.sh' }
 ${extra}---
@@ -38,18 +38,25 @@ describe('the spend an experiment meters', () => {
       'params.sh': 'VALUE=0\n',
       'program.md': program(
         evalScript,
-        'meter: { usd: eval_cost_usd, tokens: eval_tokens }\nstop: { spend_usd: 1.2, experiments: 10 }\n',
+        'meter: { usd: eval_cost_usd, tokens: eval_tokens }\nstop: { spend_usd: 1.2, experiments: 10 }\nholdout: bash holdout.sh\n',
       ),
+      // The holdout measures with the experiment's budget (5s), not its own timeout.
+      'holdout.sh': 'echo "score: $AUTORESEARCH_TIME_BUDGET"\n',
     });
     const { output } = await runHere(repo, { tag: 'm' });
     // Baseline $0.50, #1 $1.00, #2 $1.50: the cap is reached before a third proposal.
     expect(output).toContain('stopped: spent $1.50, the cap is $1.2');
-    const rows = ledgerRows(repo, 'm') as Array<{ id: number; measured_cost_usd: number }>;
+    const rows = ledgerRows(repo, 'm') as Array<{
+      id: number;
+      measured_cost_usd: number;
+      holdout_value: number | null;
+    }>;
     expect(rows.map((r) => [r.id, r.measured_cost_usd])).toEqual([
       [0, 0.5],
       [1, 0.5],
       [2, 0.5],
     ]);
+    expect(rows.map((r) => r.holdout_value)).toEqual([5, 5, 5]);
     expect(await statusHere(repo)).toMatch(
       /spend\s+\$1\.50 and 300 tokens so far \(\$1\.50 and 300 tokens metered by the experiments\)/,
     );
