@@ -2,7 +2,7 @@
  * The dashboard against a real run in progress: the real CLI loop in the background, the server in
  * this process, and (when /usr/bin/chromium exists) the page in a real browser.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,8 @@ import type { Browser, Page } from 'playwright-core';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { startDashboard, isNonLoopbackHost, type Dashboard } from '../../src/server/dashboard.js';
 import { cliHere } from '../helpers/cli-here.js';
-import { ROOT, cliAsync, exited, ledgerRows, makeRepo, waitFor } from '../helpers/repo.js';
+import { ROOT, cliAsync, exited, ledgerRows, makeRepo, tempDir, waitFor } from '../helpers/repo.js';
+import { WAITING } from '../helpers/shell.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const XSS = '<img src=x onerror=alert(1)>';
@@ -37,13 +38,14 @@ echo "VALUE=$N" > params.sh
 echo "TITLE: raise to $N ${XSS}"
 echo "HYPOTHESIS: a larger VALUE <b>scores</b> higher"
 `;
-// The later ones take a few seconds: the run still moves on while the page watches it, but the
-// loop (agent, git, sandbox, a redraw in every page) does not spin through dozens of experiments,
-// most of the file's CPU, while the test waits for something else.
-const EXP = `#!/bin/bash
-source ./params.sh
+// Experiments after the first keep wait until a test lets them finish (`release`): the page and
+// the controls are watched while one is in flight, and the loop moves on only when a test needs
+// it, instead of spinning through experiments (most of the file's CPU) or sleeping a fixed time.
+const GATE = tempDir('ar-gate-');
+const EXP = `${WAITING}source ./params.sh
 echo "starting <script>x</script>"
-if [ "$AUTORESEARCH_EXPERIMENT_ID" -gt 1 ]; then sleep 3; else sleep 0.5; fi
+id=$AUTORESEARCH_EXPERIMENT_ID
+if [ "$id" -gt 1 ]; then until [ -e "${GATE}/$id" ]; do nap; done; else nap 0.5; fi
 echo "score: $VALUE"
 `;
 
@@ -66,6 +68,10 @@ let phone: Page | null = null;
 const auth = () => ({ headers: { Authorization: `Bearer ${dash.token}` } });
 
 const recorded = () => ledgerRows(repo, TAG).filter((r) => r.state === 'recorded');
+/** Lets every experiment proposed so far finish: the one in flight, if any. */
+const release = () => {
+  for (const r of ledgerRows(repo, TAG)) writeFileSync(join(GATE, String(r.id)), '');
+};
 
 beforeAll(async () => {
   repo = makeRepo({
@@ -220,6 +226,7 @@ describe('dashboard server', () => {
     const r = await fetch(`${base}/api/runs/${TAG}/events`, { ...auth(), signal: ac.signal });
     expect(r.headers.get('content-type')).toContain('text/event-stream');
     const reader = r.body!.getReader();
+    release();
     let text = '';
     while (!text.includes('event: change')) {
       const { value, done } = await reader.read();
@@ -241,6 +248,7 @@ describe('the dashboard `run` serves', () => {
     expect(((await pause.json()) as { message: string }).message).toBe(
       `run ${TAG}: pausing after the experiments in flight (autoresearch resume to continue)`,
     );
+    release();
     await waitFor(
       () => child.output().includes('paused: `autoresearch resume` continues'),
       120_000,
@@ -312,6 +320,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
               .data[0]!.length,
         ),
       ).toBe(p0);
+      release();
       await page.waitForFunction(
         (n) => Number(document.getElementById('chart')!.getAttribute('data-points')) >= n + 1,
         p0,
@@ -337,6 +346,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
 
       // Pause from the page: the PAUSE file appears and the loop pauses; resume continues.
       await page.click('#btn-pause');
+      release();
       await waitFor(
         () => existsSync(join(repo, '.autoresearch', TAG, 'PAUSE')),
         120_000,
@@ -373,6 +383,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
       await page.click('#note-form button[type=submit]');
       await expect.poll(() => page.locator('#note-msg').textContent()).toContain('note added');
       expect((await cliHere(repo, ['note', '--list', '--tag', TAG])).stdout).toContain(note);
+      release();
       const briefWithNote = () => {
         const dir = join(repo, '.autoresearch', TAG, 'experiments');
         return readdirSync(dir)
@@ -443,6 +454,7 @@ describe('the end of the run', () => {
     expect(((await r.json()) as { message: string }).message).toBe(
       `run ${TAG}: will stop after the experiment in flight (harness pid ${child.pid})`,
     );
+    release();
     expect(await exited(child)).toEqual({ code: 0, signal: null });
     expect(child.output()).toContain('stopped: stop requested');
   });
