@@ -72,6 +72,19 @@ const recorded = () => ledgerRows(repo, TAG).filter((r) => r.state === 'recorded
 const release = () => {
   for (const r of ledgerRows(repo, TAG)) writeFileSync(join(GATE, String(r.id)), '');
 };
+/**
+ * Waits for `event` while letting every experiment finish, also one proposed meanwhile: the loop
+ * may be between two experiments when the wait starts.
+ */
+async function releasing<T>(event: Promise<T>): Promise<T> {
+  release();
+  const timer = setInterval(release, 100);
+  try {
+    return await event;
+  } finally {
+    clearInterval(timer);
+  }
+}
 
 beforeAll(async () => {
   repo = makeRepo({
@@ -226,13 +239,16 @@ describe('dashboard server', () => {
     const r = await fetch(`${base}/api/runs/${TAG}/events`, { ...auth(), signal: ac.signal });
     expect(r.headers.get('content-type')).toContain('text/event-stream');
     const reader = r.body!.getReader();
-    release();
     let text = '';
-    while (!text.includes('event: change')) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += new TextDecoder().decode(value);
-    }
+    await releasing(
+      (async () => {
+        while (!text.includes('event: change')) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += new TextDecoder().decode(value);
+        }
+      })(),
+    );
     ac.abort();
     expect(text).toContain('event: hello');
     expect(text).toContain('event: change');
@@ -248,11 +264,12 @@ describe('the dashboard `run` serves', () => {
     expect(((await pause.json()) as { message: string }).message).toBe(
       `run ${TAG}: pausing after the experiments in flight (autoresearch resume to continue)`,
     );
-    release();
-    await waitFor(
-      () => child.output().includes('paused: `autoresearch resume` continues'),
-      120_000,
-      'the loop to pause',
+    await releasing(
+      waitFor(
+        () => child.output().includes('paused: `autoresearch resume` continues'),
+        120_000,
+        'the loop to pause',
+      ),
     );
     expect(((await (await ownApi(`/api/runs/${TAG}`)).json()) as { state: string }).state).toBe(
       'paused',
@@ -320,11 +337,12 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
               .data[0]!.length,
         ),
       ).toBe(p0);
-      release();
-      await page.waitForFunction(
-        (n) => Number(document.getElementById('chart')!.getAttribute('data-points')) >= n + 1,
-        p0,
-        { ...POLL, timeout: 120_000 },
+      await releasing(
+        page.waitForFunction(
+          (n) => Number(document.getElementById('chart')!.getAttribute('data-points')) >= n + 1,
+          p0,
+          { ...POLL, timeout: 120_000 },
+        ),
       );
 
       // Agent text shows literally and creates no element.
@@ -346,16 +364,17 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
 
       // Pause from the page: the PAUSE file appears and the loop pauses; resume continues.
       await page.click('#btn-pause');
-      release();
       await waitFor(
         () => existsSync(join(repo, '.autoresearch', TAG, 'PAUSE')),
         120_000,
         'the PAUSE file',
       );
-      await waitFor(
-        () => child.output().includes('paused: `autoresearch resume` continues'),
-        120_000,
-        'the loop to pause',
+      await releasing(
+        waitFor(
+          () => child.output().includes('paused: `autoresearch resume` continues'),
+          120_000,
+          'the loop to pause',
+        ),
       );
       expect((await cliHere(repo, ['status', '--tag', TAG])).stdout).toMatch(/: paused \(pid \d+/);
       await expect
@@ -383,7 +402,6 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
       await page.click('#note-form button[type=submit]');
       await expect.poll(() => page.locator('#note-msg').textContent()).toContain('note added');
       expect((await cliHere(repo, ['note', '--list', '--tag', TAG])).stdout).toContain(note);
-      release();
       const briefWithNote = () => {
         const dir = join(repo, '.autoresearch', TAG, 'experiments');
         return readdirSync(dir)
@@ -394,7 +412,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page in Chromium', () => {
             return existsSync(f) && readFileSync(f, 'utf8').includes(`- ${note}`);
           });
       };
-      await waitFor(briefWithNote, 120_000, 'a brief with the note');
+      await releasing(waitFor(briefWithNote, 120_000, 'a brief with the note'));
 
       // A phone: header and chart fit, no horizontal scrolling of the page.
       await page.setViewportSize({ width: 390, height: 844 });
@@ -454,8 +472,7 @@ describe('the end of the run', () => {
     expect(((await r.json()) as { message: string }).message).toBe(
       `run ${TAG}: will stop after the experiment in flight (harness pid ${child.pid})`,
     );
-    release();
-    expect(await exited(child)).toEqual({ code: 0, signal: null });
+    expect(await releasing(exited(child))).toEqual({ code: 0, signal: null });
     expect(child.output()).toContain('stopped: stop requested');
   });
 
