@@ -27,7 +27,9 @@ function simulate(
   budget: number,
 ): Outcome {
   const start = createRng(hashSeed(seed, 7));
-  const rng = createRng(hashSeed(seed, settings.strategy.length, 11));
+  // The same stream for every strategy (common random numbers): two strategies differ only where
+  // their parents do, so a gap between them is not the luck of different draws.
+  const rng = createRng(hashSeed(seed, 11));
   const x0 = Array.from({ length: p.dims }, () => p.lo + start.next() * (p.hi - p.lo));
   const trials: Trial[] = [{ id: 0, parent: null, x: x0, change: { kind: 'start' } }];
   const nodes: SearchNode[] = [
