@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
@@ -7,7 +6,7 @@ import type { MeasurementRow, RunRow } from '../../src/ledger/types.js';
 import { measurementSeed } from '../../src/loop/environment.js';
 import { startRun } from '../../src/run.js';
 import { processesNamed } from '../helpers/processes.js';
-import { cli, gitIn, ledgerRows, makeRepo, waitFor, writeFiles } from '../helpers/repo.js';
+import { cli, gitIn, ledgerRows, makeRepo, tempDir, waitFor, writeFiles } from '../helpers/repo.js';
 import { cliHere } from '../helpers/cli-here.js';
 
 const PROGRAM = (runs: number) => `---
@@ -81,7 +80,7 @@ describe('a baseline that failed', () => {
 describe('the baseline with several slots', () => {
   it('measures its repeats at once, one per slot, each with its own seed and log', async () => {
     // Each repeat waits for the test's go, given once all three run: they can only run at once.
-    const go = join(mkdtempSync(join(tmpdir(), 'ar-go-')), 'go');
+    const go = join(tempDir('ar-go-'), 'go');
     const marker = `ar-baseline-${process.pid}-${Date.now()}`;
     const repo = makeRepo({
       'exp.sh': `(exec -a ${marker} bash -c 'until [ -e "$GO" ]; do sleep 0.05; done')\necho "score: $AUTORESEARCH_SEED"\n`,
