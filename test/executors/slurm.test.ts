@@ -234,7 +234,7 @@ describe.concurrent('SlurmExecutor (real local cluster)', { timeout: 120_000 }, 
       (config.get('ProctrackType') ?? '').includes('cgroup') ? 'cgroup' : 'process-group',
     );
     expect(r.wallSeconds).toBeGreaterThanOrEqual(0);
-    expect(r.wallSeconds).toBeLessThan(5);
+    expect(r.wallSeconds).toBeLessThan(60); // measured, not a made-up figure
     expect(r.startedAt).toBeGreaterThanOrEqual(t0 - 1000);
     expect(r.startedAt).toBeLessThanOrEqual(tEnd);
     expect(r.limitsApplied).toBeUndefined();
@@ -344,13 +344,13 @@ describe.concurrent('SlurmExecutor (real local cluster)', { timeout: 120_000 }, 
     expect(Date.now() - t0).toBeLessThan(45_000);
     expect(r).toMatchObject({ timedOut: true, aborted: false, exitCode: null, signal: 'SIGTERM' });
     expect(r!.wallSeconds).toBeGreaterThanOrEqual(1.9);
-    expect(r!.wallSeconds).toBeLessThan(6);
+    expect(r!.wallSeconds).toBeLessThan(30); // killed, not the end of its 60 s sleep
     expect(fs.readFileSync(spec.logPath, 'utf8')).toContain('started');
 
     // SIGKILL a grace period after the timeout.
     expect(s).toMatchObject({ timedOut: true, exitCode: null, signal: 'SIGKILL' });
     expect(s!.wallSeconds).toBeGreaterThanOrEqual(1.9);
-    expect(s!.wallSeconds).toBeLessThan(7);
+    expect(s!.wallSeconds).toBeLessThan(30);
   });
 
   it("seals a job: it writes only its worktree and temp folder, sees neither the run's state, hidden paths nor other jobs' output, has no network; a setsid child holding the output dies with it", async (ctx) => {
