@@ -268,6 +268,54 @@ export class CgroupSet {
   }
 }
 
+/** A group's name: `<label>-<pid of the harness that made it>-<n>-<random>` (CgroupSet.create). */
+const GROUP_NAME = /^[a-z]+-(\d+)-\d+-[a-z0-9]+$/;
+/** Younger groups are left alone: one made a moment ago is empty until its experiment joins it. */
+const SWEEP_MIN_AGE_MS = 10 * 60_000;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the empty groups that harness processes no longer alive left behind (killed before
+ * they could remove them, or a removal that timed out): each would otherwise stay until a reboot.
+ * A group that still holds a process is refused by rmdir (the resumed run's killLeftovers deals
+ * with it), a living harness's groups are not touched, and neither is a group younger than ten
+ * minutes (its harness may be in another pid namespace, where its pid means nothing here).
+ * Returns how many folders were removed.
+ */
+export function sweepDeadGroups(now = Date.now()): number {
+  let removed = 0;
+  for (const controller of CGROUP_CONTROLLERS) {
+    const parent = cgroupParentDir(controller);
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(parent, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      const m = e.isDirectory() ? GROUP_NAME.exec(e.name) : null;
+      if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+      const dir = path.join(parent, e.name);
+      try {
+        if (now - fs.statSync(dir).mtimeMs < SWEEP_MIN_AGE_MS) continue;
+        fs.rmdirSync(dir);
+        removed++;
+      } catch {
+        // busy (a process is still inside) or already gone
+      }
+    }
+  }
+  return removed;
+}
+
 let supportCache: boolean | undefined;
 
 /**

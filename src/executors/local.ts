@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { ExecutionResult, Executor, ExperimentSpec, ProcessHandle } from './executor.js';
-import { CgroupSet, detectCgroupSupport } from './cgroup.js';
+import { CgroupSet, detectCgroupSupport, sweepDeadGroups } from './cgroup.js';
 import { type LimitPlan, planLimits, validateLimits } from './limits.js';
 import { BoundedLog } from './log-sink.js';
 import { MetricStream } from '../metrics/stream.js';
@@ -167,10 +167,12 @@ export class LocalExecutor implements Executor {
       case 'process-group':
         return null;
       case 'cgroup':
+        sweepDeadGroups();
         // Explicitly requested: failing to create it is a configuration error.
         return CgroupSet.create();
       default:
         if (!detectCgroupSupport()) return null;
+        sweepDeadGroups();
         try {
           return CgroupSet.create();
         } catch {

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ExperimentSpec } from '../../src/executors/executor.js';
@@ -274,6 +275,60 @@ describe('LocalExecutor containment specifics', () => {
       for (const controller of controllers) {
         const left = mine(controller).filter((n) => !before.get(controller)!.has(n));
         expect(left, controller).toEqual([]);
+      }
+    },
+  );
+
+  it.skipIf(!CGROUP)(
+    cgTitle(
+      "removes the empty groups of a harness that died (kill -9), not a busy one, a living harness's or a young one",
+    ),
+    async () => {
+      const controllers = ['memory', 'pids', 'freezer'] as const;
+      // A pid that is no process now: a child that has exited and been reaped.
+      const dead = spawnSync('true').pid!;
+      const hourAgo = new Date(Date.now() - 3_600_000);
+      const made: string[] = [];
+      const group = (name: string, old: boolean) => {
+        for (const c of controllers) {
+          const dir = path.join(cgroupParentDir(c), name);
+          fs.mkdirSync(dir);
+          made.push(dir);
+          if (old) fs.utimesSync(dir, hourAgo, hourAgo);
+        }
+        return name;
+      };
+      const stale = group(`run-${dead}-1-stale1`, true);
+      const young = group(`run-${dead}-2-young1`, false);
+      const living = group(`run-${process.pid}-9999-mine01`, true);
+      const busy = group(`run-${dead}-3-busy01`, true);
+      // A process still inside: the resumed run's killLeftovers deals with it, not the sweep.
+      const inside = spawn('sleep', ['100']);
+      fs.writeFileSync(path.join(cgroupParentDir('pids'), busy, 'cgroup.procs'), `${inside.pid}`);
+      const has = (name: string) =>
+        controllers.filter((c) => fs.existsSync(path.join(cgroupParentDir(c), name)));
+      try {
+        // The executor sweeps before it makes its own group.
+        const r = await new LocalExecutor({ containment: 'cgroup' }).run(makeSpec('exit 0'));
+        expect(r.containment).toBe('cgroup');
+        expect(has(stale)).toEqual([]);
+        expect(has(young)).toEqual([...controllers]);
+        expect(has(living)).toEqual([...controllers]);
+        expect(has(busy)).toEqual(['pids']); // its empty memory and freezer groups went
+      } finally {
+        inside.kill('SIGKILL');
+        await new Promise((done) => inside.once('exit', done));
+        for (const dir of made.reverse()) {
+          // The emptied pids group can take a moment to be removable once its task is reaped.
+          await waitFor(() => {
+            try {
+              fs.rmdirSync(dir);
+            } catch (err) {
+              if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+            }
+            return true;
+          });
+        }
       }
     },
   );
