@@ -105,13 +105,13 @@ function machineNote(runs: MeasurementRow[], since: number | null): string {
   return notes.length ? `; ${notes.join(', ')}` : '';
 }
 
-const changeOf = (v: DriftVerdict) =>
-  v.scale === 'log'
-    ? pct(v.kind === 'trend' ? v.trend : v.shift)
-    : sig2(v.kind === 'trend' ? v.trend : v.shift);
+const changeOf = (v: DriftVerdict) => {
+  const x = v.kind === 'trend' && v.trendSpan ? v.trendSpan.change : v.shift;
+  return v.scale === 'log' ? pct(x) : sig2(x);
+};
 const shapeOf = (v: DriftVerdict) =>
-  v.kind === 'trend'
-    ? `${changeOf(v)} every 100 runs (z=${sig2(v.trendZ)})`
+  v.kind === 'trend' && v.trendSpan
+    ? `${changeOf(v)} from run ${v.trendSpan.from} to run ${v.trendSpan.to} (z=${sig2(v.trendZ)})`
     : `${changeOf(v)} since run ${v.since} (z=${sig2(v.z)})`;
 
 /** The verdict on the incumbent now, in one sentence; pure but for reading the ledger. */

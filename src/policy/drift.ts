@@ -50,6 +50,12 @@ export interface DriftVerdict {
   /** Change per 100 runs (relative on the log scale), and its z. */
   trend: number;
   trendZ: number;
+  /**
+   * The fitted trend over the runs looked at: its change (relative on the log scale) from the
+   * first run's `at` to the last's. What a sentence says: a rate per 100 runs read off a handful
+   * of runs compounds into an absurd figure (+6100%).
+   */
+  trendSpan: { from: number; to: number; change: number } | null;
   /** The noise of one run used (on the scale). */
   sigma: number | null;
   load?: { before: number; after: number };
@@ -92,6 +98,7 @@ export function detectDrift(input: DriftInput): DriftVerdict {
     since: null,
     trend: 0,
     trendZ: 0,
+    trendSpan: null,
     sigma: noise?.sigma ?? null,
   };
   // Given no noise, successive runs that never differ mean identical runs: nothing moved.
@@ -135,6 +142,11 @@ export function detectDrift(input: DriftInput): DriftVerdict {
     since,
     trend: fromScale(100 * slope, scale),
     trendZ,
+    trendSpan: {
+      from: ts[0]!,
+      to: ts[n - 1]!,
+      change: fromScale(slope * (ts[n - 1]! - ts[0]!), scale),
+    },
     drifting: Math.abs(best.z) > k || Math.abs(trendZ) > k,
     kind: 'none',
     sentence: '',
@@ -157,6 +169,6 @@ export function detectDrift(input: DriftInput): DriftVerdict {
   verdict.sentence =
     verdict.kind === 'step'
       ? `drift: the incumbent measures ${showChange(verdict.shift, scale)} since run ${since} compared with before (z=${sig2(best.z)}; ${noiseNote}); the machine's speed changed${loadNote}`
-      : `drift: the incumbent moves ${showChange(verdict.trend, scale)} every 100 runs (z=${sig2(trendZ)}; ${noiseNote}); the machine is drifting${loadNote}`;
+      : `drift: the incumbent moved ${showChange(verdict.trendSpan!.change, scale)} from run ${verdict.trendSpan!.from} to run ${verdict.trendSpan!.to}, a steady trend (z=${sig2(trendZ)}; ${noiseNote}); the machine is drifting${loadNote}`;
   return verdict;
 }

@@ -39,14 +39,38 @@ describe('drift detection', () => {
     );
   });
 
-  it('a slow trend: the change per 100 runs', () => {
+  it('a slow trend: the change per 100 runs, and the sentence says how far it went over the runs seen', () => {
     // 2% slower every 100 runs, measured over 300 runs.
-    const v = detectDrift({ runs: series(3, every(60), (at) => 1 + 0.0002 * at) });
+    const runs = series(3, every(60), (at) => 1 + 0.0002 * at);
+    const v = detectDrift({ runs });
     expect(v.drifting).toBe(true);
     expect(v.kind).toBe('trend');
     expect(v.trend).toBeGreaterThan(0.015);
     expect(v.trend).toBeLessThan(0.025);
-    expect(v.sentence).toMatch(/^drift: the incumbent moves \+[\d.]+% every 100 runs/);
+    const [first, last] = [runs[0]!.at, runs.at(-1)!.at];
+    expect(v.trendSpan).toMatchObject({ from: first, to: last });
+    // About 2% per 100 runs over the span, not compounded past it.
+    const expected = 0.0002 * (last - first);
+    expect(v.trendSpan!.change).toBeGreaterThan(expected * 0.75);
+    expect(v.trendSpan!.change).toBeLessThan(expected * 1.25);
+    expect(v.sentence).toMatch(
+      new RegExp(
+        `^drift: the incumbent moved \\+[\\d.]+% from run ${first} to run ${last}, a steady trend \\(z=`,
+      ),
+    );
+  });
+
+  it('a steep trend over a few runs reads as what happened, not as a rate per 100 runs', () => {
+    // Six runs 4% apart (the code-perf demo's incumbent once): +22% over them, not +5000%.
+    const runs = [5.45, 5.67, 5.9, 6.13, 6.38, 6.64].map((value, i) => ({ value, at: 10 + i }));
+    const v = detectDrift({ runs, noise: { sigma: 0.014, df: 10 } });
+    expect(v.kind).toBe('trend');
+    expect(v.trend).toBeGreaterThan(10); // per 100 runs, compounded: the figure not to print
+    expect(v.trendSpan!.change).toBeGreaterThan(0.2);
+    expect(v.trendSpan!.change).toBeLessThan(0.25);
+    expect(v.sentence).toMatch(
+      /^drift: the incumbent moved \+2\d% from run 10 to run 15, a steady trend/,
+    );
   });
 
   it('judges against the noise it is given (drift-free, from paired differences)', () => {
