@@ -11,7 +11,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { signalProcess } from './proc.js';
+import { pidAlive, signalProcess } from './proc.js';
 import { sleep } from '../util/sleep.js';
 
 const CGROUP_V1_MOUNT = '/sys/fs/cgroup';
@@ -273,15 +273,6 @@ const GROUP_NAME = /^[a-z]+-(\d+)-\d+-[a-z0-9]+$/;
 /** Younger groups are left alone: one made a moment ago is empty until its experiment joins it. */
 const SWEEP_MIN_AGE_MS = 10 * 60_000;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Removes the empty groups that harness processes no longer alive left behind (killed before
  * they could remove them, or a removal that timed out): each would otherwise stay until a reboot.
@@ -302,7 +293,7 @@ export function sweepDeadGroups(now = Date.now()): number {
     }
     for (const e of entries) {
       const m = e.isDirectory() ? GROUP_NAME.exec(e.name) : null;
-      if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+      if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
       const dir = path.join(parent, e.name);
       try {
         if (now - fs.statSync(dir).mtimeMs < SWEEP_MIN_AGE_MS) continue;

@@ -28,6 +28,7 @@ import {
 import { hashFiles, missingFiles, resolveProtected, type Hashes } from '../workspace/protect.js';
 import { Worktree } from '../workspace/worktree.js';
 import { runPaths, STATE_DIR, type RunPaths } from './context.js';
+import { pidAlive } from '../executors/proc.js';
 
 export interface OpenRunOptions {
   cwd: string;
@@ -135,15 +136,6 @@ async function prepareResultsTsv(repo: string, program: Program): Promise<void> 
     `/${rel.replace(/[*?[\]\\!# ]/g, '\\$&')}`,
     'autoresearch results.tsv (results_tsv: in program.md)',
   );
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Another harness on the same run is alive when its PID exists and it beat recently. */
