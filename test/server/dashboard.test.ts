@@ -78,7 +78,15 @@ const release = () => {
  */
 async function releasing<T>(event: Promise<T>): Promise<T> {
   release();
-  const timer = setInterval(release, 100);
+  // A tick that cannot read the ledger (busy for longer than its timeout) is retried by the next,
+  // not thrown from a timer where it would fail the whole file.
+  const timer = setInterval(() => {
+    try {
+      release();
+    } catch {
+      // the next tick
+    }
+  }, 100);
   try {
     return await event;
   } finally {
