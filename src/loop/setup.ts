@@ -13,6 +13,7 @@ import {
   rmSync,
 } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
+import { pidAlive } from '../executors/proc.js';
 import { Ledger } from '../ledger/ledger.js';
 import type { RunRow } from '../ledger/types.js';
 import { UserError } from '../program/errors.js';
@@ -28,7 +29,6 @@ import {
 import { hashFiles, missingFiles, resolveProtected, type Hashes } from '../workspace/protect.js';
 import { Worktree } from '../workspace/worktree.js';
 import { runPaths, STATE_DIR, type RunPaths } from './context.js';
-import { pidAlive } from '../executors/proc.js';
 
 export interface OpenRunOptions {
   cwd: string;
