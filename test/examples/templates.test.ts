@@ -70,7 +70,7 @@ describe('the code-perf demo through the real loop', () => {
       program,
       text.replace(
         'repeats: { baseline: 3 }',
-        'repeats: { baseline: 2 }\ndecision: { confidence: 0.999 }',
+        'decision: { confidence: 0.999 }\nrepeats: { baseline: 2 }',
       ),
     );
     gitIn(repo, 'commit', '-q', '-am', 'two baseline runs');
