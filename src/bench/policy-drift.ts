@@ -17,6 +17,7 @@ import { pairedPolicy, type PairedOptions } from '../policy/paired.js';
 import type { Run } from '../policy/policy.js';
 import { pooledNoise } from '../policy/stats.js';
 import { drawEffect } from './policy.js';
+import { judgePaired } from './judge.js';
 import {
   BASELINE,
   createWorld,
@@ -101,9 +102,8 @@ function simulateNoiseAware(effects: number[], world: World, options: NoiseOptio
 }
 
 /**
- * The paired policy as the loop should drive it: the candidate's first run, then exactly the runs
- * each 'rerun' names (Decision.next), appended to this judgement's sequence; earlier judgements'
- * sequences go in as history (for the noise). The incumbent's newest runs serve the screen.
+ * The paired policy as the loop should drive it (bench/judge.ts). The incumbent's newest runs
+ * serve the screen.
  */
 function simulatePaired(effects: number[], world: World, options: PairedOptions = {}): Outcome {
   const policy = pairedPolicy(options);
@@ -117,35 +117,16 @@ function simulatePaired(effects: number[], world: World, options: PairedOptions 
   effects.forEach((effect, k) => {
     world.onCandidate(k, effects.length);
     const candTrue = incTrue + effect;
-    const sequence: Run[] = [{ arm: 'candidate', value: world.measure(candTrue) }];
-    for (;;) {
-      const d = policy.decide({
-        goal: 'minimize',
-        candidate: { values: sequence.filter((x) => x.arm === 'candidate').map((x) => x.value) },
-        incumbent: { values: incValues, runsSince: k - incMeasuredAt },
-        sequence,
-        history,
-        noise,
-      });
-      if (d.status !== 'rerun') {
-        // Only judgements of two pairs or more tell the noise, and only the newest are read
-        // (the loop may pass them all; this keeps the simulation fast).
-        if (d.stats?.pairs !== undefined && d.stats.pairs >= 2) history.push(sequence);
-        if (history.length > 60) history.shift();
-        tally(r, d.status === 'keep', effect);
-        const remeasured = sequence.filter((x) => x.arm === 'incumbent').map((x) => x.value);
-        if (remeasured.length > 0) [incValues, incMeasuredAt] = [[...incValues, ...remeasured], k];
-        if (d.status === 'keep')
-          [incTrue, incValues, incMeasuredAt] = [
-            candTrue,
-            sequence.filter((x) => x.arm === 'candidate').map((x) => x.value),
-            k,
-          ];
-        return;
-      }
-      for (const arm of d.next!)
-        sequence.push({ arm, value: world.measure(arm === 'candidate' ? candTrue : incTrue) });
-    }
+    const j = judgePaired(
+      policy,
+      (arm) => world.measure(arm === 'candidate' ? candTrue : incTrue),
+      { values: incValues, runsSince: k - incMeasuredAt },
+      history,
+      noise,
+    );
+    tally(r, j.status === 'keep', effect);
+    if (j.remeasured.length > 0) [incValues, incMeasuredAt] = [[...incValues, ...j.remeasured], k];
+    if (j.status === 'keep') [incTrue, incValues, incMeasuredAt] = [candTrue, j.candidate, k];
   });
   return { ...r, runs: world.runs, gain: (BASELINE - incTrue) / SIGMA };
 }
