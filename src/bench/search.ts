@@ -29,6 +29,10 @@ interface Outcome {
   /** Candidates judged, and kept. */
   candidates: number;
   keeps: number;
+  /** Discarded candidates that were truly better than the incumbent (the noise hid the gain). */
+  missed: number;
+  /** Keeps built on a discarded experiment (never with greedy). */
+  keepsOnDiscarded: number;
 }
 
 /**
@@ -85,6 +89,8 @@ export function simulate(
   const noise = pooledNoise([incValues]) ?? undefined;
   let incumbent = 0;
   let keeps = 0;
+  let missed = 0;
+  let keepsOnDiscarded = 0;
   let evalsToTarget: number | null = truth[0]! <= p.target ? 0 : null;
   let id = 1;
   for (; evals < budget; id++) {
@@ -121,10 +127,21 @@ export function simulate(
       status: kept ? 'keep' : 'discard',
       island: choice.island,
     });
+    if (!kept && truth[id]! < truth[incumbent]!) missed++;
+    if (kept && nodes[choice.parent]!.status === 'discard') keepsOnDiscarded++;
     if (kept) [incumbent, incValues, incMeasuredAt, keeps] = [id, values, id, keeps + 1];
     if (evalsToTarget === null && truth[incumbent]! <= p.target) evalsToTarget = evals;
   }
-  return { best: truth[incumbent]!, evalsToTarget, evaluations: evals, candidates: id - 1, keeps };
+  const candidates = id - 1;
+  return {
+    best: truth[incumbent]!,
+    evalsToTarget,
+    evaluations: evals,
+    candidates,
+    keeps,
+    missed,
+    keepsOnDiscarded,
+  };
 }
 
 const median = (xs: number[]) => {
@@ -186,6 +203,33 @@ function perSeed(a: Outcome[], b: Outcome[]): { wins: number; losses: number } {
   return { wins, losses };
 }
 
+/**
+ * Where the noise leaves greedy and the others apart: how often a truly better candidate was
+ * discarded, and how many keeps each strategy built on a discarded experiment.
+ */
+function whyNoise(outcomes: Outcome[][]): string {
+  const sum = (os: Outcome[], f: (o: Outcome) => number) => os.reduce((t, o) => t + f(o), 0);
+  const pct = (a: number, b: number) => `${Math.round((100 * a) / Math.max(1, b))}%`;
+  const missed = STRATEGIES.map(
+    (s, i) =>
+      `${s.strategy} ${pct(
+        sum(outcomes[i]!, (o) => o.missed),
+        sum(outcomes[i]!, (o) => o.candidates),
+      )}`,
+  );
+  const onDiscarded = STRATEGIES.slice(1).map(
+    (s, i) =>
+      `${s.strategy} ${pct(
+        sum(outcomes[i + 1]!, (o) => o.keepsOnDiscarded),
+        sum(outcomes[i + 1]!, (o) => o.keeps),
+      )}`,
+  );
+  return (
+    `candidates truly better than the incumbent but discarded: ${missed.join(', ')}; ` +
+    `keeps built on a discarded experiment: ${onDiscarded.join(', ')}`
+  );
+}
+
 export async function benchSearch(
   allSeeds = Number(process.env.BENCH_SEEDS ?? 30),
   allBudget = Number(process.env.BENCH_BUDGET ?? 150),
@@ -217,6 +261,7 @@ export async function benchSearch(
         // on which it ended better on significantly more seeds (or worse).
         const wins = STRATEGIES.map(() => 0);
         const signif = STRATEGIES.map(() => ({ better: 0, worse: 0 }));
+        const pooled = STRATEGIES.map((): Outcome[] => []);
         for (const p of all) {
           const seeds = p.seeds ?? (noisy ? NOISY_SEEDS : allSeeds);
           const budget = p.budget ?? allBudget;
@@ -234,6 +279,7 @@ export async function benchSearch(
             return `${best} | ${toTarget} (${reached}/${seeds})`.padEnd(26);
           });
           medians.forEach((m, i) => (wins[i]! += m < medians[0]! ? 1 : 0));
+          outcomes.forEach((o, i) => pooled[i]!.push(...o));
           const splits = outcomes.slice(1).map((o, i) => {
             const { wins: w, losses: l } = perSeed(outcomes[0]!, o);
             if (signTest(w, l) < 0.05) signif[i + 1]![w > l ? 'better' : 'worse']++;
@@ -251,6 +297,7 @@ export async function benchSearch(
         );
         lines.push(`better median than greedy: ${beat.join(', ')}`);
         lines.push(`better on more seeds (sign test, p < 0.05): ${sign.join(', ')}`);
+        if (noisy) lines.push(whyNoise(pooled));
       }
   return lines.join('\n');
 }

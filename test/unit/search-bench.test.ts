@@ -46,6 +46,22 @@ describe('search bench: a noisy metric', () => {
     expect(simulate(slope, greedy, blindAgent, 1, 50).evaluations).toBe(50);
   });
 
+  it('counts the real gains the noise hid, and the keeps built on a discarded experiment', () => {
+    const tree = FrontMatterSchema.shape.parents.parse('tree');
+    let [hidden, onDiscardedGreedy, onDiscardedTree] = [0, 0, 0];
+    for (let seed = 1; seed <= 10; seed++) {
+      // Noise of about a tenth of the range: many real gains measure as none.
+      const g = simulate(slope, greedy, blindAgent, seed, 150, 0.1);
+      [hidden, onDiscardedGreedy] = [hidden + g.missed, onDiscardedGreedy + g.keepsOnDiscarded];
+      onDiscardedTree += simulate(slope, tree, blindAgent, seed, 150, 0.1).keepsOnDiscarded;
+      // Nothing is truly better on a flat problem: nothing can be missed.
+      expect(simulate(flat, greedy, blindAgent, seed, 60, 0.1).missed).toBe(0);
+    }
+    expect(hidden).toBeGreaterThan(10);
+    expect(onDiscardedGreedy).toBe(0);
+    expect(onDiscardedTree).toBeGreaterThan(0);
+  });
+
   it('sets the noise from the gap between a random point and the target', () => {
     // Random points of x[0] have a median near 0.5; the target 0.05: a gap near 0.45.
     expect(noiseOf(slope)).toBeGreaterThan(0.02 * 0.35);
