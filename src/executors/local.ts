@@ -24,6 +24,7 @@ import { MetricStream } from '../metrics/stream.js';
 import {
   environHas,
   groupMembers,
+  isSandboxOwn,
   processGroupAlive,
   signalGroup,
   signalProcess,
@@ -287,7 +288,15 @@ async function execute(
       return;
     }
     const members = new Set([...groupMembers(pgid), ...(cgroup ? cgroup.pids() : [])]);
-    for (const pid of members) if (pid !== pgid) signalProcess(pid, 'SIGTERM');
+    members.delete(pgid);
+    // While the sandbox starts, only bwrap's own processes exist: a polite signal reaches nobody
+    // (the namespace's init ignores it), and a monitor killed before its child has asked to die
+    // with it leaves that child to start the command and run out the grace period. Nothing of the
+    // command has started, so nothing is owed a grace period: the whole group is killed.
+    if ([...members].every((pid) => isSandboxOwn(pid, pgid))) {
+      signalGroup(pgid, 'SIGKILL');
+      cgroup?.signalAll('SIGKILL');
+    } else for (const pid of members) signalProcess(pid, 'SIGTERM');
   };
   let killing: Promise<void> | null = null;
   const killTree = (): Promise<void> =>

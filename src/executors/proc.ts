@@ -6,6 +6,8 @@
 import * as fs from 'node:fs';
 
 interface ProcStat {
+  /** The command name (at most 15 bytes; the program's name until it execs another). */
+  comm: string;
   state: string;
   ppid: number;
   pgrp: number;
@@ -34,7 +36,8 @@ function readProcStat(pid: number): ProcStat | null {
   const close = text.lastIndexOf(')');
   if (close < 0) return null;
   const fields = text.slice(close + 2).split(' ');
-  return { state: fields[0] ?? '?', ppid: Number(fields[1]), pgrp: Number(fields[2]) };
+  const comm = text.slice(text.indexOf('(') + 1, close);
+  return { comm, state: fields[0] ?? '?', ppid: Number(fields[1]), pgrp: Number(fields[2]) };
 }
 
 function numericProcEntries(): number[] {
@@ -77,6 +80,16 @@ export function groupMembers(pgid: number): number[] {
     const st = readProcStat(pid);
     return st !== null && st.pgrp === pgid && st.state !== 'Z' && st.state !== 'X';
   });
+}
+
+/**
+ * True when `pid` is bubblewrap's own process under the monitor `leader`: its child, still named
+ * bwrap (the pid namespace's init, or the command before it execs). A signal from outside the
+ * namespace does not reach its init (no handler), so such a process is not the command.
+ */
+export function isSandboxOwn(pid: number, leader: number): boolean {
+  const st = readProcStat(pid);
+  return st !== null && st.ppid === leader && st.comm === 'bwrap';
 }
 
 /** True when the process's environment has every given NAME=value (root can read any environ). */

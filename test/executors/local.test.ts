@@ -10,6 +10,8 @@ import { specFactory } from '../helpers/spec.js';
 import { isAlive, killQuietly, readPids } from '../helpers/processes.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/repo.js';
+import { detectSandbox } from '../../src/sandbox/detect.js';
+import { Sandbox } from '../../src/sandbox/sandbox.js';
 
 const CGROUP = detectCgroupSupport();
 const CGROUP_SKIP_REASON = 'cgroup v1 memory/pids/freezer hierarchies are not writable here';
@@ -372,6 +374,61 @@ describe('LocalExecutor containment specifics', () => {
     const noCwd = makeSpec('echo hi', { cwd: path.join(specs.root(), 'no-such-cwd') });
     await expect(exec.run(noCwd)).rejects.toThrow(/working directory does not exist/);
   });
+});
+
+describe.each(modes)('LocalExecutor sealed (%s)', (mode) => {
+  /** A run's sandbox around the spec's folder, as the loop seals an experiment. */
+  async function seal(spec: ExperimentSpec): Promise<ExperimentSpec | null> {
+    const support = await detectSandbox();
+    if (!support.sealed) return null;
+    const stateDir = path.join(spec.cwd, '.autoresearch');
+    fs.mkdirSync(stateDir);
+    const sandbox = new Sandbox(support, {
+      repo: spec.cwd,
+      programDir: '',
+      stateDir,
+      workDir: stateDir,
+      hidden: [],
+      keepIgnored: [],
+      protectedFiles: [],
+    });
+    const tmp = sandbox.tempDir('run');
+    const s = sandbox.seal({ role: 'run', root: spec.cwd, cwd: spec.cwd, tmp, network: false });
+    return { ...spec, env: { ...spec.env, ...s.env }, seal: s };
+  }
+
+  it.skipIf(mode === 'cgroup' && !CGROUP)(
+    'a stop while the sandbox starts ends it at once; once the command runs, it gets the grace period',
+    async (ctx) => {
+      const exec = new LocalExecutor({ containment: mode });
+      // The command cannot be sent the polite signal before it exists. Aborts from the first
+      // millisecond on land before, during and after the sandbox's start (about 15 ms here).
+      for (const delay of [0, 1, 2, 4, 8, 16, 32]) {
+        const spec = await seal(
+          makeSpec('sleep 100', { killGraceSeconds: 60, timeoutSeconds: 120 }),
+        );
+        if (!spec) return ctx.skip('bubblewrap cannot seal processes on this machine');
+        const stop = new AbortController();
+        const run = exec.run(spec, stop.signal);
+        setTimeout(() => stop.abort(), delay);
+        const r = await run;
+        // Not the kill grace (60 s) that a command started after the signal would run out.
+        expect(r.wallSeconds, `aborted after ${delay} ms`).toBeLessThan(30);
+      }
+      const spec = await seal(
+        makeSpec("trap 'echo cleaned > cleaned; exit 0' TERM; : > started; sleep 100 & wait", {
+          killGraceSeconds: 60,
+          timeoutSeconds: 120,
+        }),
+      );
+      const stop = new AbortController();
+      const run = exec.run(spec!, stop.signal);
+      await waitFor(() => fs.existsSync(path.join(spec!.cwd, 'started')));
+      stop.abort();
+      await run;
+      expect(fs.readFileSync(path.join(spec!.cwd, 'cleaned'), 'utf8')).toBe('cleaned\n');
+    },
+  );
 });
 
 describe('BoundedLog', () => {
