@@ -9,7 +9,7 @@
 import { oneLine as titleLine, titleFromMessage } from './title.js';
 import { loadOptionalSdk } from './optional-sdk.js';
 import { DurationSchema, EnvNameSchema } from '../program/zod-types.js';
-import { spawn } from 'node:child_process';
+import { spawnSealed } from '../sandbox/spawn.js';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -327,11 +327,9 @@ function sealedSpawn(ctx: ProposalContext, onStderr: (text: string) => void) {
     env: Record<string, string | undefined>;
     signal: AbortSignal;
   }) => {
-    const [bwrap, ...prefix] = ctx.seal.prefix;
-    const child = spawn(bwrap!, [...prefix, o.command, ...o.args], {
+    const child = spawnSealed(ctx.seal.prefix, o.command, o.args, {
       cwd: o.cwd,
       env: o.env as NodeJS.ProcessEnv,
-      stdio: ['pipe', 'pipe', 'pipe'],
       signal: o.signal,
     });
     child.stderr.on('data', (d: Buffer) => onStderr(d.toString('utf8')));
