@@ -11,6 +11,7 @@
  * and the harness rejects a candidate that changed files outside `editable` as invalid. Unsealed,
  * Codex's own workspace-write sandbox keeps writes inside the worktree.
  */
+import { sealedLauncher } from '../sandbox/spawn.js';
 import { oneLine as titleLine, titleFromMessage } from './title.js';
 import { loadOptionalSdk } from './optional-sdk.js';
 import { DurationSchema, EnvNameSchema } from '../program/zod-types.js';
@@ -199,13 +200,8 @@ class CodexAgent implements Agent {
         'cannot find the Codex binary of @openai/codex-sdk to start it in the sandbox',
       );
     if (found.pathDirs?.length) env.PATH = [...found.pathDirs, env.PATH].filter(Boolean).join(':');
-    const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
     const launcher = join(ctx.seal.tmp, 'codex-sealed');
-    writeFileSync(
-      launcher,
-      `#!/bin/sh\nexec ${[...ctx.seal.prefix, found.executablePath].map(quote).join(' ')} "$@"\n`,
-      { mode: 0o700 },
-    );
+    writeFileSync(launcher, sealedLauncher(ctx.seal.prefix, found.executablePath), { mode: 0o700 });
     return launcher;
   }
 

@@ -49,3 +49,33 @@ export function spawnSealed(
   });
   return child;
 }
+
+/**
+ * A launcher script for a program that a library starts its own way (Codex through its SDK,
+ * which runs the launcher in the binary's place): the same guarantee as spawnSealed for a spawn
+ * that is not ours. The sandbox runs in its own process group (setsid), and the group is killed
+ * whole when the launcher is told to stop (TERM, INT, HUP) and when bwrap's monitor exits.
+ */
+export function sealedLauncher(prefix: string[], program: string): string {
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  const command = [...prefix, program].map(quote).join(' ');
+  return [
+    '#!/bin/sh',
+    // Set before the sandbox starts, and naming $! (set by the fork itself), so that no moment
+    // is left where a stop would find the sandbox started but not yet known. A stop may land
+    // before the child has made its group: it is killed itself, and once it is gone, whatever
+    // it started in its group.
+    // (`kill -KILL -PID`: dash's kill takes no `--`.)
+    `trap 'kill -KILL -$! $! 2>/dev/null; wait $!; kill -KILL -$! 2>/dev/null; exit 143' TERM INT HUP`,
+    // An asynchronous command's stdin is /dev/null before its redirections: the program reads
+    // ours through a copy made beforehand.
+    'exec 3<&0',
+    `setsid ${command} "$@" 0<&3 3<&- &`,
+    'exec 3<&-',
+    'wait $!',
+    'status=$?',
+    'kill -KILL -$! 2>/dev/null',
+    'exit $status',
+    '',
+  ].join('\n');
+}

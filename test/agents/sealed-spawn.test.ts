@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detectSandbox } from '../../src/sandbox/detect.js';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
-import { spawnSealed } from '../../src/sandbox/spawn.js';
+import { sealedLauncher, spawnSealed } from '../../src/sandbox/spawn.js';
 import { killQuietly, processesNamed } from '../helpers/processes.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -55,6 +56,39 @@ describe.skipIf(!support.sealed)('spawnSealed (an agent CLI in its sandbox)', ()
     const child = spawnSealed(agentSeal(), 'bash', ['-c', 'read x; echo "got $x"; exit 3'], {
       env: { PATH: process.env.PATH },
     });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdin.end('hello\n');
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(out).toBe('got hello\n');
+    expect(code).toBe(3);
+  });
+
+  /** A launcher for bash, written where an agent's launcher goes, started as an SDK starts it. */
+  function launch(args: string[]) {
+    const launcher = path.join(tempDir('ar-launcher-'), 'launcher');
+    fs.writeFileSync(launcher, sealedLauncher(agentSeal(), '/bin/bash'), { mode: 0o700 });
+    return spawn(launcher, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH },
+    });
+  }
+
+  it('a launcher for an SDK that starts the program itself: stopped, it leaves nothing behind', async () => {
+    for (const delay of Array.from({ length: 60 }, (_, i) => i % 12)) {
+      const child = launch(['-c', `exec -a ${marker} sleep 100`]);
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      // What an SDK does on abort: SIGTERM to the process it started.
+      setTimeout(() => child.kill('SIGTERM'), delay);
+      await exited;
+      await expect
+        .poll(() => processesNamed(marker), { message: `stopped after ${delay} ms` })
+        .toEqual([]);
+    }
+  });
+
+  it('a launcher passes stdin, stdout and the exit status through', async () => {
+    const child = launch(['-c', 'read x; echo "got $x"; exit 3']);
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stdin.end('hello\n');
