@@ -1,35 +1,28 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detectSandbox } from '../../src/sandbox/detect.js';
-import { Sandbox } from '../../src/sandbox/sandbox.js';
 import { sealedLauncher, spawnSealed } from '../../src/sandbox/spawn.js';
 import { killQuietly, processesNamed } from '../helpers/processes.js';
+import { sealIn } from '../helpers/seal.js';
 import { tempDir } from '../helpers/temp.js';
 
 const support = await detectSandbox();
 const marker = `ar-sealed-spawn-${process.pid}`;
 afterAll(() => killQuietly(processesNamed(marker)));
 
-/** An agent's seal, as a run lays it out: its worktree writable, a private temp folder. */
-function agentSeal(): string[] {
-  const root = tempDir('ar-sealed-spawn-');
-  const worktree = path.join(root, 'wt');
-  const stateDir = path.join(root, '.autoresearch');
-  fs.mkdirSync(worktree);
-  fs.mkdirSync(stateDir);
-  const sandbox = new Sandbox(support, {
-    repo: root,
-    programDir: '',
-    stateDir,
-    workDir: stateDir,
-    hidden: [],
-    keepIgnored: [],
-    protectedFiles: [],
-  });
-  const tmp = sandbox.tempDir('agent');
-  return sandbox.seal({ role: 'agent', root: worktree, cwd: worktree, tmp, network: false }).prefix;
+/** An agent's seal: its worktree writable, a private temp folder. */
+const agentSeal = () => sealIn(support, tempDir('ar-sealed-spawn-'), 'agent').prefix;
+
+/** What a plain child process does with its stdio and exit status. */
+async function echoesAndExits(child: ChildProcessWithoutNullStreams): Promise<void> {
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdin.end('hello\n');
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  expect(out).toBe('got hello\n');
+  expect(code).toBe(3);
 }
 
 describe.skipIf(!support.sealed)('spawnSealed (an agent CLI in its sandbox)', () => {
@@ -53,15 +46,10 @@ describe.skipIf(!support.sealed)('spawnSealed (an agent CLI in its sandbox)', ()
   });
 
   it('pipes the command’s output and exit as a plain child process', async () => {
-    const child = spawnSealed(agentSeal(), 'bash', ['-c', 'read x; echo "got $x"; exit 3'], {
-      env: { PATH: process.env.PATH },
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stdin.end('hello\n');
-    const code = await new Promise((resolve) => child.once('exit', resolve));
-    expect(out).toBe('got hello\n');
-    expect(code).toBe(3);
+    const script = ['-c', 'read x; echo "got $x"; exit 3'];
+    await echoesAndExits(
+      spawnSealed(agentSeal(), 'bash', script, { env: { PATH: process.env.PATH } }),
+    );
   });
 
   /** A launcher for bash, written where an agent's launcher goes, started as an SDK starts it. */
@@ -88,12 +76,6 @@ describe.skipIf(!support.sealed)('spawnSealed (an agent CLI in its sandbox)', ()
   });
 
   it('a launcher passes stdin, stdout and the exit status through', async () => {
-    const child = launch(['-c', 'read x; echo "got $x"; exit 3']);
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stdin.end('hello\n');
-    const code = await new Promise((resolve) => child.once('exit', resolve));
-    expect(out).toBe('got hello\n');
-    expect(code).toBe(3);
+    await echoesAndExits(launch(['-c', 'read x; echo "got $x"; exit 3']));
   });
 });

@@ -11,7 +11,7 @@ import { isAlive, killQuietly, readPids } from '../helpers/processes.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/repo.js';
 import { detectSandbox } from '../../src/sandbox/detect.js';
-import { Sandbox } from '../../src/sandbox/sandbox.js';
+import { sealIn } from '../helpers/seal.js';
 
 const CGROUP = detectCgroupSupport();
 const CGROUP_SKIP_REASON = 'cgroup v1 memory/pids/freezer hierarchies are not writable here';
@@ -381,19 +381,7 @@ describe.each(modes)('LocalExecutor sealed (%s)', (mode) => {
   async function seal(spec: ExperimentSpec): Promise<ExperimentSpec | null> {
     const support = await detectSandbox();
     if (!support.sealed) return null;
-    const stateDir = path.join(spec.cwd, '.autoresearch');
-    fs.mkdirSync(stateDir);
-    const sandbox = new Sandbox(support, {
-      repo: spec.cwd,
-      programDir: '',
-      stateDir,
-      workDir: stateDir,
-      hidden: [],
-      keepIgnored: [],
-      protectedFiles: [],
-    });
-    const tmp = sandbox.tempDir('run');
-    const s = sandbox.seal({ role: 'run', root: spec.cwd, cwd: spec.cwd, tmp, network: false });
+    const s = sealIn(support, spec.cwd, 'run');
     return { ...spec, env: { ...spec.env, ...s.env }, seal: s };
   }
 
