@@ -14,7 +14,7 @@ import type { WebhookConfig } from './notify/config.js';
 import { runLoop, type LoopResult } from './loop/loop.js';
 import type { LoopListener } from './loop/events.js';
 import { openRun, type OpenRunOptions } from './loop/setup.js';
-import { pairedPolicy } from './policy/paired.js';
+import { programPolicy } from './policy/paired.js';
 import type { Policy } from './policy/policy.js';
 import { UserError } from './program/errors.js';
 import { Sandbox } from './sandbox/sandbox.js';
@@ -149,22 +149,7 @@ async function drive(opts: StartRunOptions & { rerunsOnly: boolean }): Promise<L
       agent: opened.prepared.agent,
       executor: opened.prepared.executor,
       sandbox,
-      policy:
-        opts.policy ??
-        // A deterministic metric is compared once against its tolerance; a noisy one in pairs.
-        (config.metric.deterministic
-          ? pairedPolicy({
-              deterministic: true,
-              tolerance: config.metric.tolerance,
-              minEffect: config.decision.min_effect,
-            })
-          : pairedPolicy({
-              confidence: config.decision.confidence,
-              minEffect: config.decision.min_effect,
-              confirm: config.repeats.confirm,
-              maxPairs: config.repeats.max,
-              screenRuns: config.repeats.refresh_incumbent,
-            })),
+      policy: opts.policy ?? programPolicy(config),
       limits: {
         maxExperiments: opts.maxExperiments ?? config.stop.experiments,
         maxHours: opts.maxHours ?? config.stop.hours,

@@ -11,11 +11,11 @@
 import { blindAgent, memoryAgent, type SearchAgent, type Trial } from './search-agents.js';
 import { heldOut, problems, type Problem } from './search-problems.js';
 import { FrontMatterSchema } from '../program/schema.js';
-import { NOISY_RUNS } from '../program/program.js';
+import { parseProgram } from '../program/program.js';
 import { chooseParent, type SearchNode, type SearchSettings } from '../search/parents.js';
 import { createRng, hashSeed } from '../tune/random.js';
 import { judgePaired } from './judge.js';
-import { pairedPolicy, type PairedOptions } from '../policy/paired.js';
+import { programPolicy } from '../policy/paired.js';
 import type { Run } from '../policy/policy.js';
 import { mean, pooledNoise } from '../policy/stats.js';
 
@@ -84,7 +84,7 @@ export function simulate(
   const nodes: SearchNode[] = [
     { id: 0, parent: null, value: mean(incValues), status: 'keep', island: null },
   ];
-  const policy = sigma > 0 ? pairedPolicy(PAIRED) : null;
+  const policy = sigma > 0 ? programPolicy(NOISY) : null;
   const history: Run[][] = [];
   const noise = pooledNoise([incValues]) ?? undefined;
   let incumbent = 0;
@@ -156,17 +156,12 @@ const STRATEGIES: SearchSettings[] = (['greedy', 'tree', 'islands'] as const).ma
 );
 const PLATEAU_AFTER: number = FrontMatterSchema.shape.plateau_after.parse(undefined);
 
-/** A noisy program's defaults (program/program.ts), as the loop passes them to the paired policy. */
-const REPEATS = FrontMatterSchema.shape.repeats.parse(undefined);
-const DECISION = FrontMatterSchema.shape.decision.parse(undefined);
-const PAIRED: PairedOptions = {
-  confidence: DECISION.confidence,
-  minEffect: DECISION.min_effect,
-  confirm: REPEATS.confirm,
-  maxPairs: NOISY_RUNS,
-  screenRuns: REPEATS.refresh_incumbent,
-};
-const BASELINE_RUNS = NOISY_RUNS;
+/** What a program with a noisy metric and every other setting left out gets (`repeats`, `decision`). */
+const NOISY = parseProgram(
+  '---\nmetric: { name: value, goal: minimize }\nrun: ./run.sh\neditable: [x]\n---\n',
+  'the search bench',
+).config;
+const BASELINE_RUNS = NOISY.repeats.baseline;
 
 const AGENTS: Array<{ name: string; agent: SearchAgent }> = [
   { name: 'blind mutation', agent: blindAgent },

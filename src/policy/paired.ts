@@ -11,6 +11,7 @@
  * is pooled over the recent judgements of the run (a 2-pair group alone has one degree of freedom).
  */
 import type { Goal } from '../ledger/types.js';
+import type { Program } from '../program/program.js';
 import {
   applyPenalty,
   isBetter,
@@ -428,4 +429,26 @@ function noiseOf(
   // The rounding of identical values (ln 4 - ln 5, twice) is not noise: below it, there is none.
   const rounding = 1e-12 * (scale === 'log' ? 1 : magnitude);
   return { sigma: sigma < rounding ? 0 : sigma, df };
+}
+
+/**
+ * The decision policy a program gets: a deterministic metric is compared once against its
+ * tolerance; a noisy one in pairs, with the program's `decision` and `repeats`.
+ */
+export function programPolicy(
+  config: Pick<Program['config'], 'metric' | 'decision' | 'repeats'>,
+): Policy {
+  return config.metric.deterministic
+    ? pairedPolicy({
+        deterministic: true,
+        tolerance: config.metric.tolerance,
+        minEffect: config.decision.min_effect,
+      })
+    : pairedPolicy({
+        confidence: config.decision.confidence,
+        minEffect: config.decision.min_effect,
+        confirm: config.repeats.confirm,
+        maxPairs: config.repeats.max,
+        screenRuns: config.repeats.refresh_incumbent,
+      });
 }

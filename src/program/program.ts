@@ -69,9 +69,6 @@ function splitFrontMatter(
   };
 }
 
-/** A noisy metric's runs by default: the baseline's, and the most a promising candidate gets. */
-export const NOISY_RUNS = 3;
-
 export function parseProgram(text: string, file: string): Program {
   const { yaml, body, yamlStartLine } = splitFrontMatter(text, file);
   const lineCounter = new LineCounter();
@@ -125,7 +122,7 @@ export function parseProgram(text: string, file: string): Program {
   // Noise is measured, not assumed: unless the metric is declared deterministic, the baseline
   // runs three times and a promising candidate may be measured up to three times.
   const deterministic = (pareto ?? [config.metric]).every((m) => m.deterministic);
-  const runs = deterministic ? 1 : NOISY_RUNS;
+  const runs = deterministic ? 1 : 3;
   const repeats = {
     baseline: config.repeats.baseline ?? runs,
     max: config.repeats.max ?? runs,
