@@ -303,10 +303,13 @@ describe('LocalExecutor containment specifics', () => {
       const stale = group(`run-${dead}-1-stale1`, true);
       const young = group(`run-${dead}-2-young1`, false);
       const living = group(`run-${process.pid}-9999-mine01`, true);
-      const busy = group(`run-${dead}-3-busy01`, true);
-      // A process still inside: the resumed run's killLeftovers deals with it, not the sweep.
+      // A process still inside: the resumed run's killLeftovers deals with it, not the sweep. It
+      // goes in before the group is aged: the other test files' executors sweep meanwhile too.
+      const busy = group(`run-${dead}-3-busy01`, false);
       const inside = spawn('sleep', ['100']);
       fs.writeFileSync(path.join(cgroupParentDir('pids'), busy, 'cgroup.procs'), `${inside.pid}`);
+      for (const c of controllers)
+        fs.utimesSync(path.join(cgroupParentDir(c), busy), hourAgo, hourAgo);
       const has = (name: string) =>
         controllers.filter((c) => fs.existsSync(path.join(cgroupParentDir(c), name)));
       try {
