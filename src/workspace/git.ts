@@ -1,8 +1,8 @@
 /** Plain git through child_process: every call is one short process at the edge of the system. */
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { join, sep } from 'node:path';
 import { UserError } from '../program/errors.js';
+import { launch } from '../util/launcher.js';
 
 class GitError extends Error {
   constructor(
@@ -58,30 +58,21 @@ export interface GitOptions {
  */
 const SAFE = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null'];
 
-export function git(cwd: string, args: string[], opts: GitOptions = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      'git',
-      [...SAFE, ...args],
-      {
-        cwd,
-        maxBuffer: 256 * 1024 * 1024,
-        env: {
-          ...process.env,
-          ...identityFor(cwd),
-          ...opts.env,
-          GIT_TERMINAL_PROMPT: '0',
-          LC_ALL: 'C',
-        },
-      },
-      (error, stdout, stderr) => {
-        if (error && !opts.allowFail)
-          reject(new GitError(args, (error as { code?: number }).code ?? null, String(stderr)));
-        else resolve(error && opts.allowFail ? '' : String(stdout));
-      },
-    );
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
+export async function git(cwd: string, args: string[], opts: GitOptions = {}): Promise<string> {
+  const r = await launch('git', [...SAFE, ...args], {
+    cwd,
+    maxBuffer: 256 * 1024 * 1024,
+    input: opts.input,
+    env: {
+      ...process.env,
+      ...identityFor(cwd),
+      ...opts.env,
+      GIT_TERMINAL_PROMPT: '0',
+      LC_ALL: 'C',
+    },
   });
+  if (r.code !== 0 && !opts.allowFail) throw new GitError(args, r.code, r.stderr);
+  return r.code !== 0 ? '' : r.stdout;
 }
 
 /** Like git() but returns the exit code instead of throwing (for merge-tree, which exits 1 on conflict). */
@@ -89,24 +80,10 @@ export function gitStatus(
   cwd: string,
   args: string[],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'git',
-      [...SAFE, ...args],
-      {
-        cwd,
-        maxBuffer: 64 * 1024 * 1024,
-        env: { ...process.env, ...identityFor(cwd), LC_ALL: 'C' },
-      },
-      (error, stdout, stderr) => {
-        const code = error ? ((error as { code?: number }).code ?? 1) : 0;
-        resolve({
-          code: typeof code === 'number' ? code : 1,
-          stdout: String(stdout),
-          stderr: String(stderr),
-        });
-      },
-    );
+  return launch('git', [...SAFE, ...args], {
+    cwd,
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, ...identityFor(cwd), LC_ALL: 'C' },
   });
 }
 
