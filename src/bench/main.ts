@@ -1,4 +1,5 @@
 /** `npm run bench`: every benchmark, printed as figures and ratios (medians; compare side by side). */
+import { benchLauncher } from './launcher.js';
 import { benchOverhead } from './overhead.js';
 import { benchThroughput } from './throughput.js';
 import { benchPipeline } from './pipeline.js';
@@ -10,6 +11,7 @@ import { benchSearch } from './search.js';
 const only = process.argv[2];
 const benches: Array<[string, () => Promise<string>]> = [
   ['overhead', () => benchOverhead(Number(process.env.BENCH_EXPERIMENTS ?? 200))],
+  ['launcher', () => benchLauncher()],
   ['tune', () => benchTune()],
   ['policy', () => benchPolicyDrift()],
   ['throughput', () => benchThroughput()],

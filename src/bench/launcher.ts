@@ -1,0 +1,102 @@
+/**
+ * What one short git call costs the machine when Node starts it (execFile: fork of the harness's
+ * process) and when the launcher's kept shell starts it (src/util/launcher.ts), from a process of
+ * the size `autoresearch run` has and from one the size of a test worker running the loop
+ * in-process. Machine CPU is the busy time of all CPUs (/proc/stat) over the calls: it counts the
+ * fork's copy-on-write faults in both processes, which neither process's own CPU time shows.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launch } from '../util/launcher.js';
+import { benchGit } from './fixture.js';
+
+const CALLS = 100;
+const ROUNDS = 4;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** Milliseconds all CPUs have been busy since boot; null where /proc/stat is not there. */
+function busyMs(): number | null {
+  if (!existsSync('/proc/stat')) return null;
+  const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq] = f.map(Number);
+  return (user! + nice! + system! + irq! + softirq!) * 10;
+}
+
+type Mode = 'node' | 'launcher';
+
+function call(mode: Mode, repo: string): Promise<string> {
+  const args = ['rev-parse', 'HEAD'];
+  const env = { ...process.env, LC_ALL: 'C' };
+  if (mode === 'launcher')
+    return launch('git', args, { cwd: repo, env, maxBuffer: 1 << 20 }).then((r) => r.stdout);
+  return new Promise((resolve, reject) =>
+    execFile('git', args, { cwd: repo, env }, (e, out) => (e ? reject(e) : resolve(out))),
+  );
+}
+
+/** Per call: machine CPU ms (null without /proc/stat) and wall ms, over CALLS sequential calls. */
+async function measure(mode: Mode, repo: string): Promise<{ cpu: number | null; wall: number }> {
+  const c0 = busyMs();
+  const t0 = performance.now();
+  for (let i = 0; i < CALLS; i++) {
+    // The harness works between its git calls: young objects, as a loop's bookkeeping makes.
+    const junk: object[] = [];
+    for (let j = 0; j < 20_000; j++) junk.push({ j });
+    if ((await call(mode, repo)).length !== 41) throw new Error('git rev-parse HEAD failed');
+  }
+  const c1 = busyMs();
+  return {
+    cpu: c0 === null || c1 === null ? null : (c1 - c0) / CALLS,
+    wall: (performance.now() - t0) / CALLS,
+  };
+}
+
+export async function benchLauncher(): Promise<string> {
+  const repo = mkdtempSync(join(tmpdir(), 'ar-bench-launch-'));
+  const held: object[] = [];
+  try {
+    benchGit(repo, 'init', '-q');
+    benchGit(repo, 'commit', '-q', '--allow-empty', '-m', 'bench');
+    const lines = [
+      `One \`git rev-parse HEAD\` (${CALLS} in a row, ${ROUNDS} interleaved rounds, medians): machine CPU ms (all CPUs, /proc/stat) and wall ms per call`,
+      'process RSS   started by         CPU ms  wall ms   CPU ratio',
+    ];
+    for (const grow of [0, 200]) {
+      // Live objects, as a test worker holding the suite's modules and runs has.
+      for (let i = 0; i < grow * 8000; i++) held.push({ a: i, b: `x${i}`, c: [i] });
+      const rss = `${Math.round(process.memoryUsage().rss / 2 ** 20)} MB`;
+      const got: Record<Mode, Array<{ cpu: number | null; wall: number }>> = {
+        node: [],
+        launcher: [],
+      };
+      await measure('launcher', repo); // the shell started, as in a run
+      for (let r = 0; r < ROUNDS; r++)
+        for (const mode of ['node', 'launcher'] as const) got[mode].push(await measure(mode, repo));
+      const cpu = (m: Mode) => {
+        const xs = got[m].map((x) => x.cpu).filter((x): x is number => x !== null);
+        return xs.length ? median(xs) : null;
+      };
+      const fmt = (x: number | null) => (x === null ? '   n/a' : x.toFixed(1).padStart(6));
+      const ratio = cpu('node') && cpu('launcher') ? cpu('launcher')! / cpu('node')! : null;
+      for (const mode of ['node', 'launcher'] as const)
+        lines.push(
+          `${rss.padEnd(13)} ${(mode === 'node' ? 'Node (execFile)' : 'launcher shell').padEnd(17)} ${fmt(cpu(mode))}  ${median(
+            got[mode].map((x) => x.wall),
+          )
+            .toFixed(1)
+            .padStart(7)}` +
+            (mode === 'launcher' && ratio !== null ? `   ${ratio.toFixed(2)}x` : ''),
+        );
+    }
+    return lines.join('\n');
+  } finally {
+    held.length = 0;
+    rmSync(repo, { recursive: true, force: true });
+  }
+}
