@@ -73,10 +73,12 @@ class Shell {
   private pending: { resolve: (code: number) => void; reject: (e: Error) => void } | null = null;
   private buffered = '';
   dead = false;
+  /** Whether the shell ever ran: a command given to one that never did was never started. */
+  started = false;
 
   constructor(onEnd: (s: Shell) => void) {
     this.proc = spawn(SHELL, [], { stdio: ['pipe', 'pipe', 'ignore'], env: {} });
-    const end = (why: string) => {
+    this.end = (why: string) => {
       if (this.dead) return;
       this.dead = true;
       rmSync(this.dir, { recursive: true, force: true });
@@ -84,6 +86,8 @@ class Shell {
       this.pending?.reject(new Error(`the launcher shell ${why}`));
       this.pending = null;
     };
+    const end = this.end;
+    this.proc.on('spawn', () => (this.started = true));
     this.proc.on('error', (e) => end(`could not start: ${e.message}`));
     this.proc.on('exit', (code, signal) => end(`ended (${signal ?? code})`));
     this.proc.stdin!.on('error', () => undefined);
@@ -103,6 +107,14 @@ class Shell {
         `trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM\n`,
     );
     this.hold(false);
+  }
+
+  private readonly end: (why: string) => void;
+
+  /** Takes the shell out of the pool now and ends it. */
+  retire(): void {
+    this.end('was retired');
+    this.proc.kill('SIGTERM');
   }
 
   /** Only a shell running a command keeps the harness's process alive. */
@@ -186,15 +198,26 @@ export async function launch(
     stdout: join(shell.dir, 'out'),
     stderr: join(shell.dir, 'err'),
   };
+  // Its folder was removed under it (a temp cleaner): the shell could not redirect the command's
+  // files, so it goes, and Node runs the command.
+  const gone = () => {
+    shell.retire();
+    return direct(file, args, opts);
+  };
   try {
+    if (!existsSync(shell.dir)) return gone();
     if (opts.input !== undefined) writeFileSync(files.input, opts.input);
     let code: number;
     try {
       code = await shell.run(commandLine(file, args, opts.cwd, opts.env, files));
     } catch (e) {
+      if (!shell.started) return direct(file, args, opts);
       // The command may have run: it is not started again (it may have moved a ref).
       return { code: 128 + constants.signals.SIGKILL, stdout: '', stderr: (e as Error).message };
     }
+    // Without its files the shell could not redirect the command, which did not start then (or
+    // the folder went while it ran: it runs again).
+    if (!existsSync(files.stdout) || !existsSync(files.stderr)) return gone();
     for (const path of [files.stdout, files.stderr])
       if (statSync(path).size > opts.maxBuffer)
         return { code: 1, stdout: '', stderr: `${file}: output over ${opts.maxBuffer} bytes` };

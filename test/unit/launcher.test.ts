@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { launch } from '../../src/util/launcher.js';
@@ -104,6 +104,29 @@ describe('launch: short commands through a kept shell', () => {
     expect(r.code).toBe(137);
     expect(r.stderr).toMatch(/the launcher shell ended/);
     expect((await run('cat', ['ran'], { cwd: dir })).stdout).toBe('x\n');
+  });
+
+  it("runs the command once when a temp cleaner removed its shell's folder, and goes on", () => {
+    const tmp = tempDir();
+    const work = tempDir();
+    const script = `
+      const { readdirSync, rmSync } = await import('node:fs');
+      const { launch } = await import(${JSON.stringify(join(ROOT, 'dist/util/launcher.js'))});
+      const opts = { cwd: ${JSON.stringify(work)}, env: { PATH: process.env.PATH }, maxBuffer: 100 };
+      const count = 'cat >> seen; wc -l < seen';
+      await launch('sh', ['-c', count], { ...opts, input: 'one\\n' });
+      for (const d of readdirSync(process.env.TMPDIR)) rmSync(process.env.TMPDIR + '/' + d, { recursive: true });
+      const second = await launch('sh', ['-c', count], { ...opts, input: 'two\\n' });
+      const third = await launch('sh', ['-c', count], { ...opts, input: 'three\\n' });
+      console.log(second.code, second.stdout.trim(), third.code, third.stdout.trim());`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, TMPDIR: tmp },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('0 2 0 3\n');
+    expect(readFileSync(join(work, 'seen'), 'utf8')).toBe('one\ntwo\nthree\n');
   });
 
   it('lets the process end while its shells are idle, and their folders go with them', () => {
