@@ -25,11 +25,7 @@ import { omissionMarker } from './log-sink.js';
 import { readFileTail } from './slurm-cli.js';
 import type { ParsedMetrics } from '../metrics/parse.js';
 import { MetricStream } from '../metrics/stream.js';
-
-/** bash single quotes: safe for every string without NUL. */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
+import { shellQuote } from '../util/shell.js';
 
 function assertNoNul(what: string, value: string): void {
   if (value.includes('\0')) throw new TypeError(`SlurmExecutor: ${what} contains a NUL byte`);

@@ -4,6 +4,7 @@
  * processes a library spawns for us (Claude Code through its SDK).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { shellQuote } from '../util/shell.js';
 
 export interface SealedSpawnOptions {
   cwd?: string;
@@ -57,8 +58,7 @@ export function spawnSealed(
  * whole when the launcher is told to stop (TERM, INT, HUP) and when bwrap's monitor exits.
  */
 export function sealedLauncher(prefix: string[], program: string): string {
-  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
-  const command = [...prefix, program].map(quote).join(' ');
+  const command = [...prefix, program].map(shellQuote).join(' ');
   return [
     '#!/bin/sh',
     // Set before the sandbox starts, and naming $! (set by the fork itself), so that no moment

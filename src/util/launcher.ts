@@ -17,6 +17,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { shellQuote } from './shell.js';
 
 export interface LaunchOptions {
   cwd: string;
@@ -38,11 +39,6 @@ const SHELL = '/bin/sh';
 const ENV = '/usr/bin/env';
 const MAX_SHELLS = 16;
 
-/** One word for the shell, whatever it holds: single quotes, each `'` as `'\''`. */
-function quote(word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
 /**
  * The shell text that runs `file args` in `cwd` with exactly `env`, stdin, stdout and stderr
  * redirected to the given files, then prints its exit status on the shell's stdout.
@@ -56,12 +52,12 @@ function commandLine(
 ): string {
   const vars = Object.entries(env)
     .filter((e): e is [string, string] => e[1] !== undefined)
-    .map(([k, v]) => quote(`${k}=${v}`));
+    .map(([k, v]) => shellQuote(`${k}=${v}`));
   const dir = cwd.startsWith('/') ? cwd : `./${cwd}`;
-  const words = [ENV, '-i', ...vars, ...[file, ...args].map(quote)];
+  const words = [ENV, '-i', ...vars, ...[file, ...args].map(shellQuote)];
   return (
-    `(cd ${quote(dir)} || exit 126; exec ${words.join(' ')}) ` +
-    `<${quote(files.input)} >${quote(files.stdout)} 2>${quote(files.stderr)}; echo "$?"\n`
+    `(cd ${shellQuote(dir)} || exit 126; exec ${words.join(' ')}) ` +
+    `<${shellQuote(files.input)} >${shellQuote(files.stdout)} 2>${shellQuote(files.stderr)}; echo "$?"\n`
   );
 }
 
@@ -103,7 +99,7 @@ class Shell {
       p?.resolve(status);
     });
     this.proc.stdin!.write(
-      `trap ${quote(`rm -rf ${quote(this.dir)}`)} EXIT; ` +
+      `trap ${shellQuote(`rm -rf ${shellQuote(this.dir)}`)} EXIT; ` +
         `trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM\n`,
     );
     this.hold(false);

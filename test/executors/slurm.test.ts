@@ -27,7 +27,8 @@ import {
   parseScontrolJob,
   parseSize,
 } from '../../src/executors/slurm-cli.js';
-import { type JobStatus, renderParams, shellQuote } from '../../src/executors/slurm-job.js';
+import { type JobStatus, renderParams } from '../../src/executors/slurm-job.js';
+import { shellQuote } from '../../src/util/shell.js';
 import { NODE_SEAL } from '../../src/executors/slurm-script.js';
 import { detectSandbox } from '../../src/sandbox/detect.js';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
