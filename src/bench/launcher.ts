@@ -9,16 +9,12 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { median } from '../policy/stats.js';
 import { launch } from '../util/launcher.js';
 import { benchGit } from './fixture.js';
 
 const CALLS = 100;
 const ROUNDS = 4;
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /** Milliseconds all CPUs have been busy since boot; null where /proc/stat is not there. */
 function busyMs(): number | null {

@@ -12,6 +12,7 @@ import type { LoopEvent } from '../loop/events.js';
 import { startRun } from '../run.js';
 import { LocalExecutor } from '../executors/local.js';
 import { detectSandbox } from '../sandbox/detect.js';
+import { median } from '../policy/stats.js';
 import { benchGit } from './fixture.js';
 
 const git = benchGit;
@@ -19,11 +20,6 @@ const git = benchGit;
 function newFilePatch(k: number): string {
   return `diff --git a/n/${k}.txt b/n/${k}.txt\nnew file mode 100644\n--- /dev/null\n+++ b/n/${k}.txt\n@@ -0,0 +1 @@\n+${k}\n`;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 interface OverheadResult {
   ledgerRows: number;

@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { createRng, hashSeed, type Rng } from '../tune/random.js';
 import { noiseAwarePolicy, type NoiseOptions } from '../policy/noise.js';
 import { strictPolicy, type Policy } from '../policy/policy.js';
-import { pooledNoise } from '../policy/stats.js';
+import { median, pooledNoise } from '../policy/stats.js';
 
 const SIGMA = 0.01;
 const BASELINE = 1.0;
@@ -150,12 +150,6 @@ function simulateNoiseAware(
   }
   r.trueGain = BASELINE - incTrue;
   return r;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 export interface BenchPolicyOptions {

@@ -17,7 +17,7 @@ import { createRng, hashSeed } from '../tune/random.js';
 import { judgePaired } from './judge.js';
 import { programPolicy } from '../policy/paired.js';
 import type { Run } from '../policy/policy.js';
-import { mean, pooledNoise } from '../policy/stats.js';
+import { mean, median, pooledNoise } from '../policy/stats.js';
 
 interface Outcome {
   /** The true value of the final incumbent (under noise, not what it was measured at). */
@@ -143,12 +143,6 @@ export function simulate(
     keepsOnDiscarded,
   };
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** What `parents: greedy | tree | islands` and an unset `plateau_after` give a program. */
 const STRATEGIES: SearchSettings[] = (['greedy', 'tree', 'islands'] as const).map((s) =>

@@ -12,6 +12,7 @@ import {
   type TestFunction,
 } from '../tune/benchmarks.js';
 import { decodeConfig, dimsOf } from '../tune/encode.js';
+import { median } from '../policy/stats.js';
 import { createRng } from '../tune/random.js';
 import type { Strategy } from '../tune/space.js';
 import type { TpeOptions } from '../tune/tpe.js';
@@ -30,12 +31,6 @@ interface Summary {
   medianEvals: number;
   reached: number;
   medianBest: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 function summarize(results: StudyResult[]): Summary {

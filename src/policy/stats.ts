@@ -1,11 +1,18 @@
 /**
  * The statistics the noise-aware policy needs, written out here (no dependency): means, variances,
  * the run's pooled measurement noise, Student's t distribution and a one-sided Welch test. The
- * one `mean` and `variance` of the code base: the loop and TPE use them too.
+ * one `mean`, `median` and `variance` of the code base: the loop, TPE and the benches use them.
  * Pure functions; accuracy targets ~1e-8 on the t CDF, far below what any decision depends on.
  */
 
 export const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** The middle value; the mean of the two middle ones for an even count. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
 
 /** Sum of squared deviations from the mean (the numerator of the sample variance). */
 function sumSquares(xs: number[]): number {
