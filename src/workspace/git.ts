@@ -1,4 +1,4 @@
-/** Plain git through child_process: every call is one short process at the edge of the system. */
+/** Plain git, each call one short process started by the launcher's kept shell (util/launcher.ts). */
 import { existsSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { join, sep } from 'node:path';
 import { UserError } from '../program/errors.js';
