@@ -80,15 +80,14 @@ export async function benchLauncher(): Promise<string> {
       };
       const fmt = (x: number | null) => (x === null ? '   n/a' : x.toFixed(1).padStart(6));
       const ratio = cpu('node') && cpu('launcher') ? cpu('launcher')! / cpu('node')! : null;
-      for (const mode of ['node', 'launcher'] as const)
+      for (const mode of ['node', 'launcher'] as const) {
+        const by = mode === 'node' ? 'Node (execFile)' : 'launcher shell';
+        const wall = median(got[mode].map((x) => x.wall)).toFixed(1);
+        const vs = mode === 'launcher' && ratio !== null ? `   ${ratio.toFixed(2)}x` : '';
         lines.push(
-          `${rss.padEnd(13)} ${(mode === 'node' ? 'Node (execFile)' : 'launcher shell').padEnd(17)} ${fmt(cpu(mode))}  ${median(
-            got[mode].map((x) => x.wall),
-          )
-            .toFixed(1)
-            .padStart(7)}` +
-            (mode === 'launcher' && ratio !== null ? `   ${ratio.toFixed(2)}x` : ''),
+          `${rss.padEnd(13)} ${by.padEnd(17)} ${fmt(cpu(mode))}  ${wall.padStart(7)}${vs}`,
         );
+      }
     }
     return lines.join('\n');
   } finally {
