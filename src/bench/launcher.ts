@@ -2,7 +2,9 @@
  * What one short git call costs the machine when Node starts it (execFile: fork of the harness's
  * process) and when the launcher's kept shell starts it (src/util/launcher.ts), from a process of
  * the size `autoresearch run` has and from one the size of a test worker running the loop
- * in-process. Machine CPU is the busy time of all CPUs (/proc/stat) over the calls: it counts the
+ * in-process; through the shell both ways it sets the command's environment: exporting it itself
+ * (its usual way) and with `env -i` (taken for a name a shell cannot export: one exec more).
+ * Machine CPU is the busy time of all CPUs (/proc/stat) over the calls: it counts the
  * fork's copy-on-write faults in both processes, which neither process's own CPU time shows.
  */
 import { execFile } from 'node:child_process';
@@ -24,12 +26,19 @@ function busyMs(): number | null {
   return (user! + nice! + system! + irq! + softirq!) * 10;
 }
 
-type Mode = 'node' | 'launcher';
+const MODES = ['node', 'env', 'launcher'] as const;
+type Mode = (typeof MODES)[number];
+const BY: Record<Mode, string> = {
+  node: 'Node (execFile)',
+  env: 'shell, env -i',
+  launcher: 'shell, exported',
+};
 
 function call(mode: Mode, repo: string): Promise<string> {
   const args = ['rev-parse', 'HEAD'];
-  const env = { ...process.env, LC_ALL: 'C' };
-  if (mode === 'launcher')
+  // A name no shell can export sends the call through `env -i`.
+  const env = { ...process.env, LC_ALL: 'C', ...(mode === 'env' ? { 'NOT-A-NAME': '1' } : {}) };
+  if (mode !== 'node')
     return launch('git', args, { cwd: repo, env, maxBuffer: 1 << 20 }).then((r) => r.stdout);
   return new Promise((resolve, reject) =>
     execFile('git', args, { cwd: repo, env }, (e, out) => (e ? reject(e) : resolve(out))),
@@ -69,23 +78,24 @@ export async function benchLauncher(): Promise<string> {
       const rss = `${Math.round(process.memoryUsage().rss / 2 ** 20)} MB`;
       const got: Record<Mode, Array<{ cpu: number | null; wall: number }>> = {
         node: [],
+        env: [],
         launcher: [],
       };
       await measure('launcher', repo); // the shell started, as in a run
       for (let r = 0; r < ROUNDS; r++)
-        for (const mode of ['node', 'launcher'] as const) got[mode].push(await measure(mode, repo));
+        for (const mode of MODES) got[mode].push(await measure(mode, repo));
       const cpu = (m: Mode) => {
         const xs = got[m].map((x) => x.cpu).filter((x): x is number => x !== null);
         return xs.length ? median(xs) : null;
       };
       const fmt = (x: number | null) => (x === null ? '   n/a' : x.toFixed(1).padStart(6));
-      const ratio = cpu('node') && cpu('launcher') ? cpu('launcher')! / cpu('node')! : null;
-      for (const mode of ['node', 'launcher'] as const) {
-        const by = mode === 'node' ? 'Node (execFile)' : 'launcher shell';
+      for (const mode of MODES) {
+        const ratio =
+          mode !== 'node' && cpu('node') && cpu(mode) ? cpu(mode)! / cpu('node')! : null;
         const wall = median(got[mode].map((x) => x.wall)).toFixed(1);
-        const vs = mode === 'launcher' && ratio !== null ? `   ${ratio.toFixed(2)}x` : '';
+        const vs = ratio === null ? '' : `   ${ratio.toFixed(2)}x`;
         lines.push(
-          `${rss.padEnd(13)} ${by.padEnd(17)} ${fmt(cpu(mode))}  ${wall.padStart(7)}${vs}`,
+          `${rss.padEnd(13)} ${BY[mode].padEnd(17)} ${fmt(cpu(mode))}  ${wall.padStart(7)}${vs}`,
         );
       }
     }

@@ -59,6 +59,22 @@ describe('launch: short commands through a kept shell', () => {
     expect(JSON.parse(r.stdout)).toEqual(expected);
   });
 
+  it('exports plain names from the shell itself, exactly: no PWD or OLDPWD of its own, its own names kept', async () => {
+    const printEnv = (env: Record<string, string>) =>
+      launch(process.execPath, ['-e', 'console.log(JSON.stringify(process.env))'], {
+        cwd: tempDir(),
+        env,
+        maxBuffer: 1 << 20,
+      }).then((r) => JSON.parse(r.stdout) as Record<string, string>);
+    // dash exports PWD and OLDPWD once it has changed folder: none of them reaches the command.
+    expect(await printEnv({ PATH, A: "it's $HOME `x`" })).toEqual({ PATH, A: "it's $HOME `x`" });
+    const asked = { PATH, PWD: '/elsewhere', OLDPWD: '/before', HOME: '/h' };
+    expect(await printEnv(asked)).toEqual(asked);
+    // Names a shell reads or sets itself (dash refuses `export OPTIND=x`) still arrive as given.
+    const own = { PATH, OPTIND: 'x', IFS: ':', SHLVL: '7', _: '/bin/false', PPID: 'p' };
+    expect(await printEnv(own)).toEqual(own);
+  });
+
   it('feeds stdin byte for byte, NULs included, and /dev/null without input; returns the status and stderr', async () => {
     const input = 'a\0b\né\0';
     expect((await run('cat', [], { input })).stdout).toBe(input);
