@@ -15,7 +15,7 @@
  * shell removes when it ends: with the harness, as its stdin closes, or on a signal. Where there
  * is no /bin/sh or /usr/bin/env, or a shell cannot start, Node starts the command itself.
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,22 +54,38 @@ const SHELL_OWN = [
 /** dash exports PWD and OLDPWD of its own once it has changed folder. */
 const UNSET_OWN = 'unset PWD OLDPWD';
 
-let shellExportsExactly: boolean | undefined;
-/** Whether a subshell of this /bin/sh passes on exactly what it exported. Asked once per process. */
-function exportsExactly(): boolean {
-  if (shellExportsExactly === undefined) {
+let exportProbe: Promise<boolean> | undefined;
+/**
+ * Whether a subshell of this /bin/sh passes on exactly what it exported: asked once per process,
+ * of the first shell, before its first command (so Node never forks for it).
+ */
+function exportsExactly(shell: Shell): Promise<boolean> {
+  return (exportProbe ??= (async () => {
     const probe = SHELL_OWN.map((name) => `${name}=it's "$x" \`y\``);
-    const script = `cd / || exit 1; ${UNSET_OWN}; export ${probe.map(shellQuote).join(' ')}; exec ${ENV}`;
-    const r = spawnSync(SHELL, ['-c', script], { env: {}, encoding: 'utf8' });
-    shellExportsExactly =
-      r.status === 0 && r.stdout.split('\n').sort().join('\n') === ['', ...probe].sort().join('\n');
-  }
-  return shellExportsExactly;
+    const out = join(shell.dir, 'probe');
+    const code = await shell
+      .run(
+        `(cd / || exit 1; ${UNSET_OWN}; export ${probe.map(shellQuote).join(' ')}; exec ${ENV}) ` +
+          `</dev/null >${shellQuote(out)} 2>/dev/null; echo "$?"\n`,
+      )
+      .catch(() => null);
+    // A shell that ended under the probe, or lost its folder, says nothing about the next one.
+    if (code === null || !existsSync(shell.dir)) exportProbe = undefined;
+    if (code !== 0 || !existsSync(out)) return false;
+    const lines = readFileSync(out, 'utf8').split('\n').sort().join('\n');
+    return lines === ['', ...probe].sort().join('\n');
+  })());
+}
+
+/** Whether the shell may export every name of `env` itself. */
+function plainNames(env: Record<string, string | undefined>): boolean {
+  return Object.entries(env).every(([k, v]) => v === undefined || (NAME.test(k) && k !== 'OPTIND'));
 }
 
 /**
- * The shell text that runs `file args` in `cwd` with exactly `env`, stdin, stdout and stderr
- * redirected to the given files, then prints its exit status on the shell's stdout.
+ * The shell text that runs `file args` in `cwd` with exactly `env` (`exported`: by the shell's
+ * own export, else `env -i`), stdin, stdout and stderr redirected to the given files, then prints
+ * its exit status on the shell's stdout.
  */
 function commandLine(
   file: string,
@@ -77,12 +93,12 @@ function commandLine(
   cwd: string,
   env: Record<string, string | undefined>,
   files: { input: string; stdout: string; stderr: string },
+  exported: boolean,
 ): string {
   const set = Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined);
   const vars = set.map(([k, v]) => shellQuote(`${k}=${v}`));
   const dir = cwd.startsWith('/') ? cwd : `./${cwd}`;
   const command = [file, ...args].map(shellQuote).join(' ');
-  const exported = set.every(([k]) => NAME.test(k) && k !== 'OPTIND') && exportsExactly();
   const run = exported
     ? `${UNSET_OWN}; ${vars.length ? `export ${vars.join(' ')}; ` : ''}exec ${command}`
     : `exec ${[ENV, '-i', ...vars].join(' ')} ${command}`;
@@ -233,10 +249,13 @@ export async function launch(
   };
   try {
     if (!existsSync(shell.dir)) return gone();
+    const exported = plainNames(opts.env) && (await exportsExactly(shell));
+    // The shell ended under the probe: the command was never given to it.
+    if (shell.dead) return direct(file, args, opts);
     if (opts.input !== undefined) writeFileSync(files.input, opts.input);
     let code: number;
     try {
-      code = await shell.run(commandLine(file, args, opts.cwd, opts.env, files));
+      code = await shell.run(commandLine(file, args, opts.cwd, opts.env, files, exported));
     } catch (e) {
       if (!shell.started) return direct(file, args, opts);
       // The command may have run: it is not started again (it may have moved a ref).
