@@ -1,6 +1,6 @@
-/** Throwaway repositories for the benchmarks. */
+/** What the benchmarks share: throwaway repositories, and the machine's busy time. */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -29,4 +29,15 @@ export function benchRepo(prefix: string, files: Record<string, string>): string
   benchGit(repo, 'add', '-A');
   benchGit(repo, 'commit', '-q', '-m', 'bench');
   return repo;
+}
+
+/**
+ * Milliseconds all CPUs have been busy since boot (/proc/stat), null where it is not there: it
+ * counts what a command costs the whole machine, its children and the kernel's work included.
+ */
+export function busyMs(): number | null {
+  if (!existsSync('/proc/stat')) return null;
+  const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq] = f.map(Number);
+  return (user! + nice! + system! + irq! + softirq!) * 10;
 }

@@ -8,23 +8,15 @@
  * fork's copy-on-write faults in both processes, which neither process's own CPU time shows.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median } from '../policy/stats.js';
 import { launch } from '../util/launcher.js';
-import { benchGit } from './fixture.js';
+import { benchGit, busyMs } from './fixture.js';
 
 const CALLS = 100;
 const ROUNDS = 4;
-
-/** Milliseconds all CPUs have been busy since boot; null where /proc/stat is not there. */
-function busyMs(): number | null {
-  if (!existsSync('/proc/stat')) return null;
-  const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
-  const [user, nice, system, , , irq, softirq] = f.map(Number);
-  return (user! + nice! + system! + irq! + softirq!) * 10;
-}
 
 const MODES = ['node', 'env', 'launcher'] as const;
 type Mode = (typeof MODES)[number];

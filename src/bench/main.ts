@@ -1,4 +1,5 @@
 /** `npm run bench`: every benchmark, printed as figures and ratios (medians; compare side by side). */
+import { benchChromium } from './chromium.js';
 import { benchLauncher } from './launcher.js';
 import { benchOverhead } from './overhead.js';
 import { benchThroughput } from './throughput.js';
@@ -12,6 +13,7 @@ const only = process.argv[2];
 const benches: Array<[string, () => Promise<string>]> = [
   ['overhead', () => benchOverhead(Number(process.env.BENCH_EXPERIMENTS ?? 200))],
   ['launcher', () => benchLauncher()],
+  ['chromium', () => benchChromium()],
   ['tune', () => benchTune()],
   ['policy', () => benchPolicyDrift()],
   ['throughput', () => benchThroughput()],
