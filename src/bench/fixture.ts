@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { parseCpuLine } from '../loop/machine.js';
 
 export function benchGit(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, {
@@ -36,8 +37,6 @@ export function benchRepo(prefix: string, files: Record<string, string>): string
  * counts what a command costs the whole machine, its children and the kernel's work included.
  */
 export function busyMs(): number | null {
-  if (!existsSync('/proc/stat')) return null;
-  const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
-  const [user, nice, system, , , irq, softirq] = f.map(Number);
-  return (user! + nice! + system! + irq! + softirq!) * 10;
+  const cpu = existsSync('/proc/stat') ? parseCpuLine(readFileSync('/proc/stat', 'utf8')) : null;
+  return cpu ? cpu.busy * 10 : null;
 }

@@ -27,13 +27,25 @@ export interface MachineSample {
   memoryAvailable?: number;
 }
 
-/** The `cpu` line of /proc/stat: user nice system idle iowait irq softirq steal ... */
-export function parseCpuLine(stat: string): { steal: number; total: number } | undefined {
+type Eight = [number, number, number, number, number, number, number, number];
+
+/**
+ * The `cpu` line of /proc/stat: user nice system idle iowait irq softirq steal ... Jiffies: steal,
+ * all of them, and busy (user, nice, system, irq, softirq: what the benches count as work).
+ */
+export function parseCpuLine(
+  stat: string,
+): { steal: number; total: number; busy: number } | undefined {
   const line = stat.split('\n').find((l) => /^cpu\s/.test(l));
   if (!line) return undefined;
   const fields = line.trim().split(/\s+/).slice(1, 9).map(Number);
   if (fields.length < 8 || fields.some((f) => !Number.isFinite(f))) return undefined;
-  return { steal: fields[7]!, total: fields.reduce((a, b) => a + b, 0) };
+  const [user, nice, system, , , irq, softirq, steal] = fields as Eight;
+  return {
+    steal,
+    total: fields.reduce((a, b) => a + b, 0),
+    busy: user + nice + system + irq + softirq,
+  };
 }
 
 /** `some avg10=0.00 avg60=0.00 avg300=0.00 total=1748993` -> 1748993. */

@@ -13,7 +13,11 @@ describe('the machine while a run ran', () => {
   it('reads the CPU steal and memory stall counters Linux gives', () => {
     expect(
       parseCpuLine('cpu  340536 725 164939 204429 1331 0 1503 250 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n'),
-    ).toEqual({ steal: 250, total: 340536 + 725 + 164939 + 204429 + 1331 + 0 + 1503 + 250 });
+    ).toEqual({
+      steal: 250,
+      total: 340536 + 725 + 164939 + 204429 + 1331 + 0 + 1503 + 250,
+      busy: 340536 + 725 + 164939 + 0 + 1503,
+    });
     expect(parseCpuLine('intr 1 2 3\n')).toBeUndefined();
     expect(
       parsePressureTotal(
