@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median } from '../policy/stats.js';
 import { CHROMIUM, renderPng } from '../report/write.js';
-import { busyMs } from './fixture.js';
+import { perCall } from './fixture.js';
 
 const ROUNDS = 4;
 const RENDERS = 3;
@@ -26,18 +26,17 @@ export async function benchChromium(): Promise<string> {
   try {
     for (let r = 0; r < ROUNDS; r++)
       for (const mode of ['popup', 'none'] as const) {
-        const c0 = busyMs();
-        const t0 = performance.now();
-        for (let i = 0; i < RENDERS; i++) {
+        const m = await perCall(RENDERS, async () => {
           const problem = await renderPng(chromium, SVG, join(dir, 'chart.png'), {
             omniboxPopup: mode === 'popup',
           });
-          if (problem) return `failed: ${problem}`;
-        }
-        const c1 = busyMs();
-        if (c0 !== null && c1 !== null) got[mode].push((c1 - c0) / RENDERS);
-        wall[mode].push((performance.now() - t0) / RENDERS);
+          if (problem) throw new Error(problem);
+        });
+        if (m.cpu !== null) got[mode].push(m.cpu);
+        wall[mode].push(m.wall);
       }
+  } catch (e) {
+    return `failed: ${(e as Error).message}`;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -36,7 +36,22 @@ export function benchRepo(prefix: string, files: Record<string, string>): string
  * Milliseconds all CPUs have been busy since boot (/proc/stat), null where it is not there: it
  * counts what a command costs the whole machine, its children and the kernel's work included.
  */
-export function busyMs(): number | null {
+function busyMs(): number | null {
   const cpu = existsSync('/proc/stat') ? parseCpuLine(readFileSync('/proc/stat', 'utf8')) : null;
   return cpu ? cpu.busy * 10 : null;
+}
+
+/** Machine CPU ms (null without /proc/stat) and wall ms per call, over `calls` calls in a row. */
+export async function perCall(
+  calls: number,
+  fn: () => Promise<void>,
+): Promise<{ cpu: number | null; wall: number }> {
+  const c0 = busyMs();
+  const t0 = performance.now();
+  for (let i = 0; i < calls; i++) await fn();
+  const c1 = busyMs();
+  return {
+    cpu: c0 === null || c1 === null ? null : (c1 - c0) / calls,
+    wall: (performance.now() - t0) / calls,
+  };
 }

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median } from '../policy/stats.js';
 import { launch } from '../util/launcher.js';
-import { benchGit, busyMs } from './fixture.js';
+import { benchGit, perCall } from './fixture.js';
 
 const CALLS = 100;
 const ROUNDS = 4;
@@ -38,20 +38,13 @@ function call(mode: Mode, repo: string): Promise<string> {
 }
 
 /** Per call: machine CPU ms (null without /proc/stat) and wall ms, over CALLS sequential calls. */
-async function measure(mode: Mode, repo: string): Promise<{ cpu: number | null; wall: number }> {
-  const c0 = busyMs();
-  const t0 = performance.now();
-  for (let i = 0; i < CALLS; i++) {
+function measure(mode: Mode, repo: string): Promise<{ cpu: number | null; wall: number }> {
+  return perCall(CALLS, async () => {
     // The harness works between its git calls: young objects, as a loop's bookkeeping makes.
     const junk: object[] = [];
     for (let j = 0; j < 20_000; j++) junk.push({ j });
     if ((await call(mode, repo)).length !== 41) throw new Error('git rev-parse HEAD failed');
-  }
-  const c1 = busyMs();
-  return {
-    cpu: c0 === null || c1 === null ? null : (c1 - c0) / CALLS,
-    wall: (performance.now() - t0) / CALLS,
-  };
+  });
 }
 
 export async function benchLauncher(): Promise<string> {
