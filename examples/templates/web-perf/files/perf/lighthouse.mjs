@@ -60,8 +60,9 @@ const { default: puppeteer } = await import(fromLighthouse('puppeteer-core'));
 
 const site = await serve(folder);
 // chrome-launcher's flags, and no omnibox popup: headless Chromium builds it at start anyway (a
-// WebUI renderer beside the page being measured; an audit took 13-17 CPU-seconds with it and 12-14
-// without on a 2-core VM). Chromium takes the last --disable-features only, so the two lists join.
+// WebUI renderer beside the page being measured; an audit took 14.6-15.2 CPU-seconds with it and
+// 11.8-12.4 without on a 2-core VM). Chromium takes the last --disable-features only, so the two
+// lists join.
 const NO_OMNIBOX = 'WebUIOmniboxPopup,WebUIOmniboxAimPopup,WebUIOmniboxFullPopup';
 const defaults = chromeLauncher.Launcher.defaultFlags();
 const joined = defaults.some((f) => f.startsWith('--disable-features='))
