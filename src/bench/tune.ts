@@ -24,6 +24,8 @@ export interface BenchTuneOptions {
   filter?: string;
   /** TPE overrides, for tuning the defaults. */
   tpe?: Partial<TpeOptions>;
+  /** Uniform samples behind the "random uncapped" estimate (default 200,000). */
+  estimateSamples?: number;
 }
 
 interface Summary {
@@ -118,7 +120,7 @@ export async function benchTune(opts: BenchTuneOptions = {}): Promise<string> {
     const tpe = studyFunction(fn, 'tpe', seeds, budget, opts.tpe);
     const rnd = studyFunction(fn, 'random', seeds, budget);
     const par = studyFunction(fn, 'tpe', seeds, budget, opts.tpe, 4);
-    const estimate = randomMedianEstimate(fn);
+    const estimate = randomMedianEstimate(fn, opts.estimateSamples);
     if (
       tpe.medianEvals < rnd.medianEvals ||
       (tpe.medianEvals === rnd.medianEvals && tpe.reached > rnd.reached)

@@ -24,7 +24,9 @@ describe('benchmarks', () => {
   });
 
   it('renders a report with every function', async () => {
-    const report = await benchTune({ seeds: 2, budget: 12 });
+    // The layout, not the statistics: few samples for the random-search estimate (most of the
+    // time at its default 200,000).
+    const report = await benchTune({ seeds: 2, budget: 12, estimateSamples: 2_000 });
     for (const f of testFunctions()) expect(report).toContain(f.name);
     expect(report).toMatch(/random\/TPE/);
   });
