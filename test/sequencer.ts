@@ -1,8 +1,8 @@
 /**
  * The order test files start in. vitest starts the longest files first when it has the timings of
  * an earlier run, and the largest files first when it has none (a clean clone, as in CI). By size,
- * the examples' tests start last, yet each drives a whole run through the real CLI for 10-30 s: the
- * last of them ran alone while the other workers had finished. So without timings they go first.
+ * the examples' tests start last, yet each drives a whole run through the real CLI for 10-30 s, and
+ * one that starts last ends the run late. So without timings they go first.
  */
 import { relative } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';

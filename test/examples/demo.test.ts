@@ -24,7 +24,7 @@ describe('the tinylm demo through the real CLI', () => {
     // Another job takes a core for the third experiment: a budget of time would count the busy
     // machine's fewer steps as a worse model, and lose the keep. It leaves before the re-run at
     // the end, so the re-run, on a quiet machine, must give exactly what the busy one measured.
-    // One is enough on these two cores (the suite's other worker is there too), and burns less.
+    // One is enough on these two cores (the suite's other workers are there too), and burns less.
     await waitFor(() => ledgerRows(dir, 'demo').some((x) => x.id === 3), 120_000, 'experiment 3');
     hogs.push(...cpuHogs(1));
     let ended = false;
