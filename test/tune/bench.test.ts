@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { benchTune } from '../../src/bench/tune.js';
+import { median } from '../../src/policy/stats.js';
 import { runStudy, testFunctions } from '../../src/tune/benchmarks.js';
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 describe('benchmarks', () => {
   it('test functions have their known minima', () => {

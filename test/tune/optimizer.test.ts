@@ -7,6 +7,7 @@ import {
   type HistoryEntry,
 } from '../../src/tune/optimizer.js';
 import type { Config, ParamSpec, SearchSpace, Strategy } from '../../src/tune/space.js';
+import { median } from '../../src/policy/stats.js';
 
 const MIXED: ParamSpec[] = [
   { name: 'LR', file: 't.py', type: 'float', min: 0.0001, max: 0.1, log: true },
@@ -175,7 +176,6 @@ describe('suggest', () => {
     const space = spaceOf(params);
     const f = (c: Config): number =>
       ((c.a as number) - 1) ** 2 + ((c.b as number) + 2) ** 2 + ((c.c as number) - 0.5) ** 2;
-    const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
     const best = (strategy: Strategy): number =>
       median(
         [1, 2, 3, 4, 5, 6, 7, 8, 9].map((seed) =>
